@@ -1,0 +1,60 @@
+# objgraph -- the two set-up commands of the README, and a few more.
+#   make demo   installs what is missing, builds, runs the demo
+#   make test   installs what is missing, builds, runs every test
+# Each works on a fresh Debian machine by itself (apt-get as root or sudo).
+
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := cmake g++ graphviz libjemalloc-dev libbenchmark-dev \
+                libigraph-dev clang-format
+PY_PACKAGES := scikit-build-core cmake ninja pytest hypothesis
+REF_DIR := build/ref
+REF := $(REF_DIR)/objgraph.py
+STAMP := build/.installed
+
+.PHONY: all deps build demo test test-core test-python lint bench clean
+
+all: build
+
+deps: build/.deps
+build/.deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+	$(PIP) install -q --disable-pip-version-check $(PY_PACKAGES)
+	@mkdir -p build && touch $@
+
+# objgraph 3.7.0, the reference the differential tests compare against,
+# installed beside the project (it is loaded as objgraph_ref, never as
+# objgraph).
+$(REF): | build/.deps
+	$(PIP) install -q --disable-pip-version-check --no-deps \
+	  --target $(REF_DIR) objgraph==3.7.0
+
+build: build/.deps
+	$(PIP) install -q --disable-pip-version-check --no-build-isolation .
+
+demo: build
+	$(PYTHON) -m objgraph.demo
+
+test: build $(REF) test-core test-python
+
+test-core: build/.deps
+	cmake -S . -B build/core -DHG_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release \
+	  >/dev/null
+	cmake --build build/core -j2
+	ctest --test-dir build/core --output-on-failure
+
+test-python: build $(REF)
+	cd tests/python && OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider .
+
+bench: build $(REF)
+	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py
+
+clean:
+	rm -rf build

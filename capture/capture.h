@@ -1,0 +1,83 @@
+/*
+ * capture.h -- freeze the live CPython heap into a heapgraph.
+ *
+ * capture/ is the only C code that sees PyObject * (besides the module
+ * bindings in python/ext/).  hg_capture_run() walks every object the cyclic
+ * GC tracks -- the three generations and the permanent generation filled by
+ * gc.freeze() -- calls each one's tp_traverse, and records a node per object
+ * and per distinct untracked referent, with address, type, shallow size
+ * (exactly sys.getsizeof), reference count and flags.  No Python code runs
+ * during the walk.  The GIL is held only while object memory is read; the
+ * time it is held is reported as the pause.
+ *
+ * Interpreter internals (GC lists, GC header layout) live in one header per
+ * version family: cpython311.h.  Other versions fail at build time with a
+ * message naming them.
+ *
+ * Functions returning int return 0 on success and -1 with a Python
+ * exception set (MemoryError, RuntimeError, TypeError) on failure; on
+ * failure nothing stays pinned and the heap is as before.
+ */
+#ifndef HG_CAPTURE_H
+#define HG_CAPTURE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "heapgraph.h"
+
+/* Per-type facts, one entry per distinct type among the nodes. */
+enum hg_type_flag {
+    HG_TYPE_HAS_DEL = 1u << 0,   /* the class defines __del__ (hasattr) */
+    HG_TYPE_IS_MODULE = 1u << 1, /* a subclass of types.ModuleType */
+};
+
+typedef struct hg_capture {
+    hg_graph *graph;       /* owned; node ids: tracked first */
+    uint32_t n_types;
+    uint64_t *type_addr;   /* n_types: address of the type object */
+    uint32_t *type_flags;  /* n_types: enum hg_type_flag bits */
+    PyObject *short_names; /* list of str, n_types: type(o).__name__ */
+    PyObject *long_names;  /* list of str: 'module.Name' or 'Name' as
+                            * objgraph's _long_typename */
+    int pinned;            /* tracked nodes hold one strong reference each */
+    double pause_seconds;  /* wall time the GIL was held by the capture */
+    double capture_seconds;/* wall time of the whole capture */
+} hg_capture;
+
+typedef struct hg_capture_opts {
+    int pin;            /* hold a strong reference to every tracked node */
+    PyObject *exclude;  /* NULL or a tuple of objects (the caller's own
+                         * machinery): their nodes get HG_NODE_EXCLUDED;
+                         * the tuple itself is excluded too */
+} hg_capture_opts;
+
+/* Take a snapshot into *out (zeroed by the caller).  Refuses with
+ * RuntimeError while the cyclic GC is collecting. */
+int hg_capture_run(const hg_capture_opts *opts, hg_capture *out);
+
+/* Drop the pins (if any; may run arbitrary Python code through
+ * deallocators) and free everything; the struct is zeroed.  Accepts NULL
+ * and zeroed structs.  Needs the GIL. */
+void hg_capture_release(hg_capture *c);
+/* Drop the pins only, keeping the graph (for close()). */
+void hg_capture_unpin(hg_capture *c);
+
+/* Live objects for tracked node ids: out[i] is a new reference, or NULL
+ * (no exception) when the object is gone.  Pinned captures read the
+ * address directly; detached ones walk the GC's lists once, matching
+ * address and type.  Untracked ids give NULL.  -1 on MemoryError. */
+int hg_capture_objects(const hg_capture *c, const hg_node *ids, size_t n,
+                       PyObject **out);
+
+/* The referent of `parent` (found through its tp_traverse) whose address
+ * is addr, as a new reference, or NULL (no exception) if it has none.
+ * Used to hand back untracked nodes (str, int, ...) safely. */
+PyObject *hg_capture_referent_at(PyObject *parent, uint64_t addr);
+
+/* sys.getsizeof(op) computed without running Python code when the type's
+ * __sizeof__ is implemented in C; -1 (no exception) when it would need to
+ * call Python code. */
+Py_ssize_t hg_capture_sizeof(PyObject *op);
+
+#endif /* HG_CAPTURE_H */

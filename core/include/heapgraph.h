@@ -1,0 +1,215 @@
+/*
+ * heapgraph.h -- public contract of the heapgraph core.
+ *
+ * The core holds a frozen object graph (a heap snapshot) as compressed
+ * sparse rows and runs the kernels the objgraph API needs on it: reverse
+ * edges, in-degree, type histograms, breadth-first search with parent
+ * pointers, reachability.  It is plain C11 (+ OpenMP when built with
+ * HG_USE_OPENMP) and knows nothing about Python: capture/ fills a graph from
+ * a live interpreter, tests and benchmarks fill it from synthetic data.
+ *
+ * Scale: up to 2^32 - 2 nodes and 2^64 edges; expected 1M-50M nodes.
+ * Every kernel gives the same answer for any thread count; where several
+ * answers are valid, ties go to the smallest node id (or, for the stepwise
+ * search, to the earliest position in the frontier).
+ */
+#ifndef HEAPGRAPH_H
+#define HEAPGRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes ------------------------------------------------------ */
+
+typedef enum hg_status {
+    HG_OK = 0,
+    HG_ENOMEM = 1,  /* an allocation failed; outputs are untouched/freed */
+    HG_EINVAL = 2,  /* a bad argument (NULL where not allowed, bad id...) */
+    HG_ERANGE = 3,  /* a count does not fit the id types (> 2^32-2 nodes) */
+} hg_status;
+
+/* A static English description of a status ("out of memory", ...). */
+const char *hg_status_str(hg_status st);
+
+/* ---- ids ----------------------------------------------------------------- */
+
+typedef uint32_t hg_node; /* dense node id, 0 .. n_nodes-1 */
+typedef uint64_t hg_edge; /* edge index into a CSR target array */
+
+#define HG_NONE ((hg_node)UINT32_MAX) /* "no node": unvisited, no parent */
+#define HG_MAX_NODES ((uint64_t)UINT32_MAX - 1)
+
+/* ---- allocator shim -------------------------------------------------------
+ * Every large array of the core goes through these.  With HG_WITH_JEMALLOC
+ * they use jemalloc's mallocx/sdallocx; otherwise malloc/free.  Sizes are
+ * passed back on free (sized deallocation).  hg_free(NULL, n) is a no-op.
+ */
+void *hg_alloc(size_t nbytes);              /* NULL on failure or nbytes==0 */
+void *hg_calloc(size_t nbytes);             /* zeroed */
+void *hg_realloc(void *p, size_t old_nbytes, size_t new_nbytes);
+void hg_free(void *p, size_t nbytes);
+/* Bytes currently allocated through the shim (whole process). */
+uint64_t hg_alloc_live_bytes(void);
+/* Name of the allocator in use: "jemalloc" or "malloc". */
+const char *hg_alloc_name(void);
+/* Testing hook: make the n-th following allocation (0 = the next one) and
+ * every later one fail, until called again with n < 0 (the default). */
+void hg_alloc_fail_after(long n);
+
+/* ---- threads ------------------------------------------------------------- */
+
+/* Number of OpenMP threads kernels use (1 when built without OpenMP). */
+int hg_num_threads(void);
+/* Set it (n >= 1); a no-op without OpenMP. */
+void hg_set_num_threads(int n);
+
+/* ---- compressed sparse rows ----------------------------------------------
+ * Invariants: offsets has n_nodes+1 entries, offsets[0] == 0, offsets is
+ * non-decreasing, offsets[n_nodes] == n_edges, every target < n_nodes.
+ * The edges of node v are targets[offsets[v] .. offsets[v+1]).
+ * Multi-edges and self-loops are allowed and kept.
+ */
+typedef struct hg_csr {
+    hg_node n_nodes;
+    hg_edge n_edges;
+    hg_edge *offsets; /* n_nodes + 1 entries, owned */
+    hg_node *targets; /* n_edges entries, owned */
+} hg_csr;
+
+/* Take ownership of offsets/targets (NULLs the caller's pointers) after
+ * checking the invariants above; on error the arrays stay with the caller. */
+hg_status hg_csr_adopt(hg_csr *csr, hg_node n_nodes, hg_edge n_edges,
+                       hg_edge **offsets, hg_node **targets);
+/* Free the arrays and zero the struct; accepts NULL and zeroed structs. */
+void hg_csr_destroy(hg_csr *csr);
+/* Bytes held by the arrays. */
+uint64_t hg_csr_nbytes(const hg_csr *csr);
+
+/* The reverse graph: out->targets of node v are the sources of v's in-edges
+ * in ascending source order (duplicates kept, one per forward edge).
+ * out must be zeroed or destroyed; parallel counting transpose. */
+hg_status hg_csr_transpose(const hg_csr *in, hg_csr *out);
+
+/* in_degree[v] = number of edges whose target is v (n_nodes entries).
+ * If src_mask is non-NULL, only edges from sources u with src_mask[u] != 0
+ * count. */
+hg_status hg_csr_in_degree(const hg_csr *csr, const uint8_t *src_mask,
+                           uint32_t *in_degree);
+
+/* ---- the graph: node table + forward and reverse CSR ---------------------
+ * Node arrays are structure-of-arrays, n_nodes entries each.  Tracked nodes
+ * (objects the cyclic GC tracks) come first: ids 0 .. n_tracked-1; only they
+ * have out-edges.  refcnt saturates at UINT32_MAX.  type_id < n_types.
+ */
+enum hg_node_flag {
+    HG_NODE_TRACKED = 1u << 0, /* tracked by the cyclic GC */
+    HG_NODE_MODULE = 1u << 1,  /* a module that is in sys.modules */
+    HG_NODE_HAS_DEL = 1u << 2, /* its class defines __del__ */
+    HG_NODE_FROZEN = 1u << 3,  /* in the permanent generation (gc.freeze) */
+    HG_NODE_GEN_SHIFT = 4,     /* bits 4-5: GC generation 0, 1, 2 (3=frozen) */
+    HG_NODE_GEN_MASK = 3u << 4,
+    HG_NODE_EXCLUDED = 1u << 6, /* the capturer's own machinery: ignore */
+};
+
+typedef struct hg_graph {
+    hg_node n_nodes;
+    hg_node n_tracked;
+    uint32_t n_types;
+    uint64_t *addr;    /* object address (id(obj)) */
+    uint32_t *type_id; /* index into the caller's type table */
+    uint64_t *size;    /* shallow size in bytes (sys.getsizeof) */
+    uint32_t *refcnt;  /* reference count at capture, saturated */
+    uint8_t *flags;    /* enum hg_node_flag bits */
+    hg_csr fwd;        /* object -> referents (tp_traverse order) */
+    hg_csr rev;        /* object -> referrers; empty until built */
+} hg_graph;
+
+/* Allocate a graph with n_nodes uninitialised node-table entries and empty
+ * CSRs.  *out is NULL on failure. */
+hg_status hg_graph_new(hg_node n_nodes, hg_graph **out);
+/* Free everything; accepts NULL. */
+void hg_graph_free(hg_graph *g);
+/* Build g->rev from g->fwd if it is not built yet. */
+hg_status hg_graph_reverse(hg_graph *g);
+/* Bytes held by the node table and both CSRs. */
+uint64_t hg_graph_nbytes(const hg_graph *g);
+
+/* ---- construction from raw edges -------------------------------------------
+ * Nodes 0..n_src-1 are given with their addresses (distinct).  Each raw edge
+ * is (source id < n_src, target address).  Targets whose address is one of
+ * the given sources map to that source's id; every other distinct address
+ * becomes a new node, numbered n_src, n_src+1, ... in order of first
+ * appearance in the edge array.  The CSR keeps, per source, the edges in
+ * their order in the input.  On success *out_addrs (owned, n_nodes entries)
+ * lists every node's address and *out_n_nodes its count.
+ */
+typedef struct hg_raw_edge {
+    hg_node source;
+    uint64_t target_addr;
+} hg_raw_edge;
+
+hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
+                         const hg_raw_edge *edges, hg_edge n_edges,
+                         hg_csr *out, uint64_t **out_addrs,
+                         hg_node *out_n_nodes);
+
+/* ---- address index ---------------------------------------------------------
+ * A read-only hash index from address to node id, built once per snapshot
+ * for at()/at_addrs() and for resolving addresses given by users.
+ */
+typedef struct hg_addr_index hg_addr_index;
+hg_status hg_addr_index_new(const uint64_t *addrs, hg_node n,
+                            hg_addr_index **out);
+void hg_addr_index_free(hg_addr_index *ix);
+/* Node id with that address, or HG_NONE. */
+hg_node hg_addr_index_find(const hg_addr_index *ix, uint64_t addr);
+uint64_t hg_addr_index_nbytes(const hg_addr_index *ix);
+
+/* ---- histograms ----------------------------------------------------------- */
+
+/* counts[t] = number of nodes v < n with type_ids[v] == t and (mask == NULL
+ * or mask[v] != 0); counts has n_types entries and is overwritten.
+ * Every type_ids[v] must be < n_types (HG_EINVAL otherwise). */
+hg_status hg_type_histogram(const uint32_t *type_ids, hg_node n,
+                            const uint8_t *mask, uint32_t n_types,
+                            uint64_t *counts);
+
+/* ---- searches --------------------------------------------------------------
+ * blocked (n_nodes bytes, may be NULL): nodes with blocked[v] != 0 are never
+ * entered (nor expanded), except that sources are always entered.
+ */
+
+/* Multi-source BFS.  parent[v] = the predecessor of v on a shortest path
+ * from the nearest source (the smallest id among equally near
+ * predecessors), HG_NONE for sources and unreached nodes; depth[v] = its
+ * distance (UINT32_MAX when unreached).  depth may be NULL.  Nodes farther
+ * than max_depth are not reached (UINT32_MAX = no limit). */
+hg_status hg_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
+                 const uint8_t *blocked, uint32_t max_depth, hg_node *parent,
+                 uint32_t *depth);
+
+/* reached[v] = 1 if v is reachable from a source (sources included), else 0.
+ * n_nodes bytes, overwritten. */
+hg_status hg_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,
+                   const uint8_t *blocked, uint8_t *reached);
+
+/* One level of a queue-ordered BFS, for searches whose stopping test is
+ * evaluated between levels (objgraph's predicates).  For each frontier node
+ * u in frontier order and each edge u->v in CSR order: if v is not yet seen
+ * (seen[v] == 0) and not blocked, set seen[v] = 1, parent[v] = u and append
+ * v to next.  This is exactly the order of a FIFO-queue BFS.  next must hold
+ * up to n_nodes entries; *n_next receives the count.  The caller marks the
+ * start nodes seen. */
+hg_status hg_bfs_step(const hg_csr *g, const hg_node *frontier,
+                      size_t n_frontier, const uint8_t *blocked, uint8_t *seen,
+                      hg_node *parent, hg_node *next, size_t *n_next);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HEAPGRAPH_H */

@@ -1,0 +1,947 @@
+/*
+ * graph.c -- the Graph type of objgraph._heapgraph.
+ *
+ * A Graph is one frozen capture.  Its methods are the primitive queries the
+ * Python layer composes into objgraph's API: node masks, type histograms,
+ * selections, zero-in-degree nodes, neighbours and one BFS level at a time.
+ * Every method that touches O(nodes) data calls a core kernel with the GIL
+ * released.  Derived arrays (reverse graph, in-degree, liveness, address
+ * index) are built on first use under self->lock.
+ *
+ * Encodings shared with the Python layer:
+ *   masks        bytes-like of n_nodes bytes, nonzero = selected;
+ *   type masks   bytes-like of n_types bytes;
+ *   id arrays    bytes-like of native uint32 node ids (array('I'));
+ *   parent       writable bytes-like of n_nodes uint32, HG_NONE = none.
+ */
+#include <string.h>
+
+#include "hgmodule.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static hg_graph *
+G(GraphObject *self)
+{
+    return self->cap.graph;
+}
+
+/* Get a read-only (or writable) buffer of exactly `nbytes` bytes, or of any
+ * size when nbytes == (size_t)-1.  None gives view->buf == NULL when
+ * allow_none.  Returns 0 or -1 with an exception naming `arg`. */
+static int
+get_buffer(PyObject *obj, Py_buffer *view, size_t nbytes, int writable,
+           int allow_none, const char *arg)
+{
+    memset(view, 0, sizeof(*view));
+    if (obj == Py_None && allow_none) {
+        return 0;
+    }
+    if (PyObject_GetBuffer(obj, view, writable ? PyBUF_WRITABLE
+                                               : PyBUF_SIMPLE) < 0) {
+        PyErr_Format(PyExc_TypeError, "%s must be a %sbytes-like object",
+                     arg, writable ? "writable " : "");
+        return -1;
+    }
+    if (nbytes != (size_t)-1 && (size_t)view->len != nbytes) {
+        PyErr_Format(PyExc_ValueError, "%s must have %zu bytes, not %zd", arg,
+                     nbytes, view->len);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+release_buffer(Py_buffer *view)
+{
+    if (view->obj != NULL) {
+        PyBuffer_Release(view);
+    }
+}
+
+static int
+check_node(GraphObject *self, long long v, const char *arg)
+{
+    if (v < 0 || v >= (long long)G(self)->n_nodes) {
+        PyErr_Format(PyExc_IndexError, "%s: node id %lld out of range [0, %u)",
+                     arg, v, G(self)->n_nodes);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+ids_to_list(const hg_node *ids, size_t n)
+{
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        PyObject *x = PyLong_FromUnsignedLong(ids[i]);
+        if (x == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+    }
+    return list;
+}
+
+/* ---- lazily derived data ------------------------------------------------- */
+
+int
+hg_graph_ensure_reverse(GraphObject *self)
+{
+    hg_status st = HG_OK;
+    if (G(self)->rev.offsets != NULL) {
+        return 0;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    if (G(self)->rev.offsets == NULL) {
+        st = hg_graph_reverse(G(self));
+    }
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "building the reverse graph");
+        return -1;
+    }
+    return 0;
+}
+
+/* Roots are nodes whose reference count exceeds their in-degree (CPython's
+ * own test for "referenced from outside"); live = reachable from a root. */
+static hg_status
+build_live(GraphObject *self)
+{
+    hg_graph *g = G(self);
+    hg_node n = g->n_nodes;
+    hg_node *roots = NULL;
+    size_t n_roots = 0;
+    uint32_t *indeg = NULL;
+    uint8_t *live = NULL;
+    hg_status st = HG_OK;
+
+    indeg = self->in_degree;
+    if (indeg == NULL) {
+        indeg = hg_alloc((size_t)n * sizeof(*indeg) + 1);
+        if (indeg == NULL) {
+            return HG_ENOMEM;
+        }
+        st = hg_csr_in_degree(&g->fwd, NULL, indeg);
+        if (st != HG_OK) {
+            hg_free(indeg, (size_t)n * sizeof(*indeg) + 1);
+            return st;
+        }
+        self->in_degree = indeg;
+    }
+    roots = hg_alloc((size_t)n * sizeof(*roots) + 1);
+    live = hg_alloc((size_t)n + 1);
+    if (roots == NULL || live == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    for (hg_node v = 0; v < n; v++) {
+        if (g->refcnt[v] > indeg[v]) {
+            roots[n_roots++] = v;
+        }
+    }
+    st = hg_reach(&g->fwd, roots, n_roots, NULL, live);
+    if (st != HG_OK) {
+        goto cleanup;
+    }
+    self->live = live;
+    live = NULL;
+cleanup:
+    hg_free(roots, (size_t)n * sizeof(*roots) + 1);
+    hg_free(live, (size_t)n + 1);
+    return st;
+}
+
+int
+hg_graph_ensure_live(GraphObject *self)
+{
+    hg_status st = HG_OK;
+    if (self->live != NULL) {
+        return 0;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    if (self->live == NULL) {
+        st = build_live(self);
+    }
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "finding the nodes reachable from roots");
+        return -1;
+    }
+    return 0;
+}
+
+int
+hg_graph_ensure_index(GraphObject *self)
+{
+    hg_status st = HG_OK;
+    if (self->index != NULL) {
+        return 0;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    if (self->index == NULL) {
+        st = hg_addr_index_new(G(self)->addr, G(self)->n_nodes, &self->index);
+    }
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "indexing addresses");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static void
+Graph_dealloc(GraphObject *self)
+{
+    hg_node n = self->cap.graph ? self->cap.graph->n_nodes : 0;
+    hg_free(self->in_degree, (size_t)n * sizeof(uint32_t) + 1);
+    hg_free(self->live, (size_t)n + 1);
+    hg_addr_index_free(self->index);
+    hg_capture_release(&self->cap); /* drops pins: may run Python code */
+    if (self->lock != NULL) {
+        PyThread_free_lock(self->lock);
+    }
+    PyObject_Free(self);
+}
+
+static PyObject *
+Graph_close(GraphObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (!self->closed) {
+        self->closed = 1;
+        hg_capture_unpin(&self->cap);
+    }
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t
+Graph_len(GraphObject *self)
+{
+    return (Py_ssize_t)G(self)->n_nodes;
+}
+
+/* ---- properties ---------------------------------------------------------- */
+
+static PyObject *
+Graph_get_n_tracked(GraphObject *self, void *c)
+{
+    (void)c;
+    return PyLong_FromUnsignedLong(G(self)->n_tracked);
+}
+
+static PyObject *
+Graph_get_num_edges(GraphObject *self, void *c)
+{
+    (void)c;
+    return PyLong_FromUnsignedLongLong(G(self)->fwd.n_edges);
+}
+
+static PyObject *
+Graph_get_n_types(GraphObject *self, void *c)
+{
+    (void)c;
+    return PyLong_FromUnsignedLong(self->cap.n_types);
+}
+
+static PyObject *
+Graph_get_nbytes(GraphObject *self, void *c)
+{
+    uint64_t n = hg_graph_nbytes(G(self));
+    hg_node nn = G(self)->n_nodes;
+    (void)c;
+    n += (uint64_t)self->cap.n_types * (sizeof(uint64_t) + sizeof(uint32_t));
+    if (self->index != NULL) {
+        n += hg_addr_index_nbytes(self->index);
+    }
+    if (self->in_degree != NULL) {
+        n += (uint64_t)nn * sizeof(uint32_t);
+    }
+    if (self->live != NULL) {
+        n += nn;
+    }
+    return PyLong_FromUnsignedLongLong(n);
+}
+
+static PyObject *
+Graph_get_pause(GraphObject *self, void *c)
+{
+    (void)c;
+    return PyFloat_FromDouble(self->cap.pause_seconds);
+}
+
+static PyObject *
+Graph_get_capture(GraphObject *self, void *c)
+{
+    (void)c;
+    return PyFloat_FromDouble(self->cap.capture_seconds);
+}
+
+static PyObject *
+Graph_get_pinned(GraphObject *self, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(self->cap.pinned && !self->closed);
+}
+
+static PyObject *
+Graph_get_closed(GraphObject *self, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(self->closed);
+}
+
+static PyGetSetDef Graph_getset[] = {
+    {"n_tracked", (getter)Graph_get_n_tracked, NULL,
+     "Nodes the cyclic GC tracks (ids 0 .. n_tracked-1).", NULL},
+    {"num_edges", (getter)Graph_get_num_edges, NULL, "Edges (references).",
+     NULL},
+    {"n_types", (getter)Graph_get_n_types, NULL, "Distinct types.", NULL},
+    {"nbytes", (getter)Graph_get_nbytes, NULL,
+     "Bytes this graph holds, derived arrays included.", NULL},
+    {"pause_seconds", (getter)Graph_get_pause, NULL,
+     "Seconds the GIL was held by the capture.", NULL},
+    {"capture_seconds", (getter)Graph_get_capture, NULL,
+     "Seconds the whole capture took.", NULL},
+    {"pinned", (getter)Graph_get_pinned, NULL,
+     "True while the graph holds a strong reference to each tracked node.",
+     NULL},
+    {"closed", (getter)Graph_get_closed, NULL, "True after close().", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+/* ---- node and type tables ------------------------------------------------ */
+
+static PyObject *
+Graph_type_names(GraphObject *self, PyObject *args)
+{
+    int shortnames = 1;
+    if (!PyArg_ParseTuple(args, "|p:type_names", &shortnames)) {
+        return NULL;
+    }
+    return PyList_GetSlice(shortnames ? self->cap.short_names
+                                      : self->cap.long_names,
+                           0, PY_SSIZE_T_MAX);
+}
+
+static PyObject *
+Graph_type_flags(GraphObject *self, PyObject *unused)
+{
+    (void)unused;
+    PyObject *list = PyList_New(self->cap.n_types);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (uint32_t t = 0; t < self->cap.n_types; t++) {
+        PyObject *x = PyLong_FromUnsignedLong(self->cap.type_flags[t]);
+        if (x == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, t, x);
+    }
+    return list;
+}
+
+static PyObject *
+Graph_node(GraphObject *self, PyObject *arg)
+{
+    long long v = PyLong_AsLongLong(arg);
+    hg_graph *g = G(self);
+    if (v == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (check_node(self, v, "node()") < 0) {
+        return NULL;
+    }
+    return Py_BuildValue("(KkKkk)", (unsigned long long)g->addr[v],
+                         (unsigned long)g->type_id[v],
+                         (unsigned long long)g->size[v],
+                         (unsigned long)g->refcnt[v],
+                         (unsigned long)g->flags[v]);
+}
+
+static PyObject *
+Graph_in_degree(GraphObject *self, PyObject *arg)
+{
+    long long v = PyLong_AsLongLong(arg);
+    if (v == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (check_node(self, v, "in_degree()") < 0 ||
+        hg_graph_ensure_live(self) < 0) {
+        return NULL;
+    }
+    return PyLong_FromUnsignedLong(self->in_degree[v]);
+}
+
+/* ---- masks, histograms, selections -------------------------------------- */
+
+PyDoc_STRVAR(Graph_mask_doc,
+"mask(live=False, excluded=False, untracked=False) -> bytes\n\n"
+"One byte per node: 1 for tracked nodes (and untracked ones when\n"
+"untracked=True), without the capturer's excluded machinery unless\n"
+"excluded=True, and only nodes reachable from a root (no cyclic garbage)\n"
+"when live=True.");
+
+static PyObject *
+Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"live", "excluded", "untracked", NULL};
+    int live = 0, excluded = 0, untracked = 0;
+    hg_graph *g = G(self);
+    PyObject *res;
+    uint8_t *m;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|ppp:mask", kwlist, &live,
+                                     &excluded, &untracked)) {
+        return NULL;
+    }
+    if (live && hg_graph_ensure_live(self) < 0) {
+        return NULL;
+    }
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)g->n_nodes);
+    if (res == NULL) {
+        return NULL;
+    }
+    m = (uint8_t *)PyBytes_AS_STRING(res);
+    Py_BEGIN_ALLOW_THREADS
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        uint8_t f = g->flags[v];
+        m[v] = (untracked || (f & HG_NODE_TRACKED)) &&
+               (excluded || !(f & HG_NODE_EXCLUDED)) &&
+               (!live || self->live[v]);
+    }
+    Py_END_ALLOW_THREADS
+    return res;
+}
+
+PyDoc_STRVAR(Graph_type_counts_doc,
+"type_counts(mask) -> list[int]\n\nNodes per type id among the masked ones.");
+
+static PyObject *
+Graph_type_counts(GraphObject *self, PyObject *arg)
+{
+    hg_graph *g = G(self);
+    Py_buffer mask;
+    uint64_t *counts = NULL;
+    PyObject *res = NULL;
+    hg_status st;
+    size_t nb = (size_t)self->cap.n_types * sizeof(uint64_t) + 1;
+
+    if (get_buffer(arg, &mask, g->n_nodes, 0, 1, "mask") < 0) {
+        return NULL;
+    }
+    counts = hg_alloc(nb);
+    if (counts == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = hg_type_histogram(g->type_id, g->n_nodes, mask.buf,
+                           self->cap.n_types, counts);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "type histogram");
+        goto cleanup;
+    }
+    res = PyList_New(self->cap.n_types);
+    if (res == NULL) {
+        goto cleanup;
+    }
+    for (uint32_t t = 0; t < self->cap.n_types; t++) {
+        PyObject *x = PyLong_FromUnsignedLongLong(counts[t]);
+        if (x == NULL) {
+            Py_CLEAR(res);
+            goto cleanup;
+        }
+        PyList_SET_ITEM(res, t, x);
+    }
+cleanup:
+    hg_free(counts, nb);
+    release_buffer(&mask);
+    return res;
+}
+
+PyDoc_STRVAR(Graph_select_doc,
+"select(mask, type_mask=None) -> bytes\n\n"
+"Ids (native uint32) of masked nodes whose type id is set in type_mask,\n"
+"in id order.");
+
+static PyObject *
+Graph_select(GraphObject *self, PyObject *args)
+{
+    hg_graph *g = G(self);
+    PyObject *mask_obj, *tmask_obj = Py_None;
+    Py_buffer mask, tmask;
+    PyObject *res = NULL;
+    hg_node *ids = NULL;
+    size_t n = 0, nb = (size_t)g->n_nodes * sizeof(hg_node) + 1;
+
+    if (!PyArg_ParseTuple(args, "O|O:select", &mask_obj, &tmask_obj)) {
+        return NULL;
+    }
+    if (get_buffer(mask_obj, &mask, g->n_nodes, 0, 0, "mask") < 0) {
+        return NULL;
+    }
+    if (get_buffer(tmask_obj, &tmask, self->cap.n_types, 0, 1, "type_mask") <
+        0) {
+        release_buffer(&mask);
+        return NULL;
+    }
+    ids = hg_alloc(nb);
+    if (ids == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    {
+        const uint8_t *m = mask.buf, *tm = tmask.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (hg_node v = 0; v < g->n_nodes; v++) {
+            if (m[v] && (tm == NULL || tm[g->type_id[v]])) {
+                ids[n++] = v;
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    res = PyBytes_FromStringAndSize((const char *)ids,
+                                    (Py_ssize_t)(n * sizeof(hg_node)));
+cleanup:
+    hg_free(ids, nb);
+    release_buffer(&mask);
+    release_buffer(&tmask);
+    return res;
+}
+
+PyDoc_STRVAR(Graph_zero_in_degree_doc,
+"zero_in_degree(candidates, sources) -> bytes\n\n"
+"Ids of nodes set in the candidates mask that no edge from a node set in\n"
+"the sources mask points to (objgraph's get_leaking_objects).");
+
+static PyObject *
+Graph_zero_in_degree(GraphObject *self, PyObject *args)
+{
+    hg_graph *g = G(self);
+    PyObject *cand_obj, *src_obj;
+    Py_buffer cand, src;
+    uint32_t *indeg = NULL;
+    hg_node *ids = NULL;
+    size_t n = 0;
+    size_t nb = (size_t)g->n_nodes * sizeof(uint32_t) + 1;
+    PyObject *res = NULL;
+    hg_status st = HG_OK;
+
+    if (!PyArg_ParseTuple(args, "OO:zero_in_degree", &cand_obj, &src_obj)) {
+        return NULL;
+    }
+    if (get_buffer(cand_obj, &cand, g->n_nodes, 0, 0, "candidates") < 0) {
+        return NULL;
+    }
+    if (get_buffer(src_obj, &src, g->n_nodes, 0, 0, "sources") < 0) {
+        release_buffer(&cand);
+        return NULL;
+    }
+    indeg = hg_alloc(nb);
+    ids = hg_alloc(nb);
+    if (indeg == NULL || ids == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    {
+        const uint8_t *c = cand.buf;
+        Py_BEGIN_ALLOW_THREADS
+        st = hg_csr_in_degree(&g->fwd, src.buf, indeg);
+        if (st == HG_OK) {
+            for (hg_node v = 0; v < g->n_nodes; v++) {
+                if (c[v] && indeg[v] == 0) {
+                    ids[n++] = v;
+                }
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    if (st != HG_OK) {
+        hg_raise_status(st, "in-degree");
+        goto cleanup;
+    }
+    res = PyBytes_FromStringAndSize((const char *)ids,
+                                    (Py_ssize_t)(n * sizeof(hg_node)));
+cleanup:
+    hg_free(indeg, nb);
+    hg_free(ids, nb);
+    release_buffer(&cand);
+    release_buffer(&src);
+    return res;
+}
+
+PyDoc_STRVAR(Graph_addrs_by_type_doc,
+"addrs_by_type(mask) -> list[list[int]]\n\n"
+"For each type id, the addresses of the masked nodes of that type, in id\n"
+"order (objgraph's get_new_ids).");
+
+static PyObject *
+Graph_addrs_by_type(GraphObject *self, PyObject *arg)
+{
+    hg_graph *g = G(self);
+    Py_buffer mask;
+    PyObject *res = NULL;
+    const uint8_t *m;
+
+    if (get_buffer(arg, &mask, g->n_nodes, 0, 0, "mask") < 0) {
+        return NULL;
+    }
+    m = mask.buf;
+    res = PyList_New(self->cap.n_types);
+    if (res == NULL) {
+        goto cleanup;
+    }
+    for (uint32_t t = 0; t < self->cap.n_types; t++) {
+        PyObject *l = PyList_New(0);
+        if (l == NULL) {
+            Py_CLEAR(res);
+            goto cleanup;
+        }
+        PyList_SET_ITEM(res, t, l);
+    }
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        PyObject *a;
+        int rc;
+        if (!m[v]) {
+            continue;
+        }
+        a = PyLong_FromUnsignedLongLong(g->addr[v]);
+        if (a == NULL) {
+            Py_CLEAR(res);
+            goto cleanup;
+        }
+        rc = PyList_Append(PyList_GET_ITEM(res, g->type_id[v]), a);
+        Py_DECREF(a);
+        if (rc < 0) {
+            Py_CLEAR(res);
+            goto cleanup;
+        }
+    }
+cleanup:
+    release_buffer(&mask);
+    return res;
+}
+
+/* ---- addresses and objects ----------------------------------------------- */
+
+PyDoc_STRVAR(Graph_find_doc,
+"find(addrs) -> list[int]\n\nNode id of each address (an iterable of int),\n"
+"-1 where no node has it.");
+
+static PyObject *
+Graph_find(GraphObject *self, PyObject *arg)
+{
+    PyObject *seq, *res;
+    Py_ssize_t n;
+
+    if (hg_graph_ensure_index(self) < 0) {
+        return NULL;
+    }
+    seq = PySequence_Fast(arg, "find(): addrs must be an iterable of int");
+    if (seq == NULL) {
+        return NULL;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    res = PyList_New(n);
+    if (res == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *a = PySequence_Fast_GET_ITEM(seq, i); /* borrowed */
+        unsigned long long addr = PyLong_AsUnsignedLongLongMask(a);
+        hg_node v;
+        PyObject *x;
+        if (addr == (unsigned long long)-1 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            Py_DECREF(res);
+            return NULL;
+        }
+        v = hg_addr_index_find(self->index, (uint64_t)addr);
+        x = PyLong_FromLong(v == HG_NONE ? -1L : (long)v);
+        if (x == NULL) {
+            Py_DECREF(seq);
+            Py_DECREF(res);
+            return NULL;
+        }
+        PyList_SET_ITEM(res, i, x);
+    }
+    Py_DECREF(seq);
+    return res;
+}
+
+PyDoc_STRVAR(Graph_objects_doc,
+"objects(ids) -> list\n\nThe live object of each tracked node id (bytes of\n"
+"uint32 or an iterable of int); None for untracked nodes and for objects\n"
+"that are gone.");
+
+static PyObject *
+Graph_objects(GraphObject *self, PyObject *arg)
+{
+    hg_graph *g = G(self);
+    hg_node *ids = NULL;
+    size_t n = 0, nb = 0;
+    PyObject **objs = NULL;
+    PyObject *res = NULL;
+    Py_buffer view;
+
+    if (self->cap.pinned && self->closed) {
+        PyErr_SetString(PyExc_ValueError,
+                        "the snapshot is closed: its objects were released");
+        return NULL;
+    }
+    if (PyObject_CheckBuffer(arg)) {
+        if (get_buffer(arg, &view, (size_t)-1, 0, 0, "ids") < 0) {
+            return NULL;
+        }
+        n = (size_t)view.len / sizeof(hg_node);
+        nb = n * sizeof(hg_node) + 1;
+        ids = hg_alloc(nb);
+        if (ids != NULL) {
+            memcpy(ids, view.buf, n * sizeof(hg_node));
+        }
+        release_buffer(&view);
+        if (ids == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    else {
+        PyObject *seq = PySequence_Fast(arg, "objects(): ids must be bytes "
+                                             "or an iterable of int");
+        if (seq == NULL) {
+            return NULL;
+        }
+        n = (size_t)PySequence_Fast_GET_SIZE(seq);
+        nb = n * sizeof(hg_node) + 1;
+        ids = hg_alloc(nb);
+        if (ids == NULL) {
+            Py_DECREF(seq);
+            return PyErr_NoMemory();
+        }
+        for (size_t i = 0; i < n; i++) {
+            long long v = PyLong_AsLongLong(
+                PySequence_Fast_GET_ITEM(seq, (Py_ssize_t)i));
+            if ((v == -1 && PyErr_Occurred()) ||
+                check_node(self, v, "objects()") < 0) {
+                Py_DECREF(seq);
+                hg_free(ids, nb);
+                return NULL;
+            }
+            ids[i] = (hg_node)v;
+        }
+        Py_DECREF(seq);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] >= g->n_nodes) {
+            check_node(self, ids[i], "objects()");
+            goto cleanup;
+        }
+    }
+    objs = PyMem_Calloc(n + 1, sizeof(PyObject *));
+    if (objs == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    if (hg_capture_objects(&self->cap, ids, n, objs) < 0) {
+        goto cleanup;
+    }
+    res = PyList_New((Py_ssize_t)n);
+    if (res == NULL) {
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (objs[i] == NULL) {
+            Py_INCREF(Py_None);
+            objs[i] = Py_None;
+        }
+        PyList_SET_ITEM(res, (Py_ssize_t)i, objs[i]); /* steals */
+        objs[i] = NULL;
+    }
+cleanup:
+    if (objs != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            Py_XDECREF(objs[i]);
+        }
+        PyMem_Free(objs);
+    }
+    hg_free(ids, nb);
+    return res;
+}
+
+/* ---- neighbours and searches --------------------------------------------- */
+
+static PyObject *
+neighbours(GraphObject *self, PyObject *arg, int reverse)
+{
+    long long v = PyLong_AsLongLong(arg);
+    const hg_csr *c;
+    if (v == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (check_node(self, v, reverse ? "referrers()" : "referents()") < 0) {
+        return NULL;
+    }
+    if (reverse && hg_graph_ensure_reverse(self) < 0) {
+        return NULL;
+    }
+    c = reverse ? &G(self)->rev : &G(self)->fwd;
+    return ids_to_list(c->targets + c->offsets[v],
+                       (size_t)(c->offsets[v + 1] - c->offsets[v]));
+}
+
+static PyObject *
+Graph_referents(GraphObject *self, PyObject *arg)
+{
+    return neighbours(self, arg, 0);
+}
+
+static PyObject *
+Graph_referrers(GraphObject *self, PyObject *arg)
+{
+    return neighbours(self, arg, 1);
+}
+
+PyDoc_STRVAR(Graph_bfs_step_doc,
+"bfs_step(frontier, reverse, blocked, seen, parent) -> bytes\n\n"
+"One level of a FIFO-ordered BFS (core hg_bfs_step): frontier is bytes of\n"
+"uint32 ids; reverse follows referrers instead of referents; blocked is a\n"
+"mask or None; seen (n_nodes bytes) and parent (n_nodes uint32) are\n"
+"writable buffers updated in place.  Returns the next frontier.");
+
+static PyObject *
+Graph_bfs_step(GraphObject *self, PyObject *args)
+{
+    hg_graph *g = G(self);
+    PyObject *front_obj, *blocked_obj, *seen_obj, *parent_obj;
+    int reverse;
+    Py_buffer front, blocked, seen, parent;
+    hg_node *next = NULL;
+    size_t n_next = 0, cap = 0, n_front;
+    const hg_csr *c;
+    const hg_node *f;
+    PyObject *res = NULL;
+    hg_status st;
+
+    if (!PyArg_ParseTuple(args, "OpOOO:bfs_step", &front_obj, &reverse,
+                          &blocked_obj, &seen_obj, &parent_obj)) {
+        return NULL;
+    }
+    if (reverse && hg_graph_ensure_reverse(self) < 0) {
+        return NULL;
+    }
+    c = reverse ? &g->rev : &g->fwd;
+    memset(&blocked, 0, sizeof(blocked));
+    memset(&seen, 0, sizeof(seen));
+    memset(&parent, 0, sizeof(parent));
+    if (get_buffer(front_obj, &front, (size_t)-1, 0, 0, "frontier") < 0) {
+        return NULL;
+    }
+    if (get_buffer(blocked_obj, &blocked, g->n_nodes, 0, 1, "blocked") < 0 ||
+        get_buffer(seen_obj, &seen, g->n_nodes, 1, 0, "seen") < 0 ||
+        get_buffer(parent_obj, &parent, (size_t)g->n_nodes * sizeof(hg_node),
+                   1, 0, "parent") < 0) {
+        goto cleanup;
+    }
+    n_front = (size_t)front.len / sizeof(hg_node);
+    f = front.buf;
+    for (size_t i = 0; i < n_front; i++) {
+        if (f[i] >= g->n_nodes) {
+            check_node(self, f[i], "bfs_step()");
+            goto cleanup;
+        }
+        cap += (size_t)(c->offsets[f[i] + 1] - c->offsets[f[i]]);
+    }
+    if (cap > g->n_nodes) {
+        cap = g->n_nodes;
+    }
+    next = hg_alloc(cap * sizeof(hg_node) + 1);
+    if (next == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = hg_bfs_step(c, f, n_front, blocked.buf, seen.buf, parent.buf, next,
+                     &n_next);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "bfs_step");
+        goto cleanup;
+    }
+    res = PyBytes_FromStringAndSize((const char *)next,
+                                    (Py_ssize_t)(n_next * sizeof(hg_node)));
+cleanup:
+    hg_free(next, cap * sizeof(hg_node) + 1);
+    release_buffer(&front);
+    release_buffer(&blocked);
+    release_buffer(&seen);
+    release_buffer(&parent);
+    return res;
+}
+
+/* ---- the type ------------------------------------------------------------ */
+
+static PyMethodDef Graph_methods[] = {
+    {"close", (PyCFunction)Graph_close, METH_NOARGS,
+     "close()\n\nRelease the strong references a pinned graph holds."},
+    {"type_names", (PyCFunction)Graph_type_names, METH_VARARGS,
+     "type_names(shortnames=True) -> list[str]\n\nName of each type id."},
+    {"type_flags", (PyCFunction)Graph_type_flags, METH_NOARGS,
+     "type_flags() -> list[int]\n\nFlags of each type id."},
+    {"node", (PyCFunction)Graph_node, METH_O,
+     "node(id) -> (addr, type_id, size, refcnt, flags)"},
+    {"in_degree", (PyCFunction)Graph_in_degree, METH_O,
+     "in_degree(id) -> int\n\nEdges pointing at the node."},
+    {"mask", (PyCFunction)(void (*)(void))Graph_mask,
+     METH_VARARGS | METH_KEYWORDS, Graph_mask_doc},
+    {"type_counts", (PyCFunction)Graph_type_counts, METH_O,
+     Graph_type_counts_doc},
+    {"select", (PyCFunction)Graph_select, METH_VARARGS, Graph_select_doc},
+    {"zero_in_degree", (PyCFunction)Graph_zero_in_degree, METH_VARARGS,
+     Graph_zero_in_degree_doc},
+    {"addrs_by_type", (PyCFunction)Graph_addrs_by_type, METH_O,
+     Graph_addrs_by_type_doc},
+    {"find", (PyCFunction)Graph_find, METH_O, Graph_find_doc},
+    {"objects", (PyCFunction)Graph_objects, METH_O, Graph_objects_doc},
+    {"referents", (PyCFunction)Graph_referents, METH_O,
+     "referents(id) -> list[int]\n\nOut-edges in tp_traverse order."},
+    {"referrers", (PyCFunction)Graph_referrers, METH_O,
+     "referrers(id) -> list[int]\n\nIn-edges' sources in id order."},
+    {"bfs_step", (PyCFunction)Graph_bfs_step, METH_VARARGS,
+     Graph_bfs_step_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods Graph_as_sequence = {
+    .sq_length = (lenfunc)Graph_len,
+};
+
+PyTypeObject Graph_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "objgraph._heapgraph.Graph",
+    .tp_basicsize = sizeof(GraphObject),
+    .tp_dealloc = (destructor)Graph_dealloc,
+    .tp_as_sequence = &Graph_as_sequence,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A frozen heap graph; create with capture().",
+    .tp_methods = Graph_methods,
+    .tp_getset = Graph_getset,
+};

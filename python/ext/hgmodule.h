@@ -1,0 +1,38 @@
+/*
+ * hgmodule.h -- shared declarations of the objgraph._heapgraph bindings.
+ *
+ * The extension is thin: module.c maps core statuses to exceptions and
+ * exposes capture(); graph.c defines the Graph type, a frozen capture that
+ * answers queries by calling core kernels with the GIL released.  No kernel
+ * logic lives here.
+ */
+#ifndef HG_MODULE_H
+#define HG_MODULE_H
+
+#include "capture.h"
+
+/* A frozen heap graph: one capture plus lazily computed derived arrays.
+ * Invariant: cap.graph != NULL for the object's whole life; `closed` means
+ * the pins were dropped (object-returning queries then raise ValueError on
+ * pinned graphs). */
+typedef struct {
+    PyObject_HEAD
+    hg_capture cap;
+    hg_addr_index *index; /* address -> id, built on first use */
+    uint32_t *in_degree;  /* all edges, built on first use */
+    uint8_t *live;        /* reachable from a root, built on first use */
+    int closed;
+    PyThread_type_lock lock; /* guards lazy builds done without the GIL */
+} GraphObject;
+
+extern PyTypeObject Graph_Type;
+
+/* Raise the Python exception matching a core status; returns NULL. */
+PyObject *hg_raise_status(hg_status st, const char *what);
+
+/* Lazily built derived data; 0 on success, -1 with an exception set. */
+int hg_graph_ensure_reverse(GraphObject *self);
+int hg_graph_ensure_live(GraphObject *self);
+int hg_graph_ensure_index(GraphObject *self);
+
+#endif /* HG_MODULE_H */

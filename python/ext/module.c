@@ -1,0 +1,222 @@
+/*
+ * module.c -- objgraph._heapgraph: module definition and capture().
+ *
+ * The private extension behind the objgraph package.  capture() freezes the
+ * heap through capture/ and wraps the result in a Graph (graph.c).  Errors
+ * from the core come back as hg_status values and become exceptions in one
+ * place, hg_raise_status().
+ */
+#include "hgmodule.h"
+
+PyObject *
+hg_raise_status(hg_status st, const char *what)
+{
+    switch (st) {
+    case HG_OK:
+        PyErr_Format(PyExc_SystemError, "%s: no error", what);
+        break;
+    case HG_ENOMEM:
+        PyErr_Format(PyExc_MemoryError, "%s: out of memory", what);
+        break;
+    case HG_EINVAL:
+        PyErr_Format(PyExc_ValueError, "%s: %s", what, hg_status_str(st));
+        break;
+    case HG_ERANGE:
+        PyErr_Format(PyExc_OverflowError, "%s: %s", what, hg_status_str(st));
+        break;
+    default:
+        PyErr_Format(PyExc_RuntimeError, "%s: %s", what, hg_status_str(st));
+        break;
+    }
+    return NULL;
+}
+
+PyDoc_STRVAR(capture_doc,
+"capture(pin=True, exclude=None) -> Graph\n\n"
+"Freeze the heap: every object the cyclic GC tracks (frozen ones\n"
+"included) and each distinct untracked referent become nodes, references\n"
+"become edges.  pin: hold a strong reference to every tracked node until\n"
+"Graph.close().  exclude: a tuple of objects to flag as the caller's own\n"
+"machinery.");
+
+static PyObject *
+hg_py_capture(PyObject *module, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"pin", "exclude", NULL};
+    int pin = 1;
+    PyObject *exclude = Py_None; /* borrowed */
+    hg_capture_opts opts = {0};
+    GraphObject *g = NULL;
+    (void)module;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pO:capture", kwlist, &pin,
+                                     &exclude)) {
+        return NULL;
+    }
+    if (exclude != Py_None && !PyTuple_Check(exclude)) {
+        return PyErr_Format(PyExc_TypeError,
+                            "capture(): exclude must be a tuple or None, "
+                            "not %.100s",
+                            Py_TYPE(exclude)->tp_name);
+    }
+    opts.pin = pin;
+    opts.exclude = exclude == Py_None ? NULL : exclude;
+
+    /* Allocate the wrapper first: a failure after the capture would have to
+     * undo the pins.  Graph is not GC-tracked, so it is never a node. */
+    g = PyObject_New(GraphObject, &Graph_Type);
+    if (g == NULL) {
+        return NULL;
+    }
+    memset((char *)g + sizeof(PyObject), 0,
+           sizeof(GraphObject) - sizeof(PyObject));
+    g->lock = PyThread_allocate_lock();
+    if (g->lock == NULL) {
+        Py_DECREF(g);
+        return PyErr_NoMemory();
+    }
+    if (hg_capture_run(&opts, &g->cap) < 0) {
+        Py_DECREF(g);
+        return NULL;
+    }
+    return (PyObject *)g;
+}
+
+PyDoc_STRVAR(referent_at_doc,
+"referent_at(parent, addr) -> object or None\n\n"
+"The referent of parent (as its tp_traverse reports them) whose id() is\n"
+"addr, or None.");
+
+static PyObject *
+hg_py_referent_at(PyObject *module, PyObject *args)
+{
+    PyObject *parent; /* borrowed */
+    unsigned long long addr;
+    PyObject *res;
+    (void)module;
+
+    if (!PyArg_ParseTuple(args, "OK:referent_at", &parent, &addr)) {
+        return NULL;
+    }
+    res = hg_capture_referent_at(parent, (uint64_t)addr);
+    if (res == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    return res;
+}
+
+PyDoc_STRVAR(set_num_threads_doc,
+"set_num_threads(n)\n\nThreads the parallel kernels use (n >= 1).");
+
+static PyObject *
+hg_py_set_num_threads(PyObject *module, PyObject *arg)
+{
+    long n = PyLong_AsLong(arg);
+    (void)module;
+    if (n == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (n < 1) {
+        return PyErr_Format(PyExc_ValueError,
+                            "set_num_threads(): n must be >= 1, not %ld", n);
+    }
+    hg_set_num_threads((int)n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+hg_py_num_threads(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyLong_FromLong(hg_num_threads());
+}
+
+static PyObject *
+hg_py_allocator(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyUnicode_FromString(hg_alloc_name());
+}
+
+static PyObject *
+hg_py_live_bytes(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(hg_alloc_live_bytes());
+}
+
+PyDoc_STRVAR(fail_after_doc,
+"_alloc_fail_after(n)\n\nTesting hook: the n-th following core allocation\n"
+"and all later ones fail, until called with n < 0.");
+
+static PyObject *
+hg_py_fail_after(PyObject *module, PyObject *arg)
+{
+    long n = PyLong_AsLong(arg);
+    (void)module;
+    if (n == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    hg_alloc_fail_after(n);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef hg_methods[] = {
+    {"capture", (PyCFunction)(void (*)(void))hg_py_capture,
+     METH_VARARGS | METH_KEYWORDS, capture_doc},
+    {"referent_at", hg_py_referent_at, METH_VARARGS, referent_at_doc},
+    {"set_num_threads", hg_py_set_num_threads, METH_O, set_num_threads_doc},
+    {"num_threads", hg_py_num_threads, METH_NOARGS,
+     "num_threads() -> int\n\nThreads the parallel kernels use."},
+    {"allocator", hg_py_allocator, METH_NOARGS,
+     "allocator() -> str\n\n'jemalloc' or 'malloc'."},
+    {"live_bytes", hg_py_live_bytes, METH_NOARGS,
+     "live_bytes() -> int\n\nBytes held by the core's allocator shim."},
+    {"_alloc_fail_after", hg_py_fail_after, METH_O, fail_after_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef hg_module = {
+    PyModuleDef_HEAD_INIT,
+    "objgraph._heapgraph",
+    "The heap-graph engine behind objgraph (private).",
+    -1,
+    hg_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__heapgraph(void)
+{
+    PyObject *m;
+
+    if (PyType_Ready(&Graph_Type) < 0) {
+        return NULL;
+    }
+    m = PyModule_Create(&hg_module);
+    if (m == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&Graph_Type);
+    if (PyModule_AddObject(m, "Graph", (PyObject *)&Graph_Type) < 0) {
+        Py_DECREF(&Graph_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "NODE_TRACKED", HG_NODE_TRACKED) < 0 ||
+        PyModule_AddIntConstant(m, "NODE_MODULE", HG_NODE_MODULE) < 0 ||
+        PyModule_AddIntConstant(m, "NODE_HAS_DEL", HG_NODE_HAS_DEL) < 0 ||
+        PyModule_AddIntConstant(m, "NODE_FROZEN", HG_NODE_FROZEN) < 0 ||
+        PyModule_AddIntConstant(m, "NODE_EXCLUDED", HG_NODE_EXCLUDED) < 0 ||
+        PyModule_AddIntConstant(m, "NODE_GEN_SHIFT", HG_NODE_GEN_SHIFT) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,32 @@
+"""
+Tools for drawing and querying Python object reference graphs.
+
+objgraph keeps the interface of objgraph 3.x -- :func:`count`,
+:func:`typestats`, :func:`show_growth`, :func:`find_backref_chain`, ... --
+and answers from a parallel C engine that freezes the heap into a compact
+graph (:func:`snapshot`), so the same questions work on heaps of tens of
+millions of objects.
+
+The engine walks every object the garbage collector tracks and follows
+references the way the collector does (each type's ``tp_traverse``).  Weak
+references are not references there, so weak edges never appear; objects a
+type does not traverse (e.g. a type's ``__subclasses__``) are not edges
+either.
+"""
+
+from ._api import (at, at_addrs, by_type, count, find_backref_chain,
+                   find_ref_chain, get_leaking_objects, get_new_ids, growth,
+                   most_common_types, show_growth, show_most_common_types,
+                   snapshot, typestats)
+from ._names import is_proper_module
+from ._snapshot import Snapshot
+
+__version__ = '4.0.0.dev0'
+__license__ = 'MIT'
+
+__all__ = [
+    'Snapshot', 'at', 'at_addrs', 'by_type', 'count', 'find_backref_chain',
+    'find_ref_chain', 'get_leaking_objects', 'get_new_ids', 'growth',
+    'is_proper_module', 'most_common_types', 'show_growth',
+    'show_most_common_types', 'snapshot', 'typestats',
+]

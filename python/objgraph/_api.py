@@ -1,0 +1,496 @@
+"""objgraph 3.x's module-level query functions, answered by the engine.
+
+Each function takes a snapshot of the heap (:func:`objgraph.snapshot`),
+asks it, and releases it.  Signatures, defaults, return values and printed
+text are objgraph 3.7.0's.  Where objgraph 3.x forced ``gc.collect()``
+before answering, these leave out instead the garbage that collection
+would have freed (objects no root reaches), with neither its cost nor its
+side effects; pass ``collect=True`` for objgraph 3.x's behaviour.
+"""
+
+import collections
+import operator
+import sys
+
+from ._names import check_limit, check_typename
+from ._snapshot import (_by_type_of, _count_of, _sorted_stats,
+                        _stats_of, _write_type_table, take)
+
+__all__ = [
+    'snapshot', 'count', 'typestats', 'most_common_types',
+    'show_most_common_types', 'growth', 'show_growth', 'get_new_ids',
+    'get_leaking_objects', 'by_type', 'at', 'at_addrs', 'find_ref_chain',
+    'find_backref_chain',
+]
+
+
+def snapshot(pin=True, collect=False):
+    """Freeze the heap into a :class:`Snapshot` that answers queries
+    instantly.
+
+    Every object the garbage collector tracks (objects frozen with
+    ``gc.freeze()`` included) and every distinct untracked object they
+    refer to (str, int, ...) becomes a node; every reference found by the
+    objects' ``tp_traverse`` becomes an edge.  No Python code runs while the
+    heap is read, and no collection is forced.  ``snap.pause_seconds`` says
+    how long the program was paused.
+
+    ``pin`` (default True): hold a strong reference to each tracked object
+    until ``snap.close()`` or the end of a ``with`` block, so queries return
+    exactly the captured objects.  With ``pin=False`` the snapshot holds no
+    reference, and queries that return objects look them up again in the
+    collector's lists (objects that died since are left out).
+
+    ``collect``: run ``gc.collect()`` first.
+
+        >>> snap = objgraph.snapshot()
+        >>> snap.count('MyClass')
+        3
+        >>> snap.close()
+    """
+    return take(pin=pin, collect=collect)
+
+
+def _snap(pin, collect=False, exclude=()):
+    return take(pin=pin, collect=collect, exclude=exclude)
+
+
+def count(typename, objects=None):
+    """Count objects tracked by the garbage collector with a given class name.
+
+    The class name can optionally be fully qualified.
+
+    Example:
+
+        >>> count('dict')
+        42
+        >>> count('mymodule.MyClass')
+        2
+
+    .. note::
+
+        The Python garbage collector does not track simple
+        objects like int or str.  See
+        https://docs.python.org/3/library/gc.html#gc.is_tracked
+        for more information.
+
+    Instead of looking through all objects tracked by the GC, you may
+    specify your own collection, e.g.
+
+        >>> count('MyClass', get_leaking_objects())
+        3
+
+    See also: :func:`get_leaking_objects`.
+    """
+    check_typename(typename)
+    if objects is not None:
+        return _count_of(typename, objects)
+    with _snap(pin=False) as snap:
+        return snap.count(typename)
+
+
+def typestats(objects=None, shortnames=True, filter=None):
+    """Count the number of instances for each type tracked by the GC.
+
+    Note that the GC does not track simple objects like int or str.
+
+    Note that classes with the same name but defined in different modules
+    will be lumped together if ``shortnames`` is True.
+
+    If ``filter`` is specified, it should be a function taking one argument and
+    returning a boolean. Objects for which ``filter(obj)`` returns ``False``
+    will be ignored.
+
+    Example:
+
+        >>> typestats()
+        {'list': 12041, 'tuple': 10245, ...}
+        >>> typestats(get_leaking_objects())
+        {'MemoryError': 1, 'tuple': 2795, 'RuntimeError': 1, 'list': 47, ...}
+    """
+    if objects is not None:
+        return _stats_of(objects, shortnames, filter)
+    with _snap(pin=filter is not None) as snap:
+        return snap.typestats(shortnames=shortnames, filter=filter)
+
+
+def most_common_types(limit=10, objects=None, shortnames=True, filter=None):
+    """Count the names of types with the most instances.
+
+    Returns a list of (type_name, count), sorted most-frequent-first.
+
+    Limits the return value to at most ``limit`` items.  You may set ``limit``
+    to None to avoid that.
+
+    If ``filter`` is specified, it should be a function taking one argument and
+    returning a boolean. Objects for which ``filter(obj)`` returns ``False``
+    will be ignored.
+
+    The caveats documented in :func:`typestats` apply.
+
+    Example:
+
+        >>> most_common_types(limit=2)
+        [('list', 12041), ('tuple', 10245)]
+    """
+    check_limit(limit)
+    return _sorted_stats(typestats(objects, shortnames, filter), limit)
+
+
+def show_most_common_types(limit=10, objects=None, shortnames=True, file=None,
+                           filter=None):
+    """Print the table of types of most common instances.
+
+    If ``filter`` is specified, it should be a function taking one argument and
+    returning a boolean. Objects for which ``filter(obj)`` returns ``False``
+    will be ignored.
+
+    The caveats documented in :func:`typestats` apply.
+
+    Example:
+
+        >>> show_most_common_types(limit=5)
+        tuple                      8959
+        function                   2442
+        wrapper_descriptor         1048
+        dict                       953
+        builtin_function_or_method 800
+    """
+    _write_type_table(most_common_types(limit, objects, shortnames, filter),
+                      file)
+
+
+def _live_stats(shortnames, filter, collect):
+    with _snap(pin=filter is not None, collect=collect) as snap:
+        return snap._stats(True, shortnames, filter)
+
+
+def growth(limit=10, peak_stats={}, shortnames=True, filter=None,
+           collect=False):
+    """Count the increase in peak object since last call.
+
+    Returns a list of (type_name, total_count, increase_delta),
+    descending order by increase_delta.
+
+    Limits the output to ``limit`` largest deltas.  You may set ``limit`` to
+    None to see all of them.
+
+    Uses and updates ``peak_stats``, a dictionary from type names to previously
+    seen peak object counts.  Usually you don't need to pay attention to this
+    argument.
+
+    If ``filter`` is specified, it should be a function taking one argument and
+    returning a boolean. Objects for which ``filter(obj)`` returns ``False``
+    will be ignored.
+
+    Garbage that ``gc.collect()`` would free is not counted; objgraph 3.x
+    ran a collection instead, which ``collect=True`` restores.
+
+    The caveats documented in :func:`typestats` apply.
+
+    Example:
+
+        >>> growth(2)
+        [(tuple, 12282, 10), (dict, 1922, 7)]
+    """
+    check_limit(limit)
+    stats = _live_stats(shortnames, filter, collect)
+    deltas = {}
+    for name, n in stats.items():
+        old = peak_stats.get(name, 0)
+        if n > old:
+            deltas[name] = n - old
+            peak_stats[name] = n
+    deltas = sorted(deltas.items(), key=operator.itemgetter(1), reverse=True)
+    if limit:
+        deltas = deltas[:limit]
+    return [(name, stats[name], delta) for name, delta in deltas]
+
+
+def show_growth(limit=10, peak_stats=None, shortnames=True, file=None,
+                filter=None, collect=False):
+    """Show the increase in peak object counts since last call.
+
+    if ``peak_stats`` is None, peak object counts will recorded in
+    func `growth`, and your can record the counts by yourself with set
+    ``peak_stats`` to a dictionary.
+
+    The caveats documented in :func:`growth` apply.
+
+    Example:
+
+        >>> show_growth()
+        wrapper_descriptor       970       +14
+        tuple                  12282       +10
+        dict                    1922        +7
+        ...
+    """
+    if peak_stats is None:
+        result = growth(limit, shortnames=shortnames, filter=filter,
+                        collect=collect)
+    else:
+        result = growth(limit, peak_stats, shortnames, filter,
+                        collect=collect)
+    if result:
+        if file is None:
+            file = sys.stdout
+        width = max(len(name) for name, _, _ in result)
+        for name, n, delta in result:
+            file.write('%-*s%9d %+9d\n' % (width, name, n, delta))
+
+
+_SORT_COLUMNS = {'old': 1, 'current': 2, 'new': 3, 'deltas': 4}
+
+
+def get_new_ids(skip_update=False, limit=10, sortby='deltas',
+                shortnames=None, file=None, _state={}, collect=False):
+    """Find and display new objects allocated since last call.
+
+    Shows the increase in object counts since last call to this
+    function and returns the memory address ids for new objects.
+
+    Returns a dictionary mapping object type names to sets of object IDs
+    that have been created since the last time this function was called.
+
+    ``skip_update`` (bool): If True, returns the same dictionary that
+    was returned during the previous call without updating the internal
+    state or examining the objects currently in memory.
+
+    ``limit`` (int): The maximum number of rows that you want to print
+    data for.  Use 0 to suppress the printing.  Use None to print everything.
+
+    ``sortby`` (str): This is the column that you want to sort by in
+    descending order.  Possible values are: 'old', 'current', 'new',
+    'deltas'
+
+    ``shortnames`` (bool): If True, classes with the same name but
+    defined in different modules will be lumped together.  If False,
+    all type names will be qualified with the module name.  If None (default),
+    ``get_new_ids`` will remember the value from previous calls, so it's
+    enough to prime this once.  By default the primed value is True.
+
+    ``_state`` (dict): Stores old, current, and new_ids in memory.
+    It is used by the function to store the internal state between calls.
+    Never pass in this argument unless you know what you're doing.
+
+    The caveats documented in :func:`growth` apply.
+
+    Example:
+
+        >>> _ = get_new_ids() # store current objects in _state
+        >>> _ = get_new_ids() # current_ids become old_ids in _state
+        >>> a = [0, 1, 2] # list we don't know about
+        >>> b = [3, 4, 5] # list we don't know about
+        >>> new_ids = get_new_ids(limit=3) # we see new lists
+        ======================================================================
+        Type                    Old_ids  Current_ids      New_ids Count_Deltas
+        ======================================================================
+        list                        324          326           +3           +2
+        dict                       1125         1125           +0           +0
+        wrapper_descriptor         1001         1001           +0           +0
+        ======================================================================
+        >>> new_lists = at_addrs(new_ids['list'])
+        >>> a in new_lists
+        True
+        >>> b in new_lists
+        True
+    """
+    if sortby not in _SORT_COLUMNS:
+        raise ValueError('sortby must be one of %s, not %r'
+                         % (', '.join(map(repr, _SORT_COLUMNS)), sortby))
+    check_limit(limit)
+    if not _state:
+        _state['old'] = collections.defaultdict(set)
+        _state['current'] = collections.defaultdict(set)
+        _state['new'] = collections.defaultdict(set)
+        _state['shortnames'] = True
+    new_ids = _state['new']
+    if skip_update:
+        return new_ids
+    old_ids = _state['old']
+    current_ids = _state['current']
+    if shortnames is None:
+        shortnames = _state['shortnames']
+    else:
+        _state['shortnames'] = shortnames
+    with _snap(pin=False, collect=collect) as snap:
+        g = snap._g
+        by_type = g.addrs_by_type(snap._mask(live=True))
+        names = snap._type_names(shortnames)
+    for class_name in old_ids:
+        old_ids[class_name].clear()
+    for class_name, ids_set in current_ids.items():
+        old_ids[class_name].update(ids_set)
+    for class_name in current_ids:
+        current_ids[class_name].clear()
+    for name, addrs in zip(names, by_type):
+        if addrs:
+            current_ids[name].update(addrs)
+    for class_name in new_ids:
+        new_ids[class_name].clear()
+    rows = []
+    keys_to_remove = []
+    for class_name in current_ids:
+        num_old = len(old_ids[class_name])
+        num_current = len(current_ids[class_name])
+        if num_old == 0 and num_current == 0:
+            keys_to_remove.append(class_name)
+            continue
+        new_ids_set = current_ids[class_name] - old_ids[class_name]
+        new_ids[class_name].update(new_ids_set)
+        rows.append((class_name, num_old, num_current, len(new_ids_set),
+                     num_current - num_old))
+    for key in keys_to_remove:
+        del old_ids[key]
+        del current_ids[key]
+        del new_ids[key]
+    rows.sort(key=operator.itemgetter(_SORT_COLUMNS[sortby], 0),
+              reverse=True)
+    if limit is not None:
+        rows = rows[:limit]
+    if not rows:
+        return new_ids
+    if file is None:
+        file = sys.stdout
+    width = max(len(row[0]) for row in rows)
+    print('=' * (width + 13 * 4), file=file)
+    print('%-*s%13s%13s%13s%13s' %
+          (width, 'Type', 'Old_ids', 'Current_ids', 'New_ids', 'Count_Deltas'),
+          file=file)
+    print('=' * (width + 13 * 4), file=file)
+    for row_class, old, current, new, delta in rows:
+        print('%-*s%13d%13d%+13d%+13d' %
+              (width, row_class, old, current, new, delta), file=file)
+    print('=' * (width + 13 * 4), file=file)
+    return new_ids
+
+
+def get_leaking_objects(objects=None, collect=False):
+    """Return objects that do not have any referents.
+
+    These could indicate reference-counting bugs in C code.  Or they could
+    be legitimate.
+
+    If you pass in a list of ``objects``, this function will return
+    a subset of them that have no referents, otherwise it will look among
+    all the objects tracked by the garbage collector.
+
+    Note that the GC does not track simple objects like int or str.
+
+    Garbage that ``gc.collect()`` would free is left out; objgraph 3.x
+    ran a collection instead, which ``collect=True`` restores.
+
+    Example:
+
+       >>> get_leaking_objects(by_type('MyClass'))
+       ...
+    """
+    exclude = () if objects is None else (objects,)
+    with _snap(pin=True, collect=collect, exclude=exclude) as snap:
+        return snap.get_leaking_objects(objects)
+
+
+def by_type(typename, objects=None):
+    """Return objects tracked by the garbage collector with a given class name.
+
+    Example:
+
+        >>> by_type('MyClass')
+        [<mymodule.MyClass object at 0x...>]
+
+    Note that the GC does not track simple objects like int or str.
+    """
+    check_typename(typename)
+    if objects is not None:
+        return _by_type_of(typename, objects)
+    with _snap(pin=True) as snap:
+        return snap.by_type(typename)
+
+
+def at(addr):
+    """Return an object at a given memory address.
+
+    The reverse of id(obj):
+
+        >>> at(id(obj)) is obj
+        True
+
+    Note that this function does not work on objects that are not tracked by
+    the GC (e.g. ints or strings).
+    """
+    with _snap(pin=False) as snap:
+        return snap.at(addr)
+
+
+def at_addrs(address_set):
+    """Return a list of objects for a given set of memory addresses.
+
+    The reverse of [id(obj1), id(obj2), ...].  Note that objects are returned
+    in an arbitrary order.
+
+    When one gets ``new_ids`` from :func:`get_new_ids`, one can use this
+    function to get a list of those objects.  Then one can iterate over the new
+    objects, print out what they are, and call :func:`show_backrefs` or
+    :func:`show_chain` to see where they are referenced.
+
+        >>> a = [0, 1, 2]
+        >>> new_ids = get_new_ids()
+        >>> new_lists = at_addrs(new_ids['list'])
+        >>> a in new_lists
+        True
+
+    Note that this function does not work on objects that are not tracked
+    by the GC (e.g. ints or strings).
+    """
+    with _snap(pin=False) as snap:
+        return snap.at_addrs(address_set)
+
+
+def find_ref_chain(obj, predicate, max_depth=20, extra_ignore=(),
+                   collect=False):
+    """Find a shortest chain of references leading from obj.
+
+    The end of the chain will be some object that matches your predicate.
+
+    ``predicate`` is a function taking one argument and returning a boolean.
+
+    ``max_depth`` limits the search depth.
+
+    ``extra_ignore`` can be a list of object IDs to exclude those objects from
+    your search.
+
+    Example:
+
+        >>> find_ref_chain(obj, lambda x: isinstance(x, MyClass))
+        [obj, ..., <MyClass object at ...>]
+
+    Returns ``[obj]`` if such a chain could not be found.
+    """
+    with _snap(pin=True, collect=collect, exclude=(extra_ignore,)) as snap:
+        return snap.find_ref_chain(obj, predicate, max_depth, extra_ignore)
+
+
+def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=(),
+                       collect=False):
+    """Find a shortest chain of references leading to obj.
+
+    The start of the chain will be some object that matches your predicate.
+
+    ``predicate`` is a function taking one argument and returning a boolean.
+
+    ``max_depth`` limits the search depth.
+
+    ``extra_ignore`` can be a list of object IDs to exclude those objects from
+    your search.
+
+    Example:
+
+        >>> find_backref_chain(obj, is_proper_module)
+        [<module ...>, ..., obj]
+
+    Returns ``[obj]`` if such a chain could not be found.
+    """
+    with _snap(pin=True, collect=collect, exclude=(extra_ignore,)) as snap:
+        return snap.find_backref_chain(obj, predicate, max_depth,
+                                       extra_ignore)
+

@@ -1,0 +1,336 @@
+"""Frozen heap snapshots: objgraph's questions answered from one capture.
+
+A :class:`Snapshot` wraps a ``_heapgraph.Graph``: the heap frozen into a
+compact graph by the C engine.  Every query here composes the engine's
+primitives (masks, histograms, selections, BFS levels); no loop over the
+heap runs in Python.
+"""
+
+import operator
+import sys
+from array import array
+
+from . import _heapgraph
+from ._names import (check_callable, check_depth, check_limit,
+                     check_typename, typename_func)
+
+_NONE = 0xFFFFFFFF
+_INVERT = bytes([1] + [0] * 255)  # mask -> its complement
+
+
+def _ids(raw):
+    """bytes of native uint32 node ids -> array('I')."""
+    a = array('I')
+    a.frombytes(raw)
+    return a
+
+
+def _sorted_stats(stats, limit):
+    rows = sorted(stats.items(), key=operator.itemgetter(1), reverse=True)
+    if limit:
+        rows = rows[:limit]
+    return rows
+
+
+def _write_type_table(rows, file):
+    if file is None:
+        file = sys.stdout
+    width = max(len(name) for name, count in rows)
+    for name, count in rows:
+        file.write('%-*s %i\n' % (width, name, count))
+
+
+class Snapshot:
+    """A frozen heap graph that answers objgraph's questions instantly.
+
+    Create one with :func:`objgraph.snapshot`.  Its methods take the same
+    arguments as the module-level functions of the same names and give the
+    same answers, computed from the graph captured at creation time instead
+    of a fresh scan of the heap.
+
+    A pinned snapshot (the default) holds a strong reference to every
+    object the garbage collector tracked at capture time, so the objects it
+    returns are exactly the captured ones; :meth:`close` (or leaving a
+    ``with`` block) releases them.  A detached snapshot (``pin=False``)
+    holds no reference: objects it returns are looked up again in the
+    collector's lists, and objects that died since the capture are left
+    out.
+
+    >>> import objgraph
+    >>> with objgraph.snapshot() as snap:
+    ...     n = snap.count('dict')
+    >>> n > 0
+    True
+    """
+
+    def __init__(self, graph):
+        self._g = graph
+        self._masks = {}
+        self._names = {}
+
+    # -- life cycle ---------------------------------------------------------
+
+    def close(self):
+        """Release the references a pinned snapshot holds (idempotent)."""
+        self._g.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __len__(self):
+        """Number of nodes: tracked objects plus distinct untracked
+        referents (str, int, ...)."""
+        return len(self._g)
+
+    def __repr__(self):
+        return '<objgraph.Snapshot %d nodes, %d edges, %s%s>' % (
+            len(self._g), self._g.num_edges,
+            'pinned' if self._g.pinned else 'detached',
+            ', closed' if self._g.closed else '')
+
+    @property
+    def num_edges(self):
+        """Number of references (edges) in the graph."""
+        return self._g.num_edges
+
+    @property
+    def nbytes(self):
+        """Bytes of memory the snapshot itself uses."""
+        return self._g.nbytes
+
+    @property
+    def pause_seconds(self):
+        """Seconds the capture held the GIL (the program's pause)."""
+        return self._g.pause_seconds
+
+    @property
+    def capture_seconds(self):
+        """Seconds the whole capture took."""
+        return self._g.capture_seconds
+
+    @property
+    def pinned(self):
+        """True while the snapshot holds references to its objects."""
+        return self._g.pinned
+
+    # -- building blocks ----------------------------------------------------
+
+    def _mask(self, live=False):
+        """Tracked nodes outside objgraph's machinery; without cyclic
+        garbage (nodes no root reaches) when ``live``."""
+        m = self._masks.get(live)
+        if m is None:
+            m = self._masks[live] = self._g.mask(live=live)
+        return m
+
+    def _type_names(self, shortnames):
+        names = self._names.get(shortnames)
+        if names is None:
+            names = self._names[shortnames] = self._g.type_names(shortnames)
+        return names
+
+    def _type_mask(self, typename):
+        check_typename(typename)
+        names = self._type_names('.' not in typename)
+        return bytes(name == typename for name in names)
+
+    def _objects(self, ids):
+        """Live objects for tracked node ids, dropping those gone."""
+        return [o for o in self._g.objects(ids) if o is not None]
+
+    def _node_ids(self, objects):
+        return self._g.find([id(o) for o in objects])
+
+    def _stats(self, live, shortnames, filter):
+        mask = self._mask(live)
+        if filter is not None:
+            check_callable(filter, 'filter')
+            return _stats_of(self._objects(self._g.select(mask)),
+                             shortnames, filter)
+        stats = {}
+        for name, n in zip(self._type_names(shortnames),
+                           self._g.type_counts(mask)):
+            if n:
+                stats[name] = stats.get(name, 0) + n
+        return stats
+
+    # -- objgraph's questions ----------------------------------------------
+
+    def count(self, typename, objects=None):
+        """Count objects with a given class name (optionally fully
+        qualified), like :func:`objgraph.count`."""
+        check_typename(typename)
+        if objects is not None:
+            return _count_of(typename, objects)
+        tmask = self._type_mask(typename)
+        counts = self._g.type_counts(self._mask())
+        return sum(n for n, hit in zip(counts, tmask) if hit)
+
+    def typestats(self, objects=None, shortnames=True, filter=None):
+        """Count instances of each type, like :func:`objgraph.typestats`."""
+        if objects is not None:
+            check_callable(filter, 'filter', optional=True)
+            return _stats_of(objects, shortnames, filter)
+        return self._stats(False, shortnames, filter)
+
+    def most_common_types(self, limit=10, objects=None, shortnames=True,
+                          filter=None):
+        """The ``limit`` most common (type name, count) pairs, like
+        :func:`objgraph.most_common_types`."""
+        check_limit(limit)
+        return _sorted_stats(self.typestats(objects, shortnames, filter),
+                             limit)
+
+    def show_most_common_types(self, limit=10, objects=None, shortnames=True,
+                               file=None, filter=None):
+        """Print the table of :meth:`most_common_types`."""
+        _write_type_table(
+            self.most_common_types(limit, objects, shortnames, filter), file)
+
+    def by_type(self, typename, objects=None):
+        """Objects with a given class name, like :func:`objgraph.by_type`."""
+        check_typename(typename)
+        if objects is not None:
+            return _by_type_of(typename, objects)
+        return self._objects(self._g.select(self._mask(),
+                                            self._type_mask(typename)))
+
+    def at(self, addr):
+        """The tracked object whose ``id()`` is ``addr``, or None."""
+        found = self.at_addrs((addr,))
+        return found[0] if found else None
+
+    def at_addrs(self, address_set):
+        """Tracked objects whose ``id()`` is in ``address_set``."""
+        mask = self._mask()
+        ids = sorted(v for v in self._g.find(list(address_set))
+                     if v >= 0 and mask[v])
+        return self._objects(ids)
+
+    def get_leaking_objects(self, objects=None):
+        """Objects no other object refers to, like
+        :func:`objgraph.get_leaking_objects`.
+
+        Cyclic garbage (objects no root reaches, which ``gc.collect()``
+        would free) is left out, both as candidates and as referrers.
+        """
+        live = self._mask(live=True)
+        if objects is None:
+            return self._objects(self._g.zero_in_degree(live, live))
+        objects = list(objects)
+        ids = self._node_ids(objects)
+        zero = set(_ids(self._g.zero_in_degree(_select_mask(len(self), ids),
+                                               live)))
+        return [o for o, v in zip(objects, ids) if v < 0 or v in zero]
+
+    def find_ref_chain(self, obj, predicate, max_depth=20, extra_ignore=()):
+        """A shortest chain of references from ``obj`` to an object
+        matching ``predicate``, like :func:`objgraph.find_ref_chain`."""
+        return self._find_chain(obj, predicate, False, max_depth,
+                                extra_ignore)[::-1]
+
+    def find_backref_chain(self, obj, predicate, max_depth=20,
+                           extra_ignore=()):
+        """A shortest chain of references to ``obj`` from an object
+        matching ``predicate``, like :func:`objgraph.find_backref_chain`."""
+        return self._find_chain(obj, predicate, True, max_depth,
+                                extra_ignore)
+
+    def _find_chain(self, obj, predicate, reverse, max_depth, extra_ignore):
+        """Breadth-first search, one level at a time in the engine; the
+        predicate is called on each level's objects in queue order, so the
+        chain is a shortest one.  Returns [match, ..., obj] or [obj]."""
+        check_callable(predicate, 'predicate')
+        check_depth(max_depth)
+        if predicate(obj):
+            return [obj]
+        g = self._g
+        start = self._node_ids([obj])[0]
+        if start < 0 or max_depth == 0:
+            return [obj]
+        n = len(g)
+        # never enter cyclic garbage or objgraph's own machinery; referents
+        # may be untracked (str, int, ...), referrers never are
+        allowed = g.mask(live=True, untracked=not reverse)
+        blocked = bytearray(allowed.translate(_INVERT))
+        for v in g.find([int(a) for a in extra_ignore]):
+            if v >= 0:
+                blocked[v] = 1
+        seen = bytearray(n)
+        seen[start] = 1
+        parent = bytearray(b'\xff' * (4 * n))
+        parents = memoryview(parent).cast('I')
+        objmap = {start: obj}
+        frontier = array('I', [start])
+        for _ in range(max_depth):
+            frontier = _ids(g.bfs_step(frontier, reverse, blocked, seen,
+                                       parent))
+            if not frontier:
+                break
+            for v, o in zip(frontier, self._materialize(frontier, parents,
+                                                        objmap)):
+                if o is None:
+                    continue
+                objmap[v] = o
+                if predicate(o):
+                    chain = [o]
+                    while parents[v] != _NONE:
+                        v = parents[v]
+                        chain.append(objmap[v])
+                    return chain
+        return [obj]
+
+    def _materialize(self, ids, parents, objmap):
+        """Live objects for one BFS level: tracked nodes from the engine,
+        untracked ones through their parent's current referents."""
+        g = self._g
+        n_tracked = g.n_tracked
+        objs = g.objects([v if v < n_tracked else 0 for v in ids])
+        for i, v in enumerate(ids):
+            if v >= n_tracked:
+                p = objmap.get(parents[v])
+                objs[i] = (None if p is None else
+                           _heapgraph.referent_at(p, g.node(v)[0]))
+        return objs
+
+
+def _select_mask(n, ids):
+    m = bytearray(n)
+    for v in ids:
+        if v >= 0:
+            m[v] = 1
+    return bytes(m)
+
+
+def _stats_of(objects, shortnames, filter):
+    """typestats over an explicit collection, as objgraph 3.x does."""
+    typename = typename_func(shortnames)
+    stats = {}
+    for o in objects:
+        if filter and not filter(o):
+            continue
+        name = typename(o)
+        stats[name] = stats.get(name, 0) + 1
+    return stats
+
+
+def _count_of(typename, objects):
+    name_of = typename_func('.' not in typename)
+    return sum(1 for o in objects if name_of(o) == typename)
+
+
+def _by_type_of(typename, objects):
+    name_of = typename_func('.' not in typename)
+    return [o for o in objects if name_of(o) == typename]
+
+
+def take(pin=True, collect=False, exclude=()):
+    """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`."""
+    if collect:
+        import gc
+        gc.collect()
+    return Snapshot(_heapgraph.capture(pin=bool(pin),
+                                       exclude=tuple(exclude)))
