@@ -1,0 +1,76 @@
+/*
+ * capture_int.h -- declarations shared by the capture/ sources only.
+ *
+ * sizeof.c: per-type strategies that reproduce sys.getsizeof exactly.
+ * capture.c: the heap walk.  objects.c: turning node ids back into live
+ * objects, and freeing captures.
+ */
+#ifndef HG_CAPTURE_INT_H
+#define HG_CAPTURE_INT_H
+
+#include "cpython311.h" /* first: it defines Py_BUILD_CORE */
+
+#include "capture.h"
+
+/* How sys.getsizeof is computed for the instances of one type. */
+typedef enum hg__size_kind {
+    HG__SZ_DEFAULT = 0, /* object.__sizeof__: basicsize + ob_size*itemsize */
+    HG__SZ_LIST,        /* list.__sizeof__, natively */
+    HG__SZ_DICT,        /* dict.__sizeof__: _PyDict_SizeOf */
+    HG__SZ_SET,         /* set/frozenset.__sizeof__, natively */
+    HG__SZ_STR,         /* str.__sizeof__, natively for compact strings */
+    HG__SZ_INT,         /* int.__sizeof__, natively */
+    HG__SZ_CMETH,       /* another C method (METH_NOARGS): call ml_meth */
+    HG__SZ_PYTHON,      /* anything else: sys.getsizeof, may run Python */
+} hg__size_kind;
+
+typedef struct hg__sizer {
+    hg__size_kind kind;
+    Py_ssize_t preheader; /* added by sys.getsizeof (GC head, dict ptrs) */
+    PyCFunction meth;     /* the C __sizeof__, NULL for DEFAULT/PYTHON */
+} hg__sizer;
+
+/* Choose the strategy for tp.  Runs no Python code (reads type dicts
+ * through _PyType_Lookup only). */
+void hg__sizer_init(PyTypeObject *tp, hg__sizer *out);
+
+/* The size without calling anything: >= 0, or -1 when the object needs
+ * hg__sizer_slow (a C method call or Python code).  Reads op only; safe
+ * while GC ids are stashed. */
+static inline Py_ssize_t hg__sizer_quick(const hg__sizer *s, PyObject *op) {
+    Py_ssize_t n;
+    switch (s->kind) {
+    case HG__SZ_DEFAULT:
+        n = hg__object_sizeof(op);
+        break;
+    case HG__SZ_LIST:
+        n = hg__list_sizeof(op);
+        break;
+    case HG__SZ_DICT:
+        n = _PyDict_SizeOf((PyDictObject *)op);
+        break;
+    case HG__SZ_SET:
+        n = hg__set_sizeof(op);
+        break;
+    case HG__SZ_INT:
+        n = hg__long_sizeof(op);
+        break;
+    case HG__SZ_STR:
+        n = hg__unicode_sizeof(op);
+        if (n < 0) {
+            return -1;
+        }
+        break;
+    default:
+        return -1;
+    }
+    return n + s->preheader;
+}
+
+/* The size by calling the type's C __sizeof__ or, for Python-level ones,
+ * sys.getsizeof.  Needs the GIL, the GC headers restored and a strong
+ * reference to op; may run Python code.  -1 with an exception set on
+ * error. */
+Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op);
+
+#endif /* HG_CAPTURE_INT_H */

@@ -1,0 +1,201 @@
+/*
+ * cpython311.h -- every interpreter internal capture/ relies on, for the
+ * CPython 3.11 family.
+ *
+ * capture/ reads the cyclic GC's lists and headers directly, and computes
+ * the shallow size of hot builtin types without calling __sizeof__.  Both
+ * depend on the private layout of one CPython minor version, so that
+ * knowledge is confined to this header; another version fails to build
+ * with a message naming it (add a cpythonXYZ.h beside this one).
+ *
+ * The GC lists (Include/internal/pycore_gc.h, Modules/gcmodule.c in 3.11):
+ * each tracked object is preceded by a PyGC_Head { _gc_next, _gc_prev }.
+ * _gc_next == 0 means "not tracked"; otherwise the object is in one of the
+ * doubly linked, circular lists whose heads are gcstate->generations[0..2]
+ * and gcstate->permanent_generation.  The low two bits of _gc_prev are
+ * flags (FINALIZED, COLLECTING); the rest is the previous node.
+ *
+ * The id stash (the same trick the collector plays with gc_refs):
+ * between hg__gc_stash_ids() and hg__gc_restore() the _gc_prev of every
+ * tracked object holds (node id << 2) | its two flag bits, while _gc_next
+ * and the list heads stay intact.  This is valid only while the GIL is held,
+ * no Python code runs and nothing tracks, untracks or frees a GC object: all
+ * of those read or write _gc_prev.  hg__gc_restore() rebuilds every prev
+ * pointer from the (untouched) next pointers, keeping the flag bits.  While
+ * ids are stashed, gcstate->collecting is set so that no allocation can
+ * start a collection.
+ */
+#ifndef HG_CPYTHON311_H
+#define HG_CPYTHON311_H
+
+/* The internal headers need Py_BUILD_CORE from the first include of
+ * Python.h on, so this header must come before capture.h. */
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
+#error "objgraph capture/: CPython " PY_VERSION " is not supported; \
+capture/cpython311.h covers 3.11 only"
+#endif
+
+#include "internal/pycore_dict.h"
+#include "internal/pycore_gc.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_moduleobject.h"
+#include "internal/pycore_object.h"
+#include "internal/pycore_pystate.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Statically allocated interned identifiers (no reference counting). */
+#define HG__ID(name) (&_Py_ID(name))
+
+/* Monotonic clock, seconds. */
+static inline double hg__now(void) {
+    return _PyTime_AsSecondsDouble(_PyTime_GetPerfCounter());
+}
+
+/* ---- GC lists --------------------------------------------------------- */
+
+#define HG__N_GC_LISTS 4 /* generations 0, 1, 2, then permanent */
+#define HG__GC_LIST_FROZEN 3
+
+static inline struct _gc_runtime_state *hg__gc_state(void) {
+    return &_PyInterpreterState_GET()->gc;
+}
+
+/* Head of list i (0..2: generations, 3: the permanent generation). */
+static inline PyGC_Head *hg__gc_list(struct _gc_runtime_state *gc, int i) {
+    return i < NUM_GENERATIONS ? &gc->generations[i].head
+                               : &gc->permanent_generation.head;
+}
+
+static inline PyGC_Head *hg__gc_next(PyGC_Head *g) {
+    return (PyGC_Head *)g->_gc_next;
+}
+
+static inline PyObject *hg__gc_object(PyGC_Head *g) {
+    return (PyObject *)(g + 1);
+}
+
+/* True if op is a GC object that the collector tracks right now; op's GC
+ * header is read only when the type says it has one. */
+static inline int hg__gc_tracked(PyObject *op) {
+    return _PyObject_IS_GC(op) && _Py_AS_GC(op)->_gc_next != 0;
+}
+
+/* The node id stashed in a tracked object's header. */
+static inline uint64_t hg__gc_stashed_id(PyObject *op) {
+    return _Py_AS_GC(op)->_gc_prev >> _PyGC_PREV_SHIFT;
+}
+
+static inline void hg__gc_stash(PyGC_Head *g, uint64_t id) {
+    g->_gc_prev =
+        ((uintptr_t)id << _PyGC_PREV_SHIFT) | (g->_gc_prev & ~_PyGC_PREV_MASK);
+}
+
+/* Stash ids 0.. over lists 0..3 in order; returns the number of tracked
+ * objects.  Reads and writes only GC headers. */
+static inline uint64_t hg__gc_stash_ids(struct _gc_runtime_state *gc) {
+    uint64_t id = 0;
+    for (int i = 0; i < HG__N_GC_LISTS; i++) {
+        PyGC_Head *head = hg__gc_list(gc, i);
+        for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
+            hg__gc_stash(g, id++);
+        }
+    }
+    return id;
+}
+
+/* Undo hg__gc_stash_ids: every _gc_prev points at its predecessor again,
+ * with its own flag bits. */
+static inline void hg__gc_restore(struct _gc_runtime_state *gc) {
+    for (int i = 0; i < HG__N_GC_LISTS; i++) {
+        PyGC_Head *head = hg__gc_list(gc, i);
+        PyGC_Head *prev = head;
+        for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
+            g->_gc_prev = (uintptr_t)prev | (g->_gc_prev & ~_PyGC_PREV_MASK);
+            prev = g;
+        }
+    }
+}
+
+/* ---- sizes ------------------------------------------------------------- */
+
+/* What sys.getsizeof adds to __sizeof__ (Python/sysmodule.c, 3.11):
+ * _PyType_PreHeaderSize -- the GC header for GC types (by type flag, not
+ * tp_is_gc) and two pointers for a managed dict. */
+static inline Py_ssize_t hg__preheader_size(PyTypeObject *tp) {
+    return _PyType_PreHeaderSize(tp);
+}
+
+/* object.__sizeof__ (Objects/typeobject.c object___sizeof___impl). */
+static inline Py_ssize_t hg__object_sizeof(PyObject *op) {
+    PyTypeObject *tp = Py_TYPE(op); /* borrowed */
+    Py_ssize_t res = tp->tp_basicsize;
+    if (tp->tp_itemsize > 0) {
+        res += Py_SIZE(op) * tp->tp_itemsize;
+    }
+    return res;
+}
+
+/* list.__sizeof__ (Objects/listobject.c list___sizeof___impl). */
+static inline Py_ssize_t hg__list_sizeof(PyObject *op) {
+    return Py_TYPE(op)->tp_basicsize +
+           ((PyListObject *)op)->allocated * (Py_ssize_t)sizeof(void *);
+}
+
+/* set.__sizeof__ / frozenset.__sizeof__ (Objects/setobject.c set_sizeof). */
+static inline Py_ssize_t hg__set_sizeof(PyObject *op) {
+    PySetObject *so = (PySetObject *)op;
+    Py_ssize_t res = Py_TYPE(op)->tp_basicsize;
+    if (so->table != so->smalltable) {
+        res += (so->mask + 1) * (Py_ssize_t)sizeof(setentry);
+    }
+    return res;
+}
+
+/* int.__sizeof__ (Objects/longobject.c int___sizeof___impl, 3.11: at
+ * least one digit is always counted, sys.getsizeof(0) == 28). */
+static inline Py_ssize_t hg__long_sizeof(PyObject *op) {
+    Py_ssize_t n = Py_ABS(Py_SIZE(op));
+    if (n < 1) {
+        n = 1;
+    }
+    return (Py_ssize_t)offsetof(PyLongObject, ob_digit) +
+           n * (Py_ssize_t)sizeof(digit);
+}
+
+/* str.__sizeof__ (Objects/unicodeobject.c unicode___sizeof___impl) for the
+ * common case it handles exactly: a compact string without wstr and
+ * without a separate UTF-8 buffer.  Returns -1 otherwise (call the real
+ * method then). */
+static inline Py_ssize_t hg__unicode_sizeof(PyObject *op) {
+    PyASCIIObject *a = (PyASCIIObject *)op;
+    if (!a->state.compact || !a->state.ready || a->wstr != NULL) {
+        return -1;
+    }
+    if (a->state.ascii) {
+        return (Py_ssize_t)sizeof(PyASCIIObject) + a->length + 1;
+    }
+    if (((PyCompactUnicodeObject *)op)->utf8 != NULL) {
+        return -1;
+    }
+    return (Py_ssize_t)sizeof(PyCompactUnicodeObject) +
+           (a->length + 1) * (Py_ssize_t)a->state.kind;
+}
+
+/* ---- dictionaries ------------------------------------------------------ */
+
+/* True if every key of d is a str, so that looking up a str key runs no
+ * Python code (no __eq__ of a colliding key). */
+static inline int hg__dict_str_keys_only(PyObject *d) {
+    return PyDict_CheckExact(d) &&
+           ((PyDictObject *)d)->ma_keys->dk_kind != DICT_KEYS_GENERAL;
+}
+
+#endif /* HG_CPYTHON311_H */

@@ -1,0 +1,194 @@
+/*
+ * objects.c -- from node ids back to live objects, and freeing captures.
+ *
+ * A pinned capture holds a strong reference to each tracked node, so its
+ * addresses are objects.  A detached capture holds none: an address is
+ * turned into an object again only by finding it on the GC's own lists
+ * (one walk for a whole batch of ids, through a hash set of the wanted
+ * addresses) with the type recorded at capture time; a stored address is
+ * never dereferenced otherwise.  The same address reused by a new object
+ * of the same type is indistinguishable -- the price of not pinning.
+ *
+ * Untracked nodes (str, int, ...) are not on any list; bindings hand them
+ * back through hg_capture_referent_at() from a live tracked referrer.
+ */
+#include "capture_int.h"
+
+#include <string.h>
+
+#define HG__GOLDEN 0x9E3779B97F4A7C15ull
+
+/* ---- freeing ------------------------------------------------------------- */
+
+/* Py_DECREF each tracked address.  The addresses are copied first: a
+ * deallocator may run Python code that releases this very capture. */
+static void decref_tracked(const hg_graph *g) {
+    size_t n = g->n_tracked;
+    uint64_t *copy = hg_alloc(n * sizeof(uint64_t));
+    const uint64_t *a = copy != NULL ? copy : g->addr;
+    if (copy != NULL) {
+        memcpy(copy, g->addr, n * sizeof(uint64_t));
+    }
+    for (size_t v = 0; v < n; v++) {
+        Py_DECREF((PyObject *)(uintptr_t)a[v]);
+    }
+    hg_free(copy, n * sizeof(uint64_t));
+}
+
+/* See capture.h. */
+void hg_capture_unpin(hg_capture *c) {
+    if (c == NULL || !c->pinned || c->graph == NULL) {
+        return;
+    }
+    c->pinned = 0;
+    decref_tracked(c->graph);
+}
+
+/* See capture.h.  The struct is emptied before any reference is dropped,
+ * so a re-entrant release from a deallocator finds nothing to do. */
+void hg_capture_release(hg_capture *c) {
+    hg_capture tmp;
+    if (c == NULL) {
+        return;
+    }
+    tmp = *c;
+    memset(c, 0, sizeof(*c));
+    if (tmp.pinned && tmp.graph != NULL) {
+        decref_tracked(tmp.graph);
+    }
+    hg_graph_free(tmp.graph);
+    hg_free(tmp.type_addr, (size_t)tmp.n_types * sizeof(uint64_t));
+    hg_free(tmp.type_flags, (size_t)tmp.n_types * sizeof(uint32_t));
+    Py_XDECREF(tmp.short_names);
+    Py_XDECREF(tmp.long_names);
+}
+
+/* ---- objects from ids ------------------------------------------------------
+ */
+
+typedef struct want_slot {
+    uint64_t addr;   /* 0: empty */
+    uint64_t type;   /* the type address recorded at capture */
+    PyObject *found; /* borrowed: the live object, or NULL */
+} want_slot;
+
+static inline size_t hash_addr(uint64_t a, size_t mask) {
+    return (size_t)(((a >> 4) * HG__GOLDEN) >> 20) & mask;
+}
+
+static want_slot *want_find(want_slot *t, size_t mask, uint64_t a) {
+    size_t h = hash_addr(a, mask);
+    while (t[h].addr != 0 && t[h].addr != a) {
+        h = (h + 1) & mask;
+    }
+    return &t[h];
+}
+
+static int tracked_id(const hg_capture *c, hg_node id) {
+    return c->graph != NULL && id < c->graph->n_tracked;
+}
+
+/* See capture.h.  Detached: one walk of the four GC lists, O(tracked
+ * objects + n).  The GIL is held throughout and no Python code runs until
+ * the references are taken, so the objects found stay alive. */
+int hg_capture_objects(const hg_capture *c, const hg_node *ids, size_t n,
+                       PyObject **out) {
+    struct _gc_runtime_state *gc;
+    want_slot *t = NULL;
+    size_t mask = 15, n_want = 0;
+    const hg_graph *g;
+
+    if (c == NULL || (n > 0 && (ids == NULL || out == NULL))) {
+        PyErr_SetString(PyExc_TypeError, "hg_capture_objects: NULL argument");
+        return -1;
+    }
+    g = c->graph;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+    }
+    if (c->pinned) {
+        for (size_t i = 0; i < n; i++) {
+            if (tracked_id(c, ids[i])) {
+                out[i] = Py_NewRef((PyObject *)(uintptr_t)g->addr[ids[i]]);
+            }
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        n_want += tracked_id(c, ids[i]);
+    }
+    if (n_want == 0) {
+        return 0;
+    }
+    while (mask + 1 < 2 * n_want) {
+        mask = mask * 2 + 1;
+    }
+    t = hg_calloc((mask + 1) * sizeof(want_slot));
+    if (t == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tracked_id(c, ids[i])) {
+            hg_node id = ids[i];
+            want_slot *s = want_find(t, mask, g->addr[id]);
+            s->addr = g->addr[id];
+            s->type = c->type_addr[g->type_id[id]];
+        }
+    }
+    gc = hg__gc_state();
+    for (int i = 0; i < HG__N_GC_LISTS; i++) {
+        PyGC_Head *head = hg__gc_list(gc, i);
+        for (PyGC_Head *h = hg__gc_next(head); h != head; h = hg__gc_next(h)) {
+            PyObject *op = hg__gc_object(h); /* borrowed */
+            want_slot *s = want_find(t, mask, (uint64_t)(uintptr_t)op);
+            if (s->addr != 0 && s->type == (uint64_t)(uintptr_t)Py_TYPE(op)) {
+                s->found = op;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tracked_id(c, ids[i])) {
+            want_slot *s = want_find(t, mask, g->addr[ids[i]]);
+            if (s->found != NULL) {
+                out[i] = Py_NewRef(s->found);
+            }
+        }
+    }
+    hg_free(t, (mask + 1) * sizeof(want_slot));
+    return 0;
+}
+
+/* ---- untracked referents ----------------------------------------------------
+ */
+
+typedef struct referent_search {
+    uint64_t addr;
+    PyObject *found; /* borrowed while traversing */
+} referent_search;
+
+static int referent_visit(PyObject *op, void *arg) {
+    referent_search *rs = arg;
+    if ((uint64_t)(uintptr_t)op == rs->addr) {
+        rs->found = op;
+        return 1; /* stop the traversal */
+    }
+    return 0;
+}
+
+/* See capture.h. */
+PyObject *hg_capture_referent_at(PyObject *parent /* borrowed */,
+                                 uint64_t addr) {
+    referent_search rs = {addr, NULL};
+    traverseproc trav;
+
+    if (parent == NULL || !PyObject_IS_GC(parent)) {
+        return NULL;
+    }
+    trav = Py_TYPE(parent)->tp_traverse;
+    if (trav == NULL) {
+        return NULL;
+    }
+    (void)trav(parent, referent_visit, &rs);
+    return rs.found != NULL ? Py_NewRef(rs.found) : NULL;
+}

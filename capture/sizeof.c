@@ -1,0 +1,145 @@
+/*
+ * sizeof.c -- shallow sizes equal to sys.getsizeof, mostly without calls.
+ *
+ * sys.getsizeof(o) in 3.11 (Python/sysmodule.c _PySys_GetSizeOf) is
+ * type(o).__sizeof__(o) + _PyType_PreHeaderSize(type(o)): 16 bytes of GC
+ * header for GC types, 16 more for a managed __dict__ (plain instances).
+ * A capture needs it for millions of objects while no Python code may
+ * run, so the strategy is chosen once per type from the __sizeof__ that
+ * _PyType_Lookup finds (which is what _PyObject_LookupSpecial calls):
+ *
+ *   object.__sizeof__            -> basicsize + ob_size * itemsize
+ *   list/dict/set/frozenset/str/int's __sizeof__ (also when inherited by
+ *                                   a subclass) -> native code, the same
+ *                                   formula as the C method
+ *   another C method, METH_NOARGS -> call its ml_meth directly
+ *   anything else (a Python function, a callable object...)
+ *                                -> _PySys_GetSizeOf, Python code runs
+ *
+ * The last two run only after the walk (hg__sizer_slow), when the GC
+ * headers are consistent again and the object is held by a strong
+ * reference: a third-party C __sizeof__ may allocate or call back into
+ * Python, which must not happen while ids are stashed in GC headers.
+ */
+#include "capture_int.h"
+
+/* The C functions behind the builtin __sizeof__ methods, read once from
+ * the static types' dicts (process-wide: static types are shared by all
+ * interpreters). */
+static struct {
+    int ready;
+    PyCFunction object, list, dict, set, frozenset, str, int_;
+} known;
+
+static PyCFunction meth_of(PyTypeObject *tp) {
+    PyObject *d = _PyType_Lookup(tp, HG__ID(__sizeof__)); /* borrowed */
+    if (d == NULL || !Py_IS_TYPE(d, &PyMethodDescr_Type)) {
+        return NULL;
+    }
+    return ((PyMethodDescrObject *)d)->d_method->ml_meth;
+}
+
+static void known_init(void) {
+    if (known.ready) {
+        return;
+    }
+    known.object = meth_of(&PyBaseObject_Type);
+    known.list = meth_of(&PyList_Type);
+    known.dict = meth_of(&PyDict_Type);
+    known.set = meth_of(&PySet_Type);
+    known.frozenset = meth_of(&PyFrozenSet_Type);
+    known.str = meth_of(&PyUnicode_Type);
+    known.int_ = meth_of(&PyLong_Type);
+    known.ready = 1;
+}
+
+void hg__sizer_init(PyTypeObject *tp, hg__sizer *out) {
+    PyObject *d; /* borrowed */
+    PyMethodDef *ml;
+    PyCFunction f;
+
+    known_init();
+    out->kind = HG__SZ_PYTHON;
+    out->preheader = hg__preheader_size(tp);
+    out->meth = NULL;
+
+    d = _PyType_Lookup(tp, HG__ID(__sizeof__));
+    if (d == NULL || !Py_IS_TYPE(d, &PyMethodDescr_Type)) {
+        return;
+    }
+    ml = ((PyMethodDescrObject *)d)->d_method;
+    /* The bound method is called with no arguments: only a plain
+     * METH_NOARGS function can be called as ml_meth(self, NULL), and only
+     * when tp is a subtype of the class that defines it (otherwise the
+     * bound call raises TypeError, which sys.getsizeof reports). */
+    if ((ml->ml_flags & ~(METH_COEXIST)) != METH_NOARGS ||
+        !PyType_IsSubtype(tp, PyDescr_TYPE(d))) {
+        return;
+    }
+    f = ml->ml_meth;
+    out->meth = f;
+    if (f == known.object) {
+        out->kind = HG__SZ_DEFAULT;
+    } else if (f == known.list) {
+        out->kind = HG__SZ_LIST;
+    } else if (f == known.dict) {
+        out->kind = HG__SZ_DICT;
+    } else if (f == known.set || f == known.frozenset) {
+        out->kind = HG__SZ_SET;
+    } else if (f == known.str) {
+        out->kind = HG__SZ_STR;
+    } else if (f == known.int_) {
+        out->kind = HG__SZ_INT;
+    } else {
+        out->kind = HG__SZ_CMETH;
+    }
+}
+
+Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op) {
+    PyObject *res = NULL;
+    Py_ssize_t n;
+    size_t total;
+
+    if (s->meth == NULL) {
+        total = _PySys_GetSizeOf(op);
+        if (total == (size_t)-1) {
+            return -1;
+        }
+        return (Py_ssize_t)total;
+    }
+    res = s->meth(op, NULL);
+    if (res == NULL) {
+        return -1;
+    }
+    n = PyLong_AsSsize_t(res);
+    Py_DECREF(res);
+    if (n == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "__sizeof__() should return >= 0");
+        return -1;
+    }
+    return n + s->preheader;
+}
+
+/* See capture.h. */
+Py_ssize_t hg_capture_sizeof(PyObject *op) {
+    hg__sizer s;
+    Py_ssize_t n;
+
+    hg__sizer_init(Py_TYPE(op), &s);
+    n = hg__sizer_quick(&s, op);
+    if (n >= 0) {
+        return n;
+    }
+    if (s.meth == NULL) {
+        return -1;
+    }
+    n = hg__sizer_slow(&s, op);
+    if (n < 0) {
+        PyErr_Clear();
+        return -1;
+    }
+    return n;
+}
