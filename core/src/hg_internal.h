@@ -1,0 +1,139 @@
+/*
+ * hg_internal.h -- cross-file internals of the heapgraph core (hg__*).
+ *
+ * Not installed, not seen by tests or benchmarks.  Holds:
+ *   - the small named atomic helpers every parallel kernel uses (GCC/Clang
+ *     __atomic builtins on plain arrays, so outputs stay plain C types);
+ *   - the chunking rule: kernels split their work into K <= HG__MAX_CHUNKS
+ *     contiguous chunks and loop over chunks with an OpenMP for, so results
+ *     never depend on how many threads the runtime really gives us;
+ *   - the one shared parallel prefix sum and the per-chunk column scan that
+ *     the counting sorts (transpose, build) share;
+ *   - the open-addressing address table used by build and the address index.
+ */
+#ifndef HG_INTERNAL_H
+#define HG_INTERNAL_H
+
+#include "heapgraph.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---- atomics ------------------------------------------------------------ */
+
+static inline uint32_t hg__atomic_load_u32(const uint32_t *p) {
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* Set *p from expected to desired; nonzero if this call did it. */
+static inline int hg__atomic_cas_u32(uint32_t *p, uint32_t expected,
+                                     uint32_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* *p = min(*p, v), atomically. */
+static inline void hg__atomic_min_u32(uint32_t *p, uint32_t v) {
+    uint32_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (v < cur && !__atomic_compare_exchange_n(
+                          p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+/* Set *p to 1; nonzero if it was 0 before (this call claimed it). */
+static inline int hg__atomic_claim_u8(uint8_t *p) {
+    if (__atomic_load_n(p, __ATOMIC_RELAXED)) {
+        return 0;
+    }
+    return __atomic_exchange_n(p, (uint8_t)1, __ATOMIC_RELAXED) == 0;
+}
+
+static inline uint64_t hg__atomic_fetch_add_u64(uint64_t *p, uint64_t v) {
+    return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t hg__atomic_load_u64(const uint64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* 128-bit products for even splits and hashing (GCC/Clang extension). */
+__extension__ typedef unsigned __int128 hg__u128;
+
+/* ---- chunking ----------------------------------------------------------- */
+
+#define HG__MAX_CHUNKS 64
+/* Below this much work a kernel runs as one chunk (no parallel region). */
+#define HG__MIN_PAR_WORK 4096u
+
+/* Number of chunks for `work` items: 1 when small or single-threaded,
+ * else min(hg_num_threads(), HG__MAX_CHUNKS). */
+int hg__n_chunks(uint64_t work);
+
+/* Start of chunk k of K over [0, n): an even split. */
+static inline uint64_t hg__chunk_begin(uint64_t n, int k, int n_chunks) {
+    return (uint64_t)((hg__u128)n * (unsigned)k / (unsigned)n_chunks);
+}
+
+/* ---- CSR helpers -------------------------------------------------------- */
+
+/* A CSR a kernel may read: arrays present, or the zeroed empty CSR. */
+static inline int hg__csr_readable(const hg_csr *g) {
+    return g != NULL &&
+           (g->offsets != NULL || (g->n_nodes == 0 && g->n_edges == 0));
+}
+
+/* First node of chunk k of K when g's nodes are split into K contiguous
+ * ranges holding about n_edges / K edges each; k == K gives n_nodes. */
+hg_node hg__csr_split(const hg_csr *g, int k, int n_chunks);
+
+/* ---- prefix sums -------------------------------------------------------- */
+
+/* Exclusive prefix sum of a[0..n) in place; returns the total.  Parallel
+ * (two passes over a fixed number of blocks), deterministic, never fails. */
+hg_edge hg__prefix_sum(hg_edge *a, size_t n);
+
+/* Column scan for a K-chunk counting sort over n buckets.  On entry
+ * counts[k * n + b] is the number of items chunk k puts in bucket b; on exit
+ * it is the position of chunk k's first item relative to the bucket's start,
+ * offsets[b] is the bucket's start and offsets[n] the total.  offsets has
+ * n + 1 entries.  Relative positions are uint32: callers use K > 1 only when
+ * the item count is <= UINT32_MAX. */
+void hg__chunk_columns(uint32_t *counts, int n_chunks, size_t n,
+                       hg_edge *offsets);
+
+/* ---- address table ---------------------------------------------------------
+ * Open addressing with linear probing over 64-bit addresses, value an
+ * hg_node.  keys[i] == 0 marks an empty slot; the address 0 itself lives in
+ * has_zero/zero_val.  Slot of a key: fastrange(mix(key), cap), so cap need
+ * not be a power of two and the load factor stays near 2/3.
+ */
+typedef struct hg__addr_table {
+    uint64_t *keys; /* cap entries, 0 = empty */
+    hg_node *vals;  /* cap entries */
+    uint64_t cap;
+    uint64_t count; /* keys stored, the zero key included */
+    int has_zero;
+    hg_node zero_val;
+} hg__addr_table;
+
+/* A zeroed table sized for `expected` keys. */
+hg_status hg__addr_table_init(hg__addr_table *t, uint64_t expected);
+void hg__addr_table_destroy(hg__addr_table *t);
+uint64_t hg__addr_table_nbytes(const hg__addr_table *t);
+/* Value stored for key, or HG_NONE. */
+hg_node hg__addr_table_find(const hg__addr_table *t, uint64_t key);
+/* Insert key -> val unless present, growing as needed (sequential only).
+ * *got receives the stored value (val if inserted). */
+hg_status hg__addr_table_insert(hg__addr_table *t, uint64_t key, hg_node val,
+                                hg_node *got);
+/* Parallel bulk insert of keys[i] -> i for i < n into a table initialised
+ * for >= n keys; a repeated key keeps its smallest i.  *n_dup receives how
+ * many keys were repeats. */
+void hg__addr_table_insert_ids(hg__addr_table *t, const uint64_t *keys,
+                               hg_node n, uint64_t *n_dup);
+
+#endif /* HG_INTERNAL_H */
