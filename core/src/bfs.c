@@ -1,0 +1,333 @@
+/*
+ * bfs.c -- breadth-first searches: multi-source BFS with parent pointers and
+ * depths (hg_bfs), reachability (hg_reach), and one FIFO-ordered level for
+ * searches with a stopping test between levels (hg_bfs_step).
+ *
+ * hg_bfs is level synchronous, top-down.  The frontier of level L is a
+ * segment q[lo, hi) of one queue of n entries (every node enters it at most
+ * once); level L+1 is appended after it.  Encodings: dep[v] == UINT32_MAX
+ * means unseen, parent[v] == HG_NONE means source or unreached.
+ *
+ * Determinism: a node first seen at level L+1 gets as parent the smallest
+ * frontier node with an edge to it, whichever order the frontier is in:
+ *   - a serial level sets parent on first sight and lowers it on later
+ *     sights from the same level;
+ *   - a parallel level claims v by compare-and-swap of dep[v] from unseen to
+ *     L+1 (the winner appends v, through a small thread-local buffer flushed
+ *     with one fetch-add) and every frontier node with an edge to v then
+ *     takes an atomic minimum on parent[v].
+ * So the frontier order, which a parallel level leaves unspecified, never
+ * shows in the results.
+ *
+ * Heaps have long chains (ANCHORS.md): most levels are tiny, and a barrier
+ * per level would dominate.  A level runs in parallel only when its frontier
+ * has at least HG__BFS_PAR_EDGES out-edges; otherwise it is a plain loop.
+ *
+ * Blocked nodes are never entered; sources always are, and are expanded like
+ * any entered node (objgraph's find_chain expands its start object even if
+ * it is in extra_ignore).
+ */
+#include "hg_internal.h"
+
+#define HG__BFS_PAR_EDGES 4096u
+#define HG__BFS_BUF 256 /* thread-local append buffer, entries */
+#define UNSEEN UINT32_MAX
+
+static inline hg_edge out_degree(const hg_csr *g, hg_node v) {
+    return g->offsets[v + 1] - g->offsets[v];
+}
+
+static inline int is_blocked(const uint8_t *blocked, hg_node v) {
+    return blocked != NULL && blocked[v];
+}
+
+/* Append buf[0..nb) to q at the shared tail. */
+static void flush(hg_node *q, uint64_t *tail, const hg_node *buf, size_t nb) {
+    uint64_t pos = hg__atomic_fetch_add_u64(tail, nb);
+    memcpy(q + pos, buf, nb * sizeof(hg_node));
+}
+
+/* Check sources; nonzero if any id is out of range. */
+static int bad_ids(const hg_node *ids, size_t n_ids, hg_node n) {
+    if (ids == NULL && n_ids > 0) {
+        return 1;
+    }
+    for (size_t i = 0; i < n_ids; i++) {
+        if (ids[i] >= n) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- hg_bfs ------------------------------------------------------------- */
+
+/* Expand the frontier q[lo, hi) at level L; returns the new queue tail and
+ * the out-edge count of the new frontier in *next_edges. */
+static uint64_t bfs_level_serial(const hg_csr *g, const uint8_t *blocked,
+                                 uint32_t L, hg_node *q, uint64_t lo,
+                                 uint64_t hi, hg_node *parent, uint32_t *dep,
+                                 hg_edge *next_edges) {
+    uint64_t tail = hi;
+    hg_edge ne = 0;
+
+    for (uint64_t i = lo; i < hi; i++) {
+        hg_node u = q[i];
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            hg_node v = g->targets[e];
+            if (is_blocked(blocked, v)) {
+                continue;
+            }
+            if (dep[v] == UNSEEN) {
+                dep[v] = L + 1;
+                parent[v] = u;
+                q[tail++] = v;
+                ne += out_degree(g, v);
+            } else if (dep[v] == L + 1 && u < parent[v]) {
+                parent[v] = u;
+            }
+        }
+    }
+    *next_edges = ne;
+    return tail;
+}
+
+static uint64_t bfs_level_parallel(const hg_csr *g, const uint8_t *blocked,
+                                   uint32_t L, hg_node *q, uint64_t lo,
+                                   uint64_t hi, hg_node *parent, uint32_t *dep,
+                                   hg_edge *next_edges) {
+    uint64_t tail = hi;
+    hg_edge ne = 0;
+
+#pragma omp parallel reduction(+ : ne)
+    {
+        hg_node buf[HG__BFS_BUF];
+        size_t nb = 0;
+        int64_t i;
+
+#pragma omp for schedule(dynamic, 64) nowait
+        for (i = (int64_t)lo; i < (int64_t)hi; i++) {
+            hg_node u = q[i];
+            for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+                hg_node v = g->targets[e];
+                uint32_t d;
+                if (is_blocked(blocked, v)) {
+                    continue;
+                }
+                d = hg__atomic_load_u32(&dep[v]);
+                if (d == UNSEEN) {
+                    if (hg__atomic_cas_u32(&dep[v], UNSEEN, L + 1)) {
+                        buf[nb++] = v;
+                        ne += out_degree(g, v);
+                        if (nb == HG__BFS_BUF) {
+                            flush(q, &tail, buf, nb);
+                            nb = 0;
+                        }
+                    }
+                    d = L + 1; /* the only value another thread can set */
+                }
+                if (d == L + 1) {
+                    hg__atomic_min_u32(&parent[v], u);
+                }
+            }
+        }
+        flush(q, &tail, buf, nb);
+    }
+    *next_edges = ne;
+    return tail;
+}
+
+hg_status hg_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
+                 const uint8_t *blocked, uint32_t max_depth, hg_node *parent,
+                 uint32_t *depth) {
+    hg_status st = HG_OK;
+    hg_node *q = NULL;        /* n: levels, one after the other */
+    uint32_t *own_dep = NULL; /* n, when the caller passes no depth */
+    uint32_t *dep;
+    size_t n;
+    uint64_t lo = 0, hi = 0;
+    hg_edge ne = 0;
+    uint32_t L = 0;
+    int parallel_ok = hg_num_threads() > 1;
+
+    if (!hg__csr_readable(g) || (parent == NULL && g->n_nodes > 0) ||
+        bad_ids(sources, n_sources, g->n_nodes)) {
+        return HG_EINVAL;
+    }
+    n = g->n_nodes;
+    if (n == 0) {
+        return HG_OK;
+    }
+    q = hg_alloc(n * sizeof(hg_node));
+    if (depth == NULL) {
+        own_dep = hg_alloc(n * sizeof(uint32_t));
+    }
+    if (q == NULL || (depth == NULL && own_dep == NULL)) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    dep = depth != NULL ? depth : own_dep;
+    memset(parent, 0xff, n * sizeof(hg_node)); /* HG_NONE */
+    memset(dep, 0xff, n * sizeof(uint32_t));   /* UNSEEN */
+
+    for (size_t i = 0; i < n_sources; i++) {
+        hg_node s = sources[i];
+        if (dep[s] == UNSEEN) {
+            dep[s] = 0;
+            q[hi++] = s;
+            ne += out_degree(g, s);
+        }
+    }
+
+    /* ---- one level per turn; frontier q[lo, hi) is level L ---- */
+    while (lo < hi && L < max_depth) {
+        uint64_t tail;
+        if (parallel_ok && ne >= HG__BFS_PAR_EDGES) {
+            tail =
+                bfs_level_parallel(g, blocked, L, q, lo, hi, parent, dep, &ne);
+        } else {
+            tail = bfs_level_serial(g, blocked, L, q, lo, hi, parent, dep, &ne);
+        }
+        lo = hi;
+        hi = tail;
+        L++;
+    }
+
+cleanup:
+    hg_free(q, n * sizeof(hg_node));
+    hg_free(own_dep, n * sizeof(uint32_t));
+    return st;
+}
+
+/* ---- hg_reach ----------------------------------------------------------- */
+
+static uint64_t reach_level_serial(const hg_csr *g, const uint8_t *blocked,
+                                   hg_node *q, uint64_t lo, uint64_t hi,
+                                   uint8_t *reached, hg_edge *next_edges) {
+    uint64_t tail = hi;
+    hg_edge ne = 0;
+
+    for (uint64_t i = lo; i < hi; i++) {
+        hg_node u = q[i];
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            hg_node v = g->targets[e];
+            if (!reached[v] && !is_blocked(blocked, v)) {
+                reached[v] = 1;
+                q[tail++] = v;
+                ne += out_degree(g, v);
+            }
+        }
+    }
+    *next_edges = ne;
+    return tail;
+}
+
+static uint64_t reach_level_parallel(const hg_csr *g, const uint8_t *blocked,
+                                     hg_node *q, uint64_t lo, uint64_t hi,
+                                     uint8_t *reached, hg_edge *next_edges) {
+    uint64_t tail = hi;
+    hg_edge ne = 0;
+
+#pragma omp parallel reduction(+ : ne)
+    {
+        hg_node buf[HG__BFS_BUF];
+        size_t nb = 0;
+        int64_t i;
+
+#pragma omp for schedule(dynamic, 64) nowait
+        for (i = (int64_t)lo; i < (int64_t)hi; i++) {
+            hg_node u = q[i];
+            for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+                hg_node v = g->targets[e];
+                if (is_blocked(blocked, v) ||
+                    !hg__atomic_claim_u8(&reached[v])) {
+                    continue;
+                }
+                buf[nb++] = v;
+                ne += out_degree(g, v);
+                if (nb == HG__BFS_BUF) {
+                    flush(q, &tail, buf, nb);
+                    nb = 0;
+                }
+            }
+        }
+        flush(q, &tail, buf, nb);
+    }
+    *next_edges = ne;
+    return tail;
+}
+
+hg_status hg_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,
+                   const uint8_t *blocked, uint8_t *reached) {
+    hg_node *q = NULL; /* n */
+    size_t n;
+    uint64_t lo = 0, hi = 0;
+    hg_edge ne = 0;
+    int parallel_ok = hg_num_threads() > 1;
+
+    if (!hg__csr_readable(g) || (reached == NULL && g->n_nodes > 0) ||
+        bad_ids(sources, n_sources, g->n_nodes)) {
+        return HG_EINVAL;
+    }
+    n = g->n_nodes;
+    if (n == 0) {
+        return HG_OK;
+    }
+    q = hg_alloc(n * sizeof(hg_node));
+    if (q == NULL) {
+        return HG_ENOMEM;
+    }
+    memset(reached, 0, n);
+    for (size_t i = 0; i < n_sources; i++) {
+        hg_node s = sources[i];
+        if (!reached[s]) {
+            reached[s] = 1;
+            q[hi++] = s;
+            ne += out_degree(g, s);
+        }
+    }
+    while (lo < hi) {
+        uint64_t tail;
+        if (parallel_ok && ne >= HG__BFS_PAR_EDGES) {
+            tail = reach_level_parallel(g, blocked, q, lo, hi, reached, &ne);
+        } else {
+            tail = reach_level_serial(g, blocked, q, lo, hi, reached, &ne);
+        }
+        lo = hi;
+        hi = tail;
+    }
+    hg_free(q, n * sizeof(hg_node));
+    return HG_OK;
+}
+
+/* ---- hg_bfs_step -------------------------------------------------------- */
+
+/* Sequential by design: its output order is part of the contract.  parent
+ * may be NULL (then only seen and next are written). */
+hg_status hg_bfs_step(const hg_csr *g, const hg_node *frontier,
+                      size_t n_frontier, const uint8_t *blocked, uint8_t *seen,
+                      hg_node *parent, hg_node *next, size_t *n_next) {
+    size_t count = 0;
+
+    if (!hg__csr_readable(g) || n_next == NULL ||
+        ((seen == NULL || next == NULL) && g->n_nodes > 0) ||
+        bad_ids(frontier, n_frontier, g->n_nodes)) {
+        return HG_EINVAL;
+    }
+    for (size_t i = 0; i < n_frontier; i++) {
+        hg_node u = frontier[i];
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            hg_node v = g->targets[e];
+            if (seen[v] || is_blocked(blocked, v)) {
+                continue;
+            }
+            seen[v] = 1;
+            if (parent != NULL) {
+                parent[v] = u;
+            }
+            next[count++] = v;
+        }
+    }
+    *n_next = count;
+    return HG_OK;
+}
