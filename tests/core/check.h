@@ -1,0 +1,165 @@
+/*
+ * check.h -- tiny test harness shared by the tests/core programs.
+ *
+ * CHECK(cond, fmt, ...) records a failure with what was expected and what
+ * came instead, and goes on; a test's main returns check_summary(name).
+ * Also: a seeded generator (splitmix64), random CSR graphs with the shapes
+ * heaps have (hubs, self-loops, multi-edges, isolated nodes), and the thread
+ * counts every kernel is compared over.
+ */
+#ifndef HG_TEST_CHECK_H
+#define HG_TEST_CHECK_H
+
+#include "heapgraph.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_failures;
+
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            check_failures++;                                                  \
+            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);  \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fputc('\n', stderr);                                               \
+        }                                                                      \
+    } while (0)
+
+/* Stop the test program (setup failures, not kernel failures). */
+#define REQUIRE(cond, ...)                                                     \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: REQUIRED %s: ", __FILE__, __LINE__,        \
+                    #cond);                                                    \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fputc('\n', stderr);                                               \
+            exit(2);                                                           \
+        }                                                                      \
+    } while (0)
+
+static inline int check_summary(const char *name) {
+    if (check_failures) {
+        fprintf(stderr, "%s: %d check(s) failed\n", name, check_failures);
+        return 1;
+    }
+    printf("%s: all checks passed\n", name);
+    return 0;
+}
+
+/* Compare n elements; on a mismatch record one failure naming the first
+ * differing index and both values. */
+#define CHECK_SAME(what, expected, got, n)                                     \
+    do {                                                                       \
+        for (size_t i_ = 0; i_ < (size_t)(n); i_++) {                          \
+            if ((expected)[i_] != (got)[i_]) {                                 \
+                check_failures++;                                              \
+                fprintf(stderr,                                                \
+                        "%s:%d: FAILED %s: at [%zu] expected %llu, got "       \
+                        "%llu\n",                                              \
+                        __FILE__, __LINE__, (what), i_,                        \
+                        (unsigned long long)(expected)[i_],                    \
+                        (unsigned long long)(got)[i_]);                        \
+                break;                                                         \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+
+static const int test_thread_counts[] = {1, 2, 4};
+#define N_THREAD_COUNTS 3
+
+/* ---- random numbers ------------------------------------------------------ */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static inline uint64_t rng_next(rng *r) {
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n), n > 0. */
+static inline uint64_t rng_below(rng *r, uint64_t n) {
+    return rng_next(r) % n;
+}
+
+/* ---- graphs -------------------------------------------------------------- */
+
+/* A CSR adopted from arrays made with hg_alloc; aborts the test on error. */
+static inline void csr_from_arrays(hg_csr *g, hg_node n, hg_edge m,
+                                   const hg_edge *off, const hg_node *tgt) {
+    hg_edge *o = hg_alloc(((size_t)n + 1) * sizeof(hg_edge));
+    hg_node *t = hg_alloc((size_t)m * sizeof(hg_node));
+    hg_status st;
+
+    REQUIRE(o != NULL && (t != NULL || m == 0), "allocation");
+    memcpy(o, off, ((size_t)n + 1) * sizeof(hg_edge));
+    if (m > 0) {
+        memcpy(t, tgt, (size_t)m * sizeof(hg_node));
+    }
+    memset(g, 0, sizeof(*g));
+    st = hg_csr_adopt(g, n, m, &o, &t);
+    REQUIRE(st == HG_OK, "adopt: %s", hg_status_str(st));
+}
+
+/* A CSR from an edge list (src[i] -> dst[i]); edges of a source keep their
+ * list order. */
+static inline void csr_from_edges(hg_csr *g, hg_node n, hg_edge m,
+                                  const hg_node *src, const hg_node *dst) {
+    hg_edge *off = calloc((size_t)n + 1, sizeof(hg_edge));
+    hg_edge *pos = calloc((size_t)n + 1, sizeof(hg_edge));
+    hg_node *tgt = malloc((size_t)m * sizeof(hg_node) + 1);
+
+    REQUIRE(off && pos && tgt, "allocation");
+    for (hg_edge i = 0; i < m; i++) {
+        off[src[i] + 1]++;
+    }
+    for (hg_node v = 0; v < n; v++) {
+        off[v + 1] += off[v];
+    }
+    memcpy(pos, off, ((size_t)n + 1) * sizeof(hg_edge));
+    for (hg_edge i = 0; i < m; i++) {
+        tgt[pos[src[i]]++] = dst[i];
+    }
+    csr_from_arrays(g, n, m, off, tgt);
+    free(off);
+    free(pos);
+    free(tgt);
+}
+
+/* A random heap-like graph: m edges, sources uniform over the first
+ * n_with_out nodes, targets 1/8 to a few hubs, 1/16 self-loops, 1/16
+ * repeats of the previous target (multi-edges), the rest uniform. */
+static inline void csr_random(hg_csr *g, uint64_t seed, hg_node n, hg_edge m) {
+    rng r = {seed};
+    hg_node *src = malloc((size_t)m * sizeof(hg_node) + 1);
+    hg_node *dst = malloc((size_t)m * sizeof(hg_node) + 1);
+    hg_node n_out = n > 4 ? n - n / 4 : n; /* the last quarter: no out */
+
+    REQUIRE(src && dst, "allocation");
+    for (hg_edge i = 0; i < m; i++) {
+        uint64_t kind = rng_below(&r, 16);
+        src[i] = (hg_node)rng_below(&r, n_out);
+        if (kind < 2) {
+            dst[i] = (hg_node)rng_below(&r, n < 4 ? n : 4);
+        } else if (kind == 2) {
+            dst[i] = src[i];
+        } else if (kind == 3 && i > 0) {
+            src[i] = src[i - 1];
+            dst[i] = dst[i - 1];
+        } else {
+            dst[i] = (hg_node)rng_below(&r, n);
+        }
+    }
+    csr_from_edges(g, n, m, src, dst);
+    free(src);
+    free(dst);
+}
+
+#endif /* HG_TEST_CHECK_H */

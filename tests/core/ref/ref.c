@@ -1,0 +1,314 @@
+/*
+ * ref.c -- naive serial references for tests/core (see ref.h).
+ */
+#include "ref.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define UNSEEN UINT32_MAX
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (p == NULL) {
+        abort(); /* test code: no memory to report with */
+    }
+    return p;
+}
+
+void ref_in_degree(const hg_csr *g, const uint8_t *mask, uint32_t *in_degree) {
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        in_degree[v] = 0;
+    }
+    for (hg_node u = 0; u < g->n_nodes; u++) {
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            if (mask == NULL || mask[u]) {
+                in_degree[g->targets[e]]++;
+            }
+        }
+    }
+}
+
+typedef struct pair {
+    hg_node a, b;
+} pair;
+
+static int cmp_pair(const void *x, const void *y) {
+    const pair *p = x, *q = y;
+    if (p->a != q->a) {
+        return p->a < q->a ? -1 : 1;
+    }
+    if (p->b != q->b) {
+        return p->b < q->b ? -1 : 1;
+    }
+    return 0;
+}
+
+void ref_transpose(const hg_csr *g, hg_edge **off_out, hg_node **tgt_out) {
+    size_t m = g->n_edges, k = 0;
+    pair *p = xmalloc(m * sizeof(pair));
+    hg_edge *off = xmalloc(((size_t)g->n_nodes + 1) * sizeof(hg_edge));
+    hg_node *tgt = xmalloc(m * sizeof(hg_node));
+
+    for (hg_node u = 0; u < g->n_nodes; u++) {
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            p[k].a = g->targets[e];
+            p[k].b = u;
+            k++;
+        }
+    }
+    qsort(p, m, sizeof(pair), cmp_pair);
+    k = 0;
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        off[v] = k;
+        while (k < m && p[k].a == v) {
+            tgt[k] = p[k].b;
+            k++;
+        }
+    }
+    off[g->n_nodes] = k;
+    free(p);
+    *off_out = off;
+    *tgt_out = tgt;
+}
+
+void ref_histogram(const uint32_t *type_ids, hg_node n, const uint8_t *mask,
+                   uint32_t n_types, uint64_t *counts) {
+    memset(counts, 0, (size_t)n_types * sizeof(uint64_t));
+    for (hg_node v = 0; v < n; v++) {
+        if (mask == NULL || mask[v]) {
+            counts[type_ids[v]]++;
+        }
+    }
+}
+
+/* ---- build ----------------------------------------------------------------
+ */
+
+typedef struct keyed {
+    uint64_t addr;
+    uint64_t idx; /* node id, or first edge index */
+} keyed;
+
+static int cmp_keyed(const void *x, const void *y) {
+    const keyed *p = x, *q = y;
+    if (p->addr != q->addr) {
+        return p->addr < q->addr ? -1 : 1;
+    }
+    if (p->idx != q->idx) {
+        return p->idx < q->idx ? -1 : 1;
+    }
+    return 0;
+}
+
+static int cmp_idx(const void *x, const void *y) {
+    const keyed *p = x, *q = y;
+    return p->idx < q->idx ? -1 : p->idx > q->idx;
+}
+
+/* Index of addr in the sorted array a[0..n), or -1. */
+static long long find_keyed(const keyed *a, size_t n, uint64_t addr) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid].addr < addr) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && a[lo].addr == addr ? (long long)lo : -1;
+}
+
+int ref_build(hg_node n_src, const uint64_t *src_addrs,
+              const hg_raw_edge *edges, hg_edge n_edges, hg_node *n_nodes_out,
+              uint64_t **addrs_out, hg_edge **off_out, hg_node **tgt_out) {
+    size_t m = n_edges, n_new = 0, n_nodes;
+    keyed *srcs = xmalloc((size_t)n_src * sizeof(keyed));
+    keyed *others = xmalloc(m * sizeof(keyed));
+    keyed *firsts;
+    hg_node *id = xmalloc(m * sizeof(hg_node));
+    uint64_t *addrs;
+    hg_edge *off;
+    hg_node *tgt;
+    size_t k = 0;
+
+    for (hg_node i = 0; i < n_src; i++) {
+        srcs[i].addr = src_addrs[i];
+        srcs[i].idx = i;
+    }
+    qsort(srcs, n_src, sizeof(keyed), cmp_keyed);
+    for (hg_node i = 1; i < n_src; i++) {
+        if (srcs[i].addr == srcs[i - 1].addr) {
+            free(srcs), free(others), free(id);
+            return -1;
+        }
+    }
+    /* targets that are not sources, with their edge index */
+    for (size_t i = 0; i < m; i++) {
+        if (edges[i].source >= n_src) {
+            free(srcs), free(others), free(id);
+            return -1;
+        }
+        if (find_keyed(srcs, n_src, edges[i].target_addr) < 0) {
+            others[k].addr = edges[i].target_addr;
+            others[k].idx = i;
+            k++;
+        }
+    }
+    /* first appearance of each: sort by (addr, idx), keep the first */
+    qsort(others, k, sizeof(keyed), cmp_keyed);
+    firsts = xmalloc(k * sizeof(keyed));
+    for (size_t i = 0; i < k; i++) {
+        if (i == 0 || others[i].addr != others[i - 1].addr) {
+            firsts[n_new++] = others[i];
+        }
+    }
+    /* ids in order of first appearance */
+    qsort(firsts, n_new, sizeof(keyed), cmp_idx);
+    n_nodes = (size_t)n_src + n_new;
+    addrs = xmalloc(n_nodes * sizeof(uint64_t));
+    memcpy(addrs, src_addrs, (size_t)n_src * sizeof(uint64_t));
+    for (size_t i = 0; i < n_new; i++) {
+        addrs[n_src + i] = firsts[i].addr;
+        firsts[i].idx = n_src + i;
+    }
+    qsort(firsts, n_new, sizeof(keyed), cmp_keyed);
+    for (size_t i = 0; i < m; i++) {
+        long long j = find_keyed(srcs, n_src, edges[i].target_addr);
+        if (j >= 0) {
+            id[i] = (hg_node)srcs[j].idx;
+        } else {
+            j = find_keyed(firsts, n_new, edges[i].target_addr);
+            id[i] = (hg_node)firsts[j].idx;
+        }
+    }
+    /* CSR: each source's edges in input order */
+    off = xmalloc((n_nodes + 1) * sizeof(hg_edge));
+    tgt = xmalloc(m * sizeof(hg_node));
+    memset(off, 0, (n_nodes + 1) * sizeof(hg_edge));
+    for (size_t i = 0; i < m; i++) {
+        off[edges[i].source + 1]++;
+    }
+    for (size_t v = 0; v < n_nodes; v++) {
+        off[v + 1] += off[v];
+    }
+    {
+        hg_edge *pos = xmalloc((n_nodes + 1) * sizeof(hg_edge));
+        memcpy(pos, off, (n_nodes + 1) * sizeof(hg_edge));
+        for (size_t i = 0; i < m; i++) {
+            tgt[pos[edges[i].source]++] = id[i];
+        }
+        free(pos);
+    }
+    free(srcs);
+    free(others);
+    free(firsts);
+    free(id);
+    *n_nodes_out = (hg_node)n_nodes;
+    *addrs_out = addrs;
+    *off_out = off;
+    *tgt_out = tgt;
+    return 0;
+}
+
+/* ---- searches ---------------------------------------------------------------
+ */
+
+void ref_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
+             const uint8_t *blocked, uint32_t max_depth, hg_node *parent,
+             uint32_t *depth) {
+    size_t n = g->n_nodes, head = 0, tail = 0;
+    hg_node *q = xmalloc(n * sizeof(hg_node));
+
+    for (size_t v = 0; v < n; v++) {
+        parent[v] = HG_NONE;
+        depth[v] = UNSEEN;
+    }
+    for (size_t i = 0; i < n_sources; i++) {
+        if (depth[sources[i]] == UNSEEN) {
+            depth[sources[i]] = 0;
+            q[tail++] = sources[i];
+        }
+    }
+    while (head < tail) {
+        hg_node u = q[head++];
+        if (depth[u] >= max_depth) {
+            continue;
+        }
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            hg_node v = g->targets[e];
+            if (depth[v] == UNSEEN && !(blocked && blocked[v])) {
+                depth[v] = depth[u] + 1;
+                q[tail++] = v;
+            }
+        }
+    }
+    /* parent: smallest predecessor one level up */
+    for (hg_node u = 0; u < n; u++) {
+        if (depth[u] == UNSEEN || depth[u] >= max_depth) {
+            continue;
+        }
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            hg_node v = g->targets[e];
+            if (depth[v] != UNSEEN && depth[v] == depth[u] + 1 &&
+                parent[v] == HG_NONE) {
+                parent[v] = u; /* u ascends: the first is the smallest */
+            }
+        }
+    }
+    free(q);
+}
+
+void ref_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,
+               const uint8_t *blocked, uint8_t *reached) {
+    size_t n = g->n_nodes, top = 0;
+    hg_node *stack = xmalloc(n * sizeof(hg_node));
+
+    memset(reached, 0, n);
+    for (size_t i = 0; i < n_sources; i++) {
+        if (!reached[sources[i]]) {
+            reached[sources[i]] = 1;
+            stack[top++] = sources[i];
+        }
+    }
+    while (top > 0) {
+        hg_node u = stack[--top];
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            hg_node v = g->targets[e];
+            if (!reached[v] && !(blocked && blocked[v])) {
+                reached[v] = 1;
+                stack[top++] = v;
+            }
+        }
+    }
+    free(stack);
+}
+
+size_t ref_fifo_bfs(const hg_csr *g, hg_node start, const uint8_t *blocked,
+                    hg_node *parent, hg_node *order) {
+    size_t n = g->n_nodes, head = 0, tail = 0;
+    uint8_t *seen = calloc(n ? n : 1, 1);
+
+    if (seen == NULL) {
+        abort();
+    }
+    for (size_t v = 0; v < n; v++) {
+        parent[v] = HG_NONE;
+    }
+    seen[start] = 1;
+    order[tail++] = start;
+    while (head < tail) {
+        hg_node u = order[head++];
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            hg_node v = g->targets[e];
+            if (!seen[v] && !(blocked && blocked[v])) {
+                seen[v] = 1;
+                parent[v] = u;
+                order[tail++] = v;
+            }
+        }
+    }
+    free(seen);
+    return tail;
+}

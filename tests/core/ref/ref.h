@@ -1,0 +1,46 @@
+/*
+ * ref.h -- naive serial reference implementations of the core kernels.
+ *
+ * Written for obviousness, not speed, and by a different route than the
+ * kernels where one exists (sorting instead of counting, edge scans instead
+ * of frontiers), so that agreement means something.  Outputs are plain
+ * malloc'ed arrays; the caller frees them with free().
+ */
+#ifndef HG_TEST_REF_H
+#define HG_TEST_REF_H
+
+#include "heapgraph.h"
+
+/* in_degree[v], counting only sources with mask[u] != 0 (mask may be NULL). */
+void ref_in_degree(const hg_csr *g, const uint8_t *mask, uint32_t *in_degree);
+
+/* Reverse CSR by sorting (target, source) pairs: *off has n+1 entries,
+ * *tgt n_edges. */
+void ref_transpose(const hg_csr *g, hg_edge **off, hg_node **tgt);
+
+/* counts[t] for t < n_types. */
+void ref_histogram(const uint32_t *type_ids, hg_node n, const uint8_t *mask,
+                   uint32_t n_types, uint64_t *counts);
+
+/* hg_graph_build by sorting and binary search; returns 0, or -1 if the
+ * input is invalid (repeated source address, source id out of range). */
+int ref_build(hg_node n_src, const uint64_t *src_addrs,
+              const hg_raw_edge *edges, hg_edge n_edges, hg_node *n_nodes,
+              uint64_t **addrs, hg_edge **off, hg_node **tgt);
+
+/* BFS by definition: depths from a FIFO search, then parent[v] = the
+ * smallest u with an edge u -> v and depth[u] + 1 == depth[v]. */
+void ref_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
+             const uint8_t *blocked, uint32_t max_depth, hg_node *parent,
+             uint32_t *depth);
+
+/* Reachability by depth-first search with an explicit stack. */
+void ref_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,
+               const uint8_t *blocked, uint8_t *reached);
+
+/* A textbook FIFO-queue BFS from one start node: parent on first sight,
+ * order[] = nodes in dequeue order (start first); returns their count. */
+size_t ref_fifo_bfs(const hg_csr *g, hg_node start, const uint8_t *blocked,
+                    hg_node *parent, hg_node *order);
+
+#endif /* HG_TEST_REF_H */

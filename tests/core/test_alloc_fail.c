@@ -1,0 +1,160 @@
+/*
+ * test_alloc_fail.c -- "brutal" allocation-failure tests (LAGraph, SQLite):
+ * for every allocating entry point, fail the k-th allocation for k = 0, 1,
+ * ... until the call succeeds; each failure must return HG_ENOMEM and leave
+ * the shim's live bytes where they started.  Run with 1 and 2 threads (the
+ * parallel paths allocate different scratch arrays).
+ */
+#include "check.h"
+
+typedef struct fixture {
+    hg_csr g; /* random graph, big enough for the parallel paths */
+    uint64_t *src_addrs;
+    hg_raw_edge *edges;
+    hg_node n_src;
+    hg_edge n_edges;
+    uint32_t *type_ids;
+} fixture;
+
+/* Each op runs one entry point and frees what it produced on success. */
+typedef hg_status (*op_fn)(const fixture *f);
+
+static hg_status op_transpose(const fixture *f) {
+    hg_csr r = {0};
+    hg_status st = hg_csr_transpose(&f->g, &r);
+    hg_csr_destroy(&r);
+    return st;
+}
+
+static hg_status op_in_degree(const fixture *f) {
+    uint32_t *deg = malloc((size_t)f->g.n_nodes * sizeof(uint32_t));
+    hg_status st = hg_csr_in_degree(&f->g, NULL, deg);
+    free(deg);
+    return st;
+}
+
+static hg_status op_graph_new_reverse(const fixture *f) {
+    hg_graph *g = NULL;
+    hg_csr copy = {0};
+    hg_status st = hg_graph_new(f->g.n_nodes, &g);
+    if (st != HG_OK) {
+        return st;
+    }
+    st = hg_csr_transpose(&f->g, &copy); /* reverse of reverse: a fwd CSR */
+    if (st == HG_OK) {
+        g->fwd = copy;
+        st = hg_graph_reverse(g);
+    }
+    hg_graph_free(g);
+    return st;
+}
+
+static hg_status op_build(const fixture *f) {
+    hg_csr out = {0};
+    uint64_t *addrs = NULL;
+    hg_node n_nodes = 0;
+    hg_status st = hg_graph_build(f->n_src, f->src_addrs, f->edges, f->n_edges,
+                                  &out, &addrs, &n_nodes);
+    if (st == HG_OK) {
+        hg_csr_destroy(&out);
+        hg_free(addrs, (size_t)n_nodes * sizeof(uint64_t));
+    }
+    return st;
+}
+
+static hg_status op_addr_index(const fixture *f) {
+    hg_addr_index *ix = NULL;
+    hg_status st = hg_addr_index_new(f->src_addrs, f->n_src, &ix);
+    hg_addr_index_free(ix);
+    return st;
+}
+
+static hg_status op_histogram(const fixture *f) {
+    uint64_t counts[50];
+    return hg_type_histogram(f->type_ids, f->g.n_nodes, NULL, 50, counts);
+}
+
+static hg_status op_bfs(const fixture *f) {
+    hg_node *parent = malloc((size_t)f->g.n_nodes * sizeof(hg_node));
+    hg_node zero = 0;
+    hg_status st = hg_bfs(&f->g, &zero, 1, NULL, UINT32_MAX, parent, NULL);
+    free(parent);
+    return st;
+}
+
+static hg_status op_reach(const fixture *f) {
+    uint8_t *reached = malloc(f->g.n_nodes);
+    hg_node zero = 0;
+    hg_status st = hg_reach(&f->g, &zero, 1, NULL, reached);
+    free(reached);
+    return st;
+}
+
+/* expect_alloc: the call must allocate through the shim at least once. */
+static void brutal(const char *name, op_fn op, const fixture *f,
+                   int expect_alloc) {
+    uint64_t start = hg_alloc_live_bytes();
+    long k;
+    int failures_seen = 0;
+
+    for (k = 0; k < 1000; k++) {
+        hg_status st;
+        hg_alloc_fail_after(k);
+        st = op(f);
+        hg_alloc_fail_after(-1);
+        CHECK(hg_alloc_live_bytes() == start,
+              "%s, allocation %ld failing: %llu bytes leaked", name, k,
+              (unsigned long long)(hg_alloc_live_bytes() - start));
+        if (st == HG_OK) {
+            break;
+        }
+        failures_seen++;
+        CHECK(st == HG_ENOMEM,
+              "%s, allocation %ld failing: expected "
+              "HG_ENOMEM, got %s",
+              name, k, hg_status_str(st));
+    }
+    CHECK(k < 1000, "%s never succeeded", name);
+    CHECK(failures_seen > 0 || !expect_alloc,
+          "%s allocated nothing through the shim", name);
+}
+
+int main(void) {
+    fixture f;
+    rng r = {11};
+
+    csr_random(&f.g, 11, 20000, 80000);
+    f.n_src = 20000;
+    f.n_edges = 80000;
+    f.src_addrs = malloc(f.n_src * sizeof(uint64_t));
+    f.edges = malloc(f.n_edges * sizeof(hg_raw_edge));
+    f.type_ids = malloc(f.g.n_nodes * sizeof(uint32_t));
+    REQUIRE(f.src_addrs && f.edges && f.type_ids, "allocation");
+    for (hg_node v = 0; v < f.n_src; v++) {
+        f.src_addrs[v] = 0x1000 + 16 * (uint64_t)v;
+        f.type_ids[v] = (uint32_t)rng_below(&r, 50);
+    }
+    for (hg_edge i = 0; i < f.n_edges; i++) {
+        f.edges[i].source = (hg_node)rng_below(&r, f.n_src);
+        /* half the targets are new addresses: forces table growth */
+        f.edges[i].target_addr = 0x1000 + 8 * rng_below(&r, 4 * f.n_src);
+    }
+    for (int t = 0; t < 2; t++) {
+        hg_set_num_threads(t + 1);
+        int parallel = hg_num_threads() > 1;
+        brutal("hg_csr_transpose", op_transpose, &f, 1);
+        /* serial in-degree counts straight into the output */
+        brutal("hg_csr_in_degree", op_in_degree, &f, parallel);
+        brutal("hg_graph_new + hg_graph_reverse", op_graph_new_reverse, &f, 1);
+        brutal("hg_graph_build", op_build, &f, 1);
+        brutal("hg_addr_index_new", op_addr_index, &f, 1);
+        brutal("hg_type_histogram", op_histogram, &f, 1);
+        brutal("hg_bfs", op_bfs, &f, 1);
+        brutal("hg_reach", op_reach, &f, 1);
+    }
+    hg_csr_destroy(&f.g);
+    free(f.src_addrs);
+    free(f.edges);
+    free(f.type_ids);
+    return check_summary("test_alloc_fail");
+}
