@@ -154,6 +154,7 @@ void hg__addr_table_insert_ids(hg__addr_table *t, const uint64_t *keys,
     int par = hg__n_chunks(n) > 1;
     int64_t j;
 
+    (void)par; /* unused without OpenMP */
 #pragma omp parallel for schedule(static) reduction(+ : dup) if (par)
     for (j = 0; j < (int64_t)n; j++) {
         uint64_t key = keys[j];
