@@ -23,8 +23,11 @@
  *   4. restore every _gc_prev (on every path, including errors); pin;
  *      then, with strong references held, run what may execute Python
  *      code: __sizeof__ calls that are not native, type names.
+ *   2b. untracked GC objects (untracked tuples and dicts) are traversed
+ *      in id order after the tracked ones, so their referents are nodes
+ *      and edges too; non-GC objects (str, int) have no out-edges.
  *   5. GIL released: copy the node table into the graph, per-type flags,
- *      finish the CSR (untracked nodes have no out-edges).
+ *      trim the CSR.
  *
  * Value encodings: node ids 0..n_tracked-1 are tracked objects in GC list
  * order; untracked ids follow in order of first visit.  utab slots hold
@@ -114,7 +117,7 @@ typedef struct walk {
     size_t mask; /* n slots - 1 */
 
     /* forward CSR of the tracked part */
-    hg_edge *offsets; /* n_offsets entries: n_tracked + 1, then n_nodes + 1 */
+    hg_edge *offsets; /* capacity n_offsets; n_nodes + 1 used at the end */
     size_t n_offsets;
     hg_node *targets;
     size_t n_edges, cap_edges;
@@ -330,7 +333,7 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
     w->u_addr[k] = a;
     w->u_type[k] = (uint32_t)tid;
     w->u_refcnt[k] = sat_refcnt(op);
-    w->u_flags[k] = 0;
+    w->u_flags[k] = PyObject_IS_GC(op) ? HG_NODE_GC : 0;
     if (record_size(w, op, (uint32_t)tid, *out, &w->u_size[k]) < 0) {
         goto nomem;
     }
@@ -377,7 +380,8 @@ static int walk_tracked(walk *w, struct _gc_runtime_state *gc) {
     hg_node id = 0;
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
         PyGC_Head *head = hg__gc_list(gc, i);
-        uint8_t fl = (uint8_t)(HG_NODE_TRACKED | (i << HG_NODE_GEN_SHIFT) |
+        uint8_t fl = (uint8_t)(HG_NODE_TRACKED | HG_NODE_GC |
+                               (i << HG_NODE_GEN_SHIFT) |
                                (i == HG__GC_LIST_FROZEN ? HG_NODE_FROZEN : 0));
         for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
             PyObject *op = hg__gc_object(g); /* borrowed */
@@ -406,6 +410,45 @@ static int walk_tracked(walk *w, struct _gc_runtime_state *gc) {
         }
     }
     w->offsets[id] = w->n_edges;
+    return 0;
+}
+
+/* Phase 2b: untracked GC objects (tuples and dicts the collector has
+ * untracked, objects never tracked) are traversed too, so that searches
+ * through referents see what gc.get_referents() sees.  They are taken in
+ * id order; nodes they reveal get the next ids and are taken in turn, so
+ * the CSR stays in id order.  Non-GC objects (str, int, ...) have no
+ * out-edges.  On return offsets[0 .. n_nodes] are all set. */
+static int walk_untracked(walk *w) {
+    for (size_t id = w->n_tracked; id < w->n_nodes; id++) {
+        PyObject *op; /* borrowed: referenced by a node walked earlier */
+        traverseproc trav;
+        if (id + 2 > w->n_offsets &&
+            grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
+                 id + 2) < 0) {
+            w->status = HG_ENOMEM;
+            return -1;
+        }
+        w->offsets[id] = w->n_edges;
+        if (!(w->u_flags[id - w->n_tracked] & HG_NODE_GC)) {
+            continue;
+        }
+        op = (PyObject *)(uintptr_t)w->u_addr[id - w->n_tracked];
+        trav = Py_TYPE(op)->tp_traverse;
+        if (trav != NULL && trav(op, visit, w) != 0) {
+            if (w->status == HG_OK) {
+                w->status = HG__TRAVERSE_FAILED;
+            }
+            return -1;
+        }
+    }
+    if (w->n_nodes + 1 > w->n_offsets &&
+        grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
+             w->n_nodes + 1) < 0) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    w->offsets[w->n_nodes] = w->n_edges;
     return 0;
 }
 
@@ -600,6 +643,12 @@ static int build_types(walk *w, hg_capture *out) {
         if (PyType_IsSubtype(tp, &PyModule_Type)) {
             f |= HG_TYPE_IS_MODULE;
         }
+        if (tp == &PyTuple_Type) {
+            f |= HG_TYPE_EXACT_TUPLE;
+        }
+        if (tp == &PyDict_Type) {
+            f |= HG_TYPE_EXACT_DICT;
+        }
         out->type_flags[i] = f;
         if (type_names(tp, &s, &l) < 0) {
             return -1;
@@ -634,15 +683,12 @@ static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
     g->n_tracked = (hg_node)nt;
     g->n_types = (uint32_t)w->n_types;
 
-    /* untracked nodes have no out-edges */
+    /* walk_untracked set offsets[0 .. n]; trim the spare capacity */
     if (resize_exact((void **)&w->offsets, sizeof(hg_edge), w->n_offsets,
                      n + 1) < 0) {
         return HG_ENOMEM;
     }
     w->n_offsets = n + 1;
-    for (size_t v = nt + 1; v <= n; v++) {
-        w->offsets[v] = w->n_edges;
-    }
     /* the core frees with the exact size (sized deallocation) */
     if (resize_exact((void **)&w->targets, sizeof(hg_node), w->cap_edges,
                      w->n_edges) < 0) {
@@ -742,6 +788,10 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
 
     /* ---- phase 2: walk ------------------------------------------------- */
     if (walk_tracked(&w, gc) < 0) {
+        st = w.status;
+        goto restore;
+    }
+    if (walk_untracked(&w) < 0) {
         st = w.status;
         goto restore;
     }

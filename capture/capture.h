@@ -30,6 +30,8 @@
 enum hg_type_flag {
     HG_TYPE_HAS_DEL = 1u << 0,   /* the class defines __del__ (hasattr) */
     HG_TYPE_IS_MODULE = 1u << 1, /* a subclass of types.ModuleType */
+    HG_TYPE_EXACT_TUPLE = 1u << 2, /* exactly tuple */
+    HG_TYPE_EXACT_DICT = 1u << 3,  /* exactly dict */
 };
 
 typedef struct hg_capture {
@@ -74,6 +76,18 @@ int hg_capture_objects(const hg_capture *c, const hg_node *ids, size_t n,
  * is addr, as a new reference, or NULL (no exception) if it has none.
  * Used to hand back untracked nodes (str, int, ...) safely. */
 PyObject *hg_capture_referent_at(PyObject *parent, uint64_t addr);
+
+/* The tracked nodes a full gc.collect() would untrack, as CPython 3.11's
+ * collector does for reachable objects: exact tuples none of whose items
+ * may be tracked (taken in the collector's list order after it merges the
+ * young generations into the old: generation 2, 0, then 1), then exact
+ * dicts none of whose keys or values may be tracked.  An item "may be
+ * tracked" if it is a GC object and not an untracked (or just untracked)
+ * exact tuple.  Only nodes with live[v] != 0 and not frozen are
+ * considered.  out (n_nodes bytes) receives 1 for those nodes.  Needs no
+ * Python; HG_ENOMEM on allocation failure. */
+hg_status hg_capture_untrackable(const hg_capture *c, const uint8_t *live,
+                                 uint8_t *out);
 
 /* sys.getsizeof(op) computed without running Python code when the type's
  * __sizeof__ is implemented in C; -1 (no exception) when it would need to

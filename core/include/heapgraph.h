@@ -102,8 +102,9 @@ hg_status hg_csr_in_degree(const hg_csr *csr, const uint8_t *src_mask,
 
 /* ---- the graph: node table + forward and reverse CSR ---------------------
  * Node arrays are structure-of-arrays, n_nodes entries each.  Tracked nodes
- * (objects the cyclic GC tracks) come first: ids 0 .. n_tracked-1; only they
- * have out-edges.  refcnt saturates at UINT32_MAX.  type_id < n_types.
+ * (objects the cyclic GC tracks) come first: ids 0 .. n_tracked-1; then
+ * untracked nodes; only nodes flagged HG_NODE_GC have out-edges.  refcnt
+ * saturates at UINT32_MAX.  type_id < n_types.
  */
 enum hg_node_flag {
     HG_NODE_TRACKED = 1u << 0, /* tracked by the cyclic GC */
@@ -113,6 +114,7 @@ enum hg_node_flag {
     HG_NODE_GEN_SHIFT = 4,     /* bits 4-5: GC generation 0, 1, 2 (3=frozen) */
     HG_NODE_GEN_MASK = 3u << 4,
     HG_NODE_EXCLUDED = 1u << 6, /* the capturer's own machinery: ignore */
+    HG_NODE_GC = 1u << 7,       /* a GC-aware object (tracked or not) */
 };
 
 typedef struct hg_graph {

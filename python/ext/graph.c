@@ -113,7 +113,9 @@ hg_graph_ensure_reverse(GraphObject *self)
 }
 
 /* Roots are nodes whose reference count exceeds their in-degree (CPython's
- * own test for "referenced from outside"); live = reachable from a root. */
+ * own test for "referenced from outside"); live = reachable from a root.
+ * untrackable = what a full collection would untrack besides (see
+ * hg_capture_untrackable): "live" views treat those as untracked. */
 static hg_status
 build_live(GraphObject *self)
 {
@@ -122,7 +124,7 @@ build_live(GraphObject *self)
     hg_node *roots = NULL;
     size_t n_roots = 0;
     uint32_t *indeg = NULL;
-    uint8_t *live = NULL;
+    uint8_t *live = NULL, *untrackable = NULL;
     hg_status st = HG_OK;
 
     indeg = self->in_degree;
@@ -153,11 +155,23 @@ build_live(GraphObject *self)
     if (st != HG_OK) {
         goto cleanup;
     }
-    self->live = live;
+    untrackable = hg_alloc((size_t)n + 1);
+    if (untrackable == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    st = hg_capture_untrackable(&self->cap, live, untrackable);
+    if (st != HG_OK) {
+        goto cleanup;
+    }
+    self->untrackable = untrackable;
+    untrackable = NULL;
+    self->live = live; /* last: its presence means both are built */
     live = NULL;
 cleanup:
     hg_free(roots, (size_t)n * sizeof(*roots) + 1);
     hg_free(live, (size_t)n + 1);
+    hg_free(untrackable, (size_t)n + 1);
     return st;
 }
 
@@ -211,6 +225,7 @@ Graph_dealloc(GraphObject *self)
     hg_node n = self->cap.graph ? self->cap.graph->n_nodes : 0;
     hg_free(self->in_degree, (size_t)n * sizeof(uint32_t) + 1);
     hg_free(self->live, (size_t)n + 1);
+    hg_free(self->untrackable, (size_t)n + 1);
     hg_addr_index_free(self->index);
     hg_capture_release(&self->cap); /* drops pins: may run Python code */
     if (self->lock != NULL) {
@@ -396,8 +411,9 @@ PyDoc_STRVAR(Graph_mask_doc,
 "mask(live=False, excluded=False, untracked=False) -> bytes\n\n"
 "One byte per node: 1 for tracked nodes (and untracked ones when\n"
 "untracked=True), without the capturer's excluded machinery unless\n"
-"excluded=True, and only nodes reachable from a root (no cyclic garbage)\n"
-"when live=True.");
+"excluded=True.  live=True gives the heap as a full gc.collect() would\n"
+"leave it: only nodes reachable from a root, and the tuples and dicts a\n"
+"collection would untrack count as untracked.");
 
 static PyObject *
 Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds)
@@ -423,7 +439,9 @@ Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds)
     Py_BEGIN_ALLOW_THREADS
     for (hg_node v = 0; v < g->n_nodes; v++) {
         uint8_t f = g->flags[v];
-        m[v] = (untracked || (f & HG_NODE_TRACKED)) &&
+        int tracked = (f & HG_NODE_TRACKED) &&
+                      !(live && self->untrackable[v]);
+        m[v] = (untracked || tracked) &&
                (excluded || !(f & HG_NODE_EXCLUDED)) &&
                (!live || self->live[v]);
     }
@@ -474,6 +492,65 @@ Graph_type_counts(GraphObject *self, PyObject *arg)
     }
 cleanup:
     hg_free(counts, nb);
+    release_buffer(&mask);
+    return res;
+}
+
+PyDoc_STRVAR(Graph_type_order_doc,
+"type_order(mask, merged=False) -> list[int]\n\n"
+"Type ids in the order their first masked node appears: node id order\n"
+"(gc.get_objects() order), or with merged=True the order after a full\n"
+"collection merges the young generations into the old one (generation\n"
+"2, 0, 1, then frozen objects).  objgraph 3.x's dicts of type counts keep\n"
+"that first-seen order, which decides ties when sorting by count.");
+
+static PyObject *
+Graph_type_order(GraphObject *self, PyObject *args)
+{
+    static const int merged_rank[4] = {1, 2, 0, 3};
+    hg_graph *g = G(self);
+    PyObject *mask_obj, *res = NULL;
+    int merged = 0;
+    Py_buffer mask;
+    uint8_t *seen = NULL;
+    size_t nb = (size_t)self->cap.n_types + 1;
+
+    if (!PyArg_ParseTuple(args, "O|p:type_order", &mask_obj, &merged)) {
+        return NULL;
+    }
+    if (get_buffer(mask_obj, &mask, g->n_nodes, 0, 0, "mask") < 0) {
+        return NULL;
+    }
+    seen = hg_calloc(nb);
+    res = PyList_New(0);
+    if (seen == NULL || res == NULL) {
+        Py_CLEAR(res);
+        if (seen == NULL) {
+            PyErr_NoMemory();
+        }
+        goto cleanup;
+    }
+    for (int rank = 0; rank < (merged ? 4 : 1); rank++) {
+        const uint8_t *m = mask.buf;
+        for (hg_node v = 0; v < g->n_nodes; v++) {
+            uint32_t t = g->type_id[v];
+            int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
+            PyObject *x;
+            if (!m[v] || seen[t] || (merged && merged_rank[gen] != rank)) {
+                continue;
+            }
+            seen[t] = 1;
+            x = PyLong_FromUnsignedLong(t);
+            if (x == NULL || PyList_Append(res, x) < 0) {
+                Py_XDECREF(x);
+                Py_CLEAR(res);
+                goto cleanup;
+            }
+            Py_DECREF(x);
+        }
+    }
+cleanup:
+    hg_free(seen, nb);
     release_buffer(&mask);
     return res;
 }
@@ -704,7 +781,7 @@ Graph_objects(GraphObject *self, PyObject *arg)
     PyObject *res = NULL;
     Py_buffer view;
 
-    if (self->cap.pinned && self->closed) {
+    if (self->was_pinned && self->closed) {
         PyErr_SetString(PyExc_ValueError,
                         "the snapshot is closed: its objects were released");
         return NULL;
@@ -914,6 +991,8 @@ static PyMethodDef Graph_methods[] = {
      METH_VARARGS | METH_KEYWORDS, Graph_mask_doc},
     {"type_counts", (PyCFunction)Graph_type_counts, METH_O,
      Graph_type_counts_doc},
+    {"type_order", (PyCFunction)Graph_type_order, METH_VARARGS,
+     Graph_type_order_doc},
     {"select", (PyCFunction)Graph_select, METH_VARARGS, Graph_select_doc},
     {"zero_in_degree", (PyCFunction)Graph_zero_in_degree, METH_VARARGS,
      Graph_zero_in_degree_doc},

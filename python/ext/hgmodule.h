@@ -21,6 +21,8 @@ typedef struct {
     hg_addr_index *index; /* address -> id, built on first use */
     uint32_t *in_degree;  /* all edges, built on first use */
     uint8_t *live;        /* reachable from a root, built on first use */
+    uint8_t *untrackable; /* a full collection would untrack it (with live) */
+    int was_pinned;       /* pinned at capture (pins dropped on close) */
     int closed;
     PyThread_type_lock lock; /* guards lazy builds done without the GIL */
 } GraphObject;

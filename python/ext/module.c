@@ -79,6 +79,7 @@ hg_py_capture(PyObject *module, PyObject *args, PyObject *kwds)
         Py_DECREF(g);
         return NULL;
     }
+    g->was_pinned = g->cap.pinned;
     return (PyObject *)g;
 }
 

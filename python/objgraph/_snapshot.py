@@ -150,11 +150,13 @@ class Snapshot:
             check_callable(filter, 'filter')
             return _stats_of(self._objects(self._g.select(mask)),
                              shortnames, filter)
+        # insertion order = first-seen order of the types, as objgraph 3.x
+        # builds it from gc.get_objects() (after its collection, if live)
+        names = self._type_names(shortnames)
+        counts = self._g.type_counts(mask)
         stats = {}
-        for name, n in zip(self._type_names(shortnames),
-                           self._g.type_counts(mask)):
-            if n:
-                stats[name] = stats.get(name, 0) + n
+        for t in self._g.type_order(mask, live):
+            stats[names[t]] = stats.get(names[t], 0) + counts[t]
         return stats
 
     # -- objgraph's questions ----------------------------------------------

@@ -37,8 +37,11 @@ def test_unknown_and_qualified_type_names():
 
 
 def test_type_without_module(ref, quiet_gc):
-    Anon = types.new_class('Anon')
-    del Anon.__module__
+    # a class created where globals have no __name__ gets no __module__
+    namespace = {}
+    exec('Anon = type("Anon", (), {})', namespace)
+    Anon = namespace['Anon']
+    assert getattr(Anon, '__module__', None) is None
     keep = [Anon() for _ in range(3)]
     assert objgraph.count('Anon') == 3
     assert objgraph.typestats(shortnames=False).get('Anon') == 3
