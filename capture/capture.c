@@ -12,12 +12,16 @@
  *      explains the invariant).  gcstate->collecting is set meanwhile so
  *      that nothing can start a collection.
  *   2. walk: the same lists in the same order: record node id's address,
- *      type, refcount, flags and size, then call tp_traverse with visit(),
- *      which appends one edge per visited referent to the forward CSR.  A
+ *      type, refcount, flags and size (and take the pin, if asked, while
+ *      the object is in cache), then call tp_traverse with visit(), which
+ *      appends one edge per visited referent to the forward CSR.  A
  *      tracked referent's id is read from its GC header; any other referent
  *      (str, int, None, untracked tuple or dict, non-GC object) gets the
- *      next id >= n_tracked through an open-addressing table keyed by
- *      address, and its node entry is read at that moment.
+ *      next id >= n_tracked on first sight: its node entry is read, then
+ *      its reference count is replaced by the mark -(id + 1), so later
+ *      visits read the id from the object itself (no hash table: the
+ *      collector's own trick, applied to ob_refcnt).  restore_refcnts()
+ *      puts every count back, on every path, before anything else runs.
  *   3. while ids are still stashed: flag modules in sys.modules and the
  *      caller's excluded objects, without running Python code.
  *   4. restore every _gc_prev (on every path, including errors); pin;
@@ -30,9 +34,11 @@
  *      trim the CSR.
  *
  * Value encodings: node ids 0..n_tracked-1 are tracked objects in GC list
- * order; untracked ids follow in order of first visit.  utab slots hold
- * addr == 0 when empty.  type index slots hold type id + 1, 0 when empty.
- */
+ * order; untracked ids follow in order of first visit.  While marked, an
+ * untracked object's ob_refcnt is -(id + 1) (live objects never have a
+ * count < 1); its true count is in refcnt[id], or in the overflow list when
+ * it does not fit 32 bits.  type index slots hold type id + 1, 0 when
+ * empty.  The node arrays have capacity cap_n and hold n_nodes entries. */
 #include "capture_int.h"
 
 #include <string.h>
@@ -81,10 +87,10 @@ static int resize_exact(void **p, size_t elem, size_t old_n, size_t new_n) {
 
 /* ---- walk state ---------------------------------------------------------- */
 
-typedef struct utab_slot {
-    uint64_t addr; /* 0: empty */
+typedef struct rc_overflow {
     hg_node id;
-} utab_slot;
+    Py_ssize_t refcnt; /* the true count of a marked node >= UINT32_MAX */
+} rc_overflow;
 
 typedef struct deferred {
     PyObject *op; /* borrowed during the walk, strong after phase 4 */
@@ -101,22 +107,24 @@ typedef struct type_entry {
 
 typedef struct walk {
     hg_node n_tracked;
-    size_t cap_t;   /* allocated entries of the t_* arrays: max(1, n_tracked) */
     size_t n_nodes; /* n_tracked + untracked so far */
     int status;     /* hg_status of the first failure */
 
-    /* node table: tracked part (n_tracked entries) then untracked part
-     * (n_nodes - n_tracked entries, capacity cap_u) */
-    uint64_t *t_addr, *t_size, *u_addr, *u_size;
-    uint32_t *t_type, *t_refcnt, *u_type, *u_refcnt;
-    uint8_t *t_flags, *u_flags;
-    size_t cap_u;
+    /* node table, tracked part then untracked part: cap_n entries each */
+    uint64_t *addr, *size;
+    uint32_t *type, *refcnt;
+    uint8_t *flags;
+    size_t cap_n;       /* capacity while walking */
+    size_t cap_each[5]; /* per-array capacity (they differ only while
+                         * assemble() trims them) */
 
-    /* untracked address -> id */
-    utab_slot *slots;
-    size_t mask; /* n slots - 1 */
+    /* untracked objects whose ob_refcnt holds the mark: ids n_tracked ..
+     * n_tracked + n_marked - 1 */
+    size_t n_marked;
+    rc_overflow *over;
+    size_t n_over, cap_over;
 
-    /* forward CSR of the tracked part */
+    /* forward CSR */
     hg_edge *offsets; /* capacity n_offsets; n_nodes + 1 used at the end */
     size_t n_offsets;
     hg_node *targets;
@@ -134,30 +142,26 @@ typedef struct walk {
     deferred *defer;
     size_t n_defer, cap_defer;
 
+    int pin;         /* take a reference to each tracked node in the walk */
+    size_t n_pinned; /* tracked nodes 0 .. n_pinned-1 hold one reference */
     int types_owned; /* types[] hold strong references */
     int defer_owned; /* defer[].op hold strong references */
-    int pinned;      /* tracked nodes hold one strong reference each */
 } walk;
+
+/* Sizes of the previous capture, so the next one allocates once. */
+static size_t hint_untracked, hint_edges;
 
 static inline size_t hash_addr(uint64_t a, size_t mask) {
     return (size_t)(((a >> 4) * HG__GOLDEN) >> 20) & mask;
 }
 
 static void walk_free(walk *w) {
-    size_t nt = w->cap_t, nu = w->cap_u;
-    hg_free(w->t_addr, nt * sizeof(uint64_t));
-    hg_free(w->t_size, nt * sizeof(uint64_t));
-    hg_free(w->t_type, nt * sizeof(uint32_t));
-    hg_free(w->t_refcnt, nt * sizeof(uint32_t));
-    hg_free(w->t_flags, nt);
-    hg_free(w->u_addr, nu * sizeof(uint64_t));
-    hg_free(w->u_size, nu * sizeof(uint64_t));
-    hg_free(w->u_type, nu * sizeof(uint32_t));
-    hg_free(w->u_refcnt, nu * sizeof(uint32_t));
-    hg_free(w->u_flags, nu);
-    if (w->slots != NULL) {
-        hg_free(w->slots, (w->mask + 1) * sizeof(utab_slot));
-    }
+    hg_free(w->addr, w->cap_each[0] * sizeof(uint64_t));
+    hg_free(w->size, w->cap_each[1] * sizeof(uint64_t));
+    hg_free(w->type, w->cap_each[2] * sizeof(uint32_t));
+    hg_free(w->refcnt, w->cap_each[3] * sizeof(uint32_t));
+    hg_free(w->flags, w->cap_each[4]);
+    hg_free(w->over, w->cap_over * sizeof(rc_overflow));
     hg_free(w->offsets, w->n_offsets * sizeof(hg_edge));
     hg_free(w->targets, w->cap_edges * sizeof(hg_node));
     hg_free(w->types, w->cap_types * sizeof(type_entry));
@@ -253,44 +257,20 @@ static int record_size(walk *w, PyObject *op, uint32_t tid, hg_node id,
     return 0;
 }
 
-static int utab_grow(walk *w) {
-    size_t nmask = (w->mask + 1) * 2 - 1;
-    utab_slot *ns = hg_calloc((nmask + 1) * sizeof(utab_slot));
-    if (ns == NULL) {
-        return -1;
-    }
-    for (size_t i = 0; i <= w->mask; i++) {
-        if (w->slots[i].addr != 0) {
-            size_t h = hash_addr(w->slots[i].addr, nmask);
-            while (ns[h].addr != 0) {
-                h = (h + 1) & nmask;
-            }
-            ns[h] = w->slots[i];
-        }
-    }
-    hg_free(w->slots, (w->mask + 1) * sizeof(utab_slot));
-    w->slots = ns;
-    w->mask = nmask;
-    return 0;
-}
-
-/* Grow the five untracked arrays together (they share cap_u); on failure
- * the ones already grown are shrunk back so walk_free's sizes stay exact. */
-static int grow_untracked(walk *w) {
-    void **arr[5] = {(void **)&w->u_addr, (void **)&w->u_size,
-                     (void **)&w->u_type, (void **)&w->u_refcnt,
-                     (void **)&w->u_flags};
+/* Room for one more node (all five arrays grow to the same capacity). */
+static int grow_nodes(walk *w) {
+    void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
+                     (void **)&w->refcnt, (void **)&w->flags};
     const size_t elem[5] = {8, 8, 4, 4, 1};
-    size_t old = w->cap_u, grown = old;
+    size_t old = w->cap_n, grown = old;
 
-    /* grow() picks the same new capacity for each array */
     for (int i = 0; i < 5; i++) {
         size_t c = old;
         if (grow(arr[i], &c, elem[i], old + 1) < 0) {
             for (int j = 0; j < i; j++) {
                 if (resize_exact(arr[j], elem[j], grown, old) < 0) {
                     /* the shim refused even to shrink: give up the array
-                     * (walk_free frees the rest at cap_u) */
+                     * (walk_free frees the rest at cap_n) */
                     hg_free(*arr[j], grown * elem[j]);
                     *arr[j] = NULL;
                 }
@@ -299,50 +279,82 @@ static int grow_untracked(walk *w) {
         }
         grown = c;
     }
-    w->cap_u = grown;
+    w->cap_n = grown;
+    for (int i = 0; i < 5; i++) {
+        w->cap_each[i] = grown;
+    }
     return 0;
 }
 
-/* Id of an untracked object, recording its node entry on first sight. */
+/* The mark an untracked node's ob_refcnt holds during the walk. */
+static inline Py_ssize_t refcnt_mark(hg_node id) {
+    return -(Py_ssize_t)id - 1;
+}
+
+/* Put back the true reference count of every marked object.  Must run
+ * before anything reads or writes those counts (Py_INCREF, Python code). */
+static void restore_refcnts(walk *w) {
+    size_t k = 0;
+    for (size_t i = 0; i < w->n_marked; i++) {
+        hg_node id = (hg_node)(w->n_tracked + i);
+        PyObject *op = (PyObject *)(uintptr_t)w->addr[id];
+        Py_ssize_t rc = w->refcnt[id];
+        if (w->refcnt[id] == UINT32_MAX) {
+            /* saturated: the overflow list has it, in id order */
+            while (k < w->n_over && w->over[k].id != id) {
+                k++;
+            }
+            rc = w->over[k].refcnt;
+        }
+        Py_SET_REFCNT(op, rc);
+    }
+    w->n_marked = 0;
+}
+
+/* Id of an untracked object, recording its node entry and marking it on
+ * first sight. */
 static int untracked_id(walk *w, PyObject *op, hg_node *out) {
-    uint64_t a = (uint64_t)(uintptr_t)op;
-    size_t h = hash_addr(a, w->mask);
-    size_t k;
+    Py_ssize_t rc = Py_REFCNT(op);
+    hg_node id;
     int64_t tid;
 
-    while (w->slots[h].addr != 0) {
-        if (w->slots[h].addr == a) {
-            *out = w->slots[h].id;
-            return 0;
-        }
-        h = (h + 1) & w->mask;
+    if (rc < 0) {
+        *out = (hg_node)(-(rc + 1));
+        return 0;
     }
     if (w->n_nodes >= HG_MAX_NODES) {
         w->status = HG_ERANGE;
         return -1;
     }
-    k = w->n_nodes - w->n_tracked;
-    if (k == w->cap_u && grow_untracked(w) < 0) {
+    id = (hg_node)w->n_nodes;
+    if (id == w->cap_n && grow_nodes(w) < 0) {
         goto nomem;
     }
     tid = type_id(w, Py_TYPE(op));
     if (tid < 0) {
         goto nomem;
     }
-    *out = (hg_node)w->n_nodes;
-    w->u_addr[k] = a;
-    w->u_type[k] = (uint32_t)tid;
-    w->u_refcnt[k] = sat_refcnt(op);
-    w->u_flags[k] = PyObject_IS_GC(op) ? HG_NODE_GC : 0;
-    if (record_size(w, op, (uint32_t)tid, *out, &w->u_size[k]) < 0) {
+    if (rc >= (Py_ssize_t)UINT32_MAX) {
+        if (w->n_over == w->cap_over &&
+            grow((void **)&w->over, &w->cap_over, sizeof(rc_overflow),
+                 w->n_over + 1) < 0) {
+            goto nomem;
+        }
+        w->over[w->n_over].id = id;
+        w->over[w->n_over].refcnt = rc;
+        w->n_over++;
+    }
+    w->addr[id] = (uint64_t)(uintptr_t)op;
+    w->type[id] = (uint32_t)tid;
+    w->refcnt[id] = sat_refcnt(op);
+    w->flags[id] = PyObject_IS_GC(op) ? HG_NODE_GC : 0;
+    if (record_size(w, op, (uint32_t)tid, id, &w->size[id]) < 0) {
         goto nomem;
     }
     w->n_nodes++;
-    w->slots[h].addr = a;
-    w->slots[h].id = *out;
-    if ((w->n_nodes - w->n_tracked) * 2 > w->mask + 1 && utab_grow(w) < 0) {
-        goto nomem;
-    }
+    Py_SET_REFCNT(op, refcnt_mark(id));
+    w->n_marked++;
+    *out = id;
     return 0;
 
 nomem:
@@ -391,11 +403,15 @@ static int walk_tracked(walk *w, struct _gc_runtime_state *gc) {
                 w->status = HG_ENOMEM;
                 return -1;
             }
-            w->t_addr[id] = (uint64_t)(uintptr_t)op;
-            w->t_type[id] = (uint32_t)tid;
-            w->t_refcnt[id] = sat_refcnt(op);
-            w->t_flags[id] = fl;
-            if (record_size(w, op, (uint32_t)tid, id, &w->t_size[id]) < 0) {
+            w->addr[id] = (uint64_t)(uintptr_t)op;
+            w->type[id] = (uint32_t)tid;
+            w->refcnt[id] = sat_refcnt(op);
+            w->flags[id] = fl;
+            if (w->pin) {
+                Py_INCREF(op); /* cannot run code: only a count goes up */
+                w->n_pinned++;
+            }
+            if (record_size(w, op, (uint32_t)tid, id, &w->size[id]) < 0) {
                 w->status = HG_ENOMEM;
                 return -1;
             }
@@ -430,10 +446,10 @@ static int walk_untracked(walk *w) {
             return -1;
         }
         w->offsets[id] = w->n_edges;
-        if (!(w->u_flags[id - w->n_tracked] & HG_NODE_GC)) {
+        if (!(w->flags[id] & HG_NODE_GC)) {
             continue;
         }
-        op = (PyObject *)(uintptr_t)w->u_addr[id - w->n_tracked];
+        op = (PyObject *)(uintptr_t)w->addr[id];
         trav = Py_TYPE(op)->tp_traverse;
         if (trav != NULL && trav(op, visit, w) != 0) {
             if (w->status == HG_OK) {
@@ -455,29 +471,22 @@ static int walk_untracked(walk *w) {
 /* Node id of op while ids are stashed, or HG_NONE if it is not a node. */
 static hg_node find_node(walk *w, PyObject *op) {
     uint64_t sid, a = (uint64_t)(uintptr_t)op;
-    size_t h;
+    Py_ssize_t rc;
     if (hg__gc_tracked(op) && (sid = hg__gc_stashed_id(op)) < w->n_tracked &&
-        w->t_addr[sid] == a) {
+        w->addr[sid] == a) {
         return (hg_node)sid;
     }
-    h = hash_addr(a, w->mask);
-    while (w->slots[h].addr != 0) {
-        if (w->slots[h].addr == a) {
-            return w->slots[h].id;
-        }
-        h = (h + 1) & w->mask;
+    rc = Py_REFCNT(op);
+    if (rc < 0 && (size_t)(-(rc + 1)) < w->n_nodes &&
+        w->addr[-(rc + 1)] == a) {
+        return (hg_node)(-(rc + 1));
     }
     return HG_NONE;
 }
 
 static void flag_node(walk *w, hg_node id, uint8_t fl) {
-    if (id == HG_NONE) {
-        return;
-    }
-    if (id < w->n_tracked) {
-        w->t_flags[id] |= fl;
-    } else {
-        w->u_flags[id - w->n_tracked] |= fl;
+    if (id != HG_NONE) {
+        w->flags[id] |= fl;
     }
 }
 
@@ -521,13 +530,13 @@ static void flag_modules_and_excluded(walk *w,
     }
 }
 
+/* Drop the pins of a failed capture.  The counts were raised by the walk,
+ * so lowering them frees nothing while the caller holds the GIL. */
 static void unpin_tracked(walk *w) {
-    if (!w->pinned) {
-        return;
-    }
-    w->pinned = 0;
-    for (hg_node v = 0; v < w->n_tracked; v++) {
-        Py_DECREF((PyObject *)(uintptr_t)w->t_addr[v]);
+    size_t n = w->n_pinned;
+    w->n_pinned = 0;
+    for (size_t v = 0; v < n; v++) {
+        Py_DECREF((PyObject *)(uintptr_t)w->addr[v]);
     }
 }
 
@@ -556,8 +565,7 @@ static int deferred_sizes(walk *w) {
     for (size_t i = 0; i < w->n_defer; i++) {
         PyObject *op = w->defer[i].op; /* borrowed from defer[] */
         hg_node id = w->defer[i].id;
-        uint32_t tid =
-            id < w->n_tracked ? w->t_type[id] : w->u_type[id - w->n_tracked];
+        uint32_t tid = w->type[id];
         const hg__sizer *s = &w->types[tid].sizer;
         Py_ssize_t n = hg__sizer_slow(s, op);
         if (n < 0) {
@@ -568,11 +576,7 @@ static int deferred_sizes(walk *w) {
             PyErr_Clear();
             n = hg__object_sizeof(op) + s->preheader;
         }
-        if (id < w->n_tracked) {
-            w->t_size[id] = (uint64_t)n;
-        } else {
-            w->u_size[id - w->n_tracked] = (uint64_t)n;
-        }
+        w->size[id] = (uint64_t)n;
     }
     return 0;
 }
@@ -659,37 +663,33 @@ static int build_types(walk *w, hg_capture *out) {
     return 0;
 }
 
-/* Phase 5 (GIL released): move the node table and CSR into g. */
+/* Phase 5 (GIL released): hand the node table and CSR over to g (no
+ * copies: the arrays are trimmed to their exact size and adopted). */
 static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
-    size_t nt = w->n_tracked, nu = w->n_nodes - w->n_tracked;
     size_t n = w->n_nodes;
+    void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
+                     (void **)&w->refcnt, (void **)&w->flags};
+    const size_t elem[5] = {8, 8, 4, 4, 1};
     hg_status st;
 
-    memcpy(g->addr, w->t_addr, nt * 8);
-    memcpy(g->addr + nt, w->u_addr, nu * 8);
-    memcpy(g->size, w->t_size, nt * 8);
-    memcpy(g->size + nt, w->u_size, nu * 8);
-    memcpy(g->type_id, w->t_type, nt * 4);
-    memcpy(g->type_id + nt, w->u_type, nu * 4);
-    memcpy(g->refcnt, w->t_refcnt, nt * 4);
-    memcpy(g->refcnt + nt, w->u_refcnt, nu * 4);
-    memcpy(g->flags, w->t_flags, nt);
-    memcpy(g->flags + nt, w->u_flags, nu);
     for (size_t v = 0; v < n; v++) {
-        if (type_flags[g->type_id[v]] & HG_TYPE_HAS_DEL) {
-            g->flags[v] |= HG_NODE_HAS_DEL;
+        if (type_flags[w->type[v]] & HG_TYPE_HAS_DEL) {
+            w->flags[v] |= HG_NODE_HAS_DEL;
         }
     }
-    g->n_tracked = (hg_node)nt;
-    g->n_types = (uint32_t)w->n_types;
-
-    /* walk_untracked set offsets[0 .. n]; trim the spare capacity */
+    /* the core frees with the exact size (sized deallocation) */
+    for (int i = 0; i < 5; i++) {
+        if (resize_exact(arr[i], elem[i], w->cap_each[i], n) < 0) {
+            return HG_ENOMEM; /* the failed realloc left the block as is */
+        }
+        w->cap_each[i] = n;
+    }
+    /* all five now hold exactly n entries */
     if (resize_exact((void **)&w->offsets, sizeof(hg_edge), w->n_offsets,
                      n + 1) < 0) {
         return HG_ENOMEM;
     }
     w->n_offsets = n + 1;
-    /* the core frees with the exact size (sized deallocation) */
     if (resize_exact((void **)&w->targets, sizeof(hg_node), w->cap_edges,
                      w->n_edges) < 0) {
         return HG_ENOMEM;
@@ -697,11 +697,25 @@ static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
     w->cap_edges = w->n_edges;
     st =
         hg_csr_adopt(&g->fwd, (hg_node)n, w->n_edges, &w->offsets, &w->targets);
-    if (st == HG_OK) {
-        w->n_offsets = 0;
-        w->cap_edges = 0;
+    if (st != HG_OK) {
+        return st;
     }
-    return st;
+    w->n_offsets = 0;
+    w->cap_edges = 0;
+    g->n_nodes = (hg_node)n;
+    g->n_tracked = w->n_tracked;
+    g->n_types = (uint32_t)w->n_types;
+    g->addr = w->addr;
+    g->size = w->size;
+    g->type_id = w->type;
+    g->refcnt = w->refcnt;
+    g->flags = w->flags;
+    w->addr = w->size = NULL;
+    w->type = w->refcnt = NULL;
+    w->flags = NULL;
+    w->cap_n = 0;
+    memset(w->cap_each, 0, sizeof(w->cap_each));
+    return HG_OK;
 }
 
 static void set_status_error(int status) {
@@ -764,24 +778,36 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     }
     w.n_tracked = (hg_node)n_tracked;
     w.n_nodes = n_tracked;
-    /* cap_t >= 1: hg_alloc(0) would look like a failure */
-    w.cap_t = n_tracked > 0 ? n_tracked : 1;
-    w.t_addr = hg_alloc(w.cap_t * 8);
-    w.t_size = hg_alloc(w.cap_t * 8);
-    w.t_type = hg_alloc(w.cap_t * 4);
-    w.t_refcnt = hg_alloc(w.cap_t * 4);
-    w.t_flags = hg_alloc(w.cap_t);
-    w.n_offsets = n_tracked + 1;
+    w.pin = opts->pin;
+    /* Allocate once: the previous capture's sizes (or a heap-shaped guess)
+     * plus a margin; the arrays only grow if the heap grew. */
+    {
+        size_t nt = (size_t)n_tracked;
+        size_t want_u = hint_untracked ? hint_untracked + hint_untracked / 8
+                                       : nt / 2;
+        size_t want_e = hint_edges ? hint_edges + hint_edges / 8 : nt * 4;
+        /* a hint from a much bigger heap must not inflate a small one */
+        want_u = want_u < nt * 4 ? want_u : nt * 4;
+        want_e = want_e < nt * 16 ? want_e : nt * 16;
+        w.cap_n = (size_t)n_tracked + want_u + 1024;
+        w.n_offsets = w.cap_n + 1;
+        w.cap_edges = want_e + 1024;
+    }
+    for (int i = 0; i < 5; i++) {
+        w.cap_each[i] = w.cap_n;
+    }
+    w.addr = hg_alloc(w.cap_n * 8);
+    w.size = hg_alloc(w.cap_n * 8);
+    w.type = hg_alloc(w.cap_n * 4);
+    w.refcnt = hg_alloc(w.cap_n * 4);
+    w.flags = hg_alloc(w.cap_n);
     w.offsets = hg_alloc(w.n_offsets * sizeof(hg_edge));
-    w.mask = 4095;
-    w.slots = hg_calloc((w.mask + 1) * sizeof(utab_slot));
+    w.targets = hg_alloc(w.cap_edges * sizeof(hg_node));
     w.tmask = 255;
     w.tindex = hg_calloc((w.tmask + 1) * sizeof(uint32_t));
-    if (w.t_addr == NULL || w.t_size == NULL || w.t_type == NULL ||
-        w.t_refcnt == NULL || w.t_flags == NULL || w.offsets == NULL ||
-        w.slots == NULL || w.tindex == NULL ||
-        grow((void **)&w.targets, &w.cap_edges, sizeof(hg_node),
-             n_tracked * 3 + 1024) < 0) {
+    if (w.addr == NULL || w.size == NULL || w.type == NULL ||
+        w.refcnt == NULL || w.flags == NULL || w.offsets == NULL ||
+        w.targets == NULL || w.tindex == NULL) {
         st = HG_ENOMEM;
         goto restore;
     }
@@ -800,7 +826,8 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     flag_modules_and_excluded(&w, opts->exclude);
 
 restore:
-    /* ---- phase 4: restore, pin, calls ---------------------------------- */
+    /* ---- phase 4: restore, calls --------------------------------------- */
+    restore_refcnts(&w);
     hg__gc_restore(gc);
     gc->collecting = 0;
     stashed = 0;
@@ -808,14 +835,11 @@ restore:
         set_status_error(st);
         goto cleanup;
     }
-    /* Nothing has run since the walk, so every recorded object is alive:
-     * take the references now, before any Python code can free one. */
-    if (opts->pin) {
-        for (hg_node v = 0; v < w.n_tracked; v++) {
-            Py_INCREF((PyObject *)(uintptr_t)w.t_addr[v]);
-        }
-        w.pinned = 1;
-    }
+    hint_untracked = w.n_nodes - w.n_tracked;
+    hint_edges = w.n_edges;
+    /* Nothing has run since the walk, so every recorded object is alive
+     * (pinned tracked nodes stay so): take references to the types and
+     * to the objects whose size needs a call before any code runs. */
     for (size_t i = 0; i < w.n_types; i++) {
         Py_INCREF(w.types[i].tp);
     }
@@ -828,7 +852,7 @@ restore:
         goto cleanup;
     }
     drop_refs(&w);
-    if (hg_graph_new((hg_node)w.n_nodes, &g) != HG_OK) {
+    if (hg_graph_new(0, &g) != HG_OK) {
         PyErr_NoMemory();
         goto cleanup;
     }
@@ -842,13 +866,14 @@ restore:
     }
     out->graph = g;
     g = NULL;
-    out->pinned = w.pinned;
-    w.pinned = 0;
+    out->pinned = w.pin;
+    w.n_pinned = 0;
     out->pause_seconds = t_release - t0;
     rc = 0;
 
 cleanup:
     if (stashed) {
+        restore_refcnts(&w);
         hg__gc_restore(gc);
         gc->collecting = 0;
     }
