@@ -123,26 +123,42 @@ static hg_status grow(hg__addr_table *t) {
     return HG_OK;
 }
 
+void hg__addr_table_prefetch(const hg__addr_table *t, uint64_t key) {
+    uint64_t i = home_slot(key, t->cap);
+
+    __builtin_prefetch(&t->keys[i]);
+    __builtin_prefetch(&t->vals[i]);
+}
+
 hg_status hg__addr_table_insert(hg__addr_table *t, uint64_t key, hg_node val,
                                 hg_node *got) {
-    hg_node old = hg__addr_table_find(t, key);
+    uint64_t i;
 
-    if (old != HG_NONE) {
-        *got = old;
+    if (key == 0) {
+        if (!t->has_zero) {
+            t->has_zero = 1;
+            t->zero_val = val;
+            t->count++;
+        }
+        *got = t->zero_val;
         return HG_OK;
     }
-    if (key == 0) {
-        t->has_zero = 1;
-        t->zero_val = val;
-    } else {
-        if ((t->count + 1) * 3 > t->cap * 2) {
-            hg_status st = grow(t);
-            if (st != HG_OK) {
-                return st;
-            }
+    if ((t->count + 1) * 3 > t->cap * 2) {
+        hg_status st = grow(t); /* before probing: slots move */
+        if (st != HG_OK) {
+            return st;
         }
-        place(t, key, val);
     }
+    /* one probe: stop at the key or at the empty slot it would take */
+    for (i = home_slot(key, t->cap); t->keys[i] != 0;
+         i = next_slot(i, t->cap)) {
+        if (t->keys[i] == key) {
+            *got = t->vals[i];
+            return HG_OK;
+        }
+    }
+    t->keys[i] = key;
+    t->vals[i] = val;
     t->count++;
     *got = val;
     return HG_OK;
@@ -160,6 +176,9 @@ void hg__addr_table_insert_ids(hg__addr_table *t, const uint64_t *keys,
         uint64_t key = keys[j];
         uint64_t i;
 
+        if (j + HG__PREFETCH < (int64_t)n) {
+            hg__addr_table_prefetch(t, keys[j + HG__PREFETCH]);
+        }
         if (key == 0) {
             dup += __atomic_exchange_n(&t->has_zero, 1, __ATOMIC_RELAXED);
             hg__atomic_min_u32(&t->zero_val, (hg_node)j);

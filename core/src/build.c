@@ -14,10 +14,10 @@
  *      (growing) table.  First-appearance order is inherently sequential;
  *      only edges that missed in step 2 take part;
  *   4. the new nodes' addresses are written out;
- *   5. a stable counting sort by source (the chunked scheme of transpose.c:
- *      per-chunk uint32 counts over contiguous edge ranges, the shared
- *      column scan / prefix sum, per-chunk cursors) keeps each source's
- *      edges in input order, for any number of chunks.
+ *   5. a stable counting sort by source (per-chunk uint32 counts over
+ *      contiguous edge ranges, the shared column scan / prefix sum,
+ *      per-chunk cursors) keeps each source's edges in input order, for any
+ *      number of chunks.
  *
  * Encodings: mapped[i] is edge i's target id, HG_NONE between steps 2 and
  * 3 for a target that is not a source.  Memory while running: the table
@@ -123,6 +123,10 @@ hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
     n_chunks = hg__n_chunks(m);
 #pragma omp parallel for schedule(static) reduction(| : bad) if (n_chunks > 1)
     for (j = 0; j < (int64_t)m; j++) {
+        if (j + HG__PREFETCH < (int64_t)m) {
+            hg__addr_table_prefetch(&table,
+                                    edges[j + HG__PREFETCH].target_addr);
+        }
         bad |= edges[j].source >= n_src;
         mapped[j] = hg__addr_table_find(&table, edges[j].target_addr);
     }
@@ -134,6 +138,10 @@ hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
     /* ---- 3. number the other targets by first appearance ---- */
     for (size_t i = 0; i < m; i++) {
         hg_node got;
+        if (i + HG__PREFETCH < m && mapped[i + HG__PREFETCH] == HG_NONE) {
+            hg__addr_table_prefetch(&table,
+                                    edges[i + HG__PREFETCH].target_addr);
+        }
         if (mapped[i] != HG_NONE) {
             continue;
         }

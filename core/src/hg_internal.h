@@ -8,7 +8,7 @@
  *     contiguous chunks and loop over chunks with an OpenMP for, so results
  *     never depend on how many threads the runtime really gives us;
  *   - the one shared parallel prefix sum and the per-chunk column scan that
- *     the counting sorts (transpose, build) share;
+ *     counting sorts use (build.c; transpose.c bins first);
  *   - the open-addressing address table used by build and the address index.
  */
 #ifndef HG_INTERNAL_H
@@ -29,19 +29,18 @@ static inline uint32_t hg__atomic_load_u32(const uint32_t *p) {
     return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/* Set *p from expected to desired; nonzero if this call did it. */
-static inline int hg__atomic_cas_u32(uint32_t *p, uint32_t expected,
-                                     uint32_t desired) {
-    return __atomic_compare_exchange_n(p, &expected, desired, 0,
-                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-}
-
-/* *p = min(*p, v), atomically. */
-static inline void hg__atomic_min_u32(uint32_t *p, uint32_t v) {
+/* *p = min(*p, v), atomically; returns the value *p had before.  No locked
+ * instruction when v is not smaller. */
+static inline uint32_t hg__atomic_min_u32(uint32_t *p, uint32_t v) {
     uint32_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
     while (v < cur && !__atomic_compare_exchange_n(
                           p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
+    return cur;
+}
+
+static inline void hg__atomic_store_u32(uint32_t *p, uint32_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
 /* Set *p to 1; nonzero if it was 0 before (this call claimed it). */
@@ -126,6 +125,10 @@ void hg__addr_table_destroy(hg__addr_table *t);
 uint64_t hg__addr_table_nbytes(const hg__addr_table *t);
 /* Value stored for key, or HG_NONE. */
 hg_node hg__addr_table_find(const hg__addr_table *t, uint64_t key);
+/* Hint the cache about key's home slot: lookups in a loop prefetch the key
+ * HG__PREFETCH iterations ahead, so several misses overlap. */
+#define HG__PREFETCH 16
+void hg__addr_table_prefetch(const hg__addr_table *t, uint64_t key);
 /* Insert key -> val unless present, growing as needed (sequential only).
  * *got receives the stored value (val if inserted). */
 hg_status hg__addr_table_insert(hg__addr_table *t, uint64_t key, hg_node val,

@@ -8,7 +8,7 @@
  * sums, so the result is the same for any K.  Two reads and one write of the
  * array; no allocation (block sums live on the stack), so it cannot fail.
  *
- * Column scan (counting sorts in transpose.c and build.c): chunk k of the
+ * Column scan (the counting sort by source in build.c): chunk k of the
  * input counted counts[k][b] items for bucket b.  Items of bucket b are laid
  * out chunk 0 first, then chunk 1, ..., so a stable sort results when each
  * chunk scatters its items in input order from

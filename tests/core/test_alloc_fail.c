@@ -123,9 +123,10 @@ int main(void) {
     fixture f;
     rng r = {11};
 
-    csr_random(&f.g, 11, 20000, 80000);
-    f.n_src = 20000;
-    f.n_edges = 80000;
+    /* > 65536 nodes: the transpose takes its blocked path */
+    csr_random(&f.g, 11, 100000, 300000);
+    f.n_src = 100000;
+    f.n_edges = 300000;
     f.src_addrs = malloc(f.n_src * sizeof(uint64_t));
     f.edges = malloc(f.n_edges * sizeof(hg_raw_edge));
     f.type_ids = malloc(f.g.n_nodes * sizeof(uint32_t));

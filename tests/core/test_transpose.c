@@ -70,8 +70,10 @@ static void test_random_graphs(void) {
     static const struct {
         hg_node n;
         hg_edge m;
-    } shapes[] = {
-        {1, 3}, {17, 40}, {1000, 5000}, {20000, 120000}, {300000, 900000}};
+    } shapes[] = {/* 65536 nodes: one bin; 65537: a last bin of one node */
+                  {1, 3},          {17, 40},       {1000, 5000},
+                  {20000, 120000}, {65536, 70000}, {65537, 200000},
+                  {300000, 900000}};
     char name[64];
     for (uint64_t seed = 1; seed <= 3; seed++) {
         for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
