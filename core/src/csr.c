@@ -10,7 +10,9 @@
  * (hg__csr_split); chunk 0 counts into the output, chunks 1..K-1 into
  * private uint32 arrays, and a parallel pass over nodes adds them up.  No
  * atomics (a node with a million referrers would serialise them), the same
- * integers for any K.  Scale: one read of targets, K*n*4 bytes of counts.
+ * integers for any K.  Scale: one read of targets, (K-1)*n*4 bytes of
+ * counts.  An in-degree above UINT32_MAX (more than 2^32 edges into one
+ * node) wraps: the output type is uint32.
  */
 #include "hg_internal.h"
 
