@@ -22,7 +22,7 @@
  * Encodings: mapped[i] is edge i's target id, HG_NONE between steps 2 and
  * 3 for a target that is not a source.  Memory while running: the table
  * (~18 bytes per distinct address), mapped (4 bytes per edge), the outputs,
- * and K*n_src*4 bytes of cursors when K > 1.
+ * and K*n_src*4 bytes of cursors when K > 1 (K <= 1 + m/n_src).
  */
 #include "hg_internal.h"
 
@@ -165,7 +165,7 @@ hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
     addrs = hg_alloc(n_nodes * sizeof(uint64_t));
     off = hg_alloc((n_nodes + 1) * sizeof(hg_edge));
     tgt = hg_alloc(m * sizeof(hg_node));
-    n_chunks = m > UINT32_MAX ? 1 : hg__n_chunks(m);
+    n_chunks = m > UINT32_MAX ? 1 : hg__n_chunks_counted(m, n_src);
     if (n_chunks > 1) {
         cur = hg_calloc((size_t)n_chunks * n_src * sizeof(uint32_t));
     }

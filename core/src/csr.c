@@ -11,8 +11,9 @@
  * private uint32 arrays, and a parallel pass over nodes adds them up.  No
  * atomics (a node with a million referrers would serialise them), the same
  * integers for any K.  Scale: one read of targets, (K-1)*n*4 bytes of
- * counts.  An in-degree above UINT32_MAX (more than 2^32 edges into one
- * node) wraps: the output type is uint32.
+ * counts, K <= 1 + m/n so they never outgrow the targets array.  An in-degree
+ * above UINT32_MAX (more than 2^32 edges into one node) wraps: the output type
+ * is uint32.
  */
 #include "hg_internal.h"
 
@@ -128,7 +129,7 @@ hg_status hg_csr_in_degree(const hg_csr *csr, const uint8_t *src_mask,
     if (n == 0) {
         return HG_OK;
     }
-    n_chunks = hg__n_chunks(csr->n_edges);
+    n_chunks = hg__n_chunks_counted(csr->n_edges, n);
     if (n_chunks > 1) {
         priv = hg_calloc((size_t)(n_chunks - 1) * n * sizeof(uint32_t));
         if (priv == NULL) {

@@ -72,6 +72,15 @@ __extension__ typedef unsigned __int128 hg__u128;
  * else min(hg_num_threads(), HG__MAX_CHUNKS). */
 int hg__n_chunks(uint64_t work);
 
+/* Chunks for a kernel whose every chunk but one keeps a count array of
+ * n_buckets entries: at most 1 + work / n_buckets, so that scratch stays
+ * within the size of the input (64 threads x 50M nodes would be 12 GiB). */
+static inline int hg__n_chunks_counted(uint64_t work, uint64_t n_buckets) {
+    int k = hg__n_chunks(work);
+    uint64_t cap = n_buckets > 0 ? 1 + work / n_buckets : 1;
+    return (uint64_t)k > cap ? (int)cap : k;
+}
+
 /* Start of chunk k of K over [0, n): an even split. */
 static inline uint64_t hg__chunk_begin(uint64_t n, int k, int n_chunks) {
     return (uint64_t)((hg__u128)n * (unsigned)k / (unsigned)n_chunks);
