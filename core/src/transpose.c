@@ -28,7 +28,8 @@
  *
  * Memory: the output, (n+1)*8 + m*4 bytes; while it runs, m*2 bytes of
  * in-bin offsets, one bin's sources per thread (the largest bin; hubs make
- * it bigger) and 256 KiB of counters per thread.  Measured on the 2-core
+ * it bigger, and the sort then uses fewer threads so these copies stay
+ * within m*4 bytes) and 256 KiB of counters per thread.  Measured on the 2-core
  * target, 10M nodes / 23M edges: serial counting sort 0.53 s, this 0.25 s
  * on one thread and 0.15 s on two.
  */
@@ -170,24 +171,29 @@ static void scratch_free(blocked_scratch *s) {
 /* Allocate the scratch and run phase 1; HG_ENOMEM leaves nothing behind. */
 static hg_status scratch_init(const hg_csr *in, blocked_scratch *s) {
     int n_threads = hg_num_threads();
+    uint64_t fit;
 
     memset(s, 0, sizeof(*s));
     s->n_bins = ((size_t)in->n_nodes + HG__BIN - 1) >> HG__BIN_BITS;
     s->n_chunks = hg__n_chunks(in->n_edges);
-    s->n_threads = n_threads < HG__MAX_CHUNKS ? n_threads : HG__MAX_CHUNKS;
     s->n_edges = in->n_edges;
     s->pos = hg_calloc(s->n_bins * s->n_chunks * sizeof(hg_edge));
     s->bounds = hg_alloc((s->n_bins + 1) * sizeof(hg_edge));
     s->low = hg_alloc((size_t)in->n_edges * sizeof(uint16_t));
-    s->row = hg_alloc((size_t)s->n_threads * (HG__BIN + 1) * sizeof(uint32_t));
-    if (s->pos == NULL || s->bounds == NULL || s->low == NULL ||
-        s->row == NULL) {
+    if (s->pos == NULL || s->bounds == NULL || s->low == NULL) {
         scratch_free(s);
         return HG_ENOMEM;
     }
     bin_plan(in, s);
+    /* per-thread copies of the largest bin stay within one edge array */
+    fit = s->n_edges / s->max_bin;
+    s->n_threads = n_threads < HG__MAX_CHUNKS ? n_threads : HG__MAX_CHUNKS;
+    if ((uint64_t)s->n_threads > fit) {
+        s->n_threads = fit > 0 ? (int)fit : 1;
+    }
+    s->row = hg_alloc((size_t)s->n_threads * (HG__BIN + 1) * sizeof(uint32_t));
     s->sources = hg_alloc((size_t)s->n_threads * s->max_bin * sizeof(hg_node));
-    if (s->sources == NULL) {
+    if (s->row == NULL || s->sources == NULL) {
         scratch_free(s);
         return HG_ENOMEM;
     }
