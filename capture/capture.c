@@ -143,6 +143,7 @@ typedef struct walk {
     size_t n_defer, cap_defer;
 
     int pin;         /* take a reference to each tracked node in the walk */
+    int nodes_only;  /* skip tp_traverse: tracked nodes, no edges */
     size_t n_pinned; /* tracked nodes 0 .. n_pinned-1 hold one reference */
     int types_owned; /* types[] hold strong references */
     int defer_owned; /* defer[].op hold strong references */
@@ -416,6 +417,9 @@ static int walk_tracked(walk *w, struct _gc_runtime_state *gc) {
                 return -1;
             }
             w->offsets[id] = w->n_edges;
+            if (w->nodes_only) {
+                trav = NULL;
+            }
             if (trav != NULL && trav(op, visit, w) != 0) {
                 if (w->status == HG_OK) {
                     w->status = HG__TRAVERSE_FAILED;
@@ -779,6 +783,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     w.n_tracked = (hg_node)n_tracked;
     w.n_nodes = n_tracked;
     w.pin = opts->pin;
+    w.nodes_only = opts->nodes_only;
     /* Allocate once: the previous capture's sizes (or a heap-shaped guess)
      * plus a margin; the arrays only grow if the heap grew. */
     {
@@ -786,6 +791,9 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
         size_t want_u = hint_untracked ? hint_untracked + hint_untracked / 8
                                        : nt / 2;
         size_t want_e = hint_edges ? hint_edges + hint_edges / 8 : nt * 4;
+        if (w.nodes_only) {
+            want_u = want_e = 0;
+        }
         /* a hint from a much bigger heap must not inflate a small one */
         want_u = want_u < nt * 4 ? want_u : nt * 4;
         want_e = want_e < nt * 16 ? want_e : nt * 16;
@@ -835,8 +843,10 @@ restore:
         set_status_error(st);
         goto cleanup;
     }
-    hint_untracked = w.n_nodes - w.n_tracked;
-    hint_edges = w.n_edges;
+    if (!w.nodes_only) {
+        hint_untracked = w.n_nodes - w.n_tracked;
+        hint_edges = w.n_edges;
+    }
     /* Nothing has run since the walk, so every recorded object is alive
      * (pinned tracked nodes stay so): take references to the types and
      * to the objects whose size needs a call before any code runs. */

@@ -52,6 +52,8 @@ typedef struct hg_capture_opts {
     PyObject *exclude;  /* NULL or a tuple of objects (the caller's own
                          * machinery): their nodes get HG_NODE_EXCLUDED;
                          * the tuple itself is excluded too */
+    int nodes_only;     /* record tracked nodes only: no tp_traverse, no
+                         * edges, no untracked nodes (for type counts) */
 } hg_capture_opts;
 
 /* Take a snapshot into *out (zeroed by the caller).  Refuses with

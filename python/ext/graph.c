@@ -91,10 +91,25 @@ ids_to_list(const hg_node *ids, size_t n)
 
 /* ---- lazily derived data ------------------------------------------------- */
 
+static int
+check_edges(GraphObject *self)
+{
+    if (self->nodes_only) {
+        PyErr_SetString(PyExc_ValueError,
+                        "this graph was captured without references "
+                        "(nodes_only=True)");
+        return -1;
+    }
+    return 0;
+}
+
 int
 hg_graph_ensure_reverse(GraphObject *self)
 {
     hg_status st = HG_OK;
+    if (check_edges(self) < 0) {
+        return -1;
+    }
     if (G(self)->rev.offsets != NULL) {
         return 0;
     }
@@ -179,6 +194,9 @@ int
 hg_graph_ensure_live(GraphObject *self)
 {
     hg_status st = HG_OK;
+    if (check_edges(self) < 0) {
+        return -1;
+    }
     if (self->live != NULL) {
         return 0;
     }
@@ -504,16 +522,29 @@ PyDoc_STRVAR(Graph_type_order_doc,
 "2, 0, 1, then frozen objects).  objgraph 3.x's dicts of type counts keep\n"
 "that first-seen order, which decides ties when sorting by count.");
 
+typedef struct {
+    uint64_t key;
+    uint32_t type;
+} first_seen;
+
+static int
+cmp_first_seen(const void *a, const void *b)
+{
+    uint64_t x = ((const first_seen *)a)->key, y = ((const first_seen *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
 static PyObject *
 Graph_type_order(GraphObject *self, PyObject *args)
 {
-    static const int merged_rank[4] = {1, 2, 0, 3};
+    static const uint64_t merged_rank[4] = {1, 2, 0, 3};
     hg_graph *g = G(self);
     PyObject *mask_obj, *res = NULL;
     int merged = 0;
     Py_buffer mask;
-    uint8_t *seen = NULL;
-    size_t nb = (size_t)self->cap.n_types + 1;
+    first_seen *first = NULL;
+    uint32_t nt = self->cap.n_types, n_found = 0;
+    size_t nb = (size_t)nt * sizeof(first_seen) + 1;
 
     if (!PyArg_ParseTuple(args, "O|p:type_order", &mask_obj, &merged)) {
         return NULL;
@@ -521,36 +552,51 @@ Graph_type_order(GraphObject *self, PyObject *args)
     if (get_buffer(mask_obj, &mask, g->n_nodes, 0, 0, "mask") < 0) {
         return NULL;
     }
-    seen = hg_calloc(nb);
-    res = PyList_New(0);
-    if (seen == NULL || res == NULL) {
-        Py_CLEAR(res);
-        if (seen == NULL) {
-            PyErr_NoMemory();
-        }
+    first = hg_alloc(nb);
+    if (first == NULL) {
+        PyErr_NoMemory();
         goto cleanup;
     }
-    for (int rank = 0; rank < (merged ? 4 : 1); rank++) {
-        const uint8_t *m = mask.buf;
-        for (hg_node v = 0; v < g->n_nodes; v++) {
-            uint32_t t = g->type_id[v];
+    Py_BEGIN_ALLOW_THREADS
+    const uint8_t *m = mask.buf;
+    for (uint32_t t = 0; t < nt; t++) {
+        first[t].key = UINT64_MAX;
+        first[t].type = t;
+    }
+    /* key = (rank of the node's generation in the merged list, id) */
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        uint64_t key;
+        if (!m[v]) {
+            continue;
+        }
+        key = v;
+        if (merged) {
             int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
-            PyObject *x;
-            if (!m[v] || seen[t] || (merged && merged_rank[gen] != rank)) {
-                continue;
-            }
-            seen[t] = 1;
-            x = PyLong_FromUnsignedLong(t);
-            if (x == NULL || PyList_Append(res, x) < 0) {
-                Py_XDECREF(x);
-                Py_CLEAR(res);
-                goto cleanup;
-            }
-            Py_DECREF(x);
+            key |= merged_rank[gen] << 32;
+        }
+        if (key < first[g->type_id[v]].key) {
+            first[g->type_id[v]].key = key;
         }
     }
+    qsort(first, nt, sizeof(*first), cmp_first_seen);
+    while (n_found < nt && first[n_found].key != UINT64_MAX) {
+        n_found++;
+    }
+    Py_END_ALLOW_THREADS
+    res = PyList_New(n_found);
+    if (res == NULL) {
+        goto cleanup;
+    }
+    for (uint32_t i = 0; i < n_found; i++) {
+        PyObject *x = PyLong_FromUnsignedLong(first[i].type);
+        if (x == NULL) {
+            Py_CLEAR(res);
+            goto cleanup;
+        }
+        PyList_SET_ITEM(res, i, x);
+    }
 cleanup:
-    hg_free(seen, nb);
+    hg_free(first, nb);
     release_buffer(&mask);
     return res;
 }
@@ -623,7 +669,8 @@ Graph_zero_in_degree(GraphObject *self, PyObject *args)
     PyObject *res = NULL;
     hg_status st = HG_OK;
 
-    if (!PyArg_ParseTuple(args, "OO:zero_in_degree", &cand_obj, &src_obj)) {
+    if (!PyArg_ParseTuple(args, "OO:zero_in_degree", &cand_obj, &src_obj) ||
+        check_edges(self) < 0) {
         return NULL;
     }
     if (get_buffer(cand_obj, &cand, g->n_nodes, 0, 0, "candidates") < 0) {
@@ -874,7 +921,8 @@ neighbours(GraphObject *self, PyObject *arg, int reverse)
     if (v == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (check_node(self, v, reverse ? "referrers()" : "referents()") < 0) {
+    if (check_node(self, v, reverse ? "referrers()" : "referents()") < 0 ||
+        check_edges(self) < 0) {
         return NULL;
     }
     if (reverse && hg_graph_ensure_reverse(self) < 0) {
@@ -919,7 +967,8 @@ Graph_bfs_step(GraphObject *self, PyObject *args)
     hg_status st;
 
     if (!PyArg_ParseTuple(args, "OpOOO:bfs_step", &front_obj, &reverse,
-                          &blocked_obj, &seen_obj, &parent_obj)) {
+                          &blocked_obj, &seen_obj, &parent_obj) ||
+        check_edges(self) < 0) {
         return NULL;
     }
     if (reverse && hg_graph_ensure_reverse(self) < 0) {

@@ -23,6 +23,7 @@ typedef struct {
     uint8_t *live;        /* reachable from a root, built on first use */
     uint8_t *untrackable; /* a full collection would untrack it (with live) */
     int was_pinned;       /* pinned at capture (pins dropped on close) */
+    int nodes_only;       /* captured without references */
     int closed;
     PyThread_type_lock lock; /* guards lazy builds done without the GIL */
 } GraphObject;

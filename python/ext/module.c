@@ -32,25 +32,27 @@ hg_raise_status(hg_status st, const char *what)
 }
 
 PyDoc_STRVAR(capture_doc,
-"capture(pin=True, exclude=None) -> Graph\n\n"
+"capture(pin=True, exclude=None, nodes_only=False) -> Graph\n\n"
 "Freeze the heap: every object the cyclic GC tracks (frozen ones\n"
 "included) and each distinct untracked referent become nodes, references\n"
 "become edges.  pin: hold a strong reference to every tracked node until\n"
 "Graph.close().  exclude: a tuple of objects to flag as the caller's own\n"
-"machinery.");
+"machinery.  nodes_only: tracked objects and their types only, no\n"
+"references (enough for type counts; queries about references are then\n"
+"refused).");
 
 static PyObject *
 hg_py_capture(PyObject *module, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"pin", "exclude", NULL};
-    int pin = 1;
+    static char *kwlist[] = {"pin", "exclude", "nodes_only", NULL};
+    int pin = 1, nodes_only = 0;
     PyObject *exclude = Py_None; /* borrowed */
     hg_capture_opts opts = {0};
     GraphObject *g = NULL;
     (void)module;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pO:capture", kwlist, &pin,
-                                     &exclude)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOp:capture", kwlist, &pin,
+                                     &exclude, &nodes_only)) {
         return NULL;
     }
     if (exclude != Py_None && !PyTuple_Check(exclude)) {
@@ -60,6 +62,7 @@ hg_py_capture(PyObject *module, PyObject *args, PyObject *kwds)
                             Py_TYPE(exclude)->tp_name);
     }
     opts.pin = pin;
+    opts.nodes_only = nodes_only;
     opts.exclude = exclude == Py_None ? NULL : exclude;
 
     /* Allocate the wrapper first: a failure after the capture would have to
@@ -80,6 +83,7 @@ hg_py_capture(PyObject *module, PyObject *args, PyObject *kwds)
         return NULL;
     }
     g->was_pinned = g->cap.pinned;
+    g->nodes_only = nodes_only;
     return (PyObject *)g;
 }
 

@@ -51,8 +51,9 @@ def snapshot(pin=True, collect=False):
     return take(pin=pin, collect=collect)
 
 
-def _snap(pin, collect=False, exclude=()):
-    return take(pin=pin, collect=collect, exclude=exclude)
+def _snap(pin, collect=False, exclude=(), nodes_only=False):
+    return take(pin=pin, collect=collect, exclude=exclude,
+                nodes_only=nodes_only)
 
 
 def count(typename, objects=None):
@@ -85,7 +86,7 @@ def count(typename, objects=None):
     check_typename(typename)
     if objects is not None:
         return _count_of(typename, objects)
-    with _snap(pin=False) as snap:
+    with _snap(pin=False, nodes_only=True) as snap:
         return snap.count(typename)
 
 
@@ -110,7 +111,7 @@ def typestats(objects=None, shortnames=True, filter=None):
     """
     if objects is not None:
         return _stats_of(objects, shortnames, filter)
-    with _snap(pin=filter is not None) as snap:
+    with _snap(pin=filter is not None, nodes_only=True) as snap:
         return snap.typestats(shortnames=shortnames, filter=filter)
 
 
@@ -403,7 +404,7 @@ def by_type(typename, objects=None):
     check_typename(typename)
     if objects is not None:
         return _by_type_of(typename, objects)
-    with _snap(pin=True) as snap:
+    with _snap(pin=True, nodes_only=True) as snap:
         return snap.by_type(typename)
 
 
@@ -418,7 +419,7 @@ def at(addr):
     Note that this function does not work on objects that are not tracked by
     the GC (e.g. ints or strings).
     """
-    with _snap(pin=False) as snap:
+    with _snap(pin=False, nodes_only=True) as snap:
         return snap.at(addr)
 
 
@@ -442,7 +443,7 @@ def at_addrs(address_set):
     Note that this function does not work on objects that are not tracked
     by the GC (e.g. ints or strings).
     """
-    with _snap(pin=False) as snap:
+    with _snap(pin=False, nodes_only=True) as snap:
         return snap.at_addrs(address_set)
 
 

@@ -6,6 +6,7 @@ primitives (masks, histograms, selections, BFS levels); no loop over the
 heap runs in Python.
 """
 
+import gc
 import operator
 import sys
 from array import array
@@ -132,6 +133,19 @@ class Snapshot:
             names = self._names[shortnames] = self._g.type_names(shortnames)
         return names
 
+    def _type_counts(self, live):
+        """(count per type id, type ids in first-seen order) over the
+        tracked nodes: the order objgraph 3.x's dicts of counts keep,
+        built from gc.get_objects() (after its collection when live).
+        Computed once per snapshot: the graph is frozen."""
+        key = ('counts', live)
+        found = self._masks.get(key)
+        if found is None:
+            mask = self._mask(live)
+            found = self._masks[key] = (self._g.type_counts(mask),
+                                        self._g.type_order(mask, live))
+        return found
+
     def _type_mask(self, typename):
         check_typename(typename)
         names = self._type_names('.' not in typename)
@@ -150,12 +164,10 @@ class Snapshot:
             check_callable(filter, 'filter')
             return _stats_of(self._objects(self._g.select(mask)),
                              shortnames, filter)
-        # insertion order = first-seen order of the types, as objgraph 3.x
-        # builds it from gc.get_objects() (after its collection, if live)
         names = self._type_names(shortnames)
-        counts = self._g.type_counts(mask)
+        counts, order = self._type_counts(live)
         stats = {}
-        for t in self._g.type_order(mask, live):
+        for t in order:
             stats[names[t]] = stats.get(names[t], 0) + counts[t]
         return stats
 
@@ -168,7 +180,7 @@ class Snapshot:
         if objects is not None:
             return _count_of(typename, objects)
         tmask = self._type_mask(typename)
-        counts = self._g.type_counts(self._mask())
+        counts = self._type_counts(False)[0]
         return sum(n for n, hit in zip(counts, tmask) if hit)
 
     def typestats(self, objects=None, shortnames=True, filter=None):
@@ -329,10 +341,13 @@ def _by_type_of(typename, objects):
     return [o for o in objects if name_of(o) == typename]
 
 
-def take(pin=True, collect=False, exclude=()):
-    """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`."""
+def take(pin=True, collect=False, exclude=(), nodes_only=False):
+    """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`.
+
+    ``nodes_only``: tracked objects and types without references -- for
+    objgraph's type counts, which need nothing more (internal use).
+    """
     if collect:
-        import gc
         gc.collect()
-    return Snapshot(_heapgraph.capture(pin=bool(pin),
-                                       exclude=tuple(exclude)))
+    return Snapshot(_heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
+                                       nodes_only=nodes_only))
