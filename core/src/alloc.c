@@ -12,11 +12,20 @@
  *     huge pages on request (THP "madvise"), so the 2 MiB-aligned interior
  *     of every allocation of HG__HUGE_MIN bytes or more is madvise()d
  *     MADV_HUGEPAGE: 512x fewer page faults.  Advice only; errors ignored;
+ *   - retained mappings (malloc builds only): blocks of HG__MAP_MIN bytes or
+ *     more are mmap()ed directly and, when freed, kept in a small cache
+ *     (at most HG__RETAIN_MAX bytes, each for at most HG__RETAIN_SECONDS)
+ *     for the next allocation of a similar size -- what jemalloc's retained
+ *     extents give the jemalloc build.  Repeated snapshots then reuse
+ *     pages already faulted in instead of paying the kernel's page
+ *     clearing again.  A live table maps each such block to its length,
+ *     so the sized frees of the API need no header;
  *   - a testing hook, hg_alloc_fail_after(n): the n-th following allocation
  *     and every later one fail (SQLite/LAGraph "brutal" tests).  Plain
  *     allocation is never called inside an OpenMP region, so the countdown
  *     is an atomic only for safety.
  */
+#define _GNU_SOURCE /* mremap */
 #include "hg_internal.h"
 
 #include <stdlib.h>
@@ -27,12 +36,195 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#define HG__MAPS 1 /* retained mappings (malloc builds) */
+#include <pthread.h>
+#include <time.h>
 #endif
 
 #define HG__HUGE_PAGE ((uintptr_t)2 << 20)
 #define HG__HUGE_MIN ((size_t)8 << 20)
 
 static uint64_t live_bytes;      /* atomic: bytes handed out, not freed */
+
+static void advise_huge(void *p, size_t nbytes);
+
+#if defined(HG__MAPS) && !defined(HG_WITH_JEMALLOC)
+/* ---- retained mappings ---------------------------------------------------
+ * live[]: blocks handed out (address, mapped length); cache[]: blocks freed
+ * and kept, with the time they were freed.  Both small, scanned linearly,
+ * guarded by one mutex (allocation never happens inside OpenMP regions,
+ * but Python threads may allocate concurrently with the GIL released). */
+#define HG__MAP_MIN ((size_t)4 << 20)
+#define HG__RETAIN_MAX ((size_t)1 << 30)
+#define HG__RETAIN_SECONDS 30.0
+#define HG__N_LIVE 256
+#define HG__N_CACHE 32
+
+typedef struct hg__map {
+    void *p;
+    size_t len;
+    double freed_at;
+} hg__map;
+
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static hg__map live_maps[HG__N_LIVE];
+static size_t n_live_maps;
+static hg__map cache_maps[HG__N_CACHE];
+static size_t n_cache_maps, cache_bytes;
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t map_length(size_t nbytes) {
+    return (nbytes + HG__HUGE_PAGE - 1) & ~(size_t)(HG__HUGE_PAGE - 1);
+}
+
+/* Drop cache entry i (lock held). */
+static void cache_drop(size_t i) {
+    (void)munmap(cache_maps[i].p, cache_maps[i].len);
+    cache_bytes -= cache_maps[i].len;
+    cache_maps[i] = cache_maps[--n_cache_maps];
+}
+
+/* Unmap what is too old, then what exceeds the budget (lock held). */
+static void cache_trim(size_t budget) {
+    double now = now_seconds();
+    for (size_t i = 0; i < n_cache_maps;) {
+        if (now - cache_maps[i].freed_at > HG__RETAIN_SECONDS) {
+            cache_drop(i);
+        } else {
+            i++;
+        }
+    }
+    while (cache_bytes > budget && n_cache_maps > 0) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < n_cache_maps; i++) {
+            if (cache_maps[i].freed_at < cache_maps[oldest].freed_at) {
+                oldest = i;
+            }
+        }
+        cache_drop(oldest);
+    }
+}
+
+/* A mapping of at least nbytes: a cached one no more than twice as big,
+ * or a fresh one.  *fresh tells whether its pages are still zero.  NULL if
+ * the live table is full or mmap fails (the caller falls back to
+ * malloc). */
+static void *map_alloc(size_t nbytes, int *fresh) {
+    size_t len = map_length(nbytes), best = (size_t)-1;
+    void *p = NULL;
+
+    pthread_mutex_lock(&maps_lock);
+    if (n_live_maps == HG__N_LIVE) {
+        goto done;
+    }
+    cache_trim(HG__RETAIN_MAX);
+    for (size_t i = 0; i < n_cache_maps; i++) {
+        size_t l = cache_maps[i].len;
+        if (l >= len && l <= 2 * len &&
+            (best == (size_t)-1 || l < cache_maps[best].len)) {
+            best = i;
+        }
+    }
+    if (best != (size_t)-1) {
+        p = cache_maps[best].p;
+        len = cache_maps[best].len;
+        cache_bytes -= len;
+        cache_maps[best] = cache_maps[--n_cache_maps];
+        *fresh = 0;
+    } else {
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            p = NULL;
+            goto done;
+        }
+        advise_huge(p, len);
+        *fresh = 1;
+    }
+    live_maps[n_live_maps].p = p;
+    live_maps[n_live_maps].len = len;
+    n_live_maps++;
+done:
+    pthread_mutex_unlock(&maps_lock);
+    return p;
+}
+
+/* Index of p in live_maps, or -1 (lock held). */
+static long live_index(const void *p) {
+    for (size_t i = 0; i < n_live_maps; i++) {
+        if (live_maps[i].p == p) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* Free p if it is a mapping (into the cache); 0 if it is not one. */
+static int map_free(void *p) {
+    long i;
+    hg__map m;
+
+    pthread_mutex_lock(&maps_lock);
+    i = live_index(p);
+    if (i < 0) {
+        pthread_mutex_unlock(&maps_lock);
+        return 0;
+    }
+    m = live_maps[i];
+    live_maps[i] = live_maps[--n_live_maps];
+    if (n_cache_maps == HG__N_CACHE || m.len > HG__RETAIN_MAX) {
+        (void)munmap(m.p, m.len);
+    } else {
+        m.freed_at = now_seconds();
+        cache_maps[n_cache_maps++] = m;
+        cache_bytes += m.len;
+        cache_trim(HG__RETAIN_MAX);
+    }
+    pthread_mutex_unlock(&maps_lock);
+    return 1;
+}
+
+/* Grow or shrink mapping p in place or by mremap: 1 done (*q set), 0 not a
+ * mapping, -1 failed (p unchanged). */
+static int map_realloc(void *p, size_t nbytes, void **q) {
+    long i;
+    int rc = 1;
+    size_t len = map_length(nbytes);
+
+    pthread_mutex_lock(&maps_lock);
+    i = live_index(p);
+    if (i < 0) {
+        rc = 0;
+    } else if (len > live_maps[i].len) {
+        void *np = mremap(p, live_maps[i].len, len, MREMAP_MAYMOVE);
+        if (np == MAP_FAILED) {
+            rc = -1;
+        } else {
+            advise_huge(np, len);
+            live_maps[i].p = np;
+            live_maps[i].len = len;
+            *q = np;
+        }
+    } else {
+        *q = p; /* shrinking keeps the pages for reuse */
+    }
+    pthread_mutex_unlock(&maps_lock);
+    return rc;
+}
+
+void hg_alloc_trim(void) {
+    pthread_mutex_lock(&maps_lock);
+    cache_trim(0);
+    pthread_mutex_unlock(&maps_lock);
+}
+#else
+void hg_alloc_trim(void) {}
+#endif
 static long fail_countdown = -1; /* atomic: < 0 off, 0 fail, > 0 count down */
 
 /* Consume one allocation from the fail-after countdown; nonzero = fail. */
@@ -72,6 +264,18 @@ static void *raw_alloc(size_t nbytes, int zero) {
 #ifdef HG_WITH_JEMALLOC
     return mallocx(nbytes, zero ? MALLOCX_ZERO : 0);
 #else
+#ifdef HG__MAPS
+    if (nbytes >= HG__MAP_MIN) {
+        int fresh = 0;
+        void *p = map_alloc(nbytes, &fresh);
+        if (p != NULL) {
+            if (zero && !fresh) {
+                memset(p, 0, nbytes);
+            }
+            return p;
+        }
+    }
+#endif
     return zero ? calloc(1, nbytes) : malloc(nbytes);
 #endif
 }
@@ -117,6 +321,28 @@ void *hg_realloc(void *p, size_t old_nbytes, size_t new_nbytes) {
 #ifdef HG_WITH_JEMALLOC
     q = rallocx(p, new_nbytes, 0);
 #else
+#ifdef HG__MAPS
+    switch (map_realloc(p, new_nbytes, &q)) {
+    case 1:
+        hg__atomic_fetch_add_u64(&live_bytes, new_nbytes - old_nbytes);
+        return q;
+    case -1:
+        return NULL;
+    default:
+        break;
+    }
+    if (new_nbytes >= HG__MAP_MIN && new_nbytes > old_nbytes) {
+        /* a malloc block growing big: move it to a mapping */
+        int fresh = 0;
+        q = map_alloc(new_nbytes, &fresh);
+        if (q != NULL) {
+            memcpy(q, p, old_nbytes);
+            free(p);
+            hg__atomic_fetch_add_u64(&live_bytes, new_nbytes - old_nbytes);
+            return q;
+        }
+    }
+#endif
     q = realloc(p, new_nbytes);
 #endif
     if (q == NULL) {
@@ -134,7 +360,12 @@ void hg_free(void *p, size_t nbytes) {
 #ifdef HG_WITH_JEMALLOC
     sdallocx(p, nbytes, 0);
 #else
-    free(p);
+#ifdef HG__MAPS
+    if (!map_free(p))
+#endif
+    {
+        free(p);
+    }
 #endif
     hg__atomic_fetch_add_u64(&live_bytes, (uint64_t)0 - nbytes);
 }
