@@ -8,12 +8,17 @@ PIP := $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ graphviz libjemalloc-dev libbenchmark-dev \
                 libigraph-dev clang-format
-PY_PACKAGES := scikit-build-core cmake ninja pytest hypothesis
+PY_PACKAGES := scikit-build-core cmake ninja pytest hypothesis ruff
 REF_DIR := build/ref
 REF := $(REF_DIR)/objgraph.py
 STAMP := build/.installed
 
 .PHONY: all deps build demo test test-core test-python lint bench clean
+
+C_SOURCES = $(shell git ls-files 'core/*.c' 'core/*.h' 'capture/*.c' \
+              'capture/*.h' 'python/ext/*.c' 'python/ext/*.h' \
+              'tests/core/*.c' 'tests/core/*.h' 'bench/*.cc' 2>/dev/null)
+PY_SOURCES = python/objgraph tests/python bench
 
 all: build
 
@@ -41,7 +46,7 @@ build: build/.deps
 demo: build
 	$(PYTHON) -m objgraph.demo
 
-test: build $(REF) test-core test-python
+test: lint build $(REF) test-core test-python
 
 test-core: build/.deps
 	cmake -S . -B build/core -DHG_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release \
@@ -52,6 +57,11 @@ test-core: build/.deps
 test-python: build $(REF)
 	cd tests/python && OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider .
+
+# One layout, enforced: clang-format (.clang-format) and ruff (pyproject).
+lint: build/.deps
+	clang-format --dry-run -Werror $(C_SOURCES)
+	$(PYTHON) -m ruff check $(PY_SOURCES)
 
 bench: build $(REF)
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py

@@ -117,21 +117,20 @@ def run(n_instances, repeat, ref_repeat):
                 t0 = time.perf_counter()
                 ours(snap)
                 firsts.append(time.perf_counter() - t0)
-                again = median_time(lambda: ours(snap), repeat)
+                again = median_time(lambda s=snap, q=ours: q(s), repeat)
         peer = median_time(theirs, ref_repeat)
         add('snap.%s, first' % name, statistics.median(firsts),
             'objgraph 3.7.0', peer)
         add('snap.%s, again' % name, again, 'objgraph 3.7.0', peer)
-    snap = objgraph.snapshot()
+    chained = objgraph.snapshot()
     target = leak[7]
     add('snap.find_backref_chain(leak, module)',
-        median_time(lambda: snap.find_backref_chain(
+        median_time(lambda: chained.find_backref_chain(
             target, objgraph.is_proper_module), repeat),
         'objgraph 3.7.0',
         median_time(lambda: ref.find_backref_chain(
             target, ref.is_proper_module), ref_repeat))
-    snap.close()
-    del snap
+    chained.close()
 
     progress('module-level functions (capture included)...')
     for name, ours, theirs in [

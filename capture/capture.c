@@ -393,9 +393,9 @@ static int walk_tracked(walk *w, struct _gc_runtime_state *gc) {
     hg_node id = 0;
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
         PyGC_Head *head = hg__gc_list(gc, i);
-        uint8_t fl = (uint8_t)(HG_NODE_TRACKED | HG_NODE_GC |
-                               (i << HG_NODE_GEN_SHIFT) |
-                               (i == HG__GC_LIST_FROZEN ? HG_NODE_FROZEN : 0));
+        uint8_t fl =
+            (uint8_t)(HG_NODE_TRACKED | HG_NODE_GC | (i << HG_NODE_GEN_SHIFT) |
+                      (i == HG__GC_LIST_FROZEN ? HG_NODE_FROZEN : 0));
         for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
             PyObject *op = hg__gc_object(g); /* borrowed */
             traverseproc trav = Py_TYPE(op)->tp_traverse;
@@ -443,9 +443,8 @@ static int walk_untracked(walk *w) {
     for (size_t id = w->n_tracked; id < w->n_nodes; id++) {
         PyObject *op; /* borrowed: referenced by a node walked earlier */
         traverseproc trav;
-        if (id + 2 > w->n_offsets &&
-            grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
-                 id + 2) < 0) {
+        if (id + 2 > w->n_offsets && grow((void **)&w->offsets, &w->n_offsets,
+                                          sizeof(hg_edge), id + 2) < 0) {
             w->status = HG_ENOMEM;
             return -1;
         }
@@ -481,8 +480,7 @@ static hg_node find_node(walk *w, PyObject *op) {
         return (hg_node)sid;
     }
     rc = Py_REFCNT(op);
-    if (rc < 0 && (size_t)(-(rc + 1)) < w->n_nodes &&
-        w->addr[-(rc + 1)] == a) {
+    if (rc < 0 && (size_t)(-(rc + 1)) < w->n_nodes && w->addr[-(rc + 1)] == a) {
         return (hg_node)(-(rc + 1));
     }
     return HG_NONE;
@@ -788,8 +786,8 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
      * plus a margin; the arrays only grow if the heap grew. */
     {
         size_t nt = (size_t)n_tracked;
-        size_t want_u = hint_untracked ? hint_untracked + hint_untracked / 8
-                                       : nt / 2;
+        size_t want_u =
+            hint_untracked ? hint_untracked + hint_untracked / 8 : nt / 2;
         size_t want_e = hint_edges ? hint_edges + hint_edges / 8 : nt * 4;
         if (w.nodes_only) {
             want_u = want_e = 0;
@@ -869,8 +867,10 @@ restore:
 
     /* ---- phase 5: without the GIL -------------------------------------- */
     t_release = hg__now();
-    Py_BEGIN_ALLOW_THREADS st = assemble(&w, out->type_flags, g);
-    Py_END_ALLOW_THREADS if (st != HG_OK) {
+    Py_BEGIN_ALLOW_THREADS
+        st = assemble(&w, out->type_flags, g);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
         set_status_error(st);
         goto cleanup;
     }

@@ -28,32 +28,32 @@
 
 /* Per-type facts, one entry per distinct type among the nodes. */
 enum hg_type_flag {
-    HG_TYPE_HAS_DEL = 1u << 0,   /* the class defines __del__ (hasattr) */
-    HG_TYPE_IS_MODULE = 1u << 1, /* a subclass of types.ModuleType */
+    HG_TYPE_HAS_DEL = 1u << 0,     /* the class defines __del__ (hasattr) */
+    HG_TYPE_IS_MODULE = 1u << 1,   /* a subclass of types.ModuleType */
     HG_TYPE_EXACT_TUPLE = 1u << 2, /* exactly tuple */
     HG_TYPE_EXACT_DICT = 1u << 3,  /* exactly dict */
 };
 
 typedef struct hg_capture {
-    hg_graph *graph;       /* owned; node ids: tracked first */
+    hg_graph *graph; /* owned; node ids: tracked first */
     uint32_t n_types;
-    uint64_t *type_addr;   /* n_types: address of the type object */
-    uint32_t *type_flags;  /* n_types: enum hg_type_flag bits */
-    PyObject *short_names; /* list of str, n_types: type(o).__name__ */
-    PyObject *long_names;  /* list of str: 'module.Name' or 'Name' as
-                            * objgraph's _long_typename */
-    int pinned;            /* tracked nodes hold one strong reference each */
-    double pause_seconds;  /* wall time the GIL was held by the capture */
-    double capture_seconds;/* wall time of the whole capture */
+    uint64_t *type_addr;    /* n_types: address of the type object */
+    uint32_t *type_flags;   /* n_types: enum hg_type_flag bits */
+    PyObject *short_names;  /* list of str, n_types: type(o).__name__ */
+    PyObject *long_names;   /* list of str: 'module.Name' or 'Name' as
+                             * objgraph's _long_typename */
+    int pinned;             /* tracked nodes hold one strong reference each */
+    double pause_seconds;   /* wall time the GIL was held by the capture */
+    double capture_seconds; /* wall time of the whole capture */
 } hg_capture;
 
 typedef struct hg_capture_opts {
-    int pin;            /* hold a strong reference to every tracked node */
-    PyObject *exclude;  /* NULL or a tuple of objects (the caller's own
-                         * machinery): their nodes get HG_NODE_EXCLUDED;
-                         * the tuple itself is excluded too */
-    int nodes_only;     /* record tracked nodes only: no tp_traverse, no
-                         * edges, no untracked nodes (for type counts) */
+    int pin;           /* hold a strong reference to every tracked node */
+    PyObject *exclude; /* NULL or a tuple of objects (the caller's own
+                        * machinery): their nodes get HG_NODE_EXCLUDED;
+                        * the tuple itself is excluded too */
+    int nodes_only;    /* record tracked nodes only: no tp_traverse, no
+                        * edges, no untracked nodes (for type counts) */
 } hg_capture_opts;
 
 /* Take a snapshot into *out (zeroed by the caller).  Refuses with

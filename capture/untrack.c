@@ -23,10 +23,8 @@ static const int merged_rank[4] = {1, 2, 0, -1};
 
 /* Whether CPython's _PyObject_GC_MAY_BE_TRACKED holds for node w, given
  * the untracking decided so far (out). */
-static int
-may_be_tracked(const hg_graph *g, const uint32_t *type_flags,
-               const uint8_t *out, hg_node w)
-{
+static int may_be_tracked(const hg_graph *g, const uint32_t *type_flags,
+                          const uint8_t *out, hg_node w) {
     uint8_t f = g->flags[w];
     if (!(f & HG_NODE_GC)) {
         return 0;
@@ -37,10 +35,8 @@ may_be_tracked(const hg_graph *g, const uint32_t *type_flags,
     return 1;
 }
 
-static int
-all_untracked(const hg_graph *g, const uint32_t *type_flags,
-              const uint8_t *out, hg_node v)
-{
+static int all_untracked(const hg_graph *g, const uint32_t *type_flags,
+                         const uint8_t *out, hg_node v) {
     for (hg_edge e = g->fwd.offsets[v]; e < g->fwd.offsets[v + 1]; e++) {
         if (may_be_tracked(g, type_flags, out, g->fwd.targets[e])) {
             return 0;
@@ -49,9 +45,8 @@ all_untracked(const hg_graph *g, const uint32_t *type_flags,
     return 1;
 }
 
-hg_status
-hg_capture_untrackable(const hg_capture *c, const uint8_t *live, uint8_t *out)
-{
+hg_status hg_capture_untrackable(const hg_capture *c, const uint8_t *live,
+                                 uint8_t *out) {
     const hg_graph *g;
     const uint32_t *tf;
 

@@ -27,9 +27,9 @@ extern "C" {
 
 typedef enum hg_status {
     HG_OK = 0,
-    HG_ENOMEM = 1,  /* an allocation failed; outputs are untouched/freed */
-    HG_EINVAL = 2,  /* a bad argument (NULL where not allowed, bad id...) */
-    HG_ERANGE = 3,  /* a count does not fit the id types (> 2^32-2 nodes) */
+    HG_ENOMEM = 1, /* an allocation failed; outputs are untouched/freed */
+    HG_EINVAL = 2, /* a bad argument (NULL where not allowed, bad id...) */
+    HG_ERANGE = 3, /* a count does not fit the id types (> 2^32-2 nodes) */
 } hg_status;
 
 /* A static English description of a status ("out of memory", ...). */
@@ -48,8 +48,8 @@ typedef uint64_t hg_edge; /* edge index into a CSR target array */
  * they use jemalloc's mallocx/sdallocx; otherwise malloc/free.  Sizes are
  * passed back on free (sized deallocation).  hg_free(NULL, n) is a no-op.
  */
-void *hg_alloc(size_t nbytes);              /* NULL on failure or nbytes==0 */
-void *hg_calloc(size_t nbytes);             /* zeroed */
+void *hg_alloc(size_t nbytes);  /* NULL on failure or nbytes==0 */
+void *hg_calloc(size_t nbytes); /* zeroed */
 void *hg_realloc(void *p, size_t old_nbytes, size_t new_nbytes);
 void hg_free(void *p, size_t nbytes);
 /* Bytes currently allocated through the shim (whole process). */
@@ -158,9 +158,8 @@ typedef struct hg_raw_edge {
 } hg_raw_edge;
 
 hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
-                         const hg_raw_edge *edges, hg_edge n_edges,
-                         hg_csr *out, uint64_t **out_addrs,
-                         hg_node *out_n_nodes);
+                         const hg_raw_edge *edges, hg_edge n_edges, hg_csr *out,
+                         uint64_t **out_addrs, hg_node *out_n_nodes);
 
 /* ---- address index ---------------------------------------------------------
  * A read-only hash index from address to node id, built once per snapshot
@@ -174,7 +173,8 @@ void hg_addr_index_free(hg_addr_index *ix);
 hg_node hg_addr_index_find(const hg_addr_index *ix, uint64_t addr);
 uint64_t hg_addr_index_nbytes(const hg_addr_index *ix);
 
-/* ---- histograms ----------------------------------------------------------- */
+/* ---- histograms -----------------------------------------------------------
+ */
 
 /* counts[t] = number of nodes v < n with type_ids[v] == t and (mask == NULL
  * or mask[v] != 0); counts has n_types entries and is overwritten.

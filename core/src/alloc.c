@@ -44,7 +44,7 @@
 #define HG__HUGE_PAGE ((uintptr_t)2 << 20)
 #define HG__HUGE_MIN ((size_t)8 << 20)
 
-static uint64_t live_bytes;      /* atomic: bytes handed out, not freed */
+static uint64_t live_bytes; /* atomic: bytes handed out, not freed */
 
 static void advise_huge(void *p, size_t nbytes);
 
@@ -137,8 +137,8 @@ static void *map_alloc(size_t nbytes, int *fresh) {
         cache_maps[best] = cache_maps[--n_cache_maps];
         *fresh = 0;
     } else {
-        p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
         if (p == MAP_FAILED) {
             p = NULL;
             goto done;
@@ -223,7 +223,8 @@ void hg_alloc_trim(void) {
     pthread_mutex_unlock(&maps_lock);
 }
 #else
-void hg_alloc_trim(void) {}
+void hg_alloc_trim(void) {
+}
 #endif
 static long fail_countdown = -1; /* atomic: < 0 off, 0 fail, > 0 count down */
 

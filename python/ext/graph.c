@@ -20,27 +20,23 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static hg_graph *
-G(GraphObject *self)
-{
+static hg_graph *G(GraphObject *self) {
     return self->cap.graph;
 }
 
 /* Get a read-only (or writable) buffer of exactly `nbytes` bytes, or of any
  * size when nbytes == (size_t)-1.  None gives view->buf == NULL when
  * allow_none.  Returns 0 or -1 with an exception naming `arg`. */
-static int
-get_buffer(PyObject *obj, Py_buffer *view, size_t nbytes, int writable,
-           int allow_none, const char *arg)
-{
+static int get_buffer(PyObject *obj, Py_buffer *view, size_t nbytes,
+                      int writable, int allow_none, const char *arg) {
     memset(view, 0, sizeof(*view));
     if (obj == Py_None && allow_none) {
         return 0;
     }
-    if (PyObject_GetBuffer(obj, view, writable ? PyBUF_WRITABLE
-                                               : PyBUF_SIMPLE) < 0) {
-        PyErr_Format(PyExc_TypeError, "%s must be a %sbytes-like object",
-                     arg, writable ? "writable " : "");
+    if (PyObject_GetBuffer(obj, view,
+                           writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0) {
+        PyErr_Format(PyExc_TypeError, "%s must be a %sbytes-like object", arg,
+                     writable ? "writable " : "");
         return -1;
     }
     if (nbytes != (size_t)-1 && (size_t)view->len != nbytes) {
@@ -52,17 +48,13 @@ get_buffer(PyObject *obj, Py_buffer *view, size_t nbytes, int writable,
     return 0;
 }
 
-static void
-release_buffer(Py_buffer *view)
-{
+static void release_buffer(Py_buffer *view) {
     if (view->obj != NULL) {
         PyBuffer_Release(view);
     }
 }
 
-static int
-check_node(GraphObject *self, long long v, const char *arg)
-{
+static int check_node(GraphObject *self, long long v, const char *arg) {
     if (v < 0 || v >= (long long)G(self)->n_nodes) {
         PyErr_Format(PyExc_IndexError, "%s: node id %lld out of range [0, %u)",
                      arg, v, G(self)->n_nodes);
@@ -71,9 +63,7 @@ check_node(GraphObject *self, long long v, const char *arg)
     return 0;
 }
 
-static PyObject *
-ids_to_list(const hg_node *ids, size_t n)
-{
+static PyObject *ids_to_list(const hg_node *ids, size_t n) {
     PyObject *list = PyList_New((Py_ssize_t)n);
     if (list == NULL) {
         return NULL;
@@ -91,9 +81,7 @@ ids_to_list(const hg_node *ids, size_t n)
 
 /* ---- lazily derived data ------------------------------------------------- */
 
-static int
-check_edges(GraphObject *self)
-{
+static int check_edges(GraphObject *self) {
     if (self->nodes_only) {
         PyErr_SetString(PyExc_ValueError,
                         "this graph was captured without references "
@@ -103,9 +91,7 @@ check_edges(GraphObject *self)
     return 0;
 }
 
-int
-hg_graph_ensure_reverse(GraphObject *self)
-{
+int hg_graph_ensure_reverse(GraphObject *self) {
     hg_status st = HG_OK;
     if (check_edges(self) < 0) {
         return -1;
@@ -114,11 +100,11 @@ hg_graph_ensure_reverse(GraphObject *self)
         return 0;
     }
     Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
-    if (G(self)->rev.offsets == NULL) {
-        st = hg_graph_reverse(G(self));
-    }
-    PyThread_release_lock(self->lock);
+        PyThread_acquire_lock(self->lock, WAIT_LOCK);
+        if (G(self)->rev.offsets == NULL) {
+            st = hg_graph_reverse(G(self));
+        }
+        PyThread_release_lock(self->lock);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "building the reverse graph");
@@ -131,9 +117,7 @@ hg_graph_ensure_reverse(GraphObject *self)
  * own test for "referenced from outside"); live = reachable from a root.
  * untrackable = what a full collection would untrack besides (see
  * hg_capture_untrackable): "live" views treat those as untracked. */
-static hg_status
-build_live(GraphObject *self)
-{
+static hg_status build_live(GraphObject *self) {
     hg_graph *g = G(self);
     hg_node n = g->n_nodes;
     hg_node *roots = NULL;
@@ -190,9 +174,7 @@ cleanup:
     return st;
 }
 
-int
-hg_graph_ensure_live(GraphObject *self)
-{
+int hg_graph_ensure_live(GraphObject *self) {
     hg_status st = HG_OK;
     if (check_edges(self) < 0) {
         return -1;
@@ -201,11 +183,11 @@ hg_graph_ensure_live(GraphObject *self)
         return 0;
     }
     Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
-    if (self->live == NULL) {
-        st = build_live(self);
-    }
-    PyThread_release_lock(self->lock);
+        PyThread_acquire_lock(self->lock, WAIT_LOCK);
+        if (self->live == NULL) {
+            st = build_live(self);
+        }
+        PyThread_release_lock(self->lock);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "finding the nodes reachable from roots");
@@ -214,19 +196,18 @@ hg_graph_ensure_live(GraphObject *self)
     return 0;
 }
 
-int
-hg_graph_ensure_index(GraphObject *self)
-{
+int hg_graph_ensure_index(GraphObject *self) {
     hg_status st = HG_OK;
     if (self->index != NULL) {
         return 0;
     }
     Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
-    if (self->index == NULL) {
-        st = hg_addr_index_new(G(self)->addr, G(self)->n_nodes, &self->index);
-    }
-    PyThread_release_lock(self->lock);
+        PyThread_acquire_lock(self->lock, WAIT_LOCK);
+        if (self->index == NULL) {
+            st = hg_addr_index_new(G(self)->addr, G(self)->n_nodes,
+                                   &self->index);
+        }
+        PyThread_release_lock(self->lock);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "indexing addresses");
@@ -237,9 +218,7 @@ hg_graph_ensure_index(GraphObject *self)
 
 /* ---- lifetime ------------------------------------------------------------ */
 
-static void
-Graph_dealloc(GraphObject *self)
-{
+static void Graph_dealloc(GraphObject *self) {
     hg_node n = self->cap.graph ? self->cap.graph->n_nodes : 0;
     hg_free(self->in_degree, (size_t)n * sizeof(uint32_t) + 1);
     hg_free(self->live, (size_t)n + 1);
@@ -252,9 +231,7 @@ Graph_dealloc(GraphObject *self)
     PyObject_Free(self);
 }
 
-static PyObject *
-Graph_close(GraphObject *self, PyObject *unused)
-{
+static PyObject *Graph_close(GraphObject *self, PyObject *unused) {
     (void)unused;
     if (!self->closed) {
         self->closed = 1;
@@ -263,38 +240,28 @@ Graph_close(GraphObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-static Py_ssize_t
-Graph_len(GraphObject *self)
-{
+static Py_ssize_t Graph_len(GraphObject *self) {
     return (Py_ssize_t)G(self)->n_nodes;
 }
 
 /* ---- properties ---------------------------------------------------------- */
 
-static PyObject *
-Graph_get_n_tracked(GraphObject *self, void *c)
-{
+static PyObject *Graph_get_n_tracked(GraphObject *self, void *c) {
     (void)c;
     return PyLong_FromUnsignedLong(G(self)->n_tracked);
 }
 
-static PyObject *
-Graph_get_num_edges(GraphObject *self, void *c)
-{
+static PyObject *Graph_get_num_edges(GraphObject *self, void *c) {
     (void)c;
     return PyLong_FromUnsignedLongLong(G(self)->fwd.n_edges);
 }
 
-static PyObject *
-Graph_get_n_types(GraphObject *self, void *c)
-{
+static PyObject *Graph_get_n_types(GraphObject *self, void *c) {
     (void)c;
     return PyLong_FromUnsignedLong(self->cap.n_types);
 }
 
-static PyObject *
-Graph_get_nbytes(GraphObject *self, void *c)
-{
+static PyObject *Graph_get_nbytes(GraphObject *self, void *c) {
     uint64_t n = hg_graph_nbytes(G(self));
     hg_node nn = G(self)->n_nodes;
     (void)c;
@@ -311,30 +278,22 @@ Graph_get_nbytes(GraphObject *self, void *c)
     return PyLong_FromUnsignedLongLong(n);
 }
 
-static PyObject *
-Graph_get_pause(GraphObject *self, void *c)
-{
+static PyObject *Graph_get_pause(GraphObject *self, void *c) {
     (void)c;
     return PyFloat_FromDouble(self->cap.pause_seconds);
 }
 
-static PyObject *
-Graph_get_capture(GraphObject *self, void *c)
-{
+static PyObject *Graph_get_capture(GraphObject *self, void *c) {
     (void)c;
     return PyFloat_FromDouble(self->cap.capture_seconds);
 }
 
-static PyObject *
-Graph_get_pinned(GraphObject *self, void *c)
-{
+static PyObject *Graph_get_pinned(GraphObject *self, void *c) {
     (void)c;
     return PyBool_FromLong(self->cap.pinned && !self->closed);
 }
 
-static PyObject *
-Graph_get_closed(GraphObject *self, void *c)
-{
+static PyObject *Graph_get_closed(GraphObject *self, void *c) {
     (void)c;
     return PyBool_FromLong(self->closed);
 }
@@ -360,9 +319,7 @@ static PyGetSetDef Graph_getset[] = {
 
 /* ---- node and type tables ------------------------------------------------ */
 
-static PyObject *
-Graph_type_names(GraphObject *self, PyObject *args)
-{
+static PyObject *Graph_type_names(GraphObject *self, PyObject *args) {
     int shortnames = 1;
     if (!PyArg_ParseTuple(args, "|p:type_names", &shortnames)) {
         return NULL;
@@ -372,9 +329,7 @@ Graph_type_names(GraphObject *self, PyObject *args)
                            0, PY_SSIZE_T_MAX);
 }
 
-static PyObject *
-Graph_type_flags(GraphObject *self, PyObject *unused)
-{
+static PyObject *Graph_type_flags(GraphObject *self, PyObject *unused) {
     (void)unused;
     PyObject *list = PyList_New(self->cap.n_types);
     if (list == NULL) {
@@ -391,9 +346,7 @@ Graph_type_flags(GraphObject *self, PyObject *unused)
     return list;
 }
 
-static PyObject *
-Graph_node(GraphObject *self, PyObject *arg)
-{
+static PyObject *Graph_node(GraphObject *self, PyObject *arg) {
     long long v = PyLong_AsLongLong(arg);
     hg_graph *g = G(self);
     if (v == -1 && PyErr_Occurred()) {
@@ -402,16 +355,13 @@ Graph_node(GraphObject *self, PyObject *arg)
     if (check_node(self, v, "node()") < 0) {
         return NULL;
     }
-    return Py_BuildValue("(KkKkk)", (unsigned long long)g->addr[v],
-                         (unsigned long)g->type_id[v],
-                         (unsigned long long)g->size[v],
-                         (unsigned long)g->refcnt[v],
-                         (unsigned long)g->flags[v]);
+    return Py_BuildValue(
+        "(KkKkk)", (unsigned long long)g->addr[v], (unsigned long)g->type_id[v],
+        (unsigned long long)g->size[v], (unsigned long)g->refcnt[v],
+        (unsigned long)g->flags[v]);
 }
 
-static PyObject *
-Graph_in_degree(GraphObject *self, PyObject *arg)
-{
+static PyObject *Graph_in_degree(GraphObject *self, PyObject *arg) {
     long long v = PyLong_AsLongLong(arg);
     if (v == -1 && PyErr_Occurred()) {
         return NULL;
@@ -425,17 +375,16 @@ Graph_in_degree(GraphObject *self, PyObject *arg)
 
 /* ---- masks, histograms, selections -------------------------------------- */
 
-PyDoc_STRVAR(Graph_mask_doc,
-"mask(live=False, excluded=False, untracked=False) -> bytes\n\n"
-"One byte per node: 1 for tracked nodes (and untracked ones when\n"
-"untracked=True), without the capturer's excluded machinery unless\n"
-"excluded=True.  live=True gives the heap as a full gc.collect() would\n"
-"leave it: only nodes reachable from a root, and the tuples and dicts a\n"
-"collection would untrack count as untracked.");
+PyDoc_STRVAR(
+    Graph_mask_doc,
+    "mask(live=False, excluded=False, untracked=False) -> bytes\n\n"
+    "One byte per node: 1 for tracked nodes (and untracked ones when\n"
+    "untracked=True), without the capturer's excluded machinery unless\n"
+    "excluded=True.  live=True gives the heap as a full gc.collect() would\n"
+    "leave it: only nodes reachable from a root, and the tuples and dicts a\n"
+    "collection would untrack count as untracked.");
 
-static PyObject *
-Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds)
-{
+static PyObject *Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"live", "excluded", "untracked", NULL};
     int live = 0, excluded = 0, untracked = 0;
     hg_graph *g = G(self);
@@ -455,24 +404,22 @@ Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds)
     }
     m = (uint8_t *)PyBytes_AS_STRING(res);
     Py_BEGIN_ALLOW_THREADS
-    for (hg_node v = 0; v < g->n_nodes; v++) {
-        uint8_t f = g->flags[v];
-        int tracked = (f & HG_NODE_TRACKED) &&
-                      !(live && self->untrackable[v]);
-        m[v] = (untracked || tracked) &&
-               (excluded || !(f & HG_NODE_EXCLUDED)) &&
-               (!live || self->live[v]);
-    }
+        for (hg_node v = 0; v < g->n_nodes; v++) {
+            uint8_t f = g->flags[v];
+            int tracked =
+                (f & HG_NODE_TRACKED) && !(live && self->untrackable[v]);
+            m[v] = (untracked || tracked) &&
+                   (excluded || !(f & HG_NODE_EXCLUDED)) &&
+                   (!live || self->live[v]);
+        }
     Py_END_ALLOW_THREADS
     return res;
 }
 
-PyDoc_STRVAR(Graph_type_counts_doc,
-"type_counts(mask) -> list[int]\n\nNodes per type id among the masked ones.");
+PyDoc_STRVAR(Graph_type_counts_doc, "type_counts(mask) -> list[int]\n\nNodes "
+                                    "per type id among the masked ones.");
 
-static PyObject *
-Graph_type_counts(GraphObject *self, PyObject *arg)
-{
+static PyObject *Graph_type_counts(GraphObject *self, PyObject *arg) {
     hg_graph *g = G(self);
     Py_buffer mask;
     uint64_t *counts = NULL;
@@ -489,8 +436,8 @@ Graph_type_counts(GraphObject *self, PyObject *arg)
         goto cleanup;
     }
     Py_BEGIN_ALLOW_THREADS
-    st = hg_type_histogram(g->type_id, g->n_nodes, mask.buf,
-                           self->cap.n_types, counts);
+        st = hg_type_histogram(g->type_id, g->n_nodes, mask.buf,
+                               self->cap.n_types, counts);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "type histogram");
@@ -514,29 +461,26 @@ cleanup:
     return res;
 }
 
-PyDoc_STRVAR(Graph_type_order_doc,
-"type_order(mask, merged=False) -> list[int]\n\n"
-"Type ids in the order their first masked node appears: node id order\n"
-"(gc.get_objects() order), or with merged=True the order after a full\n"
-"collection merges the young generations into the old one (generation\n"
-"2, 0, 1, then frozen objects).  objgraph 3.x's dicts of type counts keep\n"
-"that first-seen order, which decides ties when sorting by count.");
+PyDoc_STRVAR(
+    Graph_type_order_doc,
+    "type_order(mask, merged=False) -> list[int]\n\n"
+    "Type ids in the order their first masked node appears: node id order\n"
+    "(gc.get_objects() order), or with merged=True the order after a full\n"
+    "collection merges the young generations into the old one (generation\n"
+    "2, 0, 1, then frozen objects).  objgraph 3.x's dicts of type counts keep\n"
+    "that first-seen order, which decides ties when sorting by count.");
 
 typedef struct {
     uint64_t key;
     uint32_t type;
 } first_seen;
 
-static int
-cmp_first_seen(const void *a, const void *b)
-{
+static int cmp_first_seen(const void *a, const void *b) {
     uint64_t x = ((const first_seen *)a)->key, y = ((const first_seen *)b)->key;
     return x < y ? -1 : x > y;
 }
 
-static PyObject *
-Graph_type_order(GraphObject *self, PyObject *args)
-{
+static PyObject *Graph_type_order(GraphObject *self, PyObject *args) {
     static const uint64_t merged_rank[4] = {1, 2, 0, 3};
     hg_graph *g = G(self);
     PyObject *mask_obj, *res = NULL;
@@ -558,30 +502,30 @@ Graph_type_order(GraphObject *self, PyObject *args)
         goto cleanup;
     }
     Py_BEGIN_ALLOW_THREADS
-    const uint8_t *m = mask.buf;
-    for (uint32_t t = 0; t < nt; t++) {
-        first[t].key = UINT64_MAX;
-        first[t].type = t;
-    }
-    /* key = (rank of the node's generation in the merged list, id) */
-    for (hg_node v = 0; v < g->n_nodes; v++) {
-        uint64_t key;
-        if (!m[v]) {
-            continue;
+        const uint8_t *m = mask.buf;
+        for (uint32_t t = 0; t < nt; t++) {
+            first[t].key = UINT64_MAX;
+            first[t].type = t;
         }
-        key = v;
-        if (merged) {
-            int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
-            key |= merged_rank[gen] << 32;
+        /* key = (rank of the node's generation in the merged list, id) */
+        for (hg_node v = 0; v < g->n_nodes; v++) {
+            uint64_t key;
+            if (!m[v]) {
+                continue;
+            }
+            key = v;
+            if (merged) {
+                int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
+                key |= merged_rank[gen] << 32;
+            }
+            if (key < first[g->type_id[v]].key) {
+                first[g->type_id[v]].key = key;
+            }
         }
-        if (key < first[g->type_id[v]].key) {
-            first[g->type_id[v]].key = key;
+        qsort(first, nt, sizeof(*first), cmp_first_seen);
+        while (n_found < nt && first[n_found].key != UINT64_MAX) {
+            n_found++;
         }
-    }
-    qsort(first, nt, sizeof(*first), cmp_first_seen);
-    while (n_found < nt && first[n_found].key != UINT64_MAX) {
-        n_found++;
-    }
     Py_END_ALLOW_THREADS
     res = PyList_New(n_found);
     if (res == NULL) {
@@ -601,14 +545,13 @@ cleanup:
     return res;
 }
 
-PyDoc_STRVAR(Graph_select_doc,
-"select(mask, type_mask=None) -> bytes\n\n"
-"Ids (native uint32) of masked nodes whose type id is set in type_mask,\n"
-"in id order.");
+PyDoc_STRVAR(
+    Graph_select_doc,
+    "select(mask, type_mask=None) -> bytes\n\n"
+    "Ids (native uint32) of masked nodes whose type id is set in type_mask,\n"
+    "in id order.");
 
-static PyObject *
-Graph_select(GraphObject *self, PyObject *args)
-{
+static PyObject *Graph_select(GraphObject *self, PyObject *args) {
     hg_graph *g = G(self);
     PyObject *mask_obj, *tmask_obj = Py_None;
     Py_buffer mask, tmask;
@@ -635,11 +578,11 @@ Graph_select(GraphObject *self, PyObject *args)
     {
         const uint8_t *m = mask.buf, *tm = tmask.buf;
         Py_BEGIN_ALLOW_THREADS
-        for (hg_node v = 0; v < g->n_nodes; v++) {
-            if (m[v] && (tm == NULL || tm[g->type_id[v]])) {
-                ids[n++] = v;
+            for (hg_node v = 0; v < g->n_nodes; v++) {
+                if (m[v] && (tm == NULL || tm[g->type_id[v]])) {
+                    ids[n++] = v;
+                }
             }
-        }
         Py_END_ALLOW_THREADS
     }
     res = PyBytes_FromStringAndSize((const char *)ids,
@@ -651,14 +594,13 @@ cleanup:
     return res;
 }
 
-PyDoc_STRVAR(Graph_zero_in_degree_doc,
-"zero_in_degree(candidates, sources) -> bytes\n\n"
-"Ids of nodes set in the candidates mask that no edge from a node set in\n"
-"the sources mask points to (objgraph's get_leaking_objects).");
+PyDoc_STRVAR(
+    Graph_zero_in_degree_doc,
+    "zero_in_degree(candidates, sources) -> bytes\n\n"
+    "Ids of nodes set in the candidates mask that no edge from a node set in\n"
+    "the sources mask points to (objgraph's get_leaking_objects).");
 
-static PyObject *
-Graph_zero_in_degree(GraphObject *self, PyObject *args)
-{
+static PyObject *Graph_zero_in_degree(GraphObject *self, PyObject *args) {
     hg_graph *g = G(self);
     PyObject *cand_obj, *src_obj;
     Py_buffer cand, src;
@@ -689,14 +631,14 @@ Graph_zero_in_degree(GraphObject *self, PyObject *args)
     {
         const uint8_t *c = cand.buf;
         Py_BEGIN_ALLOW_THREADS
-        st = hg_csr_in_degree(&g->fwd, src.buf, indeg);
-        if (st == HG_OK) {
-            for (hg_node v = 0; v < g->n_nodes; v++) {
-                if (c[v] && indeg[v] == 0) {
-                    ids[n++] = v;
+            st = hg_csr_in_degree(&g->fwd, src.buf, indeg);
+            if (st == HG_OK) {
+                for (hg_node v = 0; v < g->n_nodes; v++) {
+                    if (c[v] && indeg[v] == 0) {
+                        ids[n++] = v;
+                    }
                 }
             }
-        }
         Py_END_ALLOW_THREADS
     }
     if (st != HG_OK) {
@@ -713,14 +655,13 @@ cleanup:
     return res;
 }
 
-PyDoc_STRVAR(Graph_addrs_by_type_doc,
-"addrs_by_type(mask) -> list[list[int]]\n\n"
-"For each type id, the addresses of the masked nodes of that type, in id\n"
-"order (objgraph's get_new_ids).");
+PyDoc_STRVAR(
+    Graph_addrs_by_type_doc,
+    "addrs_by_type(mask) -> list[list[int]]\n\n"
+    "For each type id, the addresses of the masked nodes of that type, in id\n"
+    "order (objgraph's get_new_ids).");
 
-static PyObject *
-Graph_addrs_by_type(GraphObject *self, PyObject *arg)
-{
+static PyObject *Graph_addrs_by_type(GraphObject *self, PyObject *arg) {
     hg_graph *g = G(self);
     Py_buffer mask;
     PyObject *res = NULL;
@@ -767,13 +708,11 @@ cleanup:
 
 /* ---- addresses and objects ----------------------------------------------- */
 
-PyDoc_STRVAR(Graph_find_doc,
-"find(addrs) -> list[int]\n\nNode id of each address (an iterable of int),\n"
-"-1 where no node has it.");
+PyDoc_STRVAR(Graph_find_doc, "find(addrs) -> list[int]\n\nNode id of each "
+                             "address (an iterable of int),\n"
+                             "-1 where no node has it.");
 
-static PyObject *
-Graph_find(GraphObject *self, PyObject *arg)
-{
+static PyObject *Graph_find(GraphObject *self, PyObject *arg) {
     PyObject *seq, *res;
     Py_ssize_t n;
 
@@ -813,14 +752,14 @@ Graph_find(GraphObject *self, PyObject *arg)
     return res;
 }
 
-PyDoc_STRVAR(Graph_objects_doc,
-"objects(ids) -> list\n\nThe live object of each tracked node id (bytes of\n"
-"uint32 or an iterable of int); None for untracked nodes and for objects\n"
-"that are gone.");
+PyDoc_STRVAR(
+    Graph_objects_doc,
+    "objects(ids) -> list\n\nThe live object of each tracked node id (bytes "
+    "of\n"
+    "uint32 or an iterable of int); None for untracked nodes and for objects\n"
+    "that are gone.");
 
-static PyObject *
-Graph_objects(GraphObject *self, PyObject *arg)
-{
+static PyObject *Graph_objects(GraphObject *self, PyObject *arg) {
     hg_graph *g = G(self);
     hg_node *ids = NULL;
     size_t n = 0, nb = 0;
@@ -847,8 +786,7 @@ Graph_objects(GraphObject *self, PyObject *arg)
         if (ids == NULL) {
             return PyErr_NoMemory();
         }
-    }
-    else {
+    } else {
         PyObject *seq = PySequence_Fast(arg, "objects(): ids must be bytes "
                                              "or an iterable of int");
         if (seq == NULL) {
@@ -862,8 +800,8 @@ Graph_objects(GraphObject *self, PyObject *arg)
             return PyErr_NoMemory();
         }
         for (size_t i = 0; i < n; i++) {
-            long long v = PyLong_AsLongLong(
-                PySequence_Fast_GET_ITEM(seq, (Py_ssize_t)i));
+            long long v =
+                PyLong_AsLongLong(PySequence_Fast_GET_ITEM(seq, (Py_ssize_t)i));
             if ((v == -1 && PyErr_Occurred()) ||
                 check_node(self, v, "objects()") < 0) {
                 Py_DECREF(seq);
@@ -913,9 +851,7 @@ cleanup:
 
 /* ---- neighbours and searches --------------------------------------------- */
 
-static PyObject *
-neighbours(GraphObject *self, PyObject *arg, int reverse)
-{
+static PyObject *neighbours(GraphObject *self, PyObject *arg, int reverse) {
     long long v = PyLong_AsLongLong(arg);
     const hg_csr *c;
     if (v == -1 && PyErr_Occurred()) {
@@ -933,28 +869,23 @@ neighbours(GraphObject *self, PyObject *arg, int reverse)
                        (size_t)(c->offsets[v + 1] - c->offsets[v]));
 }
 
-static PyObject *
-Graph_referents(GraphObject *self, PyObject *arg)
-{
+static PyObject *Graph_referents(GraphObject *self, PyObject *arg) {
     return neighbours(self, arg, 0);
 }
 
-static PyObject *
-Graph_referrers(GraphObject *self, PyObject *arg)
-{
+static PyObject *Graph_referrers(GraphObject *self, PyObject *arg) {
     return neighbours(self, arg, 1);
 }
 
-PyDoc_STRVAR(Graph_bfs_step_doc,
-"bfs_step(frontier, reverse, blocked, seen, parent) -> bytes\n\n"
-"One level of a FIFO-ordered BFS (core hg_bfs_step): frontier is bytes of\n"
-"uint32 ids; reverse follows referrers instead of referents; blocked is a\n"
-"mask or None; seen (n_nodes bytes) and parent (n_nodes uint32) are\n"
-"writable buffers updated in place.  Returns the next frontier.");
+PyDoc_STRVAR(
+    Graph_bfs_step_doc,
+    "bfs_step(frontier, reverse, blocked, seen, parent) -> bytes\n\n"
+    "One level of a FIFO-ordered BFS (core hg_bfs_step): frontier is bytes of\n"
+    "uint32 ids; reverse follows referrers instead of referents; blocked is a\n"
+    "mask or None; seen (n_nodes bytes) and parent (n_nodes uint32) are\n"
+    "writable buffers updated in place.  Returns the next frontier.");
 
-static PyObject *
-Graph_bfs_step(GraphObject *self, PyObject *args)
-{
+static PyObject *Graph_bfs_step(GraphObject *self, PyObject *args) {
     hg_graph *g = G(self);
     PyObject *front_obj, *blocked_obj, *seen_obj, *parent_obj;
     int reverse;
@@ -983,8 +914,8 @@ Graph_bfs_step(GraphObject *self, PyObject *args)
     }
     if (get_buffer(blocked_obj, &blocked, g->n_nodes, 0, 1, "blocked") < 0 ||
         get_buffer(seen_obj, &seen, g->n_nodes, 1, 0, "seen") < 0 ||
-        get_buffer(parent_obj, &parent, (size_t)g->n_nodes * sizeof(hg_node),
-                   1, 0, "parent") < 0) {
+        get_buffer(parent_obj, &parent, (size_t)g->n_nodes * sizeof(hg_node), 1,
+                   0, "parent") < 0) {
         goto cleanup;
     }
     n_front = (size_t)front.len / sizeof(hg_node);
@@ -1005,8 +936,8 @@ Graph_bfs_step(GraphObject *self, PyObject *args)
         goto cleanup;
     }
     Py_BEGIN_ALLOW_THREADS
-    st = hg_bfs_step(c, f, n_front, blocked.buf, seen.buf, parent.buf, next,
-                     &n_next);
+        st = hg_bfs_step(c, f, n_front, blocked.buf, seen.buf, parent.buf, next,
+                         &n_next);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "bfs_step");
@@ -1053,8 +984,7 @@ static PyMethodDef Graph_methods[] = {
      "referents(id) -> list[int]\n\nOut-edges in tp_traverse order."},
     {"referrers", (PyCFunction)Graph_referrers, METH_O,
      "referrers(id) -> list[int]\n\nIn-edges' sources in id order."},
-    {"bfs_step", (PyCFunction)Graph_bfs_step, METH_VARARGS,
-     Graph_bfs_step_doc},
+    {"bfs_step", (PyCFunction)Graph_bfs_step, METH_VARARGS, Graph_bfs_step_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1063,8 +993,7 @@ static PySequenceMethods Graph_as_sequence = {
 };
 
 PyTypeObject Graph_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "objgraph._heapgraph.Graph",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "objgraph._heapgraph.Graph",
     .tp_basicsize = sizeof(GraphObject),
     .tp_dealloc = (destructor)Graph_dealloc,
     .tp_as_sequence = &Graph_as_sequence,

@@ -16,8 +16,7 @@
  * the pins were dropped (object-returning queries then raise ValueError on
  * pinned graphs). */
 typedef struct {
-    PyObject_HEAD
-    hg_capture cap;
+    PyObject_HEAD hg_capture cap;
     hg_addr_index *index; /* address -> id, built on first use */
     uint32_t *in_degree;  /* all edges, built on first use */
     uint8_t *live;        /* reachable from a root, built on first use */

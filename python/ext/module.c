@@ -8,9 +8,7 @@
  */
 #include "hgmodule.h"
 
-PyObject *
-hg_raise_status(hg_status st, const char *what)
-{
+PyObject *hg_raise_status(hg_status st, const char *what) {
     switch (st) {
     case HG_OK:
         PyErr_Format(PyExc_SystemError, "%s: no error", what);
@@ -31,19 +29,19 @@ hg_raise_status(hg_status st, const char *what)
     return NULL;
 }
 
-PyDoc_STRVAR(capture_doc,
-"capture(pin=True, exclude=None, nodes_only=False) -> Graph\n\n"
-"Freeze the heap: every object the cyclic GC tracks (frozen ones\n"
-"included) and each distinct untracked referent become nodes, references\n"
-"become edges.  pin: hold a strong reference to every tracked node until\n"
-"Graph.close().  exclude: a tuple of objects to flag as the caller's own\n"
-"machinery.  nodes_only: tracked objects and their types only, no\n"
-"references (enough for type counts; queries about references are then\n"
-"refused).");
+PyDoc_STRVAR(
+    capture_doc,
+    "capture(pin=True, exclude=None, nodes_only=False) -> Graph\n\n"
+    "Freeze the heap: every object the cyclic GC tracks (frozen ones\n"
+    "included) and each distinct untracked referent become nodes, references\n"
+    "become edges.  pin: hold a strong reference to every tracked node until\n"
+    "Graph.close().  exclude: a tuple of objects to flag as the caller's own\n"
+    "machinery.  nodes_only: tracked objects and their types only, no\n"
+    "references (enough for type counts; queries about references are then\n"
+    "refused).");
 
-static PyObject *
-hg_py_capture(PyObject *module, PyObject *args, PyObject *kwds)
-{
+static PyObject *hg_py_capture(PyObject *module, PyObject *args,
+                               PyObject *kwds) {
     static char *kwlist[] = {"pin", "exclude", "nodes_only", NULL};
     int pin = 1, nodes_only = 0;
     PyObject *exclude = Py_None; /* borrowed */
@@ -87,14 +85,13 @@ hg_py_capture(PyObject *module, PyObject *args, PyObject *kwds)
     return (PyObject *)g;
 }
 
-PyDoc_STRVAR(referent_at_doc,
-"referent_at(parent, addr) -> object or None\n\n"
-"The referent of parent (as its tp_traverse reports them) whose id() is\n"
-"addr, or None.");
+PyDoc_STRVAR(
+    referent_at_doc,
+    "referent_at(parent, addr) -> object or None\n\n"
+    "The referent of parent (as its tp_traverse reports them) whose id() is\n"
+    "addr, or None.");
 
-static PyObject *
-hg_py_referent_at(PyObject *module, PyObject *args)
-{
+static PyObject *hg_py_referent_at(PyObject *module, PyObject *args) {
     PyObject *parent; /* borrowed */
     unsigned long long addr;
     PyObject *res;
@@ -113,12 +110,11 @@ hg_py_referent_at(PyObject *module, PyObject *args)
     return res;
 }
 
-PyDoc_STRVAR(set_num_threads_doc,
-"set_num_threads(n)\n\nThreads the parallel kernels use (n >= 1).");
+PyDoc_STRVAR(
+    set_num_threads_doc,
+    "set_num_threads(n)\n\nThreads the parallel kernels use (n >= 1).");
 
-static PyObject *
-hg_py_set_num_threads(PyObject *module, PyObject *arg)
-{
+static PyObject *hg_py_set_num_threads(PyObject *module, PyObject *arg) {
     long n = PyLong_AsLong(arg);
     (void)module;
     if (n == -1 && PyErr_Occurred()) {
@@ -132,37 +128,30 @@ hg_py_set_num_threads(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-static PyObject *
-hg_py_num_threads(PyObject *module, PyObject *unused)
-{
+static PyObject *hg_py_num_threads(PyObject *module, PyObject *unused) {
     (void)module;
     (void)unused;
     return PyLong_FromLong(hg_num_threads());
 }
 
-static PyObject *
-hg_py_allocator(PyObject *module, PyObject *unused)
-{
+static PyObject *hg_py_allocator(PyObject *module, PyObject *unused) {
     (void)module;
     (void)unused;
     return PyUnicode_FromString(hg_alloc_name());
 }
 
-static PyObject *
-hg_py_live_bytes(PyObject *module, PyObject *unused)
-{
+static PyObject *hg_py_live_bytes(PyObject *module, PyObject *unused) {
     (void)module;
     (void)unused;
     return PyLong_FromUnsignedLongLong(hg_alloc_live_bytes());
 }
 
-PyDoc_STRVAR(fail_after_doc,
-"_alloc_fail_after(n)\n\nTesting hook: the n-th following core allocation\n"
-"and all later ones fail, until called with n < 0.");
+PyDoc_STRVAR(
+    fail_after_doc,
+    "_alloc_fail_after(n)\n\nTesting hook: the n-th following core allocation\n"
+    "and all later ones fail, until called with n < 0.");
 
-static PyObject *
-hg_py_fail_after(PyObject *module, PyObject *arg)
-{
+static PyObject *hg_py_fail_after(PyObject *module, PyObject *arg) {
     long n = PyLong_AsLong(arg);
     (void)module;
     if (n == -1 && PyErr_Occurred()) {
@@ -193,12 +182,13 @@ static struct PyModuleDef hg_module = {
     "The heap-graph engine behind objgraph (private).",
     -1,
     hg_methods,
-    NULL, NULL, NULL, NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
-PyMODINIT_FUNC
-PyInit__heapgraph(void)
-{
+PyMODINIT_FUNC PyInit__heapgraph(void) {
     PyObject *m;
 
     if (PyType_Ready(&Graph_Type) < 0) {

@@ -14,10 +14,22 @@ type does not traverse (e.g. a type's ``__subclasses__``) are not edges
 either.
 """
 
-from ._api import (at, at_addrs, by_type, count, find_backref_chain,
-                   find_ref_chain, get_leaking_objects, get_new_ids, growth,
-                   most_common_types, show_growth, show_most_common_types,
-                   snapshot, typestats)
+from ._api import (
+                   at,
+                   at_addrs,
+                   by_type,
+                   count,
+                   find_backref_chain,
+                   find_ref_chain,
+                   get_leaking_objects,
+                   get_new_ids,
+                   growth,
+                   most_common_types,
+                   show_growth,
+                   show_most_common_types,
+                   snapshot,
+                   typestats,
+)
 from ._names import is_proper_module
 from ._snapshot import Snapshot
 

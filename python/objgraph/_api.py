@@ -13,8 +13,14 @@ import operator
 import sys
 
 from ._names import check_limit, check_typename
-from ._snapshot import (_by_type_of, _count_of, _sorted_stats,
-                        _stats_of, _write_type_table, take)
+from ._snapshot import (
+    _by_type_of,
+    _count_of,
+    _sorted_stats,
+    _stats_of,
+    _write_type_table,
+    take,
+)
 
 __all__ = [
     'snapshot', 'count', 'typestats', 'most_common_types',

@@ -12,8 +12,13 @@ import sys
 from array import array
 
 from . import _heapgraph
-from ._names import (check_callable, check_depth, check_limit,
-                     check_typename, typename_func)
+from ._names import (
+    check_callable,
+    check_depth,
+    check_limit,
+    check_typename,
+    typename_func,
+)
 
 _NONE = 0xFFFFFFFF
 _INVERT = bytes([1] + [0] * 255)  # mask -> its complement

@@ -61,7 +61,7 @@ def _func(x, y=3):
 
 def _samples():
     materialised = Plain()
-    materialised.__dict__
+    materialised.__dict__  # noqa: B018 -- creates the dict
     return [
         Plain(), materialised, {}, {'a': 1, 'b': [2]},
         {i: str(i) for i in range(100)}, [], [1, 2, 3], list(range(1000)),
@@ -108,7 +108,8 @@ def test_sizes_of_every_tracked_node(captured):
     mutable = (dict, list, set, bytearray, types.FrameType)
     wrong = [(type(o).__name__, g.node(i)[2], sys.getsizeof(o))
              for i, o in enumerate(objs)
-             if not isinstance(o, mutable) and g.node(i)[2] != sys.getsizeof(o)]
+             if not isinstance(o, mutable)
+             and g.node(i)[2] != sys.getsizeof(o)]
     assert wrong == [], 'size mismatches (type, captured, getsizeof)'
 
 

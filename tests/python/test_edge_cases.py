@@ -2,7 +2,6 @@
 
 import gc
 import sys
-import types
 import weakref
 from unittest import mock
 
