@@ -64,7 +64,8 @@ lint: build/.deps
 	$(PYTHON) -m ruff check $(PY_SOURCES)
 
 bench: build $(REF)
-	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py
+	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py \
+	  --json build/heap_bench.json --markdown docs/benchmarks.md
 
 clean:
 	rm -rf build

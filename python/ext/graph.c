@@ -79,6 +79,22 @@ static PyObject *ids_to_list(const hg_node *ids, size_t n) {
     return list;
 }
 
+static PyObject *u64_list(const uint64_t *a, size_t n) {
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        PyObject *x = PyLong_FromUnsignedLongLong(a[i]);
+        if (x == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+    }
+    return list;
+}
+
 /* ---- lazily derived data ------------------------------------------------- */
 
 static int check_edges(GraphObject *self) {
@@ -216,6 +232,44 @@ int hg_graph_ensure_index(GraphObject *self) {
     return 0;
 }
 
+/* The default view's type counts and first-seen order: one pass over the
+ * tracked nodes, without the GIL. */
+int hg_graph_summarise(GraphObject *self) {
+    hg_graph *g = G(self);
+    uint32_t nt = self->cap.n_types, n_found = 0;
+    uint64_t *counts = hg_calloc((size_t)nt * sizeof(uint64_t) + 1);
+    uint32_t *order = hg_alloc((size_t)nt * sizeof(uint32_t) + 1);
+    hg_node *first = hg_alloc((size_t)nt * sizeof(hg_node) + 1);
+
+    if (counts == NULL || order == NULL || first == NULL) {
+        hg_free(counts, (size_t)nt * sizeof(uint64_t) + 1);
+        hg_free(order, (size_t)nt * sizeof(uint32_t) + 1);
+        hg_free(first, (size_t)nt * sizeof(hg_node) + 1);
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        for (uint32_t t = 0; t < nt; t++) {
+            first[t] = HG_NONE;
+        }
+        for (hg_node v = 0; v < g->n_tracked; v++) {
+            uint32_t t = g->type_id[v];
+            if (g->flags[v] & HG_NODE_EXCLUDED) {
+                continue;
+            }
+            if (counts[t]++ == 0) {
+                first[t] = v;
+                order[n_found++] = t;
+            }
+        }
+    Py_END_ALLOW_THREADS
+    hg_free(first, (size_t)nt * sizeof(hg_node) + 1);
+    self->base_counts = counts;
+    self->base_order = order;
+    self->n_base_order = n_found;
+    return 0;
+}
+
 /* ---- lifetime ------------------------------------------------------------ */
 
 static void Graph_dealloc(GraphObject *self) {
@@ -223,6 +277,9 @@ static void Graph_dealloc(GraphObject *self) {
     hg_free(self->in_degree, (size_t)n * sizeof(uint32_t) + 1);
     hg_free(self->live, (size_t)n + 1);
     hg_free(self->untrackable, (size_t)n + 1);
+    hg_free(self->base_counts,
+            (size_t)self->cap.n_types * sizeof(uint64_t) + 1);
+    hg_free(self->base_order, (size_t)self->cap.n_types * sizeof(uint32_t) + 1);
     hg_addr_index_free(self->index);
     hg_capture_release(&self->cap); /* drops pins: may run Python code */
     if (self->lock != NULL) {
@@ -416,8 +473,10 @@ static PyObject *Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds) {
     return res;
 }
 
-PyDoc_STRVAR(Graph_type_counts_doc, "type_counts(mask) -> list[int]\n\nNodes "
-                                    "per type id among the masked ones.");
+PyDoc_STRVAR(Graph_type_counts_doc,
+             "type_counts(mask) -> list[int]\n\nNodes per type id among the "
+             "masked ones;\nmask None: the default view, counted at capture "
+             "time.");
 
 static PyObject *Graph_type_counts(GraphObject *self, PyObject *arg) {
     hg_graph *g = G(self);
@@ -427,7 +486,10 @@ static PyObject *Graph_type_counts(GraphObject *self, PyObject *arg) {
     hg_status st;
     size_t nb = (size_t)self->cap.n_types * sizeof(uint64_t) + 1;
 
-    if (get_buffer(arg, &mask, g->n_nodes, 0, 1, "mask") < 0) {
+    if (arg == Py_None) {
+        return u64_list(self->base_counts, self->cap.n_types);
+    }
+    if (get_buffer(arg, &mask, g->n_nodes, 0, 0, "mask") < 0) {
         return NULL;
     }
     counts = hg_alloc(nb);
@@ -493,6 +555,18 @@ static PyObject *Graph_type_order(GraphObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O|p:type_order", &mask_obj, &merged)) {
         return NULL;
     }
+    if (mask_obj == Py_None && !merged) {
+        res = PyList_New(self->n_base_order);
+        for (uint32_t i = 0; res != NULL && i < self->n_base_order; i++) {
+            PyObject *x = PyLong_FromUnsignedLong(self->base_order[i]);
+            if (x == NULL) {
+                Py_CLEAR(res);
+                break;
+            }
+            PyList_SET_ITEM(res, i, x);
+        }
+        return res;
+    }
     if (get_buffer(mask_obj, &mask, g->n_nodes, 0, 0, "mask") < 0) {
         return NULL;
     }
@@ -549,7 +623,18 @@ PyDoc_STRVAR(
     Graph_select_doc,
     "select(mask, type_mask=None) -> bytes\n\n"
     "Ids (native uint32) of masked nodes whose type id is set in type_mask,\n"
-    "in id order.");
+    "in id order.  mask None: the default view (tracked nodes outside the\n"
+    "capturer's excluded machinery).");
+
+/* Whether node v is selected: in the mask (NULL: the default view) and of
+ * a type set in tm (NULL: any). */
+static inline int selected(const hg_graph *g, const uint8_t *m,
+                           const uint8_t *tm, hg_node v) {
+    if (m != NULL ? !m[v] : (g->flags[v] & HG_NODE_EXCLUDED) != 0) {
+        return 0;
+    }
+    return tm == NULL || tm[g->type_id[v]];
+}
 
 static PyObject *Graph_select(GraphObject *self, PyObject *args) {
     hg_graph *g = G(self);
@@ -557,12 +642,12 @@ static PyObject *Graph_select(GraphObject *self, PyObject *args) {
     Py_buffer mask, tmask;
     PyObject *res = NULL;
     hg_node *ids = NULL;
-    size_t n = 0, nb = (size_t)g->n_nodes * sizeof(hg_node) + 1;
+    size_t n = 0, nb = 1;
 
     if (!PyArg_ParseTuple(args, "O|O:select", &mask_obj, &tmask_obj)) {
         return NULL;
     }
-    if (get_buffer(mask_obj, &mask, g->n_nodes, 0, 0, "mask") < 0) {
+    if (get_buffer(mask_obj, &mask, g->n_nodes, 0, 1, "mask") < 0) {
         return NULL;
     }
     if (get_buffer(tmask_obj, &tmask, self->cap.n_types, 0, 1, "type_mask") <
@@ -570,16 +655,25 @@ static PyObject *Graph_select(GraphObject *self, PyObject *args) {
         release_buffer(&mask);
         return NULL;
     }
-    ids = hg_alloc(nb);
-    if (ids == NULL) {
-        PyErr_NoMemory();
-        goto cleanup;
-    }
     {
         const uint8_t *m = mask.buf, *tm = tmask.buf;
+        /* the default view holds tracked nodes only */
+        hg_node end = m == NULL ? g->n_tracked : g->n_nodes;
         Py_BEGIN_ALLOW_THREADS
-            for (hg_node v = 0; v < g->n_nodes; v++) {
-                if (m[v] && (tm == NULL || tm[g->type_id[v]])) {
+            for (hg_node v = 0; v < end; v++) {
+                n += (size_t)selected(g, m, tm, v);
+            }
+        Py_END_ALLOW_THREADS
+        nb = n * sizeof(hg_node) + 1;
+        ids = hg_alloc(nb);
+        if (ids == NULL) {
+            PyErr_NoMemory();
+            goto cleanup;
+        }
+        n = 0;
+        Py_BEGIN_ALLOW_THREADS
+            for (hg_node v = 0; v < end; v++) {
+                if (selected(g, m, tm, v)) {
                     ids[n++] = v;
                 }
             }

@@ -23,6 +23,11 @@ typedef struct {
     uint8_t *untrackable; /* a full collection would untrack it (with live) */
     int was_pinned;       /* pinned at capture (pins dropped on close) */
     int nodes_only;       /* captured without references */
+    /* the default view (tracked nodes outside the excluded machinery),
+     * summarised once at capture time so the first query is instant: */
+    uint64_t *base_counts; /* n_types: nodes per type */
+    uint32_t *base_order;  /* type ids in first-seen (gc.get_objects) order */
+    uint32_t n_base_order;
     int closed;
     PyThread_type_lock lock; /* guards lazy builds done without the GIL */
 } GraphObject;
@@ -36,5 +41,7 @@ PyObject *hg_raise_status(hg_status st, const char *what);
 int hg_graph_ensure_reverse(GraphObject *self);
 int hg_graph_ensure_live(GraphObject *self);
 int hg_graph_ensure_index(GraphObject *self);
+/* Compute base_counts/base_order; 0 or -1 with MemoryError. */
+int hg_graph_summarise(GraphObject *self);
 
 #endif /* HG_MODULE_H */

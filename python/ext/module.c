@@ -82,6 +82,10 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     }
     g->was_pinned = g->cap.pinned;
     g->nodes_only = nodes_only;
+    if (hg_graph_summarise(g) < 0) {
+        Py_DECREF(g);
+        return NULL;
+    }
     return (PyObject *)g;
 }
 

@@ -146,7 +146,8 @@ class Snapshot:
         key = ('counts', live)
         found = self._masks.get(key)
         if found is None:
-            mask = self._mask(live)
+            # the default view (None) was summarised at capture time
+            mask = self._mask(live) if live else None
             found = self._masks[key] = (self._g.type_counts(mask),
                                         self._g.type_order(mask, live))
         return found
@@ -214,8 +215,7 @@ class Snapshot:
         check_typename(typename)
         if objects is not None:
             return _by_type_of(typename, objects)
-        return self._objects(self._g.select(self._mask(),
-                                            self._type_mask(typename)))
+        return self._objects(self._g.select(None, self._type_mask(typename)))
 
     def at(self, addr):
         """The tracked object whose ``id()`` is ``addr``, or None."""
