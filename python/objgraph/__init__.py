@@ -25,8 +25,11 @@ from ._api import (
                    get_new_ids,
                    growth,
                    most_common_types,
+                   show_backrefs,
+                   show_chain,
                    show_growth,
                    show_most_common_types,
+                   show_refs,
                    snapshot,
                    typestats,
 )
@@ -39,6 +42,7 @@ __license__ = 'MIT'
 __all__ = [
     'Snapshot', 'at', 'at_addrs', 'by_type', 'count', 'find_backref_chain',
     'find_ref_chain', 'get_leaking_objects', 'get_new_ids', 'growth',
-    'is_proper_module', 'most_common_types', 'show_growth',
-    'show_most_common_types', 'snapshot', 'typestats',
+    'is_proper_module', 'most_common_types', 'show_backrefs', 'show_chain',
+    'show_growth', 'show_most_common_types', 'show_refs', 'snapshot',
+    'typestats',
 ]

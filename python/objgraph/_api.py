@@ -9,13 +9,16 @@ side effects; pass ``collect=True`` for objgraph 3.x's behaviour.
 """
 
 import collections
+import gc
 import operator
 import sys
 
+from . import _draw
 from ._names import check_limit, check_typename
 from ._snapshot import (
     _by_type_of,
     _count_of,
+    _show_chain,
     _sorted_stats,
     _stats_of,
     _write_type_table,
@@ -26,7 +29,7 @@ __all__ = [
     'snapshot', 'count', 'typestats', 'most_common_types',
     'show_most_common_types', 'growth', 'show_growth', 'get_new_ids',
     'get_leaking_objects', 'by_type', 'at', 'at_addrs', 'find_ref_chain',
-    'find_backref_chain',
+    'find_backref_chain', 'show_refs', 'show_backrefs', 'show_chain',
 ]
 
 
@@ -501,3 +504,142 @@ def find_backref_chain(obj, predicate, max_depth=20, extra_ignore=(),
         return snap.find_backref_chain(obj, predicate, max_depth,
                                        extra_ignore)
 
+
+
+_GRAPH_DOC = """
+    ``objs`` can be a single object, or it can be a list of objects.  If
+    unsure, wrap the single object in a new list.
+
+    ``filename`` if specified, can be the name of a .dot or a image
+    file, whose extension indicates the desired output format; note
+    that output to a specific format is entirely handled by GraphViz:
+    if the desired format is not supported, you just get the .dot
+    file.  If ``filename`` and ``output`` are not specified, the graph is
+    shown inline if you're using IPython (a ``graphviz.Source`` is
+    returned), otherwise a .dot file is written and a viewer (xdot)
+    spawned.  If xdot is not available, the .dot file is converted to a
+    .png and its name printed.
+
+    ``output`` if specified, the GraphViz output will be written to this
+    file object. ``output`` and ``filename`` should not both be specified.
+
+    Use ``max_depth`` and ``too_many`` to limit the depth and breadth of the
+    graph.
+
+    Use ``filter`` (a predicate) and ``extra_ignore`` (a list of object IDs) to
+    remove undesired objects from the graph.
+
+    Use ``highlight`` (a predicate) to highlight certain graph nodes in blue.
+
+    Use ``extra_info`` (a function taking one argument and returning a
+    string) to report extra information for objects.
+
+    Use ``extra_node_attrs`` (a function taking the current object as argument,
+    returning a dict of strings) to add extra attributes to the nodes. See
+    https://www.graphviz.org/doc/info/attrs.html for a list of possible node
+    attributes.
+
+    Specify ``refcounts=True`` if you want to see reference counts.
+
+    Specify ``shortnames=False`` if you want to see fully-qualified type
+    names ('package.module.ClassName').  By default you get to see only the
+    class name part.
+
+    ``layout`` picks graphviz's layout engine: None (the default) uses
+    ``dot`` up to 500 nodes and ``sfdp`` above, ``"dot"`` or ``"sfdp"``
+    force one.  The DOT text is the same either way.
+"""
+
+
+def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None,
+                  too_many=10, highlight=None, filename=None, extra_info=None,
+                  refcounts=False, shortnames=True, output=None,
+                  extra_node_attrs=None, layout=None):
+    with _snap(pin=True) as snap:
+        # captured here, where this frame holds objs: see root_refs
+        return snap._show(objs, True, dict(
+            max_depth=max_depth, extra_ignore=extra_ignore, filter=filter,
+            too_many=too_many, highlight=highlight, filename=filename,
+            extra_info=extra_info, refcounts=refcounts,
+            shortnames=shortnames, output=output,
+            extra_node_attrs=extra_node_attrs, layout=layout), root_refs=2)
+
+
+show_backrefs.__doc__ = """\
+Generate an object reference graph ending at ``objs``.
+
+    The graph will show you what objects refer to ``objs``, directly and
+    indirectly.  The walk stops at modules in ``sys.modules``.
+
+    Referrers come from one snapshot of the heap (its reverse graph), not
+    from a heap scan per drawn object as in objgraph 3.x; garbage that
+    ``gc.collect()`` would free is left out.
+""" + _GRAPH_DOC + """
+    Examples:
+
+        >>> show_backrefs(obj)
+        >>> show_backrefs([obj1, obj2])
+        >>> show_backrefs(obj, max_depth=5)
+        >>> show_backrefs(obj, filter=lambda x: not inspect.isclass(x))
+        >>> show_backrefs(obj, highlight=inspect.isclass)
+        >>> show_backrefs(obj, extra_ignore=[id(locals())])
+        >>> show_backrefs(obj, extra_node_attrs=lambda x: dict(URL=str(id(x))))
+"""
+
+
+def show_refs(objs, max_depth=3, extra_ignore=(), filter=None, too_many=10,
+              highlight=None, filename=None, extra_info=None,
+              refcounts=False, shortnames=True, output=None,
+              extra_node_attrs=None, layout=None):
+    return _draw.show_graph(
+        objs, gc.get_referents, False, max_depth=max_depth,
+        extra_ignore=extra_ignore, filter=filter, too_many=too_many,
+        highlight=highlight, filename=filename, extra_info=extra_info,
+        refcounts=refcounts, shortnames=shortnames, output=output,
+        extra_node_attrs=extra_node_attrs, layout=layout)
+
+
+show_refs.__doc__ = """\
+Generate an object reference graph starting at ``objs``.
+
+    The graph will show you what objects are reachable from ``objs``,
+    directly and indirectly.
+
+    Referents are asked of each drawn object alone (its ``tp_traverse``),
+    so drawing costs time in the size of the drawing, not of the heap.
+""" + _GRAPH_DOC + """
+    Examples:
+
+        >>> show_refs(obj)
+        >>> show_refs([obj1, obj2])
+        >>> show_refs(obj, max_depth=5)
+        >>> show_refs(obj, filter=lambda x: not inspect.isclass(x))
+        >>> show_refs(obj, highlight=inspect.isclass)
+        >>> show_refs(obj, extra_ignore=[id(locals())])
+        >>> show_refs(obj, extra_node_attrs=lambda x: dict(URL=str(id(x))))
+"""
+
+
+def show_chain(*chains, **kw):
+    """Show a chain (or several chains) of object references.
+
+    Useful in combination with :func:`find_ref_chain` or
+    :func:`find_backref_chain`, e.g.
+
+        >>> show_chain(find_backref_chain(obj, is_proper_module))
+
+    You can specify if you want that chain traced backwards or forwards
+    by passing a ``backrefs`` keyword argument, e.g.
+
+        >>> show_chain(find_ref_chain(obj, is_proper_module),
+        ...            backrefs=False)
+
+    Ideally this shouldn't matter, but for some objects
+    :func:`gc.get_referrers` and :func:`gc.get_referents` are not perfectly
+    symmetrical.
+
+    You can specify ``highlight``, ``extra_info``, ``refcounts``,
+    ``shortnames``, ``filename``, ``output`` or ``layout`` arguments like
+    for :func:`show_backrefs` or :func:`show_refs`.
+    """
+    return _show_chain(show_refs, show_backrefs, chains, kw)

@@ -11,17 +11,23 @@ import operator
 import sys
 from array import array
 
-from . import _heapgraph
+from . import _draw, _heapgraph
 from ._names import (
     check_callable,
     check_depth,
     check_limit,
     check_typename,
+    is_proper_module,
     typename_func,
 )
 
 _NONE = 0xFFFFFFFF
 _INVERT = bytes([1] + [0] * 255)  # mask -> its complement
+_GEN_SHIFT = _heapgraph.NODE_GEN_SHIFT
+_GEN_MASK = 3 << _GEN_SHIFT
+# A node's generation (0, 1, 2, 3 = frozen) -> its place in the list a full
+# collection leaves: generation 2, then 0, then 1 (frozen objects last).
+_MERGED_RANK = (1, 2, 0, 3)
 
 
 def _ids(raw):
@@ -314,6 +320,116 @@ class Snapshot:
                 objs[i] = (None if p is None else
                            _heapgraph.referent_at(p, g.node(v)[0]))
         return objs
+
+
+    # -- drawing ------------------------------------------------------------
+
+    def show_refs(self, objs, max_depth=3, extra_ignore=(), filter=None,
+                  too_many=10, highlight=None, filename=None,
+                  extra_info=None, refcounts=False, shortnames=True,
+                  output=None, extra_node_attrs=None, layout=None):
+        """Draw what ``objs`` refer to, as captured, like
+        :func:`objgraph.show_refs`.
+
+        Referents come from the snapshot's graph, in the order the
+        collector visits them; referents that are gone since the capture
+        are left out.  ``refcounts=True`` shows the counts at capture time.
+        ``layout``: see :func:`objgraph.show_refs`.
+        """
+        return self._show(objs, False, dict(
+            max_depth=max_depth, extra_ignore=extra_ignore, filter=filter,
+            too_many=too_many, highlight=highlight, filename=filename,
+            extra_info=extra_info, refcounts=refcounts,
+            shortnames=shortnames, output=output,
+            extra_node_attrs=extra_node_attrs, layout=layout))
+
+    def show_backrefs(self, objs, max_depth=3, extra_ignore=(), filter=None,
+                      too_many=10, highlight=None, filename=None,
+                      extra_info=None, refcounts=False, shortnames=True,
+                      output=None, extra_node_attrs=None, layout=None):
+        """Draw what refers to ``objs``, as captured, like
+        :func:`objgraph.show_backrefs`.
+
+        Referrers come from the snapshot's reverse graph (built once, in
+        parallel): a drawing costs time in the size of the drawing, never a
+        scan of the heap per node.  Cyclic garbage is left out, as after
+        objgraph's ``gc.collect()``; the walk stops at modules in
+        ``sys.modules``.
+        """
+        return self._show(objs, True, dict(
+            max_depth=max_depth, extra_ignore=extra_ignore, filter=filter,
+            too_many=too_many, highlight=highlight, filename=filename,
+            extra_info=extra_info, refcounts=refcounts,
+            shortnames=shortnames, output=output,
+            extra_node_attrs=extra_node_attrs, layout=layout))
+
+    def show_chain(self, *chains, **kw):
+        """Draw chains of references, like :func:`objgraph.show_chain`
+        (``backrefs=True`` by default)."""
+        return _show_chain(self.show_refs, self.show_backrefs, chains, kw)
+
+    def _show(self, objs, backrefs, kw, root_refs=3):
+        """Draw from this snapshot; ``root_refs``: see _draw.show_graph."""
+        if backrefs:
+            neighbours = self._referrers_of
+            kw['cull_func'] = is_proper_module
+        else:
+            neighbours = self._referents_of
+        return _draw.show_graph(objs, neighbours, backrefs,
+                                refcount_of=self._refcount_of,
+                                root_refs=root_refs, **kw)
+
+    def _node_of(self, obj):
+        return self._g.find((id(obj),))[0]
+
+    def _referrers_of(self, obj):
+        """Live referrers of ``obj`` from the reverse graph: tracked, not
+        garbage, not objgraph's own, each once, in id order (the order of
+        ``gc.get_referrers``)."""
+        v = self._node_of(obj)
+        if v < 0:
+            return []
+        g = self._g
+        allowed = self._mask(live=True)
+        ids = []
+        last = -1
+        for u in g.referrers(v):
+            if u != last and allowed[u]:
+                ids.append(u)
+            last = u
+        # gc.get_referrers() walks the collector's lists, which objgraph's
+        # gc.collect() has just merged: generation 2, then 0, then 1.
+        ids.sort(key=lambda u: (_MERGED_RANK[(g.node(u)[4] & _GEN_MASK)
+                                             >> _GEN_SHIFT], u))
+        return self._objects(ids)
+
+    def _referents_of(self, obj):
+        """Referents of ``obj`` in the captured order (duplicates kept, as
+        ``gc.get_referents`` gives them), as the live objects with those
+        addresses among ``obj``'s current referents."""
+        v = self._node_of(obj)
+        if v < 0:
+            return []
+        g = self._g
+        live = {id(o): o for o in gc.get_referents(obj)}
+        return [live[a] for a in (g.node(u)[0] for u in g.referents(v))
+                if a in live]
+
+    def _refcount_of(self, obj):
+        """The reference count captured for ``obj`` (the live count, less
+        this function's own references, for objects captured later)."""
+        v = self._node_of(obj)
+        if v < 0:
+            return sys.getrefcount(obj) - 2
+        return self._g.node(v)[3]
+
+
+def _show_chain(show_refs, show_backrefs, chains, kw):
+    """objgraph's show_chain on top of the given drawing functions."""
+    backrefs = kw.pop('backrefs', True)
+    objs, max_depth, in_chains = _draw.chain_args(chains, backrefs)
+    show = show_backrefs if backrefs else show_refs
+    return show(objs, max_depth=max_depth, filter=in_chains, **kw)
 
 
 def _select_mask(n, ids):
