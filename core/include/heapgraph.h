@@ -197,6 +197,18 @@ hg_status hg_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
                  const uint8_t *blocked, uint32_t max_depth, hg_node *parent,
                  uint32_t *depth);
 
+/* hg_bfs's answer (same parent, same depth, same arguments), by a
+ * direction-optimizing BFS (Beamer et al., GAP): on large frontiers each
+ * unseen node scans its referrers for one in the frontier instead of every
+ * frontier edge being pushed.  rev must be the reverse of fwd as
+ * hg_csr_transpose makes it (rows ascending by source); with any other rev
+ * the result is unspecified.  Pays on low-diameter graphs with big frontiers;
+ * on chains it is hg_bfs. */
+hg_status hg_bfs_diropt(const hg_csr *fwd, const hg_csr *rev,
+                        const hg_node *sources, size_t n_sources,
+                        const uint8_t *blocked, uint32_t max_depth,
+                        hg_node *parent, uint32_t *depth);
+
 /* reached[v] = 1 if v is reachable from a source (sources included), else 0.
  * n_nodes bytes, overwritten. */
 hg_status hg_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,

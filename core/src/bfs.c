@@ -39,9 +39,6 @@
  */
 #include "hg_internal.h"
 
-#define HG__BFS_PAR_EDGES 4096u
-#define HG__BFS_MIN_THREADS 3
-#define HG__BFS_BUF 256 /* thread-local append buffer, entries */
 #define UNSEEN UINT32_MAX
 
 static inline hg_edge out_degree(const hg_csr *g, hg_node v) {
@@ -73,12 +70,11 @@ static int bad_ids(const hg_node *ids, size_t n_ids, hg_node n) {
 
 /* ---- hg_bfs ------------------------------------------------------------- */
 
-/* Expand the frontier q[lo, hi) at level L; returns the new queue tail and
- * the out-edge count of the new frontier in *next_edges. */
-static uint64_t bfs_level_serial(const hg_csr *g, const uint8_t *blocked,
-                                 uint32_t L, hg_node *q, uint64_t lo,
-                                 uint64_t hi, hg_node *parent, uint32_t *dep,
-                                 hg_edge *next_edges) {
+/* The two top-down levels are shared with bfs_diropt.c (hg_internal.h). */
+uint64_t hg__bfs_level_serial(const hg_csr *g, const uint8_t *blocked,
+                              uint32_t L, hg_node *q, uint64_t lo, uint64_t hi,
+                              hg_node *parent, uint32_t *dep,
+                              hg_edge *next_edges) {
     uint64_t tail = hi;
     hg_edge ne = 0;
 
@@ -103,10 +99,10 @@ static uint64_t bfs_level_serial(const hg_csr *g, const uint8_t *blocked,
     return tail;
 }
 
-static uint64_t bfs_level_parallel(const hg_csr *g, const uint8_t *blocked,
-                                   uint32_t L, hg_node *q, uint64_t lo,
-                                   uint64_t hi, hg_node *parent, uint32_t *dep,
-                                   hg_edge *next_edges) {
+uint64_t hg__bfs_level_parallel(const hg_csr *g, const uint8_t *blocked,
+                                uint32_t L, hg_node *q, uint64_t lo,
+                                uint64_t hi, hg_node *parent, uint32_t *dep,
+                                hg_edge *next_edges) {
     uint64_t tail = hi;
     hg_edge ne = 0;
 
@@ -193,10 +189,11 @@ hg_status hg_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
     while (lo < hi && L < max_depth) {
         uint64_t tail;
         if (parallel_ok && ne >= HG__BFS_PAR_EDGES) {
-            tail =
-                bfs_level_parallel(g, blocked, L, q, lo, hi, parent, dep, &ne);
+            tail = hg__bfs_level_parallel(g, blocked, L, q, lo, hi, parent, dep,
+                                          &ne);
         } else {
-            tail = bfs_level_serial(g, blocked, L, q, lo, hi, parent, dep, &ne);
+            tail = hg__bfs_level_serial(g, blocked, L, q, lo, hi, parent, dep,
+                                        &ne);
         }
         lo = hi;
         hi = tail;

@@ -98,6 +98,30 @@ static inline int hg__csr_readable(const hg_csr *g) {
  * ranges holding about n_edges / K edges each; k == K gives n_nodes. */
 hg_node hg__csr_split(const hg_csr *g, int k, int n_chunks);
 
+/* ---- top-down BFS levels (bfs.c, shared with bfs_diropt.c) -------------- */
+
+/* A level runs in parallel only when its frontier has at least this many
+ * out-edges, and only with HG__BFS_MIN_THREADS threads or more (bfs.c says
+ * why); results never depend on the choice. */
+#define HG__BFS_PAR_EDGES 4096u
+#define HG__BFS_MIN_THREADS 3
+#define HG__BFS_BUF 256 /* thread-local append buffer, entries */
+
+/* Expand the frontier q[lo, hi) at level L along g's out-edges: every node
+ * v not blocked and unseen (dep[v] == UINT32_MAX) gets dep[v] = L + 1, the
+ * smallest frontier predecessor as parent[v], and is appended to q at hi,
+ * hi+1, ...  Returns the new queue tail; *next_edges receives the out-edge
+ * count of the new frontier.  Serial and parallel give the same parent and
+ * dep (the order of the appended nodes may differ). */
+uint64_t hg__bfs_level_serial(const hg_csr *g, const uint8_t *blocked,
+                              uint32_t L, hg_node *q, uint64_t lo, uint64_t hi,
+                              hg_node *parent, uint32_t *dep,
+                              hg_edge *next_edges);
+uint64_t hg__bfs_level_parallel(const hg_csr *g, const uint8_t *blocked,
+                                uint32_t L, hg_node *q, uint64_t lo,
+                                uint64_t hi, hg_node *parent, uint32_t *dep,
+                                hg_edge *next_edges);
+
 /* ---- prefix sums -------------------------------------------------------- */
 
 /* Exclusive prefix sum of a[0..n) in place; returns the total.  Parallel

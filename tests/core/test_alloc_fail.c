@@ -8,7 +8,8 @@
 #include "check.h"
 
 typedef struct fixture {
-    hg_csr g; /* random graph, big enough for the parallel paths */
+    hg_csr g;   /* random graph, big enough for the parallel paths */
+    hg_csr rev; /* its reverse */
     uint64_t *src_addrs;
     hg_raw_edge *edges;
     hg_node n_src;
@@ -82,6 +83,15 @@ static hg_status op_bfs(const fixture *f) {
     return st;
 }
 
+static hg_status op_bfs_diropt(const fixture *f) {
+    hg_node *parent = malloc((size_t)f->g.n_nodes * sizeof(hg_node));
+    hg_node zero = 0;
+    hg_status st =
+        hg_bfs_diropt(&f->g, &f->rev, &zero, 1, NULL, UINT32_MAX, parent, NULL);
+    free(parent);
+    return st;
+}
+
 static hg_status op_reach(const fixture *f) {
     uint8_t *reached = malloc(f->g.n_nodes);
     hg_node zero = 0;
@@ -140,8 +150,10 @@ int main(void) {
         /* half the targets are new addresses: forces table growth */
         f.edges[i].target_addr = 0x1000 + 8 * rng_below(&r, 4 * f.n_src);
     }
-    for (int t = 0; t < 2; t++) {
-        hg_set_num_threads(t + 1);
+    f.rev = (hg_csr){0};
+    REQUIRE(hg_csr_transpose(&f.g, &f.rev) == HG_OK, "transpose");
+    for (int t = 0; t < N_THREAD_COUNTS; t++) {
+        hg_set_num_threads(test_thread_counts[t]);
         int parallel = hg_num_threads() > 1;
         brutal("hg_csr_transpose", op_transpose, &f, 1);
         /* serial in-degree counts straight into the output */
@@ -151,9 +163,11 @@ int main(void) {
         brutal("hg_addr_index_new", op_addr_index, &f, 1);
         brutal("hg_type_histogram", op_histogram, &f, 1);
         brutal("hg_bfs", op_bfs, &f, 1);
+        brutal("hg_bfs_diropt", op_bfs_diropt, &f, 1);
         brutal("hg_reach", op_reach, &f, 1);
     }
     hg_csr_destroy(&f.g);
+    hg_csr_destroy(&f.rev);
     free(f.src_addrs);
     free(f.edges);
     free(f.type_ids);
