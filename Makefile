@@ -67,5 +67,30 @@ bench: build $(REF)
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py \
 	  --json build/heap_bench.json --markdown docs/benchmarks.md
 
+# The core kernels against igraph's C core and memcpy (bench/core_bench.cc),
+# built with jemalloc and with malloc: build/core_bench.json and
+# build/core_bench_malloc.json (the kernels that allocate), tables from
+# bench/core_report.py.  About 3-4 minutes on 2 cores.
+CORE_BENCH_RUN = --benchmark_min_time=0.2 --benchmark_repetitions=3 \
+                 --benchmark_report_aggregates_only=true \
+                 --benchmark_out_format=json
+CORE_BENCH_ALLOC = ^BM_(Transpose|Bfs|Reach|InDegree)
+
+.PHONY: bench-core
+bench-core: build/.deps
+	cmake -S . -B build/bench -DHG_BUILD_BENCH=ON -DHG_WITH_JEMALLOC=ON \
+	  -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build/bench -j2
+	cmake -S . -B build/bench-malloc -DHG_BUILD_BENCH=ON \
+	  -DHG_WITH_JEMALLOC=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build/bench-malloc -j2
+	build/bench/bench/core_bench $(CORE_BENCH_RUN) \
+	  --benchmark_out=build/core_bench.json
+	build/bench-malloc/bench/core_bench $(CORE_BENCH_RUN) \
+	  --benchmark_filter='$(CORE_BENCH_ALLOC)' \
+	  --benchmark_out=build/core_bench_malloc.json
+	$(PYTHON) bench/core_report.py build/core_bench.json \
+	  build/core_bench_malloc.json
+
 clean:
 	rm -rf build
