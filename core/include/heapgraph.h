@@ -183,6 +183,22 @@ hg_status hg_type_histogram(const uint32_t *type_ids, hg_node n,
                             const uint8_t *mask, uint32_t n_types,
                             uint64_t *counts);
 
+/* bytes[t] = sum of sizes[v] over nodes v < n of type t (and mask == NULL or
+ * mask[v] != 0); the same contract as hg_type_histogram otherwise. */
+hg_status hg_type_bytes(const uint32_t *type_ids, const uint64_t *sizes,
+                        hg_node n, const uint8_t *mask, uint32_t n_types,
+                        uint64_t *bytes);
+
+/* References between types, for a summary drawing: type_slot[t] (n_types
+ * entries) is the slot 0..k-1 type t is counted in, or HG_NONE to leave it
+ * out; counts[a * k + b] (k * k entries, overwritten) = the number of edges
+ * u -> v of g with u in slot a, v in slot b and both masked (mask == NULL:
+ * all).  HG_EINVAL for a slot >= k or a type id >= n_types. */
+hg_status hg_type_edges(const hg_csr *g, const uint32_t *type_ids,
+                        const uint8_t *mask, uint32_t n_types,
+                        const uint32_t *type_slot, uint32_t k,
+                        uint64_t *counts);
+
 /* ---- searches --------------------------------------------------------------
  * blocked (n_nodes bytes, may be NULL): nodes with blocked[v] != 0 are never
  * entered (nor expanded), except that sources are always entered.

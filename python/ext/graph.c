@@ -523,6 +523,97 @@ cleanup:
     return res;
 }
 
+PyDoc_STRVAR(Graph_type_bytes_doc,
+             "type_bytes(mask) -> list[int]\n\nShallow bytes per type id "
+             "over the masked nodes (None: all).");
+
+static PyObject *Graph_type_bytes(GraphObject *self, PyObject *arg) {
+    hg_graph *g = G(self);
+    Py_buffer mask;
+    uint64_t *bytes = NULL;
+    PyObject *res = NULL;
+    hg_status st;
+    size_t nb = (size_t)self->cap.n_types * sizeof(uint64_t) + 1;
+
+    if (get_buffer(arg, &mask, g->n_nodes, 0, 1, "mask") < 0) {
+        return NULL;
+    }
+    bytes = hg_alloc(nb);
+    if (bytes == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        st = hg_type_bytes(g->type_id, g->size, g->n_nodes, mask.buf,
+                           self->cap.n_types, bytes);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "type bytes");
+        goto cleanup;
+    }
+    res = u64_list(bytes, self->cap.n_types);
+cleanup:
+    hg_free(bytes, nb);
+    release_buffer(&mask);
+    return res;
+}
+
+PyDoc_STRVAR(
+    Graph_type_edges_doc,
+    "type_edges(mask, type_slot, k) -> list[int]\n\n"
+    "References between types (core hg_type_edges): type_slot holds one\n"
+    "native uint32 per type id, its slot 0..k-1 or 0xFFFFFFFF to leave it\n"
+    "out; returns k*k counts, [a*k + b] = edges from slot a to slot b among\n"
+    "the masked nodes (mask None: all).");
+
+static PyObject *Graph_type_edges(GraphObject *self, PyObject *args) {
+    hg_graph *g = G(self);
+    PyObject *mask_obj, *slot_obj;
+    unsigned int k;
+    Py_buffer mask, slot;
+    uint64_t *counts = NULL;
+    PyObject *res = NULL;
+    hg_status st;
+    size_t nb;
+
+    if (!PyArg_ParseTuple(args, "OOI:type_edges", &mask_obj, &slot_obj, &k) ||
+        check_edges(self) < 0) {
+        return NULL;
+    }
+    if (k > 4096) {
+        PyErr_Format(PyExc_ValueError, "k must be <= 4096, not %u", k);
+        return NULL;
+    }
+    nb = (size_t)k * k * sizeof(uint64_t) + 1;
+    if (get_buffer(mask_obj, &mask, g->n_nodes, 0, 1, "mask") < 0) {
+        return NULL;
+    }
+    if (get_buffer(slot_obj, &slot, (size_t)self->cap.n_types * 4, 0, 0,
+                   "type_slot") < 0) {
+        release_buffer(&mask);
+        return NULL;
+    }
+    counts = hg_alloc(nb);
+    if (counts == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        st = hg_type_edges(&g->fwd, g->type_id, mask.buf, self->cap.n_types,
+                           slot.buf, k, counts);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "type edges");
+        goto cleanup;
+    }
+    res = u64_list(counts, (size_t)k * k);
+cleanup:
+    hg_free(counts, nb);
+    release_buffer(&mask);
+    release_buffer(&slot);
+    return res;
+}
+
 PyDoc_STRVAR(
     Graph_type_order_doc,
     "type_order(mask, merged=False) -> list[int]\n\n"
@@ -1067,6 +1158,9 @@ static PyMethodDef Graph_methods[] = {
      Graph_type_counts_doc},
     {"type_order", (PyCFunction)Graph_type_order, METH_VARARGS,
      Graph_type_order_doc},
+    {"type_bytes", (PyCFunction)Graph_type_bytes, METH_O, Graph_type_bytes_doc},
+    {"type_edges", (PyCFunction)Graph_type_edges, METH_VARARGS,
+     Graph_type_edges_doc},
     {"select", (PyCFunction)Graph_select, METH_VARARGS, Graph_select_doc},
     {"zero_in_degree", (PyCFunction)Graph_zero_in_degree, METH_VARARGS,
      Graph_zero_in_degree_doc},

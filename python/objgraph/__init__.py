@@ -30,6 +30,7 @@ from ._api import (
                    show_growth,
                    show_most_common_types,
                    show_refs,
+                   show_type_graph,
                    snapshot,
                    typestats,
 )
@@ -43,6 +44,6 @@ __all__ = [
     'Snapshot', 'at', 'at_addrs', 'by_type', 'count', 'find_backref_chain',
     'find_ref_chain', 'get_leaking_objects', 'get_new_ids', 'growth',
     'is_proper_module', 'most_common_types', 'show_backrefs', 'show_chain',
-    'show_growth', 'show_most_common_types', 'show_refs', 'snapshot',
-    'typestats',
+    'show_growth', 'show_most_common_types', 'show_refs', 'show_type_graph',
+    'snapshot', 'typestats',
 ]

@@ -30,6 +30,7 @@ __all__ = [
     'show_most_common_types', 'growth', 'show_growth', 'get_new_ids',
     'get_leaking_objects', 'by_type', 'at', 'at_addrs', 'find_ref_chain',
     'find_backref_chain', 'show_refs', 'show_backrefs', 'show_chain',
+    'show_type_graph',
 ]
 
 
@@ -643,3 +644,31 @@ def show_chain(*chains, **kw):
     for :func:`show_backrefs` or :func:`show_refs`.
     """
     return _show_chain(show_refs, show_backrefs, chains, kw)
+
+
+def show_type_graph(snapshot=None, limit=50, filename=None, output=None,
+                    layout='sfdp'):
+    """Draw the heap summarised by type.
+
+    Each of the ``limit`` types holding the most bytes is one box, its area
+    growing with its shallow bytes, labelled with its name, its number of
+    objects and their bytes (untracked objects such as str and int
+    included).  An edge from one type to another is labelled with the
+    number of references from objects of the first to objects of the
+    second, and drawn thicker for more.  The whole heap of millions of
+    objects becomes a picture of a few dozen boxes, laid out by graphviz's
+    ``sfdp`` (``layout="dot"`` for a layered drawing).
+
+    ``snapshot``: a :class:`Snapshot` to draw; None takes one now.
+    ``filename`` and ``output`` work as for :func:`show_refs`.
+
+    Example:
+
+        >>> show_type_graph(limit=20, filename='types.png')
+        Graph written to ....dot (20 nodes)
+        Image generated as types.png
+    """
+    if snapshot is not None:
+        return snapshot.show_type_graph(limit, filename, output, layout)
+    with _snap(pin=False) as snap:
+        return snap.show_type_graph(limit, filename, output, layout)

@@ -66,6 +66,16 @@ SFDP_ARGS = (
     '-Earrowsize=0.5',
 )
 
+#: ``sfdp`` attributes for type graphs: a few dozen big boxes, where
+#: removing overlaps is cheap and makes the labels readable.
+TYPE_GRAPH_SFDP_ARGS = (
+    '-Goverlap=prism',
+    '-Gsep=+6',
+    '-Gsplines=true',
+    '-Earrowsize=0.7',
+    '-Efontsize=9',
+)
+
 _LAYOUTS = (None, 'dot', 'sfdp')
 
 
@@ -515,15 +525,16 @@ def _engine(nodes, layout):
     return 'sfdp' if nodes > LARGE_GRAPH_NODES else 'dot'
 
 
-def present_graph(dot_filename, filename=None, *, engine='dot'):
+def present_graph(dot_filename, filename=None, *, engine='dot',
+                  sfdp_args=SFDP_ARGS):
     """Show the DOT file ``dot_filename`` as the user asked.
 
     With ``filename``, graphviz writes it in the format its extension names
     (nothing to do if it is the DOT file itself).  Without, ``xdot`` is
     spawned on the DOT file, or if there is no xdot a PNG is made beside
     it.  ``engine`` is the graphviz layout, ``"dot"`` or ``"sfdp"``; sfdp
-    runs as ``dot -Ksfdp`` plus :data:`SFDP_ARGS`, so only ``dot`` needs to
-    be installed, as with objgraph.
+    runs as ``dot -Ksfdp`` plus ``sfdp_args`` (:data:`SFDP_ARGS` unless
+    given), so only ``dot`` needs to be installed, as with objgraph.
     """
     if filename == dot_filename:
         return
@@ -540,7 +551,7 @@ def present_graph(dot_filename, filename=None, *, engine='dot'):
         ext = os.path.splitext(filename)[1]
         cmd = ['dot', '-T' + ext[1:], '-o' + filename, dot_filename]
         if engine != 'dot':
-            cmd[1:1] = ['-K' + engine] + list(SFDP_ARGS)
+            cmd[1:1] = ['-K' + engine] + list(sfdp_args)
         _run_graphviz(cmd, filename)
     elif not filename:
         print('Graph viewer (xdot) and image renderer (dot) not found,'
@@ -628,7 +639,8 @@ def show_type_graph(type_stats, type_edges, *, limit=50, filename=None,
         import graphviz
         return graphviz.Source(f.getvalue(), engine=layout)
     print('Graph written to %s (%d nodes)' % (dot_filename, len(chosen)))
-    present_graph(dot_filename, filename, engine=layout)
+    present_graph(dot_filename, filename, engine=layout,
+                  sfdp_args=TYPE_GRAPH_SFDP_ARGS)
     return None
 
 

@@ -22,6 +22,7 @@ from ._names import (
 )
 
 _NONE = 0xFFFFFFFF
+_MAX_TYPE_SLOTS = 4096  # types a type graph can hold (k * k counts)
 _INVERT = bytes([1] + [0] * 255)  # mask -> its complement
 _GEN_SHIFT = _heapgraph.NODE_GEN_SHIFT
 _GEN_MASK = 3 << _GEN_SHIFT
@@ -367,6 +368,49 @@ class Snapshot:
         """Draw chains of references, like :func:`objgraph.show_chain`
         (``backrefs=True`` by default)."""
         return _show_chain(self.show_refs, self.show_backrefs, chains, kw)
+
+    def show_type_graph(self, limit=50, filename=None, output=None,
+                        layout='sfdp'):
+        """Draw the heap summarised by type, like
+        :func:`objgraph.show_type_graph`."""
+        stats, edges = self.type_graph(limit)
+        return _draw.show_type_graph(stats, edges, limit=len(stats),
+                                     filename=filename, output=output,
+                                     layout=layout)
+
+    def type_graph(self, limit=50):
+        """The heap summarised by type: ``(types, references)``.
+
+        ``types`` lists ``(type name, objects, shallow bytes)`` for the
+        ``limit`` types with the most bytes (None: every type, up to
+        4096), untracked objects (str, int, ...) included and garbage left
+        out; ``references`` lists ``(from type name, to type name, n)``:
+        ``n`` references from objects of one to objects of the other.
+        Types with the same short name are counted together.
+        """
+        check_limit(limit)
+        limit = min(limit or _MAX_TYPE_SLOTS, _MAX_TYPE_SLOTS)
+        g = self._g
+        mask = g.mask(live=True, untracked=True)
+        names = self._type_names(True)
+        totals = {}
+        for name, n, nbytes in zip(names, g.type_counts(mask),
+                                   g.type_bytes(mask)):
+            if n:
+                total = totals.setdefault(name, [0, 0])
+                total[0] += n
+                total[1] += nbytes
+        chosen = sorted(totals, key=lambda name: (-totals[name][1],
+                                                  -totals[name][0],
+                                                  name))[:limit]
+        slot_of = {name: i for i, name in enumerate(chosen)}
+        slots = array('I', (slot_of.get(name, _NONE) for name in names))
+        k = len(chosen)
+        counts = g.type_edges(mask, slots.tobytes(), k)
+        types = [(name, totals[name][0], totals[name][1]) for name in chosen]
+        references = [(chosen[i // k], chosen[i % k], n)
+                      for i, n in enumerate(counts) if n]
+        return types, references
 
     def _show(self, objs, backrefs, kw, root_refs=3):
         """Draw from this snapshot; ``root_refs``: see _draw.show_graph."""

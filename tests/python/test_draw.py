@@ -357,3 +357,52 @@ def test_large_drawings_are_laid_out_by_sfdp(tmp_path, monkeypatch):
     assert '-Ksfdp' in calls[-1]
     objgraph.show_refs(wide[:10], filename=str(tmp_path / 'small.png'))
     assert not any(arg.startswith('-K') for arg in calls[-1])
+
+
+# -- the heap by type -------------------------------------------------------
+
+
+class Bulky:
+    def __init__(self):
+        self.payload = [bytes(100 + k) for k in range(3)]
+
+
+def test_type_graph_counts_objects_bytes_and_references(quiet_gc):
+    bulk = [Bulky() for _ in range(2000)]
+    with objgraph.snapshot() as snap:
+        types, refs = snap.type_graph(limit=10)
+    assert len(types) == 10
+    assert [t[2] for t in types] == sorted((t[2] for t in types),
+                                           reverse=True)
+    stats = {name: (n, nbytes) for name, n, nbytes in types}
+    assert stats['bytes'][0] >= 6000
+    assert stats['bytes'][1] >= 6000 * sys.getsizeof(bytes(100))
+    edges = {(a, b): n for a, b, n in refs}
+    assert edges[('list', 'bytes')] >= 6000
+    del bulk
+
+
+def test_show_type_graph_writes_dot_and_png(quiet_gc, tmp_path, capsys):
+    bulk = [Bulky() for _ in range(500)]
+    out = io.StringIO()
+    objgraph.show_type_graph(limit=5, output=out)
+    text = out.getvalue()
+    assert text.startswith('digraph TypeGraph {\n')
+    assert text.count('objects\\n') == 5
+    path = str(tmp_path / 'types.png')
+    with objgraph.snapshot(pin=False) as snap:
+        objgraph.show_type_graph(snap, limit=12, filename=path)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith('(12 nodes)')
+    assert lines[1] == 'Image generated as %s' % path
+    png_size(path)
+    del bulk
+
+
+def test_show_type_graph_bad_arguments():
+    with pytest.raises(ValueError, match='limit'):
+        objgraph.show_type_graph(limit=-1, output=io.StringIO())
+    with pytest.raises(TypeError, match='limit'):
+        objgraph.show_type_graph(limit='5', output=io.StringIO())
+    with pytest.raises(ValueError, match='layout'):
+        objgraph.show_type_graph(layout='circo', output=io.StringIO())

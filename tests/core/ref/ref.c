@@ -82,6 +82,32 @@ void ref_histogram(const uint32_t *type_ids, hg_node n, const uint8_t *mask,
     }
 }
 
+void ref_type_bytes(const uint32_t *type_ids, const uint64_t *sizes, hg_node n,
+                    const uint8_t *mask, uint32_t n_types, uint64_t *bytes) {
+    memset(bytes, 0, (size_t)n_types * sizeof(uint64_t));
+    for (hg_node v = 0; v < n; v++) {
+        if (mask == NULL || mask[v]) {
+            bytes[type_ids[v]] += sizes[v];
+        }
+    }
+}
+
+void ref_type_edges(const hg_csr *g, const uint32_t *type_ids,
+                    const uint8_t *mask, const uint32_t *type_slot, uint32_t k,
+                    uint64_t *counts) {
+    memset(counts, 0, (size_t)k * k * sizeof(uint64_t));
+    for (hg_node u = 0; u < g->n_nodes; u++) {
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            hg_node v = g->targets[e];
+            uint32_t a = type_slot[type_ids[u]], b = type_slot[type_ids[v]];
+            if ((mask == NULL || (mask[u] && mask[v])) && a != HG_NONE &&
+                b != HG_NONE) {
+                counts[(size_t)a * k + b]++;
+            }
+        }
+    }
+}
+
 /* ---- build ----------------------------------------------------------------
  */
 

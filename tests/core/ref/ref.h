@@ -22,6 +22,14 @@ void ref_transpose(const hg_csr *g, hg_edge **off, hg_node **tgt);
 void ref_histogram(const uint32_t *type_ids, hg_node n, const uint8_t *mask,
                    uint32_t n_types, uint64_t *counts);
 
+/* bytes[t]: sizes summed per type; counts[a * k + b]: edges between the
+ * slots of masked nodes (hg_type_bytes, hg_type_edges). */
+void ref_type_bytes(const uint32_t *type_ids, const uint64_t *sizes, hg_node n,
+                    const uint8_t *mask, uint32_t n_types, uint64_t *bytes);
+void ref_type_edges(const hg_csr *g, const uint32_t *type_ids,
+                    const uint8_t *mask, const uint32_t *type_slot, uint32_t k,
+                    uint64_t *counts);
+
 /* hg_graph_build by sorting and binary search; returns 0, or -1 if the
  * input is invalid (repeated source address, source id out of range). */
 int ref_build(hg_node n_src, const uint64_t *src_addrs,
