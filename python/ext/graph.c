@@ -897,18 +897,35 @@ PyDoc_STRVAR(Graph_find_doc, "find(addrs) -> list[int]\n\nNode id of each "
                              "address (an iterable of int),\n"
                              "-1 where no node has it.");
 
+/* Node id of addr by a scan of the address column: for a few lookups on a
+ * snapshot without an index, cheaper than building one (a drawing looks up
+ * only its roots; the rest come as ids from the engine). */
+static hg_node scan_addr(const hg_graph *g, uint64_t addr) {
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        if (g->addr[v] == addr) {
+            return v;
+        }
+    }
+    return HG_NONE;
+}
+
+#define HG__FIND_BY_SCAN 4 /* at most this many addresses, no index yet */
+
 static PyObject *Graph_find(GraphObject *self, PyObject *arg) {
     PyObject *seq, *res;
     Py_ssize_t n;
+    int scan;
 
-    if (hg_graph_ensure_index(self) < 0) {
-        return NULL;
-    }
     seq = PySequence_Fast(arg, "find(): addrs must be an iterable of int");
     if (seq == NULL) {
         return NULL;
     }
     n = PySequence_Fast_GET_SIZE(seq);
+    scan = self->index == NULL && n <= HG__FIND_BY_SCAN;
+    if (!scan && hg_graph_ensure_index(self) < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
     res = PyList_New(n);
     if (res == NULL) {
         Py_DECREF(seq);
@@ -924,7 +941,8 @@ static PyObject *Graph_find(GraphObject *self, PyObject *arg) {
             Py_DECREF(res);
             return NULL;
         }
-        v = hg_addr_index_find(self->index, (uint64_t)addr);
+        v = scan ? scan_addr(G(self), (uint64_t)addr)
+                 : hg_addr_index_find(self->index, (uint64_t)addr);
         x = PyLong_FromLong(v == HG_NONE ? -1L : (long)v);
         if (x == NULL) {
             Py_DECREF(seq);

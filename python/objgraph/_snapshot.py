@@ -80,11 +80,13 @@ class Snapshot:
         self._g = graph
         self._masks = {}
         self._names = {}
+        self._drawn = {}  # id(obj) -> node id, for objects drawn
 
     # -- life cycle ---------------------------------------------------------
 
     def close(self):
         """Release the references a pinned snapshot holds (idempotent)."""
+        self._drawn.clear()
         self._g.close()
 
     def __enter__(self):
@@ -424,7 +426,16 @@ class Snapshot:
                                 root_refs=root_refs, **kw)
 
     def _node_of(self, obj):
-        return self._g.find((id(obj),))[0]
+        """obj's node id, or -1; objects a drawing got from the engine are
+        remembered (a pinned snapshot keeps them alive, so their ids are
+        theirs), the others looked up."""
+        v = self._drawn.get(id(obj))
+        return self._g.find((id(obj),))[0] if v is None else v
+
+    def _remember(self, ids, objs):
+        if self._g.pinned:
+            self._drawn.update(zip(map(id, objs), ids))
+        return objs
 
     def _referrers_of(self, obj):
         """Live referrers of ``obj`` from the reverse graph: tracked, not
@@ -445,7 +456,9 @@ class Snapshot:
         # gc.collect() has just merged: generation 2, then 0, then 1.
         ids.sort(key=lambda u: (_MERGED_RANK[(g.node(u)[4] & _GEN_MASK)
                                              >> _GEN_SHIFT], u))
-        return self._objects(ids)
+        objs = g.objects(ids)
+        return self._remember([u for u, o in zip(ids, objs) if o is not None],
+                              [o for o in objs if o is not None])
 
     def _referents_of(self, obj):
         """Referents of ``obj`` in the captured order (duplicates kept, as
@@ -456,8 +469,10 @@ class Snapshot:
             return []
         g = self._g
         live = {id(o): o for o in gc.get_referents(obj)}
-        return [live[a] for a in (g.node(u)[0] for u in g.referents(v))
-                if a in live]
+        found = [(u, live[a]) for u, a in ((u, g.node(u)[0])
+                                           for u in g.referents(v))
+                 if a in live]
+        return self._remember([u for u, _ in found], [o for _, o in found])
 
     def _refcount_of(self, obj):
         """The reference count captured for ``obj`` (the live count, less
