@@ -70,7 +70,7 @@ bench: build $(REF)
 # The core kernels against igraph's C core and memcpy (bench/core_bench.cc),
 # built with jemalloc and with malloc: build/core_bench.json and
 # build/core_bench_malloc.json (the kernels that allocate), tables from
-# bench/core_report.py.  About 3-4 minutes on 2 cores.
+# bench/core_report.py.  About 4 minutes on 2 busy cores.
 CORE_BENCH_RUN = --benchmark_min_time=0.2 --benchmark_repetitions=3 \
                  --benchmark_report_aggregates_only=true \
                  --benchmark_out_format=json

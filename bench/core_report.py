@@ -289,7 +289,8 @@ def _allocators(
         for k in set(jem) & set(mal)
         if k[0] in CORE_KERNELS and k[0] != "Memcpy"
     ]
-    for key in sorted(keys, key=lambda k: (k[1], CORE_KERNELS.index(k[0]))):
+    order = {k: i for i, k in enumerate(CORE_KERNELS)}
+    for key in sorted(keys, key=lambda k: (k[1], order[k[0]], k[2])):
         kernel, n, t = key
         rows.append(
             [
@@ -308,7 +309,7 @@ def _allocators(
             "threads",
             f"{jem_name} ms",
             "malloc ms",
-            f"malloc / {jem_name}",
+            f"malloc time / {jem_name} time",
         ],
         rows,
     )
@@ -377,7 +378,11 @@ def markdown(core_json_path: str | Path, malloc_json_path=None) -> str:
             "The same kernels from a build with `-DHG_WITH_JEMALLOC=OFF`. "
             "Warm runs reuse what the allocator kept from the previous "
             "iteration; *Cold runs first return free pages to the system, "
-            "so they pay page faults on every array they write.",
+            "so they pay page faults on every array they write.  Below 1: "
+            "malloc is faster.  jemalloc 5 does not keep freed blocks of "
+            "8 MiB or more (its oversize arena), so its warm runs fault "
+            "their large arrays in again; the malloc build's shim keeps "
+            "them (core/src/alloc.c).",
             "",
             *_allocators(res, mal, alloc),
             "",

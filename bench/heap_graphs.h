@@ -3,7 +3,7 @@
  *
  * A CPython heap is not a random graph.  What the kernels feel, and what this
  * generator reproduces from a fixed seed:
- *   - small out-degree: about 2.4 referents per object on average, a third
+ *   - small out-degree: about 2.5 referents per object on average, 39 %
  *     of the nodes (str, int, float: untracked leaves) have none;
  *   - power-law in-degree: most objects have exactly one referrer (their
  *     owner, usually allocated just before them), while a few nodes are
