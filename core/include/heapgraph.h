@@ -143,6 +143,14 @@ hg_status hg_graph_reverse(hg_graph *g);
 /* Bytes held by the node table and both CSRs. */
 uint64_t hg_graph_nbytes(const hg_graph *g);
 
+/* Whether node v is reachable from a root -- a node whose refcnt exceeds
+ * its in-degree -- by a backward search over g->rev (which must be built)
+ * that stops at the first root.  *out = 1 (reachable), 0 (not: garbage),
+ * or -1 when more than `budget` nodes reach v and none of those seen is a
+ * root (unknown: ask hg_reach over the whole graph instead). */
+hg_status hg_graph_rooted(const hg_graph *g, hg_node v, size_t budget,
+                          int *out);
+
 /* ---- construction from raw edges -------------------------------------------
  * Nodes 0..n_src-1 are given with their addresses (distinct).  Each raw edge
  * is (source id < n_src, target address).  Targets whose address is one of

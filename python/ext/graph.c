@@ -1191,6 +1191,10 @@ static PyMethodDef Graph_methods[] = {
     {"referrers", (PyCFunction)Graph_referrers, METH_O,
      "referrers(id) -> list[int]\n\nIn-edges' sources in id order."},
     {"bfs_step", (PyCFunction)Graph_bfs_step, METH_VARARGS, Graph_bfs_step_doc},
+    {"draw_referrers", (PyCFunction)hg_graph_draw_referrers, METH_O,
+     "draw_referrers(id) -> list[int]\n\nThe referrers show_backrefs draws: "
+     "as gc.get_referrers()\nafter a full collection lists them (see "
+     "referrers.c)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -44,4 +44,7 @@ int hg_graph_ensure_index(GraphObject *self);
 /* Compute base_counts/base_order; 0 or -1 with MemoryError. */
 int hg_graph_summarise(GraphObject *self);
 
+/* Graph.draw_referrers(id) (referrers.c). */
+PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg);
+
 #endif /* HG_MODULE_H */

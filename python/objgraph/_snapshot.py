@@ -24,11 +24,6 @@ from ._names import (
 _NONE = 0xFFFFFFFF
 _MAX_TYPE_SLOTS = 4096  # types a type graph can hold (k * k counts)
 _INVERT = bytes([1] + [0] * 255)  # mask -> its complement
-_GEN_SHIFT = _heapgraph.NODE_GEN_SHIFT
-_GEN_MASK = 3 << _GEN_SHIFT
-# A node's generation (0, 1, 2, 3 = frozen) -> its place in the list a full
-# collection leaves: generation 2, then 0, then 1 (frozen objects last).
-_MERGED_RANK = (1, 2, 0, 3)
 
 
 def _ids(raw):
@@ -438,25 +433,15 @@ class Snapshot:
         return objs
 
     def _referrers_of(self, obj):
-        """Live referrers of ``obj`` from the reverse graph: tracked, not
-        garbage, not objgraph's own, each once, in id order (the order of
-        ``gc.get_referrers``)."""
+        """Live referrers of ``obj`` from the reverse graph, as objgraph's
+        ``gc.get_referrers`` after its ``gc.collect()`` lists them: each
+        once, tracked, not garbage, not objgraph's own, in the order of
+        the collector's lists after a full collection."""
         v = self._node_of(obj)
         if v < 0:
             return []
-        g = self._g
-        allowed = self._mask(live=True)
-        ids = []
-        last = -1
-        for u in g.referrers(v):
-            if u != last and allowed[u]:
-                ids.append(u)
-            last = u
-        # gc.get_referrers() walks the collector's lists, which objgraph's
-        # gc.collect() has just merged: generation 2, then 0, then 1.
-        ids.sort(key=lambda u: (_MERGED_RANK[(g.node(u)[4] & _GEN_MASK)
-                                             >> _GEN_SHIFT], u))
-        objs = g.objects(ids)
+        ids = self._g.draw_referrers(v)
+        objs = self._g.objects(ids)
         return self._remember([u for u, o in zip(ids, objs) if o is not None],
                               [o for o in objs if o is not None])
 

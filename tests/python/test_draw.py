@@ -406,3 +406,33 @@ def test_show_type_graph_bad_arguments():
         objgraph.show_type_graph(limit='5', output=io.StringIO())
     with pytest.raises(ValueError, match='layout'):
         objgraph.show_type_graph(layout='circo', output=io.StringIO())
+
+
+def test_backrefs_leave_out_garbage_and_what_a_collection_untracks(ref):
+    """Drawn first on a heap with garbage and an untrackable tuple (which
+    objgraph 3.7.0's gc.collect() then frees and untracks), our drawing is
+    already the one objgraph 3.7.0 makes after its collection."""
+    gc.collect()
+    gc.disable()
+    try:
+        target = Peer()
+        cycle = [target]
+        cycle.append(cycle)  # garbage once dropped: refers to target
+        text = ''.join(['not', ' interned'])
+        atoms = (text, 12345)  # a collection would untrack this tuple
+        holder = [atoms, target]
+        garbage, untrackable = 'o%d' % id(cycle), 'o%d' % id(atoms)
+        del cycle
+        objs = [target, text]
+        ours = dot_of(objgraph.show_backrefs, objs, max_depth=2)
+        with objgraph.snapshot() as snap:
+            ours_snap = io.StringIO()
+            snap.show_backrefs(objs, max_depth=2, output=ours_snap)
+        theirs = dot_of(ref.show_backrefs, objs, max_depth=2)
+    finally:
+        gc.enable()
+    assert ours == theirs
+    assert ours_snap.getvalue() == theirs
+    assert garbage not in ours and untrackable not in ours
+    assert 'o%d' % id(holder) in ours
+    del holder

@@ -1,0 +1,157 @@
+/*
+ * referrers.c -- the referrers a drawing shows: Graph.draw_referrers(id).
+ *
+ * show_backrefs draws, for a handful of nodes, what refers to each -- as
+ * objgraph 3.x's gc.get_referrers() after its gc.collect() would list them:
+ * each referrer once, tracked, not garbage, not a tuple or dict that the
+ * collection would untrack, in the order of the collector's lists after a
+ * full collection merged them (generation 2, then 0, then 1; ids keep list
+ * order within a generation).
+ *
+ * "Not garbage" is asked node by node (core hg_graph_rooted: a backward
+ * search that stops at the first root), so a drawing on a fresh snapshot
+ * costs the reverse graph and a few small searches, not reachability over
+ * the whole heap.  A search that runs out of budget falls back to the
+ * whole-heap answer (hg_graph_ensure_live), which is then used for every
+ * later query of this graph.
+ *
+ * The untracking test is the one capture/untrack.c applies to the whole
+ * heap, made local: a tuple or dict would be untracked when nothing it
+ * refers to may be tracked, a nested tuple counting as tracked unless it
+ * would be untracked itself (looked at up to HG__UNTRACK_DEPTH levels deep;
+ * deeper nesting counts as tracked).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hgmodule.h"
+
+#define HG__ROOTED_BUDGET ((size_t)1 << 16)
+#define HG__UNTRACK_DEPTH 32
+
+static int local_untrackable(const GraphObject *self, hg_node v, int depth);
+
+static int may_be_tracked(const GraphObject *self, hg_node w, int depth) {
+    const hg_graph *g = self->cap.graph;
+    uint8_t f = g->flags[w];
+    if (!(f & HG_NODE_GC)) {
+        return 0;
+    }
+    if (self->cap.type_flags[g->type_id[w]] & HG_TYPE_EXACT_TUPLE) {
+        return (f & HG_NODE_TRACKED) && !local_untrackable(self, w, depth + 1);
+    }
+    return 1;
+}
+
+/* Whether a collection would untrack v (an exact tuple or dict). */
+static int local_untrackable(const GraphObject *self, hg_node v, int depth) {
+    const hg_graph *g = self->cap.graph;
+    uint32_t tf = self->cap.type_flags[g->type_id[v]];
+    if (!(tf & (HG_TYPE_EXACT_TUPLE | HG_TYPE_EXACT_DICT)) ||
+        depth > HG__UNTRACK_DEPTH || (g->flags[v] & HG_NODE_FROZEN)) {
+        return 0;
+    }
+    for (hg_edge e = g->fwd.offsets[v]; e < g->fwd.offsets[v + 1]; e++) {
+        if (may_be_tracked(self, g->fwd.targets[e], depth)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Position of a node's generation in the merged list: 2, 0, 1, frozen. */
+static inline uint64_t merged_key(const hg_graph *g, hg_node v) {
+    static const uint64_t rank[4] = {1, 2, 0, 3};
+    int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
+    return rank[gen] << 32 | v;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* 1: keep u, 0: leave it out, -1: unknown (search out of budget), -2: an
+ * error (exception set). */
+static int shown(GraphObject *self, hg_node u) {
+    const hg_graph *g = self->cap.graph;
+    int rooted = 0;
+    hg_status st;
+    if (!(g->flags[u] & HG_NODE_TRACKED) || (g->flags[u] & HG_NODE_EXCLUDED)) {
+        return 0;
+    }
+    if (self->live != NULL) {
+        return self->live[u] && !self->untrackable[u];
+    }
+    st = hg_graph_rooted(g, u, HG__ROOTED_BUDGET, &rooted);
+    if (st != HG_OK) {
+        hg_raise_status(st, "searching for a root");
+        return -2;
+    }
+    if (rooted != 1) {
+        return rooted; /* 0 garbage, -1 unknown */
+    }
+    return !local_untrackable(self, u, 0);
+}
+
+PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg) {
+    const hg_graph *g = self->cap.graph;
+    long long v = PyLong_AsLongLong(arg);
+    uint64_t *keys = NULL;
+    size_t n = 0, cap;
+    PyObject *res = NULL;
+
+    if (v == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (v < 0 || v >= (long long)g->n_nodes) {
+        PyErr_Format(PyExc_IndexError,
+                     "draw_referrers(): node id %lld out of range [0, %u)", v,
+                     g->n_nodes);
+        return NULL;
+    }
+    if (hg_graph_ensure_reverse(self) < 0) {
+        return NULL;
+    }
+    cap = (size_t)(g->rev.offsets[v + 1] - g->rev.offsets[v]);
+    keys = malloc(cap * sizeof(uint64_t) + 1);
+    if (keys == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (hg_edge e = g->rev.offsets[v]; e < g->rev.offsets[v + 1]; e++) {
+        hg_node u = g->rev.targets[e];
+        int keep;
+        if (e > g->rev.offsets[v] && g->rev.targets[e - 1] == u) {
+            continue; /* sources are sorted: a repeat is a multi-edge */
+        }
+        keep = shown(self, u);
+        if (keep == -1) {
+            /* a referrer with a long way to a root: settle it, and every
+             * later one, with reachability over the whole graph */
+            if (hg_graph_ensure_live(self) < 0) {
+                goto cleanup;
+            }
+            keep = shown(self, u);
+        }
+        if (keep == -2) {
+            goto cleanup;
+        }
+        if (keep) {
+            keys[n++] = merged_key(g, u);
+        }
+    }
+    qsort(keys, n, sizeof(uint64_t), cmp_u64);
+    res = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; res != NULL && i < n; i++) {
+        PyObject *x =
+            PyLong_FromUnsignedLong((unsigned long)(keys[i] & 0xFFFFFFFFu));
+        if (x == NULL) {
+            Py_CLEAR(res);
+            break;
+        }
+        PyList_SET_ITEM(res, (Py_ssize_t)i, x);
+    }
+cleanup:
+    free(keys);
+    return res;
+}
