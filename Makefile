@@ -18,7 +18,7 @@ STAMP := build/.installed
 C_SOURCES = $(shell git ls-files 'core/*.c' 'core/*.h' 'capture/*.c' \
               'capture/*.h' 'python/ext/*.c' 'python/ext/*.h' \
               'tests/core/*.c' 'tests/core/*.h' 'bench/*.cc' 2>/dev/null)
-PY_SOURCES = python/objgraph tests/python bench
+PY_SOURCES = python/objgraph tests/python bench docs/run_doctests.py
 
 all: build
 
@@ -46,7 +46,7 @@ build: build/.deps
 demo: build
 	$(PYTHON) -m objgraph.demo
 
-test: lint build $(REF) test-core test-python
+test: lint build $(REF) test-core test-python test-docs
 
 test-core: build/.deps
 	cmake -S . -B build/core -DHG_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release \
@@ -57,6 +57,12 @@ test-core: build/.deps
 test-python: build $(REF)
 	cd tests/python && OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider .
+
+# The user guide's examples (docs/*.rst) as doctests, run in docs/images/:
+# they redraw the pictures the guide shows, in place.
+.PHONY: test-docs
+test-docs: build
+	$(PYTHON) docs/run_doctests.py
 
 # One layout, enforced: clang-format (.clang-format) and ruff (pyproject).
 lint: build/.deps
