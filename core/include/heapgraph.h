@@ -151,6 +151,16 @@ uint64_t hg_graph_nbytes(const hg_graph *g);
 hg_status hg_graph_rooted(const hg_graph *g, hg_node v, size_t budget,
                           int *out);
 
+/* The collector's list after a full collection (CPython 3.11's
+ * update_refs, subtract_refs and move_unreachable replayed on g; see
+ * gc_order.c).  list: the n_list listed node ids in list order (the young
+ * generations merged after the old one); refcnt: reference counts (n_nodes
+ * entries).  pos[v] (n_nodes entries, overwritten) = v's rank in the final
+ * list, or HG_NONE when v is unreachable (garbage) or not listed.
+ * HG_EINVAL for an id out of range or listed twice. */
+hg_status hg_gc_order(const hg_csr *g, const uint32_t *refcnt,
+                      const hg_node *list, hg_node n_list, hg_node *pos);
+
 /* ---- construction from raw edges -------------------------------------------
  * Nodes 0..n_src-1 are given with their addresses (distinct).  Each raw edge
  * is (source id < n_src, target address).  Targets whose address is one of

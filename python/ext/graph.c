@@ -277,6 +277,7 @@ static void Graph_dealloc(GraphObject *self) {
     hg_free(self->in_degree, (size_t)n * sizeof(uint32_t) + 1);
     hg_free(self->live, (size_t)n + 1);
     hg_free(self->untrackable, (size_t)n + 1);
+    hg_free(self->gc_pos, (size_t)n * sizeof(hg_node) + 1);
     hg_free(self->base_counts,
             (size_t)self->cap.n_types * sizeof(uint64_t) + 1);
     hg_free(self->base_order, (size_t)self->cap.n_types * sizeof(uint32_t) + 1);
@@ -330,7 +331,10 @@ static PyObject *Graph_get_nbytes(GraphObject *self, void *c) {
         n += (uint64_t)nn * sizeof(uint32_t);
     }
     if (self->live != NULL) {
-        n += nn;
+        n += 2 * (uint64_t)nn; /* live and untrackable */
+    }
+    if (self->gc_pos != NULL) {
+        n += (uint64_t)nn * sizeof(hg_node);
     }
     return PyLong_FromUnsignedLongLong(n);
 }

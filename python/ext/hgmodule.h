@@ -21,6 +21,8 @@ typedef struct {
     uint32_t *in_degree;  /* all edges, built on first use */
     uint8_t *live;        /* reachable from a root, built on first use */
     uint8_t *untrackable; /* a full collection would untrack it (with live) */
+    hg_node *gc_pos;      /* rank in the list a full collection leaves, HG_NONE
+                           * for garbage and unlisted nodes; built on demand */
     int was_pinned;       /* pinned at capture (pins dropped on close) */
     int nodes_only;       /* captured without references */
     /* the default view (tracked nodes outside the excluded machinery),
@@ -44,6 +46,9 @@ int hg_graph_ensure_index(GraphObject *self);
 /* Compute base_counts/base_order; 0 or -1 with MemoryError. */
 int hg_graph_summarise(GraphObject *self);
 
+/* Build gc_pos if it is not built (referrers.c); 0, or -1 with an
+ * exception. */
+int hg_graph_ensure_gc_pos(GraphObject *self);
 /* Graph.draw_referrers(id) (referrers.c). */
 PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg);
 

@@ -4,9 +4,18 @@
  * show_backrefs draws, for a handful of nodes, what refers to each -- as
  * objgraph 3.x's gc.get_referrers() after its gc.collect() would list them:
  * each referrer once, tracked, not garbage, not a tuple or dict that the
- * collection would untrack, in the order of the collector's lists after a
- * full collection merged them (generation 2, then 0, then 1; ids keep list
- * order within a generation).
+ * collection would untrack, in the order of the collector's list after the
+ * collection.
+ *
+ * That order: a full collection merges generations 0 and 1 after 2 (ids
+ * keep list order within a generation), then move_unreachable keeps in
+ * place the objects it reaches in time and moves the others to the tail
+ * (core hg_gc_order replays it).  An object "stays" when it has references
+ * from outside the list (gc_refs > 0) or an earlier object that stays
+ * refers to it; when every referrer shown is found to stay by that local
+ * test (a few levels deep), the merged order is the final one; otherwise
+ * the whole walk is replayed once for the graph (O(heap), as one
+ * collection's marking) and its ranks are used from then on.
  *
  * "Not garbage" is asked node by node (core hg_graph_rooted: a backward
  * search that stops at the first root), so a drawing on a fresh snapshot
@@ -28,6 +37,13 @@
 
 #define HG__ROOTED_BUDGET ((size_t)1 << 16)
 #define HG__UNTRACK_DEPTH 32
+#define HG__STAYS_DEPTH 6
+#define HG__STAYS_ROW 64 /* referrers looked at per level */
+
+/* Whether v is on the collector's list (tracked, not frozen). */
+static inline int listed(const hg_graph *g, hg_node v) {
+    return (g->flags[v] & HG_NODE_TRACKED) && !(g->flags[v] & HG_NODE_FROZEN);
+}
 
 static int local_untrackable(const GraphObject *self, hg_node v, int depth);
 
@@ -71,6 +87,81 @@ static int cmp_u64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* gc_refs of listed node v: its count less the references from listed
+ * nodes. */
+static int64_t gc_refs(const hg_graph *g, hg_node v) {
+    int64_t r = g->refcnt[v];
+    for (hg_edge e = g->rev.offsets[v]; e < g->rev.offsets[v + 1]; e++) {
+        r -= listed(g, g->rev.targets[e]);
+    }
+    return r;
+}
+
+/* 1: move_unreachable keeps v in place; 0: it moves v to the tail (or
+ * finds it unreachable); -1: not settled by this local look. */
+static int stays(const hg_graph *g, hg_node v, int depth) {
+    int unknown = 0;
+    hg_edge lo = g->rev.offsets[v], hi = g->rev.offsets[v + 1];
+    if (gc_refs(g, v) > 0) {
+        return 1;
+    }
+    if (depth >= HG__STAYS_DEPTH || hi - lo > HG__STAYS_ROW) {
+        return -1;
+    }
+    for (hg_edge e = lo; e < hi; e++) {
+        hg_node r = g->rev.targets[e];
+        int s;
+        if (!listed(g, r) || merged_key(g, r) >= merged_key(g, v)) {
+            continue; /* walked after v: too late to keep it in place */
+        }
+        s = stays(g, r, depth + 1);
+        if (s == 1) {
+            return 1;
+        }
+        unknown |= s < 0;
+    }
+    return unknown ? -1 : 0;
+}
+
+int hg_graph_ensure_gc_pos(GraphObject *self) {
+    const hg_graph *g = self->cap.graph;
+    hg_node n = g->n_nodes, n_list = 0;
+    hg_node *list = NULL, *pos = NULL;
+    hg_status st = HG_OK;
+    static const int merged_gens[3] = {2, 0, 1};
+
+    if (self->gc_pos != NULL) {
+        return 0;
+    }
+    list = hg_alloc((size_t)g->n_tracked * sizeof(hg_node) + 1);
+    pos = hg_alloc((size_t)n * sizeof(hg_node) + 1);
+    if (list == NULL || pos == NULL) {
+        hg_free(list, (size_t)g->n_tracked * sizeof(hg_node) + 1);
+        hg_free(pos, (size_t)n * sizeof(hg_node) + 1);
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        for (int k = 0; k < 3; k++) {
+            for (hg_node v = 0; v < g->n_tracked; v++) {
+                int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
+                if (gen == merged_gens[k] && listed(g, v)) {
+                    list[n_list++] = v;
+                }
+            }
+        }
+        st = hg_gc_order(&g->fwd, g->refcnt, list, n_list, pos);
+    Py_END_ALLOW_THREADS
+    hg_free(list, (size_t)g->n_tracked * sizeof(hg_node) + 1);
+    if (st != HG_OK) {
+        hg_free(pos, (size_t)n * sizeof(hg_node) + 1);
+        hg_raise_status(st, "replaying a collection");
+        return -1;
+    }
+    self->gc_pos = pos;
+    return 0;
+}
+
 /* 1: keep u, 0: leave it out, -1: unknown (search out of budget), -2: an
  * error (exception set). */
 static int shown(GraphObject *self, hg_node u) {
@@ -82,6 +173,9 @@ static int shown(GraphObject *self, hg_node u) {
     }
     if (self->live != NULL) {
         return self->live[u] && !self->untrackable[u];
+    }
+    if (self->gc_pos != NULL && listed(g, u)) {
+        return self->gc_pos[u] != HG_NONE && !local_untrackable(self, u, 0);
     }
     st = hg_graph_rooted(g, u, HG__ROOTED_BUDGET, &rooted);
     if (st != HG_OK) {
@@ -138,6 +232,26 @@ PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg) {
         }
         if (keep) {
             keys[n++] = merged_key(g, u);
+        }
+    }
+    if (n > 1 && self->gc_pos == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            hg_node u = (hg_node)(keys[i] & 0xFFFFFFFFu);
+            if (listed(g, u) && stays(g, u, 0) != 1) {
+                if (hg_graph_ensure_gc_pos(self) < 0) {
+                    goto cleanup;
+                }
+                break;
+            }
+        }
+    }
+    if (n > 1 && self->gc_pos != NULL) {
+        /* the final list's ranks; frozen referrers (never on it) last */
+        for (size_t i = 0; i < n; i++) {
+            hg_node u = (hg_node)(keys[i] & 0xFFFFFFFFu);
+            hg_node p = listed(g, u) ? self->gc_pos[u] : HG_NONE;
+            keys[i] =
+                (p == HG_NONE ? (uint64_t)1 << 63 : (uint64_t)p << 32) | u;
         }
     }
     qsort(keys, n, sizeof(uint64_t), cmp_u64);

@@ -436,3 +436,33 @@ def test_backrefs_leave_out_garbage_and_what_a_collection_untracks(ref):
     assert garbage not in ours and untrackable not in ours
     assert 'o%d' % id(holder) in ours
     del holder
+
+
+def test_backrefs_are_in_the_order_a_collection_leaves(ref):
+    """Containers built before what holds them (constructor arguments) are
+    moved to the end of the collector's list by objgraph 3.7.0's
+    gc.collect(); drawn first, before any collection, ours lists the
+    referrers in that final order too."""
+    gc.collect()
+    gc.disable()
+    try:
+        target = Peer()
+        kept = []
+        for i in range(4):
+            inner = [target] if i % 2 else {'t': target}  # made first
+            holder = Peer()  # then what holds it
+            holder.keep = inner
+            kept.append(holder)
+        near = [target]  # held by a variable: stays where it is
+        del inner, holder
+        objs = [target]
+        ours = dot_of(objgraph.show_backrefs, objs, max_depth=1)
+        theirs = dot_of(ref.show_backrefs, objs, max_depth=1)
+    finally:
+        gc.enable()
+    assert ours == theirs
+    edges = [line for line in theirs.splitlines() if ' -> ' in line]
+    assert edges[0].startswith('  o%d ->' % id(near)), (
+        'the containers set aside by the collection come after the list '
+        'held by a variable')
+    del kept

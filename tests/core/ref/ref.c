@@ -108,6 +108,84 @@ void ref_type_edges(const hg_csr *g, const uint32_t *type_ids,
     }
 }
 
+/* ---- gc order -------------------------------------------------------------
+ * Two circular doubly linked lists with sentinels (young = node n, the
+ * unreachable list = node n + 1), as in Modules/gcmodule.c.
+ */
+
+typedef struct link {
+    hg_node prev, next;
+} link;
+
+static void list_unlink(link *l, hg_node x) {
+    l[l[x].prev].next = l[x].next;
+    l[l[x].next].prev = l[x].prev;
+}
+
+static void list_append(link *l, hg_node head, hg_node x) {
+    hg_node last = l[head].prev;
+    l[last].next = x;
+    l[x].prev = last;
+    l[x].next = head;
+    l[head].prev = x;
+}
+
+void ref_gc_order(const hg_csr *g, const uint32_t *refcnt, const hg_node *list,
+                  hg_node n_list, hg_node *pos) {
+    hg_node n = g->n_nodes, young = n, unreachable = n + 1, rank = 0;
+    link *l = malloc(((size_t)n + 2) * sizeof(link));
+    int64_t *refs = calloc((size_t)n + 1, sizeof(int64_t));
+    /* 0 unlisted, 1 collecting, 2 walked, 3 in the unreachable list */
+    uint8_t *where = calloc((size_t)n + 1, 1);
+
+    l[young].prev = l[young].next = young;
+    l[unreachable].prev = l[unreachable].next = unreachable;
+    for (hg_node i = 0; i < n_list; i++) {
+        list_append(l, young, list[i]);
+        where[list[i]] = 1;
+        refs[list[i]] = refcnt[list[i]];
+    }
+    for (hg_node i = 0; i < n_list; i++) {
+        for (hg_edge e = g->offsets[list[i]]; e < g->offsets[list[i] + 1];
+             e++) {
+            if (where[g->targets[e]]) {
+                refs[g->targets[e]]--;
+            }
+        }
+    }
+    for (hg_node prev = young, x = l[young].next; x != young;
+         x = l[prev].next) {
+        if (refs[x] > 0) {
+            for (hg_edge e = g->offsets[x]; e < g->offsets[x + 1]; e++) {
+                hg_node v = g->targets[e];
+                if (where[v] == 3) { /* moved back to young's tail */
+                    list_unlink(l, v);
+                    list_append(l, young, v);
+                    where[v] = 1;
+                    refs[v] = 1;
+                } else if (where[v] == 1 && refs[v] <= 0) {
+                    refs[v] = 1;
+                }
+            }
+            where[x] = 2;
+            prev = x;
+        } else {
+            list_unlink(l, x);
+            list_append(l, unreachable, x);
+            where[x] = 3;
+        }
+    }
+    for (hg_node v = 0; v < n; v++) {
+        pos[v] = HG_NONE;
+    }
+    for (hg_node x = l[young].next; x != young; x = l[x].next) {
+        pos[x] = rank++;
+    }
+    free(l);
+    free(refs);
+    free(where);
+}
+
 /* ---- build ----------------------------------------------------------------
  */
 

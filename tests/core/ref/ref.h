@@ -30,6 +30,11 @@ void ref_type_edges(const hg_csr *g, const uint32_t *type_ids,
                     const uint8_t *mask, const uint32_t *type_slot, uint32_t k,
                     uint64_t *counts);
 
+/* hg_gc_order by a literal replay of CPython's move_unreachable on a
+ * doubly linked list (young list, unreachable list, tail appends). */
+void ref_gc_order(const hg_csr *g, const uint32_t *refcnt, const hg_node *list,
+                  hg_node n_list, hg_node *pos);
+
 /* hg_graph_build by sorting and binary search; returns 0, or -1 if the
  * input is invalid (repeated source address, source id out of range). */
 int ref_build(hg_node n_src, const uint64_t *src_addrs,
