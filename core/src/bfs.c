@@ -72,7 +72,8 @@ static int bad_ids(const hg_node *ids, size_t n_ids, hg_node n) {
 
 /* The two top-down levels are shared with bfs_diropt.c (hg_internal.h). */
 uint64_t hg__bfs_level_serial(const hg_csr *g, const uint8_t *blocked,
-                              uint32_t L, hg_node *q, uint64_t lo, uint64_t hi,
+                              const uint64_t *seen_before, uint32_t L,
+                              hg_node *q, uint64_t lo, uint64_t hi,
                               hg_node *parent, uint32_t *dep,
                               hg_edge *next_edges) {
     uint64_t tail = hi;
@@ -82,7 +83,8 @@ uint64_t hg__bfs_level_serial(const hg_csr *g, const uint8_t *blocked,
         hg_node u = q[i];
         for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
             hg_node v = g->targets[e];
-            if (is_blocked(blocked, v)) {
+            if ((seen_before != NULL && hg__bit_test(seen_before, v)) ||
+                is_blocked(blocked, v)) {
                 continue;
             }
             if (dep[v] == UNSEEN) {
@@ -100,8 +102,9 @@ uint64_t hg__bfs_level_serial(const hg_csr *g, const uint8_t *blocked,
 }
 
 uint64_t hg__bfs_level_parallel(const hg_csr *g, const uint8_t *blocked,
-                                uint32_t L, hg_node *q, uint64_t lo,
-                                uint64_t hi, hg_node *parent, uint32_t *dep,
+                                const uint64_t *seen_before, uint32_t L,
+                                hg_node *q, uint64_t lo, uint64_t hi,
+                                hg_node *parent, uint32_t *dep,
                                 hg_edge *next_edges) {
     uint64_t tail = hi;
     hg_edge ne = 0;
@@ -118,7 +121,8 @@ uint64_t hg__bfs_level_parallel(const hg_csr *g, const uint8_t *blocked,
             for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
                 hg_node v = g->targets[e];
                 uint32_t d;
-                if (is_blocked(blocked, v)) {
+                if ((seen_before != NULL && hg__bit_test(seen_before, v)) ||
+                    is_blocked(blocked, v)) {
                     continue;
                 }
                 d = hg__atomic_load_u32(&dep[v]);
@@ -189,11 +193,11 @@ hg_status hg_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
     while (lo < hi && L < max_depth) {
         uint64_t tail;
         if (parallel_ok && ne >= HG__BFS_PAR_EDGES) {
-            tail = hg__bfs_level_parallel(g, blocked, L, q, lo, hi, parent, dep,
-                                          &ne);
+            tail = hg__bfs_level_parallel(g, blocked, NULL, L, q, lo, hi,
+                                          parent, dep, &ne);
         } else {
-            tail = hg__bfs_level_serial(g, blocked, L, q, lo, hi, parent, dep,
-                                        &ne);
+            tail = hg__bfs_level_serial(g, blocked, NULL, L, q, lo, hi, parent,
+                                        dep, &ne);
         }
         lo = hi;
         hi = tail;

@@ -112,15 +112,25 @@ hg_node hg__csr_split(const hg_csr *g, int k, int n_chunks);
  * smallest frontier predecessor as parent[v], and is appended to q at hi,
  * hi+1, ...  Returns the new queue tail; *next_edges receives the out-edge
  * count of the new frontier.  Serial and parallel give the same parent and
- * dep (the order of the appended nodes may differ). */
+ * dep (the order of the appended nodes may differ).  seen_before (may be
+ * NULL): a bitmap, bit v % 64 of word v / 64, of nodes known to be seen at
+ * levels <= L or blocked; edges to them are skipped without reading dep.
+ * It is only read. */
 uint64_t hg__bfs_level_serial(const hg_csr *g, const uint8_t *blocked,
-                              uint32_t L, hg_node *q, uint64_t lo, uint64_t hi,
+                              const uint64_t *seen_before, uint32_t L,
+                              hg_node *q, uint64_t lo, uint64_t hi,
                               hg_node *parent, uint32_t *dep,
                               hg_edge *next_edges);
 uint64_t hg__bfs_level_parallel(const hg_csr *g, const uint8_t *blocked,
-                                uint32_t L, hg_node *q, uint64_t lo,
-                                uint64_t hi, hg_node *parent, uint32_t *dep,
+                                const uint64_t *seen_before, uint32_t L,
+                                hg_node *q, uint64_t lo, uint64_t hi,
+                                hg_node *parent, uint32_t *dep,
                                 hg_edge *next_edges);
+
+/* Bit v of a node bitmap (bit v % 64 of word v / 64). */
+static inline int hg__bit_test(const uint64_t *bits, hg_node v) {
+    return (int)((bits[v >> 6] >> (v & 63)) & 1u);
+}
 
 /* ---- prefix sums -------------------------------------------------------- */
 
