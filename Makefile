@@ -58,10 +58,15 @@ test-python: build $(REF)
 	cd tests/python && OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider .
 
-# The user guide's examples (docs/*.rst) as doctests, run in docs/images/:
-# they redraw the pictures the guide shows, in place.
-.PHONY: test-docs
+# The user guide's examples (docs/*.rst) as doctests.  Here the pictures
+# they draw go to build/...
+.PHONY: test-docs docs
 test-docs: build
+	$(PYTHON) docs/run_doctests.py --images build/docs-images
+
+# ... and here to docs/images/: the pictures the guide shows, redrawn in
+# place, to be looked at and committed.
+docs: build
 	$(PYTHON) docs/run_doctests.py
 
 # One layout, enforced: clang-format (.clang-format) and ruff (pyproject).

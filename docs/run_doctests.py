@@ -2,11 +2,14 @@
 
     python3 docs/run_doctests.py              # every page
     python3 docs/run_doctests.py index.rst    # some pages
+    python3 docs/run_doctests.py --images build/docs-images
 
 The examples run with docs/images/ as the working directory, so the
 pictures they draw (``filename='sample-graph.png'``) are the ones the guide
-shows: running the doctests regenerates them in place.  The temporary DOT
-files graphviz reads go to a scratch directory removed afterwards.
+shows: ``make docs`` regenerates them in place.  ``make test`` runs the
+same examples with ``--images`` pointing into build/, so testing leaves the
+committed pictures alone.  The temporary DOT files graphviz reads go to a
+scratch directory removed afterwards.
 
 Each page runs in its own namespace, in the order of the guide, in this one
 process.  Two option flags, as in objgraph 3.x's own documentation:
@@ -114,7 +117,15 @@ def suite(pages):
 
 
 def main(argv):
-    pages = argv[1:] or PAGES
+    global IMAGES
+    args = argv[1:]
+    if args[:1] == ['--images']:
+        if len(args) < 2:
+            print('--images needs a directory', file=sys.stderr)
+            return 2
+        IMAGES = os.path.abspath(args[1])
+        args = args[2:]
+    pages = args or PAGES
     unknown = sorted(set(pages) - set(PAGES))
     on_disk = sorted(p for p in os.listdir(DOCS) if p.endswith('.rst'))
     missing = sorted(set(on_disk) - set(PAGES))

@@ -355,6 +355,7 @@ def test_large_drawings_are_laid_out_by_sfdp(tmp_path, monkeypatch):
     objgraph.show_refs(wide, filename=str(tmp_path / 'wide.png'),
                        too_many=1000, max_depth=1)
     assert '-Ksfdp' in calls[-1]
+    assert '-Goverlap=prism' in calls[-1]  # 601 nodes: boxes kept apart
     objgraph.show_refs(wide[:10], filename=str(tmp_path / 'small.png'))
     assert not any(arg.startswith('-K') for arg in calls[-1])
 
