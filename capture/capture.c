@@ -6,32 +6,44 @@
  * see, so the walk touches each object once and does no hashing for
  * tracked targets.
  *
- * Algorithm (one process, GIL held until phase 5):
- *   1. stash: walk the GC lists (generations 0, 1, 2, permanent) and write
- *      each tracked object's node id into its _gc_prev (cpython311.h
- *      explains the invariant).  gcstate->collecting is set meanwhile so
- *      that nothing can start a collection.
- *   2. walk: the same lists in the same order: record node id's address,
- *      type, refcount, flags and size (and take the pin, if asked, while
- *      the object is in cache), then call tp_traverse with visit(), which
- *      appends one edge per visited referent to the forward CSR.  A
- *      tracked referent's id is read from its GC header; any other referent
- *      (str, int, None, untracked tuple or dict, non-GC object) gets the
- *      next id >= n_tracked on first sight: its node entry is read, then
- *      its reference count is replaced by the mark -(id + 1), so later
- *      visits read the id from the object itself (no hash table: the
- *      collector's own trick, applied to ob_refcnt).  restore_refcnts()
- *      puts every count back, on every path, before anything else runs.
- *   3. while ids are still stashed: flag modules in sys.modules and the
- *      caller's excluded objects, without running Python code.
- *   4. restore every _gc_prev (on every path, including errors); pin;
- *      then, with strong references held, run what may execute Python
- *      code: __sizeof__ calls that are not native, type names.
+ * Algorithm (GIL released in phases 0 and 5, held from 1 to 4):
+ *   0. allocate the output arrays, sized from the previous capture (or,
+ *      for the first one, the collector's counts), and touch every page,
+ *      all without the GIL: first touch of fresh memory is slow (kernel
+ *      page clearing) and used to make the first capture's pause 3x a
+ *      warm one.  Other threads may run Python meanwhile; the heap is
+ *      read only from phase 1 on.
+ *   1. chase: walk the GC lists (generations 0, 1, 2, permanent) once,
+ *      the only dependent pointer chase of the capture: write each
+ *      tracked object's node id into its _gc_prev (cpython311.h explains
+ *      the invariant) and record its address, type, refcount and flags
+ *      (and take the pin, if asked).  gcstate->collecting is set
+ *      meanwhile so that nothing can start a collection.
+ *   2. walk: tracked nodes in id order, from the recorded addresses (the
+ *      next objects prefetched): size, then tp_traverse with
+ *      visit_queued(), which appends one edge per visited referent to
+ *      the forward CSR, resolving each referent a few dozen referents
+ *      after prefetching its header.  A tracked referent's id is read
+ *      from its GC header; any other referent (str, int, None, untracked
+ *      tuple or dict, non-GC object) gets the next id >= n_tracked on
+ *      first sight: its node entry is read, then its reference count is
+ *      replaced by the mark -(id + 1), so later visits read the id from
+ *      the object itself (no hash table: the collector's own trick,
+ *      applied to ob_refcnt).  restore_refcnts() puts every count back,
+ *      on every path, before anything else runs.
  *   2b. untracked GC objects (untracked tuples and dicts) are traversed
  *      in id order after the tracked ones, so their referents are nodes
  *      and edges too; non-GC objects (str, int) have no out-edges.
- *   5. GIL released: copy the node table into the graph, per-type flags,
- *      trim the CSR.
+ *   3. while ids are still stashed: flag modules in sys.modules and the
+ *      caller's excluded objects, without running Python code.
+ *   4. restore every _gc_prev (on every path, including errors: from the
+ *      recorded addresses, without a second chase, once phase 1 is
+ *      complete); then, with strong references held, run what may
+ *      execute Python code: __sizeof__ calls that are not native, type
+ *      names.
+ *   5. GIL released: per-type flags, trim the arrays and hand them to the
+ *      graph.
+ * The pause reported is the time the GIL was held: phases 1 to 4.
  *
  * Value encodings: node ids 0..n_tracked-1 are tracked objects in GC list
  * order; untracked ids follow in order of first visit.  While marked, an
@@ -102,9 +114,14 @@ typedef struct type_entry {
     hg__sizer sizer;
 } type_entry;
 
+/* The referent queue of phase 2 (visit_queued): resolution runs HG__LAG
+ * referents behind the traversal, so that their prefetched headers have
+ * arrived.  HG__RING is a power of two > HG__LAG. */
+#define HG__LAG 64
+#define HG__RING 128
+
 /* status of a walk stopped by a tp_traverse that failed on its own */
 #define HG__TRAVERSE_FAILED 100
-
 typedef struct walk {
     hg_node n_tracked;
     size_t n_nodes; /* n_tracked + untracked so far */
@@ -135,12 +152,24 @@ typedef struct walk {
     size_t n_types, cap_types;
     uint32_t *tindex; /* type id + 1 */
     size_t tmask;
-    PyTypeObject *last_tp; /* borrowed: one-entry cache */
-    uint32_t last_tid;
+    PyTypeObject *last_tp[2]; /* borrowed: a two-entry cache (heaps
+                               * alternate between two types a lot:
+                               * instance, its list, instance, ...) */
+    uint32_t last_tid[2];
 
     /* objects whose size needs a call */
     deferred *defer;
     size_t n_defer, cap_defer;
+
+    /* tracked ids of list i (cpython311.h order): list_start[i] ..
+     * list_start[i + 1] - 1; listed: every tracked address is in addr[] */
+    size_t list_start[HG__N_GC_LISTS + 1];
+    int listed;
+
+    /* referents queued by visit_queued, not yet resolved: ring[tail ..
+     * head) (indices mod HG__RING); borrowed */
+    PyObject *ring[HG__RING];
+    size_t ring_head, ring_tail;
 
     int pin;         /* take a reference to each tracked node in the walk */
     int nodes_only;  /* skip tp_traverse: tracked nodes, no edges */
@@ -149,8 +178,9 @@ typedef struct walk {
     int defer_owned; /* defer[].op hold strong references */
 } walk;
 
-/* Sizes of the previous capture, so the next one allocates once. */
-static size_t hint_untracked, hint_edges;
+/* Sizes of the previous capture, so the next one allocates once (0: no
+ * capture yet).  Read and written with the GIL held. */
+static size_t hint_tracked, hint_untracked, hint_edges;
 
 static inline size_t hash_addr(uint64_t a, size_t mask) {
     return (size_t)(((a >> 4) * HG__GOLDEN) >> 20) & mask;
@@ -187,19 +217,28 @@ static int type_index_insert(uint32_t *ix, size_t mask, PyTypeObject *tp,
 
 /* Id of tp in the type table, adding it (and its size strategy) on first
  * sight.  Runs no Python code.  -1 on allocation failure. */
+static inline void remember_type(walk *w, PyTypeObject *tp, uint32_t tid) {
+    w->last_tp[1] = w->last_tp[0];
+    w->last_tid[1] = w->last_tid[0];
+    w->last_tp[0] = tp;
+    w->last_tid[0] = tid;
+}
+
 static int64_t type_id(walk *w, PyTypeObject *tp) {
     size_t h;
     uint32_t tid;
 
-    if (tp == w->last_tp) {
-        return w->last_tid;
+    if (tp == w->last_tp[0]) {
+        return w->last_tid[0];
+    }
+    if (tp == w->last_tp[1]) {
+        return w->last_tid[1];
     }
     h = hash_addr((uint64_t)(uintptr_t)tp, w->tmask);
     while (w->tindex[h] != 0) {
         tid = w->tindex[h] - 1;
         if (w->types[tid].tp == tp) {
-            w->last_tp = tp;
-            w->last_tid = tid;
+            remember_type(w, tp, tid);
             return tid;
         }
         h = (h + 1) & w->tmask;
@@ -226,8 +265,7 @@ static int64_t type_id(walk *w, PyTypeObject *tp) {
     w->types[tid].tp = tp;
     hg__sizer_init(tp, &w->types[tid].sizer);
     type_index_insert(w->tindex, w->tmask, tp, tid);
-    w->last_tp = tp;
-    w->last_tid = tid;
+    remember_type(w, tp, tid);
     return tid;
 }
 
@@ -299,6 +337,10 @@ static void restore_refcnts(walk *w) {
     for (size_t i = 0; i < w->n_marked; i++) {
         hg_node id = (hg_node)(w->n_tracked + i);
         PyObject *op = (PyObject *)(uintptr_t)w->addr[id];
+        if (i + 16 < w->n_marked) {
+            /* independent read-modify-writes: fetch ahead of them */
+            __builtin_prefetch((void *)(uintptr_t)w->addr[id + 16], 1);
+        }
         Py_ssize_t rc = w->refcnt[id];
         if (w->refcnt[id] == UINT32_MAX) {
             /* saturated: the overflow list has it, in id order */
@@ -365,9 +407,9 @@ nomem:
     return -1;
 }
 
-/* tp_traverse callback: one edge from the current node to op. */
-static int visit(PyObject *op, void *arg) {
-    walk *w = arg;
+/* One edge from the current node to op: op's node id (stashed in its GC
+ * header if tracked, else from untracked_id) appended to the targets. */
+static inline int add_edge(walk *w, PyObject *op) {
     hg_node id;
     uint64_t sid;
 
@@ -386,24 +428,71 @@ static int visit(PyObject *op, void *arg) {
     return 0;
 }
 
+/* tp_traverse callback of phase 2b: the edge is resolved at once. */
+static int visit(PyObject *op, void *arg) {
+    return add_edge(arg, op);
+}
+
+/* tp_traverse callback of phase 2: a referent's header (type, refcount,
+ * GC header with the stashed id) is usually a cache miss, and resolving
+ * it at once stalls on it.  So each referent is queued and its header
+ * prefetched, and it is resolved HG__LAG referents later, in queue order:
+ * the ids and the edge order are those of resolving at once. */
+static int visit_queued(PyObject *op, void *arg) {
+    walk *w = arg;
+    __builtin_prefetch((char *)op - sizeof(PyGC_Head));
+    __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
+    w->ring[w->ring_head++ & (HG__RING - 1)] = op;
+    if (w->ring_head - w->ring_tail > HG__LAG) {
+        return add_edge(w, w->ring[w->ring_tail++ & (HG__RING - 1)]);
+    }
+    return 0;
+}
+
+/* Resolve every queued referent. */
+static int drain_queue(walk *w) {
+    while (w->ring_tail != w->ring_head) {
+        if (add_edge(w, w->ring[w->ring_tail++ & (HG__RING - 1)]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- phases -------------------------------------------------------------- */
 
-/* Phase 2: node entries and edges of every tracked object. */
-static int walk_tracked(walk *w, struct _gc_runtime_state *gc) {
-    hg_node id = 0;
+/* Phase 1: the one walk of the GC lists.  Each tracked object gets the
+ * next id, stashed in its header, and its node entry except the size.
+ * Following _gc_next is a chain of dependent loads (memory latency per
+ * object), so this is the only time the lists are followed: everything
+ * after works from addr[], whose loads are independent and prefetched.
+ * The header, refcount and type pointer read here share the cache line
+ * the chase brings in anyway. */
+static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
+    size_t id = 0;
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
         PyGC_Head *head = hg__gc_list(gc, i);
         uint8_t fl =
             (uint8_t)(HG_NODE_TRACKED | HG_NODE_GC | (i << HG_NODE_GEN_SHIFT) |
                       (i == HG__GC_LIST_FROZEN ? HG_NODE_FROZEN : 0));
+        w->list_start[i] = id;
         for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
             PyObject *op = hg__gc_object(g); /* borrowed */
-            traverseproc trav = Py_TYPE(op)->tp_traverse;
-            int64_t tid = type_id(w, Py_TYPE(op));
+            int64_t tid;
+            if (id >= HG_MAX_NODES) {
+                w->status = HG_ERANGE;
+                return -1;
+            }
+            if (id == w->cap_n && grow_nodes(w) < 0) {
+                w->status = HG_ENOMEM;
+                return -1;
+            }
+            tid = type_id(w, Py_TYPE(op));
             if (tid < 0) {
                 w->status = HG_ENOMEM;
                 return -1;
             }
+            hg__gc_stash(g, id);
             w->addr[id] = (uint64_t)(uintptr_t)op;
             w->type[id] = (uint32_t)tid;
             w->refcnt[id] = sat_refcnt(op);
@@ -412,24 +501,58 @@ static int walk_tracked(walk *w, struct _gc_runtime_state *gc) {
                 Py_INCREF(op); /* cannot run code: only a count goes up */
                 w->n_pinned++;
             }
-            if (record_size(w, op, (uint32_t)tid, id, &w->size[id]) < 0) {
-                w->status = HG_ENOMEM;
-                return -1;
-            }
-            w->offsets[id] = w->n_edges;
-            if (w->nodes_only) {
-                trav = NULL;
-            }
-            if (trav != NULL && trav(op, visit, w) != 0) {
-                if (w->status == HG_OK) {
-                    w->status = HG__TRAVERSE_FAILED;
-                }
-                return -1;
-            }
             id++;
         }
     }
-    w->offsets[id] = w->n_edges;
+    w->list_start[HG__N_GC_LISTS] = id;
+    w->listed = 1;
+    w->n_tracked = (hg_node)id;
+    w->n_nodes = id;
+    return 0;
+}
+
+/* How far ahead (in ids) the walk prefetches the next objects. */
+#define HG__PREFETCH 8
+
+/* Phase 2: sizes and edges of every tracked object, in id order. */
+static int walk_tracked(walk *w) {
+    hg_node n = w->n_tracked;
+    if (n + 1 > w->n_offsets &&
+        grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge), n + 1) < 0) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    for (hg_node id = 0; id < n; id++) {
+        PyObject *op = (PyObject *)(uintptr_t)w->addr[id]; /* borrowed */
+        traverseproc trav;
+        if (id + HG__PREFETCH < n) {
+            /* the object and, before it, its GC header and managed dict
+             * pointers: what sizes and tp_traverse read first */
+            char *ahead = (char *)(uintptr_t)w->addr[id + HG__PREFETCH];
+            __builtin_prefetch(ahead - 32);
+            __builtin_prefetch(ahead + 32);
+        }
+        if (record_size(w, op, w->type[id], id, &w->size[id]) < 0) {
+            w->status = HG_ENOMEM;
+            return -1;
+        }
+        /* its edges start after the resolved and the queued ones */
+        w->offsets[id] = w->n_edges + (w->ring_head - w->ring_tail);
+        if (w->nodes_only) {
+            continue;
+        }
+        trav = Py_TYPE(op)->tp_traverse;
+        if (trav != NULL && trav(op, visit_queued, w) != 0) {
+            if (w->status == HG_OK) {
+                w->status = HG__TRAVERSE_FAILED;
+            }
+            return -1;
+        }
+    }
+    if (drain_queue(w) < 0) {
+        return -1;
+    }
+    w->offsets[n] = w->n_edges;
     return 0;
 }
 
@@ -673,8 +796,12 @@ static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
                      (void **)&w->refcnt, (void **)&w->flags};
     const size_t elem[5] = {8, 8, 4, 4, 1};
     hg_status st;
+    int any_del = 0;
 
-    for (size_t v = 0; v < n; v++) {
+    for (size_t t = 0; t < w->n_types; t++) {
+        any_del |= (type_flags[t] & HG_TYPE_HAS_DEL) != 0;
+    }
+    for (size_t v = 0; any_del && v < n; v++) {
         if (type_flags[w->type[v]] & HG_TYPE_HAS_DEL) {
             w->flags[v] |= HG_NODE_HAS_DEL;
         }
@@ -739,6 +866,102 @@ static void set_status_error(int status) {
     }
 }
 
+/* ---- phase 0: the arrays, without the GIL ------------------------------- */
+
+/* Capacities for this capture: the previous capture's sizes (or, for the
+ * first one, the collector's own counts and a heap-shaped guess: about
+ * one untracked referent and four references per tracked object) plus an
+ * eighth.  The arrays grow during the walk if the heap grew more. */
+static void plan_capacity(walk *w, struct _gc_runtime_state *gc) {
+    size_t nt = hint_tracked ? hint_tracked : hg__gc_tracked_estimate(gc);
+    size_t nu = hint_edges ? hint_untracked : nt;
+    size_t ne = hint_edges ? hint_edges : nt * 4;
+    if (w->nodes_only) {
+        nu = ne = 0;
+    }
+    w->cap_n = nt + nt / 8 + nu + nu / 8 + 1024;
+    w->n_offsets = w->cap_n + 1;
+    w->cap_edges = ne + ne / 8 + 1024;
+    for (int i = 0; i < 5; i++) {
+        w->cap_each[i] = w->cap_n;
+    }
+}
+
+/* Store to one byte per page, so that the kernel maps (and clears) every
+ * page now, while other threads may run Python, rather than one fault at
+ * a time during the walk (ANCHORS.md: first touch runs at 0.27 GB/s here,
+ * which made the first capture's pause 3x a warm one).  A block reused
+ * from an earlier capture is mapped already: one store per page.  Faults
+ * on different pages proceed in parallel, so the pages are split over the
+ * OpenMP threads. */
+typedef struct byte_range {
+    void *p;
+    size_t nbytes;
+} byte_range;
+
+#define HG__N_RANGES 7
+
+static void prefault(const byte_range *r, int n) {
+    size_t first[HG__N_RANGES + 1];
+    long total;
+    first[0] = 0;
+    for (int i = 0; i < n; i++) {
+        first[i + 1] = first[i] + (r[i].nbytes + 4095) / 4096;
+    }
+    total = (long)first[n];
+#pragma omp parallel for schedule(static) if (total >= 4096)
+    for (long pg = 0; pg < total; pg++) {
+        int i = 0;
+        while ((size_t)pg >= first[i + 1]) {
+            i++;
+        }
+        ((volatile char *)r[i].p)[((size_t)pg - first[i]) * 4096] = 0;
+    }
+}
+
+/* Allocate and pre-fault the arrays planned by plan_capacity.  Runs
+ * without the GIL: touches no Python object.  HG_ENOMEM if any
+ * allocation failed (walk_free frees the others). */
+static hg_status allocate_arrays(walk *w) {
+    w->addr = hg_alloc(w->cap_n * 8);
+    w->size = hg_alloc(w->cap_n * 8);
+    w->type = hg_alloc(w->cap_n * 4);
+    w->refcnt = hg_alloc(w->cap_n * 4);
+    w->flags = hg_alloc(w->cap_n);
+    w->offsets = hg_alloc(w->n_offsets * sizeof(hg_edge));
+    w->targets = hg_alloc(w->cap_edges * sizeof(hg_node));
+    w->tmask = 255;
+    w->tindex = hg_calloc((w->tmask + 1) * sizeof(uint32_t));
+    if (w->addr == NULL || w->size == NULL || w->type == NULL ||
+        w->refcnt == NULL || w->flags == NULL || w->offsets == NULL ||
+        w->targets == NULL || w->tindex == NULL) {
+        return HG_ENOMEM;
+    }
+    {
+        byte_range r[HG__N_RANGES] = {
+            {w->addr, w->cap_n * 8},
+            {w->size, w->cap_n * 8},
+            {w->type, w->cap_n * 4},
+            {w->refcnt, w->cap_n * 4},
+            {w->flags, w->cap_n},
+            {w->offsets, w->n_offsets * sizeof(hg_edge)},
+            {w->targets, w->cap_edges * sizeof(hg_node)},
+        };
+        prefault(r, HG__N_RANGES);
+    }
+    return HG_OK;
+}
+
+/* Undo the id stash: from the recorded addresses when the list walk
+ * finished, else by walking the lists. */
+static void restore_gc(walk *w, struct _gc_runtime_state *gc) {
+    if (w->listed) {
+        hg__gc_restore_listed(gc, w->addr, w->list_start);
+    } else {
+        hg__gc_restore(gc);
+    }
+}
+
 /* ---- entry point --------------------------------------------------------- */
 
 /* See capture.h.  Phases as in the file header. */
@@ -748,8 +971,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     hg_graph *g = NULL;
     int stashed = 0, rc = -1;
     int st = HG_OK; /* hg_status or HG__TRAVERSE_FAILED */
-    double t0 = hg__now(), t_release;
-    uint64_t n_tracked;
+    double t0 = hg__now(), t_unlock, t_lock, t_release;
 
     memset(&w, 0, sizeof(w));
     if (opts == NULL || out == NULL) {
@@ -761,65 +983,41 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
         PyErr_SetString(PyExc_TypeError, "exclude must be a tuple");
         return -1;
     }
+    w.pin = opts->pin;
+    w.nodes_only = opts->nodes_only;
+
+    /* ---- phase 0: allocate, pre-fault (GIL released) ------------------- */
+    plan_capacity(&w, gc);
+    t_unlock = hg__now();
+    Py_BEGIN_ALLOW_THREADS
+        st = allocate_arrays(&w);
+    Py_END_ALLOW_THREADS
+    t_lock = hg__now();
+    if (st != HG_OK) {
+        set_status_error(st);
+        goto cleanup;
+    }
+    /* checked with the GIL retaken: a collection that let other threads
+     * run (a finalizer releasing the GIL) may be under way */
     if (gc->collecting) {
         PyErr_SetString(PyExc_RuntimeError,
                         "cannot capture the heap while the garbage "
                         "collector is running");
-        return -1;
+        goto cleanup;
     }
     /* Warm the sizer's lookups before anything is stashed. */
     (void)hg_capture_sizeof(Py_None);
 
-    /* ---- phase 1: stash ids -------------------------------------------- */
+    /* ---- phase 1: the list walk: ids stashed, addresses ---------------- */
     gc->collecting = 1;
     stashed = 1;
-    n_tracked = hg__gc_stash_ids(gc);
-    if (n_tracked > HG_MAX_NODES) {
-        st = HG_ERANGE;
-        goto restore;
-    }
-    w.n_tracked = (hg_node)n_tracked;
-    w.n_nodes = n_tracked;
-    w.pin = opts->pin;
-    w.nodes_only = opts->nodes_only;
-    /* Allocate once: the previous capture's sizes (or a heap-shaped guess)
-     * plus a margin; the arrays only grow if the heap grew. */
-    {
-        size_t nt = (size_t)n_tracked;
-        size_t want_u =
-            hint_untracked ? hint_untracked + hint_untracked / 8 : nt / 2;
-        size_t want_e = hint_edges ? hint_edges + hint_edges / 8 : nt * 4;
-        if (w.nodes_only) {
-            want_u = want_e = 0;
-        }
-        /* a hint from a much bigger heap must not inflate a small one */
-        want_u = want_u < nt * 4 ? want_u : nt * 4;
-        want_e = want_e < nt * 16 ? want_e : nt * 16;
-        w.cap_n = (size_t)n_tracked + want_u + 1024;
-        w.n_offsets = w.cap_n + 1;
-        w.cap_edges = want_e + 1024;
-    }
-    for (int i = 0; i < 5; i++) {
-        w.cap_each[i] = w.cap_n;
-    }
-    w.addr = hg_alloc(w.cap_n * 8);
-    w.size = hg_alloc(w.cap_n * 8);
-    w.type = hg_alloc(w.cap_n * 4);
-    w.refcnt = hg_alloc(w.cap_n * 4);
-    w.flags = hg_alloc(w.cap_n);
-    w.offsets = hg_alloc(w.n_offsets * sizeof(hg_edge));
-    w.targets = hg_alloc(w.cap_edges * sizeof(hg_node));
-    w.tmask = 255;
-    w.tindex = hg_calloc((w.tmask + 1) * sizeof(uint32_t));
-    if (w.addr == NULL || w.size == NULL || w.type == NULL ||
-        w.refcnt == NULL || w.flags == NULL || w.offsets == NULL ||
-        w.targets == NULL || w.tindex == NULL) {
-        st = HG_ENOMEM;
+    if (chase_tracked(&w, gc) < 0) {
+        st = w.status;
         goto restore;
     }
 
     /* ---- phase 2: walk ------------------------------------------------- */
-    if (walk_tracked(&w, gc) < 0) {
+    if (walk_tracked(&w) < 0) {
         st = w.status;
         goto restore;
     }
@@ -834,13 +1032,14 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
 restore:
     /* ---- phase 4: restore, calls --------------------------------------- */
     restore_refcnts(&w);
-    hg__gc_restore(gc);
+    restore_gc(&w, gc);
     gc->collecting = 0;
     stashed = 0;
     if (st != HG_OK) {
         set_status_error(st);
         goto cleanup;
     }
+    hint_tracked = w.n_tracked;
     if (!w.nodes_only) {
         hint_untracked = w.n_nodes - w.n_tracked;
         hint_edges = w.n_edges;
@@ -878,13 +1077,13 @@ restore:
     g = NULL;
     out->pinned = w.pin;
     w.n_pinned = 0;
-    out->pause_seconds = t_release - t0;
+    out->pause_seconds = (t_unlock - t0) + (t_release - t_lock);
     rc = 0;
 
 cleanup:
     if (stashed) {
         restore_refcnts(&w);
-        hg__gc_restore(gc);
+        restore_gc(&w, gc);
         gc->collecting = 0;
     }
     if (rc < 0) {

@@ -16,12 +16,13 @@
  * flags (FINALIZED, COLLECTING); the rest is the previous node.
  *
  * The id stash (the same trick the collector plays with gc_refs):
- * between hg__gc_stash_ids() and hg__gc_restore() the _gc_prev of every
+ * between the list walk that calls hg__gc_stash() on every tracked object
+ * and hg__gc_restore_listed() (or hg__gc_restore()) the _gc_prev of every
  * tracked object holds (node id << 2) | its two flag bits, while _gc_next
  * and the list heads stay intact.  This is valid only while the GIL is held,
  * no Python code runs and nothing tracks, untracks or frees a GC object: all
- * of those read or write _gc_prev.  hg__gc_restore() rebuilds every prev
- * pointer from the (untouched) next pointers, keeping the flag bits.  While
+ * of those read or write _gc_prev.  The restore rebuilds every prev
+ * pointer, keeping the flag bits.  While
  * ids are stashed, gcstate->collecting is set so that no allocation can
  * start a collection.
  */
@@ -98,21 +99,10 @@ static inline void hg__gc_stash(PyGC_Head *g, uint64_t id) {
         ((uintptr_t)id << _PyGC_PREV_SHIFT) | (g->_gc_prev & ~_PyGC_PREV_MASK);
 }
 
-/* Stash ids 0.. over lists 0..3 in order; returns the number of tracked
- * objects.  Reads and writes only GC headers. */
-static inline uint64_t hg__gc_stash_ids(struct _gc_runtime_state *gc) {
-    uint64_t id = 0;
-    for (int i = 0; i < HG__N_GC_LISTS; i++) {
-        PyGC_Head *head = hg__gc_list(gc, i);
-        for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
-            hg__gc_stash(g, id++);
-        }
-    }
-    return id;
-}
-
-/* Undo hg__gc_stash_ids: every _gc_prev points at its predecessor again,
- * with its own flag bits. */
+/* Undo the stash by walking the lists: every _gc_prev points at its
+ * predecessor again, with its own flag bits.  A dependent pointer chase
+ * (about as slow as a tp_traverse pass): only for captures that failed
+ * before every tracked address was recorded. */
 static inline void hg__gc_restore(struct _gc_runtime_state *gc) {
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
         PyGC_Head *head = hg__gc_list(gc, i);
@@ -122,6 +112,52 @@ static inline void hg__gc_restore(struct _gc_runtime_state *gc) {
             prev = g;
         }
     }
+}
+
+/* The GC header of a tracked object. */
+static inline PyGC_Head *hg__gc_head(PyObject *op) {
+    return _Py_AS_GC(op);
+}
+
+/* Undo the stash from the recorded addresses instead of the lists: obj[k]
+ * (k < starts[HG__N_GC_LISTS]) is the object the list walk met k-th, and
+ * list i holds obj[starts[i] .. starts[i+1]).  The predecessor of each
+ * object is then known without a pointer chase, so the writes are
+ * independent and the loop runs at memory bandwidth, not latency. */
+static inline void hg__gc_restore_listed(struct _gc_runtime_state *gc,
+                                         const uint64_t *obj,
+                                         const size_t *starts) {
+    for (int i = 0; i < HG__N_GC_LISTS; i++) {
+        PyGC_Head *prev = hg__gc_list(gc, i);
+        for (size_t k = starts[i]; k < starts[i + 1]; k++) {
+            PyGC_Head *g = hg__gc_head((PyObject *)(uintptr_t)obj[k]);
+            if (k + 16 < starts[i + 1]) {
+                __builtin_prefetch(
+                    hg__gc_head((PyObject *)(uintptr_t)obj[k + 16]), 1);
+            }
+            g->_gc_prev = (uintptr_t)prev | (g->_gc_prev & ~_PyGC_PREV_MASK);
+            prev = g;
+        }
+    }
+}
+
+/* An estimate of the number of tracked objects that walks nothing, to size
+ * the first capture's arrays before the GIL is taken for the walk: the
+ * survivors of the last full collection, the objects promoted to the
+ * oldest generation since, net allocations counted by generation 0, and
+ * at most threshold0 survivors per young collection held in generation 1.
+ * Deaths in the old generation make it high; the permanent generation
+ * (gc.freeze() keeps no count) makes it low. */
+static inline size_t hg__gc_tracked_estimate(struct _gc_runtime_state *gc) {
+    Py_ssize_t n = gc->long_lived_total + gc->long_lived_pending;
+    if (gc->generations[0].count > 0) {
+        n += gc->generations[0].count;
+    }
+    if (gc->generations[1].count > 0) {
+        n +=
+            (Py_ssize_t)gc->generations[1].count * gc->generations[0].threshold;
+    }
+    return n > 0 ? (size_t)n : 0;
 }
 
 /* ---- sizes ------------------------------------------------------------- */
