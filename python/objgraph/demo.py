@@ -61,6 +61,9 @@ def main(argv=None):
                         help='users (each adds ~5 objects; default 200000)')
     parser.add_argument('--requests', type=int, default=20_000,
                         help='requests handled between the two looks')
+    parser.add_argument('--image', default='objgraph-demo-leak.png',
+                        help='where to draw the chain (default '
+                             'objgraph-demo-leak.png; "" to skip)')
     args = parser.parse_args(argv)
     if args.users < 1 or args.requests < 1:
         parser.error('--users and --requests must be >= 1')
@@ -88,10 +91,14 @@ def main(argv=None):
         print('\n$ snap.count("Request")\n%d' % len(leaked))
         chain = snap.find_backref_chain(leaked[-1],
                                         objgraph.is_proper_module)
-    print('\n$ objgraph.find_backref_chain(request, '
-          'objgraph.is_proper_module)')
-    for depth, obj in enumerate(chain):
-        print('%s%s' % ('  ' * depth, _describe(obj)))
+        print('\n$ objgraph.find_backref_chain(request, '
+              'objgraph.is_proper_module)')
+        for depth, obj in enumerate(chain):
+            print('%s%s' % ('  ' * depth, _describe(obj)))
+        if args.image:
+            print('\n$ objgraph.show_chain(chain, filename=%r)'
+                  % args.image)
+            snap.show_chain(chain, filename=args.image)
     print('\nThe chain ends in demo_app._registry: every Request is kept '
           'alive there -- the leak.')
     del app._registry[:]
