@@ -8,7 +8,7 @@ PIP := $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ graphviz libjemalloc-dev libbenchmark-dev \
                 libigraph-dev clang-format
-PY_PACKAGES := scikit-build-core cmake ninja pytest hypothesis ruff
+PY_PACKAGES := scikit-build-core cmake ninja pytest hypothesis ruff graphviz
 REF_DIR := build/ref
 REF := $(REF_DIR)/objgraph.py
 STAMP := build/.installed

@@ -467,3 +467,24 @@ def test_backrefs_are_in_the_order_a_collection_leaves(ref):
         'the containers set aside by the collection come after the list '
         'held by a variable')
     del kept
+
+
+def test_in_an_ipython_kernel_a_graphviz_source_is_returned(
+        ref, heap, monkeypatch, capsys):
+    """Like objgraph 3.7.0 in a notebook: no file, no viewer, the graph
+    as a graphviz.Source to display inline (sfdp for big drawings)."""
+    import graphviz  # the Python package; make test installs it
+
+    from objgraph import _draw
+    monkeypatch.setattr(_draw, 'IS_INTERACTIVE', True)
+    monkeypatch.setattr(ref, 'IS_INTERACTIVE', True)
+    monkeypatch.setattr(ref, 'graphviz', graphviz, raising=False)
+    obj = heap['nested']
+    ours = objgraph.show_refs(obj)
+    theirs = ref.show_refs(obj)
+    assert isinstance(ours, graphviz.Source)
+    assert ours.source == theirs.source
+    assert ours.engine == 'dot'
+    big = objgraph.show_refs([[i] for i in range(600)], too_many=1000)
+    assert big.engine == 'sfdp'
+    assert capsys.readouterr().out == ''
