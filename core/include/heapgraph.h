@@ -248,6 +248,11 @@ hg_status hg_bfs_diropt(const hg_csr *fwd, const hg_csr *rev,
 hg_status hg_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,
                    const uint8_t *blocked, uint8_t *reached);
 
+/* hg_reach's answer, by the search of hg_bfs_diropt (same rev). */
+hg_status hg_reach_diropt(const hg_csr *fwd, const hg_csr *rev,
+                          const hg_node *sources, size_t n_sources,
+                          const uint8_t *blocked, uint8_t *reached);
+
 /* One level of a queue-ordered BFS, for searches whose stopping test is
  * evaluated between levels (objgraph's predicates).  For each frontier node
  * u in frontier order and each edge u->v in CSR order: if v is not yet seen

@@ -212,9 +212,11 @@ cleanup:
 
 /* ---- hg_reach ----------------------------------------------------------- */
 
-static uint64_t reach_level_serial(const hg_csr *g, const uint8_t *blocked,
-                                   hg_node *q, uint64_t lo, uint64_t hi,
-                                   uint8_t *reached, hg_edge *next_edges) {
+/* The two reach levels are shared with bfs_diropt.c (hg_internal.h). */
+uint64_t hg__reach_level_serial(const hg_csr *g, const uint8_t *blocked,
+                                const uint64_t *seen_before, hg_node *q,
+                                uint64_t lo, uint64_t hi, uint8_t *reached,
+                                hg_edge *next_edges) {
     uint64_t tail = hi;
     hg_edge ne = 0;
 
@@ -222,6 +224,9 @@ static uint64_t reach_level_serial(const hg_csr *g, const uint8_t *blocked,
         hg_node u = q[i];
         for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
             hg_node v = g->targets[e];
+            if (seen_before != NULL && hg__bit_test(seen_before, v)) {
+                continue;
+            }
             if (!reached[v] && !is_blocked(blocked, v)) {
                 reached[v] = 1;
                 q[tail++] = v;
@@ -233,9 +238,10 @@ static uint64_t reach_level_serial(const hg_csr *g, const uint8_t *blocked,
     return tail;
 }
 
-static uint64_t reach_level_parallel(const hg_csr *g, const uint8_t *blocked,
-                                     hg_node *q, uint64_t lo, uint64_t hi,
-                                     uint8_t *reached, hg_edge *next_edges) {
+uint64_t hg__reach_level_parallel(const hg_csr *g, const uint8_t *blocked,
+                                  const uint64_t *seen_before, hg_node *q,
+                                  uint64_t lo, uint64_t hi, uint8_t *reached,
+                                  hg_edge *next_edges) {
     uint64_t tail = hi;
     hg_edge ne = 0;
 
@@ -250,7 +256,8 @@ static uint64_t reach_level_parallel(const hg_csr *g, const uint8_t *blocked,
             hg_node u = q[i];
             for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
                 hg_node v = g->targets[e];
-                if (is_blocked(blocked, v) ||
+                if ((seen_before != NULL && hg__bit_test(seen_before, v)) ||
+                    is_blocked(blocked, v) ||
                     !hg__atomic_claim_u8(&reached[v])) {
                     continue;
                 }
@@ -300,9 +307,11 @@ hg_status hg_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,
     while (lo < hi) {
         uint64_t tail;
         if (parallel_ok && ne >= HG__BFS_PAR_EDGES) {
-            tail = reach_level_parallel(g, blocked, q, lo, hi, reached, &ne);
+            tail = hg__reach_level_parallel(g, blocked, NULL, q, lo, hi,
+                                            reached, &ne);
         } else {
-            tail = reach_level_serial(g, blocked, q, lo, hi, reached, &ne);
+            tail = hg__reach_level_serial(g, blocked, NULL, q, lo, hi, reached,
+                                          &ne);
         }
         lo = hi;
         hi = tail;

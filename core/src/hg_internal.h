@@ -98,7 +98,7 @@ static inline int hg__csr_readable(const hg_csr *g) {
  * ranges holding about n_edges / K edges each; k == K gives n_nodes. */
 hg_node hg__csr_split(const hg_csr *g, int k, int n_chunks);
 
-/* ---- top-down BFS levels (bfs.c, shared with bfs_diropt.c) -------------- */
+/* ---- top-down BFS and reach levels (bfs.c, shared with bfs_diropt.c) ---- */
 
 /* A level runs in parallel only when its frontier has at least this many
  * out-edges, and only with HG__BFS_MIN_THREADS threads or more (bfs.c says
@@ -126,6 +126,17 @@ uint64_t hg__bfs_level_parallel(const hg_csr *g, const uint8_t *blocked,
                                 hg_node *q, uint64_t lo, uint64_t hi,
                                 hg_node *parent, uint32_t *dep,
                                 hg_edge *next_edges);
+
+/* The same for reachability: every node v not blocked with reached[v] == 0
+ * gets reached[v] = 1 and is appended to q. */
+uint64_t hg__reach_level_serial(const hg_csr *g, const uint8_t *blocked,
+                                const uint64_t *seen_before, hg_node *q,
+                                uint64_t lo, uint64_t hi, uint8_t *reached,
+                                hg_edge *next_edges);
+uint64_t hg__reach_level_parallel(const hg_csr *g, const uint8_t *blocked,
+                                  const uint64_t *seen_before, hg_node *q,
+                                  uint64_t lo, uint64_t hi, uint8_t *reached,
+                                  hg_edge *next_edges);
 
 /* Bit v of a node bitmap (bit v % 64 of word v / 64). */
 static inline int hg__bit_test(const uint64_t *bits, hg_node v) {

@@ -92,6 +92,14 @@ static hg_status op_bfs_diropt(const fixture *f) {
     return st;
 }
 
+static hg_status op_reach_diropt(const fixture *f) {
+    uint8_t *reached = malloc(f->g.n_nodes);
+    hg_node zero = 0;
+    hg_status st = hg_reach_diropt(&f->g, &f->rev, &zero, 1, NULL, reached);
+    free(reached);
+    return st;
+}
+
 static hg_status op_reach(const fixture *f) {
     uint8_t *reached = malloc(f->g.n_nodes);
     hg_node zero = 0;
@@ -165,6 +173,7 @@ int main(void) {
         brutal("hg_bfs", op_bfs, &f, 1);
         brutal("hg_bfs_diropt", op_bfs_diropt, &f, 1);
         brutal("hg_reach", op_reach, &f, 1);
+        brutal("hg_reach_diropt", op_reach_diropt, &f, 1);
     }
     hg_csr_destroy(&f.g);
     hg_csr_destroy(&f.rev);

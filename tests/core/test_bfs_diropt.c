@@ -1,6 +1,7 @@
 /*
  * test_bfs_diropt.c -- hg_bfs_diropt gives exactly the naive reference's
- * and hg_bfs's parent and depth arrays, for 1, 2 and 4 threads, on: the
+ * and hg_bfs's parent and depth arrays, and hg_reach_diropt the reference's
+ * and hg_reach's reached set, for 1, 2 and 4 threads, on: the
  * empty graph, self-loops, multi-edges and isolated nodes, a star whose hub
  * has a million in-edges (one huge frontier: bottom-up levels), a chain of
  * a million nodes (a million tiny frontiers: top-down levels), random and
@@ -22,15 +23,19 @@ static void check_diropt(const char *name, const hg_csr *g,
     uint32_t *bfs_depth = malloc(n * sizeof(uint32_t) + 1);
     hg_node *parent = malloc(n * sizeof(hg_node) + 1);
     uint32_t *depth = malloc(n * sizeof(uint32_t) + 1);
+    uint8_t *want_reached = malloc(n + 1);
+    uint8_t *reach_reached = malloc(n + 1);
+    uint8_t *reached = malloc(n + 1);
     char what[160];
     hg_status st;
 
     REQUIRE(want_parent && want_depth && bfs_parent && bfs_depth && parent &&
-                depth,
+                depth && want_reached && reach_reached && reached,
             "allocation");
     st = hg_csr_transpose(g, &rev);
     REQUIRE(st == HG_OK, "%s: transpose: %s", name, hg_status_str(st));
     ref_bfs(g, sources, n_sources, blocked, max_depth, want_parent, want_depth);
+    ref_reach(g, sources, n_sources, blocked, want_reached);
     for (int t = 0; t < N_THREAD_COUNTS; t++) {
         hg_set_num_threads(test_thread_counts[t]);
         snprintf(what, sizeof(what), "%s, %d threads", name,
@@ -57,6 +62,18 @@ static void check_diropt(const char *name, const hg_csr *g,
         CHECK(st == HG_OK, "%s: hg_bfs: got %s", what, hg_status_str(st));
         CHECK_SAME(what, bfs_depth, depth, n);
         CHECK_SAME(what, bfs_parent, parent, n);
+
+        if (max_depth != UINT32_MAX) {
+            continue; /* reachability has no depth limit */
+        }
+        memset(reached, 0xab, n);
+        st = hg_reach_diropt(g, &rev, sources, n_sources, blocked, reached);
+        CHECK(st == HG_OK, "%s reach: expected success, got %s", what,
+              hg_status_str(st));
+        CHECK_SAME(what, want_reached, reached, n);
+        st = hg_reach(g, sources, n_sources, blocked, reach_reached);
+        CHECK(st == HG_OK, "%s: hg_reach: got %s", what, hg_status_str(st));
+        CHECK_SAME(what, reach_reached, reached, n);
     }
     hg_csr_destroy(&rev);
     free(want_parent);
@@ -65,6 +82,9 @@ static void check_diropt(const char *name, const hg_csr *g,
     free(bfs_depth);
     free(parent);
     free(depth);
+    free(want_reached);
+    free(reach_reached);
+    free(reached);
 }
 
 /* blocked[v] = 1 for about one node in `one_in`. */
@@ -101,6 +121,8 @@ static void test_empty_graph(void) {
     CHECK(hg_bfs_diropt(&g, &rev, NULL, 0, NULL, UINT32_MAX, NULL, NULL) ==
               HG_OK,
           "zeroed CSRs: expected success");
+    CHECK(hg_reach_diropt(&g, &rev, NULL, 0, NULL, NULL) == HG_OK,
+          "zeroed CSRs: reach expected success");
     csr_from_arrays(&g, 0, 0, off, NULL);
     check_diropt("empty", &g, NULL, 0, NULL, UINT32_MAX);
     hg_csr_destroy(&g);
@@ -343,6 +365,7 @@ static void test_bad_arguments(void) {
     hg_node dst[] = {1, 2};
     hg_node parent[3], bad = 3, zero = 0;
     uint32_t depth[3];
+    uint8_t seen[3];
     hg_csr g, rev = {0}, other;
 
     csr_from_edges(&g, 3, 2, src, dst);
@@ -366,6 +389,16 @@ static void test_bad_arguments(void) {
     CHECK(hg_bfs_diropt(&g, &other, &zero, 1, NULL, UINT32_MAX, parent,
                         depth) == HG_EINVAL,
           "a rev with another node count must be HG_EINVAL");
+    CHECK(hg_reach_diropt(&g, &rev, &bad, 1, NULL, seen) == HG_EINVAL,
+          "reach: source out of range must be HG_EINVAL");
+    CHECK(hg_reach_diropt(&g, &other, &zero, 1, NULL, seen) == HG_EINVAL,
+          "reach: a rev with another node count must be HG_EINVAL");
+    CHECK(hg_reach_diropt(&g, &rev, &zero, 1, NULL, NULL) == HG_EINVAL,
+          "reach: NULL reached must be HG_EINVAL");
+    CHECK(hg_reach_diropt(&g, &rev, &zero, 1, NULL, seen) == HG_OK &&
+              seen[0] == 1 && seen[1] == 1 && seen[2] == 1,
+          "reach from 0: expected 1 1 1, got %u %u %u", seen[0], seen[1],
+          seen[2]);
     CHECK(hg_bfs_diropt(&g, &rev, NULL, 0, NULL, UINT32_MAX, parent, depth) ==
                   HG_OK &&
               parent[0] == HG_NONE && depth[2] == UINT32_MAX,
