@@ -72,6 +72,11 @@ EXPENSIVE = {'ref.get_leaking_objects': 'expensive_max',
              'pympler.summarize': 'pympler_max'}
 
 
+# the heap under measurement, kept until the worker's os._exit(): freeing
+# ten million objects one by one would take seconds for nothing
+_KEEP = []
+
+
 class Instance:
     def __init__(self, i):
         self.index = i
@@ -164,6 +169,7 @@ def measure(plan):
     heap = [Instance(i) for i in range(n)]
     leak = {i: Leak() for i in range(1000)}
     build_s = time.perf_counter() - t0
+    _KEEP.append((heap, leak))
     gc.collect()
     gc.disable()
     rec = Recorder(plan)
@@ -279,8 +285,6 @@ def measure(plan):
                   leak)
     result['peak_rss_bytes'] = result['peak_rss_after']['peers'] = (
         peak_rss_bytes())
-    gc.enable()
-    del heap
     return result
 
 
@@ -615,8 +619,8 @@ def plan_lines(results, args):
         '- Expensive peers run once per size and only on the smaller '
         'heaps: objgraph 3.7.0\'s `get_leaking_objects` and guppy3 up to '
         '%s instances (`--expensive-max`), pympler, the slowest, up to %s '
-        '(`--pympler-max`). This keeps `make bench` -- the C++ core '
-        'harness (about 6 minutes) included -- under 15 minutes on this '
+        '(`--pympler-max`). This keeps `make bench`, the C++ core '
+        'harness included, under 15 minutes on this '
         '2-core machine. Any peer whose time, extrapolated linearly from '
         'the previous size, would exceed %g s is skipped too '
         '(`--peer-limit`).' % (
@@ -667,12 +671,13 @@ def core_section():
                         % (type(e).__name__, e)]
     when = datetime.datetime.fromtimestamp(
         os.path.getmtime(CORE_JSON), datetime.timezone.utc)
+    note = ('Results of `make bench-core` (build/core_bench.json, written '
+            '%s UTC).' % when.strftime('%Y-%m-%d %H:%M'))
     text = text.strip('\n')
     if text.startswith('## '):  # its own heading replaces ours
-        lines = []
-    return lines + ['Results of `make bench-core` (build/core_bench.json, '
-                    'written %s UTC).' % when.strftime('%Y-%m-%d %H:%M'),
-                    '', text]
+        heading, _, rest = text.partition('\n')
+        return [heading, '', note, rest.rstrip('\n')]
+    return lines + [note, '', text]
 
 
 def markdown(doc, plot_name=None):
