@@ -80,6 +80,9 @@ lint: build/.deps
 # the core harness tables from bench-core, which runs first).
 bench: build $(REF) bench-core
 	$(PIP) install -q --disable-pip-version-check guppy3 pympler matplotlib
+	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/draw_bench.py \
+	  --dot-timeout 60 --json build/draw_bench.json \
+	  --markdown build/draw_bench.md
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py \
 	  --json build/heap_bench.json --markdown docs/benchmarks.md
 

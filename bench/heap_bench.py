@@ -56,6 +56,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CORE_JSON = os.path.join(ROOT, 'build', 'core_bench.json')
 CORE_MALLOC_JSON = os.path.join(ROOT, 'build', 'core_bench_malloc.json')
+DRAW_MD = os.path.join(ROOT, 'build', 'draw_bench.md')
 
 REF = 'objgraph 3.7.0'
 COLLECT = 'gc.collect()'
@@ -680,6 +681,15 @@ def core_section():
     return lines + [note, '', text]
 
 
+def draw_section():
+    """bench/draw_bench.py's tables, if `make bench` ran it first."""
+    if not os.path.exists(DRAW_MD):
+        return ['## Drawing', '', 'bench/draw_bench.py did not run: no '
+                'build/draw_bench.md (`make bench` writes it).']
+    with open(DRAW_MD) as f:
+        return [f.read().strip('\n')]
+
+
 def markdown(doc, plot_name=None):
     results = doc['sizes']
     ok = [r for r in results if 'rows' in r]
@@ -751,6 +761,7 @@ def markdown(doc, plot_name=None):
         lines += [''] + [' '.join(extra)]
     lines += ['', '## How this run was planned', '']
     lines += plan_lines(results, doc['args'])
+    lines += [''] + draw_section()
     lines += [''] + core_section()
     return '\n'.join(lines) + '\n'
 
