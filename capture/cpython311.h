@@ -18,13 +18,19 @@
  * The id stash (the same trick the collector plays with gc_refs):
  * between the list walk that calls hg__gc_stash() on every tracked object
  * and hg__gc_restore_listed() (or hg__gc_restore()) the _gc_prev of every
- * tracked object holds (node id << 2) | its two flag bits, while _gc_next
- * and the list heads stay intact.  This is valid only while the GIL is held,
- * no Python code runs and nothing tracks, untracks or frees a GC object: all
- * of those read or write _gc_prev.  The restore rebuilds every prev
- * pointer, keeping the flag bits.  While
- * ids are stashed, gcstate->collecting is set so that no allocation can
- * start a collection.
+ * tracked object holds (node id << 2) | FINALIZED | COLLECTING, while
+ * _gc_next and the list heads stay intact.  This is valid only while the GIL is
+ * held, no Python code runs and nothing tracks, untracks or frees a GC object:
+ * all of those read or write _gc_prev.  A stashed header also has the
+ * COLLECTING flag bit set, which is always clear outside a collection
+ * (the collector sets it only for the generation it is collecting, and
+ * clears it before it returns; _PyObject_GC_TRACK asserts it is clear):
+ * so "stashed" is told apart from "still a prev pointer" without guessing
+ * from the value (an object on another interpreter's lists is never
+ * mistaken for a node).  The restore rebuilds every prev pointer, keeping
+ * the FINALIZED bit and clearing COLLECTING.  While ids are stashed,
+ * gcstate->collecting is set so that no allocation can start a
+ * collection.
  */
 #ifndef HG_CPYTHON311_H
 #define HG_CPYTHON311_H
@@ -89,14 +95,21 @@ static inline int hg__gc_tracked(PyObject *op) {
     return _PyObject_IS_GC(op) && _Py_AS_GC(op)->_gc_next != 0;
 }
 
-/* The node id stashed in a tracked object's header. */
+/* What hg__gc_stashed_id returns for a tracked object whose header holds
+ * no id (yet). */
+#define HG__NOT_STASHED UINT64_MAX
+
+/* The node id stashed in a tracked object's header, or HG__NOT_STASHED. */
 static inline uint64_t hg__gc_stashed_id(PyObject *op) {
-    return _Py_AS_GC(op)->_gc_prev >> _PyGC_PREV_SHIFT;
+    uintptr_t prev = _Py_AS_GC(op)->_gc_prev;
+    return (prev & _PyGC_PREV_MASK_COLLECTING) ? prev >> _PyGC_PREV_SHIFT
+                                               : HG__NOT_STASHED;
 }
 
 static inline void hg__gc_stash(PyGC_Head *g, uint64_t id) {
-    g->_gc_prev =
-        ((uintptr_t)id << _PyGC_PREV_SHIFT) | (g->_gc_prev & ~_PyGC_PREV_MASK);
+    g->_gc_prev = ((uintptr_t)id << _PyGC_PREV_SHIFT) |
+                  (g->_gc_prev & _PyGC_PREV_MASK_FINALIZED) |
+                  _PyGC_PREV_MASK_COLLECTING;
 }
 
 /* Undo the stash by walking the lists: every _gc_prev points at its
@@ -108,7 +121,8 @@ static inline void hg__gc_restore(struct _gc_runtime_state *gc) {
         PyGC_Head *head = hg__gc_list(gc, i);
         PyGC_Head *prev = head;
         for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
-            g->_gc_prev = (uintptr_t)prev | (g->_gc_prev & ~_PyGC_PREV_MASK);
+            g->_gc_prev =
+                (uintptr_t)prev | (g->_gc_prev & _PyGC_PREV_MASK_FINALIZED);
             prev = g;
         }
     }
@@ -135,7 +149,8 @@ static inline void hg__gc_restore_listed(struct _gc_runtime_state *gc,
                 __builtin_prefetch(
                     hg__gc_head((PyObject *)(uintptr_t)obj[k + 16]), 1);
             }
-            g->_gc_prev = (uintptr_t)prev | (g->_gc_prev & ~_PyGC_PREV_MASK);
+            g->_gc_prev =
+                (uintptr_t)prev | (g->_gc_prev & _PyGC_PREV_MASK_FINALIZED);
             prev = g;
         }
     }
