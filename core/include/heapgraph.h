@@ -264,6 +264,49 @@ hg_status hg_bfs_step(const hg_csr *g, const hg_node *frontier,
                       size_t n_frontier, const uint8_t *blocked, uint8_t *seen,
                       hg_node *parent, hg_node *next, size_t *n_next);
 
+/* ---- leak analysis --------------------------------------------------------
+ * The dominator tree answers "what would be freed if this object went
+ * away" (its retained size); strongly connected components are the
+ * reference cycles.  All three are serial, iterative (no recursion: a
+ * 10M-node chain works) and give the same answer for any thread count.
+ */
+
+/* Dominator tree of g with a virtual root above roots[0..n_roots): the
+ * virtual root has an edge to every root.  idom[v] (n_nodes entries,
+ * overwritten) = v's immediate dominator; HG_DOM_VIRTUAL for nodes whose
+ * immediate dominator is the virtual root (the roots themselves, and nodes
+ * reachable from two roots by disjoint paths); HG_NONE for nodes no root
+ * reaches.  rev may be NULL (built internally if the algorithm needs it).
+ * Iterative (no recursion): a 10M-node chain works.  Same answer for any
+ * thread count.  HG_EINVAL for a root id out of range.
+ * Also: rev, when given, must be the reverse of fwd (hg_csr_transpose; any
+ * row order) -- HG_EINVAL if its node or edge count differs; roots may
+ * repeat.  SEMI-NCA (domtree.c): about 20 bytes of scratch per node, plus
+ * the reverse graph when rev is NULL; on HG_ENOMEM idom is untouched. */
+#define HG_DOM_VIRTUAL ((hg_node)UINT32_MAX - 1)
+hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
+                           const hg_node *roots, size_t n_roots,
+                           hg_node *idom);
+
+/* retained[v] = size[v] + the retained sizes of v's children in the
+ * dominator tree given by idom (as hg_domtree_build writes it); 0 for
+ * unreached nodes (idom[v] == HG_NONE).  Every byte counted once.  One
+ * bottom-up pass (no recursion).
+ * Also: HG_EINVAL when idom is not such a tree (a parent id out of range or
+ * unreached, a node its own parent: retained untouched; a longer cycle:
+ * retained unspecified); on HG_ENOMEM retained is untouched. */
+hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
+                              const uint64_t *size, uint64_t *retained);
+
+/* Strongly connected components: comp[v] (n_nodes entries) = the id of
+ * v's component, components numbered 0..*n_comp-1 in order of their
+ * smallest node id; nodes with mask[v] == 0 (mask may be NULL) are left
+ * out (comp[v] = HG_NONE) and their edges ignored.  Iterative.
+ * Also: Tarjan's algorithm in Pearce's form (scc.c), about 21 bytes of
+ * scratch per node at most; on HG_ENOMEM comp is untouched. */
+hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
+                 hg_node *n_comp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -162,4 +162,40 @@ static inline void csr_random(hg_csr *g, uint64_t seed, hg_node n, hg_edge m) {
     free(dst);
 }
 
+/* A random heap-shaped graph for the leak analyses: every node v > 0 has an
+ * owner edge from an earlier node (v - 1 for a third of them: chains; any
+ * earlier node otherwise), and extra_per_node shared references on average
+ * (sometimes back to an earlier node: cycles; sometimes self-loops and
+ * repeated edges).  The last n / 8 nodes are left unowned: an unreachable
+ * part with its own edges into the rest. */
+static inline void csr_heapish(hg_csr *g, uint64_t seed, hg_node n,
+                               double extra_per_node) {
+    rng r = {seed};
+    hg_node owned = n - n / 8;
+    hg_edge cap = (hg_edge)((double)n * (extra_per_node + 1.0)) + 2 * n + 1;
+    hg_node *src = malloc((size_t)cap * sizeof(hg_node));
+    hg_node *dst = malloc((size_t)cap * sizeof(hg_node));
+    hg_edge m = 0;
+    uint64_t per_mille = (uint64_t)(extra_per_node * 1000.0);
+
+    REQUIRE(src && dst, "allocation");
+    for (hg_node v = 1; v < n; v++) {
+        if (v < owned) {
+            src[m] = rng_below(&r, 3) == 0 ? v - 1 : (hg_node)rng_below(&r, v);
+            dst[m++] = v;
+        }
+        while (m + 2 < cap && rng_below(&r, 1000 + per_mille) < per_mille) {
+            uint64_t kind = rng_below(&r, 16);
+            src[m] = v;
+            dst[m] = kind == 0   ? v
+                     : kind == 1 && m > 0 ? dst[m - 1]
+                                 : (hg_node)rng_below(&r, n);
+            m++;
+        }
+    }
+    csr_from_edges(g, n, m, src, dst);
+    free(src);
+    free(dst);
+}
+
 #endif /* HG_TEST_CHECK_H */

@@ -416,3 +416,108 @@ size_t ref_fifo_bfs(const hg_csr *g, hg_node start, const uint8_t *blocked,
     free(seen);
     return tail;
 }
+
+/* reached[v] = 1 for nodes reachable from the roots with node `removed`
+ * (HG_NONE: none) taken out of the graph; the masked-out nodes (mask may
+ * be NULL) are never entered. */
+static void reach_without(const hg_csr *g, const hg_node *roots,
+                          size_t n_roots, hg_node removed, const uint8_t *mask,
+                          uint8_t *reached, hg_node *stack) {
+    size_t top = 0;
+
+    memset(reached, 0, g->n_nodes);
+    for (size_t i = 0; i < n_roots; i++) {
+        hg_node r = roots[i];
+        if (r != removed && !reached[r] && !(mask && !mask[r])) {
+            reached[r] = 1;
+            stack[top++] = r;
+        }
+    }
+    while (top > 0) {
+        hg_node u = stack[--top];
+        for (hg_edge e = g->offsets[u]; e < g->offsets[u + 1]; e++) {
+            hg_node v = g->targets[e];
+            if (v != removed && !reached[v] && !(mask && !mask[v])) {
+                reached[v] = 1;
+                stack[top++] = v;
+            }
+        }
+    }
+}
+
+void ref_domtree(const hg_csr *g, const hg_node *roots, size_t n_roots,
+                 hg_node *idom) {
+    size_t n = g->n_nodes;
+    uint8_t *all = xmalloc(n), *without = xmalloc(n);
+    uint8_t *dom = xmalloc(n * n); /* dom[d * n + w]: d strictly dom. w */
+    size_t *n_dom = calloc(n ? n : 1, sizeof(size_t));
+    hg_node *stack = xmalloc(n * sizeof(hg_node));
+
+    if (n_dom == NULL) {
+        abort();
+    }
+    reach_without(g, roots, n_roots, HG_NONE, NULL, all, stack);
+    for (size_t d = 0; d < n; d++) {
+        reach_without(g, roots, n_roots, (hg_node)d, NULL, without, stack);
+        for (size_t w = 0; w < n; w++) {
+            dom[d * n + w] = all[d] && all[w] && w != d && !without[w];
+            n_dom[w] += dom[d * n + w];
+        }
+    }
+    for (size_t w = 0; w < n; w++) {
+        idom[w] = all[w] ? HG_DOM_VIRTUAL : HG_NONE;
+        for (size_t d = 0; all[w] && d < n; d++) {
+            if (dom[d * n + w] &&
+                (idom[w] == HG_DOM_VIRTUAL || n_dom[d] > n_dom[idom[w]])) {
+                idom[w] = (hg_node)d;
+            }
+        }
+    }
+    free(all);
+    free(without);
+    free(dom);
+    free(n_dom);
+    free(stack);
+}
+
+void ref_retained(const hg_node *idom, hg_node n, const uint64_t *size,
+                  uint64_t *retained) {
+    for (hg_node v = 0; v < n; v++) {
+        retained[v] = 0;
+    }
+    for (hg_node v = 0; v < n; v++) {
+        for (hg_node u = v; idom[v] != HG_NONE && u != HG_DOM_VIRTUAL;
+             u = idom[u]) {
+            retained[u] += size[v];
+        }
+    }
+}
+
+hg_node ref_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp) {
+    size_t n = g->n_nodes;
+    uint8_t *reach = xmalloc(n * n); /* reach[u * n + v]: u reaches v */
+    hg_node *stack = xmalloc(n * sizeof(hg_node));
+    hg_node n_comp = 0;
+
+    for (size_t u = 0; u < n; u++) {
+        hg_node src = (hg_node)u;
+        reach_without(g, &src, 1, HG_NONE, mask, reach + u * n, stack);
+    }
+    for (size_t v = 0; v < n; v++) {
+        comp[v] = HG_NONE;
+    }
+    for (size_t v = 0; v < n; v++) {
+        if ((mask && !mask[v]) || comp[v] != HG_NONE) {
+            continue;
+        }
+        for (size_t w = v; w < n; w++) {
+            if (reach[v * n + w] && reach[w * n + v]) {
+                comp[w] = n_comp;
+            }
+        }
+        n_comp++;
+    }
+    free(reach);
+    free(stack);
+    return n_comp;
+}

@@ -56,4 +56,20 @@ void ref_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,
 size_t ref_fifo_bfs(const hg_csr *g, hg_node start, const uint8_t *blocked,
                     hg_node *parent, hg_node *order);
 
+/* Dominators by their definition: d dominates w iff w is reachable from
+ * the roots but not once d is removed; idom[w] = the strict dominator with
+ * the most dominators itself (the closest), HG_DOM_VIRTUAL when there is
+ * none, HG_NONE when w is not reached.  O(n * m) time, n * n bytes. */
+void ref_domtree(const hg_csr *g, const hg_node *roots, size_t n_roots,
+                 hg_node *idom);
+
+/* retained[v] by walking up from every node, adding its size to each of
+ * its dominator-tree ancestors (and itself). */
+void ref_retained(const hg_node *idom, hg_node n, const uint64_t *size,
+                  uint64_t *retained);
+
+/* Components by mutual reachability (one search per node over the masked
+ * nodes), numbered by smallest node id; returns their count. */
+hg_node ref_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp);
+
 #endif /* HG_TEST_REF_H */
