@@ -46,7 +46,7 @@ build: build/.deps
 demo: build
 	$(PYTHON) -m objgraph.demo --image build/demo-leak.png
 
-test: lint build $(REF) test-core test-python test-docs
+test: lint build $(REF) test-core test-python test-docs fuzz
 
 test-core: build/.deps
 	cmake -S . -B build/core -DHG_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release \
@@ -57,6 +57,25 @@ test-core: build/.deps
 test-python: build $(REF)
 	cd tests/python && OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider .
+
+# libFuzzer on the snapshot file reader (tests/core/fuzz_snapfile.c) for
+# FUZZ_SECONDS, built with clang, ASan and UBSan in build/fuzz; installs clang
+# and its fuzzer runtime when missing.  Crashes leave crash-* files in
+# build/fuzz.
+FUZZ_SECONDS ?= 40
+.PHONY: fuzz
+fuzz:
+	@command -v clang >/dev/null && dpkg -s libclang-rt-14-dev >/dev/null \
+	  2>&1 || { echo "installing clang libclang-rt-14-dev"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $(SUDO) apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
+	CC=clang cmake -S . -B build/fuzz -DHG_BUILD_FUZZ=ON -DHG_USE_OPENMP=OFF \
+	  -DHG_WITH_JEMALLOC=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build/fuzz -j2 --target fuzz_snapfile
+	mkdir -p build/fuzz/corpus
+	cd build/fuzz && HG_FUZZ_SEED_DIR=corpus ./fuzz_snapfile \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=4096 corpus >fuzz.log 2>&1 \
+	  || { tail -40 fuzz.log; exit 1; }; tail -2 fuzz.log
 
 # The user guide's examples (docs/*.rst) as doctests.  Here the pictures
 # they draw go to build/...

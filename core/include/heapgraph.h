@@ -27,9 +27,11 @@ extern "C" {
 
 typedef enum hg_status {
     HG_OK = 0,
-    HG_ENOMEM = 1, /* an allocation failed; outputs are untouched/freed */
-    HG_EINVAL = 2, /* a bad argument (NULL where not allowed, bad id...) */
-    HG_ERANGE = 3, /* a count does not fit the id types (> 2^32-2 nodes) */
+    HG_ENOMEM = 1,  /* an allocation failed; outputs are untouched/freed */
+    HG_EINVAL = 2,  /* a bad argument (NULL where not allowed, bad id...) */
+    HG_ERANGE = 3,  /* a count does not fit the id types (> 2^32-2 nodes) */
+    HG_EIO = 4,     /* a file could not be read or written (errno's cause) */
+    HG_EFORMAT = 5, /* a file is not a valid snapshot file (see its reason) */
 } hg_status;
 
 /* A static English description of a status ("out of memory", ...). */
@@ -285,8 +287,7 @@ hg_status hg_bfs_step(const hg_csr *g, const hg_node *frontier,
  * the reverse graph when rev is NULL; on HG_ENOMEM idom is untouched. */
 #define HG_DOM_VIRTUAL ((hg_node)UINT32_MAX - 1)
 hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
-                           const hg_node *roots, size_t n_roots,
-                           hg_node *idom);
+                           const hg_node *roots, size_t n_roots, hg_node *idom);
 
 /* retained[v] = size[v] + the retained sizes of v's children in the
  * dominator tree given by idom (as hg_domtree_build writes it); 0 for
@@ -306,6 +307,76 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
  * scratch per node at most; on HG_ENOMEM comp is untouched. */
 hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
                  hg_node *n_comp);
+
+/* ---- snapshot files --------------------------------------------------------
+ * A versioned binary file holding a graph's node table and forward CSR, the
+ * type table and short node labels (snapfile.c; docs/snapshot-format.rst).
+ * The writer replaces `path` atomically (temporary file, fsync, rename); the
+ * reader maps the file read-only and validates every byte before use.
+ * Functions taking `why` (may be NULL) write a one-line reason there on
+ * failure (at most n_why bytes, NUL-terminated).
+ */
+#define HG_SNAPFILE_VERSION 1
+#define HG_SNAPFILE_TEXT 48 /* bytes of each header text, NUL included */
+
+/* A table of `count` UTF-8 strings: string i is bytes[offsets[i] ..
+ * offsets[i+1]); offsets has count+1 entries, offsets[0] == 0,
+ * non-decreasing (count == 0: offsets and bytes may be NULL). */
+typedef struct hg_strtab {
+    uint64_t count;
+    const uint64_t *offsets;
+    const char *bytes;
+} hg_strtab;
+
+/* Everything a snapshot file holds.  graph->rev is not stored. */
+typedef struct hg_snapfile_data {
+    const hg_graph *graph; /* node table + fwd; type ids < n_types */
+    uint32_t n_types;
+    const uint64_t *type_addr;  /* n_types */
+    const uint32_t *type_flags; /* n_types, the capturer's flag bits */
+    hg_strtab short_names;      /* n_types strings */
+    hg_strtab long_names;       /* n_types strings */
+    hg_node n_labels;           /* labelled nodes (module, class, ...) */
+    const hg_node *label_nodes; /* n_labels ids, strictly ascending */
+    hg_strtab labels;           /* n_labels strings */
+    double pause_seconds;       /* the capture's figures */
+    double capture_seconds;
+    double created;                  /* Unix time of the capture */
+    char runtime[HG_SNAPFILE_TEXT];  /* e.g. "CPython 3.11.2" */
+    char producer[HG_SNAPFILE_TEXT]; /* e.g. "objgraph 4.0.0" */
+} hg_snapfile_data;
+
+/* Write d to path atomically: "<path>.tmp-XXXXXXXX" in the same directory,
+ * fsync, rename over path.  HG_EINVAL for inconsistent data, HG_ENOMEM,
+ * HG_EIO (ENOSPC, EFBIG, EACCES...: named in why); on failure no temporary
+ * file is left and path is untouched.  Reads d only (no GIL needed). */
+hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
+                            char *why, size_t n_why);
+
+/* An open, validated snapshot file. */
+typedef struct hg_snapfile hg_snapfile;
+
+/* Map path read-only and validate it; *out is NULL on failure.  HG_EIO:
+ * cannot open/map it (missing, a directory, ...); HG_EFORMAT: not a valid
+ * snapshot file (bad magic, other version or byte order, truncated,
+ * checksum mismatch, broken CSR...); HG_ENOMEM. */
+hg_status hg_snapfile_open(const char *path, hg_snapfile **out, char *why,
+                           size_t n_why);
+/* The same over a caller's buffer (aligned to 8 bytes, kept alive and
+ * unchanged until hg_snapfile_close): for tests and fuzzing. */
+hg_status hg_snapfile_open_mem(const void *data, size_t len, hg_snapfile **out,
+                               char *why, size_t n_why);
+/* Unmap and free, with the reverse CSR if one was built; accepts NULL. */
+void hg_snapfile_close(hg_snapfile *f);
+/* The file's graph: arrays point into the read-only mapping and must not
+ * be written or freed; hg_graph_reverse may build rev (owned by f). */
+hg_graph *hg_snapfile_graph(hg_snapfile *f);
+/* The file's contents (graph == hg_snapfile_graph(f)); valid until close. */
+const hg_snapfile_data *hg_snapfile_contents(const hg_snapfile *f);
+/* Bytes mapped. */
+uint64_t hg_snapfile_nbytes(const hg_snapfile *f);
+/* The format's checksum: XXH64 of len bytes with the given seed. */
+uint64_t hg_snapfile_checksum(const void *data, size_t len, uint64_t seed);
 
 #ifdef __cplusplus
 }

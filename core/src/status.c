@@ -17,6 +17,10 @@ const char *hg_status_str(hg_status st) {
         return "invalid argument";
     case HG_ERANGE:
         return "count out of range for node ids";
+    case HG_EIO:
+        return "input/output error";
+    case HG_EFORMAT:
+        return "not a valid snapshot file";
     }
     return "unknown status";
 }

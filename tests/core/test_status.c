@@ -4,8 +4,9 @@
 #include "check.h"
 
 static void test_every_status_has_its_own_text(void) {
-    hg_status all[] = {HG_OK, HG_ENOMEM, HG_EINVAL, HG_ERANGE};
-    for (int i = 0; i < 4; i++) {
+    hg_status all[] = {HG_OK,     HG_ENOMEM, HG_EINVAL,
+                       HG_ERANGE, HG_EIO,    HG_EFORMAT};
+    for (int i = 0; i < 6; i++) {
         const char *s = hg_status_str(all[i]);
         CHECK(s != NULL && s[0] != '\0', "status %d has no text", i);
         for (int j = 0; j < i; j++) {

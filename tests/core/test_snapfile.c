@@ -1,0 +1,428 @@
+/*
+ * test_snapfile.c -- snapshot files: round trips, atomic writes, and a
+ * reader that rejects every damaged file (each truncation length, random
+ * byte flips, extensions, wrong magic, version, byte order, crafted
+ * sections) with HG_EFORMAT and a reason, never a crash.
+ */
+#include "check.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- a small snapshot -------------------------------------------------- */
+
+typedef struct fixture {
+    hg_graph *g;
+    uint64_t type_addr[3];
+    uint32_t type_flags[3];
+    uint64_t name_off[4], long_off[4], label_off[3];
+    hg_node label_nodes[2];
+    hg_snapfile_data d;
+} fixture;
+
+static void fixture_init(fixture *fx, hg_node n, hg_edge m, uint64_t seed) {
+    static const char names[] = "dictlistFoo";
+    static const char longs[] = "dictlistmod.Foo";
+    static const char labels[] = "__main__f";
+    rng r = {seed};
+
+    memset(fx, 0, sizeof(*fx));
+    REQUIRE(hg_graph_new(n, &fx->g) == HG_OK, "graph");
+    csr_random(&fx->g->fwd, seed, n, m);
+    fx->g->n_tracked = n - n / 4;
+    fx->g->n_types = 3;
+    for (hg_node v = 0; v < n; v++) {
+        fx->g->addr[v] = 0x10000 + 16 * (uint64_t)v;
+        fx->g->type_id[v] = (uint32_t)rng_below(&r, 3);
+        fx->g->size[v] = 16 + rng_below(&r, 1000);
+        fx->g->refcnt[v] = (uint32_t)rng_below(&r, 5);
+        fx->g->flags[v] = (uint8_t)(v < fx->g->n_tracked ? 0x81 : 0);
+    }
+    for (int t = 0; t < 3; t++) {
+        fx->type_addr[t] = 0x7000 + 64 * (uint64_t)t;
+        fx->type_flags[t] = (uint32_t)(1u << t);
+    }
+    memcpy(fx->name_off, (uint64_t[]){0, 4, 8, 11}, sizeof(fx->name_off));
+    memcpy(fx->long_off, (uint64_t[]){0, 4, 8, 15}, sizeof(fx->long_off));
+    memcpy(fx->label_off, (uint64_t[]){0, 8, 9}, sizeof(fx->label_off));
+    fx->label_nodes[0] = 1;
+    fx->label_nodes[1] = n - 1;
+    fx->d.graph = fx->g;
+    fx->d.n_types = 3;
+    fx->d.type_addr = fx->type_addr;
+    fx->d.type_flags = fx->type_flags;
+    fx->d.short_names = (hg_strtab){3, fx->name_off, names};
+    fx->d.long_names = (hg_strtab){3, fx->long_off, longs};
+    fx->d.n_labels = 2;
+    fx->d.label_nodes = fx->label_nodes;
+    fx->d.labels = (hg_strtab){2, fx->label_off, labels};
+    fx->d.pause_seconds = 0.25;
+    fx->d.capture_seconds = 0.5;
+    fx->d.created = 1.7e9;
+    strcpy(fx->d.runtime, "CPython 3.11.2");
+    strcpy(fx->d.producer, "objgraph test");
+}
+
+static void fixture_destroy(fixture *fx) {
+    hg_graph_free(fx->g);
+}
+
+static char tmpdir[256];
+
+static void path_in_tmp(char *out, size_t n, const char *name) {
+    snprintf(out, n, "%s/%s", tmpdir, name);
+}
+
+/* The whole file in an 8-aligned buffer with room for 64 more bytes. */
+static uint8_t *slurp(const char *path, size_t *len) {
+    FILE *fp = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+
+    REQUIRE(fp != NULL, "open %s", path);
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = aligned_alloc(8, ((size_t)n + 64 + 7) & ~(size_t)7);
+    REQUIRE(buf != NULL && fread(buf, 1, (size_t)n, fp) == (size_t)n, "read");
+    fclose(fp);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int tmp_files_left(void) {
+    DIR *dir = opendir(tmpdir);
+    struct dirent *e;
+    int n = 0;
+    REQUIRE(dir != NULL, "opendir");
+    while ((e = readdir(dir)) != NULL) {
+        n += strstr(e->d_name, ".tmp-") != NULL;
+    }
+    closedir(dir);
+    return n;
+}
+
+static int same_str(const hg_strtab *a, const hg_strtab *b, uint64_t i) {
+    uint64_t la = a->offsets[i + 1] - a->offsets[i];
+    uint64_t lb = b->offsets[i + 1] - b->offsets[i];
+    return la == lb &&
+           memcmp(a->bytes + a->offsets[i], b->bytes + b->offsets[i], la) == 0;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_checksum_is_xxh64(void) {
+    CHECK(hg_snapfile_checksum("", 0, 0) == 0xEF46DB3751D8E999ull,
+          "XXH64(\"\") = %016llx",
+          (unsigned long long)hg_snapfile_checksum("", 0, 0));
+    CHECK(hg_snapfile_checksum("a", 1, 0) == 0xD24EC4F1A98C6E5Bull,
+          "XXH64(\"a\") = %016llx",
+          (unsigned long long)hg_snapfile_checksum("a", 1, 0));
+    CHECK(hg_snapfile_checksum("abc", 3, 0) == 0x44BC2CF5AD770999ull,
+          "XXH64(\"abc\") = %016llx",
+          (unsigned long long)hg_snapfile_checksum("abc", 3, 0));
+}
+
+static void test_round_trip_keeps_everything(void) {
+    fixture fx;
+    char path[512], why[256];
+    hg_snapfile *f = NULL;
+    const hg_snapfile_data *d;
+    const hg_graph *g;
+    uint64_t live0;
+    hg_status st;
+
+    fixture_init(&fx, 2000, 9000, 7);
+    path_in_tmp(path, sizeof(path), "round.hgsnap");
+    st = hg_snapfile_write(path, &fx.d, why, sizeof(why));
+    CHECK(st == HG_OK, "write: %s (%s)", hg_status_str(st), why);
+    CHECK(tmp_files_left() == 0, "a temporary file was left behind");
+    /* writing again replaces the file */
+    st = hg_snapfile_write(path, &fx.d, why, sizeof(why));
+    CHECK(st == HG_OK, "rewrite: %s (%s)", hg_status_str(st), why);
+    live0 = hg_alloc_live_bytes();
+    st = hg_snapfile_open(path, &f, why, sizeof(why));
+    REQUIRE(st == HG_OK, "open: %s (%s)", hg_status_str(st), why);
+    d = hg_snapfile_contents(f);
+    g = hg_snapfile_graph(f);
+    CHECK(d->graph == g, "contents' graph is the file's graph");
+    CHECK(g->n_nodes == 2000 && g->n_tracked == 1500 && g->n_types == 3 &&
+              g->fwd.n_edges == 9000,
+          "counts: %u nodes, %u tracked, %u types, %llu edges", g->n_nodes,
+          g->n_tracked, g->n_types, (unsigned long long)g->fwd.n_edges);
+    CHECK_SAME("addr", fx.g->addr, g->addr, 2000);
+    CHECK_SAME("type_id", fx.g->type_id, g->type_id, 2000);
+    CHECK_SAME("size", fx.g->size, g->size, 2000);
+    CHECK_SAME("refcnt", fx.g->refcnt, g->refcnt, 2000);
+    CHECK_SAME("flags", fx.g->flags, g->flags, 2000);
+    CHECK_SAME("offsets", fx.g->fwd.offsets, g->fwd.offsets, 2001);
+    CHECK_SAME("targets", fx.g->fwd.targets, g->fwd.targets, 9000);
+    CHECK_SAME("type_addr", fx.type_addr, d->type_addr, 3);
+    CHECK_SAME("type_flags", fx.type_flags, d->type_flags, 3);
+    for (uint64_t t = 0; t < 3; t++) {
+        CHECK(same_str(&fx.d.short_names, &d->short_names, t) &&
+                  same_str(&fx.d.long_names, &d->long_names, t),
+              "type name %llu differs", (unsigned long long)t);
+    }
+    CHECK(d->n_labels == 2 && d->label_nodes[0] == 1 &&
+              d->label_nodes[1] == 1999 &&
+              same_str(&fx.d.labels, &d->labels, 0) &&
+              same_str(&fx.d.labels, &d->labels, 1),
+          "labels differ");
+    CHECK(d->pause_seconds == 0.25 && d->capture_seconds == 0.5 &&
+              d->created == 1.7e9,
+          "figures differ");
+    CHECK(strcmp(d->runtime, "CPython 3.11.2") == 0 &&
+              strcmp(d->producer, "objgraph test") == 0,
+          "texts: \"%s\", \"%s\"", d->runtime, d->producer);
+    CHECK(hg_snapfile_nbytes(f) > 2000 * 33, "mapped bytes %llu",
+          (unsigned long long)hg_snapfile_nbytes(f));
+    /* the reverse graph can be built on the mapped forward one */
+    st = hg_graph_reverse(hg_snapfile_graph(f));
+    CHECK(st == HG_OK && g->rev.n_edges == 9000, "reverse: %s",
+          hg_status_str(st));
+    hg_snapfile_close(f);
+    hg_snapfile_close(NULL);
+    CHECK(hg_alloc_live_bytes() == live0, "close frees the reverse graph");
+    unlink(path);
+    fixture_destroy(&fx);
+}
+
+static void test_empty_graph_round_trips(void) {
+    hg_graph *g = NULL;
+    hg_snapfile_data d;
+    hg_snapfile *f = NULL;
+    char path[512], why[256];
+    hg_status st;
+
+    memset(&d, 0, sizeof(d));
+    REQUIRE(hg_graph_new(0, &g) == HG_OK, "graph");
+    d.graph = g;
+    path_in_tmp(path, sizeof(path), "empty.hgsnap");
+    st = hg_snapfile_write(path, &d, why, sizeof(why));
+    CHECK(st == HG_OK, "write empty: %s (%s)", hg_status_str(st), why);
+    st = hg_snapfile_open(path, &f, why, sizeof(why));
+    CHECK(st == HG_OK && hg_snapfile_graph(f)->n_nodes == 0,
+          "open empty: %s (%s)", hg_status_str(st), why);
+    hg_snapfile_close(f);
+    unlink(path);
+    hg_graph_free(g);
+}
+
+/* Write the fixture, return its bytes. */
+static uint8_t *fixture_bytes(size_t *len) {
+    fixture fx;
+    char path[512], why[256];
+    uint8_t *buf;
+
+    fixture_init(&fx, 60, 150, 11);
+    path_in_tmp(path, sizeof(path), "small.hgsnap");
+    REQUIRE(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_OK, "%s",
+            why);
+    buf = slurp(path, len);
+    unlink(path);
+    fixture_destroy(&fx);
+    return buf;
+}
+
+static hg_status open_buf(const uint8_t *buf, size_t len, char *why,
+                          size_t n_why) {
+    hg_snapfile *f = NULL;
+    hg_status st = hg_snapfile_open_mem(buf, len, &f, why, n_why);
+    if (st == HG_OK) {
+        /* touch the result the way a user would */
+        const hg_graph *g = hg_snapfile_graph(f);
+        volatile uint64_t sum = 0;
+        for (hg_edge e = 0; e < g->fwd.n_edges; e++) {
+            sum += g->fwd.targets[e];
+        }
+        hg_snapfile_close(f);
+    }
+    return st;
+}
+
+static void test_every_truncation_is_rejected(void) {
+    size_t len;
+    uint8_t *buf = fixture_bytes(&len);
+    uint8_t *copy = aligned_alloc(8, len + 64);
+    char why[256];
+    int bad = 0;
+
+    REQUIRE(copy != NULL, "alloc");
+    CHECK(open_buf(buf, len, why, sizeof(why)) == HG_OK, "intact: %s", why);
+    for (size_t n = 0; n < len; n++) {
+        memcpy(copy, buf, n); /* a fresh buffer: no reading past n */
+        if (open_buf(copy, n, why, sizeof(why)) != HG_EFORMAT) {
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "%d truncations were not HG_EFORMAT", bad);
+    open_buf(buf, 300, why, sizeof(why));
+    CHECK(strstr(why, "truncated") != NULL, "reason: %s", why);
+    /* extensions */
+    for (size_t extra = 1; extra <= 64; extra *= 2) {
+        memcpy(copy, buf, len);
+        memset(copy + len, 0, extra);
+        CHECK(open_buf(copy, len + extra, why, sizeof(why)) == HG_EFORMAT,
+              "extended by %zu bytes: accepted", extra);
+    }
+    CHECK(strstr(why, "trailing") != NULL, "reason: %s", why);
+    free(copy);
+    free(buf);
+}
+
+static void test_random_byte_flips_are_rejected(void) {
+    size_t len;
+    uint8_t *buf = fixture_bytes(&len);
+    uint8_t *copy = aligned_alloc(8, len + 64);
+    char why[256];
+    rng r = {99};
+    int bad = 0;
+
+    REQUIRE(copy != NULL, "alloc");
+    for (int i = 0; i < 5000; i++) {
+        size_t at = rng_below(&r, len);
+        uint8_t x = (uint8_t)(1 + rng_below(&r, 255));
+        memcpy(copy, buf, len);
+        copy[at] ^= x;
+        if (i % 2 == 1) { /* a second flip elsewhere */
+            copy[rng_below(&r, len)] ^= (uint8_t)(1 + rng_below(&r, 255));
+        }
+        if (memcmp(copy, buf, len) != 0 &&
+            open_buf(copy, len, why, sizeof(why)) != HG_EFORMAT) {
+            bad++;
+            fprintf(stderr, "flip at %zu (^%02x) accepted\n", at, x);
+        }
+    }
+    CHECK(bad == 0, "%d corrupted files were accepted", bad);
+    free(copy);
+    free(buf);
+}
+
+/* Rewrite the header checksum after editing the header or table. */
+static void reseal(uint8_t *buf) {
+    uint32_t ns;
+    uint64_t seed, sum;
+    memcpy(&ns, buf + 32, 4);
+    seed = hg_snapfile_checksum(buf + 256, (size_t)ns * 32, 0);
+    sum = hg_snapfile_checksum(buf, 248, seed);
+    memcpy(buf + 248, &sum, 8);
+}
+
+static void test_foreign_files_are_named(void) {
+    size_t len;
+    uint8_t *buf = fixture_bytes(&len);
+    uint8_t *copy = aligned_alloc(8, len + 64);
+    char why[256];
+    uint32_t v;
+
+    REQUIRE(copy != NULL, "alloc");
+    memcpy(copy, buf, len);
+    copy[1] = 'X';
+    CHECK(open_buf(copy, len, why, sizeof(why)) == HG_EFORMAT &&
+              strstr(why, "magic") != NULL,
+          "wrong magic: %s", why);
+    memcpy(copy, buf, len);
+    v = 2;
+    memcpy(copy + 8, &v, 4);
+    CHECK(open_buf(copy, len, why, sizeof(why)) == HG_EFORMAT &&
+              strstr(why, "version 2") != NULL,
+          "wrong version: %s", why);
+    memcpy(copy, buf, len);
+    v = 0x04030201;
+    memcpy(copy + 12, &v, 4);
+    CHECK(open_buf(copy, len, why, sizeof(why)) == HG_EFORMAT &&
+              strstr(why, "byte order") != NULL,
+          "other byte order: %s", why);
+    /* a required section of an unknown kind (a newer writer) */
+    memcpy(copy, buf, len);
+    v = 99;
+    memcpy(copy + 256 + 12 * 32, &v, 4); /* the last section's kind */
+    reseal(copy);
+    CHECK(open_buf(copy, len, why, sizeof(why)) == HG_EFORMAT &&
+              strstr(why, "newer") != NULL,
+          "unknown required section: %s", why);
+    /* optional unknown sections are skipped: the labels renamed, dropped */
+    memcpy(copy, buf, len);
+    for (int i = 11; i < 13; i++) {
+        uint32_t kind = 90 + (uint32_t)i, flags = 0;
+        memcpy(copy + 256 + (size_t)i * 32, &kind, 4);
+        memcpy(copy + 256 + (size_t)i * 32 + 4, &flags, 4);
+    }
+    v = 0;
+    memcpy(copy + 56, &v, 4); /* n_labels */
+    reseal(copy);
+    CHECK(open_buf(copy, len, why, sizeof(why)) == HG_OK,
+          "unknown optional sections must be skipped: %s", why);
+    /* a valid checksum over a broken CSR: a target out of range */
+    {
+        uint64_t off, slen, sum;
+        uint32_t big = 1000000;
+        memcpy(copy, buf, len);
+        memcpy(&off, copy + 256 + 10 * 32 + 8, 8);
+        memcpy(&slen, copy + 256 + 10 * 32 + 16, 8);
+        memcpy(copy + off, &big, 4);
+        sum = hg_snapfile_checksum(copy + off, (size_t)slen, 0);
+        memcpy(copy + 256 + 10 * 32 + 24, &sum, 8);
+        reseal(copy);
+        CHECK(open_buf(copy, len, why, sizeof(why)) == HG_EFORMAT &&
+                  strstr(why, "CSR") != NULL,
+              "target out of range: %s", why);
+    }
+    free(copy);
+    free(buf);
+}
+
+static void test_file_errors_are_eio(void) {
+    fixture fx;
+    char path[512], why[256];
+    hg_snapfile *f = (hg_snapfile *)1;
+    FILE *fp;
+
+    path_in_tmp(path, sizeof(path), "missing.hgsnap");
+    CHECK(hg_snapfile_open(path, &f, why, sizeof(why)) == HG_EIO && f == NULL,
+          "missing file: %s", why);
+    CHECK(hg_snapfile_open(tmpdir, &f, why, sizeof(why)) == HG_EIO &&
+              strstr(why, "directory") != NULL,
+          "directory: %s", why);
+    path_in_tmp(path, sizeof(path), "short.hgsnap");
+    fp = fopen(path, "wb");
+    REQUIRE(fp != NULL, "create");
+    fputs("hello", fp);
+    fclose(fp);
+    CHECK(hg_snapfile_open(path, &f, why, sizeof(why)) == HG_EFORMAT &&
+              strstr(why, "magic") != NULL,
+          "text file: %s", why);
+    unlink(path);
+
+    fixture_init(&fx, 100, 300, 5);
+    /* the target is a directory: rename fails, nothing is left behind */
+    CHECK(hg_snapfile_write(tmpdir, &fx.d, why, sizeof(why)) == HG_EIO,
+          "writing over a directory: %s", why);
+    CHECK(tmp_files_left() == 0, "temporary file left after a failed write");
+    path_in_tmp(path, sizeof(path), "no/such/dir/x.hgsnap");
+    CHECK(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_EIO &&
+              strstr(why, "No such file") != NULL,
+          "missing directory: %s", why);
+    fx.g->type_id[5] = 3;
+    path_in_tmp(path, sizeof(path), "bad.hgsnap");
+    CHECK(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_EINVAL,
+          "type id out of range must be refused: %s", why);
+    CHECK(access(path, F_OK) != 0, "nothing written for invalid data");
+    fixture_destroy(&fx);
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/hg-snapfile-XXXXXX");
+    REQUIRE(mkdtemp(tmpdir) != NULL, "mkdtemp");
+    test_checksum_is_xxh64();
+    test_round_trip_keeps_everything();
+    test_empty_graph_round_trips();
+    test_every_truncation_is_rejected();
+    test_random_byte_flips_are_rejected();
+    test_foreign_files_are_named();
+    test_file_errors_are_eio();
+    rmdir(tmpdir);
+    return check_summary("test_snapfile");
+}
