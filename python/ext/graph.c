@@ -95,6 +95,24 @@ static PyObject *u64_list(const uint64_t *a, size_t n) {
     return list;
 }
 
+/* Shared with analysis.c (see hgmodule.h). */
+int hg_get_buffer(PyObject *obj, Py_buffer *view, size_t nbytes, int writable,
+                  int allow_none, const char *arg) {
+    return get_buffer(obj, view, nbytes, writable, allow_none, arg);
+}
+
+void hg_release_buffer(Py_buffer *view) {
+    release_buffer(view);
+}
+
+int hg_check_node(GraphObject *self, long long v, const char *arg) {
+    return check_node(self, v, arg);
+}
+
+PyObject *hg_ids_to_list(const hg_node *ids, size_t n) {
+    return ids_to_list(ids, n);
+}
+
 /* ---- lazily derived data ------------------------------------------------- */
 
 static int check_edges(GraphObject *self) {
@@ -129,20 +147,21 @@ int hg_graph_ensure_reverse(GraphObject *self) {
     return 0;
 }
 
-/* Roots are nodes whose reference count exceeds their in-degree (CPython's
- * own test for "referenced from outside"); live = reachable from a root.
- * untrackable = what a full collection would untrack besides (see
- * hg_capture_untrackable): "live" views treat those as untracked. */
-static hg_status build_live(GraphObject *self) {
+/* The roots: nodes whose reference count exceeds their in-degree (CPython's
+ * own test for "referenced from outside"), kept in self->roots in id order.
+ * Builds in_degree on the way.  The caller holds self->lock (the GIL need
+ * not be held). */
+hg_status hg_graph_build_roots(GraphObject *self) {
     hg_graph *g = G(self);
     hg_node n = g->n_nodes;
-    hg_node *roots = NULL;
+    uint32_t *indeg = self->in_degree;
+    hg_node *roots;
     size_t n_roots = 0;
-    uint32_t *indeg = NULL;
-    uint8_t *live = NULL, *untrackable = NULL;
-    hg_status st = HG_OK;
+    hg_status st;
 
-    indeg = self->in_degree;
+    if (self->roots != NULL) {
+        return HG_OK;
+    }
     if (indeg == NULL) {
         indeg = hg_alloc((size_t)n * sizeof(*indeg) + 1);
         if (indeg == NULL) {
@@ -155,18 +174,42 @@ static hg_status build_live(GraphObject *self) {
         }
         self->in_degree = indeg;
     }
-    roots = hg_alloc((size_t)n * sizeof(*roots) + 1);
-    live = hg_alloc((size_t)n + 1);
-    if (roots == NULL || live == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
+    for (hg_node v = 0; v < n; v++) {
+        n_roots += g->refcnt[v] > indeg[v];
     }
+    roots = hg_alloc(n_roots * sizeof(*roots) + 1);
+    if (roots == NULL) {
+        return HG_ENOMEM;
+    }
+    n_roots = 0;
     for (hg_node v = 0; v < n; v++) {
         if (g->refcnt[v] > indeg[v]) {
             roots[n_roots++] = v;
         }
     }
-    st = hg_reach(&g->fwd, roots, n_roots, NULL, live);
+    self->n_roots = n_roots;
+    self->roots = roots;
+    return HG_OK;
+}
+
+/* live = reachable from a root (hg_graph_build_roots).  untrackable = what a
+ * full collection would untrack besides (see hg_capture_untrackable): "live"
+ * views treat those as untracked. */
+static hg_status build_live(GraphObject *self) {
+    hg_graph *g = G(self);
+    hg_node n = g->n_nodes;
+    uint8_t *live = NULL, *untrackable = NULL;
+    hg_status st = hg_graph_build_roots(self);
+
+    if (st != HG_OK) {
+        return st;
+    }
+    live = hg_alloc((size_t)n + 1);
+    if (live == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    st = hg_reach(&g->fwd, self->roots, self->n_roots, NULL, live);
     if (st != HG_OK) {
         goto cleanup;
     }
@@ -184,7 +227,6 @@ static hg_status build_live(GraphObject *self) {
     self->live = live; /* last: its presence means both are built */
     live = NULL;
 cleanup:
-    hg_free(roots, (size_t)n * sizeof(*roots) + 1);
     hg_free(live, (size_t)n + 1);
     hg_free(untrackable, (size_t)n + 1);
     return st;
@@ -278,6 +320,8 @@ static void Graph_dealloc(GraphObject *self) {
     hg_free(self->live, (size_t)n + 1);
     hg_free(self->untrackable, (size_t)n + 1);
     hg_free(self->gc_pos, (size_t)n * sizeof(hg_node) + 1);
+    hg_free(self->roots, self->n_roots * sizeof(hg_node) + 1);
+    hg_graph_free_analysis(self);
     hg_free(self->base_counts,
             (size_t)self->cap.n_types * sizeof(uint64_t) + 1);
     hg_free(self->base_order, (size_t)self->cap.n_types * sizeof(uint32_t) + 1);
@@ -336,6 +380,10 @@ static PyObject *Graph_get_nbytes(GraphObject *self, void *c) {
     if (self->gc_pos != NULL) {
         n += (uint64_t)nn * sizeof(hg_node);
     }
+    if (self->roots != NULL) {
+        n += (uint64_t)self->n_roots * sizeof(hg_node);
+    }
+    n += hg_graph_analysis_nbytes(self);
     return PyLong_FromUnsignedLongLong(n);
 }
 
@@ -1209,6 +1257,26 @@ static PyMethodDef Graph_methods[] = {
      "draw_referrers(id) -> list[int]\n\nThe referrers show_backrefs draws: "
      "as gc.get_referrers()\nafter a full collection lists them (see "
      "referrers.c)."},
+    /* leak analysis (analysis.c) */
+    {"roots", (PyCFunction)(void (*)(void))hg_graph_roots,
+     METH_VARARGS | METH_KEYWORDS, hg_graph_roots_doc},
+    {"unreachable", (PyCFunction)hg_graph_unreachable, METH_NOARGS,
+     hg_graph_unreachable_doc},
+    {"idom", (PyCFunction)hg_graph_idom, METH_O, hg_graph_idom_doc},
+    {"retained", (PyCFunction)hg_graph_retained, METH_O, hg_graph_retained_doc},
+    {"top_retained", (PyCFunction)hg_graph_top_retained, METH_VARARGS,
+     hg_graph_top_retained_doc},
+    {"type_retained", (PyCFunction)hg_graph_type_retained, METH_O,
+     hg_graph_type_retained_doc},
+    {"retention_groups", (PyCFunction)hg_graph_retention_groups, METH_O,
+     hg_graph_retention_groups_doc},
+    {"path_to_root", (PyCFunction)hg_graph_path_to_root, METH_O,
+     hg_graph_path_to_root_doc},
+    {"cycle_groups", (PyCFunction)hg_graph_cycle_groups, METH_NOARGS,
+     hg_graph_cycle_groups_doc},
+    {"component", (PyCFunction)hg_graph_component, METH_O,
+     hg_graph_component_doc},
+    {"match", (PyCFunction)hg_graph_match, METH_VARARGS, hg_graph_match_doc},
     {NULL, NULL, 0, NULL},
 };
 

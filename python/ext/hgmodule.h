@@ -30,6 +30,14 @@ typedef struct {
     uint64_t *base_counts; /* n_types: nodes per type */
     uint32_t *base_order;  /* type ids in first-seen (gc.get_objects) order */
     uint32_t n_base_order;
+    hg_node *roots; /* refcnt > in-degree, id order; built with live */
+    size_t n_roots;
+    /* leak analysis (analysis.c), each built on first use: */
+    hg_node *idom;      /* immediate dominators (hg_domtree_build) */
+    uint64_t *retained; /* retained bytes (hg_domtree_retained) */
+    hg_node *comp;      /* strongly connected components (hg_scc) */
+    hg_node n_comp;
+    hg_node *bfs_parent; /* shortest-path tree from the roots (hg_bfs) */
     int closed;
     PyThread_type_lock lock; /* guards lazy builds done without the GIL */
 } GraphObject;
@@ -39,6 +47,16 @@ extern PyTypeObject Graph_Type;
 /* Raise the Python exception matching a core status; returns NULL. */
 PyObject *hg_raise_status(hg_status st, const char *what);
 
+/* graph.c's argument helpers, shared with analysis.c.  hg_get_buffer gets a
+ * buffer of exactly nbytes bytes (any size for (size_t)-1; None allowed
+ * when allow_none, giving view->buf == NULL); 0, or -1 with an exception
+ * naming `arg`.  hg_check_node: 0, or -1 with IndexError. */
+int hg_get_buffer(PyObject *obj, Py_buffer *view, size_t nbytes, int writable,
+                  int allow_none, const char *arg);
+void hg_release_buffer(Py_buffer *view);
+int hg_check_node(GraphObject *self, long long v, const char *arg);
+PyObject *hg_ids_to_list(const hg_node *ids, size_t n);
+
 /* Lazily built derived data; 0 on success, -1 with an exception set. */
 int hg_graph_ensure_reverse(GraphObject *self);
 int hg_graph_ensure_live(GraphObject *self);
@@ -46,10 +64,36 @@ int hg_graph_ensure_index(GraphObject *self);
 /* Compute base_counts/base_order; 0 or -1 with MemoryError. */
 int hg_graph_summarise(GraphObject *self);
 
+/* Build self->roots (and in_degree) if not built; the caller holds
+ * self->lock.  Needs no GIL. */
+hg_status hg_graph_build_roots(GraphObject *self);
+
 /* Build gc_pos if it is not built (referrers.c); 0, or -1 with an
  * exception. */
 int hg_graph_ensure_gc_pos(GraphObject *self);
 /* Graph.draw_referrers(id) (referrers.c). */
 PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg);
+
+/* Leak analysis (analysis.c): free its arrays (dealloc), their bytes
+ * (nbytes), and its Graph methods, spliced into graph.c's table. */
+void hg_graph_free_analysis(GraphObject *self);
+uint64_t hg_graph_analysis_nbytes(const GraphObject *self);
+PyObject *hg_graph_roots(GraphObject *self, PyObject *args, PyObject *kwds);
+PyObject *hg_graph_unreachable(GraphObject *self, PyObject *unused);
+PyObject *hg_graph_idom(GraphObject *self, PyObject *arg);
+PyObject *hg_graph_retained(GraphObject *self, PyObject *arg);
+PyObject *hg_graph_top_retained(GraphObject *self, PyObject *args);
+PyObject *hg_graph_type_retained(GraphObject *self, PyObject *arg);
+PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *arg);
+PyObject *hg_graph_path_to_root(GraphObject *self, PyObject *arg);
+PyObject *hg_graph_cycle_groups(GraphObject *self, PyObject *unused);
+PyObject *hg_graph_component(GraphObject *self, PyObject *arg);
+PyObject *hg_graph_match(GraphObject *self, PyObject *args);
+
+extern const char hg_graph_roots_doc[], hg_graph_unreachable_doc[],
+    hg_graph_idom_doc[], hg_graph_retained_doc[], hg_graph_top_retained_doc[],
+    hg_graph_type_retained_doc[], hg_graph_retention_groups_doc[],
+    hg_graph_path_to_root_doc[], hg_graph_cycle_groups_doc[],
+    hg_graph_component_doc[], hg_graph_match_doc[];
 
 #endif /* HG_MODULE_H */

@@ -34,6 +34,13 @@ from ._api import (
                    snapshot,
                    typestats,
 )
+from ._leaks import (
+                     CycleGroup,
+                     LeakSuspect,
+                     RetentionPath,
+                     SnapshotDiff,
+                     leak_suspects,
+)
 from ._names import is_proper_module
 from ._snapshot import Snapshot
 
@@ -41,9 +48,10 @@ __version__ = '4.0.0.dev0'
 __license__ = 'MIT'
 
 __all__ = [
-    'Snapshot', 'at', 'at_addrs', 'by_type', 'count', 'find_backref_chain',
+    'CycleGroup', 'LeakSuspect', 'RetentionPath', 'Snapshot', 'SnapshotDiff',
+    'at', 'at_addrs', 'by_type', 'count', 'find_backref_chain',
     'find_ref_chain', 'get_leaking_objects', 'get_new_ids', 'growth',
-    'is_proper_module', 'most_common_types', 'show_backrefs', 'show_chain',
-    'show_growth', 'show_most_common_types', 'show_refs', 'show_type_graph',
-    'snapshot', 'typestats',
+    'is_proper_module', 'leak_suspects', 'most_common_types',
+    'show_backrefs', 'show_chain', 'show_growth', 'show_most_common_types',
+    'show_refs', 'show_type_graph', 'snapshot', 'typestats',
 ]

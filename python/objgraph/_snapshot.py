@@ -12,6 +12,7 @@ import sys
 from array import array
 
 from . import _draw, _heapgraph
+from ._leaks import LeakAnalysis, write_sized_type_table
 from ._names import (
     check_callable,
     check_depth,
@@ -48,7 +49,7 @@ def _write_type_table(rows, file):
         file.write('%-*s %i\n' % (width, name, count))
 
 
-class Snapshot:
+class Snapshot(LeakAnalysis):
     """A frozen heap graph that answers objgraph's questions instantly.
 
     Create one with :func:`objgraph.snapshot`.  Its methods take the same
@@ -209,10 +210,17 @@ class Snapshot:
                              limit)
 
     def show_most_common_types(self, limit=10, objects=None, shortnames=True,
-                               file=None, filter=None):
-        """Print the table of :meth:`most_common_types`."""
-        _write_type_table(
-            self.most_common_types(limit, objects, shortnames, filter), file)
+                               file=None, filter=None, sizes=False):
+        """Print the table of :meth:`most_common_types`; with
+        ``sizes=True``, shallow and retained bytes beside the counts (see
+        :func:`objgraph.show_most_common_types`)."""
+        rows = self.most_common_types(limit, objects, shortnames, filter)
+        if not sizes:
+            return _write_type_table(rows, file)
+        if filter is not None and objects is None:
+            objects = [o for o in self._objects(self._g.select(self._mask()))
+                       if filter(o)]
+        write_sized_type_table(self, rows, objects, shortnames, file)
 
     def by_type(self, typename, objects=None):
         """Objects with a given class name, like :func:`objgraph.by_type`."""

@@ -1,0 +1,1266 @@
+/*
+ * analysis.c -- leak analysis on a Graph: roots, dominators, retained sizes,
+ * retention paths in bulk, reference cycles, snapshot matching.
+ *
+ * The Python layer (objgraph/_leaks.py) asks these methods; the whole-heap
+ * work is done by core kernels with the GIL released:
+ *   roots      refcnt > in-degree (hg_graph_build_roots, graph.c);
+ *   idom       hg_domtree_build, a virtual root pointing at every root;
+ *   retained   hg_domtree_retained (shallow sizes summed over subtrees);
+ *   comp       hg_scc over the nodes outside the capturer's machinery;
+ *   bfs_parent hg_bfs_diropt from every root, excluded nodes blocked.
+ * Each array is built on first use under self->lock and kept (counted in
+ * nbytes, freed with the graph).
+ *
+ * What stays here is glue that shapes the kernels' output for one query,
+ * in O(nodes) serial passes without the GIL:
+ *   - "each byte counted once" per class (a type, a group of paths): the
+ *     retained size of a node counts for its class unless a proper
+ *     dominator of it has the same class.  One iterative depth-first walk
+ *     of the dominator tree with a per-class count of active ancestors
+ *     decides it for every node at once (class_retained);
+ *   - path signatures: two retention paths have the same signature when
+ *     their type sequences are equal.  Signatures are hash-consed along the
+ *     shortest-path tree, sig(v) = intern(sig(parent(v)), type(v)), so the
+ *     work is the number of distinct nodes on the paths, never the sum of
+ *     the path lengths (a leaked linked list stays linear);
+ *   - cycle groups: components of two nodes or more keyed by their sorted
+ *     set of type ids.
+ *
+ * Encodings:
+ *   idom(v)        node id, -1 for the virtual root, -2 when no root
+ *                  reaches v;
+ *   bfs_parent[v]  parent on a shortest path from a root, HG__ROOT for the
+ *                  roots themselves, HG_NONE when unreached.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hgmodule.h"
+
+#define HG__ROOT ((hg_node)UINT32_MAX - 1) /* bfs_parent of a root */
+#define HG__EMPTY_KEY UINT64_MAX           /* free slot of an intern table */
+
+static hg_graph *G(const GraphObject *self) {
+    return self->cap.graph;
+}
+
+static size_t nodes_nbytes(const GraphObject *self, size_t elem) {
+    return (size_t)G(self)->n_nodes * elem + 1;
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+void hg_graph_free_analysis(GraphObject *self) {
+    if (G(self) == NULL) { /* a failed capture: nothing was built */
+        return;
+    }
+    hg_free(self->idom, nodes_nbytes(self, sizeof(hg_node)));
+    hg_free(self->retained, nodes_nbytes(self, sizeof(uint64_t)));
+    hg_free(self->comp, nodes_nbytes(self, sizeof(hg_node)));
+    hg_free(self->bfs_parent, nodes_nbytes(self, sizeof(hg_node)));
+    self->idom = self->comp = self->bfs_parent = NULL;
+    self->retained = NULL;
+}
+
+uint64_t hg_graph_analysis_nbytes(const GraphObject *self) {
+    uint64_t n = G(self)->n_nodes, total = 0;
+    total += self->idom != NULL ? n * sizeof(hg_node) : 0;
+    total += self->retained != NULL ? n * sizeof(uint64_t) : 0;
+    total += self->comp != NULL ? n * sizeof(hg_node) : 0;
+    total += self->bfs_parent != NULL ? n * sizeof(hg_node) : 0;
+    return total;
+}
+
+/* ---- builders (self->lock held, GIL released) ---------------------------- */
+
+static hg_status build_idom(GraphObject *self) {
+    hg_graph *g = G(self);
+    hg_node *idom;
+    hg_status st = hg_graph_build_roots(self);
+    if (st != HG_OK) {
+        return st;
+    }
+    idom = hg_alloc(nodes_nbytes(self, sizeof(hg_node)));
+    if (idom == NULL) {
+        return HG_ENOMEM;
+    }
+    st = hg_domtree_build(&g->fwd, &g->rev, self->roots, self->n_roots, idom);
+    if (st != HG_OK) {
+        hg_free(idom, nodes_nbytes(self, sizeof(hg_node)));
+        return st;
+    }
+    self->idom = idom;
+    return HG_OK;
+}
+
+static hg_status build_retained(GraphObject *self) {
+    uint64_t *retained;
+    hg_status st = self->idom != NULL ? HG_OK : build_idom(self);
+    if (st != HG_OK) {
+        return st;
+    }
+    retained = hg_alloc(nodes_nbytes(self, sizeof(uint64_t)));
+    if (retained == NULL) {
+        return HG_ENOMEM;
+    }
+    st = hg_domtree_retained(self->idom, G(self)->n_nodes, G(self)->size,
+                             retained);
+    if (st != HG_OK) {
+        hg_free(retained, nodes_nbytes(self, sizeof(uint64_t)));
+        return st;
+    }
+    self->retained = retained;
+    return HG_OK;
+}
+
+/* The nodes outside the capturer's machinery (1) -- or, inverted, the
+ * machinery (1): n_nodes bytes, hg_free(m, n_nodes + 1). */
+static uint8_t *machinery_mask(const GraphObject *self, int machinery) {
+    hg_graph *g = G(self);
+    uint8_t *m = hg_alloc((size_t)g->n_nodes + 1);
+    if (m != NULL) {
+        for (hg_node v = 0; v < g->n_nodes; v++) {
+            m[v] = ((g->flags[v] & HG_NODE_EXCLUDED) != 0) == machinery;
+        }
+    }
+    return m;
+}
+
+static hg_status build_comp(GraphObject *self) {
+    hg_graph *g = G(self);
+    hg_node *comp, n_comp = 0;
+    uint8_t *mask = machinery_mask(self, 0);
+    hg_status st;
+    comp = hg_alloc(nodes_nbytes(self, sizeof(hg_node)));
+    if (mask == NULL || comp == NULL) {
+        hg_free(mask, (size_t)g->n_nodes + 1);
+        hg_free(comp, nodes_nbytes(self, sizeof(hg_node)));
+        return HG_ENOMEM;
+    }
+    st = hg_scc(&g->fwd, mask, comp, &n_comp);
+    hg_free(mask, (size_t)g->n_nodes + 1);
+    if (st != HG_OK) {
+        hg_free(comp, nodes_nbytes(self, sizeof(hg_node)));
+        return st;
+    }
+    self->comp = comp;
+    self->n_comp = n_comp;
+    return HG_OK;
+}
+
+/* Shortest paths from the roots outside the machinery, never through it. */
+static hg_status build_bfs(GraphObject *self) {
+    hg_graph *g = G(self);
+    hg_node *parent = NULL, *sources = NULL;
+    uint8_t *blocked = NULL;
+    size_t n_src = 0;
+    hg_status st = hg_graph_build_roots(self);
+    if (st != HG_OK) {
+        return st;
+    }
+    parent = hg_alloc(nodes_nbytes(self, sizeof(hg_node)));
+    sources = hg_alloc(self->n_roots * sizeof(hg_node) + 1);
+    blocked = machinery_mask(self, 1);
+    if (parent == NULL || sources == NULL || blocked == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < self->n_roots; i++) {
+        if (!blocked[self->roots[i]]) {
+            sources[n_src++] = self->roots[i];
+        }
+    }
+    st = hg_bfs_diropt(&g->fwd, &g->rev, sources, n_src, blocked, UINT32_MAX,
+                       parent, NULL);
+    if (st != HG_OK) {
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n_src; i++) {
+        parent[sources[i]] = HG__ROOT;
+    }
+    self->bfs_parent = parent;
+    parent = NULL;
+cleanup:
+    hg_free(parent, nodes_nbytes(self, sizeof(hg_node)));
+    hg_free(sources, self->n_roots * sizeof(hg_node) + 1);
+    hg_free(blocked, (size_t)g->n_nodes + 1);
+    return st;
+}
+
+typedef hg_status (*builder)(GraphObject *);
+
+/* Build *slot with `build` unless built; needs the reverse graph when
+ * need_rev.  0, or -1 with an exception naming `what`. */
+static int ensure(GraphObject *self, void *const *slot, builder build,
+                  int need_rev, const char *what) {
+    hg_status st = HG_OK;
+    if (self->nodes_only) {
+        PyErr_SetString(PyExc_ValueError,
+                        "this graph was captured without references "
+                        "(nodes_only=True)");
+        return -1;
+    }
+    if (need_rev && hg_graph_ensure_reverse(self) < 0) {
+        return -1;
+    }
+    if (*slot != NULL) {
+        return 0;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(self->lock, WAIT_LOCK);
+        if (*slot == NULL) {
+            st = build(self);
+        }
+        PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, what);
+        return -1;
+    }
+    return 0;
+}
+
+static int ensure_idom(GraphObject *self) {
+    return ensure(self, (void *const *)&self->idom, build_idom, 1,
+                  "building the dominator tree");
+}
+
+static int ensure_retained(GraphObject *self) {
+    return ensure(self, (void *const *)&self->retained, build_retained, 1,
+                  "computing retained sizes");
+}
+
+static int ensure_comp(GraphObject *self) {
+    return ensure(self, (void *const *)&self->comp, build_comp, 0,
+                  "finding strongly connected components");
+}
+
+static int ensure_bfs(GraphObject *self) {
+    return ensure(self, (void *const *)&self->bfs_parent, build_bfs, 1,
+                  "searching shortest paths from the roots");
+}
+
+static int ensure_roots(GraphObject *self) {
+    return ensure(self, (void *const *)&self->roots, hg_graph_build_roots, 0,
+                  "finding the roots");
+}
+
+/* ---- argument helpers ---------------------------------------------------- */
+
+/* Node ids from bytes of native uint32 or an iterable of int, checked;
+ * *out (hg_free(*out, *n * sizeof(hg_node) + 1)).  0, or -1 with an
+ * exception. */
+static int parse_ids(GraphObject *self, PyObject *arg, const char *what,
+                     hg_node **out, size_t *n_out) {
+    hg_node *ids = NULL;
+    size_t n = 0;
+    *out = NULL;
+    *n_out = 0;
+    if (PyObject_CheckBuffer(arg)) {
+        Py_buffer view;
+        if (hg_get_buffer(arg, &view, (size_t)-1, 0, 0, what) < 0) {
+            return -1;
+        }
+        n = (size_t)view.len / sizeof(hg_node);
+        ids = hg_alloc(n * sizeof(hg_node) + 1);
+        if (ids != NULL) {
+            memcpy(ids, view.buf, n * sizeof(hg_node));
+        }
+        hg_release_buffer(&view);
+    } else {
+        PyObject *seq = PySequence_Fast(arg, "ids must be bytes or an "
+                                             "iterable of int");
+        if (seq == NULL) {
+            return -1;
+        }
+        n = (size_t)PySequence_Fast_GET_SIZE(seq);
+        ids = hg_alloc(n * sizeof(hg_node) + 1);
+        for (size_t i = 0; ids != NULL && i < n; i++) {
+            long long v =
+                PyLong_AsLongLong(PySequence_Fast_GET_ITEM(seq, (Py_ssize_t)i));
+            if ((v == -1 && PyErr_Occurred()) ||
+                hg_check_node(self, v, what) < 0) {
+                Py_DECREF(seq);
+                hg_free(ids, n * sizeof(hg_node) + 1);
+                return -1;
+            }
+            ids[i] = (hg_node)v;
+        }
+        Py_DECREF(seq);
+    }
+    if (ids == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] >= G(self)->n_nodes) {
+            hg_check_node(self, ids[i], what);
+            hg_free(ids, n * sizeof(hg_node) + 1);
+            return -1;
+        }
+    }
+    *out = ids;
+    *n_out = n;
+    return 0;
+}
+
+static PyObject *ids_bytes(const hg_node *ids, size_t n) {
+    return PyBytes_FromStringAndSize((const char *)ids,
+                                     (Py_ssize_t)(n * sizeof(hg_node)));
+}
+
+/* ---- each byte counted once ------------------------------------------------
+ * out[c] (n_cls entries, zeroed here) = the sum of retained[v] over nodes v
+ * with cls[v] == c (cls[v] == HG_NONE: no class; mask, if not NULL, must
+ * be set too) that have no proper dominator of class c.  One iterative
+ * depth-first walk of the dominator tree: active[c] counts the nodes of
+ * class c on the current tree path.  O(n_nodes + n_cls).
+ */
+static hg_status class_retained(const GraphObject *self, const uint32_t *cls,
+                                uint32_t n_cls, const uint8_t *mask,
+                                uint64_t *out) {
+    hg_node n = G(self)->n_nodes;
+    const hg_node *idom = self->idom;
+    size_t nb = (size_t)n * sizeof(hg_node) + sizeof(hg_node);
+    hg_node *start = hg_alloc(nb), *child = hg_alloc(nb);
+    hg_node *stack = hg_alloc(nb), *cursor = hg_alloc(nb);
+    uint32_t *active = hg_calloc((size_t)n_cls * sizeof(uint32_t) + 1);
+    hg_status st = HG_OK;
+
+    if (start == NULL || child == NULL || stack == NULL || cursor == NULL ||
+        active == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    memset(out, 0, (size_t)n_cls * sizeof(uint64_t));
+    /* children lists of the dominator tree, by a counting sort on idom */
+    memset(start, 0, nb);
+    for (hg_node v = 0; v < n; v++) {
+        if (idom[v] < n) {
+            start[idom[v] + 1]++;
+        }
+    }
+    for (hg_node v = 0; v < n; v++) {
+        start[v + 1] += start[v];
+    }
+    memcpy(cursor, start, nb);
+    for (hg_node v = 0; v < n; v++) {
+        if (idom[v] < n) {
+            child[cursor[idom[v]]++] = v;
+        }
+    }
+    /* walk each tree hanging from the virtual root */
+    for (hg_node top = 0; top < n; top++) {
+        size_t depth = 0;
+        if (idom[top] != HG_DOM_VIRTUAL) {
+            continue;
+        }
+        stack[depth++] = top;
+        cursor[top] = start[top];
+        if (cls[top] != HG_NONE && (mask == NULL || mask[top])) {
+            out[cls[top]] += self->retained[top];
+            active[cls[top]]++;
+        }
+        while (depth > 0) {
+            hg_node u = stack[depth - 1];
+            if (cursor[u] < start[u + 1]) {
+                hg_node v = child[cursor[u]++];
+                uint32_t c = cls[v];
+                if (c != HG_NONE && (mask == NULL || mask[v])) {
+                    if (active[c]++ == 0) {
+                        out[c] += self->retained[v];
+                    }
+                }
+                cursor[v] = start[v];
+                stack[depth++] = v;
+            } else {
+                depth--;
+                if (cls[u] != HG_NONE && (mask == NULL || mask[u])) {
+                    active[cls[u]]--;
+                }
+            }
+        }
+    }
+cleanup:
+    hg_free(start, nb);
+    hg_free(child, nb);
+    hg_free(stack, nb);
+    hg_free(cursor, nb);
+    hg_free(active, (size_t)n_cls * sizeof(uint32_t) + 1);
+    return st;
+}
+
+/* ---- roots and garbage --------------------------------------------------- */
+
+const char hg_graph_roots_doc[] =
+    "roots(tracked_only=True) -> bytes\n\n"
+    "Ids of the roots: nodes whose reference count exceeds their in-degree\n"
+    "(referenced from outside the graph).  tracked_only: only tracked nodes\n"
+    "outside the capturer's machinery.";
+
+PyObject *hg_graph_roots(GraphObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"tracked_only", NULL};
+    int tracked_only = 1;
+    hg_graph *g = G(self);
+    hg_node *ids;
+    size_t n = 0;
+    PyObject *res;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p:roots", kwlist,
+                                     &tracked_only) ||
+        ensure_roots(self) < 0) {
+        return NULL;
+    }
+    if (!tracked_only) {
+        return ids_bytes(self->roots, self->n_roots);
+    }
+    ids = hg_alloc(self->n_roots * sizeof(hg_node) + 1);
+    if (ids == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (size_t i = 0; i < self->n_roots; i++) {
+        hg_node v = self->roots[i];
+        if ((g->flags[v] & HG_NODE_TRACKED) &&
+            !(g->flags[v] & HG_NODE_EXCLUDED)) {
+            ids[n++] = v;
+        }
+    }
+    res = ids_bytes(ids, n);
+    hg_free(ids, self->n_roots * sizeof(hg_node) + 1);
+    return res;
+}
+
+const char hg_graph_unreachable_doc[] =
+    "unreachable() -> bytes\n\n"
+    "Ids of the tracked nodes outside the capturer's machinery that no root\n"
+    "reaches (cyclic garbage awaiting collection).";
+
+PyObject *hg_graph_unreachable(GraphObject *self, PyObject *unused) {
+    hg_graph *g = G(self);
+    hg_node *ids;
+    size_t n = 0;
+    PyObject *res;
+    (void)unused;
+
+    if (hg_graph_ensure_live(self) < 0) {
+        return NULL;
+    }
+    ids = hg_alloc((size_t)g->n_tracked * sizeof(hg_node) + 1);
+    if (ids == NULL) {
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+        for (hg_node v = 0; v < g->n_tracked; v++) {
+            if (!self->live[v] && !(g->flags[v] & HG_NODE_EXCLUDED)) {
+                ids[n++] = v;
+            }
+        }
+    Py_END_ALLOW_THREADS
+    res = ids_bytes(ids, n);
+    hg_free(ids, (size_t)g->n_tracked * sizeof(hg_node) + 1);
+    return res;
+}
+
+/* ---- dominators and retained sizes --------------------------------------- */
+
+const char hg_graph_idom_doc[] =
+    "idom(id) -> int\n\n"
+    "The node's immediate dominator: a node id, -1 when only the virtual\n"
+    "root (which points at every root) dominates it, -2 when no root\n"
+    "reaches it.";
+
+PyObject *hg_graph_idom(GraphObject *self, PyObject *arg) {
+    long long v = PyLong_AsLongLong(arg);
+    hg_node d;
+    if ((v == -1 && PyErr_Occurred()) || hg_check_node(self, v, "idom()") < 0 ||
+        ensure_idom(self) < 0) {
+        return NULL;
+    }
+    d = self->idom[v];
+    if (d == HG_DOM_VIRTUAL) {
+        return PyLong_FromLong(-1);
+    }
+    if (d == HG_NONE) {
+        return PyLong_FromLong(-2);
+    }
+    return PyLong_FromUnsignedLong(d);
+}
+
+const char hg_graph_retained_doc[] =
+    "retained(ids) -> list[int]\n\n"
+    "Retained bytes of each node (bytes of uint32 or an iterable of int): the\n"
+    "shallow sizes of its dominator subtree; 0 when no root reaches it.";
+
+PyObject *hg_graph_retained(GraphObject *self, PyObject *arg) {
+    hg_node *ids;
+    size_t n;
+    PyObject *res;
+    if (parse_ids(self, arg, "retained()", &ids, &n) < 0) {
+        return NULL;
+    }
+    if (ensure_retained(self) < 0) {
+        hg_free(ids, n * sizeof(hg_node) + 1);
+        return NULL;
+    }
+    res = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; res != NULL && i < n; i++) {
+        PyObject *x = PyLong_FromUnsignedLongLong(self->retained[ids[i]]);
+        if (x == NULL) {
+            Py_CLEAR(res);
+            break;
+        }
+        PyList_SET_ITEM(res, (Py_ssize_t)i, x);
+    }
+    hg_free(ids, n * sizeof(hg_node) + 1);
+    return res;
+}
+
+typedef struct ranked {
+    uint64_t key; /* retained bytes (or count): larger first */
+    uint64_t key2;
+    hg_node v; /* then smaller id first */
+} ranked;
+
+/* -1 when a ranks before b. */
+static int cmp_ranked(const void *pa, const void *pb) {
+    const ranked *a = pa, *b = pb;
+    if (a->key != b->key) {
+        return a->key > b->key ? -1 : 1;
+    }
+    if (a->key2 != b->key2) {
+        return a->key2 > b->key2 ? -1 : 1;
+    }
+    return (a->v > b->v) - (a->v < b->v);
+}
+
+/* Sift the worst-ranked entry to the top of a heap of k (worst on top). */
+static void heap_down(ranked *h, size_t k, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < k && cmp_ranked(&h[l], &h[w]) > 0) {
+            w = l;
+        }
+        if (r < k && cmp_ranked(&h[r], &h[w]) > 0) {
+            w = r;
+        }
+        if (w == i) {
+            return;
+        }
+        ranked t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+static void heap_up(ranked *h, size_t i) {
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (cmp_ranked(&h[i], &h[p]) <= 0) {
+            return;
+        }
+        ranked t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
+}
+
+/* Offer x to a heap h of the best k entries seen (worst on top) holding
+ * `used` entries; returns the new count. */
+static size_t top_k_push(ranked *h, size_t used, size_t k, ranked x) {
+    if (used < k) {
+        h[used] = x;
+        heap_up(h, used);
+        return used + 1;
+    }
+    if (cmp_ranked(&x, &h[0]) < 0) {
+        h[0] = x;
+        heap_down(h, k, 0);
+    }
+    return used;
+}
+
+const char hg_graph_top_retained_doc[] =
+    "top_retained(mask, k) -> bytes\n\n"
+    "Ids of the k masked nodes (mask None: all) with the most retained\n"
+    "bytes, most first (ties: smaller id first); k == 0: all of them.";
+
+PyObject *hg_graph_top_retained(GraphObject *self, PyObject *args) {
+    hg_graph *g = G(self);
+    PyObject *mask_obj, *res = NULL;
+    unsigned long long k_arg;
+    Py_buffer mask;
+    ranked *h = NULL;
+    hg_node *ids = NULL;
+    size_t k = 0, used = 0;
+
+    if (!PyArg_ParseTuple(args, "OK:top_retained", &mask_obj, &k_arg)) {
+        return NULL;
+    }
+    if (hg_get_buffer(mask_obj, &mask, g->n_nodes, 0, 1, "mask") < 0) {
+        return NULL;
+    }
+    if (ensure_retained(self) < 0) {
+        goto cleanup;
+    }
+    k = k_arg == 0 || k_arg > g->n_nodes ? g->n_nodes : (size_t)k_arg;
+    h = hg_alloc((k + 1) * sizeof(ranked));
+    ids = hg_alloc((k + 1) * sizeof(hg_node));
+    if (h == NULL || ids == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        const uint8_t *m = mask.buf;
+        for (hg_node v = 0; v < g->n_nodes; v++) {
+            if (m == NULL || m[v]) {
+                ranked x = {self->retained[v], 0, v};
+                used = top_k_push(h, used, k, x);
+            }
+        }
+        qsort(h, used, sizeof(ranked), cmp_ranked);
+        for (size_t i = 0; i < used; i++) {
+            ids[i] = h[i].v;
+        }
+    Py_END_ALLOW_THREADS
+    res = ids_bytes(ids, used);
+cleanup:
+    hg_free(h, h != NULL ? (k + 1) * sizeof(ranked) : 0);
+    hg_free(ids, ids != NULL ? (k + 1) * sizeof(hg_node) : 0);
+    hg_release_buffer(&mask);
+    return res;
+}
+
+static PyObject *u64_list(const uint64_t *a, size_t n) {
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        PyObject *x = PyLong_FromUnsignedLongLong(a[i]);
+        if (x == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+    }
+    return list;
+}
+
+const char hg_graph_type_retained_doc[] =
+    "type_retained(mask) -> list[int]\n\n"
+    "Retained bytes per type id over the masked nodes (None: all), each byte\n"
+    "counted once: a node's retained size counts unless a proper dominator\n"
+    "of it has the same type.";
+
+PyObject *hg_graph_type_retained(GraphObject *self, PyObject *arg) {
+    hg_graph *g = G(self);
+    Py_buffer mask;
+    uint32_t nt = self->cap.n_types;
+    uint64_t *out = NULL;
+    PyObject *res = NULL;
+    hg_status st;
+
+    if (hg_get_buffer(arg, &mask, g->n_nodes, 0, 1, "mask") < 0) {
+        return NULL;
+    }
+    if (ensure_retained(self) < 0) {
+        goto cleanup;
+    }
+    out = hg_alloc((size_t)nt * sizeof(uint64_t) + 1);
+    if (out == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        st = class_retained(self, g->type_id, nt, mask.buf, out);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "retained bytes by type");
+        goto cleanup;
+    }
+    res = u64_list(out, nt);
+cleanup:
+    hg_free(out, (size_t)nt * sizeof(uint64_t) + 1);
+    hg_release_buffer(&mask);
+    return res;
+}
+
+/* ---- retention paths ------------------------------------------------------
+ * Signature ids are hash-consed: (parent signature, type id) -> id, with
+ * HG_NONE as the empty signature above a root.
+ */
+typedef struct intern {
+    uint64_t *keys; /* HG__EMPTY_KEY: free */
+    hg_node *vals;
+    size_t cap; /* a power of two */
+    size_t used;
+} intern;
+
+static inline size_t intern_slot(uint64_t key, size_t mask) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+}
+
+static hg_status intern_grow(intern *t) {
+    size_t cap = t->cap ? 2 * t->cap : 1024;
+    uint64_t *keys = hg_alloc(cap * sizeof(uint64_t));
+    hg_node *vals = hg_alloc(cap * sizeof(hg_node));
+    if (keys == NULL || vals == NULL) {
+        hg_free(keys, cap * sizeof(uint64_t));
+        hg_free(vals, cap * sizeof(hg_node));
+        return HG_ENOMEM;
+    }
+    for (size_t i = 0; i < cap; i++) {
+        keys[i] = HG__EMPTY_KEY;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->keys[i] != HG__EMPTY_KEY) {
+            size_t s = intern_slot(t->keys[i], cap - 1);
+            while (keys[s] != HG__EMPTY_KEY) {
+                s = (s + 1) & (cap - 1);
+            }
+            keys[s] = t->keys[i];
+            vals[s] = t->vals[i];
+        }
+    }
+    hg_free(t->keys, t->cap * sizeof(uint64_t));
+    hg_free(t->vals, t->cap * sizeof(hg_node));
+    t->keys = keys;
+    t->vals = vals;
+    t->cap = cap;
+    return HG_OK;
+}
+
+static hg_status intern_get(intern *t, hg_node parent_sig, uint32_t type,
+                            hg_node *out) {
+    uint64_t key = (uint64_t)parent_sig << 32 | type;
+    size_t s;
+    if (2 * (t->used + 1) > t->cap) {
+        hg_status st = intern_grow(t);
+        if (st != HG_OK) {
+            return st;
+        }
+    }
+    s = intern_slot(key, t->cap - 1);
+    while (t->keys[s] != HG__EMPTY_KEY && t->keys[s] != key) {
+        s = (s + 1) & (t->cap - 1);
+    }
+    if (t->keys[s] == HG__EMPTY_KEY) {
+        t->keys[s] = key;
+        t->vals[s] = (hg_node)t->used++;
+    }
+    *out = t->vals[s];
+    return HG_OK;
+}
+
+typedef struct path_groups {
+    hg_node n_sigs;
+    size_t n_unreached;
+    size_t n_groups;
+    ranked *groups; /* key = count, key2 = retained, v = example */
+} path_groups;
+
+/* Group the targets (tmask) by the signature of their path from a root. */
+static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
+                             path_groups *out) {
+    hg_graph *g = G(self);
+    hg_node n = g->n_nodes;
+    const hg_node *parent = self->bfs_parent;
+    size_t nb = (size_t)n * sizeof(hg_node) + 1;
+    hg_node *sig = hg_alloc(nb), *stack = hg_alloc(nb);
+    hg_node *example = NULL;
+    uint64_t *count = NULL, *retained = NULL;
+    intern tab = {0};
+    hg_status st = HG_OK;
+
+    memset(out, 0, sizeof(*out));
+    if (sig == NULL || stack == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    for (hg_node v = 0; v < n; v++) {
+        sig[v] = HG_NONE;
+    }
+    /* signatures of the targets and of the nodes on their paths */
+    for (hg_node v = 0; v < n; v++) {
+        size_t depth = 0;
+        hg_node u = v;
+        if (!tmask[v] || sig[v] != HG_NONE) {
+            continue;
+        }
+        if (parent[v] == HG_NONE) {
+            out->n_unreached++;
+            continue;
+        }
+        while (sig[u] == HG_NONE) {
+            stack[depth++] = u;
+            if (parent[u] == HG__ROOT) {
+                break;
+            }
+            u = parent[u];
+        }
+        while (depth > 0) {
+            hg_node w = stack[--depth];
+            hg_node above = parent[w] == HG__ROOT ? HG_NONE : sig[parent[w]];
+            st = intern_get(&tab, above, g->type_id[w], &sig[w]);
+            if (st != HG_OK) {
+                goto cleanup;
+            }
+        }
+    }
+    out->n_sigs = (hg_node)tab.used;
+    count = hg_calloc(tab.used * sizeof(uint64_t) + 1);
+    retained = hg_alloc(tab.used * sizeof(uint64_t) + 1);
+    example = hg_alloc(tab.used * sizeof(hg_node) + 1);
+    if (count == NULL || retained == NULL || example == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    /* classes: the targets' signatures; other nodes have none */
+    for (hg_node v = 0; v < n; v++) {
+        if (!tmask[v] || sig[v] == HG_NONE) {
+            sig[v] = HG_NONE;
+            continue;
+        }
+        if (count[sig[v]]++ == 0) {
+            example[sig[v]] = v;
+            out->n_groups++;
+        }
+    }
+    st = class_retained(self, sig, (uint32_t)tab.used, NULL, retained);
+    if (st != HG_OK) {
+        goto cleanup;
+    }
+    out->groups = hg_alloc(out->n_groups * sizeof(ranked) + 1);
+    if (out->groups == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t s = 0, i = 0; s < tab.used; s++) {
+        if (count[s] != 0) {
+            ranked r = {count[s], retained[s], example[s]};
+            out->groups[i++] = r;
+        }
+    }
+    qsort(out->groups, out->n_groups, sizeof(ranked), cmp_ranked);
+cleanup:
+    hg_free(sig, nb);
+    hg_free(stack, nb);
+    hg_free(tab.keys, tab.cap * sizeof(uint64_t));
+    hg_free(tab.vals, tab.cap * sizeof(hg_node));
+    hg_free(count, tab.used * sizeof(uint64_t) + 1);
+    hg_free(retained, tab.used * sizeof(uint64_t) + 1);
+    hg_free(example, tab.used * sizeof(hg_node) + 1);
+    if (st != HG_OK) {
+        hg_free(out->groups, out->n_groups * sizeof(ranked) + 1);
+        out->groups = NULL;
+    }
+    return st;
+}
+
+const char hg_graph_retention_groups_doc[] =
+    "retention_groups(targets) -> (groups, unreached)\n\n"
+    "The targets (bytes of uint32 ids or an iterable of int) grouped by the\n"
+    "type sequence of their shortest path from a root (one BFS from every\n"
+    "root, kept for the graph).  groups: (count, retained bytes, example id)\n"
+    "per group, most members first, then most bytes, then smallest example;\n"
+    "retained bytes count each byte once.  unreached: targets no root\n"
+    "reaches.";
+
+PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *arg) {
+    hg_graph *g = G(self);
+    hg_node *ids = NULL;
+    size_t n_ids = 0;
+    uint8_t *tmask = NULL;
+    path_groups pg = {0};
+    PyObject *list = NULL, *res = NULL;
+    hg_status st;
+
+    if (parse_ids(self, arg, "retention_groups()", &ids, &n_ids) < 0) {
+        return NULL;
+    }
+    if (ensure_bfs(self) < 0 || ensure_retained(self) < 0) {
+        goto cleanup;
+    }
+    tmask = hg_calloc((size_t)g->n_nodes + 1);
+    if (tmask == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        for (size_t i = 0; i < n_ids; i++) {
+            tmask[ids[i]] = 1;
+        }
+        st = group_paths(self, tmask, &pg);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "grouping retention paths");
+        goto cleanup;
+    }
+    list = PyList_New((Py_ssize_t)pg.n_groups);
+    for (size_t i = 0; list != NULL && i < pg.n_groups; i++) {
+        PyObject *t =
+            Py_BuildValue("(KKk)", pg.groups[i].key, pg.groups[i].key2,
+                          (unsigned long)pg.groups[i].v);
+        if (t == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
+    }
+    if (list != NULL) {
+        res = Py_BuildValue("(Nn)", list, (Py_ssize_t)pg.n_unreached);
+    }
+cleanup:
+    hg_free(pg.groups, pg.n_groups * sizeof(ranked) + 1);
+    hg_free(tmask, (size_t)g->n_nodes + 1);
+    hg_free(ids, n_ids * sizeof(hg_node) + 1);
+    return res;
+}
+
+const char hg_graph_path_to_root_doc[] =
+    "path_to_root(id) -> list[int]\n\n"
+    "The node's shortest path from a root, [root, ..., id] (the BFS of\n"
+    "retention_groups); [] when no root reaches it.";
+
+PyObject *hg_graph_path_to_root(GraphObject *self, PyObject *arg) {
+    long long v = PyLong_AsLongLong(arg);
+    hg_node *path, u;
+    size_t len = 0, cap = 64;
+    PyObject *res;
+
+    if ((v == -1 && PyErr_Occurred()) ||
+        hg_check_node(self, v, "path_to_root()") < 0 || ensure_bfs(self) < 0) {
+        return NULL;
+    }
+    if (self->bfs_parent[v] == HG_NONE) {
+        return PyList_New(0);
+    }
+    path = PyMem_Malloc(cap * sizeof(hg_node));
+    for (u = (hg_node)v; path != NULL; u = self->bfs_parent[u]) {
+        if (len == cap) {
+            hg_node *p = PyMem_Realloc(path, 2 * cap * sizeof(hg_node));
+            if (p == NULL) {
+                PyMem_Free(path);
+                path = NULL;
+                break;
+            }
+            path = p;
+            cap *= 2;
+        }
+        path[len++] = u;
+        if (self->bfs_parent[u] == HG__ROOT) {
+            break;
+        }
+    }
+    if (path == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (size_t i = 0; i < len / 2; i++) {
+        hg_node t = path[i];
+        path[i] = path[len - 1 - i];
+        path[len - 1 - i] = t;
+    }
+    res = hg_ids_to_list(path, len);
+    PyMem_Free(path);
+    return res;
+}
+
+/* ---- cycles ---------------------------------------------------------------
+ * A component's key is its sorted set of type ids: the distinct (comp,
+ * type) pairs of the nodes in components of two nodes or more, sorted.
+ */
+typedef struct comp_key {
+    const uint64_t *run; /* its (comp << 32 | type) pairs */
+    size_t len;
+    hg_node comp;
+} comp_key;
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int same_types(const comp_key *a, const comp_key *b) {
+    if (a->len != b->len) {
+        return 0;
+    }
+    for (size_t i = 0; i < a->len; i++) {
+        if ((uint32_t)a->run[i] != (uint32_t)b->run[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int cmp_comp_key(const void *pa, const void *pb) {
+    const comp_key *a = pa, *b = pb;
+    if (a->len != b->len) {
+        return a->len < b->len ? -1 : 1;
+    }
+    for (size_t i = 0; i < a->len; i++) {
+        uint32_t x = (uint32_t)a->run[i], y = (uint32_t)b->run[i];
+        if (x != y) {
+            return x < y ? -1 : 1;
+        }
+    }
+    return (a->comp > b->comp) - (a->comp < b->comp);
+}
+
+typedef struct cycles {
+    uint64_t *pairs;
+    size_t n_pairs;
+    comp_key *keys;
+    size_t n_keys;
+    uint32_t *csize; /* nodes per component */
+    uint64_t *cbytes;
+} cycles;
+
+static void cycles_free(cycles *c, hg_node n_comp) {
+    hg_free(c->pairs, c->n_pairs * sizeof(uint64_t) + 1);
+    hg_free(c->keys, c->n_keys * sizeof(comp_key) + 1);
+    hg_free(c->csize, (size_t)n_comp * sizeof(uint32_t) + 1);
+    hg_free(c->cbytes, (size_t)n_comp * sizeof(uint64_t) + 1);
+}
+
+static hg_status find_cycles(const GraphObject *self, cycles *c) {
+    hg_graph *g = G(self);
+    const hg_node *comp = self->comp;
+    hg_node n_comp = self->n_comp;
+    intern seen = {0}; /* (comp, type) pairs already listed */
+    hg_status st = HG_OK;
+    size_t n_cyclic = 0;
+
+    memset(c, 0, sizeof(*c));
+    c->csize = hg_calloc((size_t)n_comp * sizeof(uint32_t) + 1);
+    c->cbytes = hg_calloc((size_t)n_comp * sizeof(uint64_t) + 1);
+    if (c->csize == NULL || c->cbytes == NULL) {
+        return HG_ENOMEM;
+    }
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        if (comp[v] != HG_NONE) {
+            c->csize[comp[v]]++;
+            c->cbytes[comp[v]] += g->size[v];
+        }
+    }
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        if (comp[v] != HG_NONE && c->csize[comp[v]] >= 2) {
+            hg_node id;
+            st = intern_get(&seen, comp[v], g->type_id[v], &id);
+            if (st != HG_OK) {
+                goto cleanup;
+            }
+        }
+    }
+    c->n_pairs = seen.used;
+    c->pairs = hg_alloc(c->n_pairs * sizeof(uint64_t) + 1);
+    if (c->pairs == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t i = 0, k = 0; i < seen.cap; i++) {
+        if (seen.keys[i] != HG__EMPTY_KEY) {
+            c->pairs[k++] = seen.keys[i];
+        }
+    }
+    qsort(c->pairs, c->n_pairs, sizeof(uint64_t), cmp_u64);
+    for (hg_node x = 0; x < n_comp; x++) {
+        n_cyclic += c->csize[x] >= 2;
+    }
+    c->keys = hg_alloc(n_cyclic * sizeof(comp_key) + 1);
+    if (c->keys == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < c->n_pairs;) {
+        size_t j = i;
+        while (j < c->n_pairs && c->pairs[j] >> 32 == c->pairs[i] >> 32) {
+            j++;
+        }
+        c->keys[c->n_keys].run = c->pairs + i;
+        c->keys[c->n_keys].len = j - i;
+        c->keys[c->n_keys].comp = (hg_node)(c->pairs[i] >> 32);
+        c->n_keys++;
+        i = j;
+    }
+    qsort(c->keys, c->n_keys, sizeof(comp_key), cmp_comp_key);
+cleanup:
+    hg_free(seen.keys, seen.cap * sizeof(uint64_t));
+    hg_free(seen.vals, seen.cap * sizeof(hg_node));
+    return st;
+}
+
+const char hg_graph_cycle_groups_doc[] =
+    "cycle_groups() -> list[tuple]\n\n"
+    "Strongly connected components of two nodes or more (outside the\n"
+    "capturer's machinery) grouped by their set of type ids: one\n"
+    "(type ids, components, nodes, shallow bytes, example component) per\n"
+    "group, type ids ascending, the example the component with the\n"
+    "smallest node id.";
+
+PyObject *hg_graph_cycle_groups(GraphObject *self, PyObject *unused) {
+    cycles c;
+    hg_status st;
+    PyObject *res = NULL;
+    (void)unused;
+
+    if (ensure_comp(self) < 0) {
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        st = find_cycles(self, &c);
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "grouping reference cycles");
+        goto cleanup;
+    }
+    res = PyList_New(0);
+    for (size_t i = 0; res != NULL && i < c.n_keys;) {
+        size_t j = i;
+        uint64_t n_nodes = 0, nbytes = 0;
+        hg_node example = c.keys[i].comp;
+        PyObject *types, *row;
+        while (j < c.n_keys && same_types(&c.keys[i], &c.keys[j])) {
+            n_nodes += c.csize[c.keys[j].comp];
+            nbytes += c.cbytes[c.keys[j].comp];
+            if (c.keys[j].comp < example) {
+                example = c.keys[j].comp;
+            }
+            j++;
+        }
+        types = PyTuple_New((Py_ssize_t)c.keys[i].len);
+        for (size_t t = 0; types != NULL && t < c.keys[i].len; t++) {
+            PyObject *x = PyLong_FromUnsignedLong((uint32_t)c.keys[i].run[t]);
+            if (x == NULL) {
+                Py_CLEAR(types);
+                break;
+            }
+            PyTuple_SET_ITEM(types, (Py_ssize_t)t, x);
+        }
+        row = types == NULL
+                  ? NULL
+                  : Py_BuildValue("(NnKKk)", types, (Py_ssize_t)(j - i),
+                                  n_nodes, nbytes, (unsigned long)example);
+        if (row == NULL || PyList_Append(res, row) < 0) {
+            Py_XDECREF(row);
+            Py_CLEAR(res);
+            break;
+        }
+        Py_DECREF(row);
+        i = j;
+    }
+cleanup:
+    cycles_free(&c, self->n_comp);
+    return res;
+}
+
+const char hg_graph_component_doc[] =
+    "component(c) -> bytes\n\nIds of the nodes of strongly connected "
+    "component c, ascending.";
+
+PyObject *hg_graph_component(GraphObject *self, PyObject *arg) {
+    hg_graph *g = G(self);
+    long long c = PyLong_AsLongLong(arg);
+    hg_node *ids;
+    size_t n = 0;
+    PyObject *res;
+
+    if ((c == -1 && PyErr_Occurred()) || ensure_comp(self) < 0) {
+        return NULL;
+    }
+    if (c < 0 || c >= (long long)self->n_comp) {
+        return PyErr_Format(PyExc_IndexError,
+                            "component(): %lld out of range [0, %u)", c,
+                            self->n_comp);
+    }
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        n += self->comp[v] == (hg_node)c;
+    }
+    ids = hg_alloc(n * sizeof(hg_node) + 1);
+    if (ids == NULL) {
+        return PyErr_NoMemory();
+    }
+    n = 0;
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        if (self->comp[v] == (hg_node)c) {
+            ids[n++] = v;
+        }
+    }
+    res = ids_bytes(ids, n);
+    hg_free(ids, n * sizeof(hg_node) + 1);
+    return res;
+}
+
+/* ---- matching snapshots -------------------------------------------------- */
+
+const char hg_graph_match_doc[] =
+    "match(old, mask, survivors=True) -> bytes\n\n"
+    "A mask of this graph's nodes: mask[v] set and v matched (survivors) or\n"
+    "not matched (newcomers) by a node of the older Graph `old` with the\n"
+    "same address and the same type (same type address and long name).";
+
+PyObject *hg_graph_match(GraphObject *self, PyObject *args) {
+    hg_graph *g = G(self);
+    GraphObject *old;
+    PyObject *mask_obj, *res = NULL;
+    int survivors = 1;
+    Py_buffer mask;
+    hg_addr_index *types = NULL;
+    uint32_t *type_map = NULL, nt = self->cap.n_types;
+    uint8_t *out;
+    hg_status st;
+
+    if (!PyArg_ParseTuple(args, "O!O|p:match", &Graph_Type, &old, &mask_obj,
+                          &survivors)) {
+        return NULL;
+    }
+    if (hg_get_buffer(mask_obj, &mask, g->n_nodes, 0, 0, "mask") < 0) {
+        return NULL;
+    }
+    if (hg_graph_ensure_index(old) < 0) {
+        goto cleanup;
+    }
+    st = hg_addr_index_new(old->cap.type_addr, old->cap.n_types, &types);
+    type_map = hg_alloc((size_t)nt * sizeof(uint32_t) + 1);
+    if (st != HG_OK || type_map == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    /* this graph's type ids -> old's, HG_NONE when old has no such type */
+    for (uint32_t t = 0; t < nt; t++) {
+        hg_node u = hg_addr_index_find(types, self->cap.type_addr[t]);
+        type_map[t] = HG_NONE;
+        if (u != HG_NONE) {
+            int eq = PyUnicode_Compare(PyList_GET_ITEM(self->cap.long_names, t),
+                                       PyList_GET_ITEM(old->cap.long_names, u));
+            if (eq == -1 && PyErr_Occurred()) {
+                goto cleanup;
+            }
+            if (eq == 0) {
+                type_map[t] = u;
+            }
+        }
+    }
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)g->n_nodes);
+    if (res == NULL) {
+        goto cleanup;
+    }
+    out = (uint8_t *)PyBytes_AS_STRING(res);
+    Py_BEGIN_ALLOW_THREADS
+        const uint8_t *m = mask.buf;
+        const hg_graph *og = old->cap.graph;
+        for (hg_node v = 0; v < g->n_nodes; v++) {
+            int matched = 0;
+            if (m[v]) {
+                hg_node u = hg_addr_index_find(old->index, g->addr[v]);
+                matched =
+                    u != HG_NONE && type_map[g->type_id[v]] == og->type_id[u];
+            }
+            out[v] = m[v] && matched == survivors;
+        }
+    Py_END_ALLOW_THREADS
+cleanup:
+    hg_addr_index_free(types);
+    hg_free(type_map, (size_t)nt * sizeof(uint32_t) + 1);
+    hg_release_buffer(&mask);
+    return res;
+}

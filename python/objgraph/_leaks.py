@@ -1,0 +1,614 @@
+"""Leak analysis on snapshots: roots, dominators, retained sizes, retention
+paths in bulk, reference cycles, diffs and leak suspects.
+
+Every whole-heap computation is an engine kernel (``_heapgraph.Graph``
+methods, python/ext/analysis.c): the dominator tree with a virtual root
+above every root, retained sizes, one breadth-first search from all the
+roots, strongly connected components, address matching between
+snapshots.  This module shapes their answers; it loops over the rows it
+returns, never over the heap.
+
+Objects handed back: live objects when the snapshot is pinned, their
+``id()`` (the address at capture time) when it is detached or closed -- a
+detached snapshot never dereferences an address.
+
+Words: a *root* is an object referenced from outside the captured graph
+(its reference count exceeds the references the graph holds to it: C
+stacks, interpreter state, extension statics, or a reference leaked by C
+code).  An object's *dominator* is the object every path from the roots to
+it goes through; its *retained size* is what freeing it would free: the
+shallow sizes (``sys.getsizeof``) of the objects it dominates, its own
+included.
+"""
+
+import operator
+import sys
+from array import array
+
+from . import _heapgraph
+from ._names import check_limit, typename_func
+
+__all__ = ['LeakAnalysis', 'RetentionPath', 'CycleGroup', 'SnapshotDiff',
+           'LeakSuspect', 'leak_suspects', 'write_sized_type_table']
+
+_NONE = 0xFFFFFFFF
+_MAX_KEY_LABEL = 40  # longest dict key shown in a path signature
+
+
+def _ids(raw):
+    a = array('I')
+    a.frombytes(raw)
+    return a
+
+
+def _shorten(text, limit=_MAX_KEY_LABEL):
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+class RetentionPath:
+    """One group of :meth:`Snapshot.retention_paths`: objects whose
+    shortest paths from a root have the same sequence of types.
+
+    ``signature``: a tuple of str, one per object on the path from the
+    root to the target, e.g. ``('module app', "dict['_cache']",
+    'dict[int]', 'MyBigFatObject')`` -- type names, with (on pinned
+    snapshots) the attribute or key through which each object holds the
+    next, taken from ``example``; ``count``: the objects in the group;
+    ``retained_bytes``: what freeing all of them would free, each byte
+    counted once; ``example``: one path, root first (objects when the
+    snapshot is pinned, ids when detached).  Draw it with
+    ``snap.show_chain(group.example)``.
+    """
+
+    __slots__ = ('signature', 'count', 'retained_bytes', 'example')
+
+    def __init__(self, signature, count, retained_bytes, example):
+        self.signature = signature
+        self.count = count
+        self.retained_bytes = retained_bytes
+        self.example = example
+
+    def __repr__(self):
+        return '<RetentionPath %d objects, %d bytes: %s>' % (
+            self.count, self.retained_bytes, ' -> '.join(self.signature))
+
+
+class CycleGroup:
+    """One group of :meth:`Snapshot.cycles`: reference cycles (strongly
+    connected components of two objects or more) made of the same types.
+
+    ``types``: the sorted type names found in each cycle; ``count``: the
+    cycles; ``size``: the objects in them; ``nbytes``: their shallow
+    bytes; ``example``: the objects of one cycle (ids when detached).
+    """
+
+    __slots__ = ('types', 'count', 'size', 'nbytes', 'example')
+
+    def __init__(self, types, count, size, nbytes, example):
+        self.types = types
+        self.count = count
+        self.size = size
+        self.nbytes = nbytes
+        self.example = example
+
+    def __repr__(self):
+        return '<CycleGroup %d cycles, %d objects, %d bytes: %s>' % (
+            self.count, self.size, self.nbytes, ', '.join(self.types))
+
+
+class LeakSuspect:
+    """One row of :func:`objgraph.leak_suspects`.
+
+    ``typename``; ``counts`` and ``retained_bytes``: one value per
+    snapshot (objects of the type that a full collection would keep, and
+    the bytes they retain, each byte counted once); ``growth``: the count
+    in the last snapshot less the count in the first; ``paths``: the
+    type's top :class:`RetentionPath` groups in the last snapshot.
+    """
+
+    __slots__ = ('typename', 'counts', 'growth', 'retained_bytes', 'paths')
+
+    def __init__(self, typename, counts, retained_bytes, paths):
+        self.typename = typename
+        self.counts = counts
+        self.growth = counts[-1] - counts[0]
+        self.retained_bytes = retained_bytes
+        self.paths = paths
+
+    def __repr__(self):
+        return '<LeakSuspect %s %+d objects (%s), %+d retained bytes>' % (
+            self.typename, self.growth,
+            ' -> '.join(map(str, self.counts)),
+            self.retained_bytes[-1] - self.retained_bytes[0])
+
+
+class LeakAnalysis:
+    """The leak-analysis methods of :class:`objgraph.Snapshot` (a mixin:
+    it needs the snapshot's ``_g``, ``_mask`` and ``_type_names``)."""
+
+    # -- helpers -------------------------------------------------------------
+
+    def _analysis_mask(self, live=False):
+        """Every node outside objgraph's machinery, untracked ones (str,
+        int, ...) included; only those a root reaches when ``live``."""
+        key = ('all', live)
+        m = self._masks.get(key)
+        if m is None:
+            m = self._masks[key] = self._g.mask(live=live, untracked=True)
+        return m
+
+    def _node_of_arg(self, obj, arg='obj'):
+        v = self._g.find((id(obj),))[0]
+        if v < 0:
+            raise ValueError('%s is not in this snapshot (a %s captured '
+                             'neither as a tracked object nor as a '
+                             'referent of one)' % (arg, type(obj).__name__))
+        return v
+
+    def _hand_back(self, ids):
+        """Objects for node ids when pinned (None for those that cannot be
+        reached any more), their addresses otherwise."""
+        g = self._g
+        if not g.pinned:
+            return [g.node(v)[0] for v in ids]
+        n_tracked = g.n_tracked
+        objs = g.objects([v if v < n_tracked else 0 for v in ids])
+        for i, v in enumerate(ids):
+            if v >= n_tracked:
+                objs[i] = self._untracked_object(v)
+        return objs
+
+    def _untracked_object(self, v):
+        """An untracked node's object, through a tracked referrer."""
+        g = self._g
+        addr = g.node(v)[0]
+        for u in g.referrers(v):
+            if u < g.n_tracked:
+                parent = g.objects([u])[0]
+                if parent is not None:
+                    found = _heapgraph.referent_at(parent, addr)
+                    if found is not None:
+                        return found
+        return None
+
+    def _chain(self, ids):
+        """A path's nodes as objects (pinned: untracked ones through the
+        previous object) or addresses."""
+        g = self._g
+        if not g.pinned:
+            return [g.node(v)[0] for v in ids]
+        n_tracked = g.n_tracked
+        objs = g.objects([v if v < n_tracked else 0 for v in ids])
+        for i, v in enumerate(ids):
+            if v >= n_tracked:
+                prev = objs[i - 1] if i else None
+                objs[i] = (None if prev is None else
+                           _heapgraph.referent_at(prev, g.node(v)[0]))
+        return objs
+
+    def _target_ids(self, typename_or_objects, arg):
+        if isinstance(typename_or_objects, str):
+            names = self._type_names('.' not in typename_or_objects)
+            tmask = bytes(name == typename_or_objects for name in names)
+            return self._g.select(self._analysis_mask(), tmask)
+        try:
+            objects = list(typename_or_objects)
+        except TypeError:
+            raise TypeError('%s must be a type name (str) or an iterable of '
+                            'objects, not %s'
+                            % (arg, type(typename_or_objects).__name__)
+                            ) from None
+        return array('I', (v for v in self._g.find([id(o) for o in objects])
+                           if v >= 0)).tobytes()
+
+    # -- roots and garbage ---------------------------------------------------
+
+    def roots(self):
+        """Objects referenced from outside the snapshot's graph.
+
+        A root's reference count exceeds the references the graph holds
+        to it: it is held by a C stack or a running frame, the
+        interpreter's state, an extension's static variable -- or by a
+        reference that C code leaked.  Tracked objects only, in the
+        collector's list order.
+
+            >>> with objgraph.snapshot() as snap:
+            ...     roots = snap.roots()
+            >>> sys.modules in roots
+            True
+        """
+        return self._hand_back(_ids(self._g.roots()))
+
+    def unreachable(self):
+        """Tracked objects no root reaches: cyclic garbage awaiting the
+        collector (what ``gc.collect()`` would free).
+
+            >>> a = []; a.append(a); del a
+            >>> with objgraph.snapshot() as snap:
+            ...     garbage = snap.unreachable()
+        """
+        return self._hand_back(_ids(self._g.unreachable()))
+
+    def refcount_excess(self, obj):
+        """``obj``'s reference count at capture time minus the references
+        the graph holds to it.
+
+        Positive for roots: references from outside the graph (frames,
+        C code).  An object nothing should hold from C but with a positive
+        excess is the signature of a reference leaked by an extension.
+        Raises ValueError if ``obj`` is not in the snapshot.
+        """
+        v = self._node_of_arg(obj)
+        return self._g.node(v)[3] - self._g.in_degree(v)
+
+    # -- dominators and retained sizes ---------------------------------------
+
+    def retained_size(self, obj):
+        """Bytes freed if ``obj`` went away: the shallow sizes
+        (``sys.getsizeof``) of every object that only ``obj`` keeps alive,
+        ``obj`` included.  0 for garbage (nothing reaches it: the collector
+        frees it anyway).  Raises ValueError if ``obj`` is not in the
+        snapshot.
+
+            >>> x = [bytearray(1000)]
+            >>> with objgraph.snapshot() as snap:
+            ...     snap.retained_size(x) >= 1000
+            True
+        """
+        return self._g.retained([self._node_of_arg(obj)])[0]
+
+    def dominator(self, obj):
+        """The object that alone keeps ``obj`` alive: every path from a root
+        to ``obj`` goes through it, and it is the nearest such object.
+
+        None when no single object does (``obj`` is a root, or is reached
+        from two roots by separate paths) and for garbage.  An id instead
+        of an object on detached snapshots.  Raises ValueError if ``obj``
+        is not in the snapshot.
+        """
+        d = self._g.idom(self._node_of_arg(obj))
+        return None if d < 0 else self._hand_back([d])[0]
+
+    def most_retaining(self, limit=10):
+        """The ``limit`` objects retaining the most bytes (None: all), as
+        ``(object, type name, retained bytes)`` rows, most first.
+
+        Untracked objects (str, bytes, ...) are candidates too; objects are
+        ids on detached snapshots.
+
+            >>> with objgraph.snapshot() as snap:
+            ...     snap.most_retaining(2)
+            [({'sys': <module 'sys' (built-in)>, ...}, 'dict', 4873301),
+             (<module 'sys' (built-in)>, 'module', 3151017)]
+        """
+        check_limit(limit)
+        g = self._g
+        ids = _ids(g.top_retained(self._analysis_mask(), limit or 0))
+        names = self._type_names(True)
+        return [(o, names[g.node(v)[1]], r)
+                for v, o, r in zip(ids, self._hand_back(ids),
+                                   g.retained(ids))]
+
+    def retained_by_type(self, limit=10):
+        """The ``limit`` types retaining the most bytes (None: all), as
+        ``(type name, count, shallow bytes, retained bytes)`` rows, most
+        retained first.
+
+        Objects of every kind count (untracked str and int too), garbage
+        is left out.  Each byte is counted once per type: an object kept
+        alive only by another object of the same type adds nothing to its
+        type's retained bytes (a linked list of 1000 nodes retains its
+        bytes once, not 1000 times).  Types sharing a short name are
+        counted together.
+
+            >>> with objgraph.snapshot() as snap:
+            ...     snap.retained_by_type(1)
+            [('dict', 5873, 1869752, 6211480)]
+        """
+        check_limit(limit)
+        rows = self._sizes_by_name(self._analysis_mask(live=True), True)
+        rows.sort(key=lambda r: (-r[3], -r[2], r[0]))
+        return rows[:limit] if limit else rows
+
+    def _sizes_by_name(self, mask, shortnames):
+        """[name, count, shallow bytes, retained bytes] per type name over
+        the masked nodes (types with a masked node only)."""
+        g = self._g
+        totals = {}
+        for name, n, shallow, retained in zip(
+                self._type_names(shortnames), g.type_counts(mask),
+                g.type_bytes(mask), g.type_retained(mask)):
+            if n:
+                row = totals.get(name)
+                if row is None:
+                    totals[name] = [name, n, shallow, retained]
+                else:
+                    row[1] += n
+                    row[2] += shallow
+                    row[3] += retained
+        return [tuple(row) for row in totals.values()]
+
+    # -- retention paths ------------------------------------------------------
+
+    def retention_paths(self, typename_or_objects, limit=5):
+        """Why objects are alive: their shortest paths from a root, grouped.
+
+        ``typename_or_objects``: a type name (short or fully qualified;
+        untracked types such as ``bytes`` too) or an iterable of objects.
+        One breadth-first search from every root gives each object its
+        shortest path; objects whose paths have the same sequence of types
+        form one :class:`RetentionPath` group.  Returns the ``limit``
+        largest groups (None: all), most objects first.  Objects no root
+        reaches (garbage) are in no group.
+
+            >>> with objgraph.snapshot() as snap:
+            ...     for group in snap.retention_paths('MyBigFatObject'):
+            ...         print(group.count, ' -> '.join(group.signature))
+            100000 module app -> dict['_cache'] -> dict[int] -> MyBigFatObject
+        """
+        check_limit(limit)
+        targets = self._target_ids(typename_or_objects, 'typename_or_objects')
+        groups, _ = self._g.retention_groups(targets)
+        if limit:
+            groups = groups[:limit]
+        return [self._retention_path(count, retained, example)
+                for count, retained, example in groups]
+
+    def _retention_path(self, count, retained, example):
+        g = self._g
+        path = g.path_to_root(example)
+        names = self._type_names(True)
+        chain = self._chain(path)
+        if g.pinned:
+            signature = tuple(
+                _label(o, nxt, names[g.node(v)[1]])
+                for v, o, nxt in zip(path, chain, chain[1:] + [None]))
+        else:
+            signature = tuple(names[g.node(v)[1]] for v in path)
+        return RetentionPath(signature, count, retained, chain)
+
+    # -- cycles ---------------------------------------------------------------
+
+    def cycles(self, limit=10):
+        """Reference cycles -- strongly connected components of two objects
+        or more, which only the cyclic collector can free -- grouped by the
+        types they contain.  Returns the ``limit`` largest groups (None:
+        all) as :class:`CycleGroup` objects, most cycles first, then most
+        bytes.
+
+            >>> with objgraph.snapshot() as snap:
+            ...     snap.cycles(1)
+            [<CycleGroup 812 cycles, 1624 objects, 129920 bytes: Node, dict>]
+        """
+        check_limit(limit)
+        g = self._g
+        rows = sorted(g.cycle_groups(),
+                      key=lambda r: (-r[1], -r[3], r[4]))
+        if limit:
+            rows = rows[:limit]
+        names = self._type_names(True)
+        return [CycleGroup(tuple(sorted({names[t] for t in types})),
+                           count, size, nbytes,
+                           self._hand_back(_ids(g.component(example))))
+                for types, count, size, nbytes, example in rows]
+
+    # -- diffs ----------------------------------------------------------------
+
+    def diff(self, old):
+        """What changed since the older snapshot ``old``: a
+        :class:`SnapshotDiff`.  Works on pinned and detached snapshots
+        (objects are matched by address and type, never dereferenced).
+
+            >>> before = objgraph.snapshot(pin=False)
+            >>> ...
+            >>> after = objgraph.snapshot(pin=False)
+            >>> after.diff(before).show_growth()
+            MyBigFatObject      100     +100
+        """
+        if not isinstance(old, LeakAnalysis):
+            raise TypeError('old must be a Snapshot, not %s'
+                            % type(old).__name__)
+        return SnapshotDiff(self, old)
+
+
+class SnapshotDiff:
+    """The difference between two snapshots, ``new.diff(old)``.
+
+    Counts are those of objects a full collection would keep (as in
+    :func:`objgraph.growth`); objects are matched across the snapshots by
+    address and type.
+    """
+
+    def __init__(self, new, old):
+        self.new = new
+        self.old = old
+
+    def growth(self, limit=10, shortnames=True):
+        """Types with more objects in the new snapshot, as
+        ``(type name, count, delta)`` rows, largest delta first, like
+        :func:`objgraph.growth`.  ``limit`` None: every such type."""
+        check_limit(limit)
+        now = self.new._stats(True, shortnames, None)
+        before = self.old._stats(True, shortnames, None)
+        deltas = [(name, n, n - before.get(name, 0)) for name, n in
+                  now.items() if n > before.get(name, 0)]
+        deltas.sort(key=operator.itemgetter(2), reverse=True)
+        return deltas[:limit] if limit else deltas
+
+    def show_growth(self, limit=10, shortnames=True, file=None):
+        """Print :meth:`growth` as :func:`objgraph.show_growth` does."""
+        rows = self.growth(limit, shortnames)
+        if rows:
+            if file is None:
+                file = sys.stdout
+            width = max(len(name) for name, _, _ in rows)
+            for name, n, delta in rows:
+                file.write('%-*s%9d %+9d\n' % (width, name, n, delta))
+
+    def new_ids(self, shortnames=True):
+        """Type name -> set of ids of the new snapshot's objects that the
+        old one did not have (as :func:`objgraph.get_new_ids` returns)."""
+        return self._ids_by_type(False, shortnames)
+
+    def survivors(self, shortnames=True):
+        """Type name -> set of ids of the objects found in both snapshots:
+        same address and same type."""
+        return self._ids_by_type(True, shortnames)
+
+    def _ids_by_type(self, survivors, shortnames):
+        new = self.new
+        mask = new._g.match(self.old._g, new._mask(live=True), survivors)
+        result = {}
+        for name, addrs in zip(new._type_names(shortnames),
+                               new._g.addrs_by_type(mask)):
+            if addrs:
+                result.setdefault(name, set()).update(addrs)
+        return result
+
+
+def leak_suspects(snapshots, limit=10, paths=3):
+    """Types that keep growing across snapshots, most growth first.
+
+    ``snapshots``: three or more snapshots (pinned or detached) taken in
+    order while the suspect code runs.  A type is a suspect when its count
+    of objects a full collection would keep, or the bytes they retain,
+    never drops from one snapshot to the next and ends higher than it
+    started.  Returns the ``limit`` strongest suspects (None: all) as
+    :class:`LeakSuspect` objects, ranked by growth in objects, then in
+    retained bytes; each carries its top ``paths`` retention paths in the
+    last snapshot.
+
+        >>> snaps = []
+        >>> for i in range(3):
+        ...     run_the_suspect_code()
+        ...     snaps.append(objgraph.snapshot(pin=False))
+        >>> objgraph.leak_suspects(snaps)[0]
+        <LeakSuspect MyBigFatObject +200 objects (100 -> 200 -> 300), ...>
+    """
+    try:
+        snapshots = list(snapshots)
+    except TypeError:
+        raise TypeError('snapshots must be an iterable of Snapshot, not %s'
+                        % type(snapshots).__name__) from None
+    for s in snapshots:
+        if not isinstance(s, LeakAnalysis):
+            raise TypeError('snapshots must hold Snapshot objects, not %s'
+                            % type(s).__name__)
+    if len(snapshots) < 3:
+        raise ValueError('snapshots must hold 3 or more snapshots, not %d'
+                         % len(snapshots))
+    check_limit(limit)
+    check_limit(paths, 'paths')
+    counts = [s._stats(True, True, None) for s in snapshots]
+    retained = [{row[0]: row[3] for row in
+                 s._sizes_by_name(s._analysis_mask(live=True), True)}
+                for s in snapshots]
+    rows = []
+    for name in counts[-1].keys() | retained[-1].keys():
+        c = tuple(d.get(name, 0) for d in counts)
+        r = tuple(d.get(name, 0) for d in retained)
+        if _grows(c) or _grows(r):
+            rows.append((name, c, r))
+    rows.sort(key=lambda row: (row[1][0] - row[1][-1],
+                               row[2][0] - row[2][-1], row[0]))
+    if limit:
+        rows = rows[:limit]
+    last = snapshots[-1]
+    return [LeakSuspect(name, c, r, last.retention_paths(name, paths)
+                        if paths != 0 else [])
+            for name, c, r in rows]
+
+
+def _grows(values):
+    return values[-1] > values[0] and all(
+        a <= b for a, b in zip(values, values[1:]))
+
+
+def write_sized_type_table(snap, rows, objects, shortnames, file):
+    """show_most_common_types(sizes=True): the ``rows`` of
+    most_common_types with shallow and retained bytes beside the counts
+    (over the default view's objects, or over ``objects``)."""
+    g = snap._g
+    extra = {}
+    if objects is None:
+        mask = snap._mask()
+    else:
+        found = bytearray(len(g))
+        for o, v in zip(objects, g.find([id(o) for o in objects])):
+            if v >= 0:
+                found[v] = 1
+            else:  # not captured: its shallow size only
+                name = typename_func(shortnames)(o)
+                extra[name] = extra.get(name, 0) + sys.getsizeof(o)
+        mask = bytes(found)
+    sizes = {row[0]: row for row in snap._sizes_by_name(mask, shortnames)}
+    table = [('type', 'count', 'shallow', 'retained')]
+    for name, count in rows:
+        row = sizes.get(name, (name, 0, 0, 0))
+        table.append((name, str(count), str(row[2] + extra.get(name, 0)),
+                      str(row[3])))
+    if file is None:
+        file = sys.stdout
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    for r in table:
+        file.write('%-*s %*s %*s %*s\n' % (widths[0], r[0], widths[1], r[1],
+                                          widths[2], r[2], widths[3], r[3]))
+
+
+# -- path labels ------------------------------------------------------------
+
+def _label(obj, nxt, typename):
+    """How ``obj`` appears in a path signature, given the next object on
+    the path (None for the last): its type name, and the key or attribute
+    through which it holds ``nxt`` when that can be told."""
+    if obj is None:
+        return typename
+    if isinstance(obj, type(sys)):
+        return 'module %s' % getattr(obj, '__name__', '?')
+    if isinstance(obj, type):
+        return 'class %s' % obj.__qualname__
+    if nxt is None:
+        return typename
+    if isinstance(obj, dict):
+        return _dict_label(obj, nxt, typename)
+    name = _attribute_of(obj, nxt)
+    if name is not None:
+        return '%s.%s' % (typename, name)
+    return typename
+
+
+def _dict_label(d, nxt, typename):
+    try:
+        for k, v in d.items():
+            if v is nxt:
+                if isinstance(k, str):
+                    return '%s[%s]' % (typename, _shorten(repr(k)))
+                return '%s[%s]' % (typename, type(k).__name__)
+            if k is nxt:
+                return '%s key' % typename
+    except RuntimeError:  # changed size during iteration
+        pass
+    return typename
+
+
+def _attribute_of(obj, nxt):
+    """The name of an attribute (instance dict or slot) of obj holding
+    nxt, or None."""
+    try:
+        attrs = object.__getattribute__(obj, '__dict__')
+    except (AttributeError, TypeError):
+        attrs = None
+    if isinstance(attrs, dict):
+        for k, v in attrs.items():
+            if v is nxt and isinstance(k, str):
+                return k
+    for cls in type(obj).__mro__:
+        slots = cls.__dict__.get('__slots__', ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            try:
+                if object.__getattribute__(obj, name) is nxt:
+                    return name
+            except (AttributeError, TypeError):
+                continue
+    return None
+

@@ -1,0 +1,446 @@
+"""Leak analysis through the public API: roots, dominators, retained sizes,
+retention paths, cycles, diffs and leak suspects.
+
+Heaps are built inside helper functions so that the test's own frame
+holds only the top object (a frame's references come from outside the
+graph: whatever a local variable holds is a root).  Objects inside are
+fetched after the snapshot is taken, which a frozen graph does not see.
+"""
+
+import ctypes
+import io
+import sys
+import types
+from sys import getsizeof
+
+import pytest
+
+import objgraph
+from objgraph import _heapgraph
+
+
+class Leak:
+    pass
+
+
+class Grower:
+    pass
+
+
+class RingNode:
+    __slots__ = ('next',)
+
+
+class Chain:
+    __slots__ = ('next',)
+
+
+class Garbage:
+    pass
+
+
+def sizes(*objs):
+    return sum(map(getsizeof, objs))
+
+
+# -- hand-built heaps ---------------------------------------------------------
+
+def _tree():
+    return [[[bytearray(100)], [bytearray(200)]]]
+
+
+def _diamond():
+    d = [bytearray(300)]
+    return [[[d], [d]]]
+
+
+def _ring():
+    a, b, c = [], [], []
+    a.append(b)
+    b.append(c)
+    c.append(a)
+    return [a]
+
+
+def _held_from_c():
+    d = [bytearray(400)]
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(d))
+    return [[d]]
+
+
+def test_exclusive_tree_dominators_and_retained_sizes(quiet_gc):
+    holder = _tree()
+    with objgraph.snapshot() as snap:
+        a = holder[0]
+        b, c = a
+        assert snap.dominator(holder) is None  # a root: held by this frame
+        assert snap.dominator(a) is holder
+        assert snap.dominator(b) is a
+        assert snap.dominator(c) is a
+        assert snap.dominator(b[0]) is b  # untracked: found through b
+        assert snap.retained_size(b[0]) == getsizeof(b[0])
+        assert snap.retained_size(b) == sizes(b, b[0])
+        assert snap.retained_size(c) == sizes(c, c[0])
+        assert snap.retained_size(a) == sizes(a, b, c, b[0], c[0])
+        assert snap.retained_size(holder) == (getsizeof(holder)
+                                              + snap.retained_size(a))
+
+
+def test_diamond_is_dominated_by_its_top(quiet_gc):
+    holder = _diamond()
+    with objgraph.snapshot() as snap:
+        a = holder[0]
+        b, c = a
+        d = b[0]
+        assert snap.dominator(d) is a, 'two paths meet at a'
+        assert snap.retained_size(b) == getsizeof(b)
+        assert snap.retained_size(c) == getsizeof(c)
+        assert snap.retained_size(a) == sizes(a, b, c, d, d[0])
+
+
+def test_ring_is_retained_by_its_entry(quiet_gc):
+    holder = _ring()
+    with objgraph.snapshot() as snap:
+        a = holder[0]
+        b = a[0]
+        c = b[0]
+        assert snap.dominator(a) is holder
+        assert snap.dominator(b) is a
+        assert snap.dominator(c) is b
+        assert snap.retained_size(a) == sizes(a, b, c)
+        assert snap.retained_size(b) == sizes(b, c)
+        assert snap.retained_size(c) == getsizeof(c)
+
+
+def test_object_held_by_a_c_reference_is_a_root(quiet_gc):
+    holder = _held_from_c()
+    try:
+        with objgraph.snapshot() as snap:
+            a = holder[0]
+            d = a[0]
+            assert snap.refcount_excess(d) == 1
+            assert snap.refcount_excess(a) == 0
+            assert snap.dominator(d) is None
+            assert snap.dominator(d[0]) is d
+            assert snap.retained_size(a) == getsizeof(a), \
+                'd is kept alive from C: freeing a frees only a'
+            assert any(o is d for o in snap.roots())
+            assert not any(o is a for o in snap.roots())
+    finally:
+        ctypes.pythonapi.Py_DecRef(ctypes.py_object(holder[0][0]))
+
+
+def test_roots_and_unreachable(quiet_gc):
+    holder = [Leak()]
+    g = Garbage()
+    g.me = g
+    del g
+    with objgraph.snapshot() as snap:
+        # (no comprehension mentions holder: that would put it in a cell)
+        assert id(holder) in [id(o) for o in snap.roots()]
+        garbage = [o for o in snap.unreachable() if type(o) is Garbage]
+        assert len(garbage) == 1 and garbage[0].me is garbage[0]
+        assert id(holder) not in [id(o) for o in snap.unreachable()]
+    with objgraph.snapshot(pin=False) as snap:
+        roots = snap.roots()
+        assert all(isinstance(r, int) for r in roots)
+        assert id(holder) in roots
+
+
+def test_most_retaining_ranks_the_big_holder_first(quiet_gc):
+    big = [bytearray(32 << 20)]
+    with objgraph.snapshot() as snap:
+        rows = snap.most_retaining(2)
+        assert rows[0] == (big, 'list', sizes(big, big[0]))
+        assert rows[0][0] is big
+        assert rows[1][0] is big[0] and rows[1][1] == 'bytearray'
+        assert len(snap.most_retaining(None)) == len(snap.most_retaining(0))
+    del rows  # it holds big and big[0] too
+    with objgraph.snapshot(pin=False) as snap:
+        assert snap.most_retaining(1)[0][0] == id(big)
+
+
+def _chain(n):
+    head = None
+    for _ in range(n):
+        node = Chain()
+        node.next = head
+        head = node
+    return [head]
+
+
+def test_retained_by_type_counts_each_byte_once(quiet_gc):
+    holder = _chain(1000)
+    with objgraph.snapshot() as snap:
+        rows = {row[0]: row for row in snap.retained_by_type(None)}
+        name, count, shallow, retained = rows['Chain']
+        assert count == 1000
+        assert shallow == 1000 * getsizeof(holder[0])
+        assert retained == shallow, 'a chain retains its bytes once'
+        top = snap.retained_by_type(3)
+        assert len(top) == 3
+        assert [r[3] for r in top] == sorted((r[3] for r in top),
+                                             reverse=True)
+    del holder
+
+
+def test_show_most_common_types_with_sizes(quiet_gc):
+    keep = [Leak() for _ in range(7)]
+    with objgraph.snapshot() as snap:
+        out = io.StringIO()
+        snap.show_most_common_types(limit=None, file=out, sizes=True)
+        lines = out.getvalue().splitlines()
+        assert lines[0].split() == ['type', 'count', 'shallow', 'retained']
+        row = [line.split() for line in lines if line.split()[0] == 'Leak']
+        assert row == [['Leak', '7', str(7 * getsizeof(keep[0])),
+                        str(7 * getsizeof(keep[0]))]]
+        plain = io.StringIO()
+        snap.show_most_common_types(limit=3, file=plain)
+        assert 'retained' not in plain.getvalue()
+    out = io.StringIO()
+    objgraph.show_most_common_types(limit=None, objects=keep, file=out,
+                                    sizes=True)
+    assert out.getvalue().splitlines()[1].split() == [
+        'Leak', '7', str(7 * getsizeof(keep[0])),
+        str(7 * getsizeof(keep[0]))]
+
+
+# -- retention paths ----------------------------------------------------------
+
+def _plant(name, n):
+    app = types.ModuleType(name)
+    app._cache = {i: {'foo': Leak()} for i in range(n)}
+    sys.modules[name] = app
+
+
+def test_retention_paths_find_a_planted_leak(quiet_gc):
+    _plant('leaky_app', 40)
+    try:
+        with objgraph.snapshot() as snap:
+            groups = snap.retention_paths('Leak')
+            assert len(groups) == 1, groups
+            (group,) = groups
+            assert group.signature == (
+                "dict['leaky_app']", 'module leaky_app', "dict['_cache']",
+                'dict[int]', "dict['foo']", 'Leak'), group.signature
+            assert group.count == 40
+            leak = group.example[-1]
+            assert type(leak) is Leak
+            assert group.example[0] is sys.modules
+            assert group.example[1] is sys.modules['leaky_app']
+            assert group.retained_bytes == 40 * getsizeof(leak)
+            objs = objgraph.by_type('Leak')
+            assert snap.retention_paths(objs[:3])[0].count == 3
+            assert 'RetentionPath 40 objects' in repr(group)
+        del groups, group, leak, objs  # other paths to some Leaks
+        with objgraph.snapshot(pin=False) as snap:
+            (group,) = snap.retention_paths('test_leaks.Leak')
+            assert group.signature == ('dict', 'module', 'dict', 'dict',
+                                       'dict', 'Leak')
+            assert group.count == 40
+            assert group.example[0] == id(sys.modules)
+            assert all(isinstance(a, int) for a in group.example)
+    finally:
+        del sys.modules['leaky_app']
+
+
+def test_retention_paths_group_by_path_and_rank_by_count(quiet_gc):
+    _plant('leaky_a', 5)
+    holder = [[Leak() for _ in range(9)]]
+    try:
+        with objgraph.snapshot() as snap:
+            groups = snap.retention_paths('Leak', limit=None)
+            assert [g.count for g in groups] == [9, 5]
+            assert groups[0].signature == ('list', 'list', 'Leak')
+            assert groups[0].example[0] is holder
+            assert len(snap.retention_paths('Leak', limit=1)) == 1
+            assert snap.retention_paths('NoSuchType') == []
+    finally:
+        del sys.modules['leaky_a']
+
+
+# -- cycles -------------------------------------------------------------------
+
+def _rings(n_rings, size):
+    rings = []
+    for _ in range(n_rings):
+        nodes = [RingNode() for _ in range(size)]
+        for a, b in zip(nodes, nodes[1:] + nodes[:1]):
+            a.next = b
+        rings.append(nodes[0])
+    return rings
+
+
+def test_cycles_are_grouped_by_types(quiet_gc):
+    holder = _rings(5, 3)
+    with objgraph.snapshot() as snap:
+        groups = [g for g in snap.cycles(None) if 'RingNode' in g.types]
+        assert len(groups) == 1, groups
+        (group,) = groups
+        assert group.types == ('RingNode',)
+        assert group.count == 5
+        assert group.size == 15
+        assert group.nbytes == 15 * getsizeof(holder[0])
+        assert len(group.example) == 3
+        assert all(type(o) is RingNode for o in group.example)
+        assert any(o is group.example[0].next for o in group.example)
+        assert len(snap.cycles(2)) <= 2
+
+
+# -- diffs and suspects -------------------------------------------------------
+
+def test_diff_growth_new_ids_and_survivors(quiet_gc):
+    keep = [Grower() for _ in range(30)]
+    for pin in (True, False):
+        old = objgraph.snapshot(pin=pin)
+        added = [Grower() for _ in range(20)]
+        keep.extend(added)
+        new = objgraph.snapshot(pin=pin)
+        d = new.diff(old)
+        rows = {name: (n, delta) for name, n, delta in d.growth(None)}
+        assert rows['Grower'][1] == 20
+        assert rows['Grower'][0] == len(keep)
+        assert d.new_ids()['Grower'] == {id(o) for o in added}
+        assert d.survivors()['Grower'] == {id(o) for o in keep[:-20]}
+        out = io.StringIO()
+        d.show_growth(limit=None, file=out)
+        assert any(line.split() == ['Grower', str(len(keep)), '+20']
+                   for line in out.getvalue().splitlines())
+        old.close()
+        new.close()
+
+
+def test_leak_suspects_find_the_growing_type(quiet_gc):
+    _plant('leaky_b', 0)
+    cache = sys.modules['leaky_b']._cache
+    snaps = []
+    try:
+        for step in range(4):
+            for i in range(300):
+                cache[step * 1000 + i] = Grower()
+            snaps.append(objgraph.snapshot(pin=False))
+        suspects = objgraph.leak_suspects(snaps)
+        top = suspects[0]
+        assert top.typename == 'Grower'
+        counts = top.counts
+        assert [b - a for a, b in zip(counts, counts[1:])] == [300] * 3
+        assert top.growth == 900
+        assert list(top.retained_bytes) == sorted(top.retained_bytes)
+        assert top.paths[0].count == counts[-1]
+        # the shortest path starts at `cache`, a root (this frame's local)
+        assert top.paths[0].signature == ('dict', 'Grower')
+        assert 'LeakSuspect Grower +900' in repr(top)
+        assert len(objgraph.leak_suspects(snaps, limit=1)) == 1
+        assert objgraph.leak_suspects(snaps, paths=0)[0].paths == []
+    finally:
+        del sys.modules['leaky_b']
+        for s in snaps:
+            s.close()
+
+
+# -- threads ------------------------------------------------------------------
+
+def _answers(holder):
+    with objgraph.snapshot() as snap:
+        tree, ring = holder[0][0], holder[1][0]
+        paths = [(g.signature, g.count, g.retained_bytes)
+                 for g in snap.retention_paths('Leak', limit=None)]
+        cycles = [(g.types, g.count, g.size, g.nbytes)
+                  for g in snap.cycles(None) if 'RingNode' in g.types]
+        return (snap.retained_size(tree), snap.retained_size(tree[0]),
+                snap.dominator(tree[1]) is tree,
+                snap.retained_size(ring), snap.dominator(ring[0]) is ring,
+                paths, cycles,
+                {r[0]: r[1:] for r in snap.retained_by_type(None)}['Chain'])
+
+
+def test_same_answers_for_1_2_and_4_threads(quiet_gc):
+    _plant('leaky_c', 25)
+    holder = [_tree(), _ring(), _rings(4, 5), _chain(200)]
+    before = _heapgraph.num_threads()
+    try:
+        answers = []
+        for n in (1, 2, 4):
+            _heapgraph.set_num_threads(n)
+            answers.append(_answers(holder))
+        assert answers[0] == answers[1] == answers[2]
+        assert answers[0][5][0][1] == 25
+    finally:
+        _heapgraph.set_num_threads(before)
+        del sys.modules['leaky_c']
+
+
+# -- bad input ----------------------------------------------------------------
+
+def test_bad_arguments_name_the_argument(quiet_gc):
+    with objgraph.snapshot() as snap:
+        with pytest.raises(TypeError, match='typename_or_objects'):
+            snap.retention_paths(42)
+        with pytest.raises(ValueError, match='limit'):
+            snap.retention_paths('Leak', limit=-1)
+        with pytest.raises(TypeError, match='limit'):
+            snap.most_retaining('10')
+        with pytest.raises(TypeError, match='limit'):
+            snap.retained_by_type(1.5)
+        with pytest.raises(ValueError, match='limit'):
+            snap.cycles(-2)
+        with pytest.raises(TypeError, match='old'):
+            snap.diff(42)
+        later = [Leak()]
+        with pytest.raises(ValueError, match='obj is not in this snapshot'):
+            snap.retained_size(later)
+        with pytest.raises(ValueError, match='obj'):
+            snap.dominator(later)
+        with pytest.raises(ValueError, match='obj'):
+            snap.refcount_excess(later)
+        with pytest.raises(ValueError, match='3 or more'):
+            objgraph.leak_suspects([snap, snap])
+        with pytest.raises(TypeError, match='snapshots'):
+            objgraph.leak_suspects([1, 2, 3])
+        with pytest.raises(TypeError, match='snapshots'):
+            objgraph.leak_suspects(7)
+        with pytest.raises(ValueError, match='paths'):
+            objgraph.leak_suspects([snap] * 3, paths=-1)
+
+
+def test_closed_snapshot_answers_with_ids(quiet_gc):
+    holder = _tree()
+    snap = objgraph.snapshot()
+    a = holder[0]
+    snap.close()
+    assert snap.dominator(a) == id(holder)
+    assert snap.retained_size(a) > 0
+    assert snap.nbytes > 0
+
+
+def test_allocation_failures_raise_memory_error_and_leak_nothing(quiet_gc):
+    _plant('leaky_d', 10)
+    holder = [_rings(2, 3)]
+    try:
+        for k in range(0, 40, 3):
+            snap = objgraph.snapshot(pin=False)
+            live = _heapgraph.live_bytes()
+            nbytes = snap.nbytes
+            _heapgraph._alloc_fail_after(k)
+            try:
+                snap.retention_paths('Leak')
+                snap.cycles()
+                snap.retained_by_type()
+                snap.most_retaining()
+            except MemoryError:
+                pass
+            finally:
+                _heapgraph._alloc_fail_after(-1)
+            grown = _heapgraph.live_bytes() - live
+            cached = snap.nbytes - nbytes  # (arrays get 1 spare byte each)
+            assert 0 <= grown - cached < 16, \
+                'only the cached arrays stay allocated'
+
+            (group,) = snap.retention_paths('Leak')
+            assert group.count == 10
+            snap.close()
+            del snap
+    finally:
+        _heapgraph._alloc_fail_after(-1)
+        del sys.modules['leaky_d']
+    assert holder
