@@ -858,24 +858,28 @@ cleanup:
 }
 
 const char hg_graph_retention_groups_doc[] =
-    "retention_groups(targets) -> (groups, unreached)\n\n"
+    "retention_groups(targets, limit=0) -> (groups, n_groups, unreached)\n\n"
     "The targets (bytes of uint32 ids or an iterable of int) grouped by the\n"
     "type sequence of their shortest path from a root (one BFS from every\n"
-    "root, kept for the graph).  groups: (count, retained bytes, example id)\n"
-    "per group, most members first, then most bytes, then smallest example;\n"
-    "retained bytes count each byte once.  unreached: targets no root\n"
+    "root, kept for the graph).  groups: the first `limit` (0: all) of\n"
+    "(count, retained bytes, example id) per group, most members first, then\n"
+    "most bytes, then smallest example; retained bytes count each byte once.\n"
+    "n_groups: how many groups there are; unreached: targets no root\n"
     "reaches.";
 
-PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *arg) {
+PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args) {
     hg_graph *g = G(self);
+    PyObject *arg;
+    unsigned long long limit = 0;
     hg_node *ids = NULL;
-    size_t n_ids = 0;
+    size_t n_ids = 0, n_out;
     uint8_t *tmask = NULL;
     path_groups pg = {0};
     PyObject *list = NULL, *res = NULL;
     hg_status st;
 
-    if (parse_ids(self, arg, "retention_groups()", &ids, &n_ids) < 0) {
+    if (!PyArg_ParseTuple(args, "O|K:retention_groups", &arg, &limit) ||
+        parse_ids(self, arg, "retention_groups()", &ids, &n_ids) < 0) {
         return NULL;
     }
     if (ensure_bfs(self) < 0 || ensure_retained(self) < 0) {
@@ -896,8 +900,9 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *arg) {
         hg_raise_status(st, "grouping retention paths");
         goto cleanup;
     }
-    list = PyList_New((Py_ssize_t)pg.n_groups);
-    for (size_t i = 0; list != NULL && i < pg.n_groups; i++) {
+    n_out = limit == 0 || limit > pg.n_groups ? pg.n_groups : (size_t)limit;
+    list = PyList_New((Py_ssize_t)n_out);
+    for (size_t i = 0; list != NULL && i < n_out; i++) {
         PyObject *t =
             Py_BuildValue("(KKk)", pg.groups[i].key, pg.groups[i].key2,
                           (unsigned long)pg.groups[i].v);
@@ -908,7 +913,8 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *arg) {
         PyList_SET_ITEM(list, (Py_ssize_t)i, t);
     }
     if (list != NULL) {
-        res = Py_BuildValue("(Nn)", list, (Py_ssize_t)pg.n_unreached);
+        res = Py_BuildValue("(Nnn)", list, (Py_ssize_t)pg.n_groups,
+                            (Py_ssize_t)pg.n_unreached);
     }
 cleanup:
     hg_free(pg.groups, pg.n_groups * sizeof(ranked) + 1);

@@ -1268,7 +1268,7 @@ static PyMethodDef Graph_methods[] = {
      hg_graph_top_retained_doc},
     {"type_retained", (PyCFunction)hg_graph_type_retained, METH_O,
      hg_graph_type_retained_doc},
-    {"retention_groups", (PyCFunction)hg_graph_retention_groups, METH_O,
+    {"retention_groups", (PyCFunction)hg_graph_retention_groups, METH_VARARGS,
      hg_graph_retention_groups_doc},
     {"path_to_root", (PyCFunction)hg_graph_path_to_root, METH_O,
      hg_graph_path_to_root_doc},

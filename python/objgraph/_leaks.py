@@ -348,9 +348,7 @@ class LeakAnalysis:
         """
         check_limit(limit)
         targets = self._target_ids(typename_or_objects, 'typename_or_objects')
-        groups, _ = self._g.retention_groups(targets)
-        if limit:
-            groups = groups[:limit]
+        groups, _, _ = self._g.retention_groups(targets, limit or 0)
         return [self._retention_path(count, retained, example)
                 for count, retained, example in groups]
 
@@ -561,6 +559,13 @@ def _label(obj, nxt, typename):
     """How ``obj`` appears in a path signature, given the next object on
     the path (None for the last): its type name, and the key or attribute
     through which it holds ``nxt`` when that can be told."""
+    try:
+        return _describe(obj, nxt, typename)
+    except Exception:  # a hostile __eq__, __getattr__, __dict__...
+        return typename
+
+
+def _describe(obj, nxt, typename):
     if obj is None:
         return typename
     if isinstance(obj, type(sys)):
