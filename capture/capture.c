@@ -54,6 +54,9 @@
 #include "capture_int.h"
 
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h> /* mincore */
+#endif
 
 #define HG__GOLDEN 0x9E3779B97F4A7C15ull
 
@@ -890,32 +893,64 @@ static void plan_capacity(walk *w, struct _gc_runtime_state *gc) {
 /* Store to one byte per page, so that the kernel maps (and clears) every
  * page now, while other threads may run Python, rather than one fault at
  * a time during the walk (ANCHORS.md: first touch runs at 0.27 GB/s here,
- * which made the first capture's pause 3x a warm one).  A block reused
- * from an earlier capture is mapped already: one store per page.  Faults
- * on different pages proceed in parallel, so the pages are split over the
- * OpenMP threads. */
+ * which made the first capture's pause 3x a warm one).  Faults on
+ * different pages proceed in parallel, so fresh ranges are split over the
+ * OpenMP threads.  A block the allocator shim reuses from an earlier
+ * capture is mapped already: one cheap store per page, done serially --
+ * waking a second thread cost up to 13 ms when other processes kept the
+ * other core busy. */
 typedef struct byte_range {
     void *p;
     size_t nbytes;
 } byte_range;
 
+#define HG__PAGE 4096
 #define HG__N_RANGES 7
 
+/* Whether the page holding p is mapped already (mincore(2)); 0 when not
+ * or unknown (the caller then treats the range as fresh). */
+static int page_resident(const void *p) {
+#if defined(__linux__)
+    unsigned char v = 0;
+    uintptr_t a = (uintptr_t)p & ~(uintptr_t)(HG__PAGE - 1);
+    return mincore((void *)a, HG__PAGE, &v) == 0 && (v & 1);
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
 static void prefault(const byte_range *r, int n) {
+    byte_range fresh[HG__N_RANGES];
     size_t first[HG__N_RANGES + 1];
+    int n_fresh = 0;
     long total;
-    first[0] = 0;
+
     for (int i = 0; i < n; i++) {
-        first[i + 1] = first[i] + (r[i].nbytes + 4095) / 4096;
+        if (r[i].p == NULL || r[i].nbytes == 0) {
+            continue;
+        }
+        if (page_resident(r[i].p)) {
+            volatile char *c = r[i].p;
+            for (size_t off = 0; off < r[i].nbytes; off += HG__PAGE) {
+                c[off] = 0;
+            }
+        } else {
+            fresh[n_fresh++] = r[i];
+        }
     }
-    total = (long)first[n];
+    first[0] = 0;
+    for (int i = 0; i < n_fresh; i++) {
+        first[i + 1] = first[i] + (fresh[i].nbytes + HG__PAGE - 1) / HG__PAGE;
+    }
+    total = (long)first[n_fresh];
 #pragma omp parallel for schedule(static) if (total >= 4096)
     for (long pg = 0; pg < total; pg++) {
         int i = 0;
         while ((size_t)pg >= first[i + 1]) {
             i++;
         }
-        ((volatile char *)r[i].p)[((size_t)pg - first[i]) * 4096] = 0;
+        ((volatile char *)fresh[i].p)[((size_t)pg - first[i]) * HG__PAGE] = 0;
     }
 }
 
