@@ -334,7 +334,10 @@ static inline Py_ssize_t refcnt_mark(hg_node id) {
 }
 
 /* Put back the true reference count of every marked object.  Must run
- * before anything reads or writes those counts (Py_INCREF, Python code). */
+ * before anything reads or writes those counts (Py_INCREF, Python code).
+ * Nothing in the walk should change a count, but if something did (an
+ * interpreter cache dropping a reference), the change is kept rather than
+ * overwritten: a lost Py_INCREF would free a live object later. */
 static void restore_refcnts(walk *w) {
     size_t k = 0;
     for (size_t i = 0; i < w->n_marked; i++) {
@@ -352,7 +355,7 @@ static void restore_refcnts(walk *w) {
             }
             rc = w->over[k].refcnt;
         }
-        Py_SET_REFCNT(op, rc);
+        Py_SET_REFCNT(op, rc + (Py_REFCNT(op) - refcnt_mark(id)));
     }
     w->n_marked = 0;
 }

@@ -30,8 +30,8 @@ typedef struct hg__sizer {
     PyCFunction meth;     /* the C __sizeof__, NULL for DEFAULT/PYTHON */
 } hg__sizer;
 
-/* Choose the strategy for tp.  Runs no Python code (reads type dicts
- * through _PyType_Lookup only). */
+/* Choose the strategy for tp.  Runs no Python code and changes no
+ * reference count (reads type dicts through hg__type_lookup only). */
 void hg__sizer_init(PyTypeObject *tp, hg__sizer *out);
 
 /* The size without calling anything: >= 0, or -1 when the object needs

@@ -61,6 +61,46 @@ capture/cpython311.h covers 3.11 only"
 /* Statically allocated interned identifiers (no reference counting). */
 #define HG__ID(name) (&_Py_ID(name))
 
+/* What _PyType_Lookup(tp, name) finds, without touching the type
+ * attribute cache: on a miss, _PyType_Lookup stores the name in a cache
+ * entry and drops the entry's previous name (often None), changing
+ * reference counts -- which the walk uses to mark untracked objects.  The
+ * same search as the cache's miss path: each class of the MRO in order,
+ * its dict read with a borrowed result (the name is an exact str, so
+ * hashing and comparing it run no Python code).  The hash is computed
+ * here when the name has none cached yet: a static identifier's (_Py_ID)
+ * stays -1 until something hashes it, and a lookup with -1 finds
+ * nothing. */
+static inline PyObject *hg__type_lookup(PyTypeObject *tp, PyObject *name) {
+    PyObject *mro = tp->tp_mro; /* borrowed */
+    Py_hash_t hash = PyObject_Hash(name);
+    if (mro == NULL || !PyTuple_Check(mro)) {
+        for (; tp != NULL; tp = tp->tp_base) {
+            PyObject *v =
+                tp->tp_dict == NULL
+                    ? NULL
+                    : _PyDict_GetItem_KnownHash(tp->tp_dict, name, hash);
+            if (v != NULL) {
+                return v;
+            }
+        }
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+        PyObject *base = PyTuple_GET_ITEM(mro, i);
+        PyObject *d = ((PyTypeObject *)base)->tp_dict;
+        PyObject *v;
+        if (d == NULL) {
+            continue;
+        }
+        v = _PyDict_GetItem_KnownHash(d, name, hash);
+        if (v != NULL) {
+            return v; /* borrowed */
+        }
+    }
+    return NULL;
+}
+
 /* Monotonic clock, seconds. */
 static inline double hg__now(void) {
     return _PyTime_AsSecondsDouble(_PyTime_GetPerfCounter());

@@ -32,7 +32,7 @@ static struct {
 } known;
 
 static PyCFunction meth_of(PyTypeObject *tp) {
-    PyObject *d = _PyType_Lookup(tp, HG__ID(__sizeof__)); /* borrowed */
+    PyObject *d = hg__type_lookup(tp, HG__ID(__sizeof__)); /* borrowed */
     if (d == NULL || !Py_IS_TYPE(d, &PyMethodDescr_Type)) {
         return NULL;
     }
@@ -63,7 +63,7 @@ void hg__sizer_init(PyTypeObject *tp, hg__sizer *out) {
     out->preheader = hg__preheader_size(tp);
     out->meth = NULL;
 
-    d = _PyType_Lookup(tp, HG__ID(__sizeof__));
+    d = hg__type_lookup(tp, HG__ID(__sizeof__));
     if (d == NULL || !Py_IS_TYPE(d, &PyMethodDescr_Type)) {
         return;
     }
