@@ -205,6 +205,65 @@ def test_show_most_common_types_with_sizes(quiet_gc):
         str(7 * getsizeof(keep[0]))]
 
 
+def _random_heap(rng, n):
+    """n lists, each with its own bytearray and up to 3 references to the
+    others; the holder refers to the first two.  Returns the holder, the
+    lists' ids and the references between them, by index (ints only: the
+    caller must hold no list, or the list would be a root)."""
+    nodes = [[bytearray(rng.randrange(1, 300))] for _ in range(n)]
+    edges = []
+    for i in range(n):
+        out = [rng.randrange(n) for _ in range(rng.randrange(4))]
+        nodes[i].extend(nodes[j] for j in out)
+        edges.append(set(out))
+    return [nodes[0], nodes[1]], [id(x) for x in nodes], edges
+
+
+def _reached(edges, entries, removed):
+    seen, todo = set(), [e for e in entries if e != removed]
+    while todo:
+        u = todo.pop()
+        if u not in seen:
+            seen.add(u)
+            todo.extend(v for v in edges[u] if v != removed)
+    return seen
+
+
+def test_random_heaps_match_a_brute_force_reference(quiet_gc):
+    """Dominators and retained sizes against their definitions: u
+    dominates v when v cannot be reached from the holder without u."""
+    import random
+    for seed in range(8):
+        rng = random.Random(seed)
+        holder, ids, edges = _random_heap(rng, 25)
+        n = len(ids)
+        with objgraph.snapshot() as snap:
+            nodes = [snap.at(a) for a in ids]
+            live = _reached(edges, (0, 1), None)
+            # doms[v]: the nodes whose removal cuts v off (v included)
+            doms = {v: {u for u in live
+                        if u == v or v not in _reached(edges, (0, 1), u)}
+                    for v in live}
+            for v in range(n):
+                node = nodes[v]
+                if v not in live:  # freed, or cyclic garbage
+                    if node is None:
+                        continue
+                    assert snap.dominator(node) is None
+                    assert snap.retained_size(node) == 0
+                    continue
+                strict = doms[v] - {v}
+                want = (max(strict, key=lambda u: len(doms[u]))
+                        if strict else None)
+                got = snap.dominator(node)
+                assert (got is holder if want is None
+                        else got is nodes[want]), (seed, v, want)
+                kept = [w for w in live if v in doms[w]]
+                assert snap.retained_size(node) == sum(
+                    sizes(nodes[w], nodes[w][0]) for w in kept), (seed, v)
+        del nodes, node, got
+
+
 # -- retention paths ----------------------------------------------------------
 
 def _plant(name, n):
