@@ -2,10 +2,9 @@
  * domtree.c -- the dominator tree of a heap graph, for retained sizes.
  *
  * A node d dominates w when every path from the roots to w passes through
- * d: freeing d frees w.  The roots hang below one virtual root (numbered
- * n_nodes here), so "reachable" means reachable from any root and a node
- * held by two roots through disjoint paths is dominated by the virtual root
- * alone.
+ * d: freeing d frees w.  The roots hang below one virtual root, so
+ * "reachable" means reachable from any root and a node held by two roots
+ * through disjoint paths is dominated by the virtual root alone.
  *
  * Algorithm: SEMI-NCA (Georgiadis, "Linear-Time Algorithms for Dominators
  * and Related Problems", PhD thesis, Princeton 2005; the variant LLVM's
@@ -26,76 +25,139 @@
  *   3. nca: idom(w) = the nearest common ancestor of parent(w) and
  *      semi(w) in the dominator tree built so far, found by walking up from
  *      parent(w) while above semi(w) in preorder.
- * All three are sequential (every step depends on earlier ones); the first
- * pass is random access bound, like a DFS.  Nothing recurses: a 10M-node
- * chain is 10M iterations of a loop.  The tree is unique, so the answer
- * does not depend on the DFS order nor on the thread count (the loops that
- * fill and translate the output run in parallel; they write disjoint
- * entries).
+ * All three are sequential (every step depends on earlier ones) and random
+ * access bound.  Nothing recurses: a 10M-node chain is 10M iterations of a
+ * loop.  The tree is unique, so the answer depends neither on the DFS
+ * order nor on the thread count (the loops that fill and translate the
+ * output run in parallel; they write disjoint entries).
  *
  * The Cooper-Harvey-Kennedy iteration is deliberately not used: its number
  * of sweeps grows with chain length (ANCHORS.md).
  *
- * Heaps are mostly nodes with one referrer.  For such a node the only
- * predecessor is its tree parent, which is also its semidominator and
- * immediate dominator: pass 2 skips its reverse row, pass 3 its walk.
+ * Heaps are mostly nodes with one referrer (ANCHORS.md), which is then
+ * their immediate dominator:
+ *   - leaves with one referrer (str, int, float owned by one container:
+ *     no out-edges, in-degree 1, not a root) lie on no path to any other
+ *     node, so they are left out of the three passes altogether: a
+ *     parallel pre-pass marks them in the `skip` bitmap the DFS uses for
+ *     visited nodes, and a post-pass gives each its referrer (HG_NONE if
+ *     the referrer is unreached);
+ *   - for the other nodes with one referrer, that referrer is the tree
+ *     parent, the semidominator and the immediate dominator: pass 2 skips
+ *     their reverse rows, pass 3 does not walk.
  *
- * Encodings (arrays of N <= n_nodes + 1 entries indexed by preorder number
- * i, the virtual root 0): vertex[i] = node id (n_nodes for 0); parent[i] =
- * tree parent, then (pass 3, in place) the immediate dominator; anc[i] =
- * the ancestor path compression points i to; label[i] = the node of
- * smallest semi on the compressed path; semi[i].  num[v] = v's preorder
- * number or NOT_REACHED; it lives in the caller's idom array, which is
- * overwritten at the end: idom[v] = vertex[parent[num[v]]], HG_DOM_VIRTUAL
- * for 0, HG_NONE when not reached.
+ * Memory layout, for the cache: the per-node state of passes 2-3 is one
+ * 16-byte record per preorder number (tree parent then idom, compression
+ * ancestor, label, semi; the DFS keeps its edge cursor where label and
+ * semi go later), so each step of eval's walk up a compressed path is one
+ * cache miss, not four.  Pass 2 prefetches the reverse rows and the
+ * predecessors' numbers a few nodes ahead: its order is known in advance.
  *
- * Memory: 20 bytes per node plus the compression stack (4 bytes per node at
- * worst, touched only as deep as paths get), plus the reverse graph when
- * the caller has none ((n+1)*8 + m*4 bytes).  Everything is allocated
- * before the caller's array is touched.  Expected scale: 1M-50M nodes;
- * about 1-3M nodes/s on one core (ANCHORS.md: a plain C SEMI-NCA ran at
- * 3.4 / 1.8 / 1.0M nodes/s at 1 / 10 / 30M nodes).
+ * Encodings: rec[i] for preorder number i (0 = the virtual root); vertex[i]
+ * = node id (n_nodes for 0); num[v] = v's preorder number or NOT_REACHED
+ * (it lives in the caller's idom array, which is overwritten at the end:
+ * idom[v] = vertex[rec[num[v]].parent], HG_DOM_VIRTUAL for 0, HG_NONE when
+ * not reached); skip bit v = visited by the DFS, or a one-referrer leaf.
+ *
+ * Memory: 20 bytes per node (vertex, rec) plus n/8 bytes of bitmap and the
+ * compression stack (4 bytes per node at worst, touched only as deep as
+ * paths get), plus the reverse graph when the caller has none ((n+1)*8 +
+ * m*4 bytes).  Everything is allocated before the caller's array is
+ * touched.  Expected scale: 1M-50M nodes; ANCHORS.md quotes a plain C
+ * SEMI-NCA at 3.4 / 1.8 / 1.0M nodes/s at 1 / 10 / 30M nodes.
  */
 #include "hg_internal.h"
 
 #define NOT_REACHED HG_NONE
+#define PREFETCH_AHEAD 8 /* pass 2: nodes between a prefetch and its use */
 
-/* Depth-first preorder from the virtual root (0): roots in the given order,
- * edges in CSR order.  Fills num, vertex, parent, and anc = parent.  cursor
- * (N entries) is scratch.  Returns N, the count of numbered nodes with the
- * virtual root. */
+typedef struct dom_rec {
+    hg_node parent; /* tree parent; pass 3 makes it the immediate dominator */
+    hg_node anc;    /* path compression: an ancestor, processed or not */
+    union {
+        hg_edge cursor; /* pass 1: next out-edge to follow */
+        struct {
+            hg_node label; /* smallest semi on the compressed path */
+            hg_node semi;  /* semidominator (preorder number) */
+        } s;
+    } u;
+} dom_rec;
+
+static inline int bit_test(const uint64_t *bits, hg_node v) {
+    return (int)((bits[v >> 6] >> (v & 63)) & 1u);
+}
+
+static inline void bit_set(uint64_t *bits, hg_node v) {
+    bits[v >> 6] |= (uint64_t)1 << (v & 63);
+}
+
+/* One referrer, no referents: nothing passes through v. */
+static inline int one_referrer_leaf(const hg_csr *fwd, const hg_csr *rev,
+                                    hg_node v) {
+    return fwd->offsets[v + 1] == fwd->offsets[v] &&
+           rev->offsets[v + 1] - rev->offsets[v] == 1;
+}
+
+/* skip = one-referrer leaves that are not roots.  Whole 64-node words per
+ * iteration: no two threads write one word. */
+static void mark_leaves(const hg_csr *fwd, const hg_csr *rev,
+                        const hg_node *roots, size_t n_roots, uint64_t *skip) {
+    hg_node n = fwd->n_nodes;
+    int64_t n_words = ((int64_t)n + 63) / 64, k;
+
+#pragma omp parallel for schedule(static)
+    for (k = 0; k < n_words; k++) {
+        uint64_t word = 0;
+        hg_node lo = (hg_node)(k * 64);
+        hg_node hi = n - lo < 64 ? n : lo + 64;
+        for (hg_node v = lo; v < hi; v++) {
+            word |= (uint64_t)one_referrer_leaf(fwd, rev, v) << (v - lo);
+        }
+        skip[k] = word;
+    }
+    for (size_t i = 0; i < n_roots; i++) {
+        skip[roots[i] >> 6] &= ~((uint64_t)1 << (roots[i] & 63));
+    }
+}
+
+/* Pass 1: depth-first preorder from the virtual root (0): roots in the
+ * given order, edges in CSR order, nodes in skip left out (and visited
+ * ones added to it).  Fills num, vertex, rec[].parent and .anc.  Returns N,
+ * the count of numbered nodes with the virtual root. */
 static hg_node dfs(const hg_csr *g, const hg_node *roots, size_t n_roots,
-                   hg_node *num, hg_node *vertex, hg_node *parent,
-                   hg_edge *cursor) {
+                   uint64_t *skip, hg_node *num, hg_node *vertex,
+                   dom_rec *rec) {
     const hg_edge *off = g->offsets;
     const hg_node *tgt = g->targets;
     hg_node n_num = 1;
 
     vertex[0] = g->n_nodes;
-    parent[0] = 0;
+    rec[0].parent = rec[0].anc = 0;
     for (size_t k = 0; k < n_roots; k++) {
         hg_node r = roots[k], cur;
-        if (num[r] != NOT_REACHED) {
+        if (bit_test(skip, r)) {
             continue; /* listed twice, or reached from an earlier root */
         }
         cur = n_num++;
+        bit_set(skip, r);
         num[r] = cur;
         vertex[cur] = r;
-        parent[cur] = 0;
-        cursor[cur] = off[r];
+        rec[cur].parent = rec[cur].anc = 0;
+        rec[cur].u.cursor = off[r];
         while (cur != 0) {
             hg_node v = vertex[cur];
-            hg_edge e = cursor[cur], end = off[v + 1];
-            hg_node next = parent[cur]; /* pop, unless a new child is found */
+            hg_edge e = rec[cur].u.cursor, end = off[v + 1];
+            hg_node next = rec[cur].parent; /* pop, unless a child is new */
             for (; e < end; e++) {
                 hg_node w = tgt[e];
-                if (num[w] == NOT_REACHED) {
-                    cursor[cur] = e + 1;
+                if (!bit_test(skip, w)) {
+                    rec[cur].u.cursor = e + 1;
                     next = n_num++;
+                    bit_set(skip, w);
                     num[w] = next;
                     vertex[next] = w;
-                    parent[next] = cur;
-                    cursor[next] = off[w];
+                    rec[next].parent = rec[next].anc = cur;
+                    rec[next].u.cursor = off[w];
                     break;
                 }
             }
@@ -108,70 +170,92 @@ static hg_node dfs(const hg_csr *g, const hg_node *roots, size_t n_roots,
 /* Tarjan's eval: the node of smallest semi on the path from v (processed)
  * up to, not including, the first ancestor numbered below `last` (not yet
  * processed), compressing that path.  stack: scratch for the path. */
-static hg_node eval(hg_node v, hg_node last, hg_node *anc, hg_node *label,
-                    const hg_node *semi, hg_node *stack) {
+static hg_node eval(hg_node v, hg_node last, dom_rec *rec, hg_node *stack) {
     size_t top = 0;
     hg_node p, p_label;
 
-    if (anc[v] < last) {
-        return label[v];
+    if (rec[v].anc < last) {
+        return rec[v].u.s.label;
     }
     /* the path from v up to the last node whose ancestor is processed */
     p = v;
     do {
         stack[top++] = p;
-        p = anc[p];
-    } while (anc[p] >= last);
+        p = rec[p].anc;
+    } while (rec[p].anc >= last);
     /* walk it back down: point each node at the top, keep the best label */
-    p_label = label[p];
+    p_label = rec[p].u.s.label;
     do {
         hg_node x = stack[--top];
-        anc[x] = anc[p];
-        if (semi[p_label] < semi[label[x]]) {
-            label[x] = p_label;
+        hg_node x_label = rec[x].u.s.label;
+        rec[x].anc = rec[p].anc;
+        if (rec[p_label].u.s.semi < rec[x_label].u.s.semi) {
+            rec[x].u.s.label = p_label;
         } else {
-            p_label = label[x];
+            p_label = x_label;
         }
         p = x;
     } while (top > 0);
-    return label[v];
+    return rec[v].u.s.label;
 }
 
-/* Pass 2: semi[i] for i = N-1 .. 1.  semi starts as parent (0 for roots). */
-static void semidominators(const hg_csr *rev, hg_node n_num, const hg_node *num,
-                           const hg_node *vertex, hg_node *anc, hg_node *label,
-                           hg_node *semi, hg_node *stack) {
-    for (hg_node i = n_num - 1; i >= 1; i--) {
-        hg_node w = vertex[i], s = semi[i];
-        hg_edge e = rev->offsets[w], end = rev->offsets[w + 1];
-        /* one referrer: it is the tree parent, and semi stays parent; a
-         * child of the virtual root cannot do better than 0 */
-        if (s != 0 && end - e > 1) {
-            for (; e < end; e++) {
-                hg_node j = num[rev->targets[e]], c;
-                if (j == NOT_REACHED) {
-                    continue;
-                }
-                c = j <= i ? j : semi[eval(j, i + 1, anc, label, semi, stack)];
-                if (c < s) {
-                    s = c;
-                }
-            }
-            semi[i] = s;
-        }
+/* Hint the cache about what pass 2 reads for preorder number i: its
+ * reverse row's bounds (far ahead), then the row and the numbers of its
+ * first predecessors (nearer, once the bounds are in). */
+static inline void prefetch_far(const hg_csr *rev, const hg_node *vertex,
+                                hg_node i) {
+    __builtin_prefetch(&rev->offsets[vertex[i]]);
+}
+
+static inline void prefetch_near(const hg_csr *rev, const hg_node *num,
+                                 const hg_node *vertex, hg_node i) {
+    hg_node w = vertex[i];
+    hg_edge e = rev->offsets[w], end = rev->offsets[w + 1];
+    if (end - e > 1) {
+        __builtin_prefetch(&num[rev->targets[e]]);
+        __builtin_prefetch(&num[rev->targets[e + 1]]);
     }
 }
 
-/* Pass 3: parent[i] becomes idom[i], in preorder (so idom of every smaller
- * number is final when read). */
-static void nearest_common_ancestors(hg_node n_num, const hg_node *semi,
-                                     hg_node *parent) {
-    for (hg_node i = 1; i < n_num; i++) {
-        hg_node d = parent[i], s = semi[i];
-        while (d > s) {
-            d = parent[d];
+/* Pass 2: semi for i = N-1 .. 1.  semi starts as parent (0 for roots). */
+static void semidominators(const hg_csr *rev, hg_node n_num, const hg_node *num,
+                           const hg_node *vertex, dom_rec *rec,
+                           hg_node *stack) {
+    for (hg_node i = n_num - 1; i >= 1; i--) {
+        hg_node w = vertex[i], s = rec[i].u.s.semi;
+        hg_edge e = rev->offsets[w], end = rev->offsets[w + 1];
+        if (i > 2 * PREFETCH_AHEAD) {
+            prefetch_far(rev, vertex, i - 2 * PREFETCH_AHEAD);
+            prefetch_near(rev, num, vertex, i - PREFETCH_AHEAD);
         }
-        parent[i] = d;
+        /* one referrer: it is the tree parent, and semi stays parent; a
+         * child of the virtual root cannot do better than 0 */
+        if (s == 0 || end - e <= 1) {
+            continue;
+        }
+        for (; e < end; e++) {
+            hg_node j = num[rev->targets[e]], c;
+            if (j == NOT_REACHED) {
+                continue;
+            }
+            c = j <= i ? j : rec[eval(j, i + 1, rec, stack)].u.s.semi;
+            if (c < s) {
+                s = c;
+            }
+        }
+        rec[i].u.s.semi = s;
+    }
+}
+
+/* Pass 3: rec[i].parent becomes idom(i), in preorder (so the idom of every
+ * smaller number is final when read). */
+static void nearest_common_ancestors(hg_node n_num, dom_rec *rec) {
+    for (hg_node i = 1; i < n_num; i++) {
+        hg_node d = rec[i].parent, s = rec[i].u.s.semi;
+        while (d > s) {
+            d = rec[d].parent;
+        }
+        rec[i].parent = d;
     }
 }
 
@@ -180,10 +264,10 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
                            hg_node *idom) {
     hg_csr own_rev = {0};
     hg_node n, n_num;
-    size_t cap, bytes4, bytes8;
-    hg_node *vertex = NULL, *parent = NULL, *anc = NULL, *stack = NULL;
-    void *work = NULL; /* pass 1: edge cursors; passes 2-3: label, semi */
-    hg_node *label, *semi;
+    size_t cap, n_words;
+    hg_node *vertex = NULL, *stack = NULL;
+    dom_rec *rec = NULL;
+    uint64_t *skip = NULL;
     hg_status st = HG_OK;
     int64_t v, i;
 
@@ -205,8 +289,7 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
         }
     }
     cap = (size_t)n + 1;
-    bytes4 = cap * sizeof(hg_node);
-    bytes8 = cap * sizeof(hg_edge);
+    n_words = ((size_t)n + 63) / 64 + 1;
     if (rev == NULL) {
         st = hg_csr_transpose(fwd, &own_rev);
         if (st != HG_OK) {
@@ -214,13 +297,11 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
         }
         rev = &own_rev;
     }
-    vertex = hg_alloc(bytes4);
-    parent = hg_alloc(bytes4);
-    anc = hg_alloc(bytes4);
-    stack = hg_alloc(bytes4);
-    work = hg_alloc(bytes8);
-    if (vertex == NULL || parent == NULL || anc == NULL || stack == NULL ||
-        work == NULL) {
+    vertex = hg_alloc(cap * sizeof(hg_node));
+    stack = hg_alloc(cap * sizeof(hg_node));
+    rec = hg_alloc(cap * sizeof(dom_rec));
+    skip = hg_alloc(n_words * sizeof(uint64_t));
+    if (vertex == NULL || stack == NULL || rec == NULL || skip == NULL) {
         st = HG_ENOMEM;
         goto cleanup;
     }
@@ -230,36 +311,45 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
     for (v = 0; v < (int64_t)n; v++) {
         idom[v] = NOT_REACHED;
     }
-    n_num = dfs(fwd, roots, n_roots, idom, vertex, parent, (hg_edge *)work);
+    mark_leaves(fwd, rev, roots, n_roots, skip);
+    n_num = dfs(fwd, roots, n_roots, skip, idom, vertex, rec);
 
-    /* ---- pass 2: semidominators ---- */
-    label = (hg_node *)work; /* the cursors are dead */
-    semi = label + cap;
+    /* ---- pass 2: semidominators (the DFS cursors are dead) ---- */
 #pragma omp parallel for schedule(static)
     for (i = 0; i < (int64_t)n_num; i++) {
-        anc[i] = parent[i];
-        label[i] = (hg_node)i;
-        semi[i] = parent[i];
+        rec[i].u.s.label = (hg_node)i;
+        rec[i].u.s.semi = rec[i].parent;
     }
     for (size_t k = 0; k < n_roots; k++) {
-        semi[idom[roots[k]]] = 0; /* the virtual root is a predecessor */
+        rec[idom[roots[k]]].u.s.semi = 0; /* the virtual root precedes */
     }
-    semidominators(rev, n_num, idom, vertex, anc, label, semi, stack);
+    semidominators(rev, n_num, idom, vertex, rec, stack);
 
-    /* ---- pass 3: immediate dominators, then back to node ids ---- */
-    nearest_common_ancestors(n_num, semi, parent);
+    /* ---- pass 3: immediate dominators ---- */
+    nearest_common_ancestors(n_num, rec);
+
+    /* ---- back to node ids: one-referrer leaves (their referrer's num is
+     * still in idom), then the numbered nodes (num is overwritten) ---- */
+#pragma omp parallel for schedule(static)
+    for (v = 0; v < (int64_t)n; v++) {
+        if (idom[v] == NOT_REACHED && one_referrer_leaf(fwd, rev, (hg_node)v) &&
+            bit_test(skip, (hg_node)v)) {
+            hg_node p = rev->targets[rev->offsets[v]];
+            /* p has an out-edge: never a leaf, so its num is intact */
+            idom[v] = idom[p] == NOT_REACHED ? HG_NONE : p;
+        }
+    }
 #pragma omp parallel for schedule(static)
     for (i = 1; i < (int64_t)n_num; i++) {
-        hg_node d = parent[i];
+        hg_node d = rec[i].parent;
         idom[vertex[i]] = d == 0 ? HG_DOM_VIRTUAL : vertex[d];
     }
 
 cleanup:
-    hg_free(vertex, bytes4);
-    hg_free(parent, bytes4);
-    hg_free(anc, bytes4);
-    hg_free(stack, bytes4);
-    hg_free(work, bytes8);
+    hg_free(vertex, cap * sizeof(hg_node));
+    hg_free(stack, cap * sizeof(hg_node));
+    hg_free(rec, cap * sizeof(dom_rec));
+    hg_free(skip, n_words * sizeof(uint64_t));
     hg_csr_destroy(&own_rev);
     return st;
 }
