@@ -11,14 +11,19 @@
  *   - BM_Igraph*: igraph's C core (one thread): igraph_create from the edge
  *     list (it builds the out- and in-indexes, igraph's counterpart of our
  *     transpose), igraph_bfs and igraph_bfs_simple from the same root,
- *     igraph_degree (read off its in-index).
+ *     igraph_degree (read off its in-index), igraph_dominator_tree
+ *     (Lengauer-Tarjan) from a virtual root added above the graph's roots,
+ *     beside hg_domtree_build (BM_DomTree); below 2M nodes the idoms are
+ *     checked equal once, outside the timed loop (igraph runs once at 10M,
+ *     and that call is left alone).
  *
  * Names: BM_<Kernel>/nodes:<n>/threads:<t>/real_time.  Graphs are generated
  * once per size, outside every timed loop; benchmarks run size by size so
  * each graph is generated once.  HG_BENCH_NODES=1000000,... overrides the
  * sizes.
  *
- * Units: items are edges (nodes for the type histogram); a search's edges
+ * Units: items are edges (nodes for the type histogram and the leak
+ * analyses: dominator tree, retained sizes, components); a search's edges
  * are the out-edges of the nodes it reaches (what it scans).  Bytes are the
  * array bytes a kernel must read plus those it must write, counted once:
  * for a transpose 2 x the CSR, for memcpy 2 x the edge array -- so
@@ -75,8 +80,10 @@ struct SearchSize {
 struct Fixture {
     const HeapGraph *g = nullptr;
     SearchSize single, multi;
-    uint32_t depth = 0; /* levels of the single-source search */
-    hg_csr rev = {};    /* reverse of g->fwd, built on first use */
+    uint32_t depth = 0;          /* levels of the single-source search */
+    hg_csr rev = {};             /* reverse of g->fwd, built on first use */
+    std::vector<hg_node> idom;   /* dominator tree from g->roots, on use */
+    std::vector<uint64_t> sizes; /* shallow sizes by type, on first use */
 
     Fixture() = default;
     Fixture(const Fixture &) = delete;
@@ -347,6 +354,100 @@ void BM_TypeHistogram(benchmark::State &state) {
                       g.n_types * sizeof(uint64_t));
 }
 
+/* ---- leak analyses ------------------------------------------------------ */
+
+/* The reverse graph, built once per size outside the timed loops. */
+bool ensure_rev(benchmark::State &state, Fixture &f) {
+    return f.rev.offsets != nullptr ||
+           !failed(state, hg_csr_transpose(&f.g->fwd, &f.rev));
+}
+
+/* The dominator tree from every root, once per size. */
+bool ensure_idom(benchmark::State &state, Fixture &f) {
+    if (!f.idom.empty()) {
+        return true;
+    }
+    if (!ensure_rev(state, f)) {
+        return false;
+    }
+    f.idom.resize(f.g->fwd.n_nodes);
+    if (failed(state, hg_domtree_build(&f.g->fwd, &f.rev, f.g->roots.data(),
+                                       f.g->roots.size(), f.idom.data()))) {
+        f.idom.clear();
+        return false;
+    }
+    return true;
+}
+
+/* hg_domtree_build from every root (type objects, sys.modules, module
+ * dicts) below one virtual root; the reverse graph is given (built once),
+ * as a snapshot has it.  Items: nodes. */
+void BM_DomTree(benchmark::State &state) {
+    Fixture &f = setup(state);
+    const hg_csr &fwd = f.g->fwd;
+    if (!ensure_rev(state, f)) {
+        return;
+    }
+    std::vector<hg_node> idom(fwd.n_nodes);
+    for (auto _ : state) {
+        hg_status st = hg_domtree_build(&fwd, &f.rev, f.g->roots.data(),
+                                        f.g->roots.size(), idom.data());
+        benchmark::ClobberMemory();
+        if (failed(state, st)) {
+            break;
+        }
+    }
+    state.counters["reached"] = (double)f.multi.nodes;
+    set_processed(state, fwd.n_nodes,
+                  hg_csr_nbytes(&fwd) + hg_csr_nbytes(&f.rev) +
+                      fwd.n_nodes * sizeof(hg_node));
+}
+
+/* Retained sizes from the dominator tree (built once, outside the loop);
+ * shallow sizes are a function of the type, like sys.getsizeof's. */
+void BM_Retained(benchmark::State &state) {
+    Fixture &f = setup(state);
+    const HeapGraph &g = *f.g;
+    hg_node n = g.fwd.n_nodes;
+    if (!ensure_idom(state, f)) {
+        return;
+    }
+    if (f.sizes.empty()) {
+        f.sizes.resize(n);
+        for (hg_node v = 0; v < n; v++) {
+            f.sizes[v] = 16 + 8 * (uint64_t)(g.type_id[v] % 64);
+        }
+    }
+    std::vector<uint64_t> retained(n);
+    for (auto _ : state) {
+        hg_status st = hg_domtree_retained(f.idom.data(), n, f.sizes.data(),
+                                           retained.data());
+        benchmark::ClobberMemory();
+        if (failed(state, st)) {
+            break;
+        }
+    }
+    set_processed(state, n, n * (sizeof(hg_node) + 2 * sizeof(uint64_t)));
+}
+
+/* Strongly connected components of the whole graph. */
+void BM_Scc(benchmark::State &state) {
+    const Fixture &f = setup(state);
+    const hg_csr &fwd = f.g->fwd;
+    std::vector<hg_node> comp(fwd.n_nodes);
+    hg_node n_comp = 0;
+    for (auto _ : state) {
+        hg_status st = hg_scc(&fwd, nullptr, comp.data(), &n_comp);
+        benchmark::ClobberMemory();
+        if (failed(state, st)) {
+            break;
+        }
+    }
+    state.counters["components"] = (double)n_comp;
+    set_processed(state, fwd.n_nodes,
+                  hg_csr_nbytes(&fwd) + fwd.n_nodes * sizeof(hg_node));
+}
+
 /* ---- the bandwidth ceiling ---------------------------------------------- */
 
 /* memcpy of the targets array into a warm buffer, split in equal cache-line
@@ -393,14 +494,27 @@ void igraph_edge_list(const hg_csr &csr, igraph_vector_int_t *edges) {
     }
 }
 
-/* igraph's indexed graph of the fixture's graph, built once per size. */
+/* igraph's indexed graph of the fixture's graph, built once per size; with
+ * `roots`, one more vertex (id n_nodes) with an edge to every root: the
+ * virtual root igraph_dominator_tree starts from (it takes one root). */
 struct IgraphGraph {
     igraph_t g;
     hg_node n;
-    explicit IgraphGraph(const hg_csr &csr) : n(csr.n_nodes) {
+    bool virtual_root;
+    IgraphGraph(const hg_csr &csr, const std::vector<hg_node> *roots)
+        : n(csr.n_nodes), virtual_root(roots != nullptr) {
         igraph_vector_int_t edges;
         igraph_edge_list(csr, &edges);
-        if (igraph_create(&g, &edges, csr.n_nodes, IGRAPH_DIRECTED)) {
+        if (roots != nullptr) {
+            for (hg_node r : *roots) {
+                if (igraph_vector_int_push_back(&edges, csr.n_nodes) ||
+                    igraph_vector_int_push_back(&edges, r)) {
+                    std::abort();
+                }
+            }
+        }
+        if (igraph_create(&g, &edges, csr.n_nodes + (virtual_root ? 1 : 0),
+                          IGRAPH_DIRECTED)) {
             std::abort();
         }
         igraph_vector_int_destroy(&edges);
@@ -412,11 +526,14 @@ struct IgraphGraph {
     IgraphGraph &operator=(const IgraphGraph &) = delete;
 };
 
-const igraph_t &igraph_graph(const Fixture &f) {
+/* One cached igraph graph at a time (10M nodes take about 1 GB). */
+const igraph_t &igraph_graph(const Fixture &f, bool virtual_root = false) {
     static std::unique_ptr<IgraphGraph> cached;
-    if (cached == nullptr || cached->n != f.g->fwd.n_nodes) {
+    if (cached == nullptr || cached->n != f.g->fwd.n_nodes ||
+        cached->virtual_root != virtual_root) {
         cached.reset();
-        cached = std::make_unique<IgraphGraph>(f.g->fwd);
+        cached = std::make_unique<IgraphGraph>(
+            f.g->fwd, virtual_root ? &f.g->roots : nullptr);
     }
     return cached->g;
 }
@@ -536,6 +653,42 @@ void BM_IgraphInDegree(benchmark::State &state) {
                   2 * ((uint64_t)f.g->fwd.n_nodes + 1) *
                       sizeof(igraph_integer_t));
 }
+/* igraph_dominator_tree (Lengauer-Tarjan) from the virtual root above the
+ * graph's roots: BM_DomTree's question.  Below 2M nodes, the answer is
+ * compared with hg_domtree_build's once, after the timed loop. */
+void BM_IgraphDomTree(benchmark::State &state) {
+    Fixture &f = setup(state);
+    const igraph_t &g = igraph_graph(f, true);
+    hg_node n = f.g->fwd.n_nodes;
+    igraph_vector_int_t dom;
+    igraph_vector_int_init(&dom, 0);
+    for (auto _ : state) {
+        igraph_error_t err =
+            igraph_dominator_tree(&g, n, &dom, nullptr, nullptr, IGRAPH_OUT);
+        if (ifailed(state, err)) {
+            break;
+        }
+    }
+    if (n < 2000000 && ensure_idom(state, f)) {
+        /* igraph: the root's entry is -1, unreached vertices' -2 */
+        hg_node differ = 0;
+        for (hg_node v = 0; v < n; v++) {
+            igraph_integer_t d = VECTOR(dom)[v];
+            hg_node want = d == (igraph_integer_t)n ? HG_DOM_VIRTUAL
+                           : d < 0                  ? HG_NONE
+                                                    : (hg_node)d;
+            differ += want != f.idom[v];
+        }
+        state.counters["idoms_differ"] = differ;
+        if (differ != 0) {
+            state.SkipWithError("igraph_dominator_tree and hg_domtree_build "
+                                "disagree");
+        }
+    }
+    igraph_vector_int_destroy(&dom);
+    state.counters["reached"] = (double)f.multi.nodes;
+    set_processed(state, n, 0);
+}
 #endif /* HG_BENCH_IGRAPH */
 
 /* ---- registration ------------------------------------------------------- */
@@ -609,11 +762,15 @@ void register_all() {
         add("BM_InDegree", n, threads, BM_InDegree);
         add("BM_TypeHistogram", n, threads, BM_TypeHistogram);
         add("BM_Memcpy", n, threads, BM_Memcpy);
+        add("BM_DomTree", n, threads, BM_DomTree);
+        add("BM_Retained", n, threads, BM_Retained);
+        add("BM_Scc", n, threads, BM_Scc);
 #ifdef HG_BENCH_IGRAPH
         add_igraph("BM_IgraphCreate", n, BM_IgraphCreate);
         add_igraph("BM_IgraphBfs", n, BM_IgraphBfs);
         add_igraph("BM_IgraphBfsSimple", n, BM_IgraphBfsSimple);
         add_igraph("BM_IgraphInDegree", n, BM_IgraphInDegree);
+        add_igraph("BM_IgraphDomTree", n, BM_IgraphDomTree);
 #endif
     }
 }
