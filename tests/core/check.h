@@ -187,9 +187,9 @@ static inline void csr_heapish(hg_csr *g, uint64_t seed, hg_node n,
         while (m + 2 < cap && rng_below(&r, 1000 + per_mille) < per_mille) {
             uint64_t kind = rng_below(&r, 16);
             src[m] = v;
-            dst[m] = kind == 0   ? v
+            dst[m] = kind == 0            ? v
                      : kind == 1 && m > 0 ? dst[m - 1]
-                                 : (hg_node)rng_below(&r, n);
+                                          : (hg_node)rng_below(&r, n);
             m++;
         }
     }

@@ -420,8 +420,8 @@ size_t ref_fifo_bfs(const hg_csr *g, hg_node start, const uint8_t *blocked,
 /* reached[v] = 1 for nodes reachable from the roots with node `removed`
  * (HG_NONE: none) taken out of the graph; the masked-out nodes (mask may
  * be NULL) are never entered. */
-static void reach_without(const hg_csr *g, const hg_node *roots,
-                          size_t n_roots, hg_node removed, const uint8_t *mask,
+static void reach_without(const hg_csr *g, const hg_node *roots, size_t n_roots,
+                          hg_node removed, const uint8_t *mask,
                           uint8_t *reached, hg_node *stack) {
     size_t top = 0;
 
