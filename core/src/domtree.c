@@ -122,11 +122,11 @@ static void mark_leaves(const hg_csr *fwd, const hg_csr *rev,
 
 /* Pass 1: depth-first preorder from the virtual root (0): roots in the
  * given order, edges in CSR order, nodes in skip left out (and visited
- * ones added to it).  Fills num, vertex, rec[].parent and .anc.  Returns N,
- * the count of numbered nodes with the virtual root. */
+ * ones added to it).  Fills vertex, rec[].parent and .anc (num is
+ * scattered from vertex afterwards, in parallel).  Returns N, the count of
+ * numbered nodes with the virtual root. */
 static hg_node dfs(const hg_csr *g, const hg_node *roots, size_t n_roots,
-                   uint64_t *skip, hg_node *num, hg_node *vertex,
-                   dom_rec *rec) {
+                   uint64_t *skip, hg_node *vertex, dom_rec *rec) {
     const hg_edge *off = g->offsets;
     const hg_node *tgt = g->targets;
     hg_node n_num = 1;
@@ -140,7 +140,6 @@ static hg_node dfs(const hg_csr *g, const hg_node *roots, size_t n_roots,
         }
         cur = n_num++;
         bit_set(skip, r);
-        num[r] = cur;
         vertex[cur] = r;
         rec[cur].parent = rec[cur].anc = 0;
         rec[cur].u.cursor = off[r];
@@ -152,9 +151,12 @@ static hg_node dfs(const hg_csr *g, const hg_node *roots, size_t n_roots,
                 hg_node w = tgt[e];
                 if (!bit_test(skip, w)) {
                     rec[cur].u.cursor = e + 1;
+                    if (e + 1 < end) {
+                        /* back here after w's subtree, usually small */
+                        __builtin_prefetch(&off[tgt[e + 1]]);
+                    }
                     next = n_num++;
                     bit_set(skip, w);
-                    num[w] = next;
                     vertex[next] = w;
                     rec[next].parent = rec[next].anc = cur;
                     rec[next].u.cursor = off[w];
@@ -234,7 +236,15 @@ static void semidominators(const hg_csr *rev, hg_node n_num, const hg_node *num,
             continue;
         }
         for (; e < end; e++) {
-            hg_node j = num[rev->targets[e]], c;
+            hg_node j, c;
+            if (e + 2 * PREFETCH_AHEAD < end) { /* long rows: hubs */
+                hg_node ahead = num[rev->targets[e + PREFETCH_AHEAD]];
+                __builtin_prefetch(&num[rev->targets[e + 2 * PREFETCH_AHEAD]]);
+                if (ahead != NOT_REACHED) {
+                    __builtin_prefetch(&rec[ahead]);
+                }
+            }
+            j = num[rev->targets[e]];
             if (j == NOT_REACHED) {
                 continue;
             }
@@ -312,7 +322,11 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
         idom[v] = NOT_REACHED;
     }
     mark_leaves(fwd, rev, roots, n_roots, skip);
-    n_num = dfs(fwd, roots, n_roots, skip, idom, vertex, rec);
+    n_num = dfs(fwd, roots, n_roots, skip, vertex, rec);
+#pragma omp parallel for schedule(static)
+    for (i = 1; i < (int64_t)n_num; i++) {
+        idom[vertex[i]] = (hg_node)i;
+    }
 
     /* ---- pass 2: semidominators (the DFS cursors are dead) ---- */
 #pragma omp parallel for schedule(static)
