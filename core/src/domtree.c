@@ -101,11 +101,13 @@ static inline int one_referrer_leaf(const hg_csr *fwd, const hg_csr *rev,
 /* skip = one-referrer leaves that are not roots.  Whole 64-node words per
  * iteration: no two threads write one word. */
 static void mark_leaves(const hg_csr *fwd, const hg_csr *rev,
-                        const hg_node *roots, size_t n_roots, uint64_t *skip) {
+                        const hg_node *roots, size_t n_roots, uint64_t *skip,
+                        int par) {
     hg_node n = fwd->n_nodes;
     int64_t n_words = ((int64_t)n + 63) / 64, k;
 
-#pragma omp parallel for schedule(static)
+    (void)par; /* without OpenMP */
+#pragma omp parallel for schedule(static) if (par)
     for (k = 0; k < n_words; k++) {
         uint64_t word = 0;
         hg_node lo = (hg_node)(k * 64);
@@ -280,6 +282,7 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
     uint64_t *skip = NULL;
     hg_status st = HG_OK;
     int64_t v, i;
+    int par; /* parallel loops only when big enough to pay (hg__n_chunks) */
 
     if (!hg__csr_readable(fwd) || idom == NULL ||
         (roots == NULL && n_roots > 0)) {
@@ -300,6 +303,8 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
     }
     cap = (size_t)n + 1;
     n_words = ((size_t)n + 63) / 64 + 1;
+    par = hg__n_chunks(n) > 1;
+    (void)par;
     if (rev == NULL) {
         st = hg_csr_transpose(fwd, &own_rev);
         if (st != HG_OK) {
@@ -317,19 +322,19 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
     }
 
     /* ---- pass 1: depth-first preorder; num lives in idom ---- */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (v = 0; v < (int64_t)n; v++) {
         idom[v] = NOT_REACHED;
     }
-    mark_leaves(fwd, rev, roots, n_roots, skip);
+    mark_leaves(fwd, rev, roots, n_roots, skip, par);
     n_num = dfs(fwd, roots, n_roots, skip, vertex, rec);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (i = 1; i < (int64_t)n_num; i++) {
         idom[vertex[i]] = (hg_node)i;
     }
 
     /* ---- pass 2: semidominators (the DFS cursors are dead) ---- */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (i = 0; i < (int64_t)n_num; i++) {
         rec[i].u.s.label = (hg_node)i;
         rec[i].u.s.semi = rec[i].parent;
@@ -344,7 +349,7 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
 
     /* ---- back to node ids: one-referrer leaves (their referrer's num is
      * still in idom), then the numbered nodes (num is overwritten) ---- */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (v = 0; v < (int64_t)n; v++) {
         if (idom[v] == NOT_REACHED && one_referrer_leaf(fwd, rev, (hg_node)v) &&
             bit_test(skip, (hg_node)v)) {
@@ -353,7 +358,7 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
             idom[v] = idom[p] == NOT_REACHED ? HG_NONE : p;
         }
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (i = 1; i < (int64_t)n_num; i++) {
         hg_node d = rec[i].parent;
         idom[vertex[i]] = d == 0 ? HG_DOM_VIRTUAL : vertex[d];

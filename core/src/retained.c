@@ -40,9 +40,10 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
     size_t bytes = ((size_t)n_nodes + 1) * sizeof(uint32_t);
     hg_status st = HG_OK;
     uint64_t n_tree = 0, n_done = 0;
-    int bad = 0;
+    int bad = 0, par = hg__n_chunks(n_nodes) > 1;
     int64_t v;
 
+    (void)par; /* without OpenMP */
     if (n_nodes > 0 && (idom == NULL || size == NULL || retained == NULL)) {
         return HG_EINVAL;
     }
@@ -51,7 +52,7 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
     }
     /* ---- check the forest's ids, before anything is written ---- */
 #pragma omp parallel for schedule(static) reduction(| : bad)                  \
-    reduction(+ : n_tree)
+    reduction(+ : n_tree) if (par)
     for (v = 0; v < (int64_t)n_nodes; v++) {
         hg_node d = idom[v];
         if (d == HG_NONE) {
@@ -77,7 +78,7 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
             pending[d]++;
         }
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (v = 0; v < (int64_t)n_nodes; v++) {
         retained[v] = in_tree(idom[v]) ? size[v] : 0;
     }

@@ -149,7 +149,7 @@ hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
     }
 
     /* ---- Tarjan-Pearce from every node not yet entered ---- */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (hg__n_chunks(n) > 1)
     for (v = 0; v < (int64_t)n; v++) {
         comp[v] = 0;
         s.map[v] = HG_NONE;

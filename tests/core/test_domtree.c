@@ -4,8 +4,9 @@
  * random graphs, random and heap-shaped, with several root sets, with and
  * without a reverse graph given, for 1, 2 and 4 threads; small heaps whose
  * dominators are known by hand; a 10M-node doubly linked ring (no
- * recursion, a path compression 10M deep); bad arguments; and allocation
- * failures (HG_ENOMEM, nothing leaked, idom untouched).
+ * recursion, a path compression 10M deep); one answer for every thread
+ * count on a graph big enough for the parallel loops; bad arguments; and
+ * allocation failures (HG_ENOMEM, nothing leaked, idom untouched).
  */
 #include "check.h"
 #include "ref/ref.h"
@@ -95,6 +96,33 @@ static void test_random(void) {
             hg_csr_destroy(&g);
         }
     }
+}
+
+/* Big enough for the parallel loops (the reference is too slow there):
+ * every thread count gives the one-thread answer. */
+static void test_threads_agree(void) {
+    hg_node n = 300000, roots[] = {0, 1, 2, 77, 150000, 299999};
+    hg_node *one = malloc((size_t)n * sizeof(hg_node));
+    hg_node *got = malloc((size_t)n * sizeof(hg_node));
+    char what[80];
+    hg_csr g;
+
+    REQUIRE(one && got, "allocation");
+    csr_heapish(&g, 4242, n, 1.2);
+    hg_set_num_threads(1);
+    REQUIRE(hg_domtree_build(&g, NULL, roots, 6, one) == HG_OK, "build");
+    for (int t = 1; t < N_THREAD_COUNTS; t++) {
+        hg_set_num_threads(test_thread_counts[t]);
+        memset(got, 0xab, (size_t)n * sizeof(hg_node));
+        CHECK(hg_domtree_build(&g, NULL, roots, 6, got) == HG_OK, "build");
+        snprintf(what, sizeof(what), "300k heap-shaped, %d threads vs 1",
+                 test_thread_counts[t]);
+        CHECK_SAME(what, one, got, n);
+    }
+    hg_set_num_threads(1);
+    hg_csr_destroy(&g);
+    free(one);
+    free(got);
 }
 
 /* One small heap: edges, roots, the expected idom. */
@@ -300,6 +328,7 @@ int main(void) {
     test_by_hand();
     test_bad_arguments();
     test_random();
+    test_threads_agree();
     test_alloc_fail();
     test_long_chain();
     return check_summary("test_domtree");
