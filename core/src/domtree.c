@@ -48,10 +48,11 @@
  *
  * Memory layout, for the cache: the per-node state of passes 2-3 is one
  * 16-byte record per preorder number (tree parent then idom, compression
- * ancestor, label, semi; the DFS keeps its edge cursor where label and
- * semi go later), so each step of eval's walk up a compressed path is one
- * cache miss, not four.  Pass 2 prefetches the reverse rows and the
- * predecessors' numbers a few nodes ahead: its order is known in advance.
+ * ancestor, best semi on the compressed path, semi; the DFS keeps its edge
+ * cursor where the last two go later), so each step of eval's walk up a
+ * compressed path is one cache miss, not four.  Pass 2 prefetches the reverse
+ * rows and the predecessors' numbers a few nodes ahead: its order is known in
+ * advance.
  *
  * Encodings: rec[i] for preorder number i (0 = the virtual root); vertex[i]
  * = node id (n_nodes for 0); num[v] = v's preorder number or NOT_REACHED
@@ -77,8 +78,8 @@ typedef struct dom_rec {
     union {
         hg_edge cursor; /* pass 1: next out-edge to follow */
         struct {
-            hg_node label; /* smallest semi on the compressed path */
-            hg_node semi;  /* semidominator (preorder number) */
+            hg_node best; /* smallest semi from here up to, not incl., anc */
+            hg_node semi; /* semidominator (preorder number) */
         } s;
     } u;
 } dom_rec;
@@ -171,15 +172,18 @@ static hg_node dfs(const hg_csr *g, const hg_node *roots, size_t n_roots,
     return n_num;
 }
 
-/* Tarjan's eval: the node of smallest semi on the path from v (processed)
- * up to, not including, the first ancestor numbered below `last` (not yet
- * processed), compressing that path.  stack: scratch for the path. */
+/* Tarjan's eval: the smallest semi on the path from v (processed) up to,
+ * not including, the first ancestor numbered below `last` (not yet
+ * processed), compressing that path.  Tarjan keeps a label (the node of
+ * smallest semi) per node; SEMI-NCA only needs that node's semi, so `best`
+ * holds the value itself and compression reads no other node's record.
+ * stack: scratch for the path. */
 static hg_node eval(hg_node v, hg_node last, dom_rec *rec, hg_node *stack) {
     size_t top = 0;
-    hg_node p, p_label;
+    hg_node p, p_best;
 
     if (rec[v].anc < last) {
-        return rec[v].u.s.label;
+        return rec[v].u.s.best;
     }
     /* the path from v up to the last node whose ancestor is processed */
     p = v;
@@ -187,20 +191,19 @@ static hg_node eval(hg_node v, hg_node last, dom_rec *rec, hg_node *stack) {
         stack[top++] = p;
         p = rec[p].anc;
     } while (rec[p].anc >= last);
-    /* walk it back down: point each node at the top, keep the best label */
-    p_label = rec[p].u.s.label;
+    /* walk it back down: point each node at the top, keep the best */
+    p_best = rec[p].u.s.best;
     do {
         hg_node x = stack[--top];
-        hg_node x_label = rec[x].u.s.label;
         rec[x].anc = rec[p].anc;
-        if (rec[p_label].u.s.semi < rec[x_label].u.s.semi) {
-            rec[x].u.s.label = p_label;
+        if (p_best < rec[x].u.s.best) {
+            rec[x].u.s.best = p_best;
         } else {
-            p_label = x_label;
+            p_best = rec[x].u.s.best;
         }
         p = x;
     } while (top > 0);
-    return rec[v].u.s.label;
+    return rec[v].u.s.best;
 }
 
 /* Hint the cache about what pass 2 reads for preorder number i: its
@@ -250,12 +253,13 @@ static void semidominators(const hg_csr *rev, hg_node n_num, const hg_node *num,
             if (j == NOT_REACHED) {
                 continue;
             }
-            c = j <= i ? j : rec[eval(j, i + 1, rec, stack)].u.s.semi;
+            c = j <= i ? j : eval(j, i + 1, rec, stack);
             if (c < s) {
                 s = c;
             }
         }
         rec[i].u.s.semi = s;
+        rec[i].u.s.best = s;
     }
 }
 
@@ -336,11 +340,12 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
     /* ---- pass 2: semidominators (the DFS cursors are dead) ---- */
 #pragma omp parallel for schedule(static) if (par)
     for (i = 0; i < (int64_t)n_num; i++) {
-        rec[i].u.s.label = (hg_node)i;
         rec[i].u.s.semi = rec[i].parent;
+        rec[i].u.s.best = rec[i].parent; /* read once i is processed */
     }
     for (size_t k = 0; k < n_roots; k++) {
-        rec[idom[roots[k]]].u.s.semi = 0; /* the virtual root precedes */
+        dom_rec *r = &rec[idom[roots[k]]]; /* the virtual root precedes */
+        r->u.s.semi = r->u.s.best = 0;
     }
     semidominators(rev, n_num, idom, vertex, rec, stack);
 
