@@ -4,9 +4,11 @@
  * The core holds a frozen object graph (a heap snapshot) as compressed
  * sparse rows and runs the kernels the objgraph API needs on it: reverse
  * edges, in-degree, type histograms, breadth-first search with parent
- * pointers, reachability.  It is plain C11 (+ OpenMP when built with
- * HG_USE_OPENMP) and knows nothing about Python: capture/ fills a graph from
- * a live interpreter, tests and benchmarks fill it from synthetic data.
+ * pointers, reachability, and the leak analyses (dominator tree, retained
+ * sizes, strongly connected components).  It is plain C11 (+ OpenMP when
+ * built with HG_USE_OPENMP) and knows nothing about Python: capture/ fills
+ * a graph from a live interpreter, tests and benchmarks fill it from
+ * synthetic data.
  *
  * Scale: up to 2^32 - 2 nodes and 2^64 edges; expected 1M-50M nodes.
  * Every kernel gives the same answer for any thread count; where several
