@@ -1044,6 +1044,14 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
         PyErr_SetString(PyExc_TypeError, "exclude must be a tuple");
         return -1;
     }
+    if (gc->collecting) {
+        /* refused before allocating, or releasing the GIL in the middle
+         * of a collection (a finalizer calling us) */
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cannot capture the heap while the garbage "
+                        "collector is running");
+        return -1;
+    }
     w.pin = opts->pin;
     w.nodes_only = opts->nodes_only;
 
@@ -1058,8 +1066,8 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
         set_status_error(st);
         goto cleanup;
     }
-    /* checked with the GIL retaken: a collection that let other threads
-     * run (a finalizer releasing the GIL) may be under way */
+    /* again with the GIL retaken: a collection that let other threads run
+     * (a finalizer releasing the GIL) may be under way */
     if (gc->collecting) {
         PyErr_SetString(PyExc_RuntimeError,
                         "cannot capture the heap while the garbage "
