@@ -696,8 +696,15 @@ typedef struct intern {
     size_t used;
 } intern;
 
+/* MurmurHash3's 64-bit finalizer: keys are (id << 32 | type), whose bits
+ * vary in a few places only; every bit of the key reaches the slot bits. */
 static inline size_t intern_slot(uint64_t key, size_t mask) {
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    key ^= key >> 33;
+    key *= 0xFF51AFD7ED558CCDull;
+    key ^= key >> 33;
+    key *= 0xC4CEB9FE1A85EC53ull;
+    key ^= key >> 33;
+    return (size_t)key & mask;
 }
 
 static hg_status intern_grow(intern *t) {

@@ -184,6 +184,32 @@ def test_retained_by_type_counts_each_byte_once(quiet_gc):
     del holder
 
 
+def test_a_long_chain_needs_no_recursion(quiet_gc):
+    n = 200_000
+    holder = _chain(n)
+    with objgraph.snapshot() as snap:
+        size = getsizeof(holder[0])
+        assert snap.retained_size(holder[0]) == n * size
+        tail = holder[0]
+        while tail.next is not None:
+            tail = tail.next
+        assert snap.retained_size(tail) == size
+        # one group per path length (limit=None would build n paths of up
+        # to n objects each: ask for the first few)
+        groups = snap.retention_paths('Chain', limit=2)
+        assert [g.count for g in groups] == [1, 1]
+        assert groups[0].signature == ('list', 'Chain')
+        assert groups[0].example[-1] is holder[0]
+        assert groups[0].retained_bytes == n * size
+        assert groups[1].signature == ('list', 'Chain.next', 'Chain')
+        (deepest,) = snap.retention_paths([tail])
+        assert len(deepest.example) == n + 1  # holder first
+        assert deepest.example[-1] is tail
+        assert deepest.signature[-2:] == ('Chain.next', 'Chain')
+        rows = {r[0]: r for r in snap.retained_by_type(None)}
+        assert rows['Chain'][1:] == (n, n * size, n * size)
+
+
 def test_show_most_common_types_with_sizes(quiet_gc):
     keep = [Leak() for _ in range(7)]
     with objgraph.snapshot() as snap:
