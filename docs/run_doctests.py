@@ -54,6 +54,7 @@ PAGES = [
     'quoting.rst',
     'large-graphs.rst',
     'snapshots.rst',
+    'leak-hunt.rst',
     'differences.rst',
 ]
 
