@@ -1253,6 +1253,14 @@ static PyMethodDef Graph_methods[] = {
     {"referrers", (PyCFunction)Graph_referrers, METH_O,
      "referrers(id) -> list[int]\n\nIn-edges' sources in id order."},
     {"bfs_step", (PyCFunction)Graph_bfs_step, METH_VARARGS, Graph_bfs_step_doc},
+    /* snapshot files (snapfile.c) */
+    {"save", (PyCFunction)hg_graph_save, METH_VARARGS, hg_graph_save_doc},
+    {"file_info", (PyCFunction)hg_graph_file_info, METH_NOARGS,
+     hg_graph_file_info_doc},
+    {"labels", (PyCFunction)hg_graph_labels, METH_NOARGS, hg_graph_labels_doc},
+    {"shown_filter", (PyCFunction)hg_graph_shown_filter, METH_O,
+     "shown_filter(frontier) -> bytes\n\nThe ids draw_referrers would show "
+     "(see referrers.c)."},
     {"draw_referrers", (PyCFunction)hg_graph_draw_referrers, METH_O,
      "draw_referrers(id) -> list[int]\n\nThe referrers show_backrefs draws: "
      "as gc.get_referrers()\nafter a full collection lists them (see "

@@ -73,6 +73,8 @@ hg_status hg_graph_build_roots(GraphObject *self);
 int hg_graph_ensure_gc_pos(GraphObject *self);
 /* Graph.draw_referrers(id) (referrers.c). */
 PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg);
+/* Graph.shown_filter(frontier) (referrers.c). */
+PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *arg);
 
 /* Leak analysis (analysis.c): free its arrays (dealloc), their bytes
  * (nbytes), and its Graph methods, spliced into graph.c's table. */

@@ -269,3 +269,56 @@ cleanup:
     free(keys);
     return res;
 }
+
+/* Graph.shown_filter(frontier): the ids of frontier (native uint32 bytes)
+ * that draw_referrers would show -- tracked, not objgraph's own, not
+ * garbage, not what a collection would untrack -- in the same order.  A
+ * backward search (find_backref_chain) enters only those, as objgraph
+ * 3.x's gc.get_referrers after its gc.collect() would. */
+PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *arg) {
+    Py_buffer in;
+    hg_node *out = NULL;
+    size_t n, k = 0;
+    PyObject *res = NULL;
+
+    if (PyObject_GetBuffer(arg, &in, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    n = (size_t)in.len / sizeof(hg_node);
+    if (hg_graph_ensure_reverse(self) < 0) {
+        goto cleanup;
+    }
+    out = malloc(n * sizeof(hg_node) + 1);
+    if (out == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        hg_node u = ((const hg_node *)in.buf)[i];
+        int keep;
+        if (u >= self->cap.graph->n_nodes) {
+            PyErr_Format(PyExc_IndexError,
+                         "shown_filter(): node id %u out of range", u);
+            goto cleanup;
+        }
+        keep = shown(self, u);
+        if (keep == -1) {
+            if (hg_graph_ensure_live(self) < 0) {
+                goto cleanup;
+            }
+            keep = shown(self, u);
+        }
+        if (keep == -2) {
+            goto cleanup;
+        }
+        if (keep) {
+            out[k++] = u;
+        }
+    }
+    res = PyBytes_FromStringAndSize((const char *)out,
+                                    (Py_ssize_t)(k * sizeof(hg_node)));
+cleanup:
+    free(out);
+    PyBuffer_Release(&in);
+    return res;
+}

@@ -279,13 +279,16 @@ class Snapshot(LeakAnalysis):
         if predicate(obj):
             return [obj]
         g = self._g
-        start = self._node_ids([obj])[0]
+        start = self._node_of(obj)
         if start < 0 or max_depth == 0:
             return [obj]
         n = len(g)
-        # never enter cyclic garbage or objgraph's own machinery; referents
-        # may be untracked (str, int, ...), referrers never are
-        allowed = g.mask(live=True, untracked=not reverse)
+        # Never enter objgraph's own machinery.  Referents of a live object
+        # are live, and may be untracked (str, int, ...); referrers are
+        # tracked, and each level's are checked node by node for garbage
+        # and for what a collection would untrack (shown_filter), rather
+        # than by reachability over the whole heap.
+        allowed = g.mask(live=False, untracked=not reverse)
         blocked = bytearray(allowed.translate(_INVERT))
         for v in g.find([int(a) for a in extra_ignore]):
             if v >= 0:
@@ -297,8 +300,8 @@ class Snapshot(LeakAnalysis):
         objmap = {start: obj}
         frontier = array('I', [start])
         for _ in range(max_depth):
-            frontier = _ids(g.bfs_step(frontier, reverse, blocked, seen,
-                                       parent))
+            frontier = g.bfs_step(frontier, reverse, blocked, seen, parent)
+            frontier = _ids(g.shown_filter(frontier) if reverse else frontier)
             if not frontier:
                 break
             for v, o in zip(frontier, self._materialize(frontier, parents,
