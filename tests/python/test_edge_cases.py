@@ -156,3 +156,32 @@ def test_detached_snapshot_objects_that_die_are_skipped():
 def test_bad_arguments_name_the_argument(call, exc, word):
     with pytest.raises(exc, match=word):
         call()
+
+
+class _Marker:
+    pass
+
+
+def test_chain_searches_never_go_through_garbage(ref):
+    """A garbage cycle referring to the object holds a match one step away;
+    objgraph 3.7.0's gc.collect() frees it, and ours leaves it out without
+    collecting: both find the live match two steps away."""
+    gc.collect()
+    gc.disable()
+    try:
+        target = _Marker.__new__(_Marker)
+        garbage = _Marker()
+        garbage.cycle = [garbage, target]
+        live = _Marker()
+        live.held = [target]
+        del garbage
+
+        def is_marker(o):
+            return isinstance(o, _Marker) and o is not target
+
+        ours = objgraph.find_backref_chain(target, is_marker)
+        theirs = ref.find_backref_chain(target, is_marker)
+    finally:
+        gc.enable()
+    assert ours[0] is live and theirs[0] is live
+    assert len(ours) == len(theirs) == 3
