@@ -55,6 +55,7 @@ PAGES = [
     'large-graphs.rst',
     'snapshots.rst',
     'leak-hunt.rst',
+    'snapshot-format.rst',
     'differences.rst',
 ]
 

@@ -326,6 +326,7 @@ static void Graph_dealloc(GraphObject *self) {
             (size_t)self->cap.n_types * sizeof(uint64_t) + 1);
     hg_free(self->base_order, (size_t)self->cap.n_types * sizeof(uint32_t) + 1);
     hg_addr_index_free(self->index);
+    hg_graph_release_file(self);    /* a loaded graph: unmap, own nothing */
     hg_capture_release(&self->cap); /* drops pins: may run Python code */
     if (self->lock != NULL) {
         PyThread_free_lock(self->lock);
@@ -1035,6 +1036,12 @@ static PyObject *Graph_objects(GraphObject *self, PyObject *arg) {
     if (self->was_pinned && self->closed) {
         PyErr_SetString(PyExc_ValueError,
                         "the snapshot is closed: its objects were released");
+        return NULL;
+    }
+    if (self->file != NULL) {
+        PyErr_SetString(PyExc_ValueError,
+                        "the snapshot was loaded from a file: it holds no "
+                        "live objects");
         return NULL;
     }
     if (PyObject_CheckBuffer(arg)) {

@@ -40,6 +40,7 @@ typedef struct {
     hg_node *bfs_parent; /* shortest-path tree from the roots (hg_bfs) */
     int closed;
     PyThread_type_lock lock; /* guards lazy builds done without the GIL */
+    hg_snapfile *file;       /* loaded (snapfile.c): cap's arrays are its */
 } GraphObject;
 
 extern PyTypeObject Graph_Type;
@@ -97,5 +98,17 @@ extern const char hg_graph_roots_doc[], hg_graph_unreachable_doc[],
     hg_graph_type_retained_doc[], hg_graph_retention_groups_doc[],
     hg_graph_path_to_root_doc[], hg_graph_cycle_groups_doc[],
     hg_graph_component_doc[], hg_graph_match_doc[];
+
+/* Snapshot files (snapfile.c): Graph.save/file_info/labels, the module's
+ * load(), its FileError, and dealloc's hook that unmaps a loaded graph's
+ * file (called before hg_capture_release, which must not free it). */
+extern PyObject *hg_FileError;
+PyObject *hg_graph_save(GraphObject *self, PyObject *args);
+PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused);
+PyObject *hg_graph_labels(GraphObject *self, PyObject *unused);
+PyObject *hg_py_load(PyObject *module, PyObject *arg);
+void hg_graph_release_file(GraphObject *self);
+extern const char hg_graph_save_doc[], hg_graph_file_info_doc[],
+    hg_graph_labels_doc[], hg_load_doc[];
 
 #endif /* HG_MODULE_H */

@@ -177,6 +177,7 @@ static PyMethodDef hg_methods[] = {
     {"live_bytes", hg_py_live_bytes, METH_NOARGS,
      "live_bytes() -> int\n\nBytes held by the core's allocator shim."},
     {"_alloc_fail_after", hg_py_fail_after, METH_O, fail_after_doc},
+    {"load", hg_py_load, METH_O, hg_load_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -205,6 +206,15 @@ PyMODINIT_FUNC PyInit__heapgraph(void) {
     Py_INCREF(&Graph_Type);
     if (PyModule_AddObject(m, "Graph", (PyObject *)&Graph_Type) < 0) {
         Py_DECREF(&Graph_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    hg_FileError = PyErr_NewExceptionWithDoc(
+        "objgraph._heapgraph.FileError",
+        "A snapshot file could not be written or read; args[0] says why.", NULL,
+        NULL);
+    if (hg_FileError == NULL ||
+        PyModule_AddObjectRef(m, "FileError", hg_FileError) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -34,6 +34,7 @@ from ._api import (
                    snapshot,
                    typestats,
 )
+from ._files import LoadedSnapshot, NodeInfo, SnapshotError, load
 from ._leaks import (
                      CycleGroup,
                      LeakSuspect,
@@ -48,10 +49,11 @@ __version__ = '4.0.0.dev0'
 __license__ = 'MIT'
 
 __all__ = [
-    'CycleGroup', 'LeakSuspect', 'RetentionPath', 'Snapshot', 'SnapshotDiff',
-    'at', 'at_addrs', 'by_type', 'count', 'find_backref_chain',
-    'find_ref_chain', 'get_leaking_objects', 'get_new_ids', 'growth',
-    'is_proper_module', 'leak_suspects', 'most_common_types',
+    'CycleGroup', 'LeakSuspect', 'LoadedSnapshot', 'NodeInfo',
+    'RetentionPath', 'Snapshot', 'SnapshotDiff', 'SnapshotError', 'at',
+    'at_addrs', 'by_type', 'count', 'find_backref_chain', 'find_ref_chain',
+    'get_leaking_objects', 'get_new_ids', 'growth', 'is_proper_module',
+    'leak_suspects', 'load', 'most_common_types',
     'show_backrefs', 'show_chain', 'show_growth', 'show_most_common_types',
     'show_refs', 'show_type_graph', 'snapshot', 'typestats',
 ]

@@ -1,0 +1,318 @@
+/*
+ * snapfile.c -- Graph.save() and load(): snapshot files in the bindings.
+ *
+ * save() hands the capture's arrays to the core writer (core/src/snapfile.c)
+ * with the GIL released; only the type names and node labels are packed
+ * first, with the GIL held.  Nothing is pinned and no object is touched.
+ *
+ * load() maps a file (no copy of the arrays) and wraps it in a Graph whose
+ * capture points into the mapping: cap.graph is the file's graph,
+ * cap.type_addr and cap.type_flags its arrays, cap.short_names and
+ * cap.long_names Python lists decoded from it.  Such a Graph owns none of
+ * those arrays: self->file says so, and Graph_dealloc calls
+ * hg_graph_release_file() before hg_capture_release(), which detaches them
+ * and unmaps the file (freeing the reverse graph if one was built).  A
+ * loaded Graph is detached and has no live objects: Graph.objects()
+ * refuses (an address from another process is not an object here).
+ *
+ * Errors: a file that cannot be written or read raises
+ * _heapgraph.FileError(reason) (objgraph turns it into SnapshotError naming
+ * the file); out of memory raises MemoryError.
+ */
+#include <string.h>
+
+#include "hgmodule.h"
+
+PyObject *hg_FileError; /* _heapgraph.FileError, made in module.c */
+
+static PyObject *raise_file(hg_status st, const char *why) {
+    if (st == HG_ENOMEM) {
+        return PyErr_NoMemory();
+    }
+    PyErr_SetString(hg_FileError, why);
+    return NULL;
+}
+
+/* ---- string tables --------------------------------------------------------
+ */
+
+typedef struct packed_strings {
+    hg_strtab tab;
+    uint64_t *offsets; /* PyMem */
+    char *bytes;       /* PyMem */
+} packed_strings;
+
+static void packed_free(packed_strings *p) {
+    PyMem_Free(p->offsets);
+    PyMem_Free(p->bytes);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Pack a sequence of str (UTF-8, surrogates escaped) into p; 0 or -1. */
+static int pack_strings(PyObject *seq_obj, Py_ssize_t expect, packed_strings *p,
+                        const char *what) {
+    PyObject *seq = PySequence_Fast(seq_obj, "expected a sequence of str");
+    Py_ssize_t n;
+    size_t total = 0, at = 0;
+
+    memset(p, 0, sizeof(*p));
+    if (seq == NULL) {
+        return -1;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (expect >= 0 && n != expect) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd strings, expected %zd", what, n,
+                     expect);
+        goto error;
+    }
+    p->offsets = PyMem_Malloc(((size_t)n + 1) * sizeof(uint64_t));
+    if (p->offsets == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *s = PySequence_Fast_GET_ITEM(seq, i); /* borrowed */
+        Py_ssize_t len;
+        if (!PyUnicode_Check(s) || PyUnicode_AsUTF8AndSize(s, &len) == NULL) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "%s: item %zd is not a str", what, i);
+            goto error;
+        }
+        total += (size_t)len;
+    }
+    p->bytes = PyMem_Malloc(total + 1);
+    if (p->bytes == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t len;
+        const char *u =
+            PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, i), &len);
+        p->offsets[i] = at;
+        memcpy(p->bytes + at, u, (size_t)len);
+        at += (size_t)len;
+    }
+    p->offsets[n] = at;
+    p->tab.count = (uint64_t)n;
+    p->tab.offsets = p->offsets;
+    p->tab.bytes = p->bytes;
+    Py_DECREF(seq);
+    return 0;
+error:
+    Py_DECREF(seq);
+    packed_free(p);
+    return -1;
+}
+
+static PyObject *unpack_strings(const hg_strtab *t) {
+    PyObject *list = PyList_New((Py_ssize_t)t->count);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (uint64_t i = 0; i < t->count; i++) {
+        PyObject *s = PyUnicode_DecodeUTF8(
+            t->bytes + t->offsets[i],
+            (Py_ssize_t)(t->offsets[i + 1] - t->offsets[i]), "replace");
+        if (s == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, s);
+    }
+    return list;
+}
+
+/* ---- Graph.save ------------------------------------------------------------
+ */
+
+const char hg_graph_save_doc[] =
+    "save(path, label_ids, labels, runtime, producer, created)\n\n"
+    "Write the graph to path atomically (core hg_snapfile_write): node\n"
+    "table, forward CSR, type table, and labels[i] for node label_ids[i]\n"
+    "(bytes of ascending uint32 ids).  Raises FileError(reason) when the\n"
+    "file cannot be written; nothing is left behind then.";
+
+PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
+    PyObject *path = NULL, *ids_obj, *labels_obj, *res = NULL;
+    const char *runtime, *producer;
+    double created;
+    Py_buffer ids = {0};
+    packed_strings shorts = {0}, longs = {0}, labels = {0};
+    hg_snapfile_data d;
+    char why[512];
+    hg_status st;
+
+    if (!PyArg_ParseTuple(args, "O&OOssd:save", PyUnicode_FSConverter, &path,
+                          &ids_obj, &labels_obj, &runtime, &producer,
+                          &created)) {
+        return NULL;
+    }
+    if (self->nodes_only) {
+        PyErr_SetString(PyExc_ValueError,
+                        "this graph was captured without references "
+                        "(nodes_only=True) and cannot be saved");
+        goto cleanup;
+    }
+    if (hg_get_buffer(ids_obj, &ids, (size_t)-1, 0, 0, "label_ids") < 0) {
+        goto cleanup;
+    }
+    if (ids.len % sizeof(hg_node) != 0) {
+        PyErr_SetString(PyExc_ValueError, "label_ids: not a uint32 array");
+        goto cleanup;
+    }
+    if (pack_strings(self->cap.short_names, self->cap.n_types, &shorts,
+                     "short names") < 0 ||
+        pack_strings(self->cap.long_names, self->cap.n_types, &longs,
+                     "long names") < 0 ||
+        pack_strings(labels_obj, ids.len / (Py_ssize_t)sizeof(hg_node), &labels,
+                     "labels") < 0) {
+        goto cleanup;
+    }
+    memset(&d, 0, sizeof(d));
+    d.graph = self->cap.graph;
+    d.n_types = self->cap.n_types;
+    d.type_addr = self->cap.type_addr;
+    d.type_flags = self->cap.type_flags;
+    d.short_names = shorts.tab;
+    d.long_names = longs.tab;
+    d.n_labels = (hg_node)(ids.len / (Py_ssize_t)sizeof(hg_node));
+    d.label_nodes = ids.buf;
+    d.labels = labels.tab;
+    d.pause_seconds = self->cap.pause_seconds;
+    d.capture_seconds = self->cap.capture_seconds;
+    d.created = created;
+    snprintf(d.runtime, sizeof(d.runtime), "%s", runtime);
+    snprintf(d.producer, sizeof(d.producer), "%s", producer);
+    Py_BEGIN_ALLOW_THREADS
+        st = hg_snapfile_write(PyBytes_AS_STRING(path), &d, why, sizeof(why));
+    Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        raise_file(st, why);
+        goto cleanup;
+    }
+    res = Py_NewRef(Py_None);
+cleanup:
+    packed_free(&shorts);
+    packed_free(&longs);
+    packed_free(&labels);
+    hg_release_buffer(&ids);
+    Py_XDECREF(path);
+    return res;
+}
+
+/* ---- Graph.file_info, Graph.labels ----------------------------------------
+ */
+
+const char hg_graph_file_info_doc[] =
+    "file_info() -> dict or None\n\n"
+    "For a graph loaded from a file: runtime, producer, created (Unix time)\n"
+    "and nbytes (bytes mapped); None for a captured graph.";
+
+PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused) {
+    const hg_snapfile_data *d;
+    (void)unused;
+    if (self->file == NULL) {
+        Py_RETURN_NONE;
+    }
+    d = hg_snapfile_contents(self->file);
+    return Py_BuildValue("{s:s,s:s,s:d,s:K}", "runtime", d->runtime, "producer",
+                         d->producer, "created", d->created, "nbytes",
+                         (unsigned long long)hg_snapfile_nbytes(self->file));
+}
+
+const char hg_graph_labels_doc[] =
+    "labels() -> (bytes, list[str])\n\n"
+    "The node labels stored in the file the graph was loaded from: ids\n"
+    "(ascending uint32) and texts; empty for a captured graph.";
+
+PyObject *hg_graph_labels(GraphObject *self, PyObject *unused) {
+    const hg_snapfile_data *d;
+    PyObject *ids, *texts;
+    (void)unused;
+    if (self->file == NULL) {
+        return Py_BuildValue("(y#[])", "", (Py_ssize_t)0);
+    }
+    d = hg_snapfile_contents(self->file);
+    ids = PyBytes_FromStringAndSize((const char *)d->label_nodes,
+                                    (Py_ssize_t)d->n_labels * 4);
+    texts = ids != NULL ? unpack_strings(&d->labels) : NULL;
+    if (texts == NULL) {
+        Py_XDECREF(ids);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", ids, texts);
+}
+
+/* ---- lifetime -------------------------------------------------------------
+ */
+
+void hg_graph_release_file(GraphObject *self) {
+    hg_snapfile *f = self->file;
+    if (f == NULL) {
+        return;
+    }
+    self->file = NULL;
+    self->cap.graph = NULL; /* the file's: hg_capture_release must not free */
+    self->cap.type_addr = NULL;
+    self->cap.type_flags = NULL;
+    hg_snapfile_close(f);
+}
+
+/* ---- load ------------------------------------------------------------------
+ */
+
+const char hg_load_doc[] =
+    "load(path) -> Graph\n\n"
+    "Map a snapshot file and validate it (core hg_snapfile_open); the\n"
+    "Graph answers from the mapping.  FileError(reason) for a missing,\n"
+    "unreadable or invalid file.";
+
+PyObject *hg_py_load(PyObject *module, PyObject *arg) {
+    PyObject *path = NULL;
+    GraphObject *g = NULL;
+    hg_snapfile *f = NULL;
+    const hg_snapfile_data *d;
+    char why[512];
+    hg_status st;
+    (void)module;
+
+    if (!PyUnicode_FSConverter(arg, &path)) {
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        st = hg_snapfile_open(PyBytes_AS_STRING(path), &f, why, sizeof(why));
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path);
+    if (st != HG_OK) {
+        return raise_file(st, why);
+    }
+    g = PyObject_New(GraphObject, &Graph_Type);
+    if (g == NULL) {
+        hg_snapfile_close(f);
+        return NULL;
+    }
+    memset((char *)g + sizeof(PyObject), 0,
+           sizeof(GraphObject) - sizeof(PyObject));
+    g->file = f; /* from here on, dealloc unmaps it */
+    d = hg_snapfile_contents(f);
+    g->cap.graph = hg_snapfile_graph(f);
+    g->cap.n_types = d->n_types;
+    g->cap.type_addr = (uint64_t *)(uintptr_t)d->type_addr;
+    g->cap.type_flags = (uint32_t *)(uintptr_t)d->type_flags;
+    g->cap.pause_seconds = d->pause_seconds;
+    g->cap.capture_seconds = d->capture_seconds;
+    g->lock = PyThread_allocate_lock();
+    if (g->lock == NULL) {
+        Py_DECREF(g);
+        return PyErr_NoMemory();
+    }
+    g->cap.short_names = unpack_strings(&d->short_names);
+    g->cap.long_names = unpack_strings(&d->long_names);
+    if (g->cap.short_names == NULL || g->cap.long_names == NULL ||
+        hg_graph_summarise(g) < 0) {
+        Py_DECREF(g);
+        return NULL;
+    }
+    return (PyObject *)g;
+}

@@ -1,0 +1,244 @@
+"""Snapshot files: :meth:`Snapshot.save` and :func:`objgraph.load`.
+
+A saved snapshot holds the frozen graph -- every node's address, type,
+shallow size, reference count and flags, every reference, the type table
+-- plus short labels (module names, class and function qualified names)
+and the capture's figures.  The format is described in
+``docs/snapshot-format.rst``; the engine writes it atomically (a temporary
+file renamed over the target) and maps it back without copying, after
+checking every byte.
+
+A loaded snapshot is detached from any process: it answers every question
+that needs no live object (type statistics, counts, sizes, leaking objects
+as node ids, the leak analyses) and refuses, with a clear ``ValueError``,
+the ones that return objects.
+"""
+
+import collections
+import os
+import platform
+import time
+from array import array
+
+from . import _heapgraph
+from ._names import check_typename
+from ._snapshot import Snapshot, _ids
+
+
+class SnapshotError(Exception):
+    """A snapshot file could not be saved or loaded.
+
+    Raised for a missing, unreadable, truncated, corrupt, foreign or
+    wrong-version file, and for a failed save (full disk, file size limit,
+    missing directory, ...).  ``path`` is the file, ``reason`` the cause;
+    the message names both.
+    """
+
+    __module__ = 'objgraph'
+
+    def __init__(self, message, path=None, reason=None):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
+NodeInfo = collections.namedtuple(
+    'NodeInfo', 'id addr type size refcnt label')
+NodeInfo.__doc__ = """One node of a snapshot: its id, address (``id()`` at
+capture time), type name, shallow size, reference count at capture time
+and label (module, class or function name; None when not stored)."""
+
+_LABEL_TYPES = frozenset((
+    'module', 'type', 'function', 'builtin_function_or_method', 'ABCMeta',
+    'EnumType', 'EnumMeta'))
+
+
+def _label_of(obj):
+    """A short label for modules, classes and functions, or None.  Reads
+    attributes the interpreter stores itself, never user properties."""
+    try:
+        if isinstance(obj, type):
+            return type.__dict__['__qualname__'].__get__(obj)
+        if type(obj).__name__ == 'module':
+            name = obj.__dict__.get('__name__')
+            return name if isinstance(name, str) else None
+        name = getattr(type(obj), '__qualname__', None)
+        if name in ('function', 'builtin_function_or_method'):
+            qualname = obj.__qualname__
+            return qualname if isinstance(qualname, str) else None
+    except Exception:
+        return None
+    return None
+
+
+def _labels(snap):
+    """(ids as bytes, texts) of the nodes worth a label."""
+    g = snap._g
+    if g.file_info() is not None:
+        return g.labels()
+    names = g.type_names(True)
+    tmask = bytes(name in _LABEL_TYPES for name in names)
+    ids = _ids(g.select(None, tmask))
+    try:
+        objs = g.objects(ids)
+    except ValueError:  # a closed pinned snapshot: no objects any more
+        return b'', []
+    keep_ids, texts = [], []
+    for v, o in zip(ids, objs):
+        label = None if o is None else _label_of(o)
+        if label is not None:
+            keep_ids.append(v)
+            texts.append(label)
+    del objs
+    return array('I', keep_ids).tobytes(), texts
+
+
+def _runtime():
+    return '%s %s' % (platform.python_implementation(),
+                      platform.python_version())
+
+
+def save(snap, path):
+    """Write ``snap`` to ``path``; see :meth:`Snapshot.save`."""
+    from . import __version__
+    path = os.fspath(path)
+    g = snap._g
+    info = g.file_info()
+    label_ids, labels = _labels(snap)
+    runtime = info['runtime'] if info else _runtime()
+    created = info['created'] if info else getattr(snap, '_created', None)
+    if created is None:
+        created = time.time()
+    try:
+        g.save(path, label_ids, labels, runtime,
+               'objgraph %s' % __version__, created)
+    except _heapgraph.FileError as e:
+        reason = str(e)
+        raise SnapshotError('cannot save snapshot to %r: %s' % (path, reason),
+                            path, reason) from None
+
+
+def load(path):
+    """Load a snapshot file written by :meth:`Snapshot.save`.
+
+    The file is mapped, not read into memory, and every byte is checked
+    first (sizes, checksums, references).  Returns a detached
+    :class:`Snapshot` (a :class:`LoadedSnapshot`) that answers the
+    questions that need no live object: ``len``, ``num_edges``,
+    ``nbytes``, :meth:`~Snapshot.count`, :meth:`~Snapshot.typestats`,
+    :meth:`~Snapshot.most_common_types`,
+    :meth:`~Snapshot.show_most_common_types`,
+    :meth:`~LoadedSnapshot.get_leaking_ids`,
+    :meth:`~LoadedSnapshot.by_type_ids`, :meth:`~LoadedSnapshot.node`,
+    :meth:`~Snapshot.type_graph` and the leak analyses working on node
+    ids.  Queries that return live objects raise ``ValueError``.
+
+    Raises :class:`objgraph.SnapshotError` naming the file and the cause
+    for a missing, unreadable, truncated, corrupt, foreign or
+    wrong-version file.
+
+        >>> snap = objgraph.load('before.hgsnap')
+        >>> snap.count('dict')
+        4213
+    """
+    path = os.fspath(path)
+    try:
+        graph = _heapgraph.load(path)
+    except _heapgraph.FileError as e:
+        reason = str(e)
+        raise SnapshotError('cannot load snapshot %r: %s' % (path, reason),
+                            path, reason) from None
+    return LoadedSnapshot(graph, path)
+
+
+def _no_objects(method):
+    def refuse(self, *args, **kwargs):
+        raise ValueError(
+            '%s() returns live objects, and this snapshot was loaded from '
+            '%r: it has none.  Use the id-returning queries '
+            '(get_leaking_ids, by_type_ids, node) instead.'
+            % (method, self.path))
+    refuse.__name__ = method
+    refuse.__doc__ = ('Not available on a loaded snapshot (raises '
+                      'ValueError): it has no live objects.')
+    return refuse
+
+
+class LoadedSnapshot(Snapshot):
+    """A snapshot read back from a file by :func:`objgraph.load`.
+
+    Detached from any process: it holds no objects, so the queries that
+    return objects (``by_type``, ``at``, ``at_addrs``,
+    ``get_leaking_objects``, ``find_ref_chain``, ``find_backref_chain``,
+    ``show_refs``, ``show_backrefs``, ``show_chain``, and ``typestats``
+    with a ``filter``) raise ``ValueError``.  Their id-returning variants
+    are :meth:`get_leaking_ids` and :meth:`by_type_ids`; :meth:`node`
+    describes one node.
+    """
+
+    def __init__(self, graph, path):
+        super().__init__(graph)
+        self.path = path
+        self._info = graph.file_info()
+        self._labels = None
+
+    def __repr__(self):
+        return '<objgraph.Snapshot %d nodes, %d edges, loaded from %r>' % (
+            len(self._g), self._g.num_edges, self.path)
+
+    @property
+    def runtime(self):
+        """What the captured program ran on, e.g. ``'CPython 3.11.2'``."""
+        return self._info['runtime']
+
+    @property
+    def python_version(self):
+        """The captured program's Python version, e.g. ``'3.11.2'``."""
+        return self._info['runtime'].rpartition(' ')[2]
+
+    @property
+    def producer(self):
+        """The objgraph that wrote the file, e.g. ``'objgraph 4.0.0'``."""
+        return self._info['producer']
+
+    @property
+    def created(self):
+        """When the snapshot was taken (Unix time)."""
+        return self._info['created']
+
+    @property
+    def file_size(self):
+        """Bytes of the file (mapped, not copied)."""
+        return self._info['nbytes']
+
+    def get_leaking_ids(self):
+        """Node ids of the objects no other object refers to: what
+        :meth:`Snapshot.get_leaking_objects` returns as objects, as ids
+        (cyclic garbage left out).  Describe them with :meth:`node`."""
+        live = self._mask(live=True)
+        return list(_ids(self._g.zero_in_degree(live, live)))
+
+    def by_type_ids(self, typename):
+        """Node ids of the tracked objects with a given class name
+        (optionally fully qualified), in id order."""
+        check_typename(typename)
+        return list(_ids(self._g.select(None, self._type_mask(typename))))
+
+    def node(self, v):
+        """A :class:`NodeInfo` for node id ``v``."""
+        addr, t, size, refcnt, _flags = self._g.node(v)
+        if self._labels is None:
+            ids, texts = self._g.labels()
+            self._labels = dict(zip(_ids(ids), texts))
+        return NodeInfo(v, addr, self._type_names(True)[t], size, refcnt,
+                        self._labels.get(v))
+
+    by_type = _no_objects('by_type')
+    at = _no_objects('at')
+    at_addrs = _no_objects('at_addrs')
+    get_leaking_objects = _no_objects('get_leaking_objects')
+    find_ref_chain = _no_objects('find_ref_chain')
+    find_backref_chain = _no_objects('find_backref_chain')
+    show_refs = _no_objects('show_refs')
+    show_backrefs = _no_objects('show_backrefs')
+    show_chain = _no_objects('show_chain')

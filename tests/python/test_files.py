@@ -1,0 +1,409 @@
+"""Snapshot files: Snapshot.save, objgraph.load, SnapshotError.
+
+Round trips compare equal; a save killed with SIGKILL, a full disk (a file
+size limit) or a bad path leaves the previous file intact and no temporary
+file; concurrent saves and loads; 1000 random corruptions each raise
+SnapshotError in a child process, so a crash fails the test instead of
+killing the run.
+"""
+
+import gc
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import weakref
+from array import array
+
+import pytest
+
+import objgraph
+from objgraph import _heapgraph
+
+
+class Thing:
+    pass
+
+
+def _run_child(code, timeout=120):
+    """Run code in a fresh interpreter; a crash is a failed assertion."""
+    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, (
+        'child exited with %d (negative: killed by that signal)\n'
+        'stdout: %s\nstderr: %s' % (proc.returncode, proc.stdout[-2000:],
+                                    proc.stderr[-2000:]))
+    return proc.stdout
+
+
+def _leftovers(directory):
+    return sorted(n for n in os.listdir(directory) if '.tmp-' in n)
+
+
+def _edges(snap):
+    g = snap._g
+    return [g.referents(v) for v in range(len(g))]
+
+
+def _nodes(snap):
+    g = snap._g
+    return [g.node(v) for v in range(len(g))]
+
+
+# -- round trips ------------------------------------------------------------
+
+
+def test_round_trip_compares_equal(tmp_path):
+    keep = [Thing() for _ in range(50)]
+    path = tmp_path / 'snap.hgsnap'
+    with objgraph.snapshot() as snap:
+        snap.save(path)
+        loaded = objgraph.load(path)
+        assert isinstance(loaded, objgraph.Snapshot)
+        assert len(loaded) == len(snap)
+        assert loaded.num_edges == snap.num_edges
+        assert loaded._g.n_tracked == snap._g.n_tracked
+        assert loaded.typestats() == snap.typestats()
+        assert loaded.typestats(shortnames=False) == \
+            snap.typestats(shortnames=False)
+        assert loaded.count('Thing') == snap.count('Thing') == len(keep)
+        assert loaded.most_common_types(limit=None) == \
+            snap.most_common_types(limit=None)
+        assert _nodes(loaded) == _nodes(snap)
+        assert _edges(loaded) == _edges(snap)
+        assert loaded._g.type_flags() == snap._g.type_flags()
+        assert loaded.pause_seconds == snap.pause_seconds
+        assert loaded.capture_seconds == snap.capture_seconds
+        leaking = snap._g.find([id(o) for o in snap.get_leaking_objects()])
+        assert sorted(loaded.get_leaking_ids()) == sorted(leaking)
+        assert loaded.by_type_ids('Thing') == \
+            sorted(snap._g.find([id(o) for o in keep]))
+        assert loaded.type_graph(5) == snap.type_graph(5)
+    assert loaded.python_version == '%d.%d.%d' % sys.version_info[:3]
+    assert loaded.runtime.startswith('CPython ')
+    assert loaded.producer == 'objgraph ' + objgraph.__version__
+    assert abs(loaded.created - time.time()) < 600
+    assert loaded.file_size == os.path.getsize(path)
+    assert not loaded.pinned
+    assert 'loaded from' in repr(loaded)
+
+
+def test_labels_name_modules_classes_and_functions(tmp_path):
+    path = tmp_path / 'snap.hgsnap'
+    snap = objgraph.snapshot(pin=False)
+    snap.save(path)
+    loaded = objgraph.load(path)
+    labels = {loaded.node(v).label for v in loaded.by_type_ids('module')}
+    assert 'objgraph' in labels and 'sys' in labels
+    labels = {loaded.node(v).label for v in loaded.by_type_ids('type')}
+    assert 'Thing' in labels
+    labels = {loaded.node(v).label for v in loaded.by_type_ids('function')}
+    assert 'test_labels_name_modules_classes_and_functions' in labels
+    info = loaded.node(loaded.by_type_ids('Thing')[0]
+                       if loaded.count('Thing') else 0)
+    assert isinstance(info, objgraph.NodeInfo)
+
+
+def test_a_loaded_snapshot_saves_the_same_bytes(tmp_path):
+    first, second = tmp_path / 'a.hgsnap', tmp_path / 'b.hgsnap'
+    objgraph.snapshot(pin=False).save(first)
+    objgraph.load(first).save(second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_save_pins_nothing_and_works_closed_and_detached(tmp_path):
+    t = Thing()
+    ref = weakref.ref(t)
+    detached = objgraph.snapshot(pin=False)
+    detached.save(tmp_path / 'detached.hgsnap')
+    assert not detached.pinned
+    del t
+    gc.collect()
+    assert ref() is None, 'saving a detached snapshot kept an object alive'
+    pinned = objgraph.snapshot()
+    pinned.close()
+    pinned.save(tmp_path / 'closed.hgsnap')
+    assert len(objgraph.load(tmp_path / 'closed.hgsnap')) == len(pinned)
+
+
+def test_loaded_snapshot_refuses_queries_that_return_objects(tmp_path):
+    path = tmp_path / 'snap.hgsnap'
+    objgraph.snapshot(pin=False).save(path)
+    loaded = objgraph.load(path)
+    for call in (lambda: loaded.by_type('Thing'),
+                 lambda: loaded.at(0),
+                 lambda: loaded.at_addrs({0}),
+                 lambda: loaded.get_leaking_objects(),
+                 lambda: loaded.find_backref_chain(object(), bool),
+                 lambda: loaded.show_backrefs([object()]),
+                 lambda: loaded.typestats(filter=bool),
+                 lambda: loaded._g.objects([0])):
+        with pytest.raises(ValueError, match='live objects'):
+            call()
+    assert loaded.count('dict') > 0  # still answers what needs no object
+
+
+def test_a_loaded_snapshot_outlives_its_file(tmp_path):
+    path = tmp_path / 'snap.hgsnap'
+    objgraph.snapshot(pin=False).save(path)
+    loaded = objgraph.load(path)
+    stats = loaded.typestats()
+    keep = [Thing() for _ in range(10)]
+    objgraph.snapshot(pin=False).save(path)  # replaced by rename
+    assert loaded.typestats() == stats
+    assert objgraph.load(path).count('Thing') >= len(keep)
+    os.remove(path)
+    assert loaded.typestats() == stats
+    assert len(_edges(loaded)) == len(loaded)
+
+
+def test_loaded_snapshots_free_their_memory(tmp_path):
+    path = tmp_path / 'snap.hgsnap'
+    objgraph.snapshot(pin=False).save(path)
+    before = _heapgraph.live_bytes()
+    for _ in range(3):
+        loaded = objgraph.load(path)
+        loaded._g.referrers(0)  # builds the reverse graph
+        loaded.get_leaking_ids()
+        del loaded
+    assert _heapgraph.live_bytes() == before
+
+
+# -- errors -----------------------------------------------------------------
+
+
+def _load_error(path):
+    with pytest.raises(objgraph.SnapshotError) as info:
+        objgraph.load(path)
+    assert str(path) in str(info.value)
+    assert info.value.path == os.fspath(path)
+    return info.value.reason
+
+
+def test_missing_file_and_directory_raise_snapshot_error(tmp_path):
+    assert 'No such file' in _load_error(tmp_path / 'missing.hgsnap')
+    assert 'directory' in _load_error(tmp_path)
+
+
+def test_foreign_files_raise_snapshot_error(tmp_path):
+    empty = tmp_path / 'empty'
+    empty.write_bytes(b'')
+    assert 'empty' in _load_error(empty)
+    text = tmp_path / 'text'
+    text.write_text('hello, world\n' * 100)
+    assert 'magic' in _load_error(text)
+    png = tmp_path / 'pic.png'
+    png.write_bytes(b'\x89PNG\r\n\x1a\n' + bytes(300))
+    assert 'magic' in _load_error(png)
+
+
+def test_wrong_version_and_wrong_magic_raise_snapshot_error(tmp_path):
+    path = tmp_path / 'snap.hgsnap'
+    objgraph.snapshot(pin=False).save(path)
+    data = bytearray(path.read_bytes())
+    newer = tmp_path / 'newer.hgsnap'
+    newer.write_bytes(bytes(data[:8]) + (2).to_bytes(4, sys.byteorder)
+                      + bytes(data[12:]))
+    assert 'version 2' in _load_error(newer)
+    data[1:4] = b'XYZ'
+    magic = tmp_path / 'magic.hgsnap'
+    magic.write_bytes(bytes(data))
+    assert 'magic' in _load_error(magic)
+
+
+def test_truncated_and_extended_files_raise_snapshot_error(tmp_path):
+    path = tmp_path / 'snap.hgsnap'
+    objgraph.snapshot(pin=False).save(path)
+    data = path.read_bytes()
+    bad = tmp_path / 'bad.hgsnap'
+    for n in (1, 8, 100, 255, 256, 1000, len(data) // 2, len(data) - 1):
+        bad.write_bytes(data[:n])
+        assert 'truncated' in _load_error(bad) or n < 8
+    bad.write_bytes(data + b'\0')
+    assert 'trailing' in _load_error(bad)
+
+
+def test_save_errors_raise_snapshot_error_and_leave_nothing(tmp_path):
+    snap = objgraph.snapshot(pin=False)
+    with pytest.raises(objgraph.SnapshotError, match='No such file'):
+        snap.save(tmp_path / 'no' / 'such' / 'dir.hgsnap')
+    (tmp_path / 'adir').mkdir()
+    with pytest.raises(objgraph.SnapshotError) as info:
+        snap.save(tmp_path / 'adir')
+    assert 'adir' in str(info.value)
+    assert _leftovers(tmp_path) == []
+
+
+# -- reliability ------------------------------------------------------------
+
+
+def test_disk_full_raises_and_keeps_the_previous_file(tmp_path):
+    """A file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) stands in for a
+    full disk: the save fails with a clear error, the previous file stays
+    loadable and no partial or temporary file is left."""
+    path = tmp_path / 'snap.hgsnap'
+    objgraph.snapshot(pin=False).save(path)
+    before = objgraph.load(path).typestats()
+    size = os.path.getsize(path)
+    out = _run_child('''
+        import json, resource, signal, sys
+        import objgraph
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (%d, %d))
+        snap = objgraph.snapshot(pin=False)
+        try:
+            snap.save(%r)
+        except objgraph.SnapshotError as e:
+            print(json.dumps([str(e), e.reason]))
+        else:
+            print(json.dumps(None))
+    ''' % (size // 4, size // 4, str(path)))
+    result = json.loads(out)
+    assert result is not None, 'a save past the file size limit succeeded'
+    message, reason = result
+    assert str(path) in message and 'File too large' in reason, message
+    assert sorted(os.listdir(tmp_path)) == ['snap.hgsnap']
+    assert objgraph.load(path).typestats() == before
+
+
+_SAVER = '''
+    import sys
+    import objgraph
+    path = sys.argv[1]
+
+    class Item:
+        pass
+
+    heap = [[Item() for _ in range(50)] for _ in range(4000)]
+    i = 0
+    while True:
+        heap.append([Item() for _ in range(i % 7 + 1)])
+        snap = objgraph.snapshot(pin=False)
+        print('saving %d %d %d' % (len(snap), snap.num_edges,
+                                   snap.count('Item')), flush=True)
+        snap.save(path)
+        print('saved', flush=True)
+        del snap
+        i += 1
+'''
+
+
+def test_kill_9_during_save_leaves_a_loadable_file(tmp_path):
+    """A child saves a big snapshot in a loop; SIGKILL at random moments,
+    several times over the same file; each time the file loads and equals
+    a state the child was saving (the last one or the one before)."""
+    path = tmp_path / 'snap.hgsnap'
+    rnd = random.Random(1234)
+    announced = set()
+    for attempt in range(5):
+        child = subprocess.Popen(
+            [sys.executable, '-c', textwrap.dedent(_SAVER), str(path)],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            saved = 0
+            while saved < 1 + attempt % 2:
+                line = child.stdout.readline()
+                assert line, 'the saver died on its own'
+                if line.startswith('saving'):
+                    announced.add(tuple(map(int, line.split()[1:])))
+                else:
+                    saved += 1
+            time.sleep(rnd.uniform(0, 0.15))
+            child.send_signal(signal.SIGKILL)
+            for line in child.stdout:  # what it announced before dying
+                if line.startswith('saving'):
+                    announced.add(tuple(map(int, line.split()[1:])))
+        finally:
+            child.kill()
+            child.wait()
+            child.stdout.close()
+        loaded = objgraph.load(path)
+        state = (len(loaded), loaded.num_edges, loaded.count('Item'))
+        assert state in announced, (state, sorted(announced)[-3:])
+    # a killed save may leave its temporary file; nothing else
+    assert set(os.listdir(tmp_path)) - set(_leftovers(tmp_path)) == \
+        {'snap.hgsnap'}
+
+
+def test_threads_snapshot_and_save_at_the_same_time(tmp_path):
+    errors = []
+    keep = [Thing() for _ in range(100)]
+    shared = objgraph.snapshot(pin=False)
+
+    def work(k):
+        try:
+            for _ in range(3):
+                snap = objgraph.snapshot(pin=k % 2 == 0)
+                snap.save(tmp_path / ('t%d.hgsnap' % k))
+                snap.close()
+                shared.save(tmp_path / 'shared.hgsnap')
+                assert objgraph.load(tmp_path / ('t%d.hgsnap' % k)) \
+                    .count('Thing') >= len(keep)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert objgraph.load(tmp_path / 'shared.hgsnap').typestats() == \
+        shared.typestats()
+    assert _leftovers(tmp_path) == []
+
+
+def test_1000_random_corruptions_raise_snapshot_error(tmp_path):
+    """Byte flips (biased towards the header and section table),
+    truncations and extensions; run in a child so a crash is a failure."""
+    path = tmp_path / 'snap.hgsnap'
+    objgraph.snapshot(pin=False).save(path)
+    out = _run_child('''
+        import os, random, sys
+        import objgraph
+        good = open(%r, 'rb').read()
+        bad_path = %r
+        rnd = random.Random(42)
+        accepted, raised = [], 0
+        for i in range(1000):
+            data = bytearray(good)
+            kind = i %% 4
+            if kind == 0:    # truncation
+                data = data[:rnd.randrange(len(data))]
+            elif kind == 1:  # extension
+                data += bytes(rnd.randrange(256) for _ in range(
+                    rnd.randrange(1, 64)))
+            else:            # 1 to 4 byte flips, half in the first 1 KiB
+                for _ in range(rnd.randrange(1, 5)):
+                    limit = 1024 if rnd.random() < 0.5 else len(data)
+                    data[rnd.randrange(limit)] ^= rnd.randrange(1, 256)
+            with open(bad_path, 'wb') as f:
+                f.write(data)
+            try:
+                objgraph.load(bad_path)
+            except objgraph.SnapshotError as e:
+                raised += 1
+                assert bad_path in str(e)
+            else:
+                if bytes(data) != good:
+                    accepted.append(i)
+        print(raised, accepted)
+    ''' % (str(path), str(tmp_path / 'bad.hgsnap')))
+    raised, accepted = out.split(' ', 1)
+    assert accepted.strip() == '[]', 'corrupt files accepted: ' + accepted
+    assert int(raised) == 1000
+
+
+def test_label_ids_are_checked_when_saving(tmp_path):
+    g = objgraph.snapshot(pin=False)._g
+    bad = array('I', [5, 3]).tobytes()  # not ascending
+    with pytest.raises(_heapgraph.FileError, match='ascending'):
+        g.save(str(tmp_path / 'x.hgsnap'), bad, ['a', 'b'], 'r', 'p', 0.0)
+    with pytest.raises(ValueError, match='strings'):
+        g.save(str(tmp_path / 'x.hgsnap'), bad, ['a'], 'r', 'p', 0.0)
+    assert os.listdir(tmp_path) == []
