@@ -965,7 +965,8 @@ hg_status hg_snapfile_open(const char *path, hg_snapfile **out, char *why,
         return HG_EINVAL;
     }
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO or device must not block the open */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         set_why(why, n_why, "%s", strerror(errno));
         return HG_EIO;

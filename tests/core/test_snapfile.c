@@ -386,6 +386,12 @@ static void test_file_errors_are_eio(void) {
     CHECK(hg_snapfile_open(tmpdir, &f, why, sizeof(why)) == HG_EIO &&
               strstr(why, "directory") != NULL,
           "directory: %s", why);
+    path_in_tmp(path, sizeof(path), "fifo.hgsnap");
+    REQUIRE(mkfifo(path, 0600) == 0, "mkfifo");
+    CHECK(hg_snapfile_open(path, &f, why, sizeof(why)) == HG_EIO &&
+              strstr(why, "regular") != NULL,
+          "a FIFO must be refused without blocking: %s", why);
+    unlink(path);
     path_in_tmp(path, sizeof(path), "short.hgsnap");
     fp = fopen(path, "wb");
     REQUIRE(fp != NULL, "create");

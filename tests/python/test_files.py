@@ -185,9 +185,12 @@ def _load_error(path):
     return info.value.reason
 
 
-def test_missing_file_and_directory_raise_snapshot_error(tmp_path):
+def test_missing_file_directory_and_fifo_raise_snapshot_error(tmp_path):
     assert 'No such file' in _load_error(tmp_path / 'missing.hgsnap')
     assert 'directory' in _load_error(tmp_path)
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(fifo)
+    assert 'regular' in _load_error(fifo)  # refused, without blocking
 
 
 def test_foreign_files_raise_snapshot_error(tmp_path):
