@@ -12,8 +12,10 @@
  * IPDPS 2017) with no atomics:
  *   1. bin_plan: the sources are cut into K contiguous chunks of about m/K
  *      edges (hg__csr_split); chunk k counts its edges per bin of HG__BIN
- *      consecutive targets; the shared parallel prefix sum over the counts
- *      in (bin, chunk) order gives every chunk its own stretch of every bin;
+ *      consecutive targets, in a row of counters of its own (no cache line
+ *      shared between threads); the shared parallel prefix sum over the
+ *      counts in (bin, chunk) order gives every chunk its own stretch of
+ *      every bin, whose start becomes the chunk's cursor;
  *   2. bin_scatter: chunk k appends its edges, sources ascending, to its
  *      stretches: K * n_bins sequential write streams instead of m random
  *      writes.  Bin b's block is exactly the output block of its targets'
@@ -57,7 +59,9 @@ static void transpose_serial(const hg_csr *in, hg_edge *off, hg_node *tgt) {
 /* Scratch of the blocked transpose, all allocated before any parallel
  * region. */
 typedef struct blocked_scratch {
-    hg_edge *pos;     /* n_bins * K: bin-major cursors, then positions */
+    hg_edge *pos;     /* n_bins * K: bin-major counts, then positions */
+    hg_edge *cur;     /* K * stride: each chunk's own cursors, chunk-major */
+    size_t stride;    /* n_bins rounded up to a cache line of cursors */
     hg_edge *bounds;  /* n_bins + 1: where each bin's block starts */
     uint16_t *low;    /* m: target - bin base, per binned edge */
     hg_node *sources; /* n_threads * max_bin: one bin's sources */
@@ -69,21 +73,37 @@ typedef struct blocked_scratch {
 #define HG__BIN_BITS 16
 #define HG__BIN ((size_t)1 << HG__BIN_BITS) /* targets per bin */
 
-/* Phase 1: per (bin, chunk) edge counts, their prefix sum, bin bounds. */
+/* Phase 1: per (bin, chunk) edge counts, their prefix sum, bin bounds.
+ * Each chunk counts into its own row of cur (rows a cache line apart):
+ * counting straight into the bin-major pos array put two threads'
+ * counters for a bin on one cache line, and every increment bounced it
+ * between the cores -- two threads ran 3x slower than one. */
 static void bin_plan(const hg_csr *in, blocked_scratch *s) {
-    size_t n_bins = s->n_bins;
+    size_t n_bins = s->n_bins, stride = s->stride;
     int n_chunks = s->n_chunks;
     int k;
 
 #pragma omp parallel for schedule(static, 1)
     for (k = 0; k < n_chunks; k++) {
+        hg_edge *cur = s->cur + (size_t)k * stride;
         hg_edge lo = in->offsets[hg__csr_split(in, k, n_chunks)];
         hg_edge hi = in->offsets[hg__csr_split(in, k + 1, n_chunks)];
         for (hg_edge e = lo; e < hi; e++) {
-            s->pos[(size_t)(in->targets[e] >> HG__BIN_BITS) * n_chunks + k]++;
+            cur[in->targets[e] >> HG__BIN_BITS]++;
+        }
+    }
+    for (size_t b = 0; b < n_bins; b++) {
+        for (k = 0; k < n_chunks; k++) {
+            s->pos[b * n_chunks + k] = s->cur[(size_t)k * stride + b];
         }
     }
     hg__prefix_sum(s->pos, n_bins * n_chunks);
+    /* the positions back into each chunk's row: its write cursors */
+    for (size_t b = 0; b < n_bins; b++) {
+        for (k = 0; k < n_chunks; k++) {
+            s->cur[(size_t)k * stride + b] = s->pos[b * n_chunks + k];
+        }
+    }
     s->max_bin = 0;
     for (size_t b = 0; b < n_bins; b++) {
         s->bounds[b] = s->pos[b * n_chunks];
@@ -104,12 +124,12 @@ static void bin_scatter(const hg_csr *in, blocked_scratch *s, hg_node *tgt) {
 
 #pragma omp parallel for schedule(static, 1)
     for (k = 0; k < n_chunks; k++) {
+        hg_edge *cur = s->cur + (size_t)k * s->stride;
         hg_node u_hi = hg__csr_split(in, k + 1, n_chunks);
         for (hg_node u = hg__csr_split(in, k, n_chunks); u < u_hi; u++) {
             for (hg_edge e = in->offsets[u]; e < in->offsets[u + 1]; e++) {
                 hg_node v = in->targets[e];
-                hg_edge p =
-                    s->pos[(size_t)(v >> HG__BIN_BITS) * n_chunks + k]++;
+                hg_edge p = cur[v >> HG__BIN_BITS]++;
                 tgt[p] = u;
                 s->low[p] = (uint16_t)(v & (HG__BIN - 1));
             }
@@ -162,6 +182,7 @@ static void transpose_blocked(const hg_csr *in, blocked_scratch *s,
 
 static void scratch_free(blocked_scratch *s) {
     hg_free(s->pos, s->n_bins * s->n_chunks * sizeof(hg_edge));
+    hg_free(s->cur, s->stride * s->n_chunks * sizeof(hg_edge));
     hg_free(s->bounds, (s->n_bins + 1) * sizeof(hg_edge));
     hg_free(s->low, (size_t)s->n_edges * sizeof(uint16_t));
     hg_free(s->sources, (size_t)s->n_threads * s->max_bin * sizeof(hg_node));
@@ -177,10 +198,13 @@ static hg_status scratch_init(const hg_csr *in, blocked_scratch *s) {
     s->n_bins = ((size_t)in->n_nodes + HG__BIN - 1) >> HG__BIN_BITS;
     s->n_chunks = hg__n_chunks(in->n_edges);
     s->n_edges = in->n_edges;
-    s->pos = hg_calloc(s->n_bins * s->n_chunks * sizeof(hg_edge));
+    s->stride = (s->n_bins + 7) & ~(size_t)7; /* 8 cursors: 64 bytes */
+    s->pos = hg_alloc(s->n_bins * s->n_chunks * sizeof(hg_edge));
+    s->cur = hg_calloc(s->stride * s->n_chunks * sizeof(hg_edge));
     s->bounds = hg_alloc((s->n_bins + 1) * sizeof(hg_edge));
     s->low = hg_alloc((size_t)in->n_edges * sizeof(uint16_t));
-    if (s->pos == NULL || s->bounds == NULL || s->low == NULL) {
+    if (s->pos == NULL || s->cur == NULL || s->bounds == NULL ||
+        s->low == NULL) {
         scratch_free(s);
         return HG_ENOMEM;
     }
