@@ -37,8 +37,9 @@
 
 #define HG__ROOTED_BUDGET ((size_t)1 << 16)
 #define HG__UNTRACK_DEPTH 32
-#define HG__STAYS_DEPTH 6
-#define HG__STAYS_ROW 64 /* referrers looked at per level */
+#define HG__STAYS_DEPTH 32  /* levels back towards a root */
+#define HG__STAYS_ROW 64    /* rows longer than this are not looked at */
+#define HG__STAYS_WORK 4096 /* nodes looked at, per referrer settled */
 
 /* Whether v is on the collector's list (tracked, not frozen). */
 static inline int listed(const hg_graph *g, hg_node v) {
@@ -99,13 +100,13 @@ static int64_t gc_refs(const hg_graph *g, hg_node v) {
 
 /* 1: move_unreachable keeps v in place; 0: it moves v to the tail (or
  * finds it unreachable); -1: not settled by this local look. */
-static int stays(const hg_graph *g, hg_node v, int depth) {
+static int stays(const hg_graph *g, hg_node v, int depth, int *work) {
     int unknown = 0;
     hg_edge lo = g->rev.offsets[v], hi = g->rev.offsets[v + 1];
     if (gc_refs(g, v) > 0) {
         return 1;
     }
-    if (depth >= HG__STAYS_DEPTH || hi - lo > HG__STAYS_ROW) {
+    if (depth >= HG__STAYS_DEPTH || hi - lo > HG__STAYS_ROW || --*work < 0) {
         return -1;
     }
     for (hg_edge e = lo; e < hi; e++) {
@@ -114,7 +115,7 @@ static int stays(const hg_graph *g, hg_node v, int depth) {
         if (!listed(g, r) || merged_key(g, r) >= merged_key(g, v)) {
             continue; /* walked after v: too late to keep it in place */
         }
-        s = stays(g, r, depth + 1);
+        s = stays(g, r, depth + 1, work);
         if (s == 1) {
             return 1;
         }
@@ -237,7 +238,8 @@ PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg) {
     if (n > 1 && self->gc_pos == NULL) {
         for (size_t i = 0; i < n; i++) {
             hg_node u = (hg_node)(keys[i] & 0xFFFFFFFFu);
-            if (listed(g, u) && stays(g, u, 0) != 1) {
+            int work = HG__STAYS_WORK;
+            if (listed(g, u) && stays(g, u, 0, &work) != 1) {
                 if (hg_graph_ensure_gc_pos(self) < 0) {
                     goto cleanup;
                 }
