@@ -281,18 +281,20 @@ int hg_graph_summarise(GraphObject *self) {
     uint32_t nt = self->cap.n_types, n_found = 0;
     uint64_t *counts = hg_calloc((size_t)nt * sizeof(uint64_t) + 1);
     uint32_t *order = hg_alloc((size_t)nt * sizeof(uint32_t) + 1);
-    hg_node *first = hg_alloc((size_t)nt * sizeof(hg_node) + 1);
+    /* span[2t], span[2t+1]: first and last id of type t (by_type scans
+     * only the ids between: instances made together lie together) */
+    hg_node *span = hg_alloc(2 * (size_t)nt * sizeof(hg_node) + 1);
 
-    if (counts == NULL || order == NULL || first == NULL) {
+    if (counts == NULL || order == NULL || span == NULL) {
         hg_free(counts, (size_t)nt * sizeof(uint64_t) + 1);
         hg_free(order, (size_t)nt * sizeof(uint32_t) + 1);
-        hg_free(first, (size_t)nt * sizeof(hg_node) + 1);
+        hg_free(span, 2 * (size_t)nt * sizeof(hg_node) + 1);
         PyErr_NoMemory();
         return -1;
     }
     Py_BEGIN_ALLOW_THREADS
         for (uint32_t t = 0; t < nt; t++) {
-            first[t] = HG_NONE;
+            span[2 * t] = span[2 * t + 1] = HG_NONE;
         }
         for (hg_node v = 0; v < g->n_tracked; v++) {
             uint32_t t = g->type_id[v];
@@ -300,15 +302,16 @@ int hg_graph_summarise(GraphObject *self) {
                 continue;
             }
             if (counts[t]++ == 0) {
-                first[t] = v;
+                span[2 * t] = v;
                 order[n_found++] = t;
             }
+            span[2 * t + 1] = v;
         }
     Py_END_ALLOW_THREADS
-    hg_free(first, (size_t)nt * sizeof(hg_node) + 1);
     self->base_counts = counts;
     self->base_order = order;
     self->n_base_order = n_found;
+    self->base_span = span;
     return 0;
 }
 
@@ -325,6 +328,8 @@ static void Graph_dealloc(GraphObject *self) {
     hg_free(self->base_counts,
             (size_t)self->cap.n_types * sizeof(uint64_t) + 1);
     hg_free(self->base_order, (size_t)self->cap.n_types * sizeof(uint32_t) + 1);
+    hg_free(self->base_span,
+            2 * (size_t)self->cap.n_types * sizeof(hg_node) + 1);
     hg_addr_index_free(self->index);
     hg_graph_release_file(self);    /* a loaded graph: unmap, own nothing */
     hg_capture_release(&self->cap); /* drops pins: may run Python code */
@@ -368,7 +373,8 @@ static PyObject *Graph_get_nbytes(GraphObject *self, void *c) {
     uint64_t n = hg_graph_nbytes(G(self));
     hg_node nn = G(self)->n_nodes;
     (void)c;
-    n += (uint64_t)self->cap.n_types * (sizeof(uint64_t) + sizeof(uint32_t));
+    n += (uint64_t)self->cap.n_types *
+         (sizeof(uint64_t) + sizeof(uint32_t) + 2 * sizeof(hg_node));
     if (self->index != NULL) {
         n += hg_addr_index_nbytes(self->index);
     }
@@ -802,11 +808,22 @@ static PyObject *Graph_select(GraphObject *self, PyObject *args) {
     {
         const uint8_t *m = mask.buf, *tm = tmask.buf;
         /* the default view holds tracked nodes only */
-        hg_node end = m == NULL ? g->n_tracked : g->n_nodes;
+        hg_node begin = 0, end = m == NULL ? g->n_tracked : g->n_nodes;
         if (m == NULL && tm != NULL) {
-            /* its counts per type are known: one pass, not two */
+            /* its counts per type are known: one pass, not two, over the
+             * ids between the first and the last node of those types */
+            begin = end;
+            end = 0;
             for (uint32_t t = 0; t < self->cap.n_types; t++) {
-                n += tm[t] ? (size_t)self->base_counts[t] : 0;
+                if (!tm[t] || self->base_counts[t] == 0) {
+                    continue;
+                }
+                n += (size_t)self->base_counts[t];
+                begin = self->base_span[2 * t] < begin ? self->base_span[2 * t]
+                                                       : begin;
+                end = self->base_span[2 * t + 1] + 1 > end
+                          ? self->base_span[2 * t + 1] + 1
+                          : end;
             }
         } else {
             Py_BEGIN_ALLOW_THREADS
@@ -825,7 +842,7 @@ static PyObject *Graph_select(GraphObject *self, PyObject *args) {
             size_t cap = n;
             n = 0;
             Py_BEGIN_ALLOW_THREADS
-                for (hg_node v = 0; v < end && n < cap; v++) {
+                for (hg_node v = begin; v < end && n < cap; v++) {
                     if (selected(g, m, tm, v)) {
                         ids[n++] = v;
                     }

@@ -30,7 +30,8 @@ typedef struct {
     uint64_t *base_counts; /* n_types: nodes per type */
     uint32_t *base_order;  /* type ids in first-seen (gc.get_objects) order */
     uint32_t n_base_order;
-    hg_node *roots; /* refcnt > in-degree, id order; built with live */
+    hg_node *base_span; /* 2 * n_types: first and last node id per type */
+    hg_node *roots;     /* refcnt > in-degree, id order; built with live */
     size_t n_roots;
     /* leak analysis (analysis.c), each built on first use: */
     hg_node *idom;      /* immediate dominators (hg_domtree_build) */
