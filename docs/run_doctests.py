@@ -56,6 +56,7 @@ PAGES = [
     'snapshots.rst',
     'leak-hunt.rst',
     'snapshot-format.rst',
+    'cli.rst',
     'differences.rst',
 ]
 

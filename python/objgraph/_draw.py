@@ -44,6 +44,7 @@ __all__ = [
     'present_graph',
     'show_graph',
     'sfdp_args',
+    'show_node_chains',
     'show_type_graph',
 ]
 
@@ -610,6 +611,60 @@ def chain_args(chains, backrefs=True):
 
     ends = [chain[-1] if backrefs else chain[0] for chain in chains]
     return ends, max_depth, in_chains
+
+
+def show_node_chains(chains, *, filename=None, output=None):
+    """Draw chains of nodes known only by their descriptions: the paths of
+    a snapshot that holds no objects (one loaded from a file).
+
+    Each chain lists ``(key, label, is_module)`` root first; ``key`` (an
+    int, e.g. the node's address) identifies a node, so a node on several
+    chains is drawn once.  Edges join consecutive nodes, referrer to
+    referent.  Colours follow :func:`show_graph`'s backrefs drawings:
+    white at the chain's end (red text), greyer towards the root, modules
+    green.  ``filename`` and ``output`` work as for :func:`show_graph`; no
+    chain at all raises ValueError.
+    """
+    chains = [chain for chain in chains if chain]
+    if not chains:
+        raise ValueError('no chain to draw')
+    max_depth = max(map(len, chains)) - 1
+    nodes = {}  # key -> [label, is_module, depth from the chain's end]
+    edges = {}  # (referrer key, referent key) -> None, in drawing order
+    for chain in chains:
+        for i, (key, label, is_module) in enumerate(chain):
+            depth = len(chain) - 1 - i
+            node = nodes.setdefault(key, [label, is_module, depth])
+            node[2] = min(node[2], depth)
+            if i:
+                edges[chain[i - 1][0], key] = None
+    f, dot_filename, interactive = _open_dot(filename, output)
+    try:
+        f.write('digraph ObjectGraph {\n'
+                '  node[shape=box, style=filled, fillcolor=white];\n')
+        for key, (label, is_module, depth) in nodes.items():
+            h, s, v = _gradient((0, 0, 1), (0, 0, .3), depth, max_depth)
+            if is_module:
+                h, s = .3, 1
+            font = ('red' if depth == 0 else 'white' if v < 0.5
+                    else None)  # red: a chain's end, as show_chain draws
+            f.write('  n%d[label="%s", fillcolor="%g,%g,%g"%s];\n'
+                    % (key, _quote(label), h, s, v,
+                       ', fontcolor=%s' % font if font else ''))
+        for src, dst in edges:
+            f.write('  n%d -> n%d;\n' % (src, dst))
+        f.write('}\n')
+    finally:
+        if f is not output and not interactive:
+            f.close()
+    if output:
+        return None
+    if interactive:
+        import graphviz
+        return graphviz.Source(f.getvalue())
+    print('Graph written to %s (%d nodes)' % (dot_filename, len(nodes)))
+    present_graph(dot_filename, filename)
+    return None
 
 
 # -- The heap by type ------------------------------------------------------

@@ -20,7 +20,7 @@ import platform
 import time
 from array import array
 
-from . import _heapgraph
+from . import _draw, _heapgraph
 from ._names import check_typename
 from ._snapshot import Snapshot, _ids
 
@@ -170,10 +170,11 @@ class LoadedSnapshot(Snapshot):
     Detached from any process: it holds no objects, so the queries that
     return objects (``by_type``, ``at``, ``at_addrs``,
     ``get_leaking_objects``, ``find_ref_chain``, ``find_backref_chain``,
-    ``show_refs``, ``show_backrefs``, ``show_chain``, and ``typestats``
-    with a ``filter``) raise ``ValueError``.  Their id-returning variants
-    are :meth:`get_leaking_ids` and :meth:`by_type_ids`; :meth:`node`
-    describes one node.
+    ``show_refs``, ``show_backrefs``, and ``typestats`` with a ``filter``)
+    raise ``ValueError``.  Their id-returning variants are
+    :meth:`get_leaking_ids` and :meth:`by_type_ids`; :meth:`node` and
+    :meth:`node_at` describe one node; :meth:`show_chain` draws chains of
+    addresses, such as a retention path's ``example``.
     """
 
     def __init__(self, graph, path):
@@ -233,6 +234,49 @@ class LoadedSnapshot(Snapshot):
         return NodeInfo(v, addr, self._type_names(True)[t], size, refcnt,
                         self._labels.get(v))
 
+    def node_at(self, addr):
+        """A :class:`NodeInfo` for the node whose address (``id()`` at
+        capture time) is ``addr``, or None if there is none.  The
+        ``example`` of a :meth:`~Snapshot.retention_paths` group lists
+        such addresses."""
+        if not isinstance(addr, int):
+            raise TypeError('addr must be an int (an address: id() at '
+                            'capture time), not %s' % type(addr).__name__)
+        v = self._g.find((addr,))[0]
+        return None if v < 0 else self.node(v)
+
+    def show_chain(self, *chains, filename=None, output=None):
+        """Draw chains of addresses of this snapshot's nodes, root first:
+        the ``example`` of a :meth:`~Snapshot.retention_paths` group.
+
+        Each node is a box giving its type, label (module, class or
+        function name) and shallow size; each reference between
+        consecutive nodes an arrow.  ``filename`` and ``output`` work as
+        for :func:`objgraph.show_chain`.  An address that is not a node of
+        this snapshot raises ValueError.
+
+            >>> group = snap.retention_paths('Request', limit=1)[0]
+            >>> snap.show_chain(group.example, filename='leak.svg')
+            Graph written to ....dot (5 nodes)
+            Image generated as leak.svg
+        """
+        described = []
+        for chain in chains:
+            nodes = []
+            for addr in chain:
+                info = self.node_at(addr)
+                if info is None:
+                    raise ValueError('%r is not the address of a node of '
+                                     'the snapshot loaded from %r'
+                                     % (addr, self.path))
+                label = '%s %s' % (info.type, info.label) \
+                    if info.label else info.type
+                nodes.append((info.addr, '%s\n%d bytes' % (label, info.size),
+                              info.type == 'module'))
+            described.append(nodes)
+        return _draw.show_node_chains(described, filename=filename,
+                                      output=output)
+
     by_type = _no_objects('by_type')
     at = _no_objects('at')
     at_addrs = _no_objects('at_addrs')
@@ -241,4 +285,3 @@ class LoadedSnapshot(Snapshot):
     find_backref_chain = _no_objects('find_backref_chain')
     show_refs = _no_objects('show_refs')
     show_backrefs = _no_objects('show_backrefs')
-    show_chain = _no_objects('show_chain')

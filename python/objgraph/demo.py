@@ -1,16 +1,24 @@
 """objgraph's demo: a synthetic heap with a planted leak, and the objgraph
 answers that find it.
 
-Run it with ``python -m objgraph.demo`` (``make demo``).  It builds a heap
-of about a million objects shaped like a web application's -- sessions,
-users, caches -- plants a leak (every handled request is kept by a
-forgotten registry), and then hunts the leak the objgraph way: growth
-between two calls, the new objects, and the chain of references from a
-module that keeps them alive.
+Run it with ``objgraph demo`` (or ``python -m objgraph.demo``, which is
+the same command).  It builds a heap of about a million objects shaped
+like a web application's -- users, sessions -- plants a leak (every
+handled request is kept by a forgotten registry), and hunts it the way a
+production canary would: a detached snapshot after each round of
+requests, saved to a file; the files loaded back and handed to
+:func:`objgraph.leak_suspects`; the top suspect's retention path, drawn.
+
+:func:`run` does the work and returns what it found; the command line
+(``objgraph._cli``) prints it.
 """
 
-import argparse
+import contextlib
+import io
+import os
+import shutil
 import sys
+import tempfile
 import time
 import types
 
@@ -48,77 +56,119 @@ def build_app(n_users):
 
 
 def handle(app, session, path):
+    """Handle one request -- and keep it forever (the bug)."""
     request = Request(session, path)
     session.data['visits'] += 1
     app._registry.append(request)  # the bug: nobody ever removes it
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog='python -m objgraph.demo',
-        description='Plant a leak in a synthetic heap and find it.')
-    parser.add_argument('--users', type=int, default=200_000,
-                        help='users (each adds ~5 objects; default 200000)')
-    parser.add_argument('--requests', type=int, default=20_000,
-                        help='requests handled between the two looks')
-    parser.add_argument('--image', default='objgraph-demo-leak.png',
-                        help='where to draw the chain (default '
-                             'objgraph-demo-leak.png; "" to skip)')
-    args = parser.parse_args(argv)
-    if args.users < 1 or args.requests < 1:
-        parser.error('--users and --requests must be >= 1')
+def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
+        say=None):
+    """Build the heap, leak ``requests`` requests before each of
+    ``snapshots`` snapshots, and find the leak.
 
+    The snapshots are detached (``pin=False``) except the last, which is
+    pinned so that its retention path can name dict keys and be drawn
+    with objgraph's own ``show_chain``.  Each is saved to a file (in
+    ``keep``, a directory kept afterwards, or in a temporary one removed
+    at the end), and :func:`objgraph.leak_suspects` runs on the files
+    loaded back, as ``objgraph suspects`` does.  ``image``: where to draw
+    the top suspect's retention path ('' for no drawing).  ``say(text)``
+    reports each step as it happens.
+
+    Returns a dict: ``users``, ``requests`` (per round), ``build_seconds``,
+    ``snapshots`` (one dict per file: ``path``, ``requests`` handled so
+    far, ``nodes``, ``edges``, ``pause_seconds``, ``file_size``),
+    ``suspects`` (:class:`objgraph.LeakSuspect` rows, from the files),
+    ``loaded`` (the loaded snapshots, for describing their paths),
+    ``top_path`` (the top suspect's :class:`objgraph.RetentionPath` in the
+    pinned snapshot, or None), ``image`` (the file drawn, or None),
+    ``draw_output`` (what the drawing printed), ``seconds`` (in all).
+    """
+    if users < 1 or requests < 1 or snapshots < 3:
+        raise ValueError('users and requests must be >= 1 and snapshots '
+                         '>= 3')
+    if say is None:
+        def say(text):
+            pass
     t0 = time.perf_counter()
-    app = build_app(args.users)
-    print('built a heap of %d tracked objects in %.1f s'
-          % (_tracked(), time.perf_counter() - t0))
+    directory = keep if keep else tempfile.mkdtemp(prefix='objgraph-demo-')
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+    app = build_app(users)
+    report = {'users': users, 'requests': requests,
+              'build_seconds': time.perf_counter() - t0, 'snapshots': []}
+    say('built demo_app: %d users and their sessions (%.1f s)'
+        % (users, report['build_seconds']))
+    pinned = None
+    try:
+        handled = 0
+        for i in range(snapshots):
+            for _ in range(requests):
+                handle(app, app.sessions[handled % len(app.sessions)],
+                       '/page/%d' % handled)
+                handled += 1
+            last = i == snapshots - 1
+            snap = objgraph.snapshot(pin=last)
+            path = os.path.join(directory, 'round-%d.hgsnap' % (i + 1))
+            snap.save(path)
+            row = {'path': path, 'requests': handled, 'nodes': len(snap),
+                   'edges': snap.num_edges,
+                   'pause_seconds': snap.pause_seconds,
+                   'file_size': os.path.getsize(path)}
+            report['snapshots'].append(row)
+            say('snapshot %d after %d requests: %d objects, %d references, '
+                'paused %.0f ms, saved to %s (%.1f MB)%s'
+                % (i + 1, handled, row['nodes'], row['edges'],
+                   row['pause_seconds'] * 1e3, path, row['file_size'] / 1e6,
+                   ' -- pinned, for the drawing' if last else ''))
+            if last:
+                pinned = snap
+            else:
+                snap.close()
+            del snap  # not to be counted in the next snapshot
+        loaded = [objgraph.load(row['path']) for row in report['snapshots']]
+        report['loaded'] = loaded
+        report['suspects'] = objgraph.leak_suspects(loaded, limit=5, paths=1)
+        report['top_path'] = report['image'] = None
+        report['draw_output'] = ''
+        if report['suspects']:
+            top = report['suspects'][0].typename
+            groups = pinned.retention_paths(top, limit=1)
+            if groups:
+                report['top_path'] = groups[0]
+                if image:
+                    report['image'], report['draw_output'] = _draw(
+                        pinned, groups[0].example, image)
+    finally:
+        if pinned is not None:
+            pinned.close()
+        del app._registry[:]
+        sys.modules.pop('demo_app', None)
+        if not keep:
+            shutil.rmtree(directory, ignore_errors=True)
+    report['seconds'] = time.perf_counter() - t0
+    return report
 
-    print('\n$ objgraph.show_growth(limit=3)   # before: the baseline')
-    objgraph.show_growth(limit=3)
 
-    for i in range(args.requests):
-        handle(app, app.sessions[i % len(app.sessions)], '/page/%d' % i)
-
-    print('\n$ objgraph.show_growth()   # after handling %d requests'
-          % args.requests)
-    objgraph.show_growth()
-
-    with objgraph.snapshot() as snap:
-        print('\nsnapshot: %d nodes, %d edges, %.1f MB, GIL pause %.0f ms'
-              % (len(snap), snap.num_edges, snap.nbytes / 1e6,
-                 snap.pause_seconds * 1e3))
-        leaked = snap.by_type('Request')
-        print('\n$ snap.count("Request")\n%d' % len(leaked))
-        chain = snap.find_backref_chain(leaked[-1],
-                                        objgraph.is_proper_module)
-        print('\n$ objgraph.find_backref_chain(request, '
-              'objgraph.is_proper_module)')
-        for depth, obj in enumerate(chain):
-            print('%s%s' % ('  ' * depth, _describe(obj)))
-        if args.image:
-            print('\n$ objgraph.show_chain(chain, filename=%r)'
-                  % args.image)
-            snap.show_chain(chain, filename=args.image)
-    print('\nThe chain ends in demo_app._registry: every Request is kept '
-          'alive there -- the leak.')
-    del app._registry[:]
-    del sys.modules['demo_app']
-    return 0
+def _draw(snap, chain, image):
+    """Draw ``chain`` with ``snap.show_chain`` into ``image``: (the file
+    drawn or None, what the drawing printed)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        snap.show_chain(chain, filename=image)
+    made = (image.endswith('.dot') or
+            'Image generated as' in printed.getvalue())
+    return (image if made else None), printed.getvalue()
 
 
-def _tracked():
-    with objgraph.snapshot(pin=False) as snap:
-        return sum(snap.typestats().values())
-
-
-def _describe(obj):
-    if isinstance(obj, types.ModuleType):
-        return 'module %s' % obj.__name__
-    if isinstance(obj, dict):
-        return 'dict with %d items' % len(obj)
-    if isinstance(obj, list):
-        return 'list with %d items' % len(obj)
-    return '%s object at %#x' % (type(obj).__name__, id(obj))
+def main(argv=None):
+    """``python -m objgraph.demo [options]``: ``objgraph demo
+    [options]``."""
+    from ._cli import main as cli_main
+    if argv is None:
+        argv = sys.argv[1:]
+    return cli_main(['demo'] + list(argv))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,591 @@
+"""The ``objgraph`` command line: snapshot files examined from a shell or
+a CI job, and the demo.
+
+    objgraph demo [--users N] [--requests N] [--snapshots N]
+                  [--image PATH] [--keep DIR]
+    objgraph info FILE
+    objgraph top FILE [--limit N] [--sort KEY]
+    objgraph diff OLD NEW [--limit N]
+    objgraph paths FILE TYPE [--limit N]
+    objgraph suspects FILE FILE FILE... [--limit N] [--paths N]
+                      [--min-growth N] [--fail-on-leak]
+    objgraph render FILE --type TYPE -o OUT
+
+Files are snapshots written by ``Snapshot.save``; every figure comes from
+the :class:`objgraph.LoadedSnapshot` API (and :func:`objgraph.leak_suspects`)
+on the files loaded back.  Every subcommand takes ``--json``: one JSON
+document on stdout instead of the text.  Progress notes go to stderr, and
+only when stderr is a terminal.
+
+Exit status: 0 done; 1 a leak found with ``--fail-on-leak``; 2 a usage or
+file error, reported as one line on stderr naming the file and the cause
+(never a traceback).  ``docs/cli.rst`` describes the command line.
+"""
+
+import argparse
+import contextlib
+import datetime
+import io
+import json
+import os
+import sys
+
+import objgraph
+
+EXIT_OK = 0
+EXIT_LEAK = 1
+EXIT_ERROR = 2
+
+_IMAGE_FORMATS = ('png', 'svg', 'pdf', 'dot')
+_TOP_SORT = {'retained': 3, 'shallow': 2, 'count': 1}
+
+
+class UsageError(Exception):
+    """A mistake of the user's: reported as one line, exit status 2."""
+
+
+class _Progress:
+    """Notes on long steps, one stderr line rewritten in place; silent
+    unless stderr is a terminal (so pipes and CI logs stay clean)."""
+
+    def __init__(self):
+        stream = sys.stderr
+        self.enabled = stream is not None and stream.isatty()
+        self.shown = False
+
+    def step(self, text):
+        if self.enabled:
+            sys.stderr.write('\r\x1b[Kobjgraph: %s...' % text)
+            sys.stderr.flush()
+            self.shown = True
+
+    def done(self):
+        if self.shown:
+            sys.stderr.write('\r\x1b[K')
+            sys.stderr.flush()
+            self.shown = False
+
+
+# -- Text helpers -------------------------------------------------------------
+
+def _arrow():
+    """' → ' where stdout can encode it, ' -> ' otherwise."""
+    try:
+        '→'.encode(getattr(sys.stdout, 'encoding', None) or 'ascii')
+    except (UnicodeEncodeError, LookupError):
+        return ' -> '
+    return ' → '
+
+
+def _size(n):
+    """Bytes for people: '512 B', '3.4 KiB', '18.8 MiB'."""
+    if n < 0:
+        return '-' + _size(-n)
+    for unit in ('B', 'KiB', 'MiB', 'GiB'):
+        if n < 1024:
+            return '%d %s' % (n, unit) if unit == 'B' else '%.1f %s' % (
+                n, unit)
+        n /= 1024.0
+    return '%.1f TiB' % n
+
+
+def _objects(n):
+    return '%d object%s' % (n, '' if n == 1 else 's')
+
+
+def _signed_size(n):
+    return '+' + _size(n) if n >= 0 else _size(n)
+
+
+def _table(header, rows, align=None):
+    """Lines of a table.  ``align``: '<' (left) or '>' (right) per column;
+    by default the first column left, the others right."""
+    if align is None:
+        align = '<' + '>' * (len(header) - 1)
+    cells = [list(header)] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return ['  '.join(c.ljust(w) if a == '<' else c.rjust(w)
+                      for c, w, a in zip(row, widths, align)).rstrip()
+            for row in cells]
+
+
+# -- Snapshot helpers ---------------------------------------------------------
+
+def _load(path, progress):
+    progress.step('loading %s' % path)
+    return objgraph.load(path)
+
+
+def _path_nodes(snap, group):
+    """The nodes of a retention path group's example on a loaded snapshot:
+    one dict (``addr``, ``type``, ``label``, ``size``) each, root first."""
+    nodes = []
+    for addr in group.example:
+        info = snap.node_at(addr)
+        nodes.append({'addr': addr, 'type': info.type, 'label': info.label,
+                      'size': info.size})
+    return nodes
+
+
+def _node_text(node):
+    return ('%s %s' % (node['type'], node['label']) if node['label']
+            else node['type'])
+
+
+def _path_doc(snap, group):
+    """A retention path group as JSON."""
+    return {'signature': list(group.signature), 'count': group.count,
+            'retained_bytes': group.retained_bytes,
+            'path': _path_nodes(snap, group)}
+
+
+def _path_text(path_doc):
+    return _arrow().join(_node_text(node) for node in path_doc['path'])
+
+
+def _known_type(snap, typename):
+    """Whether any object of the snapshot has this (short or qualified)
+    type name."""
+    names = set(snap.typestats()) | set(snap.typestats(shortnames=False))
+    names.update(row[0] for row in snap.retained_by_type(None))
+    return typename in names
+
+
+def _paths_of(snap, path, typename, limit):
+    """retention_paths(typename, limit) on a loaded file; a type the file
+    does not hold is a UsageError."""
+    groups = snap.retention_paths(typename, limit)
+    if not groups and not _known_type(snap, typename):
+        raise UsageError('%s holds no object of type %r' % (path, typename))
+    return groups
+
+
+# -- Subcommands --------------------------------------------------------------
+#
+# Each returns (JSON document, text lines, exit status, a message for
+# stderr or None); main() prints the document or the text, then the
+# message.
+
+def _cmd_info(args, progress):
+    snap = _load(args.file, progress)
+    progress.step('counting')
+    stats = snap.typestats(shortnames=False)
+    created = datetime.datetime.fromtimestamp(snap.created,
+                                              datetime.timezone.utc)
+    doc = {'file': args.file, 'file_size': snap.file_size,
+           'created': snap.created,
+           'created_iso': created.isoformat(timespec='seconds'),
+           'runtime': snap.runtime, 'python_version': snap.python_version,
+           'producer': snap.producer, 'nodes': len(snap),
+           'edges': snap.num_edges, 'tracked': sum(stats.values()),
+           'types': len(stats), 'pause_seconds': snap.pause_seconds,
+           'capture_seconds': snap.capture_seconds}
+    lines = [
+        'file:     %s (%s)' % (args.file, _size(doc['file_size'])),
+        'created:  %s by %s' % (created.strftime('%Y-%m-%d %H:%M:%S UTC'),
+                                doc['producer']),
+        'python:   %s' % doc['runtime'],
+        'nodes:    %d objects, %d of them tracked by the garbage collector'
+        % (doc['nodes'], doc['tracked']),
+        'edges:    %d references' % doc['edges'],
+        'types:    %d (of the tracked objects)' % doc['types'],
+        'pause:    %.1f ms holding the GIL (the capture took %.1f ms)'
+        % (doc['pause_seconds'] * 1e3, doc['capture_seconds'] * 1e3),
+    ]
+    return doc, lines, EXIT_OK, None
+
+
+def _cmd_top(args, progress):
+    snap = _load(args.file, progress)
+    progress.step('computing retained sizes')
+    key = _TOP_SORT[args.sort]
+    rows = snap.retained_by_type(None)
+    rows.sort(key=lambda r: (-r[key], -r[3], r[0]))
+    if args.limit:
+        rows = rows[:args.limit]
+    doc = {'file': args.file, 'sort': args.sort,
+           'types': [{'type': name, 'count': n, 'shallow_bytes': shallow,
+                      'retained_bytes': retained}
+                     for name, n, shallow, retained in rows]}
+    lines = ['types in %s by %s bytes (objects a root reaches, untracked '
+             'ones included)' % (args.file, args.sort)
+             if args.sort != 'count' else
+             'types in %s by count (objects a root reaches, untracked ones '
+             'included)' % args.file]
+    lines += _table(('type', 'objects', 'shallow', 'retained'),
+                    [(name, n, _size(shallow), _size(retained))
+                     for name, n, shallow, retained in rows])
+    return doc, lines, EXIT_OK, None
+
+
+def _cmd_diff(args, progress):
+    old = _load(args.old, progress)
+    new = _load(args.new, progress)
+    progress.step('comparing')
+    rows = new.diff(old).growth(args.limit)
+    doc = {'old': args.old, 'new': args.new,
+           'growth': [{'type': name, 'count': n, 'delta': delta}
+                      for name, n, delta in rows]}
+    if not rows:
+        return doc, ['no type grew from %s to %s' % (args.old, args.new)], \
+            EXIT_OK, None
+    lines = ['types that grew from %s to %s (objects a full collection '
+             'would keep)' % (args.old, args.new)]
+    lines += _table(('type', 'objects', 'growth'),
+                    [(name, n, '%+d' % delta) for name, n, delta in rows])
+    return doc, lines, EXIT_OK, None
+
+
+def _cmd_paths(args, progress):
+    snap = _load(args.file, progress)
+    progress.step('finding retention paths of %s' % args.type)
+    groups = _paths_of(snap, args.file, args.type, args.limit)
+    paths = [_path_doc(snap, group) for group in groups]
+    doc = {'file': args.file, 'type': args.type, 'paths': paths}
+    if not paths:
+        return doc, ['no %s in %s is reachable from a root (all garbage)'
+                     % (args.type, args.file)], EXIT_OK, None
+    lines = ['why the %s objects in %s are alive: their shortest paths '
+             'from a root, grouped' % (args.type, args.file)]
+    lines += _table(('objects', 'retained', 'path'),
+                    [(p['count'], _size(p['retained_bytes']), _path_text(p))
+                     for p in paths], align='>><')
+    return doc, lines, EXIT_OK, None
+
+
+def _suspects_doc(suspects, snap):
+    """leak_suspects rows as JSON; ``snap``: the last snapshot (loaded),
+    whose nodes the paths go through."""
+    return [{'type': s.typename, 'counts': list(s.counts),
+             'growth': s.growth, 'retained_bytes': list(s.retained_bytes),
+             'retained_growth': s.retained_bytes[-1] - s.retained_bytes[0],
+             'paths': [_path_doc(snap, group) for group in s.paths]}
+            for s in suspects]
+
+
+def _suspects_text(rows):
+    if not rows:
+        return ['no suspect: no type grew from each snapshot to the next']
+    lines = _table(('type', 'objects per snapshot', 'growth', 'retained',
+                    'retained growth'),
+                   [(r['type'], ' -> '.join(map(str, r['counts'])),
+                     '%+d' % r['growth'], _size(r['retained_bytes'][-1]),
+                     _signed_size(r['retained_growth'])) for r in rows])
+    lines += ['', 'what keeps them alive (top path in the last snapshot):']
+    for r in rows:
+        for p in r['paths']:
+            lines.append('  %s: %s, %s: %s' % (
+                r['type'], _objects(p['count']), _size(p['retained_bytes']),
+                _path_text(p)))
+    return lines
+
+
+def _cmd_suspects(args, progress):
+    if len(args.files) < 3:
+        raise UsageError('needs 3 or more snapshot files, in the order they '
+                         'were taken, not %d' % len(args.files))
+    snaps = [_load(path, progress) for path in args.files]
+    progress.step('looking for types that keep growing')
+    suspects = objgraph.leak_suspects(snaps, limit=args.limit,
+                                      paths=args.paths)
+    if args.min_growth:  # 0: every suspect, even those with fewer objects
+        suspects = [s for s in suspects if s.growth >= args.min_growth]
+    rows = _suspects_doc(suspects, snaps[-1])
+    leak = bool(rows)
+    doc = {'files': args.files, 'suspects': rows, 'leak': leak}
+    lines = ['leak suspects across %d snapshots: %s'
+             % (len(args.files), ', '.join(args.files))]
+    lines += _suspects_text(rows)
+    if leak and args.fail_on_leak:
+        top = rows[0]
+        return doc, lines, EXIT_LEAK, 'leak: %s grew by %d objects (%s)' % (
+            top['type'], top['growth'], ' -> '.join(map(str, top['counts'])))
+    return doc, lines, EXIT_OK, None
+
+
+def _check_output(path):
+    """An image path must name a known format and a directory that
+    exists (graphviz would say so less clearly)."""
+    ext = os.path.splitext(path)[1][1:].lower()
+    if ext not in _IMAGE_FORMATS:
+        raise UsageError('cannot tell the image format of %r: name it '
+                         '.png, .svg, .pdf or .dot' % path)
+    directory = os.path.dirname(path) or os.curdir
+    if not os.path.isdir(directory):
+        raise UsageError('cannot write %s: no directory %s'
+                         % (path, directory))
+
+
+def _cmd_render(args, progress):
+    _check_output(args.output)
+    snap = _load(args.file, progress)
+    progress.step('finding the retention path of %s' % args.type)
+    groups = _paths_of(snap, args.file, args.type, 1)
+    if not groups:
+        raise UsageError('no %s in %s is reachable from a root: no path to '
+                         'draw' % (args.type, args.file))
+    path = _path_doc(snap, groups[0])
+    progress.step('drawing %s' % args.output)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        snap.show_chain(groups[0].example, filename=args.output)
+    if not (args.output.endswith('.dot')
+            or 'Image generated as' in printed.getvalue()):
+        said = printed.getvalue().strip().splitlines()
+        raise UsageError('cannot draw %s: %s' % (
+            args.output, said[-1] if said else 'graphviz failed'))
+    doc = {'file': args.file, 'type': args.type, 'output': args.output}
+    doc.update(path)
+    lines = ['drew the top retention path of %s in %s (%s, %s '
+             'retained) to %s:' % (args.type, args.file,
+                                   _objects(path['count']),
+                                   _size(path['retained_bytes']),
+                                   args.output),
+             '  ' + _path_text(path)]
+    return doc, lines, EXIT_OK, None
+
+
+def _cmd_demo(args, progress):
+    from . import demo
+    if args.json:
+        say = progress.step
+    else:
+        def say(text):
+            print(text)
+            sys.stdout.flush()
+        say('objgraph demo: a web application that keeps every request '
+            'it handles\n')
+    report = demo.run(args.users, args.requests, args.snapshots,
+                      args.image, args.keep, say)
+    files = [row['path'] for row in report['snapshots']]
+    rows = _suspects_doc([s for s in report['suspects'] if s.growth >= 1],
+                         report['loaded'][-1])
+    top = report['top_path']
+    doc = {'users': args.users, 'requests': args.requests,
+           'snapshots': report['snapshots'], 'kept': bool(args.keep),
+           'suspects': rows,
+           'top_path': None if top is None else {
+               'signature': list(top.signature), 'count': top.count,
+               'retained_bytes': top.retained_bytes},
+           'image': report['image'], 'seconds': report['seconds']}
+    status, message = EXIT_OK, None
+    if args.image and report['image'] is None:
+        said = report['draw_output'].strip().splitlines()
+        status = EXIT_ERROR
+        message = 'error: cannot draw %s: %s' % (
+            args.image, said[-1] if said else 'no leak path to draw')
+    shown = files if args.keep else [os.path.basename(f) for f in files]
+    lines = ['', '$ objgraph suspects --limit 5 %s' % ' '.join(shown)]
+    if not args.keep:
+        lines.append('(the files are in a temporary directory removed at '
+                     'the end; --keep DIR keeps them)')
+    lines += _suspects_text(rows)
+    if rows:
+        s = rows[0]
+        lines += ['', 'The top suspect is %s: %s objects (%+d), retaining %s '
+                  'in the last snapshot.' % (
+                      s['type'], ' -> '.join(map(str, s['counts'])),
+                      s['growth'], _size(s['retained_bytes'][-1]))]
+    if top is not None:
+        lines += ['In the pinned snapshot, the path that keeps %d of them '
+                  'alive (%s retained):' % (top.count,
+                                            _size(top.retained_bytes)),
+                  '  ' + _arrow().join(top.signature)]
+    if report['image']:
+        lines.append('Drawn to %s.' % report['image'])
+    if rows and rows[0]['type'] == 'Request':
+        lines += ['', "The leak: demo_app._registry keeps every Request "
+                  "handled; nothing ever removes one."]
+    lines.append('Done in %.1f s.' % report['seconds'])
+    return doc, lines, status, message
+
+
+# -- The parser ---------------------------------------------------------------
+
+def _count(text):
+    """argparse type: an int >= 0."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('not a number: %r' % text) from None
+    if n < 0:
+        raise argparse.ArgumentTypeError('must be >= 0, not %d' % n)
+    return n
+
+
+def _positive(text):
+    """argparse type: an int >= 1."""
+    n = _count(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError('must be >= 1, not %d' % n)
+    return n
+
+
+def _at_least_3(text):
+    n = _count(text)
+    if n < 3:
+        raise argparse.ArgumentTypeError('must be >= 3, not %d' % n)
+    return n
+
+
+def build_parser():
+    """The ``objgraph`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog='objgraph',
+        description='Examine heap snapshot files written by objgraph '
+                    '(Snapshot.save): counts, sizes, growth, retention '
+                    'paths, leak suspects and drawings; or run the demo.',
+        epilog='Exit status: 0 done; 1 a leak found with --fail-on-leak; '
+               '2 a usage or file error.  See "objgraph COMMAND --help".')
+    parser.add_argument('--version', action='version',
+                        version='objgraph %s' % objgraph.__version__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('--json', action='store_true',
+                        help='print one JSON document on stdout instead of '
+                             'text')
+    sub = parser.add_subparsers(dest='command', required=True,
+                                metavar='COMMAND')
+
+    def command(name, func, help, description):
+        p = sub.add_parser(name, parents=[common], help=help,
+                           description=description)
+        p.set_defaults(func=func)
+        return p
+
+    def limit(p, default):
+        p.add_argument('--limit', '-n', type=_count, default=default,
+                       metavar='N',
+                       help='show at most N rows (default %d; 0: all)'
+                            % default)
+
+    p = command('demo', _cmd_demo,
+                'plant a leak in a synthetic heap and find it',
+                'Build a heap shaped like a web application (users, '
+                'sessions), leak every request it handles, take a snapshot '
+                'after each round of requests, save them to files, find '
+                'the leak with leak_suspects on the files loaded back, and '
+                'draw the retention path of the top suspect.')
+    p.add_argument('--users', type=_positive, default=200_000, metavar='N',
+                   help='users in the heap (each adds ~7 objects; default '
+                        '200000)')
+    p.add_argument('--requests', type=_positive, default=20_000,
+                   metavar='N',
+                   help='requests handled (and leaked) before each '
+                        'snapshot (default 20000)')
+    p.add_argument('--snapshots', type=_at_least_3, default=3, metavar='N',
+                   help='snapshots to take, 3 or more (default 3)')
+    p.add_argument('--image', default='objgraph-demo-leak.png',
+                   metavar='PATH',
+                   help='where to draw the leak\'s retention path (default '
+                        'objgraph-demo-leak.png; "" draws nothing)')
+    p.add_argument('--keep', metavar='DIR',
+                   help='save the snapshot files in DIR and keep them '
+                        '(default: a temporary directory, removed)')
+
+    p = command('info', _cmd_info, 'what a snapshot file holds',
+                'Print the node, edge and type counts of a snapshot file, '
+                'the capture\'s pause, the Python that was captured, the '
+                'file size and when the snapshot was taken.')
+    p.add_argument('file', metavar='FILE', help='a snapshot file')
+
+    p = command('top', _cmd_top, 'types by count and bytes',
+                'Print the types of a snapshot file with their objects, '
+                'shallow bytes (sys.getsizeof) and retained bytes (what '
+                'freeing them all would free, each byte counted once), '
+                'over the objects a root reaches, untracked ones (str, '
+                'int, ...) included.')
+    p.add_argument('file', metavar='FILE', help='a snapshot file')
+    limit(p, 10)
+    p.add_argument('--sort', choices=sorted(_TOP_SORT), default='retained',
+                   help='order of the rows (default retained)')
+
+    p = command('diff', _cmd_diff, 'types that grew between two files',
+                'Print the types with more objects in NEW than in OLD '
+                '(objects a full collection would keep), largest growth '
+                'first, as objgraph.show_growth does.')
+    p.add_argument('old', metavar='OLD', help='the older snapshot file')
+    p.add_argument('new', metavar='NEW', help='the newer snapshot file')
+    limit(p, 10)
+
+    p = command('paths', _cmd_paths, 'why objects of a type are alive',
+                'Print the shortest paths from a root to every object of '
+                'TYPE, grouped by the types along them: per group, the '
+                'objects, the bytes they retain and the path.')
+    p.add_argument('file', metavar='FILE', help='a snapshot file')
+    p.add_argument('type', metavar='TYPE',
+                   help='a type name, short (Request) or qualified '
+                        '(app.Request)')
+    limit(p, 5)
+
+    p = command('suspects', _cmd_suspects,
+                'types that keep growing across 3 or more files',
+                'Print the types whose objects (or the bytes they retain) '
+                'never shrink from one snapshot to the next and end higher '
+                'than they started: objgraph.leak_suspects over the files, '
+                'in the order given, with each suspect\'s top retention '
+                'path in the last file.')
+    p.add_argument('files', nargs='+', metavar='FILE',
+                   help='3 or more snapshot files, oldest first')
+    limit(p, 10)
+    p.add_argument('--paths', type=_count, default=1, metavar='N',
+                   help='retention paths shown per suspect (default 1)')
+    p.add_argument('--min-growth', type=_count, default=1, metavar='N',
+                   help='report only the types whose objects grew by N or '
+                        'more (default 1; 0: every suspect, types that '
+                        'only retain more bytes too)')
+    p.add_argument('--fail-on-leak', action='store_true',
+                   help='exit with status 1 if any suspect is reported')
+
+    p = command('render', _cmd_render,
+                'draw the retention path of a type',
+                'Draw the top retention path of TYPE (the path shared by '
+                'the most objects of the type) with graphviz.')
+    p.add_argument('file', metavar='FILE', help='a snapshot file')
+    p.add_argument('--type', '-t', required=True, metavar='TYPE',
+                   help='the type whose path to draw')
+    p.add_argument('--output', '-o', required=True, metavar='OUT',
+                   help='the image to write; its extension names the '
+                        'format: .png, .svg, .pdf or .dot')
+    return parser
+
+
+def _error_text(e):
+    """One line for an error: the file and the cause."""
+    if isinstance(e, OSError) and e.filename is not None:
+        return '%s: %s' % (e.filename, e.strerror or e)
+    return str(e)
+
+
+def main(argv=None):
+    """Run the ``objgraph`` command with ``argv`` (default
+    ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a usage error
+        return e.code if isinstance(e.code, int) else EXIT_ERROR
+    progress = _Progress()
+    try:
+        doc, lines, status, message = args.func(args, progress)
+    except (UsageError, objgraph.SnapshotError, OSError, ValueError) as e:
+        progress.done()
+        print('objgraph %s: error: %s' % (args.command, _error_text(e)),
+              file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        progress.done()
+        return 130
+    progress.done()
+    try:
+        if args.json:
+            json.dump(doc, sys.stdout, indent=2)
+            sys.stdout.write('\n')
+        else:
+            sys.stdout.write(''.join(line + '\n' for line in lines))
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into head
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    if message:
+        print('objgraph %s: %s' % (args.command, message), file=sys.stderr)
+    return status
