@@ -44,7 +44,7 @@ build: build/.deps
 	$(PIP) install -q --disable-pip-version-check --no-build-isolation .
 
 demo: build
-	$(PYTHON) -m objgraph.demo --image build/demo-leak.png
+	objgraph demo --image build/demo-leak.png
 
 test: lint build $(REF) test-core test-python test-docs fuzz
 
