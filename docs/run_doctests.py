@@ -57,6 +57,7 @@ PAGES = [
     'leak-hunt.rst',
     'snapshot-format.rst',
     'cli.rst',
+    'canary.rst',
     'differences.rst',
 ]
 

@@ -126,11 +126,16 @@ def test_edges_are_gc_get_referents_in_order(captured):
 
 def test_tracked_set_is_gc_get_objects(captured):
     g, _, _ = captured
-    tracked = {g.node(i)[0] for i in range(g.n_tracked)}
+    tracked = {g.node(i)[0]: i for i in range(g.n_tracked)}
     live = {id(o) for o in gc.get_objects()}
-    # pinned: every captured object is still alive and tracked
-    assert tracked - live == set()
-    assert len(live - tracked) < 100  # objects made after the capture
+    # pinned: every captured object is still alive and tracked, except
+    # tuples and dicts that a collection since the capture (run by an
+    # earlier test's teardown, say) found untrackable
+    names = g.type_names(True)
+    untracked = {names[g.node(i)[1]] for a, i in tracked.items()
+                 if a not in live}
+    assert untracked <= {'tuple', 'dict'}
+    assert len(live - tracked.keys()) < 100  # made after the capture
 
 
 def test_frozen_objects_are_captured_and_flagged():
