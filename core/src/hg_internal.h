@@ -72,6 +72,13 @@ __extension__ typedef unsigned __int128 hg__u128;
  * else min(hg_num_threads(), HG__MAX_CHUNKS). */
 int hg__n_chunks(uint64_t work);
 
+/* out[t] = the sum of weights[v] (1 each when weights is NULL) over nodes
+ * v < n of type t with mask == NULL or mask[v] != 0: hg_type_histogram and
+ * hg_type_bytes. */
+hg_status hg__type_sums(const uint32_t *type_ids, const uint64_t *weights,
+                        hg_node n, const uint8_t *mask, uint32_t n_types,
+                        uint64_t *out);
+
 /* Chunks for a kernel whose every chunk but one keeps a count array of
  * n_buckets entries: at most 1 + work / n_buckets, so that scratch stays
  * within the size of the input (64 threads x 50M nodes would be 12 GiB). */

@@ -6,12 +6,14 @@
  * over types adds the rows.  Integer sums: identical for any K.  counts is
  * written only when every id was valid, so HG_EINVAL leaves it untouched.
  * Scale: one read of type_ids (and mask); K * n_types * 8 bytes of rows.
+ * hg__type_sums is the one implementation, shared with hg_type_bytes
+ * (type_graph.c), which sums node sizes instead of counting.
  */
 #include "hg_internal.h"
 
-hg_status hg_type_histogram(const uint32_t *type_ids, hg_node n,
-                            const uint8_t *mask, uint32_t n_types,
-                            uint64_t *counts) {
+hg_status hg__type_sums(const uint32_t *type_ids, const uint64_t *weights,
+                        hg_node n, const uint8_t *mask, uint32_t n_types,
+                        uint64_t *out) {
     hg_status st = HG_OK;
     uint64_t *rows = NULL; /* n_chunks * n_types */
     int n_chunks = hg__n_chunks(n);
@@ -19,7 +21,7 @@ hg_status hg_type_histogram(const uint32_t *type_ids, hg_node n,
     int k;
     int64_t t;
 
-    if ((type_ids == NULL && n > 0) || (counts == NULL && n_types > 0)) {
+    if ((type_ids == NULL && n > 0) || (out == NULL && n_types > 0)) {
         return HG_EINVAL;
     }
     if (n_types == 0) {
@@ -33,14 +35,26 @@ hg_status hg_type_histogram(const uint32_t *type_ids, hg_node n,
 #pragma omp parallel for schedule(static, 1) reduction(| : bad)
     for (k = 0; k < n_chunks; k++) {
         uint64_t *row = rows + (size_t)k * n_types;
+        hg_node lo = (hg_node)hg__chunk_begin(n, k, n_chunks);
         hg_node hi = (hg_node)hg__chunk_begin(n, k + 1, n_chunks);
-        for (hg_node v = (hg_node)hg__chunk_begin(n, k, n_chunks); v < hi;
-             v++) {
-            uint32_t ty = type_ids[v];
-            if (ty >= n_types) {
-                bad = 1;
-            } else if (mask == NULL || mask[v]) {
-                row[ty]++;
+        /* two loops, so that counting reads no weight */
+        if (weights == NULL) {
+            for (hg_node v = lo; v < hi; v++) {
+                uint32_t ty = type_ids[v];
+                if (ty >= n_types) {
+                    bad = 1;
+                } else if (mask == NULL || mask[v]) {
+                    row[ty]++;
+                }
+            }
+        } else {
+            for (hg_node v = lo; v < hi; v++) {
+                uint32_t ty = type_ids[v];
+                if (ty >= n_types) {
+                    bad = 1;
+                } else if (mask == NULL || mask[v]) {
+                    row[ty] += weights[v];
+                }
             }
         }
     }
@@ -55,10 +69,16 @@ hg_status hg_type_histogram(const uint32_t *type_ids, hg_node n,
         for (int j = 0; j < n_chunks; j++) {
             s += rows[(size_t)j * n_types + (size_t)t];
         }
-        counts[t] = s;
+        out[t] = s;
     }
 
 cleanup:
     hg_free(rows, (size_t)n_chunks * n_types * sizeof(uint64_t));
     return st;
+}
+
+hg_status hg_type_histogram(const uint32_t *type_ids, hg_node n,
+                            const uint8_t *mask, uint32_t n_types,
+                            uint64_t *counts) {
+    return hg__type_sums(type_ids, NULL, n, mask, n_types, counts);
 }

@@ -2,12 +2,11 @@
  * type_graph.c -- the heap summarised by type: shallow bytes per type and
  * references between types (objgraph.show_type_graph).
  *
- * hg_type_bytes: like hg_type_histogram, one pass over the node table, cut
- * into K contiguous chunks with a row of n_types sums each, added per type
- * afterwards.  hg_type_edges: one pass over the forward CSR; each chunk of
- * sources counts into its own k x k row (k = the number of slots the caller
- * maps types to, a few dozen for a drawing), rows added at the end.
- * Integer sums in fixed chunks: identical results for any thread count.
+ * hg_type_bytes: hg_type_histogram's pass (hg__type_sums, histogram.c)
+ * summing sizes instead of counting.  hg_type_edges: one pass over the forward
+ * CSR; each chunk of sources counts into its own k x k row (k = the number of
+ * slots the caller maps types to, a few dozen for a drawing), rows added at the
+ * end. Integer sums in fixed chunks: identical results for any thread count.
  * Scale: one read of the node table, resp. of the edge array (8M edges for
  * a 2M-object heap); K * n_types resp. K * k * k * 8 bytes of rows.
  */
@@ -16,56 +15,10 @@
 hg_status hg_type_bytes(const uint32_t *type_ids, const uint64_t *sizes,
                         hg_node n, const uint8_t *mask, uint32_t n_types,
                         uint64_t *bytes) {
-    hg_status st = HG_OK;
-    uint64_t *rows = NULL; /* n_chunks * n_types */
-    int n_chunks = hg__n_chunks(n);
-    int bad = 0;
-    int k;
-    int64_t t;
-
-    if (((type_ids == NULL || sizes == NULL) && n > 0) ||
-        (bytes == NULL && n_types > 0)) {
+    if (sizes == NULL && n > 0) {
         return HG_EINVAL;
     }
-    if (n_types == 0) {
-        return n > 0 ? HG_EINVAL : HG_OK;
-    }
-    rows = hg_calloc((size_t)n_chunks * n_types * sizeof(uint64_t));
-    if (rows == NULL) {
-        return HG_ENOMEM;
-    }
-
-#pragma omp parallel for schedule(static, 1) reduction(| : bad)
-    for (k = 0; k < n_chunks; k++) {
-        uint64_t *row = rows + (size_t)k * n_types;
-        hg_node hi = (hg_node)hg__chunk_begin(n, k + 1, n_chunks);
-        for (hg_node v = (hg_node)hg__chunk_begin(n, k, n_chunks); v < hi;
-             v++) {
-            uint32_t ty = type_ids[v];
-            if (ty >= n_types) {
-                bad = 1;
-            } else if (mask == NULL || mask[v]) {
-                row[ty] += sizes[v];
-            }
-        }
-    }
-    if (bad) {
-        st = HG_EINVAL;
-        goto cleanup;
-    }
-
-#pragma omp parallel for schedule(static) if (n_types >= HG__MIN_PAR_WORK)
-    for (t = 0; t < (int64_t)n_types; t++) {
-        uint64_t s = 0;
-        for (int j = 0; j < n_chunks; j++) {
-            s += rows[(size_t)j * n_types + (size_t)t];
-        }
-        bytes[t] = s;
-    }
-
-cleanup:
-    hg_free(rows, (size_t)n_chunks * n_types * sizeof(uint64_t));
-    return st;
+    return hg__type_sums(type_ids, sizes, n, mask, n_types, bytes);
 }
 
 /* The slot of node v, or HG_NONE when it is masked out or its type has
