@@ -22,7 +22,6 @@ Timings are wall-clock medians on a shared machine: read the ratios.
 
 import argparse
 import gc
-import importlib.util
 import io
 import json
 import os
@@ -32,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import load_reference, median_time, progress
 
 import objgraph
 
@@ -50,25 +51,7 @@ class Cache:
     """Where the leak is kept: a module-level registry of instances."""
 
 
-def load_reference():
-    path = os.environ.get('OBJGRAPH_REF_PATH', 'build/ref/objgraph.py')
-    spec = importlib.util.spec_from_file_location('objgraph_ref', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
-
-def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def progress(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 def dot_text(fn, obj, max_depth=3, too_many=10):

@@ -52,6 +52,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import load_reference, median_time, progress
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CORE_JSON = os.path.join(ROOT, 'build', 'core_bench.json')
@@ -89,26 +91,7 @@ class Leak:
     pass
 
 
-def load_reference():
-    path = os.environ.get('OBJGRAPH_REF_PATH',
-                          os.path.join(ROOT, 'build', 'ref', 'objgraph.py'))
-    spec = importlib.util.spec_from_file_location('objgraph_ref', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
-
-def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def progress(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 def peak_rss_bytes():
