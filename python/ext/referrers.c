@@ -189,6 +189,20 @@ static int shown(GraphObject *self, hg_node u) {
     return !local_untrackable(self, u, 0);
 }
 
+/* shown(), settled: 1 keep u, 0 leave it out, -1 an error (exception
+ * set).  A referrer with a long way to a root is settled, with every later
+ * one, by reachability over the whole graph. */
+static int shown_settled(GraphObject *self, hg_node u) {
+    int keep = shown(self, u);
+    if (keep == -1) {
+        if (hg_graph_ensure_live(self) < 0) {
+            return -1;
+        }
+        keep = shown(self, u);
+    }
+    return keep == -2 ? -1 : keep;
+}
+
 PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg) {
     const hg_graph *g = self->cap.graph;
     long long v = PyLong_AsLongLong(arg);
@@ -219,16 +233,8 @@ PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg) {
         if (e > g->rev.offsets[v] && g->rev.targets[e - 1] == u) {
             continue; /* sources are sorted: a repeat is a multi-edge */
         }
-        keep = shown(self, u);
-        if (keep == -1) {
-            /* a referrer with a long way to a root: settle it, and every
-             * later one, with reachability over the whole graph */
-            if (hg_graph_ensure_live(self) < 0) {
-                goto cleanup;
-            }
-            keep = shown(self, u);
-        }
-        if (keep == -2) {
+        keep = shown_settled(self, u);
+        if (keep < 0) {
             goto cleanup;
         }
         if (keep) {
@@ -303,14 +309,8 @@ PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *arg) {
                          "shown_filter(): node id %u out of range", u);
             goto cleanup;
         }
-        keep = shown(self, u);
-        if (keep == -1) {
-            if (hg_graph_ensure_live(self) < 0) {
-                goto cleanup;
-            }
-            keep = shown(self, u);
-        }
-        if (keep == -2) {
+        keep = shown_settled(self, u);
+        if (keep < 0) {
             goto cleanup;
         }
         if (keep) {
