@@ -341,7 +341,13 @@ typedef struct hg_snapfile_data {
     hg_node n_labels;           /* labelled nodes (module, class, ...) */
     const hg_node *label_nodes; /* n_labels ids, strictly ascending */
     hg_strtab labels;           /* n_labels strings */
-    double pause_seconds;       /* the capture's figures */
+    /* Optional labels of references (dict keys on paths): reference
+     * edge_label_edges[i] (an index into graph->fwd.targets, strictly
+     * ascending) has label edge_labels[i]. */
+    uint64_t n_edge_labels;
+    const uint64_t *edge_label_edges;
+    hg_strtab edge_labels;
+    double pause_seconds; /* the capture's figures */
     double capture_seconds;
     double created;                  /* Unix time of the capture */
     char runtime[HG_SNAPFILE_TEXT];  /* e.g. "CPython 3.11.2" */

@@ -80,7 +80,9 @@ enum section_kind {
     SEC_FWD_TARGETS = 11,
     SEC_LABEL_NODES = 12,
     SEC_LABEL_TEXT = 13,
-    SEC_N_KNOWN = 14,
+    SEC_EDGE_LABEL_EDGES = 14, /* optional: dict keys of references */
+    SEC_EDGE_LABEL_TEXT = 15,
+    SEC_N_KNOWN = 16,
 };
 
 static const char *const section_names[SEC_N_KNOWN] = {
@@ -98,6 +100,8 @@ static const char *const section_names[SEC_N_KNOWN] = {
     "fwd_targets",
     "label_nodes",
     "label_text",
+    "edge_label_edges",
+    "edge_label_text",
 };
 
 /* The fixed header, as stored (native byte order, no implicit padding). */
@@ -357,6 +361,20 @@ static hg_status check_data(const hg_snapfile_data *d, char *why,
             return HG_EINVAL;
         }
     }
+    if (!strtab_ok(&d->edge_labels, d->n_edge_labels) ||
+        (d->n_edge_labels > 0 && d->edge_label_edges == NULL)) {
+        set_why(why, n_why, "invalid edge labels");
+        return HG_EINVAL;
+    }
+    for (uint64_t i = 0; i < d->n_edge_labels; i++) {
+        if (d->edge_label_edges[i] >= g->fwd.n_edges ||
+            (i > 0 && d->edge_label_edges[i] <= d->edge_label_edges[i - 1])) {
+            set_why(why, n_why,
+                    "edge label indices must be ascending and < %llu",
+                    (unsigned long long)g->fwd.n_edges);
+            return HG_EINVAL;
+        }
+    }
     return HG_OK;
 }
 
@@ -447,7 +465,7 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
     wsection sec[SEC_N_KNOWN - 1];
     entry table[SEC_N_KNOWN - 1];
     header h;
-    uint32_t ns = SEC_N_KNOWN - 1;
+    uint32_t ns = SEC_N_KNOWN - 1; /* less the edge labels when none */
     uint64_t off, n, nt;
     static const uint8_t zeros[8];
     char *tmp = NULL;
@@ -484,13 +502,20 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
     sec[11] = (wsection){SEC_LABEL_NODES, d->label_nodes,
                          (uint64_t)d->n_labels * 4, NULL};
     sec[12].kind = SEC_LABEL_TEXT;
+    sec[13] = (wsection){SEC_EDGE_LABEL_EDGES, d->edge_label_edges,
+                         d->n_edge_labels * 8, NULL};
+    sec[14].kind = SEC_EDGE_LABEL_TEXT;
+    if (d->n_edge_labels == 0) {
+        ns = SEC_EDGE_LABEL_EDGES - 1;
+    }
     if (n == 0) {
         static const uint64_t zero_offset = 0;
         sec[9].data = &zero_offset;
     }
     if (pack_strtab(&d->short_names, &sec[2]) != HG_OK ||
         pack_strtab(&d->long_names, &sec[3]) != HG_OK ||
-        pack_strtab(&d->labels, &sec[12]) != HG_OK) {
+        pack_strtab(&d->labels, &sec[12]) != HG_OK ||
+        (ns > 13 && pack_strtab(&d->edge_labels, &sec[14]) != HG_OK)) {
         set_why(why, n_why, "out of memory");
         st = HG_ENOMEM;
         goto cleanup;
@@ -520,7 +545,9 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
     for (uint32_t i = 0; i < ns; i++) {
         off = align8(off);
         table[i].kind = sec[i].kind;
-        table[i].flags = HG__SECTION_REQUIRED;
+        /* edge labels are optional: a reader may skip them */
+        table[i].flags =
+            sec[i].kind < SEC_EDGE_LABEL_EDGES ? HG__SECTION_REQUIRED : 0;
         table[i].offset = off;
         table[i].length = sec[i].length;
         table[i].checksum =
@@ -581,7 +608,7 @@ cleanup:
         (void)unlink(tmp);
         free(tmp);
     }
-    for (uint32_t i = 0; i < ns; i++) {
+    for (uint32_t i = 0; i < SEC_N_KNOWN - 1; i++) {
         free(sec[i].owned);
     }
     return st;
@@ -782,8 +809,9 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
         return -1;
     }
     for (uint32_t k = 1; k < SEC_N_KNOWN; k++) {
-        int optional =
-            (k == SEC_LABEL_NODES || k == SEC_LABEL_TEXT) && h.n_labels == 0;
+        int optional = ((k == SEC_LABEL_NODES || k == SEC_LABEL_TEXT) &&
+                        h.n_labels == 0) ||
+                       k == SEC_EDGE_LABEL_EDGES || k == SEC_EDGE_LABEL_TEXT;
         if (found[k] == NULL && !optional) {
             set_why(why, n_why, "section %s is missing", section_names[k]);
             return -1;
@@ -906,6 +934,36 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
     } else if (found[SEC_LABEL_NODES] != NULL ||
                found[SEC_LABEL_TEXT] != NULL) {
         set_why(why, n_why, "label sections must come in pairs");
+        return -1;
+    }
+    if (found[SEC_EDGE_LABEL_EDGES] != NULL &&
+        found[SEC_EDGE_LABEL_TEXT] != NULL) {
+        const uint64_t *es = AT(SEC_EDGE_LABEL_EDGES);
+        uint64_t ne = found[SEC_EDGE_LABEL_EDGES]->length / 8;
+        if (found[SEC_EDGE_LABEL_EDGES]->length % 8 != 0) {
+            set_why(why, n_why, "section edge_label_edges: %llu bytes",
+                    (unsigned long long)found[SEC_EDGE_LABEL_EDGES]->length);
+            return -1;
+        }
+        for (uint64_t i = 0; i < ne; i++) {
+            if (es[i] >= m || (i > 0 && es[i] <= es[i - 1])) {
+                set_why(why, n_why,
+                        "edge label %llu: reference %llu out of range or out "
+                        "of order",
+                        (unsigned long long)i, (unsigned long long)es[i]);
+                return -1;
+            }
+        }
+        d->n_edge_labels = ne;
+        d->edge_label_edges = es;
+        if (parse_strtab(AT(SEC_EDGE_LABEL_TEXT),
+                         found[SEC_EDGE_LABEL_TEXT]->length, ne,
+                         &d->edge_labels, "edge_label_text", why, n_why) < 0) {
+            return -1;
+        }
+    } else if (found[SEC_EDGE_LABEL_EDGES] != NULL ||
+               found[SEC_EDGE_LABEL_TEXT] != NULL) {
+        set_why(why, n_why, "edge label sections must come in pairs");
         return -1;
     }
 #undef AT

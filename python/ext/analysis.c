@@ -978,6 +978,73 @@ PyObject *hg_graph_path_to_root(GraphObject *self, PyObject *arg) {
     return res;
 }
 
+const char hg_graph_path_edges_doc[] =
+    "path_edges(type_mask) -> (edges, sources, targets)\n\n"
+    "The references on shortest paths from the roots (the BFS of\n"
+    "retention_groups) whose source's type is in type_mask (bytes, one per\n"
+    "type): their indices into the forward CSR (ascending native uint64),\n"
+    "source and target node ids (native uint32).  A snapshot file labels\n"
+    "them (dict keys on paths).";
+
+PyObject *hg_graph_path_edges(GraphObject *self, PyObject *arg) {
+    const hg_graph *g = self->cap.graph;
+    Py_buffer tm;
+    uint64_t *out = NULL;
+    hg_node *src = NULL, *dst = NULL;
+    size_t n = 0;
+    PyObject *res = NULL;
+
+    if (hg_get_buffer(arg, &tm, self->cap.n_types, 0, 0, "type_mask") < 0) {
+        return NULL;
+    }
+    if (ensure_bfs(self) < 0) {
+        goto cleanup;
+    }
+    {
+        const uint8_t *mask = tm.buf;
+        const hg_node *parent = self->bfs_parent;
+        /* two passes: count, then fill */
+        for (int pass = 0; pass < 2; pass++) {
+            n = 0;
+            for (hg_node u = 0; u < g->n_nodes; u++) {
+                if (!mask[g->type_id[u]]) {
+                    continue;
+                }
+                for (hg_edge e = g->fwd.offsets[u]; e < g->fwd.offsets[u + 1];
+                     e++) {
+                    if (parent[g->fwd.targets[e]] == u) {
+                        if (pass == 1) {
+                            out[n] = e;
+                            src[n] = u;
+                            dst[n] = g->fwd.targets[e];
+                        }
+                        n++;
+                    }
+                }
+            }
+            if (pass == 0) {
+                out = PyMem_Malloc(n * sizeof(uint64_t) + 1);
+                src = PyMem_Malloc(n * sizeof(hg_node) + 1);
+                dst = PyMem_Malloc(n * sizeof(hg_node) + 1);
+                if (out == NULL || src == NULL || dst == NULL) {
+                    PyErr_NoMemory();
+                    goto cleanup;
+                }
+            }
+        }
+    }
+    res = Py_BuildValue("(y#y#y#)", (const char *)out,
+                        (Py_ssize_t)(n * sizeof(uint64_t)), (const char *)src,
+                        (Py_ssize_t)(n * sizeof(hg_node)), (const char *)dst,
+                        (Py_ssize_t)(n * sizeof(hg_node)));
+cleanup:
+    PyMem_Free(out);
+    PyMem_Free(src);
+    PyMem_Free(dst);
+    hg_release_buffer(&tm);
+    return res;
+}
+
 /* ---- cycles ---------------------------------------------------------------
  * A component's key is its sorted set of type ids: the distinct (comp,
  * type) pairs of the nodes in components of two nodes or more, sorted.

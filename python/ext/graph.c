@@ -1282,6 +1282,8 @@ static PyMethodDef Graph_methods[] = {
     {"file_info", (PyCFunction)hg_graph_file_info, METH_NOARGS,
      hg_graph_file_info_doc},
     {"labels", (PyCFunction)hg_graph_labels, METH_NOARGS, hg_graph_labels_doc},
+    {"edge_labels", (PyCFunction)hg_graph_edge_labels, METH_NOARGS,
+     hg_graph_edge_labels_doc},
     {"shown_filter", (PyCFunction)hg_graph_shown_filter, METH_O,
      "shown_filter(frontier) -> bytes\n\nThe ids draw_referrers would show "
      "(see referrers.c)."},
@@ -1304,6 +1306,8 @@ static PyMethodDef Graph_methods[] = {
      hg_graph_retention_groups_doc},
     {"path_to_root", (PyCFunction)hg_graph_path_to_root, METH_O,
      hg_graph_path_to_root_doc},
+    {"path_edges", (PyCFunction)hg_graph_path_edges, METH_O,
+     hg_graph_path_edges_doc},
     {"cycle_groups", (PyCFunction)hg_graph_cycle_groups, METH_NOARGS,
      hg_graph_cycle_groups_doc},
     {"component", (PyCFunction)hg_graph_component, METH_O,

@@ -90,6 +90,7 @@ PyObject *hg_graph_top_retained(GraphObject *self, PyObject *args);
 PyObject *hg_graph_type_retained(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args);
 PyObject *hg_graph_path_to_root(GraphObject *self, PyObject *arg);
+PyObject *hg_graph_path_edges(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_cycle_groups(GraphObject *self, PyObject *unused);
 PyObject *hg_graph_component(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_match(GraphObject *self, PyObject *args);
@@ -97,8 +98,8 @@ PyObject *hg_graph_match(GraphObject *self, PyObject *args);
 extern const char hg_graph_roots_doc[], hg_graph_unreachable_doc[],
     hg_graph_idom_doc[], hg_graph_retained_doc[], hg_graph_top_retained_doc[],
     hg_graph_type_retained_doc[], hg_graph_retention_groups_doc[],
-    hg_graph_path_to_root_doc[], hg_graph_cycle_groups_doc[],
-    hg_graph_component_doc[], hg_graph_match_doc[];
+    hg_graph_path_to_root_doc[], hg_graph_path_edges_doc[],
+    hg_graph_cycle_groups_doc[], hg_graph_component_doc[], hg_graph_match_doc[];
 
 /* Snapshot files (snapfile.c): Graph.save/file_info/labels, the module's
  * load(), its FileError, and dealloc's hook that unmaps a loaded graph's
@@ -107,9 +108,10 @@ extern PyObject *hg_FileError;
 PyObject *hg_graph_save(GraphObject *self, PyObject *args);
 PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused);
 PyObject *hg_graph_labels(GraphObject *self, PyObject *unused);
+PyObject *hg_graph_edge_labels(GraphObject *self, PyObject *unused);
 PyObject *hg_py_load(PyObject *module, PyObject *arg);
 void hg_graph_release_file(GraphObject *self);
 extern const char hg_graph_save_doc[], hg_graph_file_info_doc[],
-    hg_graph_labels_doc[], hg_load_doc[];
+    hg_graph_labels_doc[], hg_graph_edge_labels_doc[], hg_load_doc[];
 
 #endif /* HG_MODULE_H */

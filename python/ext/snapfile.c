@@ -127,25 +127,29 @@ static PyObject *unpack_strings(const hg_strtab *t) {
  */
 
 const char hg_graph_save_doc[] =
-    "save(path, label_ids, labels, runtime, producer, created)\n\n"
+    "save(path, label_ids, labels, runtime, producer, created,\n"
+    "     edge_label_edges=b'', edge_labels=())\n\n"
     "Write the graph to path atomically (core hg_snapfile_write): node\n"
     "table, forward CSR, type table, and labels[i] for node label_ids[i]\n"
-    "(bytes of ascending uint32 ids).  Raises FileError(reason) when the\n"
-    "file cannot be written; nothing is left behind then.";
+    "(bytes of ascending uint32 ids); edge_labels[i] for the reference\n"
+    "edge_label_edges[i] (bytes of ascending uint64 indices into the\n"
+    "forward CSR).  Raises FileError(reason) when the file cannot be\n"
+    "written; nothing is left behind then.";
 
 PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
     PyObject *path = NULL, *ids_obj, *labels_obj, *res = NULL;
+    PyObject *edges_obj = NULL, *edge_labels_obj = NULL;
     const char *runtime, *producer;
     double created;
-    Py_buffer ids = {0};
-    packed_strings shorts = {0}, longs = {0}, labels = {0};
+    Py_buffer ids = {0}, edges = {0};
+    packed_strings shorts = {0}, longs = {0}, labels = {0}, elabels = {0};
     hg_snapfile_data d;
     char why[512];
     hg_status st;
 
-    if (!PyArg_ParseTuple(args, "O&OOssd:save", PyUnicode_FSConverter, &path,
-                          &ids_obj, &labels_obj, &runtime, &producer,
-                          &created)) {
+    if (!PyArg_ParseTuple(args, "O&OOssd|OO:save", PyUnicode_FSConverter, &path,
+                          &ids_obj, &labels_obj, &runtime, &producer, &created,
+                          &edges_obj, &edge_labels_obj)) {
         return NULL;
     }
     if (self->nodes_only) {
@@ -161,12 +165,29 @@ PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "label_ids: not a uint32 array");
         goto cleanup;
     }
+    if (edges_obj != NULL && hg_get_buffer(edges_obj, &edges, (size_t)-1, 0, 0,
+                                           "edge_label_edges") < 0) {
+        goto cleanup;
+    }
+    if (edges.len % sizeof(uint64_t) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "edge_label_edges: not a uint64 array");
+        goto cleanup;
+    }
+    if (edges.len > 0 && edge_labels_obj == NULL) {
+        PyErr_SetString(PyExc_TypeError,
+                        "edge_label_edges given without edge_labels");
+        goto cleanup;
+    }
     if (pack_strings(self->cap.short_names, self->cap.n_types, &shorts,
                      "short names") < 0 ||
         pack_strings(self->cap.long_names, self->cap.n_types, &longs,
                      "long names") < 0 ||
         pack_strings(labels_obj, ids.len / (Py_ssize_t)sizeof(hg_node), &labels,
-                     "labels") < 0) {
+                     "labels") < 0 ||
+        (edges.len > 0 &&
+         pack_strings(edge_labels_obj, edges.len / (Py_ssize_t)sizeof(uint64_t),
+                      &elabels, "edge_labels") < 0)) {
         goto cleanup;
     }
     memset(&d, 0, sizeof(d));
@@ -179,6 +200,9 @@ PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
     d.n_labels = (hg_node)(ids.len / (Py_ssize_t)sizeof(hg_node));
     d.label_nodes = ids.buf;
     d.labels = labels.tab;
+    d.n_edge_labels = (uint64_t)edges.len / sizeof(uint64_t);
+    d.edge_label_edges = edges.buf;
+    d.edge_labels = elabels.tab;
     d.pause_seconds = self->cap.pause_seconds;
     d.capture_seconds = self->cap.capture_seconds;
     d.created = created;
@@ -196,7 +220,9 @@ cleanup:
     packed_free(&shorts);
     packed_free(&longs);
     packed_free(&labels);
+    packed_free(&elabels);
     hg_release_buffer(&ids);
+    hg_release_buffer(&edges);
     Py_XDECREF(path);
     return res;
 }
@@ -242,6 +268,55 @@ PyObject *hg_graph_labels(GraphObject *self, PyObject *unused) {
         return NULL;
     }
     return Py_BuildValue("(NN)", ids, texts);
+}
+
+const char hg_graph_edge_labels_doc[] =
+    "edge_labels() -> (edges, texts, sources, targets)\n\n"
+    "The reference labels (dict keys on paths) stored in the file the\n"
+    "graph was loaded from: indices into the forward CSR (bytes of\n"
+    "ascending uint64), texts, and each reference's source and target\n"
+    "node ids (bytes of uint32); empty for a captured graph or a file\n"
+    "without them.";
+
+PyObject *hg_graph_edge_labels(GraphObject *self, PyObject *unused) {
+    const hg_snapfile_data *d;
+    const hg_graph *g;
+    PyObject *edges, *texts, *res;
+    hg_node *ends;
+    (void)unused;
+    if (self->file == NULL) {
+        return Py_BuildValue("(y#[]y#y#)", "", (Py_ssize_t)0, "", (Py_ssize_t)0,
+                             "", (Py_ssize_t)0);
+    }
+    d = hg_snapfile_contents(self->file);
+    g = d->graph;
+    ends = PyMem_Malloc(2 * d->n_edge_labels * sizeof(hg_node) + 1);
+    if (ends == NULL) {
+        return PyErr_NoMemory();
+    }
+    /* sources: edges ascend, so one merge-walk over the offsets */
+    for (uint64_t i = 0, u = 0; i < d->n_edge_labels; i++) {
+        hg_edge e = d->edge_label_edges[i];
+        while (g->fwd.offsets[u + 1] <= e) {
+            u++;
+        }
+        ends[i] = (hg_node)u;
+        ends[d->n_edge_labels + i] = g->fwd.targets[e];
+    }
+    edges = PyBytes_FromStringAndSize((const char *)d->edge_label_edges,
+                                      (Py_ssize_t)d->n_edge_labels * 8);
+    texts = edges != NULL ? unpack_strings(&d->edge_labels) : NULL;
+    if (texts == NULL) {
+        Py_XDECREF(edges);
+        PyMem_Free(ends);
+        return NULL;
+    }
+    res = Py_BuildValue("(NNy#y#)", edges, texts, (const char *)ends,
+                        (Py_ssize_t)(d->n_edge_labels * sizeof(hg_node)),
+                        (const char *)(ends + d->n_edge_labels),
+                        (Py_ssize_t)(d->n_edge_labels * sizeof(hg_node)));
+    PyMem_Free(ends);
+    return res;
 }
 
 /* ---- lifetime -------------------------------------------------------------

@@ -127,11 +127,6 @@ def _path_nodes(snap, group):
     return nodes
 
 
-def _node_text(node):
-    return ('%s %s' % (node['type'], node['label']) if node['label']
-            else node['type'])
-
-
 def _path_doc(snap, group):
     """A retention path group as JSON."""
     return {'signature': list(group.signature), 'count': group.count,
@@ -140,7 +135,9 @@ def _path_doc(snap, group):
 
 
 def _path_text(path_doc):
-    return _arrow().join(_node_text(node) for node in path_doc['path'])
+    """The path as its signature: types, module and class names, and the
+    dict keys the file records."""
+    return _arrow().join(path_doc['signature'])
 
 
 def _known_type(snap, typename):

@@ -21,6 +21,7 @@ import time
 from array import array
 
 from . import _draw, _heapgraph
+from ._leaks import RetentionPath, _shorten
 from ._names import check_typename
 from ._snapshot import Snapshot, _ids
 
@@ -48,6 +49,8 @@ NodeInfo.__doc__ = """One node of a snapshot: its id, address (``id()`` at
 capture time), type name, shallow size, reference count at capture time
 and label (module, class or function name; None when not stored)."""
 
+_TYPE_EXACT_DICT = 8  # type flag: exactly dict (docs/snapshot-format.rst)
+_CLASS_TYPES = frozenset(('type', 'ABCMeta', 'EnumType', 'EnumMeta'))
 _LABEL_TYPES = frozenset((
     'module', 'type', 'function', 'builtin_function_or_method', 'ABCMeta',
     'EnumType', 'EnumMeta'))
@@ -93,6 +96,53 @@ def _labels(snap):
     return array('I', keep_ids).tobytes(), texts
 
 
+def _edge_labels(snap):
+    """(edge indices as bytes, texts): the str keys of the dicts on the
+    shortest paths from the roots, one per reference from a dict to the
+    next node of such a path -- what retention paths read from a file.
+    Dicts no longer alive, or changed since the capture, give no label."""
+    g = snap._g
+    if g.file_info() is not None:
+        return g.edge_labels()[:2]
+    tmask = bytes(bool(f & _TYPE_EXACT_DICT) for f in g.type_flags())
+    if not any(tmask):
+        return b'', []
+    raw_edges, raw_sources, raw_targets = g.path_edges(tmask)
+    if not raw_edges:
+        return b'', []
+    edges = array('Q')
+    edges.frombytes(raw_edges)
+    sources, targets = _ids(raw_sources), _ids(raw_targets)
+    rows = {}  # source dict id -> [(edge, target id)], edges ascending
+    for e, u, t in zip(edges, sources, targets):
+        rows.setdefault(u, []).append((e, t))
+    dict_ids = list(rows)
+    try:
+        objs = g.objects(dict_ids)
+    except ValueError:  # a closed pinned snapshot: no objects any more
+        return b'', []
+    labels = {}
+    for u, d in zip(dict_ids, objs):
+        if type(d) is not dict:
+            continue
+        by_addr = {}
+        try:
+            for k, value in d.items():
+                if isinstance(k, str):
+                    by_addr.setdefault(id(value), k)
+        except RuntimeError:  # changed size during iteration
+            continue
+        if not by_addr:
+            continue
+        for e, t in rows[u]:
+            key = by_addr.get(g.node(t)[0])
+            if key is not None:
+                labels[e] = _shorten(repr(key))
+    del objs
+    keep = sorted(labels)
+    return array('Q', keep).tobytes(), [labels[e] for e in keep]
+
+
 def _runtime():
     return '%s %s' % (platform.python_implementation(),
                       platform.python_version())
@@ -105,13 +155,14 @@ def save(snap, path):
     g = snap._g
     info = g.file_info()
     label_ids, labels = _labels(snap)
+    edge_ids, edge_labels = _edge_labels(snap)
     runtime = info['runtime'] if info else _runtime()
     created = info['created'] if info else getattr(snap, '_created', None)
     if created is None:
         created = time.time()
     try:
         g.save(path, label_ids, labels, runtime,
-               'objgraph %s' % __version__, created)
+               'objgraph %s' % __version__, created, edge_ids, edge_labels)
     except _heapgraph.FileError as e:
         reason = str(e)
         raise SnapshotError('cannot save snapshot to %r: %s' % (path, reason),
@@ -182,6 +233,7 @@ class LoadedSnapshot(Snapshot):
         self.path = path
         self._info = graph.file_info()
         self._labels = None
+        self._keys = None
 
     def __repr__(self):
         return '<objgraph.Snapshot %d nodes, %d edges, loaded from %r>' % (
@@ -224,6 +276,30 @@ class LoadedSnapshot(Snapshot):
         (optionally fully qualified), in id order."""
         check_typename(typename)
         return list(_ids(self._g.select(None, self._type_mask(typename))))
+
+    def _retention_path(self, count, retained, example):
+        """A group's path labelled from the file: module and class names,
+        and the dict keys the file records on paths."""
+        g = self._g
+        path = g.path_to_root(example)
+        if self._keys is None:
+            _, texts, sources, targets = g.edge_labels()
+            self._keys = {}
+            for u, t, text in zip(_ids(sources), _ids(targets), texts):
+                self._keys.setdefault((u, t), text)
+        signature = []
+        for v, nxt in zip(path, path[1:] + [None]):
+            info = self.node(v)
+            if info.label and info.type == 'module':
+                signature.append('module %s' % info.label)
+            elif info.label and info.type in _CLASS_TYPES:
+                signature.append('class %s' % info.label)
+            elif (v, nxt) in self._keys:
+                signature.append('%s[%s]' % (info.type, self._keys[v, nxt]))
+            else:
+                signature.append(info.type)
+        return RetentionPath(tuple(signature), count, retained,
+                             self._chain(path))
 
     def node(self, v):
         """A :class:`NodeInfo` for node id ``v``."""

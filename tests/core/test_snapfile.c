@@ -419,11 +419,59 @@ static void test_file_errors_are_eio(void) {
     fixture_destroy(&fx);
 }
 
+/* Optional labels of references (dict keys on paths) round-trip; bad ones
+ * are refused by the writer. */
+static void test_edge_labels_round_trip(void) {
+    static const char texts[] = "'a''bb''c'";
+    uint64_t off[4] = {0, 3, 7, 10};
+    uint64_t edges[3] = {3, 100, 8999};
+    fixture fx;
+    char path[512], why[256];
+    hg_snapfile *f = NULL;
+    const hg_snapfile_data *d;
+    hg_status st;
+
+    fixture_init(&fx, 2000, 9000, 11);
+    fx.d.n_edge_labels = 3;
+    fx.d.edge_label_edges = edges;
+    fx.d.edge_labels = (hg_strtab){3, off, texts};
+    path_in_tmp(path, sizeof(path), "edges.hgsnap");
+    st = hg_snapfile_write(path, &fx.d, why, sizeof(why));
+    REQUIRE(st == HG_OK, "write: %s (%s)", hg_status_str(st), why);
+    st = hg_snapfile_open(path, &f, why, sizeof(why));
+    REQUIRE(st == HG_OK, "open: %s (%s)", hg_status_str(st), why);
+    d = hg_snapfile_contents(f);
+    CHECK(d->n_edge_labels == 3, "%llu edge labels",
+          (unsigned long long)d->n_edge_labels);
+    CHECK_SAME("edge_label_edges", edges, d->edge_label_edges, 3);
+    for (uint64_t i = 0; i < 3 && d->n_edge_labels == 3; i++) {
+        CHECK(same_str(&fx.d.edge_labels, &d->edge_labels, i),
+              "edge label %llu differs", (unsigned long long)i);
+    }
+    hg_snapfile_close(f);
+    /* out of order, then out of range: refused, the file left as it was */
+    edges[1] = 3;
+    CHECK(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_EINVAL,
+          "edge labels out of order must be refused");
+    edges[1] = 100;
+    edges[2] = 9000;
+    CHECK(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_EINVAL,
+          "an edge label past the last reference must be refused");
+    st = hg_snapfile_open(path, &f, why, sizeof(why));
+    CHECK(st == HG_OK && hg_snapfile_contents(f)->n_edge_labels == 3,
+          "the previous file must be intact: %s", why);
+    hg_snapfile_close(f);
+    CHECK(tmp_files_left() == 0, "a temporary file was left behind");
+    unlink(path);
+    fixture_destroy(&fx);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/hg-snapfile-XXXXXX");
     REQUIRE(mkdtemp(tmpdir) != NULL, "mkdtemp");
     test_checksum_is_xxh64();
     test_round_trip_keeps_everything();
+    test_edge_labels_round_trip();
     test_empty_graph_round_trips();
     test_every_truncation_is_rejected();
     test_random_byte_flips_are_rejected();

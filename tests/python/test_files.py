@@ -109,6 +109,51 @@ def test_labels_name_modules_classes_and_functions(tmp_path):
     assert isinstance(info, objgraph.NodeInfo)
 
 
+class KeyedLeak:
+    pass
+
+
+def test_retention_paths_from_a_file_name_dict_keys(tmp_path):
+    import types
+    app = types.ModuleType('keyed_app')
+    app.registry = {'_cache': [KeyedLeak() for _ in range(7)], 3: 'x'}
+    sys.modules['keyed_app'] = app
+    try:
+        path = tmp_path / 'keys.hgsnap'
+        with objgraph.snapshot(pin=False) as snap:
+            live = snap.retention_paths('KeyedLeak')
+            snap.save(path)
+        (group,) = objgraph.load(path).retention_paths('KeyedLeak')
+        assert group.count == 7
+        assert group.signature[-5:] == (
+            'module keyed_app', "dict['registry']", "dict['_cache']", 'list',
+            'KeyedLeak'), group.signature
+        # the same groups as the live snapshot's, with labels
+        assert [(g.count, g.retained_bytes) for g in live] == [
+            (group.count, group.retained_bytes)]
+        assert len(live[0].signature) == len(group.signature)
+        # a loaded snapshot saves its labels again
+        again = tmp_path / 'again.hgsnap'
+        objgraph.load(path).save(again)
+        assert objgraph.load(again).retention_paths('KeyedLeak')[0] \
+            .signature == group.signature
+    finally:
+        del sys.modules['keyed_app']
+
+
+def test_edge_labels_are_checked_when_saving(tmp_path):
+    g = objgraph.snapshot(pin=False)._g
+    no_labels = (b'', [])
+    bad = array('Q', [5, 3]).tobytes()  # not ascending
+    with pytest.raises(_heapgraph.FileError, match='ascending'):
+        g.save(str(tmp_path / 'x.hgsnap'), *no_labels, 'r', 'p', 0.0, bad,
+               ['a', 'b'])
+    with pytest.raises(ValueError, match='strings'):
+        g.save(str(tmp_path / 'x.hgsnap'), *no_labels, 'r', 'p', 0.0, bad,
+               ['a'])
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_loaded_snapshot_saves_the_same_bytes(tmp_path):
     first, second = tmp_path / 'a.hgsnap', tmp_path / 'b.hgsnap'
     objgraph.snapshot(pin=False).save(first)
