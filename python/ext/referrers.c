@@ -78,7 +78,9 @@ static int local_untrackable(const GraphObject *self, hg_node v, int depth) {
 
 /* Position of a node's generation in the merged list: 2, 0, 1, frozen. */
 static inline uint64_t merged_key(const hg_graph *g, hg_node v) {
-    static const uint64_t rank[4] = {1, 2, 0, 3};
+    /* frozen (gen 3) ranks 4: rank 3 is the one referrer known to be
+     * moved to the list's tail (draw_referrers) */
+    static const uint64_t rank[4] = {1, 2, 0, 4};
     int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
     return rank[gen] << 32 | v;
 }
@@ -242,15 +244,30 @@ PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg) {
         }
     }
     if (n > 1 && self->gc_pos == NULL) {
+        /* move_unreachable keeps in place, in list order, the objects it
+         * reaches in time, and appends the others to the tail as it finds
+         * them again.  Every referrer staying but one moved: that one
+         * comes after them all (before the frozen ones, never listed).
+         * Two moved or more, or one not settled: replay the walk. */
+        size_t moved = n;
         for (size_t i = 0; i < n; i++) {
             hg_node u = (hg_node)(keys[i] & 0xFFFFFFFFu);
-            int work = HG__STAYS_WORK;
-            if (listed(g, u) && stays(g, u, 0, &work) != 1) {
-                if (hg_graph_ensure_gc_pos(self) < 0) {
-                    goto cleanup;
-                }
-                break;
+            int work = HG__STAYS_WORK, s;
+            if (!listed(g, u) || (s = stays(g, u, 0, &work)) == 1) {
+                continue;
             }
+            if (s == 0 && moved == n) {
+                moved = i;
+                continue;
+            }
+            moved = n;
+            if (hg_graph_ensure_gc_pos(self) < 0) {
+                goto cleanup;
+            }
+            break;
+        }
+        if (moved < n && self->gc_pos == NULL) {
+            keys[moved] = (uint64_t)3 << 32 | (keys[moved] & 0xFFFFFFFFu);
         }
     }
     if (n > 1 && self->gc_pos != NULL) {

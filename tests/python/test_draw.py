@@ -439,6 +439,40 @@ def test_backrefs_leave_out_garbage_and_what_a_collection_untracks(ref):
     del holder
 
 
+@pytest.mark.parametrize('snapshot', [False, True])
+def test_one_referrer_moved_by_the_collection_comes_last(ref, snapshot):
+    """One container built before what holds it (the collection moves it
+    to the end of its list), made before two that stay in place: drawn
+    last, as objgraph 3.7.0 lists it after its gc.collect() -- settled
+    without replaying the whole collection."""
+    gc.collect()
+    gc.disable()
+    try:
+        target = Peer()
+        inner = [target]  # made first ...
+        holder = Peer()  # ... then what holds it
+        holder.keep = inner
+        del inner
+        near = [target]  # held by variables: they stay where they are
+        near_dict = {'t': target}
+        objs = [target]
+        if snapshot:
+            ours = io.StringIO()
+            with objgraph.snapshot() as snap:
+                snap.show_backrefs(objs, max_depth=1, output=ours)
+            ours = ours.getvalue()
+        else:
+            ours = dot_of(objgraph.show_backrefs, objs, max_depth=1)
+        theirs = dot_of(ref.show_backrefs, objs, max_depth=1)
+    finally:
+        gc.enable()
+    assert ours == theirs
+    edges = [line for line in theirs.splitlines() if ' -> ' in line]
+    assert len(edges) == 3 and edges[-1].startswith(
+        '  o%d ->' % id(holder.keep)), edges
+    del near, near_dict
+
+
 def test_backrefs_are_in_the_order_a_collection_leaves(ref):
     """Containers built before what holds them (constructor arguments) are
     moved to the end of the collector's list by objgraph 3.7.0's
