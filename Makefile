@@ -102,6 +102,8 @@ bench: build $(REF) bench-core
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/draw_bench.py \
 	  --dot-timeout 60 --json build/draw_bench.json \
 	  --markdown build/draw_bench.md
+	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/retention_bench.py \
+	  --json build/retention_bench.json --markdown build/retention_bench.md
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py \
 	  --json build/heap_bench.json --markdown docs/benchmarks.md
 

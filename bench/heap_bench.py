@@ -59,6 +59,7 @@ ROOT = os.path.dirname(HERE)
 CORE_JSON = os.path.join(ROOT, 'build', 'core_bench.json')
 CORE_MALLOC_JSON = os.path.join(ROOT, 'build', 'core_bench_malloc.json')
 DRAW_MD = os.path.join(ROOT, 'build', 'draw_bench.md')
+RETENTION_MD = os.path.join(ROOT, 'build', 'retention_bench.md')
 
 REF = 'objgraph 3.7.0'
 COLLECT = 'gc.collect()'
@@ -686,13 +687,19 @@ def core_section():
     return lines + [note, '', text]
 
 
-def draw_section():
-    """bench/draw_bench.py's tables, if `make bench` ran it first."""
-    if not os.path.exists(DRAW_MD):
-        return ['## Drawing', '', 'bench/draw_bench.py did not run: no '
-                'build/draw_bench.md (`make bench` writes it).']
-    with open(DRAW_MD) as f:
+def included_section(path, title, script):
+    """The tables another benchmark script wrote, if `make bench` ran it
+    first."""
+    if not os.path.exists(path):
+        return ['## ' + title, '', '%s did not run: no %s (`make bench` '
+                'writes it).' % (script, os.path.relpath(path, ROOT))]
+    with open(path) as f:
         return [f.read().strip('\n')]
+
+
+def draw_section():
+    """bench/draw_bench.py's tables."""
+    return included_section(DRAW_MD, 'Drawing', 'bench/draw_bench.py')
 
 
 def markdown(doc, plot_name=None):
@@ -767,6 +774,8 @@ def markdown(doc, plot_name=None):
     lines += ['', '## How this run was planned', '']
     lines += plan_lines(results, doc['args'])
     lines += [''] + draw_section()
+    lines += [''] + included_section(RETENTION_MD, 'Retention paths',
+                                     'bench/retention_bench.py')
     lines += [''] + core_section()
     return '\n'.join(lines) + '\n'
 
