@@ -538,18 +538,36 @@ def capture_tables(ok):
           fmt_s(r['pause_s']), fmt_s(r['total_first_s']),
           fmt_s(r['total_s']), '%.1f' % (r['pause_s'] / r['floor_s']),
           '%.1fx' % (r['collect_s'] / r['pause_s'])] for r in ok])
-    lines += ['', 'Memory: the snapshot\'s own bytes (`snap.nbytes`) per '
-              'node and per edge, and the process: RSS the heap added when '
-              'built, peak RSS of the whole size\'s run (objgraph 3.7.0, '
-              'guppy3 and pympler included where they ran).', '']
+    lines += ['', 'Memory: the snapshot\'s own bytes (`snap.nbytes`, the '
+              'forward graph and the node table, as captured), and with the '
+              'reverse graph the first backward query adds (8 bytes of '
+              'offset per node, 4 per edge: CSR); split into bytes per node '
+              'and per edge (4 per edge forward: each reference is one '
+              'uint32 target), against a budget of 40 per node + 8 per '
+              'edge.  Then the process: RSS the heap added when built, peak '
+              'RSS of the whole size\'s run (objgraph 3.7.0, guppy3 and '
+              'pympler included where they ran).', '']
+
+    def split(nbytes, r, per_edge):
+        return '%.1f + %d' % ((nbytes - per_edge * r['edges']) / r['nodes'],
+                              per_edge)
+
+    def with_reverse(r):
+        return r['snapshot_bytes'] + 8 * (r['nodes'] + 1) + 4 * r['edges']
+
     lines += table(
-        ['instances', 'nodes', 'edges', 'snapshot (MB)', 'bytes / node',
-         'bytes / edge', 'heap RSS (MB)', 'peak RSS (MB)'],
-        'lrrrrrrr',
+        ['instances', 'nodes', 'edges', 'snapshot (MB)',
+         'bytes / node + / edge', 'with reverse (MB)',
+         'bytes / node + / edge', 'of 40 / node + 8 / edge',
+         'heap RSS (MB)', 'peak RSS (MB)'],
+        'lrrrrrrrrr',
         [[human(r['instances']), '%d' % r['nodes'], '%d' % r['edges'],
           '%.1f' % (r['snapshot_bytes'] / 1e6),
-          '%.1f' % (r['snapshot_bytes'] / r['nodes']),
-          '%.1f' % (r['snapshot_bytes'] / r['edges']),
+          split(r['snapshot_bytes'], r, 4),
+          '%.1f' % (with_reverse(r) / 1e6),
+          split(with_reverse(r), r, 8),
+          '%.0f%%' % (100 * with_reverse(r)
+                      / (40 * r['nodes'] + 8 * r['edges'])),
           '%.0f' % (r['heap_rss_bytes'] / 1e6),
           '%.0f' % (r['peak_rss_bytes'] / 1e6)] for r in ok])
     return lines
