@@ -114,6 +114,26 @@ static PyObject *hg_py_referent_at(PyObject *module, PyObject *args) {
     return res;
 }
 
+PyDoc_STRVAR(checksum_doc,
+             "checksum(data, seed=0) -> int\n\n"
+             "The snapshot format's checksum (XXH64) of a bytes-like object:\n"
+             "for tools and tests that rewrite a file's sections.");
+
+static PyObject *hg_py_checksum(PyObject *module, PyObject *args) {
+    Py_buffer data;
+    unsigned long long seed = 0;
+    uint64_t sum;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*|K:checksum", &data, &seed)) {
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        sum = hg_snapfile_checksum(data.buf, (size_t)data.len, seed);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    return PyLong_FromUnsignedLongLong(sum);
+}
+
 PyDoc_STRVAR(
     set_num_threads_doc,
     "set_num_threads(n)\n\nThreads the parallel kernels use (n >= 1).");
@@ -169,6 +189,7 @@ static PyMethodDef hg_methods[] = {
     {"capture", (PyCFunction)(void (*)(void))hg_py_capture,
      METH_VARARGS | METH_KEYWORDS, capture_doc},
     {"referent_at", hg_py_referent_at, METH_VARARGS, referent_at_doc},
+    {"checksum", hg_py_checksum, METH_VARARGS, checksum_doc},
     {"set_num_threads", hg_py_set_num_threads, METH_O, set_num_threads_doc},
     {"num_threads", hg_py_num_threads, METH_NOARGS,
      "num_threads() -> int\n\nThreads the parallel kernels use."},
