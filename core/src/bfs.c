@@ -55,19 +55,6 @@ static void flush(hg_node *q, uint64_t *tail, const hg_node *buf, size_t nb) {
     memcpy(q + pos, buf, nb * sizeof(hg_node));
 }
 
-/* Check sources; nonzero if any id is out of range. */
-static int bad_ids(const hg_node *ids, size_t n_ids, hg_node n) {
-    if (ids == NULL && n_ids > 0) {
-        return 1;
-    }
-    for (size_t i = 0; i < n_ids; i++) {
-        if (ids[i] >= n) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* ---- hg_bfs ------------------------------------------------------------- */
 
 /* The two top-down levels are shared with bfs_diropt.c (hg_internal.h). */
@@ -161,7 +148,7 @@ hg_status hg_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
     int parallel_ok = hg_num_threads() >= HG__BFS_MIN_THREADS;
 
     if (!hg__csr_readable(g) || (parent == NULL && g->n_nodes > 0) ||
-        bad_ids(sources, n_sources, g->n_nodes)) {
+        hg__bad_ids(sources, n_sources, g->n_nodes)) {
         return HG_EINVAL;
     }
     n = g->n_nodes;
@@ -284,7 +271,7 @@ hg_status hg_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,
     int parallel_ok = hg_num_threads() >= HG__BFS_MIN_THREADS;
 
     if (!hg__csr_readable(g) || (reached == NULL && g->n_nodes > 0) ||
-        bad_ids(sources, n_sources, g->n_nodes)) {
+        hg__bad_ids(sources, n_sources, g->n_nodes)) {
         return HG_EINVAL;
     }
     n = g->n_nodes;
@@ -331,7 +318,7 @@ hg_status hg_bfs_step(const hg_csr *g, const hg_node *frontier,
 
     if (!hg__csr_readable(g) || n_next == NULL ||
         ((seen == NULL || next == NULL) && g->n_nodes > 0) ||
-        bad_ids(frontier, n_frontier, g->n_nodes)) {
+        hg__bad_ids(frontier, n_frontier, g->n_nodes)) {
         return HG_EINVAL;
     }
     for (size_t i = 0; i < n_frontier; i++) {

@@ -84,19 +84,6 @@ static inline int is_blocked(const uint8_t *blocked, hg_node v) {
     return blocked != NULL && blocked[v];
 }
 
-/* Check sources; nonzero if any id is out of range. */
-static int bad_sources(const hg_node *ids, size_t n_ids, hg_node n) {
-    if (ids == NULL && n_ids > 0) {
-        return 1;
-    }
-    for (size_t i = 0; i < n_ids; i++) {
-        if (ids[i] >= n) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* ---- frontier conversions ------------------------------------------------ */
 
 static inline void set_bit(uint64_t *bits, hg_node v) {
@@ -327,7 +314,7 @@ static int bad_graphs(const hg_csr *fwd, const hg_csr *rev,
                       const hg_node *sources, size_t n_sources) {
     return !hg__csr_readable(fwd) || !hg__csr_readable(rev) ||
            rev->n_nodes != fwd->n_nodes || rev->n_edges != fwd->n_edges ||
-           bad_sources(sources, n_sources, fwd->n_nodes);
+           hg__bad_ids(sources, n_sources, fwd->n_nodes);
 }
 
 hg_status hg_bfs_diropt(const hg_csr *fwd, const hg_csr *rev,

@@ -88,6 +88,20 @@ static inline int hg__n_chunks_counted(uint64_t work, uint64_t n_buckets) {
     return (uint64_t)k > cap ? (int)cap : k;
 }
 
+/* Nonzero if ids (n_ids of them; NULL only when none) holds an id >= n:
+ * the searches' check of their sources. */
+static inline int hg__bad_ids(const hg_node *ids, size_t n_ids, hg_node n) {
+    if (ids == NULL && n_ids > 0) {
+        return 1;
+    }
+    for (size_t i = 0; i < n_ids; i++) {
+        if (ids[i] >= n) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Start of chunk k of K over [0, n): an even split. */
 static inline uint64_t hg__chunk_begin(uint64_t n, int k, int n_chunks) {
     return (uint64_t)((hg__u128)n * (unsigned)k / (unsigned)n_chunks);
