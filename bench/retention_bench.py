@@ -87,7 +87,6 @@ def main(argv=None):
         firsts.append(time.perf_counter() - t0)
         agains.append(median_time(
             lambda s=snap: s.retention_paths('Leak', limit=None), 3))
-        n_nodes, n_edges = len(snap), snap.num_edges
         snap.close()
     progress('saving and loading a snapshot file...')
     with tempfile.TemporaryDirectory() as tmp:

@@ -515,7 +515,8 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
     if (pack_strtab(&d->short_names, &sec[2]) != HG_OK ||
         pack_strtab(&d->long_names, &sec[3]) != HG_OK ||
         pack_strtab(&d->labels, &sec[12]) != HG_OK ||
-        (ns > 13 && pack_strtab(&d->edge_labels, &sec[14]) != HG_OK)) {
+        (d->n_edge_labels > 0 &&
+         pack_strtab(&d->edge_labels, &sec[14]) != HG_OK)) {
         set_why(why, n_why, "out of memory");
         st = HG_ENOMEM;
         goto cleanup;

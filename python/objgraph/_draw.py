@@ -315,6 +315,32 @@ def _open_dot(filename, output):
     return open(fd, 'w', encoding='utf-8'), dot_filename, False
 
 
+def _emit(write, filename, output, engine_of=lambda nodes: 'dot',
+          sfdp_args_of=None):
+    """Write a drawing's DOT text -- ``write(f)`` returns its number of
+    nodes -- and hand it on as objgraph does: into ``output`` and no more;
+    as a ``graphviz.Source`` (returned) in an IPython kernel; else to a
+    DOT file graphviz renders (:func:`present_graph`), after printing
+    "Graph written to ...".  ``engine_of(nodes)`` picks the layout engine,
+    ``sfdp_args_of(nodes)`` its sfdp attributes (None: the default)."""
+    f, dot_filename, interactive = _open_dot(filename, output)
+    try:
+        nodes = write(f)
+    finally:
+        if f is not output and not interactive:
+            f.close()
+    if output:
+        return None
+    engine = engine_of(nodes)
+    if interactive:
+        import graphviz
+        return graphviz.Source(f.getvalue(), engine=engine)
+    print('Graph written to %s (%d nodes)' % (dot_filename, nodes))
+    kw = {} if sfdp_args_of is None else {'sfdp_args': sfdp_args_of(nodes)}
+    present_graph(dot_filename, filename, engine=engine, **kw)
+    return None
+
+
 def _write_node(f, obj, depth, max_depth, highlight, label):
     """The lines for one node: label, fill colour, __del__ marker."""
     node = _node_id(obj)
@@ -395,26 +421,13 @@ def show_graph(objs, neighbours, backrefs, *, max_depth=3, extra_ignore=(),
     wrapped = not _isinstance(objs, (list, tuple))
     if wrapped:
         objs = [objs]
-    f, dot_filename, interactive = _open_dot(filename, output)
-    try:
-        nodes = _write_graph(f, objs, neighbours, backrefs, max_depth,
-                             extra_ignore, filter, too_many, highlight,
-                             extra_info, refcounts, shortnames,
-                             extra_node_attrs, cull_func, refcount_of,
-                             root_refs if wrapped else 0)
-    finally:
-        if f is not output and not interactive:
-            f.close()
-    if output:
-        return None
-    engine = _engine(nodes, layout)
-    if interactive:
-        import graphviz
-        return graphviz.Source(f.getvalue(), engine=engine)
-    print('Graph written to %s (%d nodes)' % (dot_filename, nodes))
-    present_graph(dot_filename, filename, engine=engine,
-                  sfdp_args=sfdp_args(nodes))
-    return None
+    return _emit(
+        lambda f: _write_graph(f, objs, neighbours, backrefs, max_depth,
+                               extra_ignore, filter, too_many, highlight,
+                               extra_info, refcounts, shortnames,
+                               extra_node_attrs, cull_func, refcount_of,
+                               root_refs if wrapped else 0),
+        filename, output, lambda nodes: _engine(nodes, layout), sfdp_args)
 
 
 def _write_graph(f, objs, neighbours, backrefs, max_depth,
@@ -638,8 +651,8 @@ def show_node_chains(chains, *, filename=None, output=None):
             node[2] = min(node[2], depth)
             if i:
                 edges[chain[i - 1][0], key] = None
-    f, dot_filename, interactive = _open_dot(filename, output)
-    try:
+
+    def write(f):
         f.write('digraph ObjectGraph {\n'
                 '  node[shape=box, style=filled, fillcolor=white];\n')
         for key, (label, is_module, depth) in nodes.items():
@@ -654,17 +667,9 @@ def show_node_chains(chains, *, filename=None, output=None):
         for src, dst in edges:
             f.write('  n%d -> n%d;\n' % (src, dst))
         f.write('}\n')
-    finally:
-        if f is not output and not interactive:
-            f.close()
-    if output:
-        return None
-    if interactive:
-        import graphviz
-        return graphviz.Source(f.getvalue())
-    print('Graph written to %s (%d nodes)' % (dot_filename, len(nodes)))
-    present_graph(dot_filename, filename)
-    return None
+        return len(nodes)
+
+    return _emit(write, filename, output)
 
 
 # -- The heap by type ------------------------------------------------------
@@ -696,21 +701,13 @@ def show_type_graph(type_stats, type_edges, *, limit=50, filename=None,
         raise ValueError('layout must be "dot" or "sfdp", not %r' % (layout,))
     chosen = sorted(type_stats, key=lambda t: (-t[2], -t[1], t[0]))[:limit]
     index = {name: i for i, (name, _, _) in enumerate(chosen)}
-    f, dot_filename, interactive = _open_dot(filename, output)
-    try:
+
+    def write(f):
         _write_type_graph(f, chosen, index, type_edges)
-    finally:
-        if f is not output and not interactive:
-            f.close()
-    if output:
-        return None
-    if interactive:
-        import graphviz
-        return graphviz.Source(f.getvalue(), engine=layout)
-    print('Graph written to %s (%d nodes)' % (dot_filename, len(chosen)))
-    present_graph(dot_filename, filename, engine=layout,
-                  sfdp_args=TYPE_GRAPH_SFDP_ARGS)
-    return None
+        return len(chosen)
+
+    return _emit(write, filename, output, lambda nodes: layout,
+                 lambda nodes: TYPE_GRAPH_SFDP_ARGS)
 
 
 def _write_type_graph(f, chosen, index, edges):

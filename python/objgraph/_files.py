@@ -75,72 +75,75 @@ def _label_of(obj):
 
 
 def _labels(snap):
-    """(ids as bytes, texts) of the nodes worth a label."""
+    """The file's labels: ``(node ids, texts)`` of the modules, classes
+    and functions, and ``(reference indices, texts)`` of the str keys of
+    the dicts on the shortest paths from the roots (one per reference from
+    a dict to the next node of such a path -- what retention paths read
+    from a file), as bytes of ascending ids and lists of str.  The objects
+    are looked up once, together (a detached snapshot walks the heap for
+    them); those gone, or dicts changed since the capture, give no label.
+    """
     g = snap._g
     if g.file_info() is not None:
-        return g.labels()
+        return g.labels(), g.edge_labels()[:2]
     names = g.type_names(True)
-    tmask = bytes(name in _LABEL_TYPES for name in names)
-    ids = _ids(g.select(None, tmask))
+    node_ids = _ids(g.select(None, bytes(name in _LABEL_TYPES
+                                         for name in names)))
+    rows = _path_rows(g)
+    dict_ids = list(rows)
     try:
-        objs = g.objects(ids)
+        objs = g.objects(list(node_ids) + dict_ids)
     except ValueError:  # a closed pinned snapshot: no objects any more
-        return b'', []
+        return (b'', []), (b'', [])
     keep_ids, texts = [], []
-    for v, o in zip(ids, objs):
+    for v, o in zip(node_ids, objs):
         label = None if o is None else _label_of(o)
         if label is not None:
             keep_ids.append(v)
             texts.append(label)
+    keys = {}
+    for u, d in zip(dict_ids, objs[len(node_ids):]):
+        keys.update(_dict_keys(g, d, rows[u]))
     del objs
-    return array('I', keep_ids).tobytes(), texts
+    edges = sorted(keys)
+    return ((array('I', keep_ids).tobytes(), texts),
+            (array('Q', edges).tobytes(), [keys[e] for e in edges]))
 
 
-def _edge_labels(snap):
-    """(edge indices as bytes, texts): the str keys of the dicts on the
-    shortest paths from the roots, one per reference from a dict to the
-    next node of such a path -- what retention paths read from a file.
-    Dicts no longer alive, or changed since the capture, give no label."""
-    g = snap._g
-    if g.file_info() is not None:
-        return g.edge_labels()[:2]
+def _path_rows(g):
+    """{dict node id: [(reference index, target id)]}: the references from
+    exact dicts to the next node of a shortest path from the roots."""
     tmask = bytes(bool(f & _TYPE_EXACT_DICT) for f in g.type_flags())
     if not any(tmask):
-        return b'', []
+        return {}
     raw_edges, raw_sources, raw_targets = g.path_edges(tmask)
-    if not raw_edges:
-        return b'', []
     edges = array('Q')
     edges.frombytes(raw_edges)
-    sources, targets = _ids(raw_sources), _ids(raw_targets)
-    rows = {}  # source dict id -> [(edge, target id)], edges ascending
-    for e, u, t in zip(edges, sources, targets):
+    rows = {}
+    for e, u, t in zip(edges, _ids(raw_sources), _ids(raw_targets)):
         rows.setdefault(u, []).append((e, t))
-    dict_ids = list(rows)
+    return rows
+
+
+def _dict_keys(g, d, row):
+    """{reference index: label} for the references of ``row`` that dict
+    ``d`` holds under a str key (its repr, cut short)."""
+    if type(d) is not dict:
+        return {}
+    by_addr = {}
     try:
-        objs = g.objects(dict_ids)
-    except ValueError:  # a closed pinned snapshot: no objects any more
-        return b'', []
-    labels = {}
-    for u, d in zip(dict_ids, objs):
-        if type(d) is not dict:
-            continue
-        by_addr = {}
-        try:
-            for k, value in d.items():
-                if isinstance(k, str):
-                    by_addr.setdefault(id(value), k)
-        except RuntimeError:  # changed size during iteration
-            continue
-        if not by_addr:
-            continue
-        for e, t in rows[u]:
+        for k, value in d.items():
+            if isinstance(k, str):
+                by_addr.setdefault(id(value), k)
+    except RuntimeError:  # changed size during iteration
+        return {}
+    keys = {}
+    if by_addr:
+        for e, t in row:
             key = by_addr.get(g.node(t)[0])
             if key is not None:
-                labels[e] = _shorten(repr(key))
-    del objs
-    keep = sorted(labels)
-    return array('Q', keep).tobytes(), [labels[e] for e in keep]
+                keys[e] = _shorten(repr(key))
+    return keys
 
 
 def _runtime():
@@ -154,8 +157,7 @@ def save(snap, path):
     path = os.fspath(path)
     g = snap._g
     info = g.file_info()
-    label_ids, labels = _labels(snap)
-    edge_ids, edge_labels = _edge_labels(snap)
+    (label_ids, labels), (edge_ids, edge_labels) = _labels(snap)
     runtime = info['runtime'] if info else _runtime()
     created = info['created'] if info else getattr(snap, '_created', None)
     if created is None:

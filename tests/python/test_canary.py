@@ -20,6 +20,7 @@ import time
 import tracemalloc
 
 import pytest
+from workers import Workers
 
 import objgraph
 import objgraph.canary
@@ -52,7 +53,7 @@ _LEAK_SITE = '%s:%d' % (_leak_one.__code__.co_filename,
                         _leak_one.__code__.co_firstlineno + 1)
 
 
-class Service:
+class Service(Workers):
     """Three workers answer requests in a loop: each builds a request,
     files it in a bounded cache, makes a little cyclic garbage, and the
     first one also files a Session in ``registry``, which is never
@@ -62,36 +63,19 @@ class Service:
     def __init__(self, workers=3):
         self.registry = []
         self.handled = [0] * workers
-        self.errors = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._work, args=(k,),
-                                          name='worker-%d' % k, daemon=True)
-                         for k in range(workers)]
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        for t in self._threads:
-            t.join(10)
+        super().__init__(workers)
 
     def _work(self, k):
         cache = {}
-        try:
-            while not self._stop.is_set():
-                req = Request(self.handled[k])
-                cache[req.n % 50] = req
-                garbage = [Request(i) for i in range(5)]
-                garbage.append(garbage)
-                if k == 0:
-                    _leak_one(self.registry, req.n)
-                self.handled[k] += 1
-                self._stop.wait(0.001)
-        except BaseException as e:  # reported by the test
-            self.errors.append(e)
+        while not self._stop.is_set():
+            req = Request(self.handled[k])
+            cache[req.n % 50] = req
+            garbage = [Request(i) for i in range(5)]
+            garbage.append(garbage)
+            if k == 0:
+                _leak_one(self.registry, req.n)
+            self.handled[k] += 1
+            self._stop.wait(0.001)
 
 
 class Reports:

@@ -18,6 +18,7 @@ import os
 import threading
 
 import pytest
+from workers import Workers
 
 import objgraph
 import objgraph.canary
@@ -53,45 +54,34 @@ def watchdog():
     faulthandler.cancel_dump_traceback_later()
 
 
-class Mutators:
+class Mutators(Workers):
     """Threads that keep changing the heap: a shared dict gets and loses
     entries, lists grow and shrink, cycles with finalizers become garbage
     (so collections run, in these threads, while others capture)."""
 
+    join_timeout = 30
+
     def __init__(self, n=2):
         self.shared = {}
         self.rounds = [0] * n
-        self.errors = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(k,),
-                                          daemon=True) for k in range(n)]
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        return self
+        super().__init__(n, name='mutator')
 
     def __exit__(self, *exc_info):
-        self._stop.set()
-        for t in self._threads:
-            t.join(30)
+        super().__exit__(*exc_info)
         assert self.errors == []
 
-    def _run(self, k):
-        try:
-            i = 0
-            while not self._stop.is_set():
-                self.shared[(k, i % 500)] = [Churn(i), {'i': i}, (i, str(i))]
-                self.shared.pop((k, (i + 250) % 500), None)
-                batch = [Churn(j) for j in range(20)]
-                batch.append(batch)
-                del batch
-                i += 1
-                self.rounds[k] += 1
-                if i % 200 == 0:
-                    self._stop.wait(0.0005)
-        except BaseException as e:  # reported by __exit__
-            self.errors.append(e)
+    def _work(self, k):
+        i = 0
+        while not self._stop.is_set():
+            self.shared[(k, i % 500)] = [Churn(i), {'i': i}, (i, str(i))]
+            self.shared.pop((k, (i + 250) % 500), None)
+            batch = [Churn(j) for j in range(20)]
+            batch.append(batch)
+            del batch
+            i += 1
+            self.rounds[k] += 1
+            if i % 200 == 0:
+                self._stop.wait(0.0005)
 
 
 def _run_threads(target, n):

@@ -456,13 +456,8 @@ def test_one_referrer_moved_by_the_collection_comes_last(ref, snapshot):
         near = [target]  # held by variables: they stay where they are
         near_dict = {'t': target}
         objs = [target]
-        if snapshot:
-            ours = io.StringIO()
-            with objgraph.snapshot() as snap:
-                snap.show_backrefs(objs, max_depth=1, output=ours)
-            ours = ours.getvalue()
-        else:
-            ours = dot_of(objgraph.show_backrefs, objs, max_depth=1)
+        ours = dot_of('show_backrefs' if snapshot  # a snapshot's method
+                      else objgraph.show_backrefs, objs, max_depth=1)
         theirs = dot_of(ref.show_backrefs, objs, max_depth=1)
     finally:
         gc.enable()
