@@ -83,7 +83,7 @@ struct Fixture {
     uint32_t depth = 0;          /* levels of the single-source search */
     hg_csr rev = {};             /* reverse of g->fwd, built on first use */
     std::vector<hg_node> idom;   /* dominator tree from g->roots, on use */
-    std::vector<uint64_t> sizes; /* shallow sizes by type, on first use */
+    std::vector<uint32_t> sizes; /* shallow sizes by type, on first use */
 
     Fixture() = default;
     Fixture(const Fixture &) = delete;
@@ -421,7 +421,7 @@ void BM_Retained(benchmark::State &state) {
     std::vector<uint64_t> retained(n);
     for (auto _ : state) {
         hg_status st = hg_domtree_retained(f.idom.data(), n, f.sizes.data(),
-                                           retained.data());
+                                           nullptr, 0, retained.data());
         benchmark::ClobberMemory();
         if (failed(state, st)) {
             break;

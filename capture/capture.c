@@ -797,10 +797,12 @@ static int build_types(walk *w, hg_capture *out) {
 /* Phase 5 (GIL released): hand the node table and CSR over to g (no
  * copies: the arrays are trimmed to their exact size and adopted). */
 static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
-    size_t n = w->n_nodes;
+    size_t n = w->n_nodes, n_over = 0;
     void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
                      (void **)&w->refcnt, (void **)&w->flags};
     const size_t elem[5] = {8, 8, 4, 4, 1};
+    hg_size_overflow *over = NULL;
+    unsigned char *bytes;
     hg_status st;
     int any_del = 0;
 
@@ -814,12 +816,15 @@ static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
     }
     /* the core frees with the exact size (sized deallocation) */
     for (int i = 0; i < 5; i++) {
+        if (i == 1) {
+            continue; /* the sizes shrink to 4 bytes each, last */
+        }
         if (resize_exact(arr[i], elem[i], w->cap_each[i], n) < 0) {
             return HG_ENOMEM; /* the failed realloc left the block as is */
         }
         w->cap_each[i] = n;
     }
-    /* all five now hold exactly n entries */
+    /* the other four now hold exactly n entries */
     if (resize_exact((void **)&w->offsets, sizeof(hg_edge), w->n_offsets,
                      n + 1) < 0) {
         return HG_ENOMEM;
@@ -837,11 +842,49 @@ static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
     }
     w->n_offsets = 0;
     w->cap_edges = 0;
+
+    /* Sizes: 4 bytes per node in the graph, saturated at UINT32_MAX, the
+     * true sizes of those few (objects of 4 GiB or more) in the overflow
+     * table -- allocated first, so the packing cannot fail halfway.  This
+     * comes after every other step that can fail: until the block shrinks,
+     * walk_free still frees it as cap_each[1] sizes of 8 bytes. */
+    for (size_t v = 0; v < n; v++) {
+        n_over += w->size[v] >= UINT32_MAX;
+    }
+    if (n_over > 0) {
+        over = hg_alloc(n_over * sizeof(hg_size_overflow));
+        if (over == NULL) {
+            return HG_ENOMEM;
+        }
+    }
+    /* In place, front to back: size v's 4 new bytes [4v, 4v + 4) lie
+     * within the 8-byte sizes 0..v, all read by then, so no unread size is
+     * overwritten.  memcpy, because the two views of the block alias. */
+    bytes = (unsigned char *)w->size;
+    for (size_t v = 0, k = 0; v < n; v++) {
+        uint64_t s;
+        uint32_t packed = UINT32_MAX;
+        memcpy(&s, bytes + 8 * v, sizeof(s));
+        if (s < UINT32_MAX) {
+            packed = (uint32_t)s;
+        } else {
+            over[k++] = (hg_size_overflow){(hg_node)v, 0, s};
+        }
+        memcpy(bytes + 4 * v, &packed, sizeof(packed));
+    }
+    /* counted in 4-byte units: the block holds 2 * cap_each[1] of them */
+    if (resize_exact((void **)&w->size, 4, 2 * w->cap_each[1], n) < 0) {
+        hg_free(over, n_over * sizeof(hg_size_overflow));
+        return HG_ENOMEM; /* the block keeps its size, for walk_free */
+    }
+
     g->n_nodes = (hg_node)n;
     g->n_tracked = w->n_tracked;
     g->n_types = (uint32_t)w->n_types;
     g->addr = w->addr;
-    g->size = w->size;
+    g->size = (uint32_t *)(void *)w->size;
+    g->n_size_over = (hg_node)n_over;
+    g->size_over = over;
     g->type_id = w->type;
     g->refcnt = w->refcnt;
     g->flags = w->flags;

@@ -107,11 +107,37 @@ hg_status hg_csr_transpose(const hg_csr *in, hg_csr *out);
 hg_status hg_csr_in_degree(const hg_csr *csr, const uint8_t *src_mask,
                            uint32_t *in_degree);
 
+/* ---- node sizes ------------------------------------------------------------
+ * Shallow sizes take 4 bytes per node: size[v] is v's size when it is below
+ * UINT32_MAX; UINT32_MAX means "see the overflow table", a short array of
+ * (node, size) pairs, ascending by node, for the rare objects of 4 GiB or
+ * more.  The size of v is therefore size[v] if size[v] < UINT32_MAX, else
+ * the size of v's overflow entry (UINT32_MAX if it has none).  Kernels that
+ * sum sizes take (size, over, n_over) and read the plain uint32 array on
+ * their fast path; they refuse (HG_EINVAL) a table whose nodes are out of
+ * range or order, whose sizes are below UINT32_MAX, or whose nodes do not
+ * have size[node] == UINT32_MAX.
+ */
+typedef struct hg_size_overflow {
+    hg_node node;      /* a node with size[node] == UINT32_MAX */
+    uint32_t reserved; /* 0 (the pair is 16 bytes, as a file stores it) */
+    uint64_t size;     /* its true size, >= UINT32_MAX */
+} hg_size_overflow;
+
+/* size[v] = min(sizes[v], UINT32_MAX) for v < n, and *over = a table
+ * (hg_alloc'ed, *n_over entries, NULL when none) of the nodes whose size is
+ * >= UINT32_MAX; free it with hg_free(*over, *n_over *
+ * sizeof(hg_size_overflow)).  On HG_ENOMEM nothing is written. */
+hg_status hg_size_pack(const uint64_t *sizes, hg_node n, uint32_t *size,
+                       hg_size_overflow **over, hg_node *n_over);
+
 /* ---- the graph: node table + forward and reverse CSR ---------------------
  * Node arrays are structure-of-arrays, n_nodes entries each.  Tracked nodes
  * (objects the cyclic GC tracks) come first: ids 0 .. n_tracked-1; then
  * untracked nodes; only nodes flagged HG_NODE_GC have out-edges.  refcnt
- * saturates at UINT32_MAX.  type_id < n_types.
+ * saturates at UINT32_MAX.  type_id < n_types.  size saturates at
+ * UINT32_MAX, the true sizes of those nodes being in size_over (see "node
+ * sizes" above; read sizes with hg_node_size).
  */
 enum hg_node_flag {
     HG_NODE_TRACKED = 1u << 0, /* tracked by the cyclic GC */
@@ -130,21 +156,45 @@ typedef struct hg_graph {
     uint32_t n_types;
     uint64_t *addr;    /* object address (id(obj)) */
     uint32_t *type_id; /* index into the caller's type table */
-    uint64_t *size;    /* shallow size in bytes (sys.getsizeof) */
+    uint32_t *size;    /* shallow size (sys.getsizeof), saturated */
     uint32_t *refcnt;  /* reference count at capture, saturated */
     uint8_t *flags;    /* enum hg_node_flag bits */
-    hg_csr fwd;        /* object -> referents (tp_traverse order) */
-    hg_csr rev;        /* object -> referrers; empty until built */
+    hg_node n_size_over;
+    hg_size_overflow *size_over; /* n_size_over entries, owned (hg_alloc) */
+    hg_csr fwd;                  /* object -> referents (tp_traverse order) */
+    hg_csr rev;                  /* object -> referrers; empty until built */
 } hg_graph;
 
-/* Allocate a graph with n_nodes uninitialised node-table entries and empty
- * CSRs.  *out is NULL on failure. */
+/* The shallow size of node v < g->n_nodes: one 4-byte load, and for the
+ * rare saturated entry a binary search of the overflow table. */
+static inline uint64_t hg_node_size(const hg_graph *g, hg_node v) {
+    uint32_t s = g->size[v];
+    hg_node lo = 0, hi = g->n_size_over;
+    if (s != UINT32_MAX) {
+        return s;
+    }
+    while (lo < hi) {
+        hg_node mid = lo + (hi - lo) / 2;
+        if (g->size_over[mid].node < v) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < g->n_size_over && g->size_over[lo].node == v
+               ? g->size_over[lo].size
+               : UINT32_MAX;
+}
+
+/* Allocate a graph with n_nodes uninitialised node-table entries, no size
+ * overflow table and empty CSRs.  *out is NULL on failure. */
 hg_status hg_graph_new(hg_node n_nodes, hg_graph **out);
 /* Free everything; accepts NULL. */
 void hg_graph_free(hg_graph *g);
 /* Build g->rev from g->fwd if it is not built yet. */
 hg_status hg_graph_reverse(hg_graph *g);
-/* Bytes held by the node table and both CSRs. */
+/* Bytes held by the node table (21 per node, plus 16 per size overflow
+ * entry) and both CSRs. */
 uint64_t hg_graph_nbytes(const hg_graph *g);
 
 /* Whether node v is reachable from a root -- a node whose refcnt exceeds
@@ -205,11 +255,13 @@ hg_status hg_type_histogram(const uint32_t *type_ids, hg_node n,
                             const uint8_t *mask, uint32_t n_types,
                             uint64_t *counts);
 
-/* bytes[t] = sum of sizes[v] over nodes v < n of type t (and mask == NULL or
- * mask[v] != 0); the same contract as hg_type_histogram otherwise. */
-hg_status hg_type_bytes(const uint32_t *type_ids, const uint64_t *sizes,
-                        hg_node n, const uint8_t *mask, uint32_t n_types,
-                        uint64_t *bytes);
+/* bytes[t] = sum of the sizes of nodes v < n of type t (and mask == NULL
+ * or mask[v] != 0), sizes given as size (n entries) and its overflow table
+ * (over, n_over: see "node sizes"); the same contract as hg_type_histogram
+ * otherwise (HG_EINVAL for a bad overflow table too). */
+hg_status hg_type_bytes(const uint32_t *type_ids, const uint32_t *size,
+                        const hg_size_overflow *over, hg_node n_over, hg_node n,
+                        const uint8_t *mask, uint32_t n_types, uint64_t *bytes);
 
 /* References between types, for a summary drawing: type_slot[t] (n_types
  * entries) is the slot 0..k-1 type t is counted in, or HG_NONE to leave it
@@ -291,15 +343,19 @@ hg_status hg_bfs_step(const hg_csr *g, const hg_node *frontier,
 hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
                            const hg_node *roots, size_t n_roots, hg_node *idom);
 
-/* retained[v] = size[v] + the retained sizes of v's children in the
+/* retained[v] = v's size + the retained sizes of v's children in the
  * dominator tree given by idom (as hg_domtree_build writes it); 0 for
- * unreached nodes (idom[v] == HG_NONE).  Every byte counted once.  One
- * bottom-up pass (no recursion).
+ * unreached nodes (idom[v] == HG_NONE).  Sizes are size (n_nodes entries)
+ * and its overflow table (over, n_over: see "node sizes").  Every byte
+ * counted once.  One bottom-up pass (no recursion).
  * Also: HG_EINVAL when idom is not such a tree (a parent id out of range or
  * unreached, a node its own parent: retained untouched; a longer cycle:
- * retained unspecified); on HG_ENOMEM retained is untouched. */
+ * retained unspecified) or the overflow table is bad (retained untouched);
+ * on HG_ENOMEM retained is untouched. */
 hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
-                              const uint64_t *size, uint64_t *retained);
+                              const uint32_t *size,
+                              const hg_size_overflow *over, hg_node n_over,
+                              uint64_t *retained);
 
 /* Strongly connected components: comp[v] (n_nodes entries) = the id of
  * v's component, components numbered 0..*n_comp-1 in order of their
@@ -318,8 +374,8 @@ hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
  * Functions taking `why` (may be NULL) write a one-line reason there on
  * failure (at most n_why bytes, NUL-terminated).
  */
-#define HG_SNAPFILE_VERSION 1
-#define HG_SNAPFILE_TEXT 48 /* bytes of each header text, NUL included */
+#define HG_SNAPFILE_VERSION 2 /* written; version 1 files still load */
+#define HG_SNAPFILE_TEXT 48   /* bytes of each header text, NUL included */
 
 /* A table of `count` UTF-8 strings: string i is bytes[offsets[i] ..
  * offsets[i+1]); offsets has count+1 entries, offsets[0] == 0,
@@ -364,10 +420,11 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
 /* An open, validated snapshot file. */
 typedef struct hg_snapfile hg_snapfile;
 
-/* Map path read-only and validate it; *out is NULL on failure.  HG_EIO:
- * cannot open/map it (missing, a directory, ...); HG_EFORMAT: not a valid
- * snapshot file (bad magic, other version or byte order, truncated,
- * checksum mismatch, broken CSR...); HG_ENOMEM. */
+/* Map path read-only and validate it; *out is NULL on failure.  Reads
+ * format versions 1 and 2.  HG_EIO: cannot open/map it (missing, a
+ * directory, ...); HG_EFORMAT: not a valid snapshot file (bad magic, other
+ * version or byte order, truncated, checksum mismatch, broken CSR...);
+ * HG_ENOMEM. */
 hg_status hg_snapfile_open(const char *path, hg_snapfile **out, char *why,
                            size_t n_why);
 /* The same over a caller's buffer (aligned to 8 bytes, kept alive and
@@ -377,7 +434,8 @@ hg_status hg_snapfile_open_mem(const void *data, size_t len, hg_snapfile **out,
 /* Unmap and free, with the reverse CSR if one was built; accepts NULL. */
 void hg_snapfile_close(hg_snapfile *f);
 /* The file's graph: arrays point into the read-only mapping and must not
- * be written or freed; hg_graph_reverse may build rev (owned by f). */
+ * be written or freed (but for a version 1 file the sizes, converted on
+ * open into arrays f owns); hg_graph_reverse may build rev (owned by f). */
 hg_graph *hg_snapfile_graph(hg_snapfile *f);
 /* The file's contents (graph == hg_snapfile_graph(f)); valid until close. */
 const hg_snapfile_data *hg_snapfile_contents(const hg_snapfile *f);

@@ -1,17 +1,23 @@
 /*
  * graph.c -- the graph object: node table (structure of arrays) plus the
- * forward CSR and its lazily built reverse.
+ * forward CSR and its lazily built reverse; and the packing of node sizes
+ * into 4 bytes per node plus an overflow table.
  *
  * Encodings: a CSR with offsets == NULL is "not built" (g->rev until
  * hg_graph_reverse runs; g->fwd until the filler adopts one).  Node arrays
  * hold n_nodes entries each and are left uninitialised for the filler.
- * Memory: 25 bytes per node in the table, plus the CSRs.
+ * size[v] == UINT32_MAX means "v's size is in the overflow table": shallow
+ * sizes of 4 GiB or more are rare (a huge bytes or array object), so 4
+ * bytes per node hold all but a handful, and those few go to a table of
+ * (node, size) pairs sorted by node (heapgraph.h, "node sizes").
+ * Memory: 21 bytes per node in the table, plus 16 per overflow entry, plus
+ * the CSRs.
  */
 #include "hg_internal.h"
 
 /* Bytes of the node table per node: addr, type_id, size, refcnt, flags. */
 #define HG__NODE_BYTES                                                         \
-    (sizeof(uint64_t) + sizeof(uint32_t) + sizeof(uint64_t) +                  \
+    (sizeof(uint64_t) + sizeof(uint32_t) + sizeof(uint32_t) +                  \
      sizeof(uint32_t) + sizeof(uint8_t))
 
 hg_status hg_graph_new(hg_node n_nodes, hg_graph **out) {
@@ -33,7 +39,7 @@ hg_status hg_graph_new(hg_node n_nodes, hg_graph **out) {
     if (n > 0) {
         g->addr = hg_alloc(n * sizeof(uint64_t));
         g->type_id = hg_alloc(n * sizeof(uint32_t));
-        g->size = hg_alloc(n * sizeof(uint64_t));
+        g->size = hg_alloc(n * sizeof(uint32_t));
         g->refcnt = hg_alloc(n * sizeof(uint32_t));
         g->flags = hg_alloc(n * sizeof(uint8_t));
         if (g->addr == NULL || g->type_id == NULL || g->size == NULL ||
@@ -55,9 +61,10 @@ void hg_graph_free(hg_graph *g) {
     n = g->n_nodes;
     hg_free(g->addr, n * sizeof(uint64_t));
     hg_free(g->type_id, n * sizeof(uint32_t));
-    hg_free(g->size, n * sizeof(uint64_t));
+    hg_free(g->size, n * sizeof(uint32_t));
     hg_free(g->refcnt, n * sizeof(uint32_t));
     hg_free(g->flags, n * sizeof(uint8_t));
+    hg_free(g->size_over, (size_t)g->n_size_over * sizeof(hg_size_overflow));
     hg_csr_destroy(&g->fwd);
     hg_csr_destroy(&g->rev);
     hg_free(g, sizeof(*g));
@@ -80,6 +87,63 @@ uint64_t hg_graph_nbytes(const hg_graph *g) {
     if (g == NULL) {
         return 0;
     }
-    return (uint64_t)g->n_nodes * HG__NODE_BYTES + hg_csr_nbytes(&g->fwd) +
-           hg_csr_nbytes(&g->rev);
+    return (uint64_t)g->n_nodes * HG__NODE_BYTES +
+           (uint64_t)g->n_size_over * sizeof(hg_size_overflow) +
+           hg_csr_nbytes(&g->fwd) + hg_csr_nbytes(&g->rev);
+}
+
+/* ---- node sizes ---------------------------------------------------------- */
+
+/* Two parallel passes (count the overflows, then saturate) and, only when
+ * there are overflows, a serial one collecting them in node order.  The
+ * table is allocated before anything is written. */
+hg_status hg_size_pack(const uint64_t *sizes, hg_node n, uint32_t *size,
+                       hg_size_overflow **over, hg_node *n_over) {
+    hg_size_overflow *tab = NULL;
+    uint64_t count = 0;
+    int par = hg__n_chunks(n) > 1;
+    int64_t v;
+
+    (void)par; /* without OpenMP */
+    if (over == NULL || n_over == NULL ||
+        (n > 0 && (sizes == NULL || size == NULL))) {
+        return HG_EINVAL;
+    }
+#pragma omp parallel for schedule(static) reduction(+ : count) if (par)
+    for (v = 0; v < (int64_t)n; v++) {
+        count += sizes[v] >= UINT32_MAX;
+    }
+    if (count > 0) {
+        tab = hg_alloc((size_t)count * sizeof(hg_size_overflow));
+        if (tab == NULL) {
+            return HG_ENOMEM;
+        }
+    }
+#pragma omp parallel for schedule(static) if (par)
+    for (v = 0; v < (int64_t)n; v++) {
+        size[v] = sizes[v] < UINT32_MAX ? (uint32_t)sizes[v] : UINT32_MAX;
+    }
+    for (hg_node u = 0, k = 0; k < count; u++) {
+        if (sizes[u] >= UINT32_MAX) {
+            tab[k++] = (hg_size_overflow){u, 0, sizes[u]};
+        }
+    }
+    *over = tab;
+    *n_over = (hg_node)count;
+    return HG_OK;
+}
+
+int hg__size_overflow_bad(const uint32_t *size, hg_node n,
+                          const hg_size_overflow *over, hg_node n_over) {
+    if (n_over > 0 && (over == NULL || size == NULL)) {
+        return 1;
+    }
+    for (hg_node i = 0; i < n_over; i++) {
+        hg_node v = over[i].node;
+        if (v >= n || (i > 0 && v <= over[i - 1].node) ||
+            size[v] != UINT32_MAX || over[i].size < UINT32_MAX) {
+            return 1;
+        }
+    }
+    return 0;
 }

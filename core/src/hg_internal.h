@@ -74,10 +74,17 @@ int hg__n_chunks(uint64_t work);
 
 /* out[t] = the sum of weights[v] (1 each when weights is NULL) over nodes
  * v < n of type t with mask == NULL or mask[v] != 0: hg_type_histogram and
- * hg_type_bytes. */
-hg_status hg__type_sums(const uint32_t *type_ids, const uint64_t *weights,
+ * hg_type_bytes (which adds the sizes beyond the saturated weights). */
+hg_status hg__type_sums(const uint32_t *type_ids, const uint32_t *weights,
                         hg_node n, const uint8_t *mask, uint32_t n_types,
                         uint64_t *out);
+
+/* Nonzero if over (n_over entries; NULL only when none) is not a valid
+ * size overflow table for size[0..n): every node < n, strictly ascending,
+ * with size[node] == UINT32_MAX and a true size >= UINT32_MAX (graph.c).
+ * The kernels that sum sizes check it before writing anything. */
+int hg__size_overflow_bad(const uint32_t *size, hg_node n,
+                          const hg_size_overflow *over, hg_node n_over);
 
 /* Chunks for a kernel whose every chunk but one keeps a count array of
  * n_buckets entries: at most 1 + work / n_buckets, so that scratch stays

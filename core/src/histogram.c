@@ -11,7 +11,7 @@
  */
 #include "hg_internal.h"
 
-hg_status hg__type_sums(const uint32_t *type_ids, const uint64_t *weights,
+hg_status hg__type_sums(const uint32_t *type_ids, const uint32_t *weights,
                         hg_node n, const uint8_t *mask, uint32_t n_types,
                         uint64_t *out) {
     hg_status st = HG_OK;

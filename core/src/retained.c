@@ -1,8 +1,10 @@
 /*
  * retained.c -- retained sizes: what freeing each node would free.
  *
- * retained[v] = size[v] + the retained sizes of v's children in the
+ * retained[v] = v's size + the retained sizes of v's children in the
  * dominator tree (hg_domtree_build's idom), i.e. the sizes of v's subtree.
+ * Sizes come as 4 bytes per node plus the overflow table of the few of
+ * 4 GiB or more (heapgraph.h, "node sizes"); the totals are uint64.
  * Each node's size is added to exactly its dominator-tree ancestors, so the
  * children of the virtual root together retain every reached byte once.
  *
@@ -35,7 +37,9 @@ static inline int in_tree(hg_node d) {
 }
 
 hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
-                              const uint64_t *size, uint64_t *retained) {
+                              const uint32_t *size,
+                              const hg_size_overflow *over, hg_node n_over,
+                              uint64_t *retained) {
     uint32_t *pending = NULL;
     size_t bytes = ((size_t)n_nodes + 1) * sizeof(uint32_t);
     hg_status st = HG_OK;
@@ -49,6 +53,9 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
     }
     if ((uint64_t)n_nodes > HG_MAX_NODES) {
         return HG_ERANGE;
+    }
+    if (hg__size_overflow_bad(size, n_nodes, over, n_over)) {
+        return HG_EINVAL;
     }
     /* ---- check the forest's ids, before anything is written ---- */
 #pragma omp parallel for schedule(static) reduction(| : bad)                  \
@@ -81,6 +88,13 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
 #pragma omp parallel for schedule(static) if (par)
     for (v = 0; v < (int64_t)n_nodes; v++) {
         retained[v] = in_tree(idom[v]) ? size[v] : 0;
+    }
+    /* the saturated sizes (UINT32_MAX) replaced by the true ones: a few
+     * nodes at most, so the loop above stays a plain 4-byte load */
+    for (hg_node i = 0; i < n_over; i++) {
+        if (in_tree(idom[over[i].node])) {
+            retained[over[i].node] = over[i].size;
+        }
     }
 
     /* ---- climbs from the leaves ---- */

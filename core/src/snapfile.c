@@ -34,13 +34,21 @@
  * Reader: validates everything before anything is used -- sizes, offsets
  * within the file, checksums, CSR invariants (offsets[0] == 0, non-
  * decreasing, offsets[n] == n_edges, targets < n), type ids < n_types,
- * string tables, label ids -- and reports the first violation as
- * HG_EFORMAT with a reason.  No input makes it read out of bounds.  A
- * mapped file must not be truncated in place while open (files written
- * here are replaced by rename, which leaves open mappings intact).
+ * the size overflow table, string tables, label ids -- and reports the
+ * first violation as HG_EFORMAT with a reason.  No input makes it read out
+ * of bounds.  A mapped file must not be truncated in place while open
+ * (files written here are replaced by rename, which leaves open mappings
+ * intact).
+ *
+ * Versions: 2 (written) stores node sizes in 4 bytes, saturated at
+ * UINT32_MAX, plus a node_size_over section of (node, size) pairs for the
+ * sizes of 4 GiB or more, absent when there are none -- the graph's own
+ * layout, so both are used in place.  Version 1 (the previous release)
+ * stored 8 bytes per size and has no overflow section; it still loads, its
+ * sizes converted on open into arrays the snapshot owns (hg_size_pack).
  *
  * Scale: one pass over the data for each of write (hash + write) and open
- * (hash + checks); about 33 bytes per node + 4 per edge on disk.
+ * (hash + checks); about 29 bytes per node + 4 per edge on disk.
  */
 #define _GNU_SOURCE /* MAP_POPULATE */
 #include "hg_internal.h"
@@ -82,8 +90,13 @@ enum section_kind {
     SEC_LABEL_TEXT = 13,
     SEC_EDGE_LABEL_EDGES = 14, /* optional: dict keys of references */
     SEC_EDGE_LABEL_TEXT = 15,
-    SEC_N_KNOWN = 16,
+    SEC_NODE_SIZE_OVER = 16, /* version 2; only when a size >= UINT32_MAX */
+    SEC_N_KNOWN = 17,
 };
+
+/* Kinds a version 1 file may hold: version 1 readers knew 1..15, and
+ * treated any other kind as unknown. */
+#define SEC_N_KNOWN_V1 SEC_NODE_SIZE_OVER
 
 static const char *const section_names[SEC_N_KNOWN] = {
     "?",
@@ -102,6 +115,7 @@ static const char *const section_names[SEC_N_KNOWN] = {
     "label_text",
     "edge_label_edges",
     "edge_label_text",
+    "node_size_over",
 };
 
 /* The fixed header, as stored (native byte order, no implicit padding). */
@@ -140,6 +154,9 @@ typedef struct entry {
 _Static_assert(sizeof(header) == HG__HEADER_SIZE, "header layout");
 _Static_assert(offsetof(header, checksum) == HG__HEADER_SUM_AT, "checksum");
 _Static_assert(sizeof(entry) == HG__ENTRY_SIZE, "entry layout");
+_Static_assert(sizeof(hg_size_overflow) == 16 &&
+                   offsetof(hg_size_overflow, size) == 8,
+               "size overflow pairs are stored as they are in memory");
 
 /* ---- XXH64 ----------------------------------------------------------------
  * xxHash's 64-bit variant (github.com/Cyan4973/xxHash, XXH64 spec):
@@ -265,11 +282,13 @@ static size_t strtab_bytes(const hg_strtab *s) {
 
 /* ---- writing ------------------------------------------------------------- */
 
-/* One section to write: a contiguous buffer (owned ones are freed). */
+/* One section to write: a contiguous buffer (owned ones are freed), or a
+ * string table packed into one before writing. */
 typedef struct wsection {
     uint32_t kind;
     const void *data;
     uint64_t length;
+    const hg_strtab *strtab; /* to pack into owned, or NULL */
     void *owned;
 } wsection;
 
@@ -317,7 +336,7 @@ static int strtab_ok(const hg_strtab *s, uint64_t count) {
 static hg_status check_data(const hg_snapfile_data *d, char *why,
                             size_t n_why) {
     const hg_graph *g = d->graph;
-    hg_node n;
+    hg_node n, n_saturated = 0;
 
     if (g == NULL || (g->n_nodes > 0 && g->fwd.offsets == NULL) ||
         g->fwd.n_nodes != g->n_nodes || g->n_tracked > g->n_nodes) {
@@ -341,6 +360,19 @@ static hg_status check_data(const hg_snapfile_data *d, char *why,
         if (g->type_id[v] >= d->n_types) {
             set_why(why, n_why, "node %u has type id %u >= %u types", v,
                     g->type_id[v], d->n_types);
+            return HG_EINVAL;
+        }
+        n_saturated += g->size[v] == UINT32_MAX;
+    }
+    /* a file's table is exact: one entry per saturated size */
+    if (hg__size_overflow_bad(g->size, n, g->size_over, g->n_size_over) ||
+        n_saturated != g->n_size_over) {
+        set_why(why, n_why, "the size overflow table is invalid");
+        return HG_EINVAL;
+    }
+    for (hg_node i = 0; i < g->n_size_over; i++) {
+        if (g->size_over[i].reserved != 0) {
+            set_why(why, n_why, "size overflow entry %u: reserved bytes", i);
             return HG_EINVAL;
         }
     }
@@ -465,7 +497,7 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
     wsection sec[SEC_N_KNOWN - 1];
     entry table[SEC_N_KNOWN - 1];
     header h;
-    uint32_t ns = SEC_N_KNOWN - 1; /* less the edge labels when none */
+    uint32_t ns = 0; /* sections in the file */
     uint64_t off, n, nt;
     static const uint8_t zeros[8];
     char *tmp = NULL;
@@ -486,40 +518,58 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
     n = g->n_nodes;
     nt = d->n_types;
 
-    /* ---- the sections, in file order ---- */
-    sec[0] = (wsection){SEC_TYPE_ADDR, d->type_addr, nt * 8, NULL};
-    sec[1] = (wsection){SEC_TYPE_FLAGS, d->type_flags, nt * 4, NULL};
-    sec[2].kind = SEC_TYPE_SHORT_NAMES;
-    sec[3].kind = SEC_TYPE_LONG_NAMES;
-    sec[4] = (wsection){SEC_NODE_ADDR, g->addr, n * 8, NULL};
-    sec[5] = (wsection){SEC_NODE_TYPE, g->type_id, n * 4, NULL};
-    sec[6] = (wsection){SEC_NODE_SIZE, g->size, n * 8, NULL};
-    sec[7] = (wsection){SEC_NODE_REFCNT, g->refcnt, n * 4, NULL};
-    sec[8] = (wsection){SEC_NODE_FLAGS, g->flags, n, NULL};
-    sec[9] = (wsection){SEC_FWD_OFFSETS, g->fwd.offsets, (n + 1) * 8, NULL};
-    sec[10] =
-        (wsection){SEC_FWD_TARGETS, g->fwd.targets, g->fwd.n_edges * 4, NULL};
-    sec[11] = (wsection){SEC_LABEL_NODES, d->label_nodes,
-                         (uint64_t)d->n_labels * 4, NULL};
-    sec[12].kind = SEC_LABEL_TEXT;
-    sec[13] = (wsection){SEC_EDGE_LABEL_EDGES, d->edge_label_edges,
-                         d->n_edge_labels * 8, NULL};
-    sec[14].kind = SEC_EDGE_LABEL_TEXT;
-    if (d->n_edge_labels == 0) {
-        ns = SEC_EDGE_LABEL_EDGES - 1;
+    /* ---- the sections, in file order; the optional ones when needed ---- */
+    sec[ns++] = (wsection){
+        .kind = SEC_TYPE_ADDR, .data = d->type_addr, .length = nt * 8};
+    sec[ns++] = (wsection){
+        .kind = SEC_TYPE_FLAGS, .data = d->type_flags, .length = nt * 4};
+    sec[ns++] =
+        (wsection){.kind = SEC_TYPE_SHORT_NAMES, .strtab = &d->short_names};
+    sec[ns++] =
+        (wsection){.kind = SEC_TYPE_LONG_NAMES, .strtab = &d->long_names};
+    sec[ns++] =
+        (wsection){.kind = SEC_NODE_ADDR, .data = g->addr, .length = n * 8};
+    sec[ns++] =
+        (wsection){.kind = SEC_NODE_TYPE, .data = g->type_id, .length = n * 4};
+    sec[ns++] =
+        (wsection){.kind = SEC_NODE_SIZE, .data = g->size, .length = n * 4};
+    if (g->n_size_over > 0) {
+        sec[ns++] = (wsection){.kind = SEC_NODE_SIZE_OVER,
+                               .data = g->size_over,
+                               .length = (uint64_t)g->n_size_over *
+                                         sizeof(hg_size_overflow)};
     }
+    sec[ns++] =
+        (wsection){.kind = SEC_NODE_REFCNT, .data = g->refcnt, .length = n * 4};
+    sec[ns++] =
+        (wsection){.kind = SEC_NODE_FLAGS, .data = g->flags, .length = n};
+    sec[ns++] = (wsection){
+        .kind = SEC_FWD_OFFSETS, .data = g->fwd.offsets, .length = (n + 1) * 8};
     if (n == 0) {
         static const uint64_t zero_offset = 0;
-        sec[9].data = &zero_offset;
+        sec[ns - 1].data = &zero_offset;
     }
-    if (pack_strtab(&d->short_names, &sec[2]) != HG_OK ||
-        pack_strtab(&d->long_names, &sec[3]) != HG_OK ||
-        pack_strtab(&d->labels, &sec[12]) != HG_OK ||
-        (d->n_edge_labels > 0 &&
-         pack_strtab(&d->edge_labels, &sec[14]) != HG_OK)) {
-        set_why(why, n_why, "out of memory");
-        st = HG_ENOMEM;
-        goto cleanup;
+    sec[ns++] = (wsection){.kind = SEC_FWD_TARGETS,
+                           .data = g->fwd.targets,
+                           .length = g->fwd.n_edges * 4};
+    sec[ns++] = (wsection){.kind = SEC_LABEL_NODES,
+                           .data = d->label_nodes,
+                           .length = (uint64_t)d->n_labels * 4};
+    sec[ns++] = (wsection){.kind = SEC_LABEL_TEXT, .strtab = &d->labels};
+    if (d->n_edge_labels > 0) {
+        sec[ns++] = (wsection){.kind = SEC_EDGE_LABEL_EDGES,
+                               .data = d->edge_label_edges,
+                               .length = d->n_edge_labels * 8};
+        sec[ns++] =
+            (wsection){.kind = SEC_EDGE_LABEL_TEXT, .strtab = &d->edge_labels};
+    }
+    for (uint32_t i = 0; i < ns; i++) {
+        if (sec[i].strtab != NULL &&
+            pack_strtab(sec[i].strtab, &sec[i]) != HG_OK) {
+            set_why(why, n_why, "out of memory");
+            st = HG_ENOMEM;
+            goto cleanup;
+        }
     }
 
     /* ---- header and table ---- */
@@ -547,8 +597,10 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
         off = align8(off);
         table[i].kind = sec[i].kind;
         /* edge labels are optional: a reader may skip them */
-        table[i].flags =
-            sec[i].kind < SEC_EDGE_LABEL_EDGES ? HG__SECTION_REQUIRED : 0;
+        table[i].flags = sec[i].kind == SEC_EDGE_LABEL_EDGES ||
+                                 sec[i].kind == SEC_EDGE_LABEL_TEXT
+                             ? 0
+                             : HG__SECTION_REQUIRED;
         table[i].offset = off;
         table[i].length = sec[i].length;
         table[i].checksum =
@@ -623,6 +675,11 @@ struct hg_snapfile {
     int mapped;     /* base is ours to munmap */
     hg_graph graph; /* arrays in the mapping; rev owned, built later */
     hg_snapfile_data data;
+    /* A version 1 file's 8-byte sizes (in the mapping), converted after
+     * validation into graph.size and graph.size_over, which f then owns
+     * (sizes_owned); NULL for version 2, whose sizes are used in place. */
+    const uint64_t *sizes_v1;
+    int sizes_owned;
 };
 
 static const char *kind_name(uint32_t kind) {
@@ -685,7 +742,8 @@ static int parse_strtab(const uint8_t *p, uint64_t len, uint64_t count,
 /* Validate the bytes [base, base + len) and fill f; 0 or -1 with why set. */
 static int parse(hg_snapfile *f, char *why, size_t n_why) {
     const uint8_t *base = f->base;
-    uint64_t len = f->len, end, n, m;
+    uint64_t len = f->len, end, n, m, n_saturated = 0;
+    uint32_t n_known; /* section kinds this file's version has */
     header h;
     const entry *table;
     const entry *found[SEC_N_KNOWN] = {NULL};
@@ -710,12 +768,13 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
                 h.bom, HG__BOM);
         return -1;
     }
-    if (h.version != HG_SNAPFILE_VERSION) {
+    if (h.version != 1 && h.version != HG_SNAPFILE_VERSION) {
         set_why(why, n_why,
-                "format version %u; this objgraph reads version %u only",
+                "format version %u; this objgraph reads versions 1 to %u",
                 h.version, HG_SNAPFILE_VERSION);
         return -1;
     }
+    n_known = h.version == 1 ? SEC_N_KNOWN_V1 : SEC_N_KNOWN;
     if (h.node_size != sizeof(hg_node) || h.edge_size != sizeof(hg_edge) ||
         h.header_size != HG__HEADER_SIZE) {
         set_why(why, n_why, "unexpected sizes: node %u, edge %u, header %u",
@@ -788,7 +847,7 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
                     name);
             return -1;
         }
-        if (e->kind == 0 || e->kind >= SEC_N_KNOWN) {
+        if (e->kind == 0 || e->kind >= n_known) {
             if (e->flags & HG__SECTION_REQUIRED) {
                 set_why(why, n_why,
                         "requires section kind %u, unknown to this reader "
@@ -809,10 +868,11 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
                 (unsigned long long)(len - end));
         return -1;
     }
-    for (uint32_t k = 1; k < SEC_N_KNOWN; k++) {
+    for (uint32_t k = 1; k < n_known; k++) {
         int optional = ((k == SEC_LABEL_NODES || k == SEC_LABEL_TEXT) &&
                         h.n_labels == 0) ||
-                       k == SEC_EDGE_LABEL_EDGES || k == SEC_EDGE_LABEL_TEXT;
+                       k == SEC_EDGE_LABEL_EDGES || k == SEC_EDGE_LABEL_TEXT ||
+                       k == SEC_NODE_SIZE_OVER;
         if (found[k] == NULL && !optional) {
             set_why(why, n_why, "section %s is missing", section_names[k]);
             return -1;
@@ -831,7 +891,7 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
             {SEC_TYPE_FLAGS, h.n_types, 4},
             {SEC_NODE_ADDR, n, 8},
             {SEC_NODE_TYPE, n, 4},
-            {SEC_NODE_SIZE, n, 8},
+            {SEC_NODE_SIZE, n, h.version == 1 ? 8 : 4},
             {SEC_NODE_REFCNT, n, 4},
             {SEC_NODE_FLAGS, n, 1},
             {SEC_FWD_OFFSETS, n + 1, 8},
@@ -857,6 +917,17 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
                     (unsigned long long)m);
             return -1;
         }
+        /* whole (node, size) pairs, at most one per node */
+        if (found[SEC_NODE_SIZE_OVER] != NULL) {
+            uint64_t bytes = found[SEC_NODE_SIZE_OVER]->length;
+            if (bytes % sizeof(hg_size_overflow) != 0 ||
+                bytes / sizeof(hg_size_overflow) > n) {
+                set_why(why, n_why,
+                        "section node_size_over: %llu bytes for %llu nodes",
+                        (unsigned long long)bytes, (unsigned long long)n);
+                return -1;
+            }
+        }
     }
 #define AT(kind) ((const void *)(base + found[kind]->offset))
     g->n_nodes = h.n_nodes;
@@ -864,7 +935,16 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
     g->n_types = h.n_types;
     g->addr = (uint64_t *)AT(SEC_NODE_ADDR);
     g->type_id = (uint32_t *)AT(SEC_NODE_TYPE);
-    g->size = (uint64_t *)AT(SEC_NODE_SIZE);
+    if (h.version == 1) {
+        f->sizes_v1 = AT(SEC_NODE_SIZE); /* converted by open_common */
+    } else {
+        g->size = (uint32_t *)AT(SEC_NODE_SIZE);
+        if (found[SEC_NODE_SIZE_OVER] != NULL) {
+            g->n_size_over = (hg_node)(found[SEC_NODE_SIZE_OVER]->length /
+                                       sizeof(hg_size_overflow));
+            g->size_over = (hg_size_overflow *)AT(SEC_NODE_SIZE_OVER);
+        }
+    }
     g->refcnt = (uint32_t *)AT(SEC_NODE_REFCNT);
     g->flags = (uint8_t *)AT(SEC_NODE_FLAGS);
     g->fwd.n_nodes = h.n_nodes;
@@ -900,6 +980,30 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
         if (g->type_id[v] >= h.n_types) {
             set_why(why, n_why, "node %llu has type id %u >= %u types",
                     (unsigned long long)v, g->type_id[v], h.n_types);
+            return -1;
+        }
+        if (g->size != NULL) {
+            n_saturated += g->size[v] == UINT32_MAX;
+        }
+    }
+    /* exactly one overflow entry per saturated size, as the writer makes
+     * them: hg_node_size and the kernels then agree on every size */
+    if (hg__size_overflow_bad(g->size, h.n_nodes, g->size_over,
+                              g->n_size_over) ||
+        n_saturated != g->n_size_over) {
+        set_why(why, n_why,
+                "section node_size_over: %u entries for %llu saturated "
+                "sizes, or entries out of order, out of range or below "
+                "2^32 - 1",
+                g->n_size_over, (unsigned long long)n_saturated);
+        return -1;
+    }
+    for (hg_node i = 0; i < g->n_size_over; i++) {
+        if (g->size_over[i].reserved != 0) {
+            set_why(why, n_why,
+                    "section node_size_over: entry %u: nonzero "
+                    "reserved bytes",
+                    i);
             return -1;
         }
     }
@@ -990,6 +1094,25 @@ static hg_status open_common(const uint8_t *base, size_t len, int mapped,
         f->mapped = 0; /* the caller unmaps */
         free(f);
         return HG_EFORMAT;
+    }
+    if (f->sizes_v1 != NULL) {
+        /* a version 1 file: its validated 8-byte sizes, packed as version 2
+         * stores them, into arrays f owns */
+        hg_graph *g = &f->graph;
+        hg_status st = HG_ENOMEM;
+        g->size = hg_alloc((size_t)g->n_nodes * sizeof(uint32_t));
+        if (g->size != NULL || g->n_nodes == 0) {
+            st = hg_size_pack(f->sizes_v1, g->n_nodes, g->size, &g->size_over,
+                              &g->n_size_over);
+        }
+        if (st != HG_OK) {
+            hg_free(g->size, (size_t)g->n_nodes * sizeof(uint32_t));
+            set_why(why, n_why, "out of memory");
+            f->mapped = 0; /* the caller unmaps */
+            free(f);
+            return st;
+        }
+        f->sizes_owned = 1;
     }
     *out = f;
     return HG_OK;
@@ -1088,6 +1211,11 @@ void hg_snapfile_close(hg_snapfile *f) {
         return;
     }
     hg_csr_destroy(&f->graph.rev);
+    if (f->sizes_owned) {
+        hg_free(f->graph.size, (size_t)f->graph.n_nodes * sizeof(uint32_t));
+        hg_free(f->graph.size_over,
+                (size_t)f->graph.n_size_over * sizeof(hg_size_overflow));
+    }
     if (f->mapped) {
         munmap((void *)(uintptr_t)f->base, f->len);
     }

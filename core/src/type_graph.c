@@ -9,16 +9,35 @@
  * end. Integer sums in fixed chunks: identical results for any thread count.
  * Scale: one read of the node table, resp. of the edge array (8M edges for
  * a 2M-object heap); K * n_types resp. K * k * k * 8 bytes of rows.
+ * hg_type_bytes sums the 4-byte sizes, saturated ones as UINT32_MAX, then
+ * adds the rest of the few sizes of 4 GiB or more from the overflow table.
  */
 #include "hg_internal.h"
 
-hg_status hg_type_bytes(const uint32_t *type_ids, const uint64_t *sizes,
-                        hg_node n, const uint8_t *mask, uint32_t n_types,
+hg_status hg_type_bytes(const uint32_t *type_ids, const uint32_t *size,
+                        const hg_size_overflow *over, hg_node n_over, hg_node n,
+                        const uint8_t *mask, uint32_t n_types,
                         uint64_t *bytes) {
-    if (sizes == NULL && n > 0) {
+    hg_status st;
+
+    if ((size == NULL && n > 0) ||
+        hg__size_overflow_bad(size, n, over, n_over)) {
         return HG_EINVAL;
     }
-    return hg__type_sums(type_ids, sizes, n, mask, n_types, bytes);
+    st = hg__type_sums(type_ids, size, n, mask, n_types, bytes);
+    if (st != HG_OK) {
+        return st;
+    }
+    /* each overflow node was summed as UINT32_MAX: add the rest of its size
+     * (type ids are checked by now).  uint64 sums wrap modulo 2^64, so the
+     * totals are exactly the sums of the true sizes. */
+    for (hg_node i = 0; i < n_over; i++) {
+        hg_node v = over[i].node;
+        if (mask == NULL || mask[v]) {
+            bytes[type_ids[v]] += over[i].size - UINT32_MAX;
+        }
+    }
+    return HG_OK;
 }
 
 /* The slot of node v, or HG_NONE when it is masked out or its type has

@@ -95,6 +95,7 @@ static hg_status build_idom(GraphObject *self) {
 }
 
 static hg_status build_retained(GraphObject *self) {
+    const hg_graph *g = G(self);
     uint64_t *retained;
     hg_status st = self->idom != NULL ? HG_OK : build_idom(self);
     if (st != HG_OK) {
@@ -104,8 +105,8 @@ static hg_status build_retained(GraphObject *self) {
     if (retained == NULL) {
         return HG_ENOMEM;
     }
-    st = hg_domtree_retained(self->idom, G(self)->n_nodes, G(self)->size,
-                             retained);
+    st = hg_domtree_retained(self->idom, g->n_nodes, g->size, g->size_over,
+                             g->n_size_over, retained);
     if (st != HG_OK) {
         hg_free(retained, nodes_nbytes(self, sizeof(uint64_t)));
         return st;
@@ -1119,7 +1120,7 @@ static hg_status find_cycles(const GraphObject *self, cycles *c) {
     for (hg_node v = 0; v < g->n_nodes; v++) {
         if (comp[v] != HG_NONE) {
             c->csize[comp[v]]++;
-            c->cbytes[comp[v]] += g->size[v];
+            c->cbytes[comp[v]] += hg_node_size(g, v);
         }
     }
     for (hg_node v = 0; v < g->n_nodes; v++) {

@@ -473,8 +473,8 @@ static PyObject *Graph_node(GraphObject *self, PyObject *arg) {
     }
     return Py_BuildValue(
         "(KkKkk)", (unsigned long long)g->addr[v], (unsigned long)g->type_id[v],
-        (unsigned long long)g->size[v], (unsigned long)g->refcnt[v],
-        (unsigned long)g->flags[v]);
+        (unsigned long long)hg_node_size(g, (hg_node)v),
+        (unsigned long)g->refcnt[v], (unsigned long)g->flags[v]);
 }
 
 static PyObject *Graph_in_degree(GraphObject *self, PyObject *arg) {
@@ -603,8 +603,8 @@ static PyObject *Graph_type_bytes(GraphObject *self, PyObject *arg) {
         goto cleanup;
     }
     Py_BEGIN_ALLOW_THREADS
-        st = hg_type_bytes(g->type_id, g->size, g->n_nodes, mask.buf,
-                           self->cap.n_types, bytes);
+        st = hg_type_bytes(g->type_id, g->size, g->size_over, g->n_size_over,
+                           g->n_nodes, mask.buf, self->cap.n_types, bytes);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "type bytes");

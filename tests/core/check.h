@@ -89,6 +89,47 @@ static inline uint64_t rng_below(rng *r, uint64_t n) {
     return rng_next(r) % n;
 }
 
+/* ---- node sizes ---------------------------------------------------------- */
+
+/* Sizes as a graph keeps them: 4 bytes per node and the overflow table of
+ * those >= UINT32_MAX (hg_size_pack); aborts the test on error. */
+typedef struct packed_sizes {
+    hg_node n;
+    uint32_t *size;         /* n entries (malloc) */
+    hg_size_overflow *over; /* n_over entries (hg_alloc), or NULL */
+    hg_node n_over;
+} packed_sizes;
+
+static inline void packed_sizes_init(packed_sizes *p, const uint64_t *sizes,
+                                     hg_node n) {
+    hg_status st;
+    p->n = n;
+    p->size = malloc((size_t)n * sizeof(uint32_t) + 1);
+    REQUIRE(p->size != NULL, "allocation");
+    st = hg_size_pack(sizes, n, p->size, &p->over, &p->n_over);
+    REQUIRE(st == HG_OK, "hg_size_pack: %s", hg_status_str(st));
+}
+
+static inline void packed_sizes_free(packed_sizes *p) {
+    free(p->size);
+    hg_free(p->over, (size_t)p->n_over * sizeof(hg_size_overflow));
+    memset(p, 0, sizeof(*p));
+}
+
+/* A heap object's shallow size: mostly small; 4 in 1024 at the 32-bit
+ * edge: UINT32_MAX - 1 (fits), UINT32_MAX (the saturated value itself,
+ * overflows) and two of 4 GiB or more, so the overflow path is taken. */
+static inline uint64_t rng_size(rng *r) {
+    uint64_t k = rng_below(r, 1024);
+    if (k < 2) {
+        return k == 0 ? UINT32_MAX : (uint64_t)UINT32_MAX - 1;
+    }
+    if (k < 4) {
+        return ((uint64_t)4 << 30) + rng_below(r, (uint64_t)1 << 40);
+    }
+    return 16 + 8 * rng_below(r, 100);
+}
+
 /* ---- graphs -------------------------------------------------------------- */
 
 /* A CSR adopted from arrays made with hg_alloc; aborts the test on error. */

@@ -4,12 +4,15 @@
  * Each input is opened twice with hg_snapfile_open_mem: as it is, and with
  * its section and header checksums recomputed (where the section table can
  * be read), so mutations reach the checks behind the checksums (lengths,
- * CSR invariants, type ids, string tables, labels).  Whatever the reader
- * accepts is then walked the way the kernels walk it.  Built with
- * -DHG_BUILD_FUZZ=ON and clang (make fuzz); with HG_FUZZ_SEED_DIR set, it
- * first writes a small valid file there as the seed corpus.
+ * CSR invariants, type ids, the size overflow table, string tables,
+ * labels).  Whatever the reader accepts is then walked the way the kernels
+ * walk it.  Built with -DHG_BUILD_FUZZ=ON and clang (make fuzz); with
+ * HG_FUZZ_SEED_DIR set, it first writes two small valid files there as the
+ * seed corpus: one of the current format with sizes past 32 bits, and a
+ * version 1 file of the previous release (snapfile_v1.h).
  */
 #include "heapgraph.h"
+#include "snapfile_v1.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +33,8 @@ static void walk(const uint8_t *buf, size_t len) {
                  e++) {
                 sum += g->addr[g->fwd.targets[e]];
             }
-            sum += d->type_flags[g->type_id[v]] + g->size[v] + g->refcnt[v] +
-                   g->flags[v];
+            sum += d->type_flags[g->type_id[v]] + hg_node_size(g, v) +
+                   g->refcnt[v] + g->flags[v];
         }
         for (uint64_t t = 0; t < d->short_names.count; t++) {
             for (uint64_t b = d->short_names.offsets[t];
@@ -82,17 +85,22 @@ static void write_seed(const char *dir) {
     hg_graph *g = NULL;
     hg_edge *off = malloc(9 * sizeof(hg_edge));
     hg_node *tgt = malloc(12 * sizeof(hg_node));
+    /* two sizes in the overflow table */
+    static const uint64_t sizes[] = {56,         56, 56, (uint64_t)5 << 30,
+                                     UINT32_MAX, 56, 56, 56};
     hg_snapfile_data d;
     char path[4096];
+    FILE *fp;
 
-    if (hg_graph_new(8, &g) != HG_OK || off == NULL || tgt == NULL) {
+    if (hg_graph_new(8, &g) != HG_OK || off == NULL || tgt == NULL ||
+        hg_size_pack(sizes, 8, g->size, &g->size_over, &g->n_size_over) !=
+            HG_OK) {
         return;
     }
     for (hg_node v = 0; v < 8; v++) {
         off[v] = v < 6 ? 2 * v : 12;
         g->addr[v] = 0x1000 + 16 * v;
         g->type_id[v] = v % 3;
-        g->size[v] = 56;
         g->refcnt[v] = 1 + v % 2;
         g->flags[v] = v < 6 ? 0x81 : 0;
     }
@@ -118,6 +126,12 @@ static void write_seed(const char *dir) {
     free(off);
     free(tgt);
     hg_graph_free(g);
+    snprintf(path, sizeof(path), "%s/seed-v1.hgsnap", dir);
+    fp = fopen(path, "wb");
+    if (fp != NULL) {
+        fwrite(snapfile_v1, 1, sizeof(snapfile_v1), fp);
+        fclose(fp);
+    }
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {

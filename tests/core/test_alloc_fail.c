@@ -15,6 +15,7 @@ typedef struct fixture {
     hg_node n_src;
     hg_edge n_edges;
     uint32_t *type_ids;
+    uint64_t *sizes; /* some of 4 GiB or more */
 } fixture;
 
 /* Each op runs one entry point and frees what it produced on success. */
@@ -67,6 +68,16 @@ static hg_status op_addr_index(const fixture *f) {
     hg_addr_index *ix = NULL;
     hg_status st = hg_addr_index_new(f->src_addrs, f->n_src, &ix);
     hg_addr_index_free(ix);
+    return st;
+}
+
+static hg_status op_size_pack(const fixture *f) {
+    uint32_t *size = malloc((size_t)f->g.n_nodes * sizeof(uint32_t));
+    hg_size_overflow *over = NULL;
+    hg_node n_over = 0;
+    hg_status st = hg_size_pack(f->sizes, f->g.n_nodes, size, &over, &n_over);
+    hg_free(over, (size_t)n_over * sizeof(hg_size_overflow));
+    free(size);
     return st;
 }
 
@@ -148,10 +159,12 @@ int main(void) {
     f.src_addrs = malloc(f.n_src * sizeof(uint64_t));
     f.edges = malloc(f.n_edges * sizeof(hg_raw_edge));
     f.type_ids = malloc(f.g.n_nodes * sizeof(uint32_t));
-    REQUIRE(f.src_addrs && f.edges && f.type_ids, "allocation");
+    f.sizes = malloc(f.g.n_nodes * sizeof(uint64_t));
+    REQUIRE(f.src_addrs && f.edges && f.type_ids && f.sizes, "allocation");
     for (hg_node v = 0; v < f.n_src; v++) {
         f.src_addrs[v] = 0x1000 + 16 * (uint64_t)v;
         f.type_ids[v] = (uint32_t)rng_below(&r, 50);
+        f.sizes[v] = rng_size(&r);
     }
     for (hg_edge i = 0; i < f.n_edges; i++) {
         f.edges[i].source = (hg_node)rng_below(&r, f.n_src);
@@ -170,6 +183,7 @@ int main(void) {
         brutal("hg_graph_build", op_build, &f, 1);
         brutal("hg_addr_index_new", op_addr_index, &f, 1);
         brutal("hg_type_histogram", op_histogram, &f, 1);
+        brutal("hg_size_pack", op_size_pack, &f, 1);
         brutal("hg_bfs", op_bfs, &f, 1);
         brutal("hg_bfs_diropt", op_bfs_diropt, &f, 1);
         brutal("hg_reach", op_reach, &f, 1);
@@ -180,5 +194,6 @@ int main(void) {
     free(f.src_addrs);
     free(f.edges);
     free(f.type_ids);
+    free(f.sizes);
     return check_summary("test_alloc_fail");
 }

@@ -14,8 +14,10 @@ static void test_new_and_free(void) {
               g->flags,
           "node table arrays allocated");
     CHECK(g->fwd.offsets == NULL && g->rev.offsets == NULL, "CSRs start empty");
-    CHECK(hg_graph_nbytes(g) == 1000 * 25,
-          "expected 25 bytes per node, got %llu",
+    CHECK(g->n_size_over == 0 && g->size_over == NULL,
+          "no size overflow table yet");
+    CHECK(hg_graph_nbytes(g) == 1000 * 21,
+          "expected 21 bytes per node, got %llu",
           (unsigned long long)hg_graph_nbytes(g));
     hg_graph_free(g);
     hg_graph_free(NULL);
@@ -46,7 +48,7 @@ static void test_reverse_builds_once(void) {
     rev_off = g->rev.offsets;
     CHECK(hg_graph_reverse(g) == HG_OK && g->rev.offsets == rev_off,
           "a second reverse keeps the first");
-    CHECK(hg_graph_nbytes(g) == 10000 * 25 + 2 * (10001 * 8 + 50000 * 4),
+    CHECK(hg_graph_nbytes(g) == 10000 * 21 + 2 * (10001 * 8 + 50000 * 4),
           "nbytes with both CSRs: %llu",
           (unsigned long long)hg_graph_nbytes(g));
     free(ref_off);

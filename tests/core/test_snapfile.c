@@ -176,7 +176,7 @@ static void test_round_trip_keeps_everything(void) {
     CHECK(strcmp(d->runtime, "CPython 3.11.2") == 0 &&
               strcmp(d->producer, "objgraph test") == 0,
           "texts: \"%s\", \"%s\"", d->runtime, d->producer);
-    CHECK(hg_snapfile_nbytes(f) > 2000 * 33, "mapped bytes %llu",
+    CHECK(hg_snapfile_nbytes(f) > 2000 * 29, "mapped bytes %llu",
           (unsigned long long)hg_snapfile_nbytes(f));
     /* the reverse graph can be built on the mapped forward one */
     st = hg_graph_reverse(hg_snapfile_graph(f));
@@ -245,7 +245,7 @@ static hg_status open_buf(const uint8_t *buf, size_t len, char *why,
 static void test_every_truncation_is_rejected(void) {
     size_t len;
     uint8_t *buf = fixture_bytes(&len);
-    uint8_t *copy = aligned_alloc(8, len + 64);
+    uint8_t *copy = aligned_alloc(8, (len + 64 + 7) & ~(size_t)7);
     char why[256];
     int bad = 0;
 
@@ -275,7 +275,7 @@ static void test_every_truncation_is_rejected(void) {
 static void test_random_byte_flips_are_rejected(void) {
     size_t len;
     uint8_t *buf = fixture_bytes(&len);
-    uint8_t *copy = aligned_alloc(8, len + 64);
+    uint8_t *copy = aligned_alloc(8, (len + 64 + 7) & ~(size_t)7);
     char why[256];
     rng r = {99};
     int bad = 0;
@@ -313,7 +313,7 @@ static void reseal(uint8_t *buf) {
 static void test_foreign_files_are_named(void) {
     size_t len;
     uint8_t *buf = fixture_bytes(&len);
-    uint8_t *copy = aligned_alloc(8, len + 64);
+    uint8_t *copy = aligned_alloc(8, (len + 64 + 7) & ~(size_t)7);
     char why[256];
     uint32_t v;
 
@@ -324,10 +324,10 @@ static void test_foreign_files_are_named(void) {
               strstr(why, "magic") != NULL,
           "wrong magic: %s", why);
     memcpy(copy, buf, len);
-    v = 2;
+    v = 3;
     memcpy(copy + 8, &v, 4);
     CHECK(open_buf(copy, len, why, sizeof(why)) == HG_EFORMAT &&
-              strstr(why, "version 2") != NULL,
+              strstr(why, "version 3") != NULL,
           "wrong version: %s", why);
     memcpy(copy, buf, len);
     v = 0x04030201;

@@ -1,7 +1,8 @@
 /*
  * test_type_graph.c -- hg_type_bytes and hg_type_edges equal the naive
- * references, with and without a mask, for 1, 2 and 4 threads; bad slots
- * and type ids are refused.
+ * references, with and without a mask, for 1, 2 and 4 threads, with some
+ * sizes of 4 GiB or more (the overflow table); bad slots, type ids and
+ * overflow tables are refused.
  */
 #include "check.h"
 #include "ref/ref.h"
@@ -19,14 +20,17 @@ static void test_random(void) {
         uint64_t *want_b = malloc(nt * sizeof(uint64_t));
         uint64_t *got_b = malloc(nt * sizeof(uint64_t));
         uint64_t *want_e, *got_e;
+        packed_sizes ps;
         rng r = {i + 11};
         REQUIRE(ty && sz && mask && slot && want_b && got_b, "allocation");
         csr_random(&g, i + 3, n, 4 * (hg_edge)n);
         for (hg_node v = 0; v < n; v++) {
             ty[v] = (uint32_t)rng_below(&r, nt);
-            sz[v] = 16 + rng_below(&r, 1000);
+            sz[v] = rng_size(&r);
             mask[v] = (uint8_t)(rng_below(&r, 4) != 0);
         }
+        packed_sizes_init(&ps, sz, n);
+        REQUIRE(ps.n_over > 0, "some sizes overflow");
         /* about half the types get a slot; several types share one */
         for (uint32_t t = 0; t < nt; t++) {
             slot[t] = rng_below(&r, 2) ? HG_NONE : (uint32_t)(t % 37);
@@ -45,7 +49,8 @@ static void test_random(void) {
                 hg_set_num_threads(test_thread_counts[t]);
                 memset(got_b, 0xab, nt * sizeof(uint64_t));
                 memset(got_e, 0xab, (size_t)k * k * sizeof(uint64_t));
-                CHECK(hg_type_bytes(ty, sz, n, mk, nt, got_b) == HG_OK,
+                CHECK(hg_type_bytes(ty, ps.size, ps.over, ps.n_over, n, mk, nt,
+                                    got_b) == HG_OK,
                       "type_bytes ok");
                 CHECK_SAME("type_bytes", want_b, got_b, nt);
                 CHECK(hg_type_edges(&g, ty, mk, nt, slot, k, got_e) == HG_OK,
@@ -53,6 +58,7 @@ static void test_random(void) {
                 CHECK_SAME("type_edges", want_e, got_e, (size_t)k * k);
             }
         }
+        packed_sizes_free(&ps);
         hg_csr_destroy(&g);
         free(ty);
         free(sz);
@@ -71,15 +77,31 @@ static void test_edge_cases(void) {
     hg_node tgt[] = {1, 1, 2, 0, 0};
     hg_csr g = {3, 5, off, tgt};
     uint32_t ty[] = {0, 1, 1};
-    uint64_t sz[] = {10, 20, 30};
+    uint32_t sz[] = {10, 20, 30};
+    uint32_t big_sz[] = {10, UINT32_MAX, UINT32_MAX};
+    hg_size_overflow big[] = {{1, 0, (uint64_t)5 << 30},
+                              {2, 0, (uint64_t)1 << 62}};
+    hg_size_overflow bad_big[] = {{0, 0, (uint64_t)5 << 30}};
+    uint8_t mask[] = {1, 1, 0};
     uint32_t slot[] = {1, 0};
     uint32_t bad_slot[] = {2, 0};
     uint32_t bad_ty[] = {0, 5, 1};
     uint64_t bytes[2], counts[4];
 
-    CHECK(hg_type_bytes(ty, sz, 3, NULL, 2, bytes) == HG_OK && bytes[0] == 10 &&
-              bytes[1] == 50,
+    CHECK(hg_type_bytes(ty, sz, NULL, 0, 3, NULL, 2, bytes) == HG_OK &&
+              bytes[0] == 10 && bytes[1] == 50,
           "bytes per type: got %" PRIu64 " %" PRIu64, bytes[0], bytes[1]);
+    CHECK(hg_type_bytes(ty, big_sz, big, 2, 3, NULL, 2, bytes) == HG_OK &&
+              bytes[0] == 10 &&
+              bytes[1] == ((uint64_t)5 << 30) + ((uint64_t)1 << 62),
+          "bytes per type past 32 bits: got %" PRIu64 " %" PRIu64, bytes[0],
+          bytes[1]);
+    CHECK(hg_type_bytes(ty, big_sz, big, 2, 3, mask, 2, bytes) == HG_OK &&
+              bytes[0] == 10 && bytes[1] == (uint64_t)5 << 30,
+          "masked bytes per type past 32 bits: got %" PRIu64 " %" PRIu64,
+          bytes[0], bytes[1]);
+    CHECK(hg_type_bytes(ty, big_sz, bad_big, 1, 3, NULL, 2, bytes) == HG_EINVAL,
+          "type_bytes refuses an entry for a size that is not saturated");
     CHECK(hg_type_edges(&g, ty, NULL, 2, slot, 2, counts) == HG_OK, "edges ok");
     /* slot 0 = type 1 (nodes 1, 2), slot 1 = type 0 (node 0) */
     CHECK(counts[0] == 2 && counts[1] == 2 && counts[2] == 1 && counts[3] == 0,
@@ -90,7 +112,7 @@ static void test_edge_cases(void) {
           "a slot >= k is refused");
     CHECK(hg_type_edges(&g, bad_ty, NULL, 2, slot, 2, counts) == HG_EINVAL,
           "a type id >= n_types is refused");
-    CHECK(hg_type_bytes(bad_ty, sz, 3, NULL, 2, bytes) == HG_EINVAL,
+    CHECK(hg_type_bytes(bad_ty, sz, NULL, 0, 3, NULL, 2, bytes) == HG_EINVAL,
           "type_bytes refuses a type id >= n_types");
     CHECK(hg_type_edges(&g, ty, NULL, 2, slot, 0, NULL) == HG_EINVAL,
           "k = 0 with slots in use is refused");

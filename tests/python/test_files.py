@@ -12,6 +12,7 @@ import json
 import os
 import random
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -161,6 +162,63 @@ def test_a_loaded_snapshot_saves_the_same_bytes(tmp_path):
     assert first.read_bytes() == second.read_bytes()
 
 
+def _as_version_1(data):
+    """The same snapshot file as the previous release wrote it: format
+    version 1, node sizes in 8 bytes each, no size overflow section."""
+    n = struct.unpack_from('=I', data, 32)[0]
+    table = [struct.unpack_from('=IIQQQ', data, 256 + 32 * i)
+             for i in range(n)]
+    body = {kind: (flags, data[off:off + length])
+            for kind, flags, off, length, _ in table}
+    sizes = array('Q', array('I', body[7][1]))
+    for node, _, size in struct.iter_unpack('=IIQ', body.pop(16, (0, b''))[1]):
+        sizes[node] = size
+    body[7] = (body[7][0], sizes.tobytes())
+    kinds = [kind for kind, *_ in table if kind != 16]
+    at = 256 + 32 * len(kinds)
+    entries, parts = [], []
+    for kind in kinds:
+        pad = -at % 8
+        flags, part = body[kind]
+        parts += [bytes(pad), part]
+        entries.append(struct.pack('=IIQQQ', kind, flags, at + pad, len(part),
+                                   _heapgraph.checksum(part)))
+        at += pad + len(part)
+    header = bytearray(data[:256])
+    struct.pack_into('=I', header, 8, 1)  # format version
+    struct.pack_into('=Q', header, 24, at)  # file size
+    struct.pack_into('=I', header, 32, len(kinds))
+    entries = b''.join(entries)
+    struct.pack_into('=Q', header, 248, _heapgraph.checksum(
+        bytes(header[:248]), _heapgraph.checksum(entries)))
+    return bytes(header) + entries + b''.join(parts)
+
+
+def test_version_1_files_still_load(tmp_path):
+    keep = [Thing() for _ in range(20)]
+    try:  # calloc'ed: no memory touched, but address space may be short
+        keep.append(bytes(5 << 30))
+    except MemoryError:
+        pass
+    path, old = tmp_path / 'v2.hgsnap', tmp_path / 'v1.hgsnap'
+    with objgraph.snapshot() as snap:
+        snap.save(path)
+        data = path.read_bytes()
+        assert struct.unpack_from('=I', data, 8)[0] == 2
+        old.write_bytes(_as_version_1(data))
+        loaded = objgraph.load(old)
+        assert _nodes(loaded) == _nodes(snap)
+        assert _edges(loaded) == _edges(snap)
+        assert loaded.typestats() == snap.typestats()
+        assert loaded.type_graph(5) == snap.type_graph(5)
+        if len(keep) > 20:
+            assert snap.retained_size(keep[-1]) == sys.getsizeof(keep[-1])
+    assert loaded.most_retaining(5) == objgraph.load(path).most_retaining(5)
+    # saved again, a version 1 file is the version 2 file it came from
+    loaded.save(tmp_path / 'again.hgsnap')
+    assert (tmp_path / 'again.hgsnap').read_bytes() == data
+
+
 def test_save_pins_nothing_and_works_closed_and_detached(tmp_path):
     t = Thing()
     ref = weakref.ref(t)
@@ -255,9 +313,9 @@ def test_wrong_version_and_wrong_magic_raise_snapshot_error(tmp_path):
     objgraph.snapshot(pin=False).save(path)
     data = bytearray(path.read_bytes())
     newer = tmp_path / 'newer.hgsnap'
-    newer.write_bytes(bytes(data[:8]) + (2).to_bytes(4, sys.byteorder)
+    newer.write_bytes(bytes(data[:8]) + (3).to_bytes(4, sys.byteorder)
                       + bytes(data[12:]))
-    assert 'version 2' in _load_error(newer)
+    assert 'version 3' in _load_error(newer)
     data[1:4] = b'XYZ'
     magic = tmp_path / 'magic.hgsnap'
     magic.write_bytes(bytes(data))
