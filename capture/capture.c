@@ -29,8 +29,13 @@
  *      first sight: its node entry is read, then its reference count is
  *      replaced by the mark -(id + 1), so later visits read the id from
  *      the object itself (no hash table: the collector's own trick,
- *      applied to ob_refcnt).  restore_refcnts() puts every count back,
- *      on every path, before anything else runs.
+ *      applied to ob_refcnt); an object whose count is 1 has no other
+ *      reference to meet and is not marked.  restore_refcnts() puts every
+ *      count back, on every path, before anything else runs.
+ *      With two threads or more and a heap of 32k tracked objects or
+ *      more, parwalk.c does phases 2 and 2b instead: the tracked objects
+ *      over the OpenMP threads, the ids renumbered in phase 5 to exactly
+ *      the ones this serial walk gives.
  *   2b. untracked GC objects (untracked tuples and dicts) are traversed
  *      in id order after the tracked ones, so their referents are nodes
  *      and edges too; non-GC objects (str, int) have no out-edges.
@@ -41,17 +46,19 @@
  *      complete); then, with strong references held, run what may
  *      execute Python code: __sizeof__ calls that are not native, type
  *      names.
- *   5. GIL released: per-type flags, trim the arrays and hand them to the
- *      graph.
+ *   5. GIL released: (the parallel walk's renumbering), per-type flags,
+ *      trim the arrays and hand them to the graph.
  * The pause reported is the time the GIL was held: phases 1 to 4.
  *
  * Value encodings: node ids 0..n_tracked-1 are tracked objects in GC list
  * order; untracked ids follow in order of first visit.  While marked, an
  * untracked object's ob_refcnt is -(id + 1) (live objects never have a
  * count < 1); its true count is in refcnt[id], or in the overflow list when
- * it does not fit 32 bits.  type index slots hold type id + 1, 0 when
- * empty.  The node arrays have capacity cap_n and hold n_nodes entries. */
-#include "capture_int.h"
+ * it does not fit 32 bits.  Sizes are stored as the graph keeps them:
+ * saturated at UINT32_MAX, the true size in the overflow table.  type
+ * index slots hold type id + 1, 0 when empty.  The node arrays have
+ * capacity cap_n and hold n_nodes entries. */
+#include "walk.h"
 
 #include <string.h>
 #if defined(__linux__)
@@ -60,10 +67,14 @@
 
 #define HG__GOLDEN 0x9E3779B97F4A7C15ull
 
+/* Below this many objects, loops over the nodes run on one thread (a
+ * parallel region would cost more than it saves). */
+#define HG__PAR_MIN ((size_t)1 << 16)
+
 /* ---- growable arrays ----------------------------------------------------- */
 
-/* Grow *p (elem-byte items, *cap of them) to hold at least need items. */
-static int grow(void **p, size_t *cap, size_t elem, size_t need) {
+/* See walk.h. */
+int hg__walk_grow(void **p, size_t *cap, size_t elem, size_t need) {
     size_t ncap = *cap ? *cap : 64;
     void *np;
     while (ncap < need) {
@@ -100,86 +111,7 @@ static int resize_exact(void **p, size_t elem, size_t old_n, size_t new_n) {
     return 0;
 }
 
-/* ---- walk state ---------------------------------------------------------- */
-
-typedef struct rc_overflow {
-    hg_node id;
-    Py_ssize_t refcnt; /* the true count of a marked node >= UINT32_MAX */
-} rc_overflow;
-
-typedef struct deferred {
-    PyObject *op; /* borrowed during the walk, strong after phase 4 */
-    hg_node id;
-} deferred;
-
-typedef struct type_entry {
-    PyTypeObject *tp; /* borrowed during the walk, strong after phase 4 */
-    hg__sizer sizer;
-} type_entry;
-
-/* The referent queue of phase 2 (visit_queued): resolution runs HG__LAG
- * referents behind the traversal, so that their prefetched headers have
- * arrived.  HG__RING is a power of two > HG__LAG. */
-#define HG__LAG 64
-#define HG__RING 128
-
-/* status of a walk stopped by a tp_traverse that failed on its own */
-#define HG__TRAVERSE_FAILED 100
-typedef struct walk {
-    hg_node n_tracked;
-    size_t n_nodes; /* n_tracked + untracked so far */
-    int status;     /* hg_status of the first failure */
-
-    /* node table, tracked part then untracked part: cap_n entries each */
-    uint64_t *addr, *size;
-    uint32_t *type, *refcnt;
-    uint8_t *flags;
-    size_t cap_n;       /* capacity while walking */
-    size_t cap_each[5]; /* per-array capacity (they differ only while
-                         * assemble() trims them) */
-
-    /* untracked objects whose ob_refcnt holds the mark: ids n_tracked ..
-     * n_tracked + n_marked - 1 */
-    size_t n_marked;
-    rc_overflow *over;
-    size_t n_over, cap_over;
-
-    /* forward CSR */
-    hg_edge *offsets; /* capacity n_offsets; n_nodes + 1 used at the end */
-    size_t n_offsets;
-    hg_node *targets;
-    size_t n_edges, cap_edges;
-
-    /* type table */
-    type_entry *types;
-    size_t n_types, cap_types;
-    uint32_t *tindex; /* type id + 1 */
-    size_t tmask;
-    PyTypeObject *last_tp[2]; /* borrowed: a two-entry cache (heaps
-                               * alternate between two types a lot:
-                               * instance, its list, instance, ...) */
-    uint32_t last_tid[2];
-
-    /* objects whose size needs a call */
-    deferred *defer;
-    size_t n_defer, cap_defer;
-
-    /* tracked ids of list i (cpython311.h order): list_start[i] ..
-     * list_start[i + 1] - 1; listed: every tracked address is in addr[] */
-    size_t list_start[HG__N_GC_LISTS + 1];
-    int listed;
-
-    /* referents queued by visit_queued, not yet resolved: ring[tail ..
-     * head) (indices mod HG__RING); borrowed */
-    PyObject *ring[HG__RING];
-    size_t ring_head, ring_tail;
-
-    int pin;         /* take a reference to each tracked node in the walk */
-    int nodes_only;  /* skip tp_traverse: tracked nodes, no edges */
-    size_t n_pinned; /* tracked nodes 0 .. n_pinned-1 hold one reference */
-    int types_owned; /* types[] hold strong references */
-    int defer_owned; /* defer[].op hold strong references */
-} walk;
+/* ---- walk state (walk.h) ------------------------------------------------ */
 
 /* Sizes of the previous capture, so the next one allocates once (0: no
  * capture yet).  Read and written with the GIL held. */
@@ -191,7 +123,8 @@ static inline size_t hash_addr(uint64_t a, size_t mask) {
 
 static void walk_free(walk *w) {
     hg_free(w->addr, w->cap_each[0] * sizeof(uint64_t));
-    hg_free(w->size, w->cap_each[1] * sizeof(uint64_t));
+    hg_free(w->size, w->cap_each[1] * sizeof(uint32_t));
+    hg_free(w->sover, w->cap_sover * sizeof(hg_size_overflow));
     hg_free(w->type, w->cap_each[2] * sizeof(uint32_t));
     hg_free(w->refcnt, w->cap_each[3] * sizeof(uint32_t));
     hg_free(w->flags, w->cap_each[4]);
@@ -203,6 +136,7 @@ static void walk_free(walk *w) {
         hg_free(w->tindex, (w->tmask + 1) * sizeof(uint32_t));
     }
     hg_free(w->defer, w->cap_defer * sizeof(deferred));
+    hg__par_free(w);
     memset(w, 0, sizeof(*w));
 }
 
@@ -218,8 +152,7 @@ static int type_index_insert(uint32_t *ix, size_t mask, PyTypeObject *tp,
     return 0;
 }
 
-/* Id of tp in the type table, adding it (and its size strategy) on first
- * sight.  Runs no Python code.  -1 on allocation failure. */
+/* Put tp first in the two-entry cache. */
 static inline void remember_type(walk *w, PyTypeObject *tp, uint32_t tid) {
     w->last_tp[1] = w->last_tp[0];
     w->last_tid[1] = w->last_tid[0];
@@ -227,7 +160,21 @@ static inline void remember_type(walk *w, PyTypeObject *tp, uint32_t tid) {
     w->last_tid[0] = tid;
 }
 
-static int64_t type_id(walk *w, PyTypeObject *tp) {
+/* See walk.h.  Each array grows on its own: if one fails, those grown
+ * before keep their new size (and record it), since shrinking them back
+ * could fail too. */
+int hg__walk_grow_nodes(void **arr[5], size_t cap[5], size_t need) {
+    static const size_t elem[5] = {8, 4, 4, 4, 1};
+    for (int i = 0; i < 5; i++) {
+        if (hg__walk_grow(arr[i], &cap[i], elem[i], need) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* See walk.h. */
+int64_t hg__walk_type_id(walk *w, PyTypeObject *tp) {
     size_t h;
     uint32_t tid;
 
@@ -260,8 +207,8 @@ static int64_t type_id(walk *w, PyTypeObject *tp) {
         w->tmask = nmask;
     }
     if (w->n_types == w->cap_types &&
-        grow((void **)&w->types, &w->cap_types, sizeof(type_entry),
-             w->n_types + 1) < 0) {
+        hg__walk_grow((void **)&w->types, &w->cap_types, sizeof(type_entry),
+                      w->n_types + 1) < 0) {
         return -1;
     }
     tid = (uint32_t)w->n_types++;
@@ -274,23 +221,30 @@ static int64_t type_id(walk *w, PyTypeObject *tp) {
 
 /* ---- node entries -------------------------------------------------------- */
 
-static inline uint32_t sat_refcnt(PyObject *op) {
-    Py_ssize_t r = Py_REFCNT(op);
-    return r > (Py_ssize_t)UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+/* See walk.h. */
+int hg__walk_add_over(hg_size_overflow **over, size_t *n, size_t *cap,
+                      hg_node id, uint64_t size) {
+    if (*n == *cap && hg__walk_grow((void **)over, cap,
+                                    sizeof(hg_size_overflow), *n + 1) < 0) {
+        return -1;
+    }
+    (*over)[*n] = (hg_size_overflow){id, 0, size};
+    (*n)++;
+    return 0;
 }
 
 /* Record the size of node id, or queue op for phase 4. */
 static int record_size(walk *w, PyObject *op, uint32_t tid, hg_node id,
-                       uint64_t *slot) {
+                       uint32_t *slot) {
     Py_ssize_t n = hg__sizer_quick(&w->types[tid].sizer, op);
     if (n >= 0) {
-        *slot = (uint64_t)n;
-        return 0;
+        return hg__store_size(slot, (uint64_t)n, id, &w->sover, &w->n_sover,
+                              &w->cap_sover);
     }
     *slot = 0;
     if (w->n_defer == w->cap_defer &&
-        grow((void **)&w->defer, &w->cap_defer, sizeof(deferred),
-             w->n_defer + 1) < 0) {
+        hg__walk_grow((void **)&w->defer, &w->cap_defer, sizeof(deferred),
+                      w->n_defer + 1) < 0) {
         return -1;
     }
     w->defer[w->n_defer].op = op;
@@ -303,34 +257,12 @@ static int record_size(walk *w, PyObject *op, uint32_t tid, hg_node id,
 static int grow_nodes(walk *w) {
     void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
                      (void **)&w->refcnt, (void **)&w->flags};
-    const size_t elem[5] = {8, 8, 4, 4, 1};
-    size_t old = w->cap_n, grown = old;
-
-    for (int i = 0; i < 5; i++) {
-        size_t c = old;
-        if (grow(arr[i], &c, elem[i], old + 1) < 0) {
-            for (int j = 0; j < i; j++) {
-                if (resize_exact(arr[j], elem[j], grown, old) < 0) {
-                    /* the shim refused even to shrink: give up the array
-                     * (walk_free frees the rest at cap_n) */
-                    hg_free(*arr[j], grown * elem[j]);
-                    *arr[j] = NULL;
-                }
-            }
-            return -1;
-        }
-        grown = c;
+    int rc = hg__walk_grow_nodes(arr, w->cap_each, w->cap_n + 1);
+    w->cap_n = w->cap_each[0];
+    for (int i = 1; i < 5; i++) {
+        w->cap_n = w->cap_each[i] < w->cap_n ? w->cap_each[i] : w->cap_n;
     }
-    w->cap_n = grown;
-    for (int i = 0; i < 5; i++) {
-        w->cap_each[i] = grown;
-    }
-    return 0;
-}
-
-/* The mark an untracked node's ob_refcnt holds during the walk. */
-static inline Py_ssize_t refcnt_mark(hg_node id) {
-    return -(Py_ssize_t)id - 1;
+    return rc;
 }
 
 /* Put back the true reference count of every marked object.  Must run
@@ -343,9 +275,12 @@ static void restore_refcnts(walk *w) {
     for (size_t i = 0; i < w->n_marked; i++) {
         hg_node id = (hg_node)(w->n_tracked + i);
         PyObject *op = (PyObject *)(uintptr_t)w->addr[id];
-        if (i + 16 < w->n_marked) {
+        if (i + 16 < w->n_marked && w->refcnt[id + 16] != 1) {
             /* independent read-modify-writes: fetch ahead of them */
             __builtin_prefetch((void *)(uintptr_t)w->addr[id + 16], 1);
+        }
+        if (w->refcnt[id] == 1) {
+            continue; /* never marked: see untracked_id */
         }
         Py_ssize_t rc = w->refcnt[id];
         if (w->refcnt[id] == UINT32_MAX) {
@@ -355,13 +290,13 @@ static void restore_refcnts(walk *w) {
             }
             rc = w->over[k].refcnt;
         }
-        Py_SET_REFCNT(op, rc + (Py_REFCNT(op) - refcnt_mark(id)));
+        Py_SET_REFCNT(op, rc + (Py_REFCNT(op) - hg__refcnt_mark(id)));
     }
     w->n_marked = 0;
 }
 
 /* Id of an untracked object, recording its node entry and marking it on
- * first sight. */
+ * first sight (unless its count is 1). */
 static int untracked_id(walk *w, PyObject *op, hg_node *out) {
     Py_ssize_t rc = Py_REFCNT(op);
     hg_node id;
@@ -379,14 +314,14 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
     if (id == w->cap_n && grow_nodes(w) < 0) {
         goto nomem;
     }
-    tid = type_id(w, Py_TYPE(op));
+    tid = hg__walk_type_id(w, Py_TYPE(op));
     if (tid < 0) {
         goto nomem;
     }
     if (rc >= (Py_ssize_t)UINT32_MAX) {
         if (w->n_over == w->cap_over &&
-            grow((void **)&w->over, &w->cap_over, sizeof(rc_overflow),
-                 w->n_over + 1) < 0) {
+            hg__walk_grow((void **)&w->over, &w->cap_over, sizeof(rc_overflow),
+                          w->n_over + 1) < 0) {
             goto nomem;
         }
         w->over[w->n_over].id = id;
@@ -395,13 +330,18 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
     }
     w->addr[id] = (uint64_t)(uintptr_t)op;
     w->type[id] = (uint32_t)tid;
-    w->refcnt[id] = sat_refcnt(op);
+    w->refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
     w->flags[id] = PyObject_IS_GC(op) ? HG_NODE_GC : 0;
     if (record_size(w, op, (uint32_t)tid, id, &w->size[id]) < 0) {
         goto nomem;
     }
     w->n_nodes++;
-    Py_SET_REFCNT(op, refcnt_mark(id));
+    if (rc != 1) {
+        /* A count of 1 is the reference being visited: no other edge can
+         * lead here (tp_traverse visits only references its object owns),
+         * so the object needs no mark -- nor a restore. */
+        Py_SET_REFCNT(op, hg__refcnt_mark(id));
+    }
     w->n_marked++;
     *out = id;
     return 0;
@@ -425,8 +365,8 @@ static inline int add_edge(walk *w, PyObject *op) {
         return -1;
     }
     if (w->n_edges == w->cap_edges &&
-        grow((void **)&w->targets, &w->cap_edges, sizeof(hg_node),
-             w->n_edges + 1) < 0) {
+        hg__walk_grow((void **)&w->targets, &w->cap_edges, sizeof(hg_node),
+                      w->n_edges + 1) < 0) {
         w->status = HG_ENOMEM;
         return -1;
     }
@@ -493,7 +433,7 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
                 w->status = HG_ENOMEM;
                 return -1;
             }
-            tid = type_id(w, Py_TYPE(op));
+            tid = hg__walk_type_id(w, Py_TYPE(op));
             if (tid < 0) {
                 w->status = HG_ENOMEM;
                 return -1;
@@ -501,7 +441,7 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
             hg__gc_stash(g, id);
             w->addr[id] = (uint64_t)(uintptr_t)op;
             w->type[id] = (uint32_t)tid;
-            w->refcnt[id] = sat_refcnt(op);
+            w->refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
             w->flags[id] = fl;
             if (w->pin) {
                 Py_INCREF(op); /* cannot run code: only a count goes up */
@@ -517,14 +457,12 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
     return 0;
 }
 
-/* How far ahead (in ids) the walk prefetches the next objects. */
-#define HG__PREFETCH 8
-
 /* Phase 2: sizes and edges of every tracked object, in id order. */
 static int walk_tracked(walk *w) {
     hg_node n = w->n_tracked;
     if (n + 1 > w->n_offsets &&
-        grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge), n + 1) < 0) {
+        hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
+                      n + 1) < 0) {
         w->status = HG_ENOMEM;
         return -1;
     }
@@ -572,8 +510,9 @@ static int walk_untracked(walk *w) {
     for (size_t id = w->n_tracked; id < w->n_nodes; id++) {
         PyObject *op; /* borrowed: referenced by a node walked earlier */
         traverseproc trav;
-        if (id + 2 > w->n_offsets && grow((void **)&w->offsets, &w->n_offsets,
-                                          sizeof(hg_edge), id + 2) < 0) {
+        if (id + 2 > w->n_offsets &&
+            hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
+                          id + 2) < 0) {
             w->status = HG_ENOMEM;
             return -1;
         }
@@ -591,8 +530,8 @@ static int walk_untracked(walk *w) {
         }
     }
     if (w->n_nodes + 1 > w->n_offsets &&
-        grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
-             w->n_nodes + 1) < 0) {
+        hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
+                      w->n_nodes + 1) < 0) {
         w->status = HG_ENOMEM;
         return -1;
     }
@@ -600,7 +539,7 @@ static int walk_untracked(walk *w) {
     return 0;
 }
 
-/* Node id of op while ids are stashed, or HG_NONE if it is not a node. */
+/* Walk id of op while ids are stashed, or HG_NONE if it is not a node. */
 static hg_node find_node(walk *w, PyObject *op) {
     uint64_t sid, a = (uint64_t)(uintptr_t)op;
     Py_ssize_t rc;
@@ -609,6 +548,11 @@ static hg_node find_node(walk *w, PyObject *op) {
         return (hg_node)sid;
     }
     rc = Py_REFCNT(op);
+    if (rc < 0 && hg__walk_encoded(w, hg__mark_id(rc))) {
+        size_t l;
+        const part *p = hg__enc_part(w, hg__mark_id(rc), &l);
+        return l < p->n && p->addr[l] == a ? hg__mark_id(rc) : HG_NONE;
+    }
     if (rc < 0 && (size_t)(-(rc + 1)) < w->n_nodes && w->addr[-(rc + 1)] == a) {
         return (hg_node)(-(rc + 1));
     }
@@ -617,7 +561,7 @@ static hg_node find_node(walk *w, PyObject *op) {
 
 static void flag_node(walk *w, hg_node id, uint8_t fl) {
     if (id != HG_NONE) {
-        w->flags[id] |= fl;
+        *hg__walk_flags(w, id) |= fl;
     }
 }
 
@@ -695,8 +639,8 @@ static void drop_refs(walk *w) {
 static int deferred_sizes(walk *w) {
     for (size_t i = 0; i < w->n_defer; i++) {
         PyObject *op = w->defer[i].op; /* borrowed from defer[] */
-        hg_node id = w->defer[i].id;
-        uint32_t tid = w->type[id];
+        uint32_t tid;
+        uint32_t *slot = hg__walk_size(w, w->defer[i].id, &tid);
         const hg__sizer *s = &w->types[tid].sizer;
         Py_ssize_t n = hg__sizer_slow(s, op);
         if (n < 0) {
@@ -707,7 +651,11 @@ static int deferred_sizes(walk *w) {
             PyErr_Clear();
             n = hg__object_sizeof(op) + s->preheader;
         }
-        w->size[id] = (uint64_t)n;
+        if (hg__store_size(slot, (uint64_t)n, w->defer[i].id, &w->sover,
+                           &w->n_sover, &w->cap_sover) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
     }
     return 0;
 }
@@ -794,37 +742,48 @@ static int build_types(walk *w, hg_capture *out) {
     return 0;
 }
 
-/* Phase 5 (GIL released): hand the node table and CSR over to g (no
- * copies: the arrays are trimmed to their exact size and adopted). */
+/* Size overflow entries by node. */
+static int cmp_over(const void *pa, const void *pb) {
+    const hg_size_overflow *a = pa, *b = pb;
+    return (a->node > b->node) - (a->node < b->node);
+}
+
+/* Phase 5 (GIL released): hand the node table, the size overflow table and
+ * the CSR over to g (no copies: the arrays are trimmed to their exact size
+ * and adopted). */
 static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
-    size_t n = w->n_nodes, n_over = 0;
+    size_t n = w->n_nodes;
     void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
                      (void **)&w->refcnt, (void **)&w->flags};
-    const size_t elem[5] = {8, 8, 4, 4, 1};
-    hg_size_overflow *over = NULL;
-    unsigned char *bytes;
+    const size_t elem[5] = {8, 4, 4, 4, 1};
     hg_status st;
     int any_del = 0;
 
     for (size_t t = 0; t < w->n_types; t++) {
         any_del |= (type_flags[t] & HG_TYPE_HAS_DEL) != 0;
     }
-    for (size_t v = 0; any_del && v < n; v++) {
-        if (type_flags[w->type[v]] & HG_TYPE_HAS_DEL) {
-            w->flags[v] |= HG_NODE_HAS_DEL;
+    if (any_del) {
+#pragma omp parallel for schedule(static) if (n >= HG__PAR_MIN)
+        for (long v = 0; v < (long)n; v++) {
+            if (type_flags[w->type[v]] & HG_TYPE_HAS_DEL) {
+                w->flags[v] |= HG_NODE_HAS_DEL;
+            }
         }
     }
     /* the core frees with the exact size (sized deallocation) */
     for (int i = 0; i < 5; i++) {
-        if (i == 1) {
-            continue; /* the sizes shrink to 4 bytes each, last */
-        }
         if (resize_exact(arr[i], elem[i], w->cap_each[i], n) < 0) {
             return HG_ENOMEM; /* the failed realloc left the block as is */
         }
         w->cap_each[i] = n;
     }
-    /* the other four now hold exactly n entries */
+    /* all five now hold exactly n entries */
+    if (resize_exact((void **)&w->sover, sizeof(hg_size_overflow), w->cap_sover,
+                     w->n_sover) < 0) {
+        return HG_ENOMEM;
+    }
+    w->cap_sover = w->n_sover;
+    qsort(w->sover, w->n_sover, sizeof(hg_size_overflow), cmp_over);
     if (resize_exact((void **)&w->offsets, sizeof(hg_edge), w->n_offsets,
                      n + 1) < 0) {
         return HG_ENOMEM;
@@ -842,55 +801,21 @@ static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
     }
     w->n_offsets = 0;
     w->cap_edges = 0;
-
-    /* Sizes: 4 bytes per node in the graph, saturated at UINT32_MAX, the
-     * true sizes of those few (objects of 4 GiB or more) in the overflow
-     * table -- allocated first, so the packing cannot fail halfway.  This
-     * comes after every other step that can fail: until the block shrinks,
-     * walk_free still frees it as cap_each[1] sizes of 8 bytes. */
-    for (size_t v = 0; v < n; v++) {
-        n_over += w->size[v] >= UINT32_MAX;
-    }
-    if (n_over > 0) {
-        over = hg_alloc(n_over * sizeof(hg_size_overflow));
-        if (over == NULL) {
-            return HG_ENOMEM;
-        }
-    }
-    /* In place, front to back: size v's 4 new bytes [4v, 4v + 4) lie
-     * within the 8-byte sizes 0..v, all read by then, so no unread size is
-     * overwritten.  memcpy, because the two views of the block alias. */
-    bytes = (unsigned char *)w->size;
-    for (size_t v = 0, k = 0; v < n; v++) {
-        uint64_t s;
-        uint32_t packed = UINT32_MAX;
-        memcpy(&s, bytes + 8 * v, sizeof(s));
-        if (s < UINT32_MAX) {
-            packed = (uint32_t)s;
-        } else {
-            over[k++] = (hg_size_overflow){(hg_node)v, 0, s};
-        }
-        memcpy(bytes + 4 * v, &packed, sizeof(packed));
-    }
-    /* counted in 4-byte units: the block holds 2 * cap_each[1] of them */
-    if (resize_exact((void **)&w->size, 4, 2 * w->cap_each[1], n) < 0) {
-        hg_free(over, n_over * sizeof(hg_size_overflow));
-        return HG_ENOMEM; /* the block keeps its size, for walk_free */
-    }
-
     g->n_nodes = (hg_node)n;
     g->n_tracked = w->n_tracked;
     g->n_types = (uint32_t)w->n_types;
     g->addr = w->addr;
-    g->size = (uint32_t *)(void *)w->size;
-    g->n_size_over = (hg_node)n_over;
-    g->size_over = over;
+    g->size = w->size;
+    g->n_size_over = (hg_node)w->n_sover;
+    g->size_over = w->sover;
     g->type_id = w->type;
     g->refcnt = w->refcnt;
     g->flags = w->flags;
-    w->addr = w->size = NULL;
-    w->type = w->refcnt = NULL;
+    w->addr = NULL;
+    w->size = w->type = w->refcnt = NULL;
     w->flags = NULL;
+    w->sover = NULL;
+    w->n_sover = w->cap_sover = 0;
     w->cap_n = 0;
     memset(w->cap_each, 0, sizeof(w->cap_each));
     return HG_OK;
@@ -928,6 +853,9 @@ static void plan_capacity(walk *w, struct _gc_runtime_state *gc) {
     if (w->nodes_only) {
         nu = ne = 0;
     }
+    w->est_tracked = nt;
+    w->est_untracked = nu;
+    w->est_edges = ne;
     w->cap_n = nt + nt / 8 + nu + nu / 8 + 1024;
     w->n_offsets = w->cap_n + 1;
     w->cap_edges = ne + ne / 8 + 1024;
@@ -945,13 +873,7 @@ static void plan_capacity(walk *w, struct _gc_runtime_state *gc) {
  * capture is mapped already: one cheap store per page, done serially --
  * waking a second thread cost up to 13 ms when other processes kept the
  * other core busy. */
-typedef struct byte_range {
-    void *p;
-    size_t nbytes;
-} byte_range;
-
 #define HG__PAGE 4096
-#define HG__N_RANGES 7
 
 /* Whether the page holding p is mapped already (mincore(2)); 0 when not
  * or unknown (the caller then treats the range as fresh). */
@@ -966,8 +888,8 @@ static int page_resident(const void *p) {
 #endif
 }
 
-static void prefault(const byte_range *r, int n) {
-    byte_range fresh[HG__N_RANGES];
+void hg__prefault(const hg__range *r, int n) {
+    hg__range fresh[HG__N_RANGES];
     size_t first[HG__N_RANGES + 1];
     int n_fresh = 0;
     long total;
@@ -1005,7 +927,7 @@ static void prefault(const byte_range *r, int n) {
  * allocation failed (walk_free frees the others). */
 static hg_status allocate_arrays(walk *w) {
     w->addr = hg_alloc(w->cap_n * 8);
-    w->size = hg_alloc(w->cap_n * 8);
+    w->size = hg_alloc(w->cap_n * 4);
     w->type = hg_alloc(w->cap_n * 4);
     w->refcnt = hg_alloc(w->cap_n * 4);
     w->flags = hg_alloc(w->cap_n);
@@ -1019,16 +941,16 @@ static hg_status allocate_arrays(walk *w) {
         return HG_ENOMEM;
     }
     {
-        byte_range r[HG__N_RANGES] = {
+        hg__range r[HG__N_RANGES] = {
             {w->addr, w->cap_n * 8},
-            {w->size, w->cap_n * 8},
+            {w->size, w->cap_n * 4},
             {w->type, w->cap_n * 4},
             {w->refcnt, w->cap_n * 4},
             {w->flags, w->cap_n},
             {w->offsets, w->n_offsets * sizeof(hg_edge)},
             {w->targets, w->cap_edges * sizeof(hg_node)},
         };
-        prefault(r, HG__N_RANGES);
+        hg__prefault(r, HG__N_RANGES);
     }
     return HG_OK;
 }
@@ -1043,10 +965,6 @@ static void restore_gc(walk *w, struct _gc_runtime_state *gc) {
     }
 }
 
-/* Below this many objects the two restores run one after the other (a
- * parallel region would cost more than it saves). */
-#define HG__PAR_RESTORE_MIN ((size_t)1 << 16)
-
 /* Undo every mark and the id stash.  Two streams of independent stores
  * to different objects (untracked objects' ob_refcnt, tracked objects'
  * _gc_prev), each bound by the cache misses one core can keep in flight,
@@ -1055,8 +973,12 @@ static void restore_gc(walk *w, struct _gc_runtime_state *gc) {
  * processes keep it busy).  Touches object memory only, no Python API:
  * the thread without the GIL may do either. */
 static void restore_objects(walk *w, struct _gc_runtime_state *gc) {
-    int par = w->n_marked + w->n_tracked >= HG__PAR_RESTORE_MIN;
+    int par = w->n_marked + w->n_tracked >= HG__PAR_MIN;
     (void)par;
+    if (w->n_parts > 0) {
+        hg__par_restore(w, gc);
+        return;
+    }
 #pragma omp parallel sections num_threads(2) if (par)
     {
 #pragma omp section
@@ -1103,6 +1025,10 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     t_unlock = hg__now();
     Py_BEGIN_ALLOW_THREADS
         st = allocate_arrays(&w);
+        if (st == HG_OK &&
+            hg__par_plan(&w, w.est_tracked, w.est_untracked, w.est_edges) < 0) {
+            st = w.status;
+        }
     Py_END_ALLOW_THREADS
     t_lock = hg__now();
     if (st != HG_OK) {
@@ -1129,11 +1055,11 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     }
 
     /* ---- phase 2: walk ------------------------------------------------- */
-    if (walk_tracked(&w) < 0) {
+    if (w.n_parts > 0 ? hg__par_walk(&w) < 0 : walk_tracked(&w) < 0) {
         st = w.status;
         goto restore;
     }
-    if (walk_untracked(&w) < 0) {
+    if (w.n_parts == 0 && walk_untracked(&w) < 0) {
         st = w.status;
         goto restore;
     }
@@ -1178,7 +1104,10 @@ restore:
     /* ---- phase 5: without the GIL -------------------------------------- */
     t_release = hg__now();
     Py_BEGIN_ALLOW_THREADS
-        st = assemble(&w, out->type_flags, g);
+        st = w.n_parts > 0 ? hg__par_finish(&w) : HG_OK;
+        if (st == HG_OK) {
+            st = assemble(&w, out->type_flags, g);
+        }
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         set_status_error(st);

@@ -173,19 +173,29 @@ static inline PyGC_Head *hg__gc_head(PyObject *op) {
     return _Py_AS_GC(op);
 }
 
-/* Undo the stash from the recorded addresses instead of the lists: obj[k]
- * (k < starts[HG__N_GC_LISTS]) is the object the list walk met k-th, and
- * list i holds obj[starts[i] .. starts[i+1]).  The predecessor of each
- * object is then known without a pointer chase, so the writes are
- * independent and the loop runs at memory bandwidth, not latency. */
-static inline void hg__gc_restore_listed(struct _gc_runtime_state *gc,
-                                         const uint64_t *obj,
-                                         const size_t *starts) {
+/* Undo the stash from the recorded addresses instead of the lists, for
+ * the objects k0 <= k < k1 (so that the restore can be split over
+ * threads): obj[k] (k < starts[HG__N_GC_LISTS]) is the object the list
+ * walk met k-th, and list i holds obj[starts[i] .. starts[i+1]).  The
+ * predecessor of each object is then known without a pointer chase, so the
+ * writes are independent and the loop runs at memory bandwidth, not
+ * latency. */
+static inline void hg__gc_restore_span(struct _gc_runtime_state *gc,
+                                       const uint64_t *obj,
+                                       const size_t *starts, size_t k0,
+                                       size_t k1) {
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
-        PyGC_Head *prev = hg__gc_list(gc, i);
-        for (size_t k = starts[i]; k < starts[i + 1]; k++) {
+        size_t a = k0 > starts[i] ? k0 : starts[i];
+        size_t b = k1 < starts[i + 1] ? k1 : starts[i + 1];
+        PyGC_Head *prev;
+        if (a >= b) {
+            continue;
+        }
+        prev = a == starts[i] ? hg__gc_list(gc, i)
+                              : hg__gc_head((PyObject *)(uintptr_t)obj[a - 1]);
+        for (size_t k = a; k < b; k++) {
             PyGC_Head *g = hg__gc_head((PyObject *)(uintptr_t)obj[k]);
-            if (k + 16 < starts[i + 1]) {
+            if (k + 16 < b) {
                 __builtin_prefetch(
                     hg__gc_head((PyObject *)(uintptr_t)obj[k + 16]), 1);
             }
@@ -194,6 +204,13 @@ static inline void hg__gc_restore_listed(struct _gc_runtime_state *gc,
             prev = g;
         }
     }
+}
+
+/* The same for every listed object. */
+static inline void hg__gc_restore_listed(struct _gc_runtime_state *gc,
+                                         const uint64_t *obj,
+                                         const size_t *starts) {
+    hg__gc_restore_span(gc, obj, starts, 0, starts[HG__N_GC_LISTS]);
 }
 
 /* An estimate of the number of tracked objects that walks nothing, to size

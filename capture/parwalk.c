@@ -1,0 +1,918 @@
+/*
+ * parwalk.c -- the parallel heap walk: phases 2 and 2b of hg_capture_run
+ * over the OpenMP threads, while the calling thread holds the GIL.
+ *
+ * Workload: 1M-50M tracked objects and about as many untracked referents
+ * (ints, strs).  The walk is bound by cache misses -- each object, then
+ * each referent's header -- so T threads keep about T times as many in
+ * flight.  On the 1M-instance bench heap the serial walk takes 2.2 times
+ * one tp_traverse pass.
+ *
+ * Why other threads may run tp_traverse: it only reads its object and
+ * calls visit, and nothing can change the heap meanwhile -- the GIL holder
+ * runs only this code, other Python threads wait for the GIL, and
+ * gcstate->collecting is set.  The threads touch no Python API except
+ * hg__walk_type_id (in a critical section).  The walk's only writes to
+ * objects are the marks in untracked referents' ob_refcnt (walk.h), taken
+ * with a compare-and-swap, so exactly one part records each object.
+ *
+ * Algorithm:
+ *   phase 0 (no GIL, hg__par_plan): a part per thread, plus one for the
+ *     untracked pass; each gets room for the whole heap's edges and
+ *     untracked nodes (virtual memory), and its share of it is
+ *     pre-faulted.
+ *   phase 2 (GIL, hg__par_walk): the tracked ids in blocks of HG__BLOCK,
+ *     handed out dynamically (a thread the system delays takes fewer).
+ *     A part walks a block as the serial walk does (sizes, tp_traverse
+ *     with the prefetching queue) and appends its edges to its own buffer:
+ *     tracked referents by their stashed id, untracked ones by their
+ *     encoded id, marked on first sight.
+ *   phase 2b (GIL, serial): the untracked GC objects -- each part's in
+ *     order, then those this pass finds -- traversed into the last part,
+ *     their edge ranges kept per object (srcs, in ascending enc order).
+ *   restore (GIL, hg__par_restore): each part unmarks its own nodes, and
+ *     the GC headers are restored in chunks, all over the threads.
+ *   phase 5 (no GIL, hg__par_finish): renumbering.  The edges are read in
+ *     the order the serial walk makes them -- the tracked blocks in id
+ *     order, then each untracked GC node's edges in final id order -- and
+ *     each encoded id gets the next final id at its first occurrence:
+ *     exactly the serial walk's ids, for any number of threads.  Then the
+ *     node table is gathered and the CSR's offsets set, over the threads.
+ *
+ * Encodings: walk.h (enc = n_tracked + (part << shift) + l).  During phase
+ * 2, w->offsets[id] of a tracked id is the position of its first edge in
+ * its part's buffer; phase 5 rebases it.  final[l] == HG_NONE: not
+ * numbered yet.
+ */
+#include "walk.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define HG__GOLDEN 0x9E3779B97F4A7C15ull
+
+/* Tracked ids per block: small enough that a thread the system delays
+ * holds up the others by little, large enough that the prefetching queue's
+ * drain at the end of each block costs nothing. */
+#define HG__BLOCK 2048
+
+/* Heaps with fewer tracked objects are walked serially: waking the other
+ * threads would cost more than it saves. */
+#define HG__PAR_MIN_TRACKED ((size_t)1 << 15)
+
+static inline int thread_num(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* ---- parts ----------------------------------------------------------------
+ */
+
+static void part_free(part *p) {
+    hg_free(p->targets, p->cap_edges * sizeof(hg_node));
+    hg_free(p->addr, p->cap_each[0] * sizeof(uint64_t));
+    hg_free(p->size, p->cap_each[1] * sizeof(uint32_t));
+    hg_free(p->sover, p->cap_sover * sizeof(hg_size_overflow));
+    hg_free(p->type, p->cap_each[2] * sizeof(uint32_t));
+    hg_free(p->refcnt, p->cap_each[3] * sizeof(uint32_t));
+    hg_free(p->flags, p->cap_each[4]);
+    hg_free(p->over, p->cap_over * sizeof(rc_overflow));
+    hg_free(p->defer, p->cap_defer * sizeof(deferred));
+    if (p->final != NULL) {
+        hg_free(p->final, p->n * sizeof(hg_node) + 1);
+    }
+    if (p->fblock != NULL) {
+        hg_free(p->fblock, p->n * sizeof(uint32_t) + 1);
+    }
+}
+
+/* Room for one more node in p. */
+static int part_grow_nodes(part *p) {
+    void **arr[5] = {(void **)&p->addr, (void **)&p->size, (void **)&p->type,
+                     (void **)&p->refcnt, (void **)&p->flags};
+    int rc = hg__walk_grow_nodes(arr, p->cap_each, p->cap + 1);
+    p->cap = p->cap_each[0];
+    for (int i = 1; i < 5; i++) {
+        p->cap = p->cap_each[i] < p->cap ? p->cap_each[i] : p->cap;
+    }
+    return rc;
+}
+
+static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges) {
+    p->cap = cap_nodes;
+    for (int i = 0; i < 5; i++) {
+        p->cap_each[i] = cap_nodes;
+    }
+    p->cap_edges = cap_edges;
+    p->targets = hg_alloc(cap_edges * sizeof(hg_node));
+    p->addr = hg_alloc(cap_nodes * 8);
+    p->size = hg_alloc(cap_nodes * 4);
+    p->type = hg_alloc(cap_nodes * 4);
+    p->refcnt = hg_alloc(cap_nodes * 4);
+    p->flags = hg_alloc(cap_nodes);
+    return (cap_edges > 0 && p->targets == NULL) ||
+                   (cap_nodes > 0 &&
+                    (p->addr == NULL || p->size == NULL || p->type == NULL ||
+                     p->refcnt == NULL || p->flags == NULL))
+               ? -1
+               : 0;
+}
+
+/* See walk.h.  Each walking part may have to hold most of the heap (one
+ * thread may be starved by the system), so it gets the whole estimate as
+ * address space, but only its share (with a quarter to spare) is
+ * pre-faulted. */
+int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
+                 size_t est_edges) {
+    int n_walkers = hg_num_threads();
+    size_t cap_nodes = est_untracked + est_untracked / 8 + 1024;
+    size_t cap_edges = est_edges + est_edges / 8 + 1024;
+
+    if (w->nodes_only || n_walkers < 2 || est_tracked < HG__PAR_MIN_TRACKED) {
+        return 0;
+    }
+    w->parts = hg_calloc((size_t)(n_walkers + 1) * sizeof(part));
+    if (w->parts == NULL) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    w->n_parts = n_walkers + 1;
+    for (int i = 0; i < w->n_parts; i++) {
+        w->parts[i].owner = w;
+    }
+    for (int i = 0; i < n_walkers; i++) {
+        part *p = &w->parts[i];
+        size_t share_n = cap_nodes / (size_t)n_walkers * 5 / 4;
+        size_t share_e = cap_edges / (size_t)n_walkers * 5 / 4;
+        if (part_alloc(p, cap_nodes, cap_edges) < 0) {
+            w->status = HG_ENOMEM;
+            return -1;
+        }
+        share_n = share_n < cap_nodes ? share_n : cap_nodes;
+        share_e = share_e < cap_edges ? share_e : cap_edges;
+        {
+            hg__range r[6] = {
+                {p->targets, share_e * sizeof(hg_node)},
+                {p->addr, share_n * 8},
+                {p->size, share_n * 4},
+                {p->type, share_n * 4},
+                {p->refcnt, share_n * 4},
+                {p->flags, share_n},
+            };
+            hg__prefault(r, 6);
+        }
+    }
+    return 0;
+}
+
+void hg__par_free(walk *w) {
+    if (w->parts != NULL) {
+        for (int i = 0; i < w->n_parts; i++) {
+            part_free(&w->parts[i]);
+        }
+        hg_free(w->parts, (size_t)w->n_parts * sizeof(part));
+    }
+    if (w->blocks != NULL) {
+        hg_free(w->blocks, w->n_blocks * sizeof(block) + 1);
+    }
+    hg_free(w->srcs, w->cap_srcs * sizeof(untracked_src));
+    if (w->tsizers != NULL) {
+        hg_free(w->tsizers, w->n_tsizers * sizeof(hg__sizer) + 1);
+    }
+    if (w->inv != NULL) {
+        hg_free(w->inv, (w->n_nodes - w->n_tracked) * sizeof(hg_node) + 1);
+    }
+    w->parts = NULL;
+    w->n_parts = 0;
+    w->blocks = NULL;
+    w->srcs = NULL;
+    w->tsizers = NULL;
+    w->inv = NULL;
+}
+
+/* ---- the walk of one part -------------------------------------------------
+ */
+
+/* The type entry of tp, from the part's cache or (in a critical section)
+ * the walk's type table. */
+static int part_type(walk *w, part *p, PyTypeObject *tp,
+                     const tcache_entry **out) {
+    uint64_t a = (uint64_t)(uintptr_t)tp;
+    tcache_entry *e = &p->tc[((a >> 4) * HG__GOLDEN) >> 60];
+    if (e->tp != tp) {
+        int64_t tid;
+#pragma omp critical(hg_capture_types)
+        {
+            tid = hg__walk_type_id(w, tp);
+            if (tid >= 0) {
+                e->sizer = w->types[tid].sizer;
+            }
+        }
+        if (tid < 0) {
+            return -1;
+        }
+        e->tp = tp;
+        e->tid = (uint32_t)tid;
+    }
+    *out = e;
+    return 0;
+}
+
+static int part_defer(part *p, PyObject *op, hg_node id) {
+    if (p->n_defer == p->cap_defer &&
+        hg__walk_grow((void **)&p->defer, &p->cap_defer, sizeof(deferred),
+                      p->n_defer + 1) < 0) {
+        return -1;
+    }
+    p->defer[p->n_defer].op = op;
+    p->defer[p->n_defer].id = id;
+    p->n_defer++;
+    return 0;
+}
+
+/* A referent marked already: its id; and if the mark's block is later
+ * than the one p is walking (another part made the node meanwhile), the
+ * mark gets p's block, and the block is noted as holding a first
+ * reference to a node made elsewhere. */
+static hg_node marked_id(walk *w, part *p, PyObject *op, Py_ssize_t rc) {
+    while (p->cur_block < hg__mark_block(rc)) {
+        if (__atomic_compare_exchange_n(
+                &op->ob_refcnt, &rc, hg__mark(hg__mark_id(rc), p->cur_block), 0,
+                __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            w->blocks[p->cur_block].lowered_in = 1;
+            break;
+        }
+    }
+    return hg__mark_id(rc);
+}
+
+/* The walk id of an untracked referent: read from its mark, or, on first
+ * sight, a new node of p (marked by compare-and-swap: if another part
+ * marks it first, its id is taken instead). */
+static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
+    Py_ssize_t rc = __atomic_load_n(&op->ob_refcnt, __ATOMIC_RELAXED);
+    const tcache_entry *te;
+    size_t l = p->n;
+    hg_node enc;
+    Py_ssize_t n;
+
+    if (rc < 0) {
+        *out = marked_id(w, p, op, rc);
+        return 0;
+    }
+    if (l >> w->shift) {
+        p->status = HG_ERANGE;
+        return -1;
+    }
+    /* everything that can fail comes before the mark */
+    if (l == p->cap && part_grow_nodes(p) < 0) {
+        goto nomem;
+    }
+    if (rc >= (Py_ssize_t)UINT32_MAX && p->n_over == p->cap_over &&
+        hg__walk_grow((void **)&p->over, &p->cap_over, sizeof(rc_overflow),
+                      p->n_over + 1) < 0) {
+        goto nomem;
+    }
+    if (part_type(w, p, Py_TYPE(op), &te) < 0) {
+        goto nomem;
+    }
+    enc = p->enc_base + (hg_node)l;
+    if (rc != 1 && !__atomic_compare_exchange_n(
+                       &op->ob_refcnt, &rc, hg__mark(enc, p->cur_block), 0,
+                       __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        *out = marked_id(w, p, op, rc); /* rc: the other part's mark */
+        return 0;
+    }
+    p->addr[l] = (uint64_t)(uintptr_t)op;
+    p->type[l] = te->tid;
+    p->refcnt[l] = hg__sat_refcnt(rc);
+    p->flags[l] = PyObject_IS_GC(op) ? HG_NODE_GC : 0;
+    p->n = l + 1; /* from here on the restore puts the count back */
+    if (rc >= (Py_ssize_t)UINT32_MAX) {
+        p->over[p->n_over].id = (hg_node)l;
+        p->over[p->n_over].refcnt = rc;
+        p->n_over++;
+    }
+    n = hg__sizer_quick(&te->sizer, op);
+    if (n < 0) {
+        p->size[l] = 0; /* phase 4 calls for it */
+        if (part_defer(p, op, enc) < 0) {
+            goto nomem;
+        }
+    } else if (hg__store_size(&p->size[l], (uint64_t)n, enc, &p->sover,
+                              &p->n_sover, &p->cap_sover) < 0) {
+        goto nomem;
+    }
+    *out = enc;
+    return 0;
+
+nomem:
+    p->status = HG_ENOMEM;
+    return -1;
+}
+
+/* One edge from the current node to op, appended to p's buffer. */
+static inline int part_edge(part *p, PyObject *op) {
+    walk *w = p->owner;
+    hg_node id;
+    uint64_t sid;
+
+    if (hg__gc_tracked(op) && (sid = hg__gc_stashed_id(op)) < w->n_tracked) {
+        id = (hg_node)sid;
+    } else if (part_untracked(w, p, op, &id) < 0) {
+        return -1;
+    }
+    if (p->n_edges == p->cap_edges &&
+        hg__walk_grow((void **)&p->targets, &p->cap_edges, sizeof(hg_node),
+                      p->n_edges + 1) < 0) {
+        p->status = HG_ENOMEM;
+        return -1;
+    }
+    p->targets[p->n_edges++] = id;
+    return 0;
+}
+
+/* tp_traverse callback of phase 2b: the edge is resolved at once. */
+static int part_visit(PyObject *op, void *arg) {
+    return part_edge(arg, op);
+}
+
+/* tp_traverse callback of phase 2: as capture.c's visit_queued, with the
+ * part's own queue. */
+static int part_visit_queued(PyObject *op, void *arg) {
+    part *p = arg;
+    __builtin_prefetch((char *)op - sizeof(PyGC_Head));
+    __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
+    p->ring[p->ring_head++ & (HG__RING - 1)] = op;
+    if (p->ring_head - p->ring_tail > HG__LAG) {
+        return part_edge(p, p->ring[p->ring_tail++ & (HG__RING - 1)]);
+    }
+    return 0;
+}
+
+static int part_drain(part *p) {
+    while (p->ring_tail != p->ring_head) {
+        if (part_edge(p, p->ring[p->ring_tail++ & (HG__RING - 1)]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Sizes and edges of the tracked ids of block b. */
+static int part_block(walk *w, part *p, size_t b) {
+    hg_node n = w->n_tracked;
+    hg_node id0 = (hg_node)(b * HG__BLOCK);
+    hg_node id1 = n - id0 > HG__BLOCK ? id0 + HG__BLOCK : n;
+    block *bl = &w->blocks[b];
+
+    bl->part = (uint32_t)(p - w->parts);
+    bl->e0 = p->n_edges;
+    bl->l0 = p->n;
+    p->cur_block = (uint32_t)b;
+    for (hg_node id = id0; id < id1; id++) {
+        PyObject *op = (PyObject *)(uintptr_t)w->addr[id]; /* borrowed */
+        traverseproc trav;
+        Py_ssize_t size;
+        if (id + HG__PREFETCH < n) {
+            char *ahead = (char *)(uintptr_t)w->addr[id + HG__PREFETCH];
+            __builtin_prefetch(ahead - 32);
+            __builtin_prefetch(ahead + 32);
+        }
+        size = hg__sizer_quick(&w->tsizers[w->type[id]], op);
+        if (size < 0) {
+            w->size[id] = 0; /* phase 4 calls for it */
+            if (part_defer(p, op, id) < 0) {
+                p->status = HG_ENOMEM;
+                return -1;
+            }
+        } else if (hg__store_size(&w->size[id], (uint64_t)size, id, &p->sover,
+                                  &p->n_sover, &p->cap_sover) < 0) {
+            p->status = HG_ENOMEM;
+            return -1;
+        }
+        w->offsets[id] = p->n_edges + (p->ring_head - p->ring_tail);
+        trav = Py_TYPE(op)->tp_traverse;
+        if (trav != NULL && trav(op, part_visit_queued, p) != 0) {
+            if (p->status == HG_OK) {
+                p->status = HG__TRAVERSE_FAILED;
+            }
+            return -1;
+        }
+    }
+    if (part_drain(p) < 0) {
+        return -1;
+    }
+    bl->e1 = p->n_edges;
+    bl->l1 = p->n;
+    return 0;
+}
+
+/* ---- phases 2 and 2b ------------------------------------------------------
+ */
+
+/* Phase 2b: every untracked GC node, the parts' in order and then the
+ * ones this pass adds, traversed into the last part. */
+static int walk_untracked_gc(walk *w) {
+    part *u = &w->parts[w->n_parts - 1];
+    u->cur_block = HG__NO_BLOCK;
+    for (int q = 0; q < w->n_parts; q++) {
+        part *p = &w->parts[q];
+        for (size_t l = 0; l < p->n; l++) { /* u->n grows meanwhile */
+            PyObject *op; /* borrowed: referenced by a node walked earlier */
+            traverseproc trav;
+            untracked_src *s;
+            if (!(p->flags[l] & HG_NODE_GC)) {
+                continue;
+            }
+            if (w->n_srcs == w->cap_srcs &&
+                hg__walk_grow((void **)&w->srcs, &w->cap_srcs,
+                              sizeof(untracked_src), w->n_srcs + 1) < 0) {
+                w->status = HG_ENOMEM;
+                return -1;
+            }
+            s = &w->srcs[w->n_srcs++];
+            s->enc = p->enc_base + (hg_node)l;
+            s->e0 = u->n_edges;
+            op = (PyObject *)(uintptr_t)p->addr[l];
+            trav = Py_TYPE(op)->tp_traverse;
+            if (trav != NULL && trav(op, part_visit, u) != 0) {
+                w->status =
+                    u->status != HG_OK ? u->status : HG__TRAVERSE_FAILED;
+                return -1;
+            }
+            s->e1 = u->n_edges;
+        }
+    }
+    return 0;
+}
+
+/* The parts' deferred sizes and size overflows, into w's lists
+ * (tracked and encoded ids). */
+static int gather_deferred(walk *w) {
+    for (int q = 0; q < w->n_parts; q++) {
+        part *p = &w->parts[q];
+        for (size_t k = 0; k < p->n_sover; k++) {
+            if (hg__walk_add_over(&w->sover, &w->n_sover, &w->cap_sover,
+                                  p->sover[k].node, p->sover[k].size) < 0) {
+                w->status = HG_ENOMEM;
+                return -1;
+            }
+        }
+        if (p->n_defer == 0) {
+            continue;
+        }
+        if (hg__walk_grow((void **)&w->defer, &w->cap_defer, sizeof(deferred),
+                          w->n_defer + p->n_defer) < 0) {
+            w->status = HG_ENOMEM;
+            return -1;
+        }
+        memcpy(w->defer + w->n_defer, p->defer, p->n_defer * sizeof(deferred));
+        w->n_defer += p->n_defer;
+    }
+    return 0;
+}
+
+/* See walk.h. */
+int hg__par_walk(walk *w) {
+    hg_node n = w->n_tracked;
+    int n_walkers = w->n_parts - 1;
+    size_t avail = (HG_MAX_NODES - n) / (size_t)w->n_parts;
+    long n_blocks = (long)((n + HG__BLOCK - 1) / HG__BLOCK);
+
+    /* the widest range per part that keeps every enc below HG_NONE */
+    if (avail < 1) {
+        w->status = HG_ERANGE;
+        return -1;
+    }
+    w->shift = 0;
+    while (((size_t)2 << w->shift) <= avail) {
+        w->shift++;
+    }
+    for (int q = 0; q < w->n_parts; q++) {
+        w->parts[q].enc_base = n + ((hg_node)q << w->shift);
+    }
+    /* the sizers of the tracked nodes' types, fixed while the threads
+     * add types to the table */
+    w->n_tsizers = w->n_types;
+    w->tsizers = hg_alloc(w->n_tsizers * sizeof(hg__sizer) + 1);
+    w->blocks = hg_calloc((size_t)n_blocks * sizeof(block) + 1);
+    w->n_blocks = (size_t)n_blocks;
+    if (w->tsizers == NULL || w->blocks == NULL ||
+        (n + 1 > w->n_offsets &&
+         hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
+                       n + 1) < 0)) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    for (size_t t = 0; t < w->n_tsizers; t++) {
+        w->tsizers[t] = w->types[t].sizer;
+    }
+
+    w->par_marked = 1;
+    w->stop = 0;
+#pragma omp parallel num_threads(n_walkers)
+    {
+        part *p = &w->parts[thread_num()];
+#pragma omp for schedule(dynamic, 1)
+        for (long b = 0; b < n_blocks; b++) {
+            if (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED) &&
+                part_block(w, p, (size_t)b) < 0) {
+                __atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
+            }
+        }
+    }
+    for (int q = 0; q < n_walkers; q++) {
+        if (w->parts[q].status != HG_OK) {
+            w->status = w->parts[q].status;
+            return -1;
+        }
+    }
+    if (walk_untracked_gc(w) < 0 || gather_deferred(w) < 0) {
+        return -1;
+    }
+    w->n_nodes = n;
+    w->n_edges = 0;
+    for (int q = 0; q < w->n_parts; q++) {
+        part *p = &w->parts[q];
+        w->n_nodes += p->n;
+        w->n_edges += p->n_edges;
+        /* filled by the restore, from the marks */
+        p->fblock = hg_alloc(p->n * sizeof(uint32_t) + 1);
+        if (p->fblock == NULL) {
+            w->status = HG_ENOMEM;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- restore --------------------------------------------------------------
+ */
+
+/* Put back the true count of every node p marked (see capture.c's
+ * restore_refcnts: a count changed meanwhile keeps its change), noting
+ * each mark's block in fblock (if allocated). */
+static void part_restore(part *p) {
+    size_t k = 0;
+    for (size_t l = 0; l < p->n; l++) {
+        PyObject *op = (PyObject *)(uintptr_t)p->addr[l];
+        Py_ssize_t rc = p->refcnt[l];
+        if (l + 16 < p->n && p->refcnt[l + 16] != 1) {
+            __builtin_prefetch((void *)(uintptr_t)p->addr[l + 16], 1);
+        }
+        if (rc == 1) { /* not marked: its only reference made it */
+            if (p->fblock != NULL) {
+                p->fblock[l] = HG__NO_BLOCK;
+            }
+            continue;
+        }
+        if (p->refcnt[l] == UINT32_MAX) {
+            while (k < p->n_over && p->over[k].id != l) {
+                k++;
+            }
+            rc = p->over[k].refcnt;
+        }
+        {
+            Py_ssize_t cur = Py_REFCNT(op);
+            uint32_t fb = hg__mark_block(cur);
+            if (p->fblock != NULL) {
+                p->fblock[l] = fb;
+            }
+            Py_SET_REFCNT(op,
+                          rc + (cur - hg__mark(p->enc_base + (hg_node)l, fb)));
+        }
+    }
+}
+
+/* Chunks of the GC header restore per thread. */
+#define HG__GC_CHUNKS_PER_THREAD 4
+
+/* See walk.h.  The parts' unmarking and chunks of the GC headers are
+ * independent stores to different objects, handed out to the threads. */
+void hg__par_restore(walk *w, struct _gc_runtime_state *gc) {
+    int marked = w->par_marked;
+    long n_parts = marked ? w->n_parts : 0;
+    long n_chunks =
+        w->listed ? (long)(w->n_parts - 1) * HG__GC_CHUNKS_PER_THREAD : 0;
+    size_t n_listed = w->list_start[HG__N_GC_LISTS];
+
+    if (!w->listed) {
+        hg__gc_restore(gc); /* the list walk failed: chase the lists */
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(w->n_parts - 1)
+    for (long i = 0; i < n_parts + n_chunks; i++) {
+        if (i < n_parts) {
+            part_restore(&w->parts[i]);
+        } else {
+            size_t c = (size_t)(i - n_parts);
+            hg__gc_restore_span(gc, w->addr, w->list_start,
+                                n_listed * c / (size_t)n_chunks,
+                                n_listed * (c + 1) / (size_t)n_chunks);
+        }
+    }
+    w->par_marked = 0;
+}
+
+/* ---- phase 5: renumbering -------------------------------------------------
+ *
+ * The serial walk numbers untracked nodes in order of first reference.  A
+ * node's first reference is in the block its mark ended with (fblock):
+ * the part that made it saw it first among its own blocks, and any part
+ * walking an earlier block lowered the mark.  So block b's new nodes are
+ * those with fblock == b, numbered after those of blocks < b, in order of
+ * first reference within b -- which is the order the making part made them
+ * in, unless b refers first to nodes made elsewhere (lowered_in): then b's
+ * edges are read to find the order.
+ */
+
+/* n_new of every block (parallel over blocks).  Nodes made in block b and
+ * lowered elsewhere are counted for their new block, with an atomic add
+ * (rare). */
+static void count_new(walk *w) {
+    long nb = (long)w->n_blocks;
+#pragma omp parallel for schedule(static)
+    for (long b = 0; b < nb; b++) {
+        w->blocks[b].n_new = 0;
+    }
+#pragma omp parallel for schedule(dynamic, 16)
+    for (long b = 0; b < nb; b++) {
+        block *bl = &w->blocks[b];
+        const part *p = &w->parts[bl->part];
+        size_t own = 0;
+        for (size_t l = bl->l0; l < bl->l1; l++) {
+            uint32_t fb = p->fblock[l];
+            if (fb == (uint32_t)b || fb == HG__NO_BLOCK) {
+                own++;
+            } else {
+                __atomic_fetch_add(&w->blocks[fb].n_new, 1, __ATOMIC_RELAXED);
+            }
+        }
+        __atomic_fetch_add(&bl->n_new, own, __ATOMIC_RELAXED);
+    }
+}
+
+/* Final ids of block b's new nodes, from bl->first on. */
+static void number_block(walk *w, size_t b) {
+    block *bl = &w->blocks[b];
+    part *p = &w->parts[bl->part];
+    hg_node nt = w->n_tracked, next = (hg_node)bl->first;
+
+    if (!bl->lowered_in) {
+        for (size_t l = bl->l0; l < bl->l1; l++) {
+            if (p->fblock[l] == (uint32_t)b || p->fblock[l] == HG__NO_BLOCK) {
+                p->final[l] = next;
+                w->inv[next - nt] = p->enc_base + (hg_node)l;
+                next++;
+            }
+        }
+        return;
+    }
+    for (size_t e = bl->e0; e < bl->e1; e++) {
+        hg_node x = p->targets[e];
+        size_t l;
+        part *a;
+        if (x < nt) {
+            continue;
+        }
+        a = hg__enc_part(w, x, &l);
+        /* an unmarked node has one reference: this one */
+        if ((a->fblock[l] == (uint32_t)b || a->fblock[l] == HG__NO_BLOCK) &&
+            a->final[l] == HG_NONE) {
+            a->final[l] = next;
+            w->inv[next - nt] = x;
+            next++;
+        }
+    }
+}
+
+/* The final id of walk id x once every phase 2 node is numbered; nodes of
+ * the untracked pass get the next id (*next) at their first occurrence. */
+static inline hg_node final_id(walk *w, hg_node x, hg_node *next) {
+    size_t l;
+    part *p;
+    if (x < w->n_tracked) {
+        return x;
+    }
+    p = hg__enc_part(w, x, &l);
+    if (p->final[l] == HG_NONE) {
+        p->final[l] = *next;
+        w->inv[*next - w->n_tracked] = x;
+        (*next)++;
+    }
+    return p->final[l];
+}
+
+/* The edges phase 2b recorded for the untracked GC node enc. */
+static const untracked_src *find_src(const walk *w, hg_node enc) {
+    size_t lo = 0, hi = w->n_srcs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->srcs[mid].enc < enc) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < w->n_srcs && w->srcs[lo].enc == enc ? &w->srcs[lo] : NULL;
+}
+
+/* A source of phase 2b edges, by final id. */
+typedef struct src_order {
+    hg_node final;
+    size_t src; /* index in w->srcs */
+} src_order;
+
+static int cmp_src_order(const void *pa, const void *pb) {
+    const src_order *a = pa, *b = pb;
+    return (a->final > b->final) - (a->final < b->final);
+}
+
+/* The untracked nodes' edges, after the tracked ones (from *pos): the
+ * serial walk's phase 2b, reading the recorded edges in final id order.
+ * Sets offsets[nt .. n]. */
+static hg_status untracked_edges(walk *w, size_t n_phase2, size_t *pos) {
+    hg_node nt = w->n_tracked;
+    hg_node next = (hg_node)(nt + n_phase2);
+    const part *u = &w->parts[w->n_parts - 1];
+    size_t n_old = 0; /* sources made in phase 2 */
+    src_order *order;
+
+    while (n_old < w->n_srcs && w->srcs[n_old].enc < u->enc_base) {
+        n_old++;
+    }
+    order = hg_alloc(n_old * sizeof(src_order) + 1);
+    if (order == NULL) {
+        return HG_ENOMEM;
+    }
+    for (size_t k = 0; k < n_old; k++) {
+        size_t l;
+        const part *p = hg__enc_part(w, w->srcs[k].enc, &l);
+        order[k].final = p->final[l];
+        order[k].src = k;
+    }
+    qsort(order, n_old, sizeof(src_order), cmp_src_order);
+    /* phase 2 nodes: each starts where the next source with a final id
+     * >= its own does */
+    {
+        size_t k = 0;
+        for (size_t j = nt; j < nt + n_phase2; j++) {
+            const untracked_src *s;
+            w->offsets[j] = *pos;
+            if (k == n_old || order[k].final != j) {
+                continue;
+            }
+            s = &w->srcs[order[k++].src];
+            for (size_t e = s->e0; e < s->e1; e++) {
+                w->targets[(*pos)++] = final_id(w, u->targets[e], &next);
+            }
+        }
+    }
+    hg_free(order, n_old * sizeof(src_order) + 1);
+    /* the untracked pass's own nodes, in the order they were numbered
+     * (next grows as their edges reveal more) */
+    for (size_t j = nt + n_phase2; j < next; j++) {
+        hg_node enc = w->inv[j - nt];
+        size_t l;
+        const part *p = hg__enc_part(w, enc, &l);
+        const untracked_src *s =
+            p->flags[l] & HG_NODE_GC ? find_src(w, enc) : NULL;
+        w->offsets[j] = *pos;
+        if (s != NULL) {
+            for (size_t e = s->e0; e < s->e1; e++) {
+                w->targets[(*pos)++] = final_id(w, u->targets[e], &next);
+            }
+        }
+    }
+    if (next != w->n_nodes) {
+        return HG_EINVAL; /* a node no edge reaches: cannot happen */
+    }
+    return HG_OK;
+}
+
+/* Make w's node arrays hold n nodes, its offsets n + 1 and its targets
+ * n_edges (the estimates of phase 0 may have been short). */
+static hg_status reserve_final(walk *w, size_t n) {
+    void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
+                     (void **)&w->refcnt, (void **)&w->flags};
+    if (hg__walk_grow_nodes(arr, w->cap_each, n) < 0) {
+        return HG_ENOMEM;
+    }
+    w->cap_n = n < w->cap_n ? w->cap_n : n;
+    if (n + 1 > w->n_offsets &&
+        hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
+                      n + 1) < 0) {
+        return HG_ENOMEM;
+    }
+    if (w->n_edges > w->cap_edges &&
+        hg__walk_grow((void **)&w->targets, &w->cap_edges, sizeof(hg_node),
+                      w->n_edges) < 0) {
+        return HG_ENOMEM;
+    }
+    return HG_OK;
+}
+
+/* See walk.h. */
+hg_status hg__par_finish(walk *w) {
+    hg_node nt = w->n_tracked;
+    size_t n = w->n_nodes, n_phase2 = 0, pos = 0;
+    long nb = (long)w->n_blocks;
+    hg_status st = reserve_final(w, n);
+
+    if (st != HG_OK) {
+        return st;
+    }
+    w->inv = hg_alloc((n - nt) * sizeof(hg_node) + 1);
+    if (w->inv == NULL) {
+        return HG_ENOMEM;
+    }
+    for (int q = 0; q < w->n_parts; q++) {
+        part *p = &w->parts[q];
+        p->final = hg_alloc(p->n * sizeof(hg_node) + 1);
+        if (p->final == NULL) {
+            return HG_ENOMEM;
+        }
+        memset(p->final, 0xff, p->n * sizeof(hg_node)); /* HG_NONE */
+        if (q < w->n_parts - 1) {
+            n_phase2 += p->n;
+        }
+    }
+
+    /* phase 2 nodes: block by block, each block's from its first id */
+    count_new(w);
+    for (long b = 0; b < nb; b++) {
+        block *bl = &w->blocks[b];
+        bl->first = nt + pos;
+        pos += bl->n_new;
+        bl->base = 0;
+    }
+#pragma omp parallel for schedule(dynamic, 16)
+    for (long b = 0; b < nb; b++) {
+        number_block(w, (size_t)b);
+    }
+
+    /* the tracked nodes' edges and offsets, in final ids */
+    pos = 0;
+    for (long b = 0; b < nb; b++) {
+        w->blocks[b].base = pos;
+        pos += w->blocks[b].e1 - w->blocks[b].e0;
+    }
+#pragma omp parallel for schedule(dynamic, 16)
+    for (long b = 0; b < nb; b++) {
+        const block *bl = &w->blocks[b];
+        const hg_node *t = w->parts[bl->part].targets;
+        hg_node *out = w->targets + bl->base;
+        hg_node id1 = nt - (hg_node)(b * HG__BLOCK) > HG__BLOCK
+                          ? (hg_node)(b * HG__BLOCK) + HG__BLOCK
+                          : nt;
+        for (size_t e = bl->e0; e < bl->e1; e++) {
+            hg_node x = t[e];
+            size_t l;
+            if (x >= nt) {
+                const part *a = hg__enc_part(w, x, &l);
+                x = a->final[l];
+            }
+            out[e - bl->e0] = x;
+        }
+        for (hg_node id = (hg_node)(b * HG__BLOCK); id < id1; id++) {
+            w->offsets[id] = bl->base + (w->offsets[id] - bl->e0);
+        }
+    }
+
+    /* the untracked nodes' edges */
+    st = untracked_edges(w, n_phase2, &pos);
+    if (st != HG_OK) {
+        return st;
+    }
+    if (pos != w->n_edges) {
+        return HG_EINVAL;
+    }
+    w->offsets[n] = pos;
+    for (size_t k = 0; k < w->n_sover; k++) {
+        hg_node x = w->sover[k].node;
+        if (x >= nt) {
+            size_t l;
+            const part *p = hg__enc_part(w, x, &l);
+            w->sover[k].node = p->final[l];
+        }
+    }
+
+    /* the untracked node table, gathered */
+#pragma omp parallel for schedule(static)
+    for (long j = (long)nt; j < (long)n; j++) {
+        size_t l;
+        const part *p = hg__enc_part(w, w->inv[j - nt], &l);
+        w->addr[j] = p->addr[l];
+        w->size[j] = p->size[l];
+        w->type[j] = p->type[l];
+        w->refcnt[j] = p->refcnt[l];
+        w->flags[j] = p->flags[l];
+    }
+    return HG_OK;
+}

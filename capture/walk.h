@@ -1,0 +1,307 @@
+/*
+ * walk.h -- the heap walk's state, shared by capture.c (the phases, the
+ * serial walk) and parwalk.c (the parallel walk).  Private to capture/.
+ *
+ * Node ids during the walk.  Tracked objects get ids 0 .. n_tracked-1 in
+ * GC list order (stashed in their GC headers).  Untracked referents get:
+ *   - serial walk: their final id, n_tracked, n_tracked+1, ... in order of
+ *     first visit;
+ *   - parallel walk: an encoded id enc = n_tracked + (p << shift) + l,
+ *     where p is the part (thread share) that saw the object first and l
+ *     its index in that part's table; parwalk.c renumbers every enc to the
+ *     final id the serial walk would give, once the GIL is released.
+ * Either way an untracked object's ob_refcnt holds its mark (see
+ * hg__mark) until the restore -- unless its count is 1: the reference
+ * being visited is then its only one, no other edge can lead to it, and
+ * it is not marked (nor restored).
+ */
+#ifndef HG_CAPTURE_WALK_H
+#define HG_CAPTURE_WALK_H
+
+#include "capture_int.h"
+
+typedef struct rc_overflow {
+    hg_node id;        /* walk id (serial) or index in the part (parallel) */
+    Py_ssize_t refcnt; /* the true count of a marked node >= UINT32_MAX */
+} rc_overflow;
+
+typedef struct deferred {
+    PyObject *op; /* borrowed during the walk, strong after phase 4 */
+    hg_node id;   /* walk id: final, or encoded in a parallel walk */
+} deferred;
+
+typedef struct type_entry {
+    PyTypeObject *tp; /* borrowed during the walk, strong after phase 4 */
+    hg__sizer sizer;
+} type_entry;
+
+/* The referent queue of the walk (visit_queued): resolution runs HG__LAG
+ * referents behind the traversal, so that their prefetched headers have
+ * arrived.  HG__RING is a power of two > HG__LAG. */
+#define HG__LAG 64
+#define HG__RING 128
+
+/* status of a walk stopped by a tp_traverse that failed on its own */
+#define HG__TRAVERSE_FAILED 100
+
+/* Per-part cache of type ids (direct-mapped by type address). */
+#define HG__TCACHE 16
+typedef struct tcache_entry {
+    PyTypeObject *tp; /* borrowed */
+    uint32_t tid;
+    hg__sizer sizer;
+} tcache_entry;
+
+/* One thread's share of a parallel walk, or the untracked pass after it
+ * (the last part).  Its untracked nodes: local index l, encoded id
+ * enc_base + l. */
+typedef struct part {
+    struct walk *owner;
+    hg_node enc_base;
+    hg_node *targets; /* encoded edge targets, block after block */
+    size_t n_edges, cap_edges;
+    uint64_t *addr;
+    uint32_t *size, *type, *refcnt;
+    uint8_t *flags;
+    size_t n, cap;      /* cap: the smallest of cap_each */
+    size_t cap_each[5]; /* of addr, size, type, refcnt, flags */
+    rc_overflow *over;  /* id: local index */
+    size_t n_over, cap_over;
+    deferred *defer; /* id: walk id (tracked or encoded) */
+    size_t n_defer, cap_defer;
+    hg_size_overflow *sover; /* node: walk id (tracked or encoded) */
+    size_t n_sover, cap_sover;
+    PyObject *ring[HG__RING]; /* borrowed */
+    size_t ring_head, ring_tail;
+    tcache_entry tc[HG__TCACHE];
+    int status;
+    uint32_t cur_block; /* the block being walked (HG__NO_BLOCK: 2b) */
+    uint32_t *fblock;   /* at the restore: the block of each node's mark */
+    hg_node *final;     /* after the renumbering: final id of each l */
+} part;
+
+/* The block of the untracked pass's nodes: after every real one. */
+#define HG__NO_BLOCK 0x7fffffffu
+
+/* A block of tracked ids walked by one part: its edges are
+ * parts[part].targets[e0 .. e1). */
+typedef struct block {
+    uint32_t part;
+    int lowered_in; /* refers first to a node another part made later */
+    size_t e0, e1;  /* its edges in the part's targets */
+    size_t l0, l1;  /* the nodes the part made in it */
+    size_t first;   /* renumbering: the final id of its first new node */
+    size_t n_new;   /* renumbering: nodes whose first reference it holds */
+    size_t base;    /* renumbering: where its edges start in the CSR */
+} block;
+
+/* An untracked GC object traversed after the tracked walk (parallel
+ * mode): its encoded id and edges in the last part's targets. */
+typedef struct untracked_src {
+    hg_node enc;
+    size_t e0, e1;
+} untracked_src;
+
+typedef struct walk {
+    hg_node n_tracked;
+    size_t n_nodes; /* n_tracked + untracked so far (serial walk) */
+    int status;     /* hg_status of the first failure */
+
+    /* node table, tracked part then untracked part: cap_n entries each;
+     * sizes saturate at UINT32_MAX, the true ones in sover (as the graph
+     * keeps them, hg_node_size) */
+    uint64_t *addr;
+    uint32_t *size, *type, *refcnt;
+    uint8_t *flags;
+    hg_size_overflow *sover; /* node: walk id; not in order */
+    size_t n_sover, cap_sover;
+    size_t cap_n;       /* capacity while walking */
+    size_t cap_each[5]; /* per-array capacity (they differ only while
+                         * assemble() trims them) */
+
+    /* untracked nodes of the serial walk: ids n_tracked .. n_tracked +
+     * n_marked - 1; their ob_refcnt holds the mark, except for those with
+     * a count of 1, which are not marked */
+    size_t n_marked;
+    rc_overflow *over;
+    size_t n_over, cap_over;
+
+    /* forward CSR */
+    hg_edge *offsets; /* capacity n_offsets; n_nodes + 1 used at the end */
+    size_t n_offsets;
+    hg_node *targets;
+    size_t n_edges, cap_edges;
+
+    /* type table */
+    type_entry *types;
+    size_t n_types, cap_types;
+    uint32_t *tindex; /* type id + 1 */
+    size_t tmask;
+    PyTypeObject *last_tp[2]; /* borrowed: a two-entry cache (heaps
+                               * alternate between two types a lot:
+                               * instance, its list, instance, ...) */
+    uint32_t last_tid[2];
+
+    /* objects whose size needs a call */
+    deferred *defer;
+    size_t n_defer, cap_defer;
+
+    /* tracked ids of list i (cpython311.h order): list_start[i] ..
+     * list_start[i + 1] - 1; listed: every tracked address is in addr[] */
+    size_t list_start[HG__N_GC_LISTS + 1];
+    int listed;
+
+    /* referents queued by visit_queued, not yet resolved: ring[tail ..
+     * head) (indices mod HG__RING); borrowed */
+    PyObject *ring[HG__RING];
+    size_t ring_head, ring_tail;
+
+    int pin;         /* take a reference to each tracked node in the walk */
+    int nodes_only;  /* skip tp_traverse: tracked nodes, no edges */
+    size_t n_pinned; /* tracked nodes 0 .. n_pinned-1 hold one reference */
+    int types_owned; /* types[] hold strong references */
+    int defer_owned; /* defer[].op hold strong references */
+
+    /* parallel walk (parwalk.c): n_parts > 0 when chosen in phase 0 */
+    int n_parts;    /* threads + 1: the last part is the untracked pass */
+    unsigned shift; /* enc = n_tracked + (part << shift) + l */
+    part *parts;    /* n_parts */
+    block *blocks;  /* n_blocks */
+    size_t n_blocks;
+    untracked_src *srcs; /* in ascending enc order */
+    size_t n_srcs, cap_srcs;
+    int stop;           /* atomic: a part failed; the others stop */
+    int par_marked;     /* parts' nodes may hold marks: restore them */
+    hg__sizer *tsizers; /* sizers of the types the list walk met */
+    size_t n_tsizers;
+    hg_node *inv; /* renumbering: enc of each final untracked id */
+
+    /* what phase 0 planned for: tracked, untracked nodes and edges */
+    size_t est_tracked, est_untracked, est_edges;
+} walk;
+
+/* How far ahead (in ids) the walks prefetch the next objects. */
+#define HG__PREFETCH 8
+
+/* A byte range to pre-fault (see hg__prefault). */
+typedef struct hg__range {
+    void *p;
+    size_t nbytes;
+} hg__range;
+#define HG__N_RANGES 7
+
+/* Touch every page of the n (<= HG__N_RANGES) ranges, fresh ones over the
+ * OpenMP threads.  No GIL needed. */
+void hg__prefault(const hg__range *r, int n);
+
+/* Grow *p (elem-byte items, *cap of them) to hold at least need items;
+ * -1 on allocation failure (the array is unchanged). */
+int hg__walk_grow(void **p, size_t *cap, size_t elem, size_t need);
+
+/* Grow the five node arrays *arr[i] (addr, size, type, refcnt, flags:
+ * 8, 4, 4, 4 and 1 bytes per entry), whose capacities are cap[i], to hold
+ * at least need entries each.  -1 on allocation failure: the arrays grown
+ * so far keep their new capacity, recorded in cap[]. */
+int hg__walk_grow_nodes(void **arr[5], size_t cap[5], size_t need);
+
+/* Id of tp in the type table, adding it (and its size strategy) on first
+ * sight.  Runs no Python code.  -1 on allocation failure. */
+int64_t hg__walk_type_id(walk *w, PyTypeObject *tp);
+
+/* Append (id, size) to an overflow list; -1 on allocation failure. */
+int hg__walk_add_over(hg_size_overflow **over, size_t *n, size_t *cap,
+                      hg_node id, uint64_t size);
+
+/* *slot = size n of walk id `id`, saturated at UINT32_MAX, the true size
+ * then appended to the overflow list.  -1 on allocation failure. */
+static inline int hg__store_size(uint32_t *slot, uint64_t n, hg_node id,
+                                 hg_size_overflow **over, size_t *n_over,
+                                 size_t *cap_over) {
+    if (n < UINT32_MAX) {
+        *slot = (uint32_t)n;
+        return 0;
+    }
+    *slot = UINT32_MAX;
+    return hg__walk_add_over(over, n_over, cap_over, id, n);
+}
+
+static inline uint32_t hg__sat_refcnt(Py_ssize_t r) {
+    return r > (Py_ssize_t)UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}
+
+/* The mark an untracked node's ob_refcnt holds during the serial walk. */
+static inline Py_ssize_t hg__refcnt_mark(hg_node id) {
+    return -(Py_ssize_t)id - 1;
+}
+
+/* The mark of a parallel walk also carries the earliest block (so far) in
+ * which the node is referenced: -(mark + 1) = (block << 32) | enc, block
+ * < 2^31.  The serial walk's marks are those with block 0. */
+static inline Py_ssize_t hg__mark(hg_node enc, uint32_t block) {
+    return -(Py_ssize_t)(((uint64_t)block << 32) | enc) - 1;
+}
+
+/* The walk id and the block of a mark. */
+static inline hg_node hg__mark_id(Py_ssize_t mark) {
+    return (hg_node)(uint32_t)(-(mark + 1));
+}
+static inline uint32_t hg__mark_block(Py_ssize_t mark) {
+    return (uint32_t)((uint64_t)(-(mark + 1)) >> 32);
+}
+
+/* The part of an encoded id, and the index in it. */
+static inline part *hg__enc_part(const walk *w, hg_node enc, size_t *l) {
+    size_t x = (size_t)(enc - w->n_tracked);
+    *l = x & (((size_t)1 << w->shift) - 1);
+    return &w->parts[x >> w->shift];
+}
+
+/* Whether walk id `id` is an encoded one (a parallel walk's untracked
+ * node) rather than an index into w's own node arrays. */
+static inline int hg__walk_encoded(const walk *w, hg_node id) {
+    return w->n_parts > 0 && id >= w->n_tracked;
+}
+
+/* The flags, size and type slots of walk id `id`. */
+static inline uint8_t *hg__walk_flags(walk *w, hg_node id) {
+    size_t l;
+    part *p;
+    if (!hg__walk_encoded(w, id)) {
+        return &w->flags[id];
+    }
+    p = hg__enc_part(w, id, &l);
+    return &p->flags[l];
+}
+
+static inline uint32_t *hg__walk_size(walk *w, hg_node id, uint32_t *tid) {
+    size_t l;
+    part *p;
+    if (!hg__walk_encoded(w, id)) {
+        *tid = w->type[id];
+        return &w->size[id];
+    }
+    p = hg__enc_part(w, id, &l);
+    *tid = p->type[l];
+    return &p->size[l];
+}
+
+/* ---- parwalk.c ------------------------------------------------------------
+ * The parallel walk, used when hg__par_plan chose it (n_parts > 0).  The
+ * int functions return 0, or -1 with w->status set. */
+
+/* Phase 0 (no GIL): choose the parallel walk for a heap of about
+ * est_tracked objects (it needs 2 threads or more), and allocate and
+ * pre-fault the parts. */
+int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
+                 size_t est_edges);
+/* Phases 2 and 2b (GIL held, ids stashed): the tracked objects over the
+ * OpenMP threads, then the untracked GC objects. */
+int hg__par_walk(walk *w);
+/* Undo every mark and the id stash (GIL held), over the threads. */
+void hg__par_restore(walk *w, struct _gc_runtime_state *gc);
+/* Phase 5 (no GIL): final ids, the node table and the forward CSR into
+ * w's arrays, as the serial walk would have left them. */
+hg_status hg__par_finish(walk *w);
+void hg__par_free(walk *w);
+
+#endif /* HG_CAPTURE_WALK_H */

@@ -1,0 +1,145 @@
+"""The capture's parallel walk gives the serial walk's graph.
+
+With more than one thread (and a heap of 32k tracked objects or more) the
+tracked objects are walked over the OpenMP threads and the untracked
+referents renumbered afterwards.  The node ids must be the serial walk's
+for any thread count: tracked objects in GC list order, then untracked
+ones in order of first occurrence in the edge list.
+"""
+
+import gc
+import sys
+
+import pytest
+
+from objgraph import _heapgraph as hg
+
+THREADS = (1, 2, 4)
+
+
+class Item:
+    def __init__(self, i, shared):
+        self.index = i
+        self.label = shared[i % len(shared)]
+        self.pair = (i, str(i))  # untracked after a collection
+        self.table = {'k%d' % (i % 7): i}  # untracked after a collection
+
+
+@pytest.fixture(scope='module')
+def heap():
+    """A heap big enough for the parallel walk: 60k instances, with
+    strings shared across the whole heap (so that threads meet the same
+    untracked objects), and untracked tuples and dicts whose referents
+    only the untracked pass finds."""
+    shared = ['shared-%d' % i for i in range(50)]
+    items = [Item(i, shared) for i in range(60000)]
+    gc.collect()
+    before = hg.num_threads()
+    yield items
+    hg.set_num_threads(before)
+
+
+def _check_numbering(g):
+    """Every untracked id first appears as an edge target in the order
+    the serial walk gives: node by node in id order, edge by edge."""
+    n_tracked, n = g.n_tracked, len(g)
+    next_id = n_tracked
+    for v in range(n):
+        assert v < max(next_id, n_tracked), (
+            'untracked node %d precedes its first reference' % v)
+        for t in g.referents(v):
+            if t >= next_id:
+                assert t == next_id, (
+                    'node %d: expected untracked id %d next, found %d'
+                    % (v, next_id, t))
+                next_id += 1
+    assert next_id == n, 'expected %d nodes, numbered %d' % (n, next_id)
+
+
+@pytest.mark.parametrize('threads', THREADS)
+def test_ids_are_the_serial_walks(heap, threads):
+    hg.set_num_threads(threads)
+    g = hg.capture(pin=True)
+    try:
+        _check_numbering(g)
+    finally:
+        g.close()
+
+
+@pytest.mark.parametrize('threads', THREADS)
+def test_edges_sizes_and_counts_match_the_interpreter(heap, threads):
+    hg.set_num_threads(threads)
+    sample = heap[::997]
+    g = hg.capture(pin=True)
+    try:
+        for obj in sample:
+            (v,) = g.find([id(obj)])
+            got = [g.node(t)[0] for t in g.referents(v)]
+            assert got == [id(r) for r in gc.get_referents(obj)], (
+                'edges of item %d differ' % obj.index)
+            assert g.node(v)[2] == sys.getsizeof(obj)
+            for name in ('pair', 'table', 'label'):
+                (u,) = g.find([id(getattr(obj, name))])
+                assert u >= 0, 'no node for item %d.%s' % (obj.index, name)
+                _, _, size, refcnt = g.node(u)[:4]
+                assert size == sys.getsizeof(getattr(obj, name))
+                if name != 'label':  # only the instance refers to them
+                    assert refcnt == 1, (
+                        'item %d.%s: expected 1 reference, captured %d'
+                        % (obj.index, name, refcnt))
+    finally:
+        g.close()
+
+
+def test_thread_counts_agree_on_the_heap(heap):
+    """Node and edge counts and type statistics are the same whatever the
+    thread count (nothing else runs between the captures but the loop)."""
+    results = []
+    for threads in THREADS:
+        hg.set_num_threads(threads)
+        g = hg.capture(pin=False)
+        results.append((g.n_tracked, len(g) - g.n_tracked, g.num_edges))
+        g.close()
+        del g
+    first = results[0]
+    for threads, got in zip(THREADS, results):
+        # each capture leaves at most a few objects behind (the loop's
+        # own): the counts may differ by those only
+        assert abs(got[1] - first[1]) <= 10, (threads, got, first)
+        assert abs(got[2] - first[2]) <= 50, (threads, got, first)
+
+
+def test_reference_counts_are_restored(heap):
+    hg.set_num_threads(4)
+    probes = [heap[0].label, heap[1].pair, heap[2].table, None, 12345678]
+    before = [sys.getrefcount(p) for p in probes]
+    g = hg.capture(pin=False)
+    g.close()
+    del g
+    assert [sys.getrefcount(p) for p in probes] == before
+
+
+def test_allocation_failures_leave_the_heap_intact(heap):
+    hg.set_num_threads(4)
+    obj = heap[5]
+    gc.collect()
+    before = sys.getrefcount(obj), sys.getrefcount(obj.label)
+    live = hg.live_bytes()
+    failed = 0
+    for k in range(0, 120, 3):
+        hg._alloc_fail_after(k)
+        try:
+            g = hg.capture(pin=bool(k % 2))
+        except MemoryError:
+            hg._alloc_fail_after(-1)
+            failed += 1
+            assert (sys.getrefcount(obj),
+                    sys.getrefcount(obj.label)) == before, 'counts changed'
+            assert hg.live_bytes() == live, 'memory leaked'
+            continue
+        hg._alloc_fail_after(-1)
+        g.close()
+        del g
+    hg._alloc_fail_after(-1)
+    assert failed > 0
+    gc.collect()
