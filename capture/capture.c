@@ -998,6 +998,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     int stashed = 0, rc = -1;
     int st = HG_OK; /* hg_status or HG__TRAVERSE_FAILED */
     double t0 = hg__now(), t_unlock, t_lock, t_release;
+    double t_chased = 0, t_walked = 0, t_restored = 0;
 
     memset(&w, 0, sizeof(w));
     if (opts == NULL || out == NULL) {
@@ -1053,6 +1054,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
         st = w.status;
         goto restore;
     }
+    t_chased = hg__now();
 
     /* ---- phase 2: walk ------------------------------------------------- */
     if (w.n_parts > 0 ? hg__par_walk(&w) < 0 : walk_tracked(&w) < 0) {
@@ -1069,9 +1071,11 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
 
 restore:
     /* ---- phase 4: restore, calls --------------------------------------- */
+    t_walked = hg__now();
     restore_objects(&w, gc);
     gc->collecting = 0;
     stashed = 0;
+    t_restored = hg__now();
     if (st != HG_OK) {
         set_status_error(st);
         goto cleanup;
@@ -1136,7 +1140,14 @@ cleanup:
     }
     walk_free(&w);
     if (rc == 0) {
+        double *ph = out->phase_seconds;
         out->capture_seconds = hg__now() - t0;
+        ph[HG_PHASE_PREPARE] = t_lock - t0;
+        ph[HG_PHASE_CHASE] = t_chased - t_lock;
+        ph[HG_PHASE_WALK] = t_walked - t_chased;
+        ph[HG_PHASE_RESTORE] = t_restored - t_walked;
+        ph[HG_PHASE_CALLS] = t_release - t_restored;
+        ph[HG_PHASE_FINISH] = out->capture_seconds - (t_release - t0);
     }
     return rc;
 }

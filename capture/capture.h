@@ -34,6 +34,17 @@ enum hg_type_flag {
     HG_TYPE_EXACT_DICT = 1u << 3,  /* exactly dict */
 };
 
+/* The phases of a capture, timed (capture.c's header describes them). */
+enum hg_capture_phase {
+    HG_PHASE_PREPARE, /* 0: arrays allocated and touched, GIL released */
+    HG_PHASE_CHASE,   /* 1: the GC lists walked, ids stashed */
+    HG_PHASE_WALK,    /* 2, 2b: sizes and tp_traverse */
+    HG_PHASE_RESTORE, /* 3, 4a: flags; reference counts and GC headers */
+    HG_PHASE_CALLS,   /* 4b, 4c: __sizeof__ calls, type names */
+    HG_PHASE_FINISH,  /* 5: renumbering, the graph assembled, GIL released */
+    HG_N_PHASES
+};
+
 typedef struct hg_capture {
     hg_graph *graph; /* owned; node ids: tracked first */
     uint32_t n_types;
@@ -45,6 +56,7 @@ typedef struct hg_capture {
     int pinned;             /* tracked nodes hold one strong reference each */
     double pause_seconds;   /* wall time the GIL was held by the capture */
     double capture_seconds; /* wall time of the whole capture */
+    double phase_seconds[HG_N_PHASES]; /* wall time of each phase */
 } hg_capture;
 
 typedef struct hg_capture_opts {

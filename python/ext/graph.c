@@ -404,6 +404,23 @@ static PyObject *Graph_get_capture(GraphObject *self, void *c) {
     return PyFloat_FromDouble(self->cap.capture_seconds);
 }
 
+static PyObject *Graph_get_phases(GraphObject *self, void *c) {
+    static const char *const names[HG_N_PHASES] = {
+        "prepare", "chase", "walk", "restore", "calls", "finish"};
+    PyObject *d = PyDict_New();
+    (void)c;
+    for (int i = 0; d != NULL && i < HG_N_PHASES; i++) {
+        PyObject *v = PyFloat_FromDouble(self->cap.phase_seconds[i]);
+        if (v == NULL || PyDict_SetItemString(d, names[i], v) < 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(d);
+            break;
+        }
+        Py_DECREF(v);
+    }
+    return d;
+}
+
 static PyObject *Graph_get_pinned(GraphObject *self, void *c) {
     (void)c;
     return PyBool_FromLong(self->cap.pinned && !self->closed);
@@ -426,6 +443,10 @@ static PyGetSetDef Graph_getset[] = {
      "Seconds the GIL was held by the capture.", NULL},
     {"capture_seconds", (getter)Graph_get_capture, NULL,
      "Seconds the whole capture took.", NULL},
+    {"phase_seconds", (getter)Graph_get_phases, NULL,
+     "Seconds of each phase of the capture (all 0 for a loaded file): "
+     "prepare, chase, walk, restore, calls, finish.",
+     NULL},
     {"pinned", (getter)Graph_get_pinned, NULL,
      "True while the graph holds a strong reference to each tracked node.",
      NULL},

@@ -20,6 +20,7 @@ class Graph:
     nbytes: int
     pause_seconds: float
     capture_seconds: float
+    phase_seconds: dict[str, float]
     pinned: bool
     closed: bool
 

@@ -236,3 +236,18 @@ def test_refused_while_collecting():
     del p
     gc.collect()
     assert len(errors) == 1
+
+
+def test_phase_times_add_up_to_the_capture():
+    g = hg.capture(pin=False)
+    try:
+        phases = g.phase_seconds
+        assert list(phases) == ['prepare', 'chase', 'walk', 'restore',
+                                'calls', 'finish']
+        assert all(t >= 0 for t in phases.values()), phases
+        assert sum(phases.values()) == pytest.approx(g.capture_seconds,
+                                                     rel=1e-6, abs=1e-9)
+        held = sum(phases[k] for k in ('chase', 'walk', 'restore', 'calls'))
+        assert held <= g.pause_seconds + 1e-9
+    finally:
+        g.close()
