@@ -168,11 +168,12 @@ def measure(plan):
 
     # -- capture: the first capture of this process comes first ----------
     progress('captures, gc.collect() and one tp_traverse pass...')
-    pauses, totals = [], []
+    pauses, totals, phases = [], [], []
     for _ in range(repeat + 1):
         snap = objgraph.snapshot(pin=False)
         pauses.append(snap.pause_seconds)
         totals.append(snap.capture_seconds)
+        phases.append(snap._g.phase_seconds)
         n_nodes, n_edges, nbytes = len(snap), snap.num_edges, snap.nbytes
         snap.close()
         del snap
@@ -185,7 +186,9 @@ def measure(plan):
                   pause_first_s=pauses[0],
                   pause_s=statistics.median(pauses[1:]),
                   total_first_s=totals[0],
-                  total_s=statistics.median(totals[1:]))
+                  total_s=statistics.median(totals[1:]),
+                  phases_s={k: statistics.median(p[k] for p in phases[1:])
+                            for k in phases[1]})
     for what, key in (('GIL pause', 'pause'), ('total', 'total')):
         add('capture', 'snapshot: %s, first' % what, result[key + '_first_s'],
             COLLECT, t_collect)
@@ -531,13 +534,27 @@ def capture_tables(ok):
         ['instances', 'tracked objects', 'tp_traverse pass (s)',
          'gc.collect() (s)', 'pause, cold (s)', 'pause, warm (s)',
          'total, cold (s)', 'total, warm (s)', 'pause / pass',
-         'gc.collect() / pause'],
+         'total / gc.collect()'],
         'lrrrrrrrrr',
         [[human(r['instances']), '%d' % r['tracked'], fmt_s(r['floor_s']),
           fmt_s(r['collect_s']), fmt_s(r['pause_first_s']),
           fmt_s(r['pause_s']), fmt_s(r['total_first_s']),
-          fmt_s(r['total_s']), '%.1f' % (r['pause_s'] / r['floor_s']),
-          '%.1fx' % (r['collect_s'] / r['pause_s'])] for r in ok])
+          fmt_s(r['total_s']), '%.2f' % (r['pause_s'] / r['floor_s']),
+          '%.2f' % (r['total_s'] / r['collect_s'])] for r in ok])
+    with_phases = [r for r in ok if r.get('phases_s')]
+    if with_phases:
+        names = list(with_phases[0]['phases_s'])
+        lines += ['', 'Where a warm capture\'s time goes (median ms per '
+                  'phase; `capture/capture.c` describes them): "chase" walks '
+                  'the collector\'s lists, "walk" calls every tp_traverse '
+                  '(over the engine\'s threads), "restore" puts the '
+                  'reference counts and GC headers back; the GIL is held '
+                  'from chase to calls.  "finish" (GIL released) numbers '
+                  'the untracked objects and assembles the graph.', '']
+        lines += table(['instances'] + names, 'l' + 'r' * len(names),
+                       [[human(r['instances'])]
+                        + ['%.1f' % (1e3 * r['phases_s'][k]) for k in names]
+                        for r in with_phases])
     lines += ['', 'Memory: the snapshot\'s own bytes (`snap.nbytes`, the '
               'forward graph and the node table, as captured), and with the '
               'reverse graph the first backward query adds (8 bytes of '

@@ -163,15 +163,17 @@ static inline void remember_type(walk *w, PyTypeObject *tp, uint32_t tid) {
 /* See walk.h.  Each array grows on its own: if one fails, those grown
  * before keep their new size (and record it), since shrinking them back
  * could fail too. */
-int hg__walk_grow_nodes(void **arr[5], size_t cap[5], size_t need) {
-    static const size_t elem[5] = {8, 4, 4, 4, 1};
-    for (int i = 0; i < 5; i++) {
+int hg__walk_grow_arrays(void **arr[], const size_t elem[], size_t cap[], int n,
+                         size_t need) {
+    for (int i = 0; i < n; i++) {
         if (hg__walk_grow(arr[i], &cap[i], elem[i], need) < 0) {
             return -1;
         }
     }
     return 0;
 }
+
+const size_t hg__node_elem[HG__NODE_ARRAYS] = {8, 4, 4, 4, 1};
 
 /* See walk.h. */
 int64_t hg__walk_type_id(walk *w, PyTypeObject *tp) {
@@ -257,7 +259,8 @@ static int record_size(walk *w, PyObject *op, uint32_t tid, hg_node id,
 static int grow_nodes(walk *w) {
     void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
                      (void **)&w->refcnt, (void **)&w->flags};
-    int rc = hg__walk_grow_nodes(arr, w->cap_each, w->cap_n + 1);
+    int rc = hg__walk_grow_arrays(arr, hg__node_elem, w->cap_each,
+                                  HG__NODE_ARRAYS, w->cap_n + 1);
     w->cap_n = w->cap_each[0];
     for (int i = 1; i < 5; i++) {
         w->cap_n = w->cap_each[i] < w->cap_n ? w->cap_each[i] : w->cap_n;

@@ -19,30 +19,34 @@
  * Algorithm:
  *   phase 0 (no GIL, hg__par_plan): a part per thread, plus one for the
  *     untracked pass; each gets room for the whole heap's edges and
- *     untracked nodes (virtual memory), and its share of it is
- *     pre-faulted.
+ *     untracked nodes (virtual memory, so that a thread the system starves
+ *     cannot leave another short), and its share of it is pre-faulted,
+ *     with the arrays phase 5 fills.
  *   phase 2 (GIL, hg__par_walk): the tracked ids in blocks of HG__BLOCK,
  *     handed out dynamically (a thread the system delays takes fewer).
  *     A part walks a block as the serial walk does (sizes, tp_traverse
  *     with the prefetching queue) and appends its edges to its own buffer:
  *     tracked referents by their stashed id, untracked ones by their
- *     encoded id, marked on first sight.
+ *     encoded id, marked on first sight.  A mark also holds the earliest
+ *     block known to refer to the node: a part meeting a node another part
+ *     made for a later block lowers it (compare-and-swap again; at block
+ *     boundaries, a few per block).
  *   phase 2b (GIL, serial): the untracked GC objects -- each part's in
  *     order, then those this pass finds -- traversed into the last part,
  *     their edge ranges kept per object (srcs, in ascending enc order).
- *   restore (GIL, hg__par_restore): each part unmarks its own nodes, and
- *     the GC headers are restored in chunks, all over the threads.
- *   phase 5 (no GIL, hg__par_finish): renumbering.  The edges are read in
- *     the order the serial walk makes them -- the tracked blocks in id
- *     order, then each untracked GC node's edges in final id order -- and
- *     each encoded id gets the next final id at its first occurrence:
- *     exactly the serial walk's ids, for any number of threads.  Then the
- *     node table is gathered and the CSR's offsets set, over the threads.
+ *   restore (GIL, hg__par_restore): each part unmarks its own nodes,
+ *     noting the block each mark ended with, and the GC headers are
+ *     restored in chunks, all over the threads.
+ *   phase 5 (no GIL, hg__par_finish): renumbering (see its banner below):
+ *     each block's new nodes numbered and copied into the node table, then
+ *     each block's edges rewritten in final ids, both over the threads;
+ *     phase 2b's own nodes last, serially.  The ids are exactly the serial
+ *     walk's, for any number of threads.
  *
- * Encodings: walk.h (enc = n_tracked + (part << shift) + l).  During phase
- * 2, w->offsets[id] of a tracked id is the position of its first edge in
- * its part's buffer; phase 5 rebases it.  final[l] == HG_NONE: not
- * numbered yet.
+ * Encodings: walk.h (enc = n_tracked + (part << shift) + l; marks).
+ * During phase 2, w->offsets[id] of a tracked id is the position of its
+ * first edge in its part's buffer; phase 5 rebases it.  fblock[l] ==
+ * HG__NO_BLOCK: an unmarked node; HG__NUMBERED: given its final id.
  */
 #include "walk.h"
 
@@ -74,54 +78,77 @@ static inline int thread_num(void) {
 /* ---- parts ----------------------------------------------------------------
  */
 
+/* A part's per-node arrays, and their bytes per entry. */
+#define HG__PART_ARRAYS 8
+static const size_t part_elem[HG__PART_ARRAYS] = {8, 4, 4, 4, 1, 4, 4, 4};
+
+static void part_arrays(part *p, void **arr[HG__PART_ARRAYS]) {
+    arr[0] = (void **)&p->addr;
+    arr[1] = (void **)&p->size;
+    arr[2] = (void **)&p->type;
+    arr[3] = (void **)&p->refcnt;
+    arr[4] = (void **)&p->flags;
+    arr[5] = (void **)&p->fblock;
+    arr[6] = (void **)&p->final;
+    arr[7] = (void **)&p->srcidx;
+}
+
 static void part_free(part *p) {
+    void **arr[HG__PART_ARRAYS];
+    part_arrays(p, arr);
+    for (int i = 0; i < HG__PART_ARRAYS; i++) {
+        hg_free(*arr[i], p->cap_each[i] * part_elem[i]);
+    }
     hg_free(p->targets, p->cap_edges * sizeof(hg_node));
-    hg_free(p->addr, p->cap_each[0] * sizeof(uint64_t));
-    hg_free(p->size, p->cap_each[1] * sizeof(uint32_t));
     hg_free(p->sover, p->cap_sover * sizeof(hg_size_overflow));
-    hg_free(p->type, p->cap_each[2] * sizeof(uint32_t));
-    hg_free(p->refcnt, p->cap_each[3] * sizeof(uint32_t));
-    hg_free(p->flags, p->cap_each[4]);
     hg_free(p->over, p->cap_over * sizeof(rc_overflow));
     hg_free(p->defer, p->cap_defer * sizeof(deferred));
-    if (p->final != NULL) {
-        hg_free(p->final, p->n * sizeof(hg_node) + 1);
-    }
-    if (p->fblock != NULL) {
-        hg_free(p->fblock, p->n * sizeof(uint32_t) + 1);
-    }
 }
 
 /* Room for one more node in p. */
 static int part_grow_nodes(part *p) {
-    void **arr[5] = {(void **)&p->addr, (void **)&p->size, (void **)&p->type,
-                     (void **)&p->refcnt, (void **)&p->flags};
-    int rc = hg__walk_grow_nodes(arr, p->cap_each, p->cap + 1);
+    void **arr[HG__PART_ARRAYS];
+    int rc;
+    part_arrays(p, arr);
+    rc = hg__walk_grow_arrays(arr, part_elem, p->cap_each, HG__PART_ARRAYS,
+                              p->cap + 1);
     p->cap = p->cap_each[0];
-    for (int i = 1; i < 5; i++) {
+    for (int i = 1; i < HG__PART_ARRAYS; i++) {
         p->cap = p->cap_each[i] < p->cap ? p->cap_each[i] : p->cap;
     }
     return rc;
 }
 
-static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges) {
+/* The arrays of a part for cap_nodes nodes and cap_edges edges, the first
+ * share_n and share_e of them pre-faulted (phase 0, no GIL). */
+static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges,
+                      size_t share_n, size_t share_e) {
+    void **arr[HG__PART_ARRAYS];
+    hg__range r[HG__N_RANGES];
+    int n_r = 0;
+    part_arrays(p, arr);
     p->cap = cap_nodes;
-    for (int i = 0; i < 5; i++) {
-        p->cap_each[i] = cap_nodes;
-    }
     p->cap_edges = cap_edges;
     p->targets = hg_alloc(cap_edges * sizeof(hg_node));
-    p->addr = hg_alloc(cap_nodes * 8);
-    p->size = hg_alloc(cap_nodes * 4);
-    p->type = hg_alloc(cap_nodes * 4);
-    p->refcnt = hg_alloc(cap_nodes * 4);
-    p->flags = hg_alloc(cap_nodes);
-    return (cap_edges > 0 && p->targets == NULL) ||
-                   (cap_nodes > 0 &&
-                    (p->addr == NULL || p->size == NULL || p->type == NULL ||
-                     p->refcnt == NULL || p->flags == NULL))
-               ? -1
-               : 0;
+    if (p->targets == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < HG__PART_ARRAYS; i++) {
+        *arr[i] = hg_alloc(cap_nodes * part_elem[i]);
+        if (*arr[i] == NULL) {
+            return -1;
+        }
+        p->cap_each[i] = cap_nodes;
+    }
+    r[n_r++] = (hg__range){p->targets, share_e * sizeof(hg_node)};
+    for (int i = 0; i < HG__PART_ARRAYS; i++) {
+        r[n_r++] = (hg__range){*arr[i], share_n * part_elem[i]};
+        if (n_r == HG__N_RANGES || i == HG__PART_ARRAYS - 1) {
+            hg__prefault(r, n_r);
+            n_r = 0;
+        }
+    }
+    return 0;
 }
 
 /* See walk.h.  Each walking part may have to hold most of the heap (one
@@ -147,26 +174,25 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
         w->parts[i].owner = w;
     }
     for (int i = 0; i < n_walkers; i++) {
-        part *p = &w->parts[i];
         size_t share_n = cap_nodes / (size_t)n_walkers * 5 / 4;
         size_t share_e = cap_edges / (size_t)n_walkers * 5 / 4;
-        if (part_alloc(p, cap_nodes, cap_edges) < 0) {
+        if (part_alloc(&w->parts[i], cap_nodes, cap_edges,
+                       share_n < cap_nodes ? share_n : cap_nodes,
+                       share_e < cap_edges ? share_e : cap_edges) < 0) {
             w->status = HG_ENOMEM;
             return -1;
         }
-        share_n = share_n < cap_nodes ? share_n : cap_nodes;
-        share_e = share_e < cap_edges ? share_e : cap_edges;
-        {
-            hg__range r[6] = {
-                {p->targets, share_e * sizeof(hg_node)},
-                {p->addr, share_n * 8},
-                {p->size, share_n * 4},
-                {p->type, share_n * 4},
-                {p->refcnt, share_n * 4},
-                {p->flags, share_n},
-            };
-            hg__prefault(r, 6);
-        }
+    }
+    /* the renumbering's table of encoded ids, by final id */
+    w->cap_inv = cap_nodes;
+    w->inv = hg_alloc(w->cap_inv * sizeof(hg_node));
+    if (w->inv == NULL) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    {
+        hg__range r = {w->inv, w->cap_inv * sizeof(hg_node)};
+        hg__prefault(&r, 1);
     }
     return 0;
 }
@@ -185,9 +211,7 @@ void hg__par_free(walk *w) {
     if (w->tsizers != NULL) {
         hg_free(w->tsizers, w->n_tsizers * sizeof(hg__sizer) + 1);
     }
-    if (w->inv != NULL) {
-        hg_free(w->inv, (w->n_nodes - w->n_tracked) * sizeof(hg_node) + 1);
-    }
+    hg_free(w->inv, w->cap_inv * sizeof(hg_node));
     w->parts = NULL;
     w->n_parts = 0;
     w->blocks = NULL;
@@ -437,6 +461,9 @@ static int walk_untracked_gc(walk *w) {
                 w->status = HG_ENOMEM;
                 return -1;
             }
+            if (p != u) {
+                p->srcidx[l] = (uint32_t)w->n_srcs;
+            }
             s = &w->srcs[w->n_srcs++];
             s->enc = p->enc_base + (hg_node)l;
             s->e0 = u->n_edges;
@@ -543,12 +570,6 @@ int hg__par_walk(walk *w) {
         part *p = &w->parts[q];
         w->n_nodes += p->n;
         w->n_edges += p->n_edges;
-        /* filled by the restore, from the marks */
-        p->fblock = hg_alloc(p->n * sizeof(uint32_t) + 1);
-        if (p->fblock == NULL) {
-            w->status = HG_ENOMEM;
-            return -1;
-        }
     }
     return 0;
 }
@@ -629,8 +650,20 @@ void hg__par_restore(walk *w, struct _gc_runtime_state *gc) {
  * those with fblock == b, numbered after those of blocks < b, in order of
  * first reference within b -- which is the order the making part made them
  * in, unless b refers first to nodes made elsewhere (lowered_in): then b's
- * edges are read to find the order.
+ * edges are read to find the order.  Unmarked nodes (fblock ==
+ * HG__NO_BLOCK) have one reference: in the block that made them.
+ *
+ * The untracked GC nodes' edges (phase 2b) follow the tracked ones, in
+ * final id order; the nodes phase 2b made are numbered last, in order of
+ * first reference in those edges.
  */
+
+/* fblock after numbering: the node has its final id */
+#define HG__NUMBERED 0x7ffffffeu
+
+static inline int new_in(uint32_t fb, size_t b) {
+    return fb == (uint32_t)b || fb == HG__NO_BLOCK;
+}
 
 /* n_new of every block (parallel over blocks).  Nodes made in block b and
  * lowered elsewhere are counted for their new block, with an atomic add
@@ -648,7 +681,7 @@ static void count_new(walk *w) {
         size_t own = 0;
         for (size_t l = bl->l0; l < bl->l1; l++) {
             uint32_t fb = p->fblock[l];
-            if (fb == (uint32_t)b || fb == HG__NO_BLOCK) {
+            if (new_in(fb, (size_t)b)) {
                 own++;
             } else {
                 __atomic_fetch_add(&w->blocks[fb].n_new, 1, __ATOMIC_RELAXED);
@@ -658,55 +691,156 @@ static void count_new(walk *w) {
     }
 }
 
-/* Final ids of block b's new nodes, from bl->first on. */
+/* Node (p, l) gets final id j: its entry in w's node table, and the count
+ * of its phase 2b edges. */
+static inline size_t place(walk *w, part *p, size_t l, hg_node j) {
+    const untracked_src *s;
+    p->final[l] = j;
+    /* other blocks may be reading it (none takes it: it is not theirs) */
+    __atomic_store_n(&p->fblock[l], HG__NUMBERED, __ATOMIC_RELAXED);
+    w->inv[j - w->n_tracked] = p->enc_base + (hg_node)l;
+    w->addr[j] = p->addr[l];
+    w->size[j] = p->size[l];
+    w->type[j] = p->type[l];
+    w->refcnt[j] = p->refcnt[l];
+    w->flags[j] = p->flags[l];
+    if (!(p->flags[l] & HG_NODE_GC)) {
+        return 0;
+    }
+    s = &w->srcs[p->srcidx[l]];
+    return s->e1 - s->e0;
+}
+
+/* Final ids of block b's new nodes, from bl->first on; bl->n_src_edges:
+ * their phase 2b edges. */
 static void number_block(walk *w, size_t b) {
     block *bl = &w->blocks[b];
     part *p = &w->parts[bl->part];
     hg_node nt = w->n_tracked, next = (hg_node)bl->first;
+    size_t n_src = 0;
 
     if (!bl->lowered_in) {
+        /* the common case, with everything in locals: the stores to the
+         * flags (bytes) could alias w's and p's fields otherwise, and the
+         * compiler would reload them for every node */
+        uint64_t *restrict addr = w->addr;
+        uint32_t *restrict size = w->size, *restrict type = w->type;
+        uint32_t *restrict refcnt = w->refcnt;
+        uint8_t *restrict flags = w->flags;
+        hg_node *restrict inv = w->inv, *restrict final = p->final;
+        uint32_t *fblock = p->fblock; /* read by other blocks' scans */
+        const uint64_t *restrict p_addr = p->addr;
+        const uint32_t *restrict p_size = p->size, *restrict p_type = p->type;
+        const uint32_t *restrict p_refcnt = p->refcnt;
+        const uint8_t *restrict p_flags = p->flags;
+        const uint32_t *restrict srcidx = p->srcidx;
+        const untracked_src *restrict srcs = w->srcs;
+        hg_node enc_base = p->enc_base;
         for (size_t l = bl->l0; l < bl->l1; l++) {
-            if (p->fblock[l] == (uint32_t)b || p->fblock[l] == HG__NO_BLOCK) {
-                p->final[l] = next;
-                w->inv[next - nt] = p->enc_base + (hg_node)l;
-                next++;
+            hg_node j = next;
+            if (!new_in(__atomic_load_n(&fblock[l], __ATOMIC_RELAXED), b)) {
+                continue;
+            }
+            next++;
+            final[l] = j;
+            __atomic_store_n(&fblock[l], HG__NUMBERED, __ATOMIC_RELAXED);
+            inv[j - nt] = enc_base + (hg_node)l;
+            addr[j] = p_addr[l];
+            size[j] = p_size[l];
+            type[j] = p_type[l];
+            refcnt[j] = p_refcnt[l];
+            flags[j] = p_flags[l];
+            if (p_flags[l] & HG_NODE_GC) {
+                n_src += srcs[srcidx[l]].e1 - srcs[srcidx[l]].e0;
             }
         }
-        return;
-    }
-    for (size_t e = bl->e0; e < bl->e1; e++) {
-        hg_node x = p->targets[e];
-        size_t l;
-        part *a;
-        if (x < nt) {
-            continue;
-        }
-        a = hg__enc_part(w, x, &l);
-        /* an unmarked node has one reference: this one */
-        if ((a->fblock[l] == (uint32_t)b || a->fblock[l] == HG__NO_BLOCK) &&
-            a->final[l] == HG_NONE) {
-            a->final[l] = next;
-            w->inv[next - nt] = x;
-            next++;
+    } else {
+        for (size_t e = bl->e0; e < bl->e1; e++) {
+            hg_node x = p->targets[e];
+            size_t l;
+            part *a;
+            if (x < nt) {
+                continue;
+            }
+            a = hg__enc_part(w, x, &l);
+            if (new_in(__atomic_load_n(&a->fblock[l], __ATOMIC_RELAXED), b)) {
+                n_src += place(w, a, l, next++);
+            }
         }
     }
+    bl->n_src_edges = n_src;
 }
 
-/* The final id of walk id x once every phase 2 node is numbered; nodes of
- * the untracked pass get the next id (*next) at their first occurrence. */
-static inline hg_node final_id(walk *w, hg_node x, hg_node *next) {
+/* The final id of walk id x, a tracked or phase 2 node. */
+static inline hg_node final_of(const walk *w, hg_node x) {
     size_t l;
-    part *p;
+    const part *p;
     if (x < w->n_tracked) {
         return x;
     }
     p = hg__enc_part(w, x, &l);
-    if (p->final[l] == HG_NONE) {
-        p->final[l] = *next;
+    return p->final[l];
+}
+
+/* Block b's edges in final ids (the ids of nodes phase 2b made stay
+ * encoded: untracked_pass numbers them), with the offsets of its tracked
+ * ids and of its new nodes. */
+static void write_block(walk *w, size_t b, hg_node u_base) {
+    const block *bl = &w->blocks[b];
+    const part *p = &w->parts[bl->part];
+    const part *u = &w->parts[w->n_parts - 1];
+    hg_node nt = w->n_tracked;
+    hg_node id0 = (hg_node)(b * HG__BLOCK);
+    hg_node id1 = nt - id0 > HG__BLOCK ? id0 + HG__BLOCK : nt;
+    hg_node *restrict out = w->targets + bl->base;
+    const hg_node *restrict in = p->targets + bl->e0;
+    hg_edge *restrict offsets = w->offsets;
+    const part *parts = w->parts;
+    unsigned shift = w->shift;
+    hg_node mask = (hg_node)(((size_t)1 << shift) - 1);
+    size_t n = bl->e1 - bl->e0, pos = bl->src_base;
+
+    /* the decoding of walk.h's hg__enc_part, with its parameters in
+     * registers */
+    for (size_t e = 0; e < n; e++) {
+        hg_node x = in[e];
+        if (x >= nt) {
+            x -= nt;
+            x = parts[x >> shift].final[x & mask];
+        }
+        out[e] = x;
+    }
+    for (hg_node id = id0; id < id1; id++) {
+        offsets[id] = bl->base + (offsets[id] - bl->e0);
+    }
+    for (size_t j = bl->first; j < bl->first + bl->n_new; j++) {
+        w->offsets[j] = pos;
+        if (w->flags[j] & HG_NODE_GC) {
+            size_t l;
+            const part *a = hg__enc_part(w, w->inv[j - nt], &l);
+            const untracked_src *s = &w->srcs[a->srcidx[l]];
+            for (size_t e = s->e0; e < s->e1; e++) {
+                hg_node x = u->targets[e];
+                w->targets[pos++] = x >= u_base ? x : final_of(w, x);
+            }
+        }
+    }
+}
+
+/* The final id of walk id x, numbering phase 2b's nodes (in u) on first
+ * sight, from *next on. */
+static inline hg_node final_u(walk *w, part *u, hg_node x, hg_node *next) {
+    size_t l;
+    if (x < u->enc_base) {
+        return final_of(w, x);
+    }
+    l = x - u->enc_base;
+    if (u->final[l] == HG_NONE) {
+        u->final[l] = *next;
         w->inv[*next - w->n_tracked] = x;
         (*next)++;
     }
-    return p->final[l];
+    return u->final[l];
 }
 
 /* The edges phase 2b recorded for the untracked GC node enc. */
@@ -723,70 +857,33 @@ static const untracked_src *find_src(const walk *w, hg_node enc) {
     return lo < w->n_srcs && w->srcs[lo].enc == enc ? &w->srcs[lo] : NULL;
 }
 
-/* A source of phase 2b edges, by final id. */
-typedef struct src_order {
-    hg_node final;
-    size_t src; /* index in w->srcs */
-} src_order;
-
-static int cmp_src_order(const void *pa, const void *pb) {
-    const src_order *a = pa, *b = pb;
-    return (a->final > b->final) - (a->final < b->final);
-}
-
-/* The untracked nodes' edges, after the tracked ones (from *pos): the
- * serial walk's phase 2b, reading the recorded edges in final id order.
- * Sets offsets[nt .. n]. */
-static hg_status untracked_edges(walk *w, size_t n_phase2, size_t *pos) {
+/* Phase 2b's own nodes: numbered in order of first reference in the
+ * phase 2 nodes' edges [from, *pos), then in their own edges in final id
+ * order (appended from *pos on), their node table entries and offsets. */
+static hg_status untracked_pass(walk *w, size_t from, size_t *pos) {
+    part *u = &w->parts[w->n_parts - 1];
     hg_node nt = w->n_tracked;
-    hg_node next = (hg_node)(nt + n_phase2);
-    const part *u = &w->parts[w->n_parts - 1];
-    size_t n_old = 0; /* sources made in phase 2 */
-    src_order *order;
+    hg_node first = (hg_node)(w->n_nodes - u->n), next = first;
 
-    while (n_old < w->n_srcs && w->srcs[n_old].enc < u->enc_base) {
-        n_old++;
-    }
-    order = hg_alloc(n_old * sizeof(src_order) + 1);
-    if (order == NULL) {
-        return HG_ENOMEM;
-    }
-    for (size_t k = 0; k < n_old; k++) {
-        size_t l;
-        const part *p = hg__enc_part(w, w->srcs[k].enc, &l);
-        order[k].final = p->final[l];
-        order[k].src = k;
-    }
-    qsort(order, n_old, sizeof(src_order), cmp_src_order);
-    /* phase 2 nodes: each starts where the next source with a final id
-     * >= its own does */
-    {
-        size_t k = 0;
-        for (size_t j = nt; j < nt + n_phase2; j++) {
-            const untracked_src *s;
-            w->offsets[j] = *pos;
-            if (k == n_old || order[k].final != j) {
-                continue;
-            }
-            s = &w->srcs[order[k++].src];
-            for (size_t e = s->e0; e < s->e1; e++) {
-                w->targets[(*pos)++] = final_id(w, u->targets[e], &next);
-            }
+    for (size_t e = from; e < *pos; e++) {
+        if (w->targets[e] >= u->enc_base) {
+            w->targets[e] = final_u(w, u, w->targets[e], &next);
         }
     }
-    hg_free(order, n_old * sizeof(src_order) + 1);
-    /* the untracked pass's own nodes, in the order they were numbered
-     * (next grows as their edges reveal more) */
-    for (size_t j = nt + n_phase2; j < next; j++) {
+    for (size_t j = first; j < next; j++) {
         hg_node enc = w->inv[j - nt];
-        size_t l;
-        const part *p = hg__enc_part(w, enc, &l);
+        size_t l = enc - u->enc_base;
         const untracked_src *s =
-            p->flags[l] & HG_NODE_GC ? find_src(w, enc) : NULL;
+            u->flags[l] & HG_NODE_GC ? find_src(w, enc) : NULL;
         w->offsets[j] = *pos;
+        w->addr[j] = u->addr[l];
+        w->size[j] = u->size[l];
+        w->type[j] = u->type[l];
+        w->refcnt[j] = u->refcnt[l];
+        w->flags[j] = u->flags[l];
         if (s != NULL) {
             for (size_t e = s->e0; e < s->e1; e++) {
-                w->targets[(*pos)++] = final_id(w, u->targets[e], &next);
+                w->targets[(*pos)++] = final_u(w, u, u->targets[e], &next);
             }
         }
     }
@@ -801,7 +898,8 @@ static hg_status untracked_edges(walk *w, size_t n_phase2, size_t *pos) {
 static hg_status reserve_final(walk *w, size_t n) {
     void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
                      (void **)&w->refcnt, (void **)&w->flags};
-    if (hg__walk_grow_nodes(arr, w->cap_each, n) < 0) {
+    if (hg__walk_grow_arrays(arr, hg__node_elem, w->cap_each, HG__NODE_ARRAYS,
+                             n) < 0) {
         return HG_ENOMEM;
     }
     w->cap_n = n < w->cap_n ? w->cap_n : n;
@@ -821,72 +919,49 @@ static hg_status reserve_final(walk *w, size_t n) {
 /* See walk.h. */
 hg_status hg__par_finish(walk *w) {
     hg_node nt = w->n_tracked;
-    size_t n = w->n_nodes, n_phase2 = 0, pos = 0;
+    size_t n = w->n_nodes, pos = 0, src_pos;
     long nb = (long)w->n_blocks;
+    part *u = &w->parts[w->n_parts - 1];
     hg_status st = reserve_final(w, n);
 
     if (st != HG_OK) {
         return st;
     }
-    w->inv = hg_alloc((n - nt) * sizeof(hg_node) + 1);
-    if (w->inv == NULL) {
+    if (n - nt > w->cap_inv && hg__walk_grow((void **)&w->inv, &w->cap_inv,
+                                             sizeof(hg_node), n - nt) < 0) {
         return HG_ENOMEM;
     }
-    for (int q = 0; q < w->n_parts; q++) {
-        part *p = &w->parts[q];
-        p->final = hg_alloc(p->n * sizeof(hg_node) + 1);
-        if (p->final == NULL) {
-            return HG_ENOMEM;
-        }
-        memset(p->final, 0xff, p->n * sizeof(hg_node)); /* HG_NONE */
-        if (q < w->n_parts - 1) {
-            n_phase2 += p->n;
-        }
-    }
+    memset(u->final, 0xff, u->n * sizeof(hg_node)); /* HG_NONE */
 
     /* phase 2 nodes: block by block, each block's from its first id */
     count_new(w);
     for (long b = 0; b < nb; b++) {
-        block *bl = &w->blocks[b];
-        bl->first = nt + pos;
-        pos += bl->n_new;
-        bl->base = 0;
+        w->blocks[b].first = nt + pos;
+        pos += w->blocks[b].n_new;
     }
 #pragma omp parallel for schedule(dynamic, 16)
     for (long b = 0; b < nb; b++) {
         number_block(w, (size_t)b);
     }
 
-    /* the tracked nodes' edges and offsets, in final ids */
+    /* the edges: the tracked nodes', then the phase 2 nodes' */
     pos = 0;
     for (long b = 0; b < nb; b++) {
         w->blocks[b].base = pos;
         pos += w->blocks[b].e1 - w->blocks[b].e0;
     }
+    src_pos = pos;
+    for (long b = 0; b < nb; b++) {
+        w->blocks[b].src_base = pos;
+        pos += w->blocks[b].n_src_edges;
+    }
 #pragma omp parallel for schedule(dynamic, 16)
     for (long b = 0; b < nb; b++) {
-        const block *bl = &w->blocks[b];
-        const hg_node *t = w->parts[bl->part].targets;
-        hg_node *out = w->targets + bl->base;
-        hg_node id1 = nt - (hg_node)(b * HG__BLOCK) > HG__BLOCK
-                          ? (hg_node)(b * HG__BLOCK) + HG__BLOCK
-                          : nt;
-        for (size_t e = bl->e0; e < bl->e1; e++) {
-            hg_node x = t[e];
-            size_t l;
-            if (x >= nt) {
-                const part *a = hg__enc_part(w, x, &l);
-                x = a->final[l];
-            }
-            out[e - bl->e0] = x;
-        }
-        for (hg_node id = (hg_node)(b * HG__BLOCK); id < id1; id++) {
-            w->offsets[id] = bl->base + (w->offsets[id] - bl->e0);
-        }
+        write_block(w, (size_t)b, u->enc_base);
     }
 
-    /* the untracked nodes' edges */
-    st = untracked_edges(w, n_phase2, &pos);
+    /* phase 2b's nodes, and the end */
+    st = untracked_pass(w, src_pos, &pos);
     if (st != HG_OK) {
         return st;
     }
@@ -895,24 +970,9 @@ hg_status hg__par_finish(walk *w) {
     }
     w->offsets[n] = pos;
     for (size_t k = 0; k < w->n_sover; k++) {
-        hg_node x = w->sover[k].node;
-        if (x >= nt) {
-            size_t l;
-            const part *p = hg__enc_part(w, x, &l);
-            w->sover[k].node = p->final[l];
-        }
-    }
-
-    /* the untracked node table, gathered */
-#pragma omp parallel for schedule(static)
-    for (long j = (long)nt; j < (long)n; j++) {
-        size_t l;
-        const part *p = hg__enc_part(w, w->inv[j - nt], &l);
-        w->addr[j] = p->addr[l];
-        w->size[j] = p->size[l];
-        w->type[j] = p->type[l];
-        w->refcnt[j] = p->refcnt[l];
-        w->flags[j] = p->flags[l];
+        w->sover[k].node = w->sover[k].node >= u->enc_base
+                               ? u->final[w->sover[k].node - u->enc_base]
+                               : final_of(w, w->sover[k].node);
     }
     return HG_OK;
 }

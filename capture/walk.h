@@ -64,7 +64,7 @@ typedef struct part {
     uint32_t *size, *type, *refcnt;
     uint8_t *flags;
     size_t n, cap;      /* cap: the smallest of cap_each */
-    size_t cap_each[5]; /* of addr, size, type, refcnt, flags */
+    size_t cap_each[8]; /* of addr .. flags, fblock, final, srcidx */
     rc_overflow *over;  /* id: local index */
     size_t n_over, cap_over;
     deferred *defer; /* id: walk id (tracked or encoded) */
@@ -76,8 +76,9 @@ typedef struct part {
     tcache_entry tc[HG__TCACHE];
     int status;
     uint32_t cur_block; /* the block being walked (HG__NO_BLOCK: 2b) */
-    uint32_t *fblock;   /* at the restore: the block of each node's mark */
-    hg_node *final;     /* after the renumbering: final id of each l */
+    uint32_t *fblock;   /* from the restore: the block of each node's mark */
+    uint32_t *srcidx;   /* from phase 2b: index in srcs of each GC node */
+    hg_node *final;     /* from the renumbering: final id of each l */
 } part;
 
 /* The block of the untracked pass's nodes: after every real one. */
@@ -87,12 +88,14 @@ typedef struct part {
  * parts[part].targets[e0 .. e1). */
 typedef struct block {
     uint32_t part;
-    int lowered_in; /* refers first to a node another part made later */
-    size_t e0, e1;  /* its edges in the part's targets */
-    size_t l0, l1;  /* the nodes the part made in it */
-    size_t first;   /* renumbering: the final id of its first new node */
-    size_t n_new;   /* renumbering: nodes whose first reference it holds */
-    size_t base;    /* renumbering: where its edges start in the CSR */
+    int lowered_in;     /* refers first to a node another part made later */
+    size_t e0, e1;      /* its edges in the part's targets */
+    size_t l0, l1;      /* the nodes the part made in it */
+    size_t first;       /* renumbering: the final id of its first new node */
+    size_t n_new;       /* renumbering: nodes whose first reference it holds */
+    size_t base;        /* renumbering: where its edges start in the CSR */
+    size_t n_src_edges; /* renumbering: its new nodes' phase 2b edges */
+    size_t src_base;    /* renumbering: where those start in the CSR */
 } block;
 
 /* An untracked GC object traversed after the tracked walk (parallel
@@ -175,6 +178,7 @@ typedef struct walk {
     hg__sizer *tsizers; /* sizers of the types the list walk met */
     size_t n_tsizers;
     hg_node *inv; /* renumbering: enc of each final untracked id */
+    size_t cap_inv;
 
     /* what phase 0 planned for: tracked, untracked nodes and edges */
     size_t est_tracked, est_untracked, est_edges;
@@ -198,11 +202,17 @@ void hg__prefault(const hg__range *r, int n);
  * -1 on allocation failure (the array is unchanged). */
 int hg__walk_grow(void **p, size_t *cap, size_t elem, size_t need);
 
-/* Grow the five node arrays *arr[i] (addr, size, type, refcnt, flags:
- * 8, 4, 4, 4 and 1 bytes per entry), whose capacities are cap[i], to hold
- * at least need entries each.  -1 on allocation failure: the arrays grown
- * so far keep their new capacity, recorded in cap[]. */
-int hg__walk_grow_nodes(void **arr[5], size_t cap[5], size_t need);
+/* Grow the n arrays *arr[i] (elem[i] bytes per entry), whose capacities
+ * are cap[i], to hold at least need entries each.  -1 on allocation
+ * failure: the arrays grown so far keep their new capacity, recorded in
+ * cap[]. */
+int hg__walk_grow_arrays(void **arr[], const size_t elem[], size_t cap[], int n,
+                         size_t need);
+
+/* The walk's five node arrays (addr, size, type, refcnt, flags) and their
+ * bytes per entry. */
+#define HG__NODE_ARRAYS 5
+extern const size_t hg__node_elem[HG__NODE_ARRAYS];
 
 /* Id of tp in the type table, adding it (and its size strategy) on first
  * sight.  Runs no Python code.  -1 on allocation failure. */

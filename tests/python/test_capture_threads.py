@@ -143,3 +143,117 @@ def test_allocation_failures_leave_the_heap_intact(heap):
     hg._alloc_fail_after(-1)
     assert failed > 0
     gc.collect()
+
+
+def _tracked_order_matches_gc(g):
+    """The tracked ids, frozen ones aside, are gc.get_objects() order
+    (generation 0, 1, then 2, each list from its head): the objects both
+    hold appear in the same order, and they are nearly all of either."""
+    frozen = hg.NODE_FROZEN
+    captured = [g.node(i)[0] for i in range(g.n_tracked)
+                if not g.node(i)[4] & frozen]
+    live = [id(o) for o in gc.get_objects()]
+    common = set(captured) & set(live)
+    got = [a for a in captured if a in common]
+    want = [a for a in live if a in common]
+    assert len(common) > len(captured) - 100, (
+        'expected the capture and gc.get_objects() to share nearly every '
+        'object: %d of %d captured' % (len(common), len(captured)))
+    first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b),
+                 None)
+    assert first is None, (
+        'tracked ids differ from gc list order at the %d-th shared object'
+        % first)
+
+
+@pytest.mark.parametrize('threads', (2, 4))
+def test_tracked_ids_are_gc_list_order(heap, threads):
+    """With two threads or more the walk is parallel; the tracked ids
+    stay those of the list order."""
+    hg.set_num_threads(threads)
+    gc.disable()
+    try:
+        g = hg.capture(pin=True)
+        try:
+            _tracked_order_matches_gc(g)
+        finally:
+            g.close()
+    finally:
+        gc.enable()
+
+
+def test_tracked_ids_are_gc_list_order_when_the_heap_outgrew_the_plan(heap):
+    """A capture sizes its arrays from the previous one: on a heap that
+    has since grown several times over, they grow during the capture, and
+    the ids stay those of the list order."""
+    hg.set_num_threads(2)
+    g = hg.capture(pin=False)
+    g.close()
+    del g
+    grown = [[] for _ in range(400000)]
+    gc.collect()
+    gc.disable()
+    try:
+        g = hg.capture(pin=True)
+        try:
+            assert g.n_tracked > len(grown)
+            _tracked_order_matches_gc(g)
+        finally:
+            g.close()
+    finally:
+        gc.enable()
+        del grown
+
+
+@pytest.mark.parametrize('grown', (0, 600000))
+def test_every_allocation_failure_leaves_the_heap_intact_with_2_threads(
+        heap, grown):
+    """Each allocation of a two-thread capture fails in turn (with a
+    grown heap, those of arrays growing during the walk among them): every
+    failure leaves the reference counts, the GC lists and the allocator as
+    they were."""
+    hg.set_num_threads(2)
+    g = hg.capture(pin=False)  # plan the next capture for this heap
+    g.close()
+    del g
+    extra = [[] for _ in range(grown)]
+    obj, last = heap[5], extra[-1] if extra else heap[-1]
+    gc.collect()
+    gc.disable()
+    try:
+        before = [sys.getrefcount(o) for o in (obj, obj.label, last)]
+        n_objects = len(gc.get_objects())
+        live = hg.live_bytes()
+        failed = 0
+        for k in range(400):
+            hg._alloc_fail_after(k)
+            try:
+                g = hg.capture(pin=bool(k % 2))
+            except MemoryError:
+                hg._alloc_fail_after(-1)
+                failed += 1
+                counts = [sys.getrefcount(o) for o in (obj, obj.label, last)]
+                assert counts == before, (
+                    'allocation %d failed: counts %s, expected %s'
+                    % (k, counts, before))
+                assert hg.live_bytes() == live, (
+                    'allocation %d failed: memory leaked' % k)
+                continue
+            hg._alloc_fail_after(-1)
+            g.close()
+            del g
+            break
+        hg._alloc_fail_after(-1)
+        assert failed > 10, 'expected failures, got %d' % failed
+        # the loop's own objects aside, the lists hold what they held
+        assert abs(len(gc.get_objects()) - n_objects) <= 10, (
+            'GC lists changed: %d objects, expected %d'
+            % (len(gc.get_objects()), n_objects))
+        g = hg.capture(pin=True)
+        try:
+            _tracked_order_matches_gc(g)
+        finally:
+            g.close()
+    finally:
+        hg._alloc_fail_after(-1)
+        gc.enable()
