@@ -797,8 +797,9 @@ static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
         return HG_ENOMEM;
     }
     w->cap_edges = w->n_edges;
-    st =
-        hg_csr_adopt(&g->fwd, (hg_node)n, w->n_edges, &w->offsets, &w->targets);
+    /* written by this file or parwalk.c just now: adopted unchecked */
+    st = hg_csr_adopt_unchecked(&g->fwd, (hg_node)n, w->n_edges, &w->offsets,
+                                &w->targets);
     if (st != HG_OK) {
         return st;
     }

@@ -63,15 +63,23 @@ static int csr_invalid(hg_node n, hg_edge m, const hg_edge *off,
 
 hg_status hg_csr_adopt(hg_csr *csr, hg_node n_nodes, hg_edge n_edges,
                        hg_edge **offsets, hg_node **targets) {
+    if (csr != NULL && offsets != NULL && targets != NULL && *offsets != NULL &&
+        (*targets != NULL || n_edges == 0) &&
+        (uint64_t)n_nodes <= HG_MAX_NODES &&
+        csr_invalid(n_nodes, n_edges, *offsets, *targets)) {
+        return HG_EINVAL;
+    }
+    return hg_csr_adopt_unchecked(csr, n_nodes, n_edges, offsets, targets);
+}
+
+hg_status hg_csr_adopt_unchecked(hg_csr *csr, hg_node n_nodes, hg_edge n_edges,
+                                 hg_edge **offsets, hg_node **targets) {
     if (csr == NULL || offsets == NULL || targets == NULL || *offsets == NULL ||
         (*targets == NULL && n_edges > 0)) {
         return HG_EINVAL;
     }
     if ((uint64_t)n_nodes > HG_MAX_NODES) {
         return HG_ERANGE;
-    }
-    if (csr_invalid(n_nodes, n_edges, *offsets, *targets)) {
-        return HG_EINVAL;
     }
     csr->n_nodes = n_nodes;
     csr->n_edges = n_edges;

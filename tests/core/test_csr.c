@@ -1,6 +1,6 @@
 /*
- * test_csr.c -- hg_csr_adopt checks the invariants and takes ownership;
- * destroy and nbytes.
+ * test_csr.c -- hg_csr_adopt checks the invariants and takes ownership
+ * (hg_csr_adopt_unchecked only the latter); destroy and nbytes.
  */
 #include "check.h"
 
@@ -80,6 +80,28 @@ static void test_adopt_rejects_broken_invariants(void) {
     CHECK(hg_alloc_live_bytes() == start, "leak after rejected adopts");
 }
 
+static void test_unchecked_adopt_takes_ownership_without_the_check(void) {
+    uint64_t start = hg_alloc_live_bytes();
+    hg_edge *o = hg_alloc(4 * sizeof(hg_edge));
+    hg_node *t = hg_alloc(3 * sizeof(hg_node));
+    hg_csr g;
+
+    memset(&g, 0, sizeof(g));
+    o[0] = 0, o[1] = 1, o[2] = 2, o[3] = 3;
+    t[0] = 1, t[1] = 0, t[2] = 2;
+    CHECK(hg_csr_adopt_unchecked(NULL, 3, 3, &o, &t) == HG_EINVAL,
+          "NULL csr must be HG_EINVAL");
+    CHECK(hg_csr_adopt_unchecked(&g, (hg_node)UINT32_MAX, 3, &o, &t) ==
+              HG_ERANGE,
+          "more nodes than ids must be HG_ERANGE");
+    CHECK(hg_csr_adopt_unchecked(&g, 3, 3, &o, &t) == HG_OK,
+          "valid arrays must be adopted");
+    CHECK(o == NULL && t == NULL && g.n_nodes == 3 && g.n_edges == 3,
+          "unchecked adopt must take ownership");
+    hg_csr_destroy(&g);
+    CHECK(hg_alloc_live_bytes() == start, "leak after unchecked adopt");
+}
+
 static void test_large_random_csr_adopts(void) {
     hg_csr g;
     for (int t = 0; t < N_THREAD_COUNTS; t++) {
@@ -94,6 +116,7 @@ int main(void) {
     test_adopt_takes_valid_arrays();
     test_adopt_empty_graph();
     test_adopt_rejects_broken_invariants();
+    test_unchecked_adopt_takes_ownership_without_the_check();
     test_large_random_csr_adopts();
     return check_summary("test_csr");
 }
