@@ -50,6 +50,24 @@ static inline int check_summary(const char *name) {
     return 0;
 }
 
+/* The whole file at path in an 8-aligned buffer (free() it) with room for
+ * 64 more bytes; *len = its length. */
+static inline uint8_t *check_slurp(const char *path, size_t *len) {
+    FILE *fp = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+
+    REQUIRE(fp != NULL, "open %s", path);
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = aligned_alloc(8, ((size_t)n + 64 + 7) & ~(size_t)7);
+    REQUIRE(buf != NULL && fread(buf, 1, (size_t)n, fp) == (size_t)n, "read");
+    fclose(fp);
+    *len = (size_t)n;
+    return buf;
+}
+
 /* Compare n elements; on a mismatch record one failure naming the first
  * differing index and both values. */
 #define CHECK_SAME(what, expected, got, n)                                     \

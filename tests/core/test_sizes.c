@@ -101,23 +101,6 @@ static void path_in_tmp(char *out, size_t n, const char *name) {
     snprintf(out, n, "%s/%s", tmpdir, name);
 }
 
-/* The whole file in an 8-aligned buffer. */
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    uint8_t *buf;
-    long n;
-
-    REQUIRE(fp != NULL, "open %s", path);
-    fseek(fp, 0, SEEK_END);
-    n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    buf = aligned_alloc(8, ((size_t)n + 7) & ~(size_t)7);
-    REQUIRE(buf != NULL && fread(buf, 1, (size_t)n, fp) == (size_t)n, "read");
-    fclose(fp);
-    *len = (size_t)n;
-    return buf;
-}
-
 /* snapfile_v1.h in an 8-aligned buffer, as a reader gets a mapping. */
 static uint8_t *v1_bytes(void) {
     uint8_t *buf = aligned_alloc(8, (sizeof(snapfile_v1) + 7) & ~(size_t)7);
@@ -295,7 +278,7 @@ static void test_save_and_load_keep_big_sizes(void) {
     path_in_tmp(path, sizeof(path), "big.hgsnap");
     st = hg_snapfile_write(path, &fx.d, why, sizeof(why));
     REQUIRE(st == HG_OK, "write: %s (%s)", hg_status_str(st), why);
-    buf = slurp(path, &len);
+    buf = check_slurp(path, &len);
     CHECK(file_version(buf) == HG_SNAPFILE_VERSION && HG_SNAPFILE_VERSION == 2,
           "written as version 2, got %u", file_version(buf));
     e = find_section(buf, 16);
@@ -512,7 +495,7 @@ static void test_bad_overflow_sections_are_refused(void) {
     path_in_tmp(path, sizeof(path), "damaged.hgsnap");
     REQUIRE(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_OK, "%s",
             why);
-    buf = slurp(path, &len);
+    buf = check_slurp(path, &len);
     unlink(path);
     copy = aligned_alloc(8, (len + 7) & ~(size_t)7);
     REQUIRE(copy != NULL && find_section(buf, 16) != NULL, "setup");

@@ -74,23 +74,6 @@ static void path_in_tmp(char *out, size_t n, const char *name) {
     snprintf(out, n, "%s/%s", tmpdir, name);
 }
 
-/* The whole file in an 8-aligned buffer with room for 64 more bytes. */
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    uint8_t *buf;
-    long n;
-
-    REQUIRE(fp != NULL, "open %s", path);
-    fseek(fp, 0, SEEK_END);
-    n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    buf = aligned_alloc(8, ((size_t)n + 64 + 7) & ~(size_t)7);
-    REQUIRE(buf != NULL && fread(buf, 1, (size_t)n, fp) == (size_t)n, "read");
-    fclose(fp);
-    *len = (size_t)n;
-    return buf;
-}
-
 static int tmp_files_left(void) {
     DIR *dir = opendir(tmpdir);
     struct dirent *e;
@@ -220,7 +203,7 @@ static uint8_t *fixture_bytes(size_t *len) {
     path_in_tmp(path, sizeof(path), "small.hgsnap");
     REQUIRE(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_OK, "%s",
             why);
-    buf = slurp(path, len);
+    buf = check_slurp(path, len);
     unlink(path);
     fixture_destroy(&fx);
     return buf;
