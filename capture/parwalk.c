@@ -18,10 +18,9 @@
  *
  * Algorithm:
  *   phase 0 (no GIL, hg__par_plan): a part per thread, plus one for the
- *     untracked pass; each gets room for the whole heap's edges and
- *     untracked nodes (virtual memory, so that a thread the system starves
- *     cannot leave another short), and its share of it is pre-faulted,
- *     with the arrays phase 5 fills.
+ *     untracked pass; each walking part gets its share of the estimated
+ *     edges and untracked nodes, with a quarter to spare, pre-faulted (a
+ *     part that walks more grows), with the arrays phase 5 fills.
  *   phase 2 (GIL, hg__par_walk): the tracked ids in blocks of HG__BLOCK,
  *     handed out dynamically (a thread the system delays takes fewer).
  *     A part walks a block as the serial walk does (sizes, tp_traverse
@@ -119,10 +118,9 @@ static int part_grow_nodes(part *p) {
     return rc;
 }
 
-/* The arrays of a part for cap_nodes nodes and cap_edges edges, the first
- * share_n and share_e of them pre-faulted (phase 0, no GIL). */
-static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges,
-                      size_t share_n, size_t share_e) {
+/* The arrays of a part for cap_nodes nodes and cap_edges edges,
+ * pre-faulted (phase 0, no GIL). */
+static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges) {
     void **arr[HG__PART_ARRAYS];
     hg__range r[HG__N_RANGES];
     int n_r = 0;
@@ -140,9 +138,9 @@ static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges,
         }
         p->cap_each[i] = cap_nodes;
     }
-    r[n_r++] = (hg__range){p->targets, share_e * sizeof(hg_node)};
+    r[n_r++] = (hg__range){p->targets, cap_edges * sizeof(hg_node)};
     for (int i = 0; i < HG__PART_ARRAYS; i++) {
-        r[n_r++] = (hg__range){*arr[i], share_n * part_elem[i]};
+        r[n_r++] = (hg__range){*arr[i], cap_nodes * part_elem[i]};
         if (n_r == HG__N_RANGES || i == HG__PART_ARRAYS - 1) {
             hg__prefault(r, n_r);
             n_r = 0;
@@ -151,10 +149,10 @@ static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges,
     return 0;
 }
 
-/* See walk.h.  Each walking part may have to hold most of the heap (one
- * thread may be starved by the system), so it gets the whole estimate as
- * address space, but only its share (with a quarter to spare) is
- * pre-faulted. */
+/* See walk.h.  Each walking part gets its share of the estimate, with a
+ * quarter to spare, pre-faulted; a part that walks more (a thread the
+ * system starves leaves more blocks to the others) grows its arrays, which
+ * moves no data (mremap). */
 int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
                  size_t est_edges) {
     int n_walkers = hg_num_threads();
@@ -176,9 +174,9 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
     for (int i = 0; i < n_walkers; i++) {
         size_t share_n = cap_nodes / (size_t)n_walkers * 5 / 4;
         size_t share_e = cap_edges / (size_t)n_walkers * 5 / 4;
-        if (part_alloc(&w->parts[i], cap_nodes, cap_edges,
-                       share_n < cap_nodes ? share_n : cap_nodes,
-                       share_e < cap_edges ? share_e : cap_edges) < 0) {
+        share_n = share_n < cap_nodes ? share_n : cap_nodes;
+        share_e = share_e < cap_edges ? share_e : cap_edges;
+        if (part_alloc(&w->parts[i], share_n, share_e) < 0) {
             w->status = HG_ENOMEM;
             return -1;
         }

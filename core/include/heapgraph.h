@@ -59,7 +59,7 @@ void hg_free(void *p, size_t nbytes);
 /* Bytes currently allocated through the shim (whole process). */
 uint64_t hg_alloc_live_bytes(void);
 /* Give back to the system the freed large blocks the shim keeps for reuse
- * (malloc builds keep up to 1 GiB, each for at most 30 s). */
+ * (malloc builds keep up to 4 GiB, each for at most 30 s). */
 void hg_alloc_trim(void);
 /* Name of the allocator in use: "jemalloc" or "malloc". */
 const char *hg_alloc_name(void);

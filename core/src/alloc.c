@@ -55,7 +55,10 @@ static void advise_huge(void *p, size_t nbytes);
  * guarded by one mutex (allocation never happens inside OpenMP regions,
  * but Python threads may allocate concurrently with the GIL released). */
 #define HG__MAP_MIN ((size_t)4 << 20)
-#define HG__RETAIN_MAX ((size_t)1 << 30)
+/* Enough for the transient arrays of a capture of a 10M-object heap (the
+ * parallel walk's parts and the graph's own arrays, about 3 GB), so that
+ * snapshots taken one after another do not fault their pages in again. */
+#define HG__RETAIN_MAX ((size_t)4 << 30)
 #define HG__RETAIN_SECONDS 30.0
 #define HG__N_LIVE 256
 #define HG__N_CACHE 32
