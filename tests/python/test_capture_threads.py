@@ -140,6 +140,17 @@ def _tracked_order_matches_gc(g):
         % first)
 
 
+def _capture_in_list_order():
+    """A pinned capture whose tracked ids are GC list order; its number of
+    tracked objects."""
+    g = hg.capture(pin=True)
+    try:
+        _tracked_order_matches_gc(g)
+        return g.n_tracked
+    finally:
+        g.close()
+
+
 @pytest.mark.parametrize('threads', (2, 4))
 def test_tracked_ids_are_gc_list_order(heap, threads):
     """With two threads or more the walk is parallel; the tracked ids
@@ -147,11 +158,7 @@ def test_tracked_ids_are_gc_list_order(heap, threads):
     hg.set_num_threads(threads)
     gc.disable()
     try:
-        g = hg.capture(pin=True)
-        try:
-            _tracked_order_matches_gc(g)
-        finally:
-            g.close()
+        _capture_in_list_order()
     finally:
         gc.enable()
 
@@ -168,12 +175,7 @@ def test_tracked_ids_are_gc_list_order_when_the_heap_outgrew_the_plan(heap):
     gc.collect()
     gc.disable()
     try:
-        g = hg.capture(pin=True)
-        try:
-            assert g.n_tracked > len(grown)
-            _tracked_order_matches_gc(g)
-        finally:
-            g.close()
+        assert _capture_in_list_order() > len(grown)
     finally:
         gc.enable()
         del grown
@@ -223,11 +225,7 @@ def test_every_allocation_failure_leaves_the_heap_intact(heap, threads,
         assert abs(len(gc.get_objects()) - n_objects) <= 10, (
             'GC lists changed: %d objects, expected %d'
             % (len(gc.get_objects()), n_objects))
-        g = hg.capture(pin=True)
-        try:
-            _tracked_order_matches_gc(g)
-        finally:
-            g.close()
+        _capture_in_list_order()
     finally:
         hg._alloc_fail_after(-1)
         gc.enable()
