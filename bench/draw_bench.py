@@ -51,9 +51,6 @@ class Cache:
     """Where the leak is kept: a module-level registry of instances."""
 
 
-
-
-
 def dot_text(fn, obj, max_depth=3, too_many=10):
     """fn's DOT text, called with plain arguments (no tuple of them, which
     would be one more referrer)."""

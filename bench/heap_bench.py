@@ -92,9 +92,6 @@ class Leak:
     pass
 
 
-
-
-
 def peak_rss_bytes():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 

@@ -121,13 +121,24 @@ static inline size_t hash_addr(uint64_t a, size_t mask) {
     return (size_t)(((a >> 4) * HG__GOLDEN) >> 20) & mask;
 }
 
+/* w's node arrays, and their bytes per entry. */
+static const size_t node_elem[HG__NODE_ARRAYS] = {8, 4, 4, 4, 1};
+
+static void node_arrays(walk *w, void **arr[HG__NODE_ARRAYS]) {
+    arr[0] = (void **)&w->addr;
+    arr[1] = (void **)&w->size;
+    arr[2] = (void **)&w->type;
+    arr[3] = (void **)&w->refcnt;
+    arr[4] = (void **)&w->flags;
+}
+
 static void walk_free(walk *w) {
-    hg_free(w->addr, w->cap_each[0] * sizeof(uint64_t));
-    hg_free(w->size, w->cap_each[1] * sizeof(uint32_t));
+    void **arr[HG__NODE_ARRAYS];
+    node_arrays(w, arr);
+    for (int i = 0; i < HG__NODE_ARRAYS; i++) {
+        hg_free(*arr[i], w->cap_each[i] * node_elem[i]);
+    }
     hg_free(w->sover, w->cap_sover * sizeof(hg_size_overflow));
-    hg_free(w->type, w->cap_each[2] * sizeof(uint32_t));
-    hg_free(w->refcnt, w->cap_each[3] * sizeof(uint32_t));
-    hg_free(w->flags, w->cap_each[4]);
     hg_free(w->over, w->cap_over * sizeof(rc_overflow));
     hg_free(w->offsets, w->n_offsets * sizeof(hg_edge));
     hg_free(w->targets, w->cap_edges * sizeof(hg_node));
@@ -164,16 +175,25 @@ static inline void remember_type(walk *w, PyTypeObject *tp, uint32_t tid) {
  * before keep their new size (and record it), since shrinking them back
  * could fail too. */
 int hg__walk_grow_arrays(void **arr[], const size_t elem[], size_t cap[], int n,
-                         size_t need) {
-    for (int i = 0; i < n; i++) {
-        if (hg__walk_grow(arr[i], &cap[i], elem[i], need) < 0) {
-            return -1;
-        }
+                         size_t need, size_t *cap_min) {
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        rc = hg__walk_grow(arr[i], &cap[i], elem[i], need);
     }
-    return 0;
+    *cap_min = cap[0];
+    for (int i = 1; i < n; i++) {
+        *cap_min = cap[i] < *cap_min ? cap[i] : *cap_min;
+    }
+    return rc;
 }
 
-const size_t hg__node_elem[HG__NODE_ARRAYS] = {8, 4, 4, 4, 1};
+/* See walk.h. */
+int hg__walk_reserve(walk *w, size_t need) {
+    void **arr[HG__NODE_ARRAYS];
+    node_arrays(w, arr);
+    return hg__walk_grow_arrays(arr, node_elem, w->cap_each, HG__NODE_ARRAYS,
+                                need, &w->cap_n);
+}
 
 /* See walk.h. */
 int64_t hg__walk_type_id(walk *w, PyTypeObject *tp) {
@@ -255,19 +275,6 @@ static int record_size(walk *w, PyObject *op, uint32_t tid, hg_node id,
     return 0;
 }
 
-/* Room for one more node (all five arrays grow to the same capacity). */
-static int grow_nodes(walk *w) {
-    void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
-                     (void **)&w->refcnt, (void **)&w->flags};
-    int rc = hg__walk_grow_arrays(arr, hg__node_elem, w->cap_each,
-                                  HG__NODE_ARRAYS, w->cap_n + 1);
-    w->cap_n = w->cap_each[0];
-    for (int i = 1; i < 5; i++) {
-        w->cap_n = w->cap_each[i] < w->cap_n ? w->cap_each[i] : w->cap_n;
-    }
-    return rc;
-}
-
 /* Put back the true reference count of every marked object.  Must run
  * before anything reads or writes those counts (Py_INCREF, Python code).
  * Nothing in the walk should change a count, but if something did (an
@@ -285,14 +292,8 @@ static void restore_refcnts(walk *w) {
         if (w->refcnt[id] == 1) {
             continue; /* never marked: see untracked_id */
         }
-        Py_ssize_t rc = w->refcnt[id];
-        if (w->refcnt[id] == UINT32_MAX) {
-            /* saturated: the overflow list has it, in id order */
-            while (k < w->n_over && w->over[k].id != id) {
-                k++;
-            }
-            rc = w->over[k].refcnt;
-        }
+        Py_ssize_t rc =
+            hg__saved_refcnt(w->refcnt[id], id, w->over, w->n_over, &k);
         Py_SET_REFCNT(op, rc + (Py_REFCNT(op) - hg__refcnt_mark(id)));
     }
     w->n_marked = 0;
@@ -314,7 +315,7 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
         return -1;
     }
     id = (hg_node)w->n_nodes;
-    if (id == w->cap_n && grow_nodes(w) < 0) {
+    if (id == w->cap_n && hg__walk_reserve(w, w->cap_n + 1) < 0) {
         goto nomem;
     }
     tid = hg__walk_type_id(w, Py_TYPE(op));
@@ -432,7 +433,7 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
                 w->status = HG_ERANGE;
                 return -1;
             }
-            if (id == w->cap_n && grow_nodes(w) < 0) {
+            if (id == w->cap_n && hg__walk_reserve(w, w->cap_n + 1) < 0) {
                 w->status = HG_ENOMEM;
                 return -1;
             }
@@ -551,20 +552,22 @@ static hg_node find_node(walk *w, PyObject *op) {
         return (hg_node)sid;
     }
     rc = Py_REFCNT(op);
-    if (rc < 0 && hg__walk_encoded(w, hg__mark_id(rc))) {
-        size_t l;
-        const part *p = hg__enc_part(w, hg__mark_id(rc), &l);
-        return l < p->n && p->addr[l] == a ? hg__mark_id(rc) : HG_NONE;
-    }
-    if (rc < 0 && (size_t)(-(rc + 1)) < w->n_nodes && w->addr[-(rc + 1)] == a) {
-        return (hg_node)(-(rc + 1));
+    if (rc < 0) {
+        size_t i;
+        const part *p = hg__walk_where(w, hg__mark_id(rc), &i);
+        if (p != NULL ? i < p->n && p->addr[i] == a
+                      : i < w->n_nodes && w->addr[i] == a) {
+            return hg__mark_id(rc);
+        }
     }
     return HG_NONE;
 }
 
 static void flag_node(walk *w, hg_node id, uint8_t fl) {
     if (id != HG_NONE) {
-        *hg__walk_flags(w, id) |= fl;
+        size_t i;
+        part *p = hg__walk_where(w, id, &i);
+        (p != NULL ? p->flags : w->flags)[i] |= fl;
     }
 }
 
@@ -642,9 +645,11 @@ static void drop_refs(walk *w) {
 static int deferred_sizes(walk *w) {
     for (size_t i = 0; i < w->n_defer; i++) {
         PyObject *op = w->defer[i].op; /* borrowed from defer[] */
-        uint32_t tid;
-        uint32_t *slot = hg__walk_size(w, w->defer[i].id, &tid);
-        const hg__sizer *s = &w->types[tid].sizer;
+        size_t at;
+        part *p = hg__walk_where(w, w->defer[i].id, &at);
+        uint32_t *slot = &(p != NULL ? p->size : w->size)[at];
+        const hg__sizer *s =
+            &w->types[(p != NULL ? p->type : w->type)[at]].sizer;
         Py_ssize_t n = hg__sizer_slow(s, op);
         if (n < 0) {
             if (!PyErr_ExceptionMatches(PyExc_Exception) ||
@@ -756,12 +761,11 @@ static int cmp_over(const void *pa, const void *pb) {
  * and adopted). */
 static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
     size_t n = w->n_nodes;
-    void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
-                     (void **)&w->refcnt, (void **)&w->flags};
-    const size_t elem[5] = {8, 4, 4, 4, 1};
+    void **arr[HG__NODE_ARRAYS];
     hg_status st;
     int any_del = 0;
 
+    node_arrays(w, arr);
     for (size_t t = 0; t < w->n_types; t++) {
         any_del |= (type_flags[t] & HG_TYPE_HAS_DEL) != 0;
     }
@@ -774,8 +778,8 @@ static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
         }
     }
     /* the core frees with the exact size (sized deallocation) */
-    for (int i = 0; i < 5; i++) {
-        if (resize_exact(arr[i], elem[i], w->cap_each[i], n) < 0) {
+    for (int i = 0; i < HG__NODE_ARRAYS; i++) {
+        if (resize_exact(arr[i], node_elem[i], w->cap_each[i], n) < 0) {
             return HG_ENOMEM; /* the failed realloc left the block as is */
         }
         w->cap_each[i] = n;
@@ -863,7 +867,7 @@ static void plan_capacity(walk *w, struct _gc_runtime_state *gc) {
     w->cap_n = nt + nt / 8 + nu + nu / 8 + 1024;
     w->n_offsets = w->cap_n + 1;
     w->cap_edges = ne + ne / 8 + 1024;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < HG__NODE_ARRAYS; i++) {
         w->cap_each[i] = w->cap_n;
     }
 }

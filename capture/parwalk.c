@@ -107,23 +107,16 @@ static void part_free(part *p) {
 /* Room for one more node in p. */
 static int part_grow_nodes(part *p) {
     void **arr[HG__PART_ARRAYS];
-    int rc;
     part_arrays(p, arr);
-    rc = hg__walk_grow_arrays(arr, part_elem, p->cap_each, HG__PART_ARRAYS,
-                              p->cap + 1);
-    p->cap = p->cap_each[0];
-    for (int i = 1; i < HG__PART_ARRAYS; i++) {
-        p->cap = p->cap_each[i] < p->cap ? p->cap_each[i] : p->cap;
-    }
-    return rc;
+    return hg__walk_grow_arrays(arr, part_elem, p->cap_each, HG__PART_ARRAYS,
+                                p->cap + 1, &p->cap);
 }
 
 /* The arrays of a part for cap_nodes nodes and cap_edges edges,
  * pre-faulted (phase 0, no GIL). */
 static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges) {
     void **arr[HG__PART_ARRAYS];
-    hg__range r[HG__N_RANGES];
-    int n_r = 0;
+    hg__range r[1 + HG__PART_ARRAYS];
     part_arrays(p, arr);
     p->cap = cap_nodes;
     p->cap_edges = cap_edges;
@@ -138,14 +131,11 @@ static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges) {
         }
         p->cap_each[i] = cap_nodes;
     }
-    r[n_r++] = (hg__range){p->targets, cap_edges * sizeof(hg_node)};
+    r[0] = (hg__range){p->targets, cap_edges * sizeof(hg_node)};
     for (int i = 0; i < HG__PART_ARRAYS; i++) {
-        r[n_r++] = (hg__range){*arr[i], cap_nodes * part_elem[i]};
-        if (n_r == HG__N_RANGES || i == HG__PART_ARRAYS - 1) {
-            hg__prefault(r, n_r);
-            n_r = 0;
-        }
+        r[1 + i] = (hg__range){*arr[i], cap_nodes * part_elem[i]};
     }
+    hg__prefault(r, 1 + HG__PART_ARRAYS);
     return 0;
 }
 
@@ -592,12 +582,7 @@ static void part_restore(part *p) {
             }
             continue;
         }
-        if (p->refcnt[l] == UINT32_MAX) {
-            while (k < p->n_over && p->over[k].id != l) {
-                k++;
-            }
-            rc = p->over[k].refcnt;
-        }
+        rc = hg__saved_refcnt(p->refcnt[l], (hg_node)l, p->over, p->n_over, &k);
         {
             Py_ssize_t cur = Py_REFCNT(op);
             uint32_t fb = hg__mark_block(cur);
@@ -894,13 +879,9 @@ static hg_status untracked_pass(walk *w, size_t from, size_t *pos) {
 /* Make w's node arrays hold n nodes, its offsets n + 1 and its targets
  * n_edges (the estimates of phase 0 may have been short). */
 static hg_status reserve_final(walk *w, size_t n) {
-    void **arr[5] = {(void **)&w->addr, (void **)&w->size, (void **)&w->type,
-                     (void **)&w->refcnt, (void **)&w->flags};
-    if (hg__walk_grow_arrays(arr, hg__node_elem, w->cap_each, HG__NODE_ARRAYS,
-                             n) < 0) {
+    if (hg__walk_reserve(w, n) < 0) {
         return HG_ENOMEM;
     }
-    w->cap_n = n < w->cap_n ? w->cap_n : n;
     if (n + 1 > w->n_offsets &&
         hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
                       n + 1) < 0) {

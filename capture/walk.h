@@ -192,7 +192,7 @@ typedef struct hg__range {
     void *p;
     size_t nbytes;
 } hg__range;
-#define HG__N_RANGES 7
+#define HG__N_RANGES 9
 
 /* Touch every page of the n (<= HG__N_RANGES) ranges, fresh ones over the
  * OpenMP threads.  No GIL needed. */
@@ -203,16 +203,18 @@ void hg__prefault(const hg__range *r, int n);
 int hg__walk_grow(void **p, size_t *cap, size_t elem, size_t need);
 
 /* Grow the n arrays *arr[i] (elem[i] bytes per entry), whose capacities
- * are cap[i], to hold at least need entries each.  -1 on allocation
- * failure: the arrays grown so far keep their new capacity, recorded in
- * cap[]. */
+ * are cap[i], to hold at least need entries each; *cap_min = the smallest
+ * capacity.  -1 on allocation failure: the arrays grown so far keep their
+ * new capacity, recorded in cap[] (and *cap_min). */
 int hg__walk_grow_arrays(void **arr[], const size_t elem[], size_t cap[], int n,
-                         size_t need);
+                         size_t need, size_t *cap_min);
 
-/* The walk's five node arrays (addr, size, type, refcnt, flags) and their
- * bytes per entry. */
+/* The walk's five node arrays (addr, size, type, refcnt, flags). */
 #define HG__NODE_ARRAYS 5
-extern const size_t hg__node_elem[HG__NODE_ARRAYS];
+
+/* Make w's node arrays hold at least need entries (w->cap_n then does).
+ * -1 on allocation failure. */
+int hg__walk_reserve(walk *w, size_t need);
 
 /* Id of tp in the type table, adding it (and its size strategy) on first
  * sight.  Runs no Python code.  -1 on allocation failure. */
@@ -272,27 +274,29 @@ static inline int hg__walk_encoded(const walk *w, hg_node id) {
     return w->n_parts > 0 && id >= w->n_tracked;
 }
 
-/* The flags, size and type slots of walk id `id`. */
-static inline uint8_t *hg__walk_flags(walk *w, hg_node id) {
-    size_t l;
-    part *p;
+/* Where walk id `id`'s node entry is: at *i in the part returned, or at
+ * *i in w's own arrays when that is NULL. */
+static inline part *hg__walk_where(const walk *w, hg_node id, size_t *i) {
     if (!hg__walk_encoded(w, id)) {
-        return &w->flags[id];
+        *i = id;
+        return NULL;
     }
-    p = hg__enc_part(w, id, &l);
-    return &p->flags[l];
+    return hg__enc_part(w, id, i);
 }
 
-static inline uint32_t *hg__walk_size(walk *w, hg_node id, uint32_t *tid) {
-    size_t l;
-    part *p;
-    if (!hg__walk_encoded(w, id)) {
-        *tid = w->type[id];
-        return &w->size[id];
+/* The true count of a marked node whose saved count is `saved`
+ * (saturated): from the overflow list (in key order, *k its cursor) when
+ * saved is UINT32_MAX. */
+static inline Py_ssize_t hg__saved_refcnt(uint32_t saved, hg_node key,
+                                          const rc_overflow *over,
+                                          size_t n_over, size_t *k) {
+    if (saved != UINT32_MAX) {
+        return saved;
     }
-    p = hg__enc_part(w, id, &l);
-    *tid = p->type[l];
-    return &p->size[l];
+    while (*k < n_over && over[*k].id != key) {
+        (*k)++;
+    }
+    return over[*k].refcnt;
 }
 
 /* ---- parwalk.c ------------------------------------------------------------

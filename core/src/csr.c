@@ -61,25 +61,19 @@ static int csr_invalid(hg_node n, hg_edge m, const hg_edge *off,
     return bad;
 }
 
-hg_status hg_csr_adopt(hg_csr *csr, hg_node n_nodes, hg_edge n_edges,
-                       hg_edge **offsets, hg_node **targets) {
-    if (csr != NULL && offsets != NULL && targets != NULL && *offsets != NULL &&
-        (*targets != NULL || n_edges == 0) &&
-        (uint64_t)n_nodes <= HG_MAX_NODES &&
-        csr_invalid(n_nodes, n_edges, *offsets, *targets)) {
-        return HG_EINVAL;
-    }
-    return hg_csr_adopt_unchecked(csr, n_nodes, n_edges, offsets, targets);
-}
-
-hg_status hg_csr_adopt_unchecked(hg_csr *csr, hg_node n_nodes, hg_edge n_edges,
-                                 hg_edge **offsets, hg_node **targets) {
+/* hg_csr_adopt and hg_csr_adopt_unchecked: arguments first, then (when
+ * check is set) the invariants, then ownership. */
+static hg_status adopt(hg_csr *csr, hg_node n_nodes, hg_edge n_edges,
+                       hg_edge **offsets, hg_node **targets, int check) {
     if (csr == NULL || offsets == NULL || targets == NULL || *offsets == NULL ||
         (*targets == NULL && n_edges > 0)) {
         return HG_EINVAL;
     }
     if ((uint64_t)n_nodes > HG_MAX_NODES) {
         return HG_ERANGE;
+    }
+    if (check && csr_invalid(n_nodes, n_edges, *offsets, *targets)) {
+        return HG_EINVAL;
     }
     csr->n_nodes = n_nodes;
     csr->n_edges = n_edges;
@@ -88,6 +82,16 @@ hg_status hg_csr_adopt_unchecked(hg_csr *csr, hg_node n_nodes, hg_edge n_edges,
     *offsets = NULL;
     *targets = NULL;
     return HG_OK;
+}
+
+hg_status hg_csr_adopt(hg_csr *csr, hg_node n_nodes, hg_edge n_edges,
+                       hg_edge **offsets, hg_node **targets) {
+    return adopt(csr, n_nodes, n_edges, offsets, targets, 1);
+}
+
+hg_status hg_csr_adopt_unchecked(hg_csr *csr, hg_node n_nodes, hg_edge n_edges,
+                                 hg_edge **offsets, hg_node **targets) {
+    return adopt(csr, n_nodes, n_edges, offsets, targets, 0);
 }
 
 void hg_csr_destroy(hg_csr *csr) {

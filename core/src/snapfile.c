@@ -676,10 +676,9 @@ struct hg_snapfile {
     hg_graph graph; /* arrays in the mapping; rev owned, built later */
     hg_snapfile_data data;
     /* A version 1 file's 8-byte sizes (in the mapping), converted after
-     * validation into graph.size and graph.size_over, which f then owns
-     * (sizes_owned); NULL for version 2, whose sizes are used in place. */
+     * validation into graph.size and graph.size_over, which an open f then
+     * owns; NULL for version 2, whose sizes are used in place. */
     const uint64_t *sizes_v1;
-    int sizes_owned;
 };
 
 static const char *kind_name(uint32_t kind) {
@@ -1091,8 +1090,7 @@ static hg_status open_common(const uint8_t *base, size_t len, int mapped,
     f->len = len;
     f->mapped = mapped;
     if (parse(f, why, n_why) < 0) {
-        f->mapped = 0; /* the caller unmaps */
-        free(f);
+        free(f); /* the caller unmaps */
         return HG_EFORMAT;
     }
     if (f->sizes_v1 != NULL) {
@@ -1108,11 +1106,9 @@ static hg_status open_common(const uint8_t *base, size_t len, int mapped,
         if (st != HG_OK) {
             hg_free(g->size, (size_t)g->n_nodes * sizeof(uint32_t));
             set_why(why, n_why, "out of memory");
-            f->mapped = 0; /* the caller unmaps */
-            free(f);
+            free(f); /* the caller unmaps */
             return st;
         }
-        f->sizes_owned = 1;
     }
     *out = f;
     return HG_OK;
@@ -1211,7 +1207,7 @@ void hg_snapfile_close(hg_snapfile *f) {
         return;
     }
     hg_csr_destroy(&f->graph.rev);
-    if (f->sizes_owned) {
+    if (f->sizes_v1 != NULL) { /* converted sizes, owned */
         hg_free(f->graph.size, (size_t)f->graph.n_nodes * sizeof(uint32_t));
         hg_free(f->graph.size_over,
                 (size_t)f->graph.n_size_over * sizeof(hg_size_overflow));

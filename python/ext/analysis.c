@@ -987,12 +987,38 @@ const char hg_graph_path_edges_doc[] =
     "source and target node ids (native uint32).  A snapshot file labels\n"
     "them (dict keys on paths).";
 
+/* path_edges' references -- from a node u whose type is in type_mask to a
+ * node whose BFS parent is u -- in CSR order: their number, and with out
+ * != NULL their indices, sources and targets written there. */
+static size_t tree_edges(const hg_graph *g, const hg_node *parent,
+                         const uint8_t *type_mask, uint64_t *out, hg_node *src,
+                         hg_node *dst) {
+    size_t n = 0;
+    for (hg_node u = 0; u < g->n_nodes; u++) {
+        if (!type_mask[g->type_id[u]]) {
+            continue;
+        }
+        for (hg_edge e = g->fwd.offsets[u]; e < g->fwd.offsets[u + 1]; e++) {
+            if (parent[g->fwd.targets[e]] != u) {
+                continue;
+            }
+            if (out != NULL) {
+                out[n] = e;
+                src[n] = u;
+                dst[n] = g->fwd.targets[e];
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
 PyObject *hg_graph_path_edges(GraphObject *self, PyObject *arg) {
     const hg_graph *g = self->cap.graph;
     Py_buffer tm;
     uint64_t *out = NULL;
     hg_node *src = NULL, *dst = NULL;
-    size_t n = 0;
+    size_t n;
     PyObject *res = NULL;
 
     if (hg_get_buffer(arg, &tm, self->cap.n_types, 0, 0, "type_mask") < 0) {
@@ -1001,39 +1027,16 @@ PyObject *hg_graph_path_edges(GraphObject *self, PyObject *arg) {
     if (ensure_bfs(self) < 0) {
         goto cleanup;
     }
-    {
-        const uint8_t *mask = tm.buf;
-        const hg_node *parent = self->bfs_parent;
-        /* two passes: count, then fill */
-        for (int pass = 0; pass < 2; pass++) {
-            n = 0;
-            for (hg_node u = 0; u < g->n_nodes; u++) {
-                if (!mask[g->type_id[u]]) {
-                    continue;
-                }
-                for (hg_edge e = g->fwd.offsets[u]; e < g->fwd.offsets[u + 1];
-                     e++) {
-                    if (parent[g->fwd.targets[e]] == u) {
-                        if (pass == 1) {
-                            out[n] = e;
-                            src[n] = u;
-                            dst[n] = g->fwd.targets[e];
-                        }
-                        n++;
-                    }
-                }
-            }
-            if (pass == 0) {
-                out = PyMem_Malloc(n * sizeof(uint64_t) + 1);
-                src = PyMem_Malloc(n * sizeof(hg_node) + 1);
-                dst = PyMem_Malloc(n * sizeof(hg_node) + 1);
-                if (out == NULL || src == NULL || dst == NULL) {
-                    PyErr_NoMemory();
-                    goto cleanup;
-                }
-            }
-        }
+    /* two passes: count, then fill */
+    n = tree_edges(g, self->bfs_parent, tm.buf, NULL, NULL, NULL);
+    out = PyMem_Malloc(n * sizeof(uint64_t) + 1);
+    src = PyMem_Malloc(n * sizeof(hg_node) + 1);
+    dst = PyMem_Malloc(n * sizeof(hg_node) + 1);
+    if (out == NULL || src == NULL || dst == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
     }
+    (void)tree_edges(g, self->bfs_parent, tm.buf, out, src, dst);
     res = Py_BuildValue("(y#y#y#)", (const char *)out,
                         (Py_ssize_t)(n * sizeof(uint64_t)), (const char *)src,
                         (Py_ssize_t)(n * sizeof(hg_node)), (const char *)dst,

@@ -23,9 +23,7 @@ file error, reported as one line on stderr naming the file and the cause
 """
 
 import argparse
-import contextlib
 import datetime
-import io
 import json
 import os
 import sys
@@ -323,12 +321,10 @@ def _cmd_render(args, progress):
                          'draw' % (args.type, args.file))
     path = _path_doc(snap, groups[0])
     progress.step('drawing %s' % args.output)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        snap.show_chain(groups[0].example, filename=args.output)
-    if not (args.output.endswith('.dot')
-            or 'Image generated as' in printed.getvalue()):
-        said = printed.getvalue().strip().splitlines()
+    from .demo import _draw
+    made, printed = _draw(snap, groups[0].example, args.output)
+    if made is None:
+        said = printed.strip().splitlines()
         raise UsageError('cannot draw %s: %s' % (
             args.output, said[-1] if said else 'graphviz failed'))
     doc = {'file': args.file, 'type': args.type, 'output': args.output}

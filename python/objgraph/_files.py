@@ -51,9 +51,8 @@ and label (module, class or function name; None when not stored)."""
 
 _TYPE_EXACT_DICT = 8  # type flag: exactly dict (docs/snapshot-format.rst)
 _CLASS_TYPES = frozenset(('type', 'ABCMeta', 'EnumType', 'EnumMeta'))
-_LABEL_TYPES = frozenset((
-    'module', 'type', 'function', 'builtin_function_or_method', 'ABCMeta',
-    'EnumType', 'EnumMeta'))
+_LABEL_TYPES = _CLASS_TYPES | {'module', 'function',
+                               'builtin_function_or_method'}
 
 
 def _label_of(obj):

@@ -42,22 +42,27 @@ def check_callable(value, arg, optional=False):
                         % (arg, type(value).__name__))
 
 
+def check_type(value, arg, kind, what, optional=False):
+    """TypeError naming ``arg`` unless ``value`` is an instance of
+    ``kind`` (never a bool: True is no number here), or None when
+    ``optional``.  ``what`` says what ``kind`` is: 'an int'."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError('%s must be %s%s, not %s'
+                        % (arg, what, ' or None' if optional else '',
+                           type(value).__name__))
+
+
 def check_limit(limit, arg='limit'):
     """None or 0 mean "no limit", as in objgraph 3.x."""
-    if limit is None:
-        return
-    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral):
-        raise TypeError('%s must be an int or None, not %s'
-                        % (arg, type(limit).__name__))
-    if limit < 0:
+    check_type(limit, arg, numbers.Integral, 'an int', optional=True)
+    if limit is not None and limit < 0:
         raise ValueError('%s must be >= 0 or None, not %d' % (arg, limit))
 
 
 def check_depth(max_depth):
-    if isinstance(max_depth, bool) or not isinstance(max_depth,
-                                                     numbers.Integral):
-        raise TypeError('max_depth must be an int, not %s'
-                        % type(max_depth).__name__)
+    check_type(max_depth, 'max_depth', numbers.Integral, 'an int')
     if max_depth < 0:
         raise ValueError('max_depth must be >= 0, not %d' % max_depth)
 

@@ -55,8 +55,9 @@ import threading
 import time
 import tracemalloc
 
-from ._files import SnapshotError, load
+from ._files import _CLASS_TYPES, SnapshotError, load
 from ._leaks import LeakAnalysis, leak_suspects
+from ._names import check_type
 from ._snapshot import _ids, take
 
 __all__ = ['Canary', 'current', 'start', 'stop']
@@ -196,12 +197,9 @@ class _Summary(LeakAnalysis):
 # -- argument checks --------------------------------------------------------
 
 def _check_number(name, value, positive=True, optional=False):
-    if value is None and optional:
+    check_type(value, name, numbers.Real, 'a number', optional)
+    if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError('%s must be a number%s, not %s'
-                        % (name, ' or None' if optional else '',
-                           type(value).__name__))
     value = float(value)
     if math.isnan(value) or math.isinf(value) or value < 0 or (
             positive and value == 0):
@@ -211,12 +209,9 @@ def _check_number(name, value, positive=True, optional=False):
 
 
 def _check_int(name, value, minimum, optional=False):
-    if value is None and optional:
+    check_type(value, name, numbers.Integral, 'an int', optional)
+    if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError('%s must be an int%s, not %s'
-                        % (name, ' or None' if optional else '',
-                           type(value).__name__))
     if value < minimum:
         raise ValueError('%s must be >= %d, not %d' % (name, minimum, value))
     return int(value)
@@ -250,12 +245,10 @@ def _check_directory(directory):
 
 
 def _check_signal(signum):
+    check_type(signum, 'signal', numbers.Integral,
+               'a signal number (e.g. signal.SIGUSR2)', optional=True)
     if signum is None:
         return None
-    if isinstance(signum, bool) or not isinstance(signum, numbers.Integral):
-        raise TypeError('signal must be a signal number (e.g. '
-                        'signal.SIGUSR2) or None, not %s'
-                        % type(signum).__name__)
     if signum not in _signal.valid_signals():
         raise ValueError('signal=%r is not a valid signal number on this '
                          'platform' % (signum,))
@@ -701,8 +694,7 @@ def _example(loaded, path):
             if v >= 0 and i < len(parts):
                 label = loaded.node(v).label
                 if label and ' ' not in parts[i]:
-                    kind = {'type': 'class', 'ABCMeta': 'class',
-                            'EnumType': 'class'}.get(parts[i], parts[i])
+                    kind = 'class' if parts[i] in _CLASS_TYPES else parts[i]
                     parts[i] = '%s %s' % (kind, label)
     except (TypeError, ValueError):  # no labels: the type names alone
         parts = list(path.signature)
@@ -840,10 +832,7 @@ def _write_json(path, obj):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+        _remove(tmp)
         raise
 
 
