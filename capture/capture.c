@@ -420,6 +420,17 @@ static int drain_queue(walk *w) {
  * the chase brings in anyway. */
 static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
     size_t id = 0;
+    /* the arrays and the type cache in locals: the flags store (a byte)
+     * may alias anything, so fields read through w would be read again
+     * for every object */
+    uint64_t *addr = w->addr;
+    uint32_t *type = w->type, *refcnt = w->refcnt;
+    uint8_t *flags = w->flags;
+    size_t cap = w->cap_n < HG_MAX_NODES ? w->cap_n : HG_MAX_NODES;
+    PyTypeObject *tp0 = NULL, *tp1 = NULL;
+    uint32_t tid0 = 0, tid1 = 0;
+    int pin = w->pin;
+
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
         PyGC_Head *head = hg__gc_list(gc, i);
         uint8_t fl =
@@ -428,28 +439,51 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
         w->list_start[i] = id;
         for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
             PyObject *op = hg__gc_object(g); /* borrowed */
-            int64_t tid;
-            if (id >= HG_MAX_NODES) {
-                w->status = HG_ERANGE;
-                return -1;
+            PyTypeObject *tp = Py_TYPE(op);
+            uint32_t tid;
+            if (id == cap) {
+                if (id >= HG_MAX_NODES) {
+                    w->status = HG_ERANGE;
+                    return -1;
+                }
+                if (hg__walk_reserve(w, w->cap_n + 1) < 0) {
+                    w->status = HG_ENOMEM;
+                    return -1;
+                }
+                addr = w->addr;
+                type = w->type;
+                refcnt = w->refcnt;
+                flags = w->flags;
+                cap = w->cap_n < HG_MAX_NODES ? w->cap_n : HG_MAX_NODES;
             }
-            if (id == w->cap_n && hg__walk_reserve(w, w->cap_n + 1) < 0) {
-                w->status = HG_ENOMEM;
-                return -1;
-            }
-            tid = hg__walk_type_id(w, Py_TYPE(op));
-            if (tid < 0) {
-                w->status = HG_ENOMEM;
-                return -1;
+            if (tp == tp0) {
+                tid = tid0;
+            } else if (tp == tp1) {
+                tid = tid1;
+                tp1 = tp0;
+                tid1 = tid0;
+                tp0 = tp;
+                tid0 = tid;
+            } else {
+                int64_t t = hg__walk_type_id(w, tp);
+                if (t < 0) {
+                    w->status = HG_ENOMEM;
+                    return -1;
+                }
+                tid = (uint32_t)t;
+                tp1 = tp0;
+                tid1 = tid0;
+                tp0 = tp;
+                tid0 = tid;
             }
             hg__gc_stash(g, id);
-            w->addr[id] = (uint64_t)(uintptr_t)op;
-            w->type[id] = (uint32_t)tid;
-            w->refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
-            w->flags[id] = fl;
-            if (w->pin) {
+            addr[id] = (uint64_t)(uintptr_t)op;
+            type[id] = tid;
+            refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
+            flags[id] = fl;
+            if (pin) {
                 Py_INCREF(op); /* cannot run code: only a count goes up */
-                w->n_pinned++;
+                w->n_pinned = id + 1;
             }
             id++;
         }

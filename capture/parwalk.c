@@ -301,11 +301,15 @@ static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
         *out = marked_id(w, p, op, rc); /* rc: the other part's mark */
         return 0;
     }
-    p->addr[l] = (uint64_t)(uintptr_t)op;
-    p->type[l] = te->tid;
-    p->refcnt[l] = hg__sat_refcnt(rc);
-    p->flags[l] = PyObject_IS_GC(op) ? HG_NODE_GC : 0;
-    p->n = l + 1; /* from here on the restore puts the count back */
+    {
+        uint8_t fl = _PyObject_IS_GC(op) ? HG_NODE_GC : 0;
+        uint8_t *flags = p->flags; /* (a byte store may alias p's fields) */
+        p->addr[l] = (uint64_t)(uintptr_t)op;
+        p->type[l] = te->tid;
+        p->refcnt[l] = hg__sat_refcnt(rc);
+        p->n = l + 1; /* from here on the restore puts the count back */
+        flags[l] = fl;
+    }
     if (rc >= (Py_ssize_t)UINT32_MAX) {
         p->over[p->n_over].id = (hg_node)l;
         p->over[p->n_over].refcnt = rc;
@@ -329,52 +333,77 @@ nomem:
     return -1;
 }
 
-/* One edge from the current node to op, appended to p's buffer. */
-static inline int part_edge(part *p, PyObject *op) {
+/* Resolve p's queued referents, oldest first, until keep remain queued,
+ * appending an edge to each to p's buffer. */
+static int part_resolve(part *p, size_t keep) {
     walk *w = p->owner;
-    hg_node id;
-    uint64_t sid;
+    hg_node nt = w->n_tracked;
+    size_t tail = p->ring_tail, head = p->ring_head, ne = p->n_edges;
+    hg_node *targets = p->targets;
+    int rc = 0;
 
-    if (hg__gc_tracked(op) && (sid = hg__gc_stashed_id(op)) < w->n_tracked) {
-        id = (hg_node)sid;
-    } else if (part_untracked(w, p, op, &id) < 0) {
-        return -1;
+    while (head - tail > keep) {
+        PyObject *op = p->ring[tail & (HG__RING - 1)];
+        hg_node id;
+        uint64_t sid;
+        if (ne == p->cap_edges) {
+            if (hg__walk_grow((void **)&p->targets, &p->cap_edges,
+                              sizeof(hg_node), ne + 1) < 0) {
+                p->status = HG_ENOMEM;
+                rc = -1;
+                break;
+            }
+            targets = p->targets;
+        }
+        if (hg__gc_tracked(op) && (sid = hg__gc_stashed_id(op)) < nt) {
+            id = (hg_node)sid;
+        } else {
+            /* marked by a block no later than this one: the id, inline;
+             * else (first sight, or a mark to lower) part_untracked */
+            Py_ssize_t cnt = __atomic_load_n(&op->ob_refcnt, __ATOMIC_RELAXED);
+            if (cnt < 0 && hg__mark_block(cnt) <= p->cur_block) {
+                id = hg__mark_id(cnt);
+            } else if (part_untracked(w, p, op, &id) < 0) {
+                rc = -1;
+                break;
+            }
+        }
+        targets[ne++] = id;
+        tail++;
     }
-    if (p->n_edges == p->cap_edges &&
-        hg__walk_grow((void **)&p->targets, &p->cap_edges, sizeof(hg_node),
-                      p->n_edges + 1) < 0) {
-        p->status = HG_ENOMEM;
-        return -1;
-    }
-    p->targets[p->n_edges++] = id;
-    return 0;
+    p->ring_tail = tail;
+    p->n_edges = ne;
+    return rc;
 }
 
 /* tp_traverse callback of phase 2b: the edge is resolved at once. */
 static int part_visit(PyObject *op, void *arg) {
-    return part_edge(arg, op);
+    part *p = arg;
+    p->ring[p->ring_head++ & (HG__RING - 1)] = op;
+    return part_resolve(p, 0);
 }
 
+/* Referents resolved per call of part_resolve from the queue. */
+#define HG__BATCH 32
+
 /* tp_traverse callback of phase 2: as capture.c's visit_queued, with the
- * part's own queue. */
+ * part's own queue, resolved HG__BATCH referents at a time (the callback
+ * itself stays a leaf: a prefetch and a store per referent). */
 static int part_visit_queued(PyObject *op, void *arg) {
     part *p = arg;
+    size_t h = p->ring_head;
     __builtin_prefetch((char *)op - sizeof(PyGC_Head));
     __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
-    p->ring[p->ring_head++ & (HG__RING - 1)] = op;
-    if (p->ring_head - p->ring_tail > HG__LAG) {
-        return part_edge(p, p->ring[p->ring_tail++ & (HG__RING - 1)]);
+    p->ring[h & (HG__RING - 1)] = op;
+    p->ring_head = ++h;
+    if (h - p->ring_tail >= HG__LAG + HG__BATCH) {
+        return part_resolve(p, HG__LAG);
     }
     return 0;
 }
 
 static int part_drain(part *p) {
-    while (p->ring_tail != p->ring_head) {
-        if (part_edge(p, p->ring[p->ring_tail++ & (HG__RING - 1)]) < 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return part_resolve(p, 0);
 }
 
 /* Sizes and edges of the tracked ids of block b. */

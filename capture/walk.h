@@ -36,8 +36,9 @@ typedef struct type_entry {
 } type_entry;
 
 /* The referent queue of the walk (visit_queued): resolution runs HG__LAG
- * referents behind the traversal, so that their prefetched headers have
- * arrived.  HG__RING is a power of two > HG__LAG. */
+ * referents behind the traversal (parwalk.c: HG__LAG to HG__LAG + its
+ * batch), so that their prefetched headers have arrived.  HG__RING is a
+ * power of two larger than that. */
 #define HG__LAG 64
 #define HG__RING 128
 
