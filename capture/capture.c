@@ -1030,6 +1030,26 @@ static void restore_objects(walk *w, struct _gc_runtime_state *gc) {
     }
 }
 
+/* ---- the interpreter's own functions ------------------------------------ */
+
+traverseproc hg__subtype_traverse;
+
+/* See capture.h.  A class made by type() gets typeobject.c's
+ * subtype_traverse as its tp_traverse; the probe is kept (one small class
+ * for the life of the process) so that it never becomes garbage. */
+int hg_capture_init(void) {
+    static PyObject *probe;
+    if (probe == NULL) {
+        probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s()N",
+                                      "_objgraph_traverse_probe", PyDict_New());
+        if (probe == NULL) {
+            return -1;
+        }
+        hg__subtype_traverse = ((PyTypeObject *)probe)->tp_traverse;
+    }
+    return 0;
+}
+
 /* ---- entry point --------------------------------------------------------- */
 
 /* See capture.h.  Phases as in the file header. */

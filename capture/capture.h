@@ -103,6 +103,13 @@ PyObject *hg_capture_referent_at(PyObject *parent, uint64_t addr);
 hg_status hg_capture_untrackable(const hg_capture *c, const uint8_t *live,
                                  uint8_t *out);
 
+/* Once, at module initialisation (GIL held): learn what the walk needs
+ * from the running interpreter -- the tp_traverse of classes defined in
+ * Python, from a probe class kept for the life of the process.  Captures
+ * work without it, only without the walk's inline traversal of plain
+ * instances.  -1 with an exception set on failure. */
+int hg_capture_init(void);
+
 /* sys.getsizeof(op) computed without running Python code when the type's
  * __sizeof__ is implemented in C; -1 (no exception) when it would need to
  * call Python code. */

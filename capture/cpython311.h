@@ -135,6 +135,32 @@ static inline int hg__gc_tracked(PyObject *op) {
     return _PyObject_IS_GC(op) && _Py_AS_GC(op)->_gc_next != 0;
 }
 
+/* ---- inline traversal ---------------------------------------------------
+ * The walk visits the referents of the commonest objects itself, in the
+ * order their tp_traverse would (CPython 3.11's listobject.c,
+ * tupleobject.c and typeobject.c), instead of one indirect call per
+ * referent: exact lists and tuples (items from last to first, NULLs
+ * skipped), and instances of plain classes -- defined in Python directly
+ * on object, no __slots__, attributes kept inline (managed dict): their
+ * inline attribute values in order, their __dict__ if one was made, then
+ * their class (subtype_traverse for such a class: no slots to visit, no
+ * base traverse to call after).  tests/python/test_capture_threads.py
+ * checks the edges against gc.get_referents() for each kind. */
+
+/* typeobject.c's subtype_traverse (hg_capture_init), or NULL. */
+extern traverseproc hg__subtype_traverse;
+
+/* Whether instances of tp are plain in the sense above. */
+static inline int hg__plain_class(PyTypeObject *tp) {
+    const unsigned long need = Py_TPFLAGS_HEAPTYPE | Py_TPFLAGS_MANAGED_DICT;
+    return tp->tp_traverse == hg__subtype_traverse &&
+           hg__subtype_traverse != NULL && (tp->tp_flags & need) == need &&
+           tp->tp_base == &PyBaseObject_Type &&
+           PyBaseObject_Type.tp_traverse == NULL && Py_SIZE(tp) == 0 &&
+           tp->tp_dictoffset != 0 &&
+           ((PyHeapTypeObject *)tp)->ht_cached_keys != NULL;
+}
+
 /* What hg__gc_stashed_id returns for a tracked object whose header holds
  * no id (yet). */
 #define HG__NOT_STASHED UINT64_MAX

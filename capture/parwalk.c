@@ -24,7 +24,9 @@
  *   phase 2 (GIL, hg__par_walk): the tracked ids in blocks of HG__BLOCK,
  *     handed out dynamically (a thread the system delays takes fewer).
  *     A part walks a block as the serial walk does (sizes, tp_traverse
- *     with the prefetching queue) and appends its edges to its own buffer:
+ *     with the prefetching queue -- or, for exact lists and tuples and
+ *     plain instances, the same visits made inline: cpython311.h) and
+ *     appends its edges to its own buffer:
  *     tracked referents by their stashed id, untracked ones by their
  *     encoded id, marked on first sight.  A mark also holds the earliest
  *     block known to refer to the node: a part meeting a node another part
@@ -386,11 +388,10 @@ static int part_visit(PyObject *op, void *arg) {
 /* Referents resolved per call of part_resolve from the queue. */
 #define HG__BATCH 32
 
-/* tp_traverse callback of phase 2: as capture.c's visit_queued, with the
- * part's own queue, resolved HG__BATCH referents at a time (the callback
- * itself stays a leaf: a prefetch and a store per referent). */
-static int part_visit_queued(PyObject *op, void *arg) {
-    part *p = arg;
+/* Queue referent op of the node being walked, resolving HG__BATCH queued
+ * referents at a time (what is done per referent stays a prefetch and a
+ * store). */
+static inline int part_queue(part *p, PyObject *op) {
     size_t h = p->ring_head;
     __builtin_prefetch((char *)op - sizeof(PyGC_Head));
     __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
@@ -400,6 +401,59 @@ static int part_visit_queued(PyObject *op, void *arg) {
         return part_resolve(p, HG__LAG);
     }
     return 0;
+}
+
+/* tp_traverse callback of phase 2: as capture.c's visit_queued, with the
+ * part's own queue. */
+static int part_visit_queued(PyObject *op, void *arg) {
+    return part_queue(arg, op);
+}
+
+/* Queue the n items of an array from last to first, skipping NULLs (what
+ * list and tuple traversal visit). */
+static inline int part_queue_items_reversed(part *p, PyObject **items,
+                                            Py_ssize_t n) {
+    while (--n >= 0) {
+        if (items[n] != NULL && part_queue(p, items[n]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* What tp_traverse would visit of op, queued: inline for the kinds
+ * cpython311.h lists, through tp_traverse otherwise.  Nonzero if a visit
+ * failed (p->status says why, unless tp_traverse failed on its own). */
+static int part_traverse(part *p, PyObject *op) {
+    PyTypeObject *tp = Py_TYPE(op);
+    if (tp == &PyList_Type) {
+        return part_queue_items_reversed(p, ((PyListObject *)op)->ob_item,
+                                         Py_SIZE(op));
+    }
+    if (tp == &PyTuple_Type) {
+        return part_queue_items_reversed(p, ((PyTupleObject *)op)->ob_item,
+                                         Py_SIZE(op));
+    }
+    if (hg__plain_class(tp)) {
+        PyDictValues *values = *_PyObject_ValuesPointer(op);
+        PyObject *dict = *_PyObject_ManagedDictPointer(op);
+        if (values != NULL) {
+            Py_ssize_t n =
+                ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_nentries;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                if (values->values[i] != NULL &&
+                    part_queue(p, values->values[i]) < 0) {
+                    return -1;
+                }
+            }
+        }
+        if (dict != NULL && part_queue(p, dict) < 0) {
+            return -1;
+        }
+        return part_queue(p, (PyObject *)tp);
+    }
+    return tp->tp_traverse != NULL ? tp->tp_traverse(op, part_visit_queued, p)
+                                   : 0;
 }
 
 static int part_drain(part *p) {
@@ -419,7 +473,6 @@ static int part_block(walk *w, part *p, size_t b) {
     p->cur_block = (uint32_t)b;
     for (hg_node id = id0; id < id1; id++) {
         PyObject *op = (PyObject *)(uintptr_t)w->addr[id]; /* borrowed */
-        traverseproc trav;
         Py_ssize_t size;
         if (id + HG__PREFETCH < n) {
             char *ahead = (char *)(uintptr_t)w->addr[id + HG__PREFETCH];
@@ -439,8 +492,7 @@ static int part_block(walk *w, part *p, size_t b) {
             return -1;
         }
         w->offsets[id] = p->n_edges + (p->ring_head - p->ring_tail);
-        trav = Py_TYPE(op)->tp_traverse;
-        if (trav != NULL && trav(op, part_visit_queued, p) != 0) {
+        if (part_traverse(p, op) != 0) {
             if (p->status == HG_OK) {
                 p->status = HG__TRAVERSE_FAILED;
             }

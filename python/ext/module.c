@@ -217,7 +217,7 @@ static struct PyModuleDef hg_module = {
 PyMODINIT_FUNC PyInit__heapgraph(void) {
     PyObject *m;
 
-    if (PyType_Ready(&Graph_Type) < 0) {
+    if (PyType_Ready(&Graph_Type) < 0 || hg_capture_init() < 0) {
         return NULL;
     }
     m = PyModule_Create(&hg_module);
