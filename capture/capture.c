@@ -236,6 +236,10 @@ int64_t hg__walk_type_id(walk *w, PyTypeObject *tp) {
     tid = (uint32_t)w->n_types++;
     w->types[tid].tp = tp;
     hg__sizer_init(tp, &w->types[tid].sizer);
+    /* as build_types' _PyType_Lookup, which may not run here (its cache
+     * changes reference counts) */
+    w->types[tid].node_flags =
+        hg__type_lookup(tp, HG__ID(__del__)) != NULL ? HG_NODE_HAS_DEL : 0;
     type_index_insert(w->tindex, w->tmask, tp, tid);
     remember_type(w, tp, tid);
     return tid;
@@ -335,7 +339,8 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
     w->addr[id] = (uint64_t)(uintptr_t)op;
     w->type[id] = (uint32_t)tid;
     w->refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
-    w->flags[id] = PyObject_IS_GC(op) ? HG_NODE_GC : 0;
+    w->flags[id] =
+        (PyObject_IS_GC(op) ? HG_NODE_GC : 0) | w->types[tid].node_flags;
     if (record_size(w, op, (uint32_t)tid, id, &w->size[id]) < 0) {
         goto nomem;
     }
@@ -429,6 +434,7 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
     size_t cap = w->cap_n < HG_MAX_NODES ? w->cap_n : HG_MAX_NODES;
     PyTypeObject *tp0 = NULL, *tp1 = NULL;
     uint32_t tid0 = 0, tid1 = 0;
+    uint8_t nf0 = 0, nf1 = 0; /* their node_flags */
     int pin = w->pin;
 
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
@@ -440,7 +446,8 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
         for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
             PyObject *op = hg__gc_object(g); /* borrowed */
             PyTypeObject *tp = Py_TYPE(op);
-            uint32_t tid;
+            uint32_t tid = tid0;
+            uint8_t nf = nf0;
             if (id == cap) {
                 if (id >= HG_MAX_NODES) {
                     w->status = HG_ERANGE;
@@ -456,31 +463,31 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
                 flags = w->flags;
                 cap = w->cap_n < HG_MAX_NODES ? w->cap_n : HG_MAX_NODES;
             }
-            if (tp == tp0) {
-                tid = tid0;
-            } else if (tp == tp1) {
-                tid = tid1;
-                tp1 = tp0;
-                tid1 = tid0;
-                tp0 = tp;
-                tid0 = tid;
-            } else {
-                int64_t t = hg__walk_type_id(w, tp);
-                if (t < 0) {
-                    w->status = HG_ENOMEM;
-                    return -1;
+            if (tp != tp0) {
+                if (tp == tp1) {
+                    tid = tid1;
+                    nf = nf1;
+                } else {
+                    int64_t t = hg__walk_type_id(w, tp);
+                    if (t < 0) {
+                        w->status = HG_ENOMEM;
+                        return -1;
+                    }
+                    tid = (uint32_t)t;
+                    nf = w->types[tid].node_flags;
                 }
-                tid = (uint32_t)t;
                 tp1 = tp0;
                 tid1 = tid0;
+                nf1 = nf0;
                 tp0 = tp;
                 tid0 = tid;
+                nf0 = nf;
             }
             hg__gc_stash(g, id);
             addr[id] = (uint64_t)(uintptr_t)op;
             type[id] = tid;
             refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
-            flags[id] = fl;
+            flags[id] = fl | nf;
             if (pin) {
                 Py_INCREF(op); /* cannot run code: only a count goes up */
                 w->n_pinned = id + 1;
@@ -762,7 +769,7 @@ static int build_types(walk *w, hg_capture *out) {
         PyObject *s, *l;
         uint32_t f = 0;
         out->type_addr[i] = (uint64_t)(uintptr_t)tp;
-        if (_PyType_Lookup(tp, HG__ID(__del__)) != NULL) {
+        if (w->types[i].node_flags & HG_NODE_HAS_DEL) {
             f |= HG_TYPE_HAS_DEL;
         }
         if (PyType_IsSubtype(tp, &PyModule_Type)) {
@@ -793,24 +800,13 @@ static int cmp_over(const void *pa, const void *pb) {
 /* Phase 5 (GIL released): hand the node table, the size overflow table and
  * the CSR over to g (no copies: the arrays are trimmed to their exact size
  * and adopted). */
-static hg_status assemble(walk *w, const uint32_t *type_flags, hg_graph *g) {
+static hg_status assemble(walk *w, hg_graph *g) {
     size_t n = w->n_nodes;
     void **arr[HG__NODE_ARRAYS];
     hg_status st;
-    int any_del = 0;
 
+    /* (HG_NODE_HAS_DEL came with each node's entry: hg__walk_type_id) */
     node_arrays(w, arr);
-    for (size_t t = 0; t < w->n_types; t++) {
-        any_del |= (type_flags[t] & HG_TYPE_HAS_DEL) != 0;
-    }
-    if (any_del) {
-#pragma omp parallel for schedule(static) if (n >= HG__PAR_MIN)
-        for (long v = 0; v < (long)n; v++) {
-            if (type_flags[w->type[v]] & HG_TYPE_HAS_DEL) {
-                w->flags[v] |= HG_NODE_HAS_DEL;
-            }
-        }
-    }
     /* the core frees with the exact size (sized deallocation) */
     for (int i = 0; i < HG__NODE_ARRAYS; i++) {
         if (resize_exact(arr[i], node_elem[i], w->cap_each[i], n) < 0) {
@@ -1172,7 +1168,7 @@ restore:
     Py_BEGIN_ALLOW_THREADS
         st = w.n_parts > 0 ? hg__par_finish(&w) : HG_OK;
         if (st == HG_OK) {
-            st = assemble(&w, out->type_flags, g);
+            st = assemble(&w, g);
         }
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {

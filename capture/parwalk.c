@@ -226,6 +226,7 @@ static int part_type(walk *w, part *p, PyTypeObject *tp,
             tid = hg__walk_type_id(w, tp);
             if (tid >= 0) {
                 e->sizer = w->types[tid].sizer;
+                e->node_flags = w->types[tid].node_flags;
             }
         }
         if (tid < 0) {
@@ -304,7 +305,7 @@ static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
         return 0;
     }
     {
-        uint8_t fl = _PyObject_IS_GC(op) ? HG_NODE_GC : 0;
+        uint8_t fl = (_PyObject_IS_GC(op) ? HG_NODE_GC : 0) | te->node_flags;
         uint8_t *flags = p->flags; /* (a byte store may alias p's fields) */
         p->addr[l] = (uint64_t)(uintptr_t)op;
         p->type[l] = te->tid;
@@ -792,7 +793,7 @@ static void number_block(walk *w, size_t b) {
         uint32_t *restrict refcnt = w->refcnt;
         uint8_t *restrict flags = w->flags;
         hg_node *restrict inv = w->inv, *restrict final = p->final;
-        uint32_t *fblock = p->fblock; /* read by other blocks' scans */
+        const uint32_t *fblock = p->fblock; /* read by other blocks' scans */
         const uint64_t *restrict p_addr = p->addr;
         const uint32_t *restrict p_size = p->size, *restrict p_type = p->type;
         const uint32_t *restrict p_refcnt = p->refcnt;
@@ -805,16 +806,17 @@ static void number_block(walk *w, size_t b) {
             if (!new_in(__atomic_load_n(&fblock[l], __ATOMIC_RELAXED), b)) {
                 continue;
             }
+            /* fblock stays: only this block takes nodes with fblock == b
+             * (or unmarked ones, which only it refers to), once each */
             next++;
             final[l] = j;
-            __atomic_store_n(&fblock[l], HG__NUMBERED, __ATOMIC_RELAXED);
-            inv[j - nt] = enc_base + (hg_node)l;
             addr[j] = p_addr[l];
             size[j] = p_size[l];
             type[j] = p_type[l];
             refcnt[j] = p_refcnt[l];
             flags[j] = p_flags[l];
             if (p_flags[l] & HG_NODE_GC) {
+                inv[j - nt] = enc_base + (hg_node)l; /* (write_block's) */
                 n_src += srcs[srcidx[l]].e1 - srcs[srcidx[l]].e0;
             }
         }

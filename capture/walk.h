@@ -33,6 +33,7 @@ typedef struct deferred {
 typedef struct type_entry {
     PyTypeObject *tp; /* borrowed during the walk, strong after phase 4 */
     hg__sizer sizer;
+    uint8_t node_flags; /* what its instances' flags get: HG_NODE_HAS_DEL */
 } type_entry;
 
 /* The referent queue of the walk (visit_queued): resolution runs HG__LAG
@@ -50,6 +51,7 @@ typedef struct type_entry {
 typedef struct tcache_entry {
     PyTypeObject *tp; /* borrowed */
     uint32_t tid;
+    uint8_t node_flags;
     hg__sizer sizer;
 } tcache_entry;
 
@@ -178,7 +180,8 @@ typedef struct walk {
     int par_marked;     /* parts' nodes may hold marks: restore them */
     hg__sizer *tsizers; /* sizers of the types the list walk met */
     size_t n_tsizers;
-    hg_node *inv; /* renumbering: enc of each final untracked id */
+    hg_node *inv; /* renumbering: enc of each final untracked id (set for
+                   * the GC ones, and all of phase 2b's) */
     size_t cap_inv;
 
     /* what phase 0 planned for: tracked, untracked nodes and edges */

@@ -155,6 +155,29 @@ def test_every_kind_of_object_has_the_interpreters_referents(threads):
         g.close()
 
 
+class Finalized:
+    def __del__(self):
+        pass
+
+
+@pytest.mark.parametrize('threads', THREADS)
+def test_has_del_flags_follow_the_type(heap, threads):
+    """HG_NODE_HAS_DEL is set on instances of classes with __del__, and
+    only there, whichever thread recorded the node."""
+    finalized = [Finalized() for _ in range(100)]
+    hg.set_num_threads(threads)
+    g = hg.capture(pin=True)
+    try:
+        for obj in finalized[::9] + heap[::4999]:
+            (v,) = g.find([id(obj)])
+            has_del = bool(g.node(v)[4] & hg.NODE_HAS_DEL)
+            assert has_del == isinstance(obj, Finalized), obj
+            for t in g.referents(v):  # ints, strs, lists, the class
+                assert not g.node(t)[4] & hg.NODE_HAS_DEL
+    finally:
+        g.close()
+
+
 def test_thread_counts_agree_on_the_heap(heap):
     """Node and edge counts and type statistics are the same whatever the
     thread count (nothing else runs between the captures but the loop)."""
