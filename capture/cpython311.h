@@ -221,9 +221,9 @@ static inline void hg__gc_restore_span(struct _gc_runtime_state *gc,
                               : hg__gc_head((PyObject *)(uintptr_t)obj[a - 1]);
         for (size_t k = a; k < b; k++) {
             PyGC_Head *g = hg__gc_head((PyObject *)(uintptr_t)obj[k]);
-            if (k + 16 < b) {
+            if (k + 32 < b) {
                 __builtin_prefetch(
-                    hg__gc_head((PyObject *)(uintptr_t)obj[k + 16]), 1);
+                    hg__gc_head((PyObject *)(uintptr_t)obj[k + 32]), 1);
             }
             g->_gc_prev =
                 (uintptr_t)prev | (g->_gc_prev & _PyGC_PREV_MASK_FINALIZED);

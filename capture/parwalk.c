@@ -410,15 +410,29 @@ static int part_visit_queued(PyObject *op, void *arg) {
     return part_queue(arg, op);
 }
 
-/* Queue the n items of an array from last to first, skipping NULLs (what
- * list and tuple traversal visit). */
-static inline int part_queue_items_reversed(part *p, PyObject **items,
-                                            Py_ssize_t n) {
-    while (--n >= 0) {
-        if (items[n] != NULL && part_queue(p, items[n]) < 0) {
-            return -1;
+/* Queue the non-NULL items[first], items[first + step], ... (n of them):
+ * part_queue with the queue's head in a local. */
+static inline int part_queue_array(part *p, PyObject *const *items,
+                                   Py_ssize_t first, Py_ssize_t step,
+                                   Py_ssize_t n) {
+    size_t h = p->ring_head, full = p->ring_tail + HG__LAG + HG__BATCH;
+    for (Py_ssize_t k = 0, i = first; k < n; k++, i += step) {
+        PyObject *op = items[i];
+        if (op == NULL) {
+            continue;
+        }
+        __builtin_prefetch((char *)op - sizeof(PyGC_Head));
+        __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
+        p->ring[h++ & (HG__RING - 1)] = op;
+        if (h >= full) {
+            p->ring_head = h;
+            if (part_resolve(p, HG__LAG) < 0) {
+                return -1;
+            }
+            full = p->ring_tail + HG__LAG + HG__BATCH;
         }
     }
+    p->ring_head = h;
     return 0;
 }
 
@@ -427,26 +441,23 @@ static inline int part_queue_items_reversed(part *p, PyObject **items,
  * failed (p->status says why, unless tp_traverse failed on its own). */
 static int part_traverse(part *p, PyObject *op) {
     PyTypeObject *tp = Py_TYPE(op);
+    /* list and tuple traversal: the items from last to first */
     if (tp == &PyList_Type) {
-        return part_queue_items_reversed(p, ((PyListObject *)op)->ob_item,
-                                         Py_SIZE(op));
+        return part_queue_array(p, ((PyListObject *)op)->ob_item,
+                                Py_SIZE(op) - 1, -1, Py_SIZE(op));
     }
     if (tp == &PyTuple_Type) {
-        return part_queue_items_reversed(p, ((PyTupleObject *)op)->ob_item,
-                                         Py_SIZE(op));
+        return part_queue_array(p, ((PyTupleObject *)op)->ob_item,
+                                Py_SIZE(op) - 1, -1, Py_SIZE(op));
     }
     if (hg__plain_class(tp)) {
         PyDictValues *values = *_PyObject_ValuesPointer(op);
         PyObject *dict = *_PyObject_ManagedDictPointer(op);
-        if (values != NULL) {
-            Py_ssize_t n =
-                ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_nentries;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                if (values->values[i] != NULL &&
-                    part_queue(p, values->values[i]) < 0) {
-                    return -1;
-                }
-            }
+        if (values != NULL &&
+            part_queue_array(
+                p, values->values, 0, 1,
+                ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_nentries) < 0) {
+            return -1;
         }
         if (dict != NULL && part_queue(p, dict) < 0) {
             return -1;
@@ -655,8 +666,8 @@ static void part_restore(part *p) {
     for (size_t l = 0; l < p->n; l++) {
         PyObject *op = (PyObject *)(uintptr_t)p->addr[l];
         Py_ssize_t rc = p->refcnt[l];
-        if (l + 16 < p->n && p->refcnt[l + 16] != 1) {
-            __builtin_prefetch((void *)(uintptr_t)p->addr[l + 16], 1);
+        if (l + 32 < p->n && p->refcnt[l + 32] != 1) {
+            __builtin_prefetch((void *)(uintptr_t)p->addr[l + 32], 1);
         }
         if (rc == 1) { /* not marked: its only reference made it */
             if (p->fblock != NULL) {
