@@ -61,7 +61,7 @@ static void advise_huge(void *p, size_t nbytes);
 #define HG__RETAIN_MAX ((size_t)4 << 30)
 #define HG__RETAIN_SECONDS 30.0
 #define HG__N_LIVE 256
-#define HG__N_CACHE 32
+#define HG__N_CACHE 64
 
 typedef struct hg__map {
     void *p;
