@@ -36,8 +36,9 @@
  *     order, then those this pass finds -- traversed into the last part,
  *     their edge ranges kept per object (srcs, in ascending enc order).
  *   restore (GIL, hg__par_restore): each part unmarks its own nodes,
- *     noting the block each mark ended with, and the GC headers are
- *     restored in chunks, all over the threads.
+ *     noting the block each mark ended with and counting the nodes new in
+ *     each block, and the GC headers are restored in chunks, all over the
+ *     threads.
  *   phase 5 (no GIL, hg__par_finish): renumbering (see its banner below):
  *     each block's new nodes numbered and copied into the node table, then
  *     each block's edges rewritten in final ids, both over the threads;
@@ -197,6 +198,10 @@ void hg__par_free(walk *w) {
     if (w->blocks != NULL) {
         hg_free(w->blocks, w->n_blocks * sizeof(block) + 1);
     }
+    if (w->counts != NULL) {
+        hg_free(w->counts,
+                (size_t)(w->n_parts - 1) * w->n_blocks * sizeof(uint32_t) + 1);
+    }
     hg_free(w->srcs, w->cap_srcs * sizeof(untracked_src));
     if (w->tsizers != NULL) {
         hg_free(w->tsizers, w->n_tsizers * sizeof(hg__sizer) + 1);
@@ -205,6 +210,7 @@ void hg__par_free(walk *w) {
     w->parts = NULL;
     w->n_parts = 0;
     w->blocks = NULL;
+    w->counts = NULL;
     w->srcs = NULL;
     w->tsizers = NULL;
     w->inv = NULL;
@@ -612,7 +618,9 @@ int hg__par_walk(walk *w) {
     w->tsizers = hg_alloc(w->n_tsizers * sizeof(hg__sizer) + 1);
     w->blocks = hg_calloc((size_t)n_blocks * sizeof(block) + 1);
     w->n_blocks = (size_t)n_blocks;
-    if (w->tsizers == NULL || w->blocks == NULL ||
+    w->counts =
+        hg_calloc((size_t)n_walkers * (size_t)n_blocks * sizeof(uint32_t) + 1);
+    if (w->tsizers == NULL || w->blocks == NULL || w->counts == NULL ||
         (n + 1 > w->n_offsets &&
          hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
                        n + 1) < 0)) {
@@ -652,6 +660,7 @@ int hg__par_walk(walk *w) {
         w->n_nodes += p->n;
         w->n_edges += p->n_edges;
     }
+    w->par_walked = 1;
     return 0;
 }
 
@@ -661,17 +670,34 @@ int hg__par_walk(walk *w) {
 /* Put back the true count of every node p marked (see capture.c's
  * restore_refcnts: a count changed meanwhile keeps its change), noting
  * each mark's block in fblock (if allocated). */
-static void part_restore(part *p) {
+static void part_restore(part *p, const block *blocks, size_t n_blocks,
+                         uint32_t *counts) {
     size_t k = 0;
+    /* counts != NULL (a walking part of a completed walk): the block each
+     * node is new in (phase 5) is counted -- the one its mark ended with,
+     * or, unmarked, the one that made it: the part's blocks in walk
+     * order hold its nodes in order */
+    uint32_t pi = (uint32_t)(p - p->owner->parts), maker = 0;
+    size_t next_block = 0, maker_end = 0;
     for (size_t l = 0; l < p->n; l++) {
         PyObject *op = (PyObject *)(uintptr_t)p->addr[l];
         Py_ssize_t rc = p->refcnt[l];
         if (l + 32 < p->n && p->refcnt[l + 32] != 1) {
             __builtin_prefetch((void *)(uintptr_t)p->addr[l + 32], 1);
         }
+        while (counts != NULL && l >= maker_end && next_block < n_blocks) {
+            if (blocks[next_block].part == pi) {
+                maker = (uint32_t)next_block;
+                maker_end = blocks[next_block].l1;
+            }
+            next_block++;
+        }
         if (rc == 1) { /* not marked: its only reference made it */
             if (p->fblock != NULL) {
                 p->fblock[l] = HG__NO_BLOCK;
+            }
+            if (counts != NULL) {
+                counts[maker]++;
             }
             continue;
         }
@@ -681,6 +707,9 @@ static void part_restore(part *p) {
             uint32_t fb = hg__mark_block(cur);
             if (p->fblock != NULL) {
                 p->fblock[l] = fb;
+            }
+            if (counts != NULL) {
+                counts[fb]++;
             }
             Py_SET_REFCNT(op,
                           rc + (cur - hg__mark(p->enc_base + (hg_node)l, fb)));
@@ -706,7 +735,9 @@ void hg__par_restore(walk *w, struct _gc_runtime_state *gc) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(w->n_parts - 1)
     for (long i = 0; i < n_parts + n_chunks; i++) {
         if (i < n_parts) {
-            part_restore(&w->parts[i]);
+            int count = w->par_walked && i < w->n_parts - 1;
+            part_restore(&w->parts[i], w->blocks, w->n_blocks,
+                         count ? w->counts + (size_t)i * w->n_blocks : NULL);
         } else {
             size_t c = (size_t)(i - n_parts);
             hg__gc_restore_span(gc, w->addr, w->list_start,
@@ -741,29 +772,17 @@ static inline int new_in(uint32_t fb, size_t b) {
     return fb == (uint32_t)b || fb == HG__NO_BLOCK;
 }
 
-/* n_new of every block (parallel over blocks).  Nodes made in block b and
- * lowered elsewhere are counted for their new block, with an atomic add
- * (rare). */
+/* n_new of every block: the sum of the walking parts' counts (taken by
+ * the restore). */
 static void count_new(walk *w) {
-    long nb = (long)w->n_blocks;
-#pragma omp parallel for schedule(static)
-    for (long b = 0; b < nb; b++) {
-        w->blocks[b].n_new = 0;
-    }
-#pragma omp parallel for schedule(dynamic, 16)
-    for (long b = 0; b < nb; b++) {
-        block *bl = &w->blocks[b];
-        const part *p = &w->parts[bl->part];
-        size_t own = 0;
-        for (size_t l = bl->l0; l < bl->l1; l++) {
-            uint32_t fb = p->fblock[l];
-            if (new_in(fb, (size_t)b)) {
-                own++;
-            } else {
-                __atomic_fetch_add(&w->blocks[fb].n_new, 1, __ATOMIC_RELAXED);
-            }
+    size_t nb = w->n_blocks;
+    int n_walkers = w->n_parts - 1;
+    for (size_t b = 0; b < nb; b++) {
+        size_t n = 0;
+        for (int q = 0; q < n_walkers; q++) {
+            n += w->counts[(size_t)q * nb + b];
         }
-        __atomic_fetch_add(&bl->n_new, own, __ATOMIC_RELAXED);
+        w->blocks[b].n_new = n;
     }
 }
 
