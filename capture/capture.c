@@ -46,8 +46,8 @@
  *      complete); then, with strong references held, run what may
  *      execute Python code: __sizeof__ calls that are not native, type
  *      names.
- *   5. GIL released: (the parallel walk's renumbering), per-type flags,
- *      trim the arrays and hand them to the graph.
+ *   5. GIL released: (the parallel walk's renumbering), trim the arrays
+ *      and hand them to the graph.
  * The pause reported is the time the GIL was held: phases 1 to 4.
  *
  * Value encodings: node ids 0..n_tracked-1 are tracked objects in GC list
