@@ -35,10 +35,10 @@
  *   phase 2b (GIL, serial): the untracked GC objects -- each part's in
  *     order, then those this pass finds -- traversed into the last part,
  *     their edge ranges kept per object (srcs, in ascending enc order).
- *   restore (GIL, hg__par_restore): each part unmarks its own nodes,
- *     noting the block each mark ended with and counting the nodes new in
- *     each block, and the GC headers are restored in chunks, all over the
- *     threads.
+ *   restore (GIL, hg__par_restore): the nodes are unmarked block by
+ *     block, noting the block each mark ended with and counting the nodes
+ *     new in each block, and the GC headers are restored in chunks, all
+ *     over the threads.
  *   phase 5 (no GIL, hg__par_finish): renumbering (see its banner below):
  *     each block's new nodes numbered and copied into the node table, then
  *     each block's edges rewritten in final ids, both over the threads;
@@ -667,30 +667,23 @@ int hg__par_walk(walk *w) {
 /* ---- restore --------------------------------------------------------------
  */
 
-/* Put back the true count of every node p marked (see capture.c's
- * restore_refcnts: a count changed meanwhile keeps its change), noting
- * each mark's block in fblock (if allocated). */
-static void part_restore(part *p, const block *blocks, size_t n_blocks,
-                         uint32_t *counts) {
+/* Put back the true count of p's nodes l0 .. l1-1 that were marked (see
+ * capture.c's restore_refcnts: a count changed meanwhile keeps its
+ * change), noting each mark's block in fblock (if allocated).  counts !=
+ * NULL (the nodes block `maker` made, in a completed walk): the block each
+ * node is new in (phase 5) is counted -- the one its mark ended with, or,
+ * unmarked, the maker. */
+static void restore_range(part *p, size_t l0, size_t l1, uint32_t maker,
+                          uint32_t *counts) {
     size_t k = 0;
-    /* counts != NULL (a walking part of a completed walk): the block each
-     * node is new in (phase 5) is counted -- the one its mark ended with,
-     * or, unmarked, the one that made it: the part's blocks in walk
-     * order hold its nodes in order */
-    uint32_t pi = (uint32_t)(p - p->owner->parts), maker = 0;
-    size_t next_block = 0, maker_end = 0;
-    for (size_t l = 0; l < p->n; l++) {
+    while (k < p->n_over && p->over[k].id < l0) { /* (sorted by id) */
+        k++;
+    }
+    for (size_t l = l0; l < l1; l++) {
         PyObject *op = (PyObject *)(uintptr_t)p->addr[l];
         Py_ssize_t rc = p->refcnt[l];
-        if (l + 32 < p->n && p->refcnt[l + 32] != 1) {
+        if (l + 32 < l1 && p->refcnt[l + 32] != 1) {
             __builtin_prefetch((void *)(uintptr_t)p->addr[l + 32], 1);
-        }
-        while (counts != NULL && l >= maker_end && next_block < n_blocks) {
-            if (blocks[next_block].part == pi) {
-                maker = (uint32_t)next_block;
-                maker_end = blocks[next_block].l1;
-            }
-            next_block++;
         }
         if (rc == 1) { /* not marked: its only reference made it */
             if (p->fblock != NULL) {
@@ -723,8 +716,12 @@ static void part_restore(part *p, const block *blocks, size_t n_blocks,
 /* See walk.h.  The parts' unmarking and chunks of the GC headers are
  * independent stores to different objects, handed out to the threads. */
 void hg__par_restore(walk *w, struct _gc_runtime_state *gc) {
-    int marked = w->par_marked;
-    long n_parts = marked ? w->n_parts : 0;
+    int marked = w->par_marked, by_block = marked && w->par_walked;
+    /* the work: each block's nodes (after a completed walk: small pieces,
+     * so that a thread the system delays holds up the others by little),
+     * else each part's; phase 2b's part whole; chunks of the GC headers */
+    long nb = by_block ? (long)w->n_blocks : 0;
+    long n_whole = !marked ? 0 : by_block ? 1 : w->n_parts;
     long n_chunks =
         w->listed ? (long)(w->n_parts - 1) * HG__GC_CHUNKS_PER_THREAD : 0;
     size_t n_listed = w->list_start[HG__N_GC_LISTS];
@@ -733,13 +730,16 @@ void hg__par_restore(walk *w, struct _gc_runtime_state *gc) {
         hg__gc_restore(gc); /* the list walk failed: chase the lists */
     }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(w->n_parts - 1)
-    for (long i = 0; i < n_parts + n_chunks; i++) {
-        if (i < n_parts) {
-            int count = w->par_walked && i < w->n_parts - 1;
-            part_restore(&w->parts[i], w->blocks, w->n_blocks,
-                         count ? w->counts + (size_t)i * w->n_blocks : NULL);
+    for (long i = 0; i < nb + n_whole + n_chunks; i++) {
+        if (i < nb) {
+            const block *bl = &w->blocks[i];
+            restore_range(&w->parts[bl->part], bl->l0, bl->l1, (uint32_t)i,
+                          w->counts + (size_t)thread_num() * w->n_blocks);
+        } else if (i < nb + n_whole) {
+            part *p = &w->parts[by_block ? w->n_parts - 1 : i - nb];
+            restore_range(p, 0, p->n, 0, NULL);
         } else {
-            size_t c = (size_t)(i - n_parts);
+            size_t c = (size_t)(i - nb - n_whole);
             hg__gc_restore_span(gc, w->addr, w->list_start,
                                 n_listed * c / (size_t)n_chunks,
                                 n_listed * (c + 1) / (size_t)n_chunks);
@@ -772,8 +772,7 @@ static inline int new_in(uint32_t fb, size_t b) {
     return fb == (uint32_t)b || fb == HG__NO_BLOCK;
 }
 
-/* n_new of every block: the sum of the walking parts' counts (taken by
- * the restore). */
+/* n_new of every block: the sum of the restoring threads' counts. */
 static void count_new(walk *w) {
     size_t nb = w->n_blocks;
     int n_walkers = w->n_parts - 1;

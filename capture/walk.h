@@ -180,7 +180,7 @@ typedef struct walk {
     int par_marked;     /* parts' nodes may hold marks: restore them */
     int par_walked;     /* hg__par_walk completed: the restore counts */
     uint32_t *counts;   /* the restore's count of new nodes per block, for
-                         * each walking part (n_parts - 1 rows) */
+                         * each of its threads (n_parts - 1 rows) */
     hg__sizer *tsizers; /* sizers of the types the list walk met */
     size_t n_tsizers;
     hg_node *inv; /* renumbering: enc of each final untracked id (set for
