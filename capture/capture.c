@@ -196,16 +196,10 @@ int hg__walk_reserve(walk *w, size_t need) {
 }
 
 /* See walk.h. */
-int64_t hg__walk_type_id(walk *w, PyTypeObject *tp) {
+int64_t hg__walk_type_lookup(walk *w, PyTypeObject *tp) {
     size_t h;
     uint32_t tid;
 
-    if (tp == w->last_tp[0]) {
-        return w->last_tid[0];
-    }
-    if (tp == w->last_tp[1]) {
-        return w->last_tid[1];
-    }
     h = hash_addr((uint64_t)(uintptr_t)tp, w->tmask);
     while (w->tindex[h] != 0) {
         tid = w->tindex[h] - 1;
@@ -425,16 +419,12 @@ static int drain_queue(walk *w) {
  * the chase brings in anyway. */
 static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
     size_t id = 0;
-    /* the arrays and the type cache in locals: the flags store (a byte)
-     * may alias anything, so fields read through w would be read again
-     * for every object */
+    /* the arrays in locals: the flags store (a byte) may alias anything,
+     * so fields read through w would be read again for every object */
     uint64_t *addr = w->addr;
     uint32_t *type = w->type, *refcnt = w->refcnt;
     uint8_t *flags = w->flags;
     size_t cap = w->cap_n < HG_MAX_NODES ? w->cap_n : HG_MAX_NODES;
-    PyTypeObject *tp0 = NULL, *tp1 = NULL;
-    uint32_t tid0 = 0, tid1 = 0;
-    uint8_t nf0 = 0, nf1 = 0; /* their node_flags */
     int pin = w->pin;
 
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
@@ -445,9 +435,7 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
         w->list_start[i] = id;
         for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
             PyObject *op = hg__gc_object(g); /* borrowed */
-            PyTypeObject *tp = Py_TYPE(op);
-            uint32_t tid = tid0;
-            uint8_t nf = nf0;
+            int64_t tid;
             if (id == cap) {
                 if (id >= HG_MAX_NODES) {
                     w->status = HG_ERANGE;
@@ -463,31 +451,16 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
                 flags = w->flags;
                 cap = w->cap_n < HG_MAX_NODES ? w->cap_n : HG_MAX_NODES;
             }
-            if (tp != tp0) {
-                if (tp == tp1) {
-                    tid = tid1;
-                    nf = nf1;
-                } else {
-                    int64_t t = hg__walk_type_id(w, tp);
-                    if (t < 0) {
-                        w->status = HG_ENOMEM;
-                        return -1;
-                    }
-                    tid = (uint32_t)t;
-                    nf = w->types[tid].node_flags;
-                }
-                tp1 = tp0;
-                tid1 = tid0;
-                nf1 = nf0;
-                tp0 = tp;
-                tid0 = tid;
-                nf0 = nf;
+            tid = hg__walk_type_id(w, Py_TYPE(op));
+            if (tid < 0) {
+                w->status = HG_ENOMEM;
+                return -1;
             }
             hg__gc_stash(g, id);
             addr[id] = (uint64_t)(uintptr_t)op;
-            type[id] = tid;
+            type[id] = (uint32_t)tid;
             refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
-            flags[id] = fl | nf;
+            flags[id] = fl | w->types[tid].node_flags;
             if (pin) {
                 Py_INCREF(op); /* cannot run code: only a count goes up */
                 w->n_pinned = id + 1;
@@ -1068,7 +1041,9 @@ int hg_capture_init(void) {
         if (probe == NULL) {
             return -1;
         }
-        hg__subtype_traverse = ((PyTypeObject *)probe)->tp_traverse;
+        if (PyBaseObject_Type.tp_traverse == NULL) {
+            hg__subtype_traverse = ((PyTypeObject *)probe)->tp_traverse;
+        }
     }
     return 0;
 }

@@ -147,7 +147,9 @@ static inline int hg__gc_tracked(PyObject *op) {
  * base traverse to call after).  tests/python/test_capture_threads.py
  * checks the edges against gc.get_referents() for each kind. */
 
-/* typeobject.c's subtype_traverse (hg_capture_init), or NULL. */
+/* typeobject.c's subtype_traverse (hg_capture_init), or NULL: also when
+ * object itself has a tp_traverse, which plain instances would then
+ * reach. */
 extern traverseproc hg__subtype_traverse;
 
 /* Whether instances of tp are plain in the sense above. */
@@ -155,8 +157,7 @@ static inline int hg__plain_class(PyTypeObject *tp) {
     const unsigned long need = Py_TPFLAGS_HEAPTYPE | Py_TPFLAGS_MANAGED_DICT;
     return tp->tp_traverse == hg__subtype_traverse &&
            hg__subtype_traverse != NULL && (tp->tp_flags & need) == need &&
-           tp->tp_base == &PyBaseObject_Type &&
-           PyBaseObject_Type.tp_traverse == NULL && Py_SIZE(tp) == 0 &&
+           tp->tp_base == &PyBaseObject_Type && Py_SIZE(tp) == 0 &&
            tp->tp_dictoffset != 0 &&
            ((PyHeapTypeObject *)tp)->ht_cached_keys != NULL;
 }

@@ -395,14 +395,20 @@ static int part_visit(PyObject *op, void *arg) {
 /* Referents resolved per call of part_resolve from the queue. */
 #define HG__BATCH 32
 
+/* Put op in p's queue at position h, prefetching the header its
+ * resolution will read. */
+static inline void ring_put(part *p, size_t h, PyObject *op) {
+    __builtin_prefetch((char *)op - sizeof(PyGC_Head));
+    __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
+    p->ring[h & (HG__RING - 1)] = op;
+}
+
 /* Queue referent op of the node being walked, resolving HG__BATCH queued
  * referents at a time (what is done per referent stays a prefetch and a
  * store). */
 static inline int part_queue(part *p, PyObject *op) {
     size_t h = p->ring_head;
-    __builtin_prefetch((char *)op - sizeof(PyGC_Head));
-    __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
-    p->ring[h & (HG__RING - 1)] = op;
+    ring_put(p, h, op);
     p->ring_head = ++h;
     if (h - p->ring_tail >= HG__LAG + HG__BATCH) {
         return part_resolve(p, HG__LAG);
@@ -427,9 +433,7 @@ static inline int part_queue_array(part *p, PyObject *const *items,
         if (op == NULL) {
             continue;
         }
-        __builtin_prefetch((char *)op - sizeof(PyGC_Head));
-        __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
-        p->ring[h++ & (HG__RING - 1)] = op;
+        ring_put(p, h++, op);
         if (h >= full) {
             p->ring_head = h;
             if (part_resolve(p, HG__LAG) < 0) {
@@ -713,8 +717,8 @@ static void restore_range(part *p, size_t l0, size_t l1, uint32_t maker,
 /* Chunks of the GC header restore per thread. */
 #define HG__GC_CHUNKS_PER_THREAD 4
 
-/* See walk.h.  The parts' unmarking and chunks of the GC headers are
- * independent stores to different objects, handed out to the threads. */
+/* See walk.h.  The unmarking and chunks of the GC headers are independent
+ * stores to different objects, handed out to the threads. */
 void hg__par_restore(walk *w, struct _gc_runtime_state *gc) {
     int marked = w->par_marked, by_block = marked && w->par_walked;
     /* the work: each block's nodes (after a completed walk: small pieces,

@@ -223,9 +223,22 @@ int hg__walk_grow_arrays(void **arr[], const size_t elem[], size_t cap[], int n,
  * -1 on allocation failure. */
 int hg__walk_reserve(walk *w, size_t need);
 
-/* Id of tp in the type table, adding it (and its size strategy) on first
- * sight.  Runs no Python code.  -1 on allocation failure. */
-int64_t hg__walk_type_id(walk *w, PyTypeObject *tp);
+/* hg__walk_type_id past its cache: the table, adding tp on first sight. */
+int64_t hg__walk_type_lookup(walk *w, PyTypeObject *tp);
+
+/* Id of tp in the type table, adding it (and its size strategy and node
+ * flags) on first sight.  Runs no Python code.  -1 on allocation failure.
+ * Inline: the two-entry cache answers most calls (heaps alternate between
+ * two types a lot). */
+static inline int64_t hg__walk_type_id(walk *w, PyTypeObject *tp) {
+    if (tp == w->last_tp[0]) {
+        return w->last_tid[0];
+    }
+    if (tp == w->last_tp[1]) {
+        return w->last_tid[1];
+    }
+    return hg__walk_type_lookup(w, tp);
+}
 
 /* Append (id, size) to an overflow list; -1 on allocation failure. */
 int hg__walk_add_over(hg_size_overflow **over, size_t *n, size_t *cap,

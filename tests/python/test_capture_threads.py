@@ -56,6 +56,11 @@ def _check_numbering(g):
     assert next_id == n, 'expected %d nodes, numbered %d' % (n, next_id)
 
 
+def _referent_addresses(g, v):
+    """The addresses of node v's referents, in edge order."""
+    return [g.node(t)[0] for t in g.referents(v)]
+
+
 @pytest.mark.parametrize('threads', THREADS)
 def test_ids_are_the_serial_walks(heap, threads):
     hg.set_num_threads(threads)
@@ -74,7 +79,7 @@ def test_edges_sizes_and_counts_match_the_interpreter(heap, threads):
     try:
         for obj in sample:
             (v,) = g.find([id(obj)])
-            got = [g.node(t)[0] for t in g.referents(v)]
+            got = _referent_addresses(g, v)
             assert got == [id(r) for r in gc.get_referents(obj)], (
                 'edges of item %d differ' % obj.index)
             assert g.node(v)[2] == sys.getsizeof(obj)
@@ -148,7 +153,7 @@ def test_every_kind_of_object_has_the_interpreters_referents(threads):
             for kind, obj in kinds.items():
                 found = g.find([id(obj)])
                 assert found[0] >= 0, 'no node for the %s' % kind
-                got = [g.node(t)[0] for t in g.referents(found[0])]
+                got = _referent_addresses(g, found[0])
                 assert got == [id(r) for r in gc.get_referents(obj)], (
                     'edges of the %s differ' % kind)
     finally:
