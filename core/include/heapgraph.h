@@ -376,7 +376,8 @@ hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
  * A versioned binary file holding a graph's node table and forward CSR, the
  * type table and short node labels (snapfile.c; docs/snapshot-format.rst).
  * The writer replaces `path` atomically (temporary file, fsync, rename); the
- * reader maps the file read-only and validates every byte before use.
+ * reader reads the file into memory it owns (or, on request, maps it) and
+ * validates every byte before use.
  * Functions taking `why` (may be NULL) write a one-line reason there on
  * failure (at most n_why bytes, NUL-terminated).
  */
@@ -417,36 +418,60 @@ typedef struct hg_snapfile_data {
 } hg_snapfile_data;
 
 /* Write d to path atomically: "<path>.tmp-XXXXXXXX" in the same directory,
- * fsync, rename over path.  HG_EINVAL for inconsistent data, HG_ENOMEM,
- * HG_EIO (ENOSPC, EFBIG, EACCES...: named in why); on failure no temporary
- * file is left and path is untouched.  Reads d only (no GIL needed). */
+ * fsync, rename over path.  path must name a regular file or nothing; a
+ * symbolic link to a regular file is kept and its target replaced (the
+ * temporary file then goes beside the target).  HG_EINVAL for inconsistent
+ * data, HG_ENOMEM, HG_EIO (ENOSPC, EFBIG, EACCES...: named in why; and a
+ * path naming a device, FIFO, socket, directory, a link to one or a
+ * dangling link, refused before anything is written); on failure no
+ * temporary file is left and path is untouched.  Reads d only (no GIL
+ * needed). */
 hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
                             char *why, size_t n_why);
 
 /* An open, validated snapshot file. */
 typedef struct hg_snapfile hg_snapfile;
 
-/* Map path read-only and validate it; *out is NULL on failure.  Reads
- * format versions 1 and 2.  HG_EIO: cannot open/map it (missing, a
- * directory, ...); HG_EFORMAT: not a valid snapshot file (bad magic, other
- * version or byte order, truncated, checksum mismatch, broken CSR...);
- * HG_ENOMEM. */
+/* Read path into a buffer f owns (about the file's size, hg_alloc'd) and
+ * validate it; *out is NULL on failure.  Reads format versions 1 and 2.
+ * Once open, f never touches the file again: truncating or rewriting it
+ * cannot affect f.  HG_EIO: cannot open or read it (missing, a directory,
+ * not a regular file, or changed in size while it was read, as when
+ * another program rewrites it in place); HG_EFORMAT: not a valid snapshot
+ * file (bad magic, other version or byte order, truncated, checksum
+ * mismatch -- also what a file rewritten during the read gives --, broken
+ * CSR...); HG_ENOMEM. */
 hg_status hg_snapfile_open(const char *path, hg_snapfile **out, char *why,
                            size_t n_why);
+/* The same, but map the file read-only instead of reading it: no copy,
+ * faster to open.  The file must then stay as it is until
+ * hg_snapfile_close: truncated meanwhile, the next access to the missing
+ * pages raises SIGBUS; rewritten in place, the validated arrays change
+ * under the caller (out-of-range ids: SIGSEGV).  Replacing it by rename,
+ * as hg_snapfile_write does, is safe.  HG_EIO also when mmap fails. */
+hg_status hg_snapfile_map(const char *path, hg_snapfile **out, char *why,
+                          size_t n_why);
 /* The same over a caller's buffer (aligned to 8 bytes, kept alive and
  * unchanged until hg_snapfile_close): for tests and fuzzing. */
 hg_status hg_snapfile_open_mem(const void *data, size_t len, hg_snapfile **out,
                                char *why, size_t n_why);
-/* Unmap and free, with the reverse CSR if one was built; accepts NULL. */
+/* Free (or unmap) the file's bytes, with the reverse CSR if one was built;
+ * accepts NULL. */
 void hg_snapfile_close(hg_snapfile *f);
-/* The file's graph: arrays point into the read-only mapping and must not
- * be written or freed (but for a version 1 file the sizes, converted on
- * open into arrays f owns); hg_graph_reverse may build rev (owned by f). */
+/* The file's graph: arrays point into the file's bytes (f's buffer or the
+ * mapping) and must not be written or freed (but for a version 1 file the
+ * sizes, converted on open into arrays f owns); hg_graph_reverse may build
+ * rev (owned by f). */
 hg_graph *hg_snapfile_graph(hg_snapfile *f);
 /* The file's contents (graph == hg_snapfile_graph(f)); valid until close. */
 const hg_snapfile_data *hg_snapfile_contents(const hg_snapfile *f);
-/* Bytes mapped. */
+/* Bytes of memory f holds: the file's bytes (its buffer, or the mapping),
+ * and a version 1 file's converted sizes; not the reverse CSR. */
 uint64_t hg_snapfile_nbytes(const hg_snapfile *f);
+/* The file's size in bytes. */
+uint64_t hg_snapfile_size(const hg_snapfile *f);
+/* Nonzero when f maps its file (hg_snapfile_map) instead of owning a copy. */
+int hg_snapfile_is_mapped(const hg_snapfile *f);
 /* The format's checksum: XXH64 of len bytes with the given seed. */
 uint64_t hg_snapfile_checksum(const void *data, size_t len, uint64_t seed);
 

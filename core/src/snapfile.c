@@ -1,5 +1,5 @@
 /*
- * snapfile.c -- snapshot files: write a frozen graph to disk, map it back.
+ * snapfile.c -- snapshot files: write a frozen graph to disk, read it back.
  *
  * A snapshot file holds everything a detached snapshot knows: the type
  * table (addresses, flags, short and long names), the node table (address,
@@ -18,13 +18,14 @@
  *                      the previous one; padding bytes are zero
  *
  * Arrays are stored in the writer's byte order (the byte-order mark rejects
- * foreign files) and aligned, so the reader maps the file and uses the
- * arrays in place: opening costs one validating pass over the bytes, no
- * copy.  Checksums are XXH64 (Yann Collet's xxHash, 64-bit variant, seed 0)
- * of each section; the header checksum is XXH64 of header bytes [0, 248)
- * seeded with XXH64 of the section table.  Every byte of a valid file is
- * covered by a checksum, the zero-padding rule or the recorded file size,
- * so any corruption is detected (short of a 2^-64 hash collision).
+ * foreign files) and aligned, so the reader uses them in place in the bytes
+ * it read (or mapped): opening costs one read and one validating pass over
+ * the bytes, no conversion.  Checksums are XXH64 (Yann Collet's xxHash,
+ * 64-bit variant, seed 0) of each section; the header checksum is XXH64 of
+ * header bytes [0, 248) seeded with XXH64 of the section table.  Every byte
+ * of a valid file is covered by a checksum, the zero-padding rule or the
+ * recorded file size, so any corruption is detected (short of a 2^-64 hash
+ * collision).
  *
  * Writer: a temporary file "<path>.tmp-XXXXXXXX" in the same directory,
  * written, fsync()ed, then renamed over path (and the directory fsync()ed):
@@ -36,9 +37,21 @@
  * decreasing, offsets[n] == n_edges, targets < n), type ids < n_types,
  * the size overflow table, string tables, label ids -- and reports the
  * first violation as HG_EFORMAT with a reason.  No input makes it read out
- * of bounds.  A mapped file must not be truncated in place while open
- * (files written here are replaced by rename, which leaves open mappings
- * intact).
+ * of bounds.
+ *
+ * Where the bytes live: hg_snapfile_open reads the file with pread() into
+ * a buffer the snapshot owns (hg_alloc, so counted), then validates that
+ * copy: nothing another program does to the file afterwards -- truncate
+ * it, rewrite it in place -- can reach an open snapshot, and a file
+ * changed while it is read is refused (its size no longer matches, or the
+ * checksums catch the torn contents).  A load either gives one consistent
+ * version of the file or an error; never a signal.  hg_snapfile_map, the
+ * opt-in, maps the file instead (MAP_PRIVATE, populated): no copy and
+ * pages the kernel may drop, but a file truncated while mapped raises
+ * SIGBUS on the next access and one rewritten in place changes the
+ * validated arrays under the kernels (out-of-range ids: SIGSEGV).  Files
+ * written here replace their path by rename, which leaves open mappings
+ * intact; only other writers (cp, truncate, an editor) are a danger.
  *
  * Versions: 2 (written) stores node sizes in 4 bytes, saturated at
  * UINT32_MAX, plus a node_size_over section of (node, size) pairs for the
@@ -73,6 +86,7 @@ static const uint8_t MAGIC[8] = {0x89, 'H', 'G', 'S', '\r', '\n', 0x1a, '\n'};
 #define HG__ENTRY_SIZE 32u
 #define HG__MAX_SECTIONS 64u
 #define HG__SECTION_REQUIRED 1u
+#define HG__READ_CHUNK ((size_t)1 << 30) /* bytes per pread() call */
 
 enum section_kind {
     SEC_TYPE_ADDR = 1,
@@ -491,6 +505,77 @@ static void sync_dir(const char *path) {
     free(dir);
 }
 
+/* What a path names, for a message: "a character device", ... */
+static const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) {
+        return "a directory";
+    }
+    if (S_ISCHR(mode)) {
+        return "a character device";
+    }
+    if (S_ISBLK(mode)) {
+        return "a block device";
+    }
+    if (S_ISFIFO(mode)) {
+        return "a FIFO (named pipe)";
+    }
+    if (S_ISSOCK(mode)) {
+        return "a socket";
+    }
+    return "not a regular file";
+}
+
+/* The file a save replaces: *target (malloc()ed) receives path itself when
+ * path names a regular file or nothing yet, and the file a symbolic link
+ * leads to when path is a link to a regular file (the link is kept and
+ * its target replaced).  Anything else -- a device, FIFO, socket or
+ * directory, a link to one, a dangling link -- is refused with HG_EIO
+ * naming it: the rename would replace the node itself (a save to
+ * /dev/null, as root, would replace /dev/null).  A check, not a lock: a
+ * path another program changes between it and the rename is replaced as
+ * it is then, as by any rename. */
+static hg_status save_target(const char *path, char **target, char *why,
+                             size_t n_why) {
+    struct stat sb, lsb;
+    int link = lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode);
+    const char *what = link ? "a symbolic link to " : "";
+
+    *target = NULL;
+    if (stat(path, &sb) < 0) {
+        if (errno != ENOENT) {
+            set_why(why, n_why, "cannot save to '%s': %s", path,
+                    strerror(errno));
+            return HG_EIO;
+        }
+        if (link) {
+            set_why(why, n_why,
+                    "it is a symbolic link to a missing file; refusing to "
+                    "replace it");
+            return HG_EIO;
+        }
+        *target = strdup(path); /* a new file */
+    } else if (!S_ISREG(sb.st_mode)) {
+        set_why(why, n_why,
+                "it is %s%s, not a regular file; refusing to replace it", what,
+                file_kind(sb.st_mode));
+        return HG_EIO;
+    } else if (link) {
+        *target = realpath(path, NULL);
+        if (*target == NULL && errno != ENOMEM) {
+            set_why(why, n_why, "cannot resolve the symbolic link '%s': %s",
+                    path, strerror(errno));
+            return HG_EIO;
+        }
+    } else {
+        *target = strdup(path);
+    }
+    if (*target == NULL) {
+        set_why(why, n_why, "out of memory");
+        return HG_ENOMEM;
+    }
+    return HG_OK;
+}
+
 hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
                             char *why, size_t n_why) {
     const hg_graph *g;
@@ -501,6 +586,7 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
     uint64_t off, n, nt;
     static const uint8_t zeros[8];
     char *tmp = NULL;
+    char *target = NULL; /* the file replaced: path, or its link's target */
     int fd = -1;
     hg_status st;
 
@@ -511,6 +597,10 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
         return HG_EINVAL;
     }
     st = check_data(d, why, n_why);
+    if (st != HG_OK) {
+        return st;
+    }
+    st = save_target(path, &target, why, n_why);
     if (st != HG_OK) {
         return st;
     }
@@ -611,10 +701,10 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
     h.checksum = header_checksum(&h, table, ns);
 
     /* ---- the temporary file, then rename ---- */
-    fd = open_temp(path, &tmp);
+    fd = open_temp(target, &tmp);
     if (fd < 0) {
         set_why(why, n_why, "cannot create a temporary file beside '%s': %s",
-                path, strerror(errno));
+                target, strerror(errno));
         st = HG_EIO;
         goto cleanup;
     }
@@ -638,15 +728,15 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
         goto io_error;
     }
     fd = -1;
-    if (rename(tmp, path) < 0) {
+    if (rename(tmp, target) < 0) {
         set_why(why, n_why, "cannot rename the temporary file to '%s': %s",
-                path, strerror(errno));
+                target, strerror(errno));
         st = HG_EIO;
         goto cleanup;
     }
     free(tmp);
     tmp = NULL;
-    sync_dir(path);
+    sync_dir(target);
     st = HG_OK;
     goto cleanup;
 
@@ -664,16 +754,24 @@ cleanup:
     for (uint32_t i = 0; i < SEC_N_KNOWN - 1; i++) {
         free(sec[i].owned);
     }
+    free(target);
     return st;
 }
 
 /* ---- reading ------------------------------------------------------------- */
 
+/* Who owns hg_snapfile.base, and so how close() gives it back. */
+enum {
+    HG__OWN_CALLER = 0,  /* hg_snapfile_open_mem: the caller's buffer */
+    HG__OWN_BUFFER = 1,  /* hg_snapfile_open: hg_alloc(align8(len)) */
+    HG__OWN_MAPPING = 2, /* hg_snapfile_map: munmap(base, len) */
+};
+
 struct hg_snapfile {
-    const uint8_t *base; /* the mapping (or the caller's buffer) */
-    size_t len;
-    int mapped;     /* base is ours to munmap */
-    hg_graph graph; /* arrays in the mapping; rev owned, built later */
+    const uint8_t *base; /* the file's bytes (see owner) */
+    size_t len;          /* the file's size */
+    int owner;           /* HG__OWN_*: how close() releases base */
+    hg_graph graph;      /* arrays in the mapping; rev owned, built later */
     hg_snapfile_data data;
     /* A version 1 file's 8-byte sizes (in the mapping), converted after
      * validation into graph.size and graph.size_over, which an open f then
@@ -1079,7 +1177,7 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
     return 0;
 }
 
-static hg_status open_common(const uint8_t *base, size_t len, int mapped,
+static hg_status open_common(const uint8_t *base, size_t len, int owner,
                              hg_snapfile **out, char *why, size_t n_why) {
     hg_snapfile *f = calloc(1, sizeof(*f));
     if (f == NULL) {
@@ -1088,9 +1186,9 @@ static hg_status open_common(const uint8_t *base, size_t len, int mapped,
     }
     f->base = base;
     f->len = len;
-    f->mapped = mapped;
+    f->owner = owner;
     if (parse(f, why, n_why) < 0) {
-        free(f); /* the caller unmaps */
+        free(f); /* the caller releases base */
         return HG_EFORMAT;
     }
     if (f->sizes_v1 != NULL) {
@@ -1106,7 +1204,7 @@ static hg_status open_common(const uint8_t *base, size_t len, int mapped,
         if (st != HG_OK) {
             hg_free(g->size, (size_t)g->n_nodes * sizeof(uint32_t));
             set_why(why, n_why, "out of memory");
-            free(f); /* the caller unmaps */
+            free(f); /* the caller releases base */
             return st;
         }
     }
@@ -1126,49 +1224,42 @@ hg_status hg_snapfile_open_mem(const void *data, size_t len, hg_snapfile **out,
         set_why(why, n_why, "the buffer must be aligned to 8 bytes");
         return HG_EINVAL;
     }
-    return open_common(data, len, 0, out, why, n_why);
+    return open_common(data, len, HG__OWN_CALLER, out, why, n_why);
 }
 
-hg_status hg_snapfile_open(const char *path, hg_snapfile **out, char *why,
-                           size_t n_why) {
+/* Open path for reading and check that it can be a snapshot file: a
+ * regular file (O_NONBLOCK: a FIFO or device must not block the open) of
+ * at least a header's size.  On HG_OK *fd is open and *len its size; else
+ * *fd is -1 and why names the cause (a file too short gets the reason its
+ * first bytes give). */
+static hg_status open_regular(const char *path, int *fd, size_t *len, char *why,
+                              size_t n_why) {
     struct stat sb;
-    void *base;
-    int fd;
-    int flags = MAP_PRIVATE;
-    hg_status st;
+    int d = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    hg_status st = HG_EIO;
 
-    set_why(why, n_why, "no error");
-    if (path == NULL || out == NULL) {
-        set_why(why, n_why, "NULL argument");
-        return HG_EINVAL;
-    }
-    *out = NULL;
-    /* O_NONBLOCK: a FIFO or device must not block the open */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
+    *fd = -1;
+    *len = 0;
+    if (d < 0) {
         set_why(why, n_why, "%s", strerror(errno));
         return HG_EIO;
     }
-    if (fstat(fd, &sb) < 0) {
+    if (fstat(d, &sb) < 0) {
         set_why(why, n_why, "%s", strerror(errno));
-        close(fd);
-        return HG_EIO;
+        goto cleanup;
     }
     if (S_ISDIR(sb.st_mode)) {
         set_why(why, n_why, "is a directory, not a snapshot file");
-        close(fd);
-        return HG_EIO;
+        goto cleanup;
     }
     if (!S_ISREG(sb.st_mode)) {
         set_why(why, n_why, "not a regular file");
-        close(fd);
-        return HG_EIO;
+        goto cleanup;
     }
     if (sb.st_size < (off_t)HG__HEADER_SIZE) {
-        /* too small to map usefully: read the head for the right reason */
+        /* too small to be one: read the head for the right reason */
         uint8_t head[8] = {0};
-        ssize_t r = pread(fd, head, sizeof(head), 0);
-        close(fd);
+        ssize_t r = pread(d, head, sizeof(head), 0);
         if (r < 8 || memcmp(head, MAGIC, 8) != 0) {
             set_why(why, n_why,
                     sb.st_size == 0
@@ -1179,27 +1270,138 @@ hg_status hg_snapfile_open(const char *path, hg_snapfile **out, char *why,
                     "truncated: %lld bytes, the header alone needs %u",
                     (long long)sb.st_size, HG__HEADER_SIZE);
         }
-        return HG_EFORMAT;
+        st = HG_EFORMAT;
+        goto cleanup;
     }
-    if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
-        close(fd);
-        set_why(why, n_why, "file too large to map");
-        return HG_EIO;
+    if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX / 2) {
+        set_why(why, n_why, "file too large for this machine's memory");
+        goto cleanup;
     }
-#ifdef MAP_POPULATE
-    flags |= MAP_POPULATE; /* validation reads every page anyway */
+    *fd = d;
+    *len = (size_t)sb.st_size;
+    return HG_OK;
+cleanup:
+    close(d);
+    return st;
+}
+
+/* Read the len bytes of fd into a buffer of its own (hg_alloc, len rounded
+ * up to 8 with zero bytes; hg_alloc's blocks are aligned for any type, so
+ * to 8 at least, as the arrays need).  A file that another program
+ * shrinks or extends while it is read -- truncated, or rewritten in place
+ * the way cp(1) does -- gives HG_EIO naming that; one rewritten in place
+ * with the same size gives torn contents, which the checksums reject. */
+static hg_status read_file(int fd, size_t len, uint8_t **out, char *why,
+                           size_t n_why) {
+    size_t cap = (size_t)align8(len), got = 0;
+    uint8_t *buf = hg_alloc(cap);
+    uint8_t extra;
+    ssize_t r;
+
+    *out = NULL;
+    if (buf == NULL) {
+        set_why(why, n_why, "out of memory reading %zu bytes", len);
+        return HG_ENOMEM;
+    }
+#ifdef POSIX_FADV_SEQUENTIAL
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* advice only */
 #endif
-    base = mmap(NULL, (size_t)sb.st_size, PROT_READ, flags, fd, 0);
+    while (got < len) {
+        size_t chunk = len - got > HG__READ_CHUNK ? HG__READ_CHUNK : len - got;
+        r = pread(fd, buf + got, chunk, (off_t)got);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            set_why(why, n_why, "cannot read the file: %s", strerror(errno));
+            goto fail;
+        }
+        if (r == 0) {
+            set_why(why, n_why,
+                    "the file shrank from %zu to %zu bytes while it was "
+                    "read (is another program rewriting it?)",
+                    len, got);
+            goto fail;
+        }
+        got += (size_t)r;
+    }
+    do {
+        r = pread(fd, &extra, 1, (off_t)len);
+    } while (r < 0 && errno == EINTR);
+    if (r != 0) {
+        set_why(why, n_why,
+                r > 0 ? "the file grew past %zu bytes while it was read (is "
+                        "another program rewriting it?)"
+                      : "cannot read the file past %zu bytes",
+                len);
+        goto fail;
+    }
+    memset(buf + len, 0, cap - len);
+    *out = buf;
+    return HG_OK;
+fail:
+    hg_free(buf, cap);
+    return HG_EIO;
+}
+
+/* hg_snapfile_open (read) and hg_snapfile_map (map) */
+static hg_status open_path(const char *path, int map, hg_snapfile **out,
+                           char *why, size_t n_why) {
+    uint8_t *buf = NULL;
+    void *base;
+    size_t len;
+    int fd;
+    hg_status st;
+
+    set_why(why, n_why, "no error");
+    if (path == NULL || out == NULL) {
+        set_why(why, n_why, "NULL argument");
+        return HG_EINVAL;
+    }
+    *out = NULL;
+    st = open_regular(path, &fd, &len, why, n_why);
+    if (st != HG_OK) {
+        return st;
+    }
+    if (!map) {
+        st = read_file(fd, len, &buf, why, n_why);
+        close(fd);
+        if (st != HG_OK) {
+            return st;
+        }
+        st = open_common(buf, len, HG__OWN_BUFFER, out, why, n_why);
+        if (st != HG_OK) {
+            hg_free(buf, (size_t)align8(len));
+        }
+        return st;
+    }
+    {
+        int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+        flags |= MAP_POPULATE; /* validation reads every page anyway */
+#endif
+        base = mmap(NULL, len, PROT_READ, flags, fd, 0);
+    }
     close(fd);
     if (base == MAP_FAILED) {
         set_why(why, n_why, "cannot map the file: %s", strerror(errno));
         return errno == ENOMEM ? HG_ENOMEM : HG_EIO;
     }
-    st = open_common(base, (size_t)sb.st_size, 1, out, why, n_why);
+    st = open_common(base, len, HG__OWN_MAPPING, out, why, n_why);
     if (st != HG_OK) {
-        munmap(base, (size_t)sb.st_size);
+        munmap(base, len);
     }
     return st;
+}
+
+hg_status hg_snapfile_open(const char *path, hg_snapfile **out, char *why,
+                           size_t n_why) {
+    return open_path(path, 0, out, why, n_why);
+}
+
+hg_status hg_snapfile_map(const char *path, hg_snapfile **out, char *why,
+                          size_t n_why) {
+    return open_path(path, 1, out, why, n_why);
 }
 
 void hg_snapfile_close(hg_snapfile *f) {
@@ -1212,8 +1414,10 @@ void hg_snapfile_close(hg_snapfile *f) {
         hg_free(f->graph.size_over,
                 (size_t)f->graph.n_size_over * sizeof(hg_size_overflow));
     }
-    if (f->mapped) {
+    if (f->owner == HG__OWN_MAPPING) {
         munmap((void *)(uintptr_t)f->base, f->len);
+    } else if (f->owner == HG__OWN_BUFFER) {
+        hg_free((void *)(uintptr_t)f->base, (size_t)align8(f->len));
     }
     free(f);
 }
@@ -1227,5 +1431,22 @@ const hg_snapfile_data *hg_snapfile_contents(const hg_snapfile *f) {
 }
 
 uint64_t hg_snapfile_nbytes(const hg_snapfile *f) {
+    uint64_t n;
+    if (f == NULL) {
+        return 0;
+    }
+    n = f->owner == HG__OWN_BUFFER ? align8(f->len) : (uint64_t)f->len;
+    if (f->sizes_v1 != NULL) { /* the converted sizes, owned */
+        n += (uint64_t)f->graph.n_nodes * sizeof(uint32_t) +
+             (uint64_t)f->graph.n_size_over * sizeof(hg_size_overflow);
+    }
+    return n;
+}
+
+uint64_t hg_snapfile_size(const hg_snapfile *f) {
     return f != NULL ? (uint64_t)f->len : 0;
+}
+
+int hg_snapfile_is_mapped(const hg_snapfile *f) {
+    return f != NULL && f->owner == HG__OWN_MAPPING;
 }

@@ -2,12 +2,23 @@
  * test_snapfile.c -- snapshot files: round trips, atomic writes, and a
  * reader that rejects every damaged file (each truncation length, random
  * byte flips, extensions, wrong magic, version, byte order, crafted
- * sections) with HG_EFORMAT and a reason, never a crash.
+ * sections) with HG_EFORMAT and a reason, never a crash.  The reader owns
+ * a copy of the file (truncating or rewriting it afterwards changes
+ * nothing; a file rewritten while it is read gives an error or one whole
+ * version), mapping is the opt-in; the writer refuses to replace anything
+ * but a regular file, and writes through a link to one.
  */
 #include "check.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- a small snapshot -------------------------------------------------- */
@@ -449,6 +460,288 @@ static void test_edge_labels_round_trip(void) {
     fixture_destroy(&fx);
 }
 
+/* ---- the file changes under the reader ----------------------------------- */
+
+/* Does f hold exactly fx's graph? */
+static int same_graph(const hg_snapfile *f, const fixture *fx) {
+    const hg_graph *g = hg_snapfile_contents(f)->graph;
+    const hg_graph *w = fx->g;
+    return g->n_nodes == w->n_nodes && g->fwd.n_edges == w->fwd.n_edges &&
+           memcmp(g->addr, w->addr, w->n_nodes * sizeof(uint64_t)) == 0 &&
+           memcmp(g->size, w->size, w->n_nodes * sizeof(uint32_t)) == 0 &&
+           memcmp(g->fwd.offsets, w->fwd.offsets,
+                  (w->n_nodes + 1) * sizeof(hg_edge)) == 0 &&
+           memcmp(g->fwd.targets, w->fwd.targets,
+                  w->fwd.n_edges * sizeof(hg_node)) == 0;
+}
+
+/* Overwrite path in place with buf, the way cp(1) does: truncate, write. */
+static void rewrite_in_place(const char *path, const uint8_t *buf, size_t n) {
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    size_t at = 0;
+    REQUIRE(fd >= 0, "open %s for writing: %s", path, strerror(errno));
+    while (at < n) {
+        size_t chunk = n - at < 4096 ? n - at : 4096;
+        ssize_t w = write(fd, buf + at, chunk);
+        REQUIRE(w > 0, "write: %s", strerror(errno));
+        at += (size_t)w;
+    }
+    close(fd);
+}
+
+/* hg_snapfile_open reads the file into memory of its own: truncating the
+ * file, or overwriting it in place, after the open changes nothing (a
+ * mapping would raise SIGBUS, or hand the kernels the new bytes). */
+static void test_open_owns_a_copy_of_the_file(void) {
+    fixture fx, other;
+    char path[512], why[256];
+    hg_snapfile *f = NULL;
+    uint8_t *bytes;
+    size_t len, other_len;
+    uint64_t live0;
+    hg_status st;
+
+    fixture_init(&fx, 3000, 12000, 21);
+    fixture_init(&other, 3000, 12000, 22);
+    path_in_tmp(path, sizeof(path), "other.hgsnap");
+    REQUIRE(hg_snapfile_write(path, &other.d, why, sizeof(why)) == HG_OK, "%s",
+            why);
+    bytes = check_slurp(path, &other_len);
+    path_in_tmp(path, sizeof(path), "owned.hgsnap");
+    REQUIRE(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_OK, "%s",
+            why);
+    free(check_slurp(path, &len));
+    live0 = hg_alloc_live_bytes();
+    st = hg_snapfile_open(path, &f, why, sizeof(why));
+    REQUIRE(st == HG_OK, "open: %s (%s)", hg_status_str(st), why);
+    CHECK(!hg_snapfile_is_mapped(f), "hg_snapfile_open must not map");
+    CHECK(hg_snapfile_size(f) == len, "size %llu, the file has %zu",
+          (unsigned long long)hg_snapfile_size(f), len);
+    CHECK(hg_snapfile_nbytes(f) >= len &&
+              hg_alloc_live_bytes() - live0 >= hg_snapfile_nbytes(f),
+          "the copy must be counted: nbytes %llu, live bytes +%llu, file %zu",
+          (unsigned long long)hg_snapfile_nbytes(f),
+          (unsigned long long)(hg_alloc_live_bytes() - live0), len);
+    REQUIRE(truncate(path, 0) == 0, "truncate: %s", strerror(errno));
+    CHECK(same_graph(f, &fx), "truncating the file changed the open graph");
+    rewrite_in_place(path, bytes, other_len);
+    CHECK(same_graph(f, &fx), "rewriting the file changed the open graph");
+    st = hg_graph_reverse(hg_snapfile_graph(f));
+    CHECK(st == HG_OK, "reverse: %s", hg_status_str(st));
+    hg_snapfile_close(f);
+    CHECK(hg_alloc_live_bytes() == live0, "close frees the copy: +%llu",
+          (unsigned long long)(hg_alloc_live_bytes() - live0));
+    /* out of memory for the copy: HG_ENOMEM, nothing held */
+    hg_alloc_fail_after(0);
+    f = (hg_snapfile *)1;
+    st = hg_snapfile_open(path, &f, why, sizeof(why));
+    hg_alloc_fail_after(-1);
+    CHECK(st == HG_ENOMEM && f == NULL && hg_alloc_live_bytes() == live0,
+          "allocation failure: %s (%s)", hg_status_str(st), why);
+    unlink(path);
+    free(bytes);
+    fixture_destroy(&fx);
+    fixture_destroy(&other);
+}
+
+/* hg_snapfile_map, the opt-in, maps the same contents without a copy. */
+static void test_map_is_the_opt_in(void) {
+    fixture fx;
+    char path[512], why[256];
+    hg_snapfile *f = NULL;
+    uint64_t live0;
+    hg_status st;
+
+    fixture_init(&fx, 1000, 4000, 23);
+    path_in_tmp(path, sizeof(path), "mapped.hgsnap");
+    REQUIRE(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_OK, "%s",
+            why);
+    live0 = hg_alloc_live_bytes();
+    st = hg_snapfile_map(path, &f, why, sizeof(why));
+    REQUIRE(st == HG_OK, "map: %s (%s)", hg_status_str(st), why);
+    CHECK(hg_snapfile_is_mapped(f) && same_graph(f, &fx),
+          "a mapped file must give the same graph");
+    CHECK(hg_snapfile_nbytes(f) == hg_snapfile_size(f) &&
+              hg_alloc_live_bytes() == live0,
+          "a mapping is counted as the file's size and copies nothing");
+    hg_snapfile_close(f);
+    CHECK(hg_snapfile_map(tmpdir, &f, why, sizeof(why)) == HG_EIO &&
+              f == NULL && strstr(why, "directory") != NULL,
+          "map a directory: %s", why);
+    unlink(path);
+    fixture_destroy(&fx);
+}
+
+/* Another process rewrites the file in place (truncate, write), over and
+ * over, alternating two versions of different sizes, while this one opens
+ * it: every open gives one whole version or an error naming the cause --
+ * never a crash, never a mix. */
+static void test_open_during_an_in_place_rewrite(void) {
+    fixture a, b;
+    char path[512], why[256];
+    uint8_t *bytes_a, *bytes_b;
+    size_t len_a, len_b;
+    int ok = 0, refused = 0, mixed = 0, other_error = 0, status = 0;
+    pid_t child;
+
+    fixture_init(&a, 20000, 80000, 31);
+    fixture_init(&b, 15000, 50000, 32);
+    path_in_tmp(path, sizeof(path), "rewritten.hgsnap");
+    REQUIRE(hg_snapfile_write(path, &b.d, why, sizeof(why)) == HG_OK, "%s",
+            why);
+    bytes_b = check_slurp(path, &len_b);
+    REQUIRE(hg_snapfile_write(path, &a.d, why, sizeof(why)) == HG_OK, "%s",
+            why);
+    bytes_a = check_slurp(path, &len_a);
+    fflush(NULL);
+    child = fork();
+    REQUIRE(child >= 0, "fork: %s", strerror(errno));
+    if (child == 0) {
+        for (unsigned i = 0;; i++) {
+            if (i % 2) {
+                rewrite_in_place(path, bytes_a, len_a);
+            } else {
+                rewrite_in_place(path, bytes_b, len_b);
+            }
+        }
+    }
+    for (int i = 0; i < 400; i++) {
+        hg_snapfile *f = NULL;
+        hg_status st = hg_snapfile_open(path, &f, why, sizeof(why));
+        if (st == HG_OK) {
+            ok++;
+            mixed += !same_graph(f, &a) && !same_graph(f, &b);
+            hg_snapfile_close(f);
+        } else if (st == HG_EIO || st == HG_EFORMAT) {
+            refused++;
+        } else {
+            other_error++;
+        }
+    }
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    CHECK(mixed == 0, "%d of %d opens gave a mix of two versions", mixed, ok);
+    CHECK(other_error == 0,
+          "%d opens failed with neither HG_EIO nor "
+          "HG_EFORMAT",
+          other_error);
+    CHECK(ok + refused == 400, "%d whole versions, %d refused", ok, refused);
+    unlink(path);
+    free(bytes_a);
+    free(bytes_b);
+    fixture_destroy(&a);
+    fixture_destroy(&b);
+}
+
+/* ---- what a save may replace ----------------------------------------------
+ */
+
+/* Writing over path must fail with HG_EIO, say why (`want` in the reason),
+ * and leave path as it was (the same inode and kind) and no temporary
+ * file. */
+static void check_refused(const fixture *fx, const char *path,
+                          const char *want) {
+    struct stat before, after;
+    char why[512];
+    hg_status st;
+
+    REQUIRE(lstat(path, &before) == 0, "lstat %s", path);
+    st = hg_snapfile_write(path, &fx->d, why, sizeof(why));
+    CHECK(st == HG_EIO && strstr(why, want) != NULL &&
+              strstr(why, "not a regular file") != NULL,
+          "writing over %s: expected HG_EIO naming \"%s\", got %s (%s)", path,
+          want, hg_status_str(st), why);
+    REQUIRE(lstat(path, &after) == 0, "%s was removed", path);
+    CHECK(after.st_ino == before.st_ino &&
+              (after.st_mode & S_IFMT) == (before.st_mode & S_IFMT),
+          "%s was replaced", path);
+    CHECK(tmp_files_left() == 0, "a temporary file was left beside %s", path);
+}
+
+static void test_write_refuses_what_is_not_a_regular_file(void) {
+    fixture fx;
+    char path[512], target[512], why[256];
+    struct sockaddr_un addr;
+    struct stat sb;
+    hg_snapfile *f = NULL;
+    int sock;
+
+    fixture_init(&fx, 100, 300, 41);
+    path_in_tmp(path, sizeof(path), "fifo");
+    REQUIRE(mkfifo(path, 0600) == 0, "mkfifo");
+    check_refused(&fx, path, "a FIFO");
+    unlink(path);
+
+    path_in_tmp(path, sizeof(path), "dir");
+    REQUIRE(mkdir(path, 0700) == 0, "mkdir");
+    check_refused(&fx, path, "a directory");
+    /* a link to a directory is refused too, the link kept */
+    path_in_tmp(target, sizeof(target), "dir-link");
+    REQUIRE(symlink(path, target) == 0, "symlink");
+    check_refused(&fx, target, "a symbolic link to a directory");
+    unlink(target);
+    rmdir(path);
+
+    path_in_tmp(path, sizeof(path), "sock");
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    REQUIRE(strlen(path) < sizeof(addr.sun_path), "socket path too long");
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    REQUIRE(sock >= 0 &&
+                bind(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0,
+            "bind %s: %s", path, strerror(errno));
+    check_refused(&fx, path, "a socket");
+    close(sock);
+    unlink(path);
+
+    /* a device node: only root may make one */
+    path_in_tmp(path, sizeof(path), "null");
+    if (mknod(path, S_IFCHR | 0600, makedev(1, 3)) == 0) {
+        check_refused(&fx, path, "a character device");
+        unlink(path);
+    } else {
+        printf("test_snapfile: no character device test (mknod: %s)\n",
+               strerror(errno));
+    }
+    if (stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode)) {
+        CHECK(hg_snapfile_write("/dev/null", &fx.d, why, sizeof(why)) == HG_EIO,
+              "writing over /dev/null must be refused: %s", why);
+        CHECK(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode),
+              "/dev/null is no longer a character device");
+    }
+
+    /* a dangling link: refused, the link kept */
+    path_in_tmp(path, sizeof(path), "dangling");
+    path_in_tmp(target, sizeof(target), "nowhere.hgsnap");
+    REQUIRE(symlink(target, path) == 0, "symlink");
+    CHECK(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_EIO &&
+              strstr(why, "missing file") != NULL,
+          "a dangling link: %s", why);
+    CHECK(access(target, F_OK) != 0, "the link's target was created");
+    unlink(path);
+
+    /* a link to a regular file: the link kept, its target replaced */
+    path_in_tmp(target, sizeof(target), "target.hgsnap");
+    path_in_tmp(path, sizeof(path), "link.hgsnap");
+    REQUIRE(hg_snapfile_write(target, &fx.d, why, sizeof(why)) == HG_OK, "%s",
+            why);
+    REQUIRE(symlink("target.hgsnap", path) == 0, "symlink");
+    fx.g->addr[0] = 0xabcdef; /* the new contents */
+    CHECK(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_OK,
+          "writing through a link: %s", why);
+    CHECK(lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode),
+          "the link must be kept");
+    CHECK(hg_snapfile_open(target, &f, why, sizeof(why)) == HG_OK &&
+              same_graph(f, &fx),
+          "the link's target must hold the new contents: %s", why);
+    hg_snapfile_close(f);
+    CHECK(tmp_files_left() == 0, "a temporary file was left behind");
+    unlink(path);
+    unlink(target);
+    fixture_destroy(&fx);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/hg-snapfile-XXXXXX");
     REQUIRE(mkdtemp(tmpdir) != NULL, "mkdtemp");
@@ -460,6 +753,10 @@ int main(void) {
     test_random_byte_flips_are_rejected();
     test_foreign_files_are_named();
     test_file_errors_are_eio();
+    test_open_owns_a_copy_of_the_file();
+    test_map_is_the_opt_in();
+    test_open_during_an_in_place_rewrite();
+    test_write_refuses_what_is_not_a_regular_file();
     rmdir(tmpdir);
     return check_summary("test_snapfile");
 }
