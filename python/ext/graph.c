@@ -370,7 +370,11 @@ static PyObject *Graph_get_n_types(GraphObject *self, void *c) {
 }
 
 static PyObject *Graph_get_nbytes(GraphObject *self, void *c) {
-    uint64_t n = hg_graph_nbytes(G(self));
+    /* a loaded graph's arrays are in its file's bytes (read into memory,
+     * or mapped): count those, whole, and what was built beside them */
+    uint64_t n = self->file != NULL ? hg_snapfile_nbytes(self->file) +
+                                          hg_csr_nbytes(&G(self)->rev)
+                                    : hg_graph_nbytes(G(self));
     hg_node nn = G(self)->n_nodes;
     (void)c;
     n += (uint64_t)self->cap.n_types *

@@ -102,14 +102,14 @@ extern const char hg_graph_roots_doc[], hg_graph_unreachable_doc[],
     hg_graph_cycle_groups_doc[], hg_graph_component_doc[], hg_graph_match_doc[];
 
 /* Snapshot files (snapfile.c): Graph.save/file_info/labels, the module's
- * load(), its FileError, and dealloc's hook that unmaps a loaded graph's
- * file (called before hg_capture_release, which must not free it). */
+ * load(), its FileError, and dealloc's hook that frees (or unmaps) a loaded
+ * graph's file (called before hg_capture_release, which must not free it). */
 extern PyObject *hg_FileError;
 PyObject *hg_graph_save(GraphObject *self, PyObject *args);
 PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused);
 PyObject *hg_graph_labels(GraphObject *self, PyObject *unused);
 PyObject *hg_graph_edge_labels(GraphObject *self, PyObject *unused);
-PyObject *hg_py_load(PyObject *module, PyObject *arg);
+PyObject *hg_py_load(PyObject *module, PyObject *args, PyObject *kwargs);
 void hg_graph_release_file(GraphObject *self);
 extern const char hg_graph_save_doc[], hg_graph_file_info_doc[],
     hg_graph_labels_doc[], hg_graph_edge_labels_doc[], hg_load_doc[];

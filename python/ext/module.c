@@ -198,7 +198,8 @@ static PyMethodDef hg_methods[] = {
     {"live_bytes", hg_py_live_bytes, METH_NOARGS,
      "live_bytes() -> int\n\nBytes held by the core's allocator shim."},
     {"_alloc_fail_after", hg_py_fail_after, METH_O, fail_after_doc},
-    {"load", hg_py_load, METH_O, hg_load_doc},
+    {"load", (PyCFunction)(void (*)(void))hg_py_load,
+     METH_VARARGS | METH_KEYWORDS, hg_load_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,15 +5,22 @@
  * with the GIL released; only the type names and node labels are packed
  * first, with the GIL held.  Nothing is pinned and no object is touched.
  *
- * load() maps a file (no copy of the arrays) and wraps it in a Graph whose
- * capture points into the mapping: cap.graph is the file's graph,
+ * load() reads a file into memory the core owns (hg_snapfile_open), or
+ * maps it when asked (mmap=True, hg_snapfile_map), and wraps it in a Graph
+ * whose capture points into those bytes: cap.graph is the file's graph,
  * cap.type_addr and cap.type_flags its arrays, cap.short_names and
  * cap.long_names Python lists decoded from it.  Such a Graph owns none of
  * those arrays: self->file says so, and Graph_dealloc calls
  * hg_graph_release_file() before hg_capture_release(), which detaches them
- * and unmaps the file (freeing the reverse graph if one was built).  A
- * loaded Graph is detached and has no live objects: Graph.objects()
- * refuses (an address from another process is not an object here).
+ * and frees or unmaps the file's bytes (and the reverse graph if one was
+ * built).  A loaded Graph is detached and has no live objects:
+ * Graph.objects() refuses (an address from another process is not an
+ * object here).  Read (the default), it never looks at the file again;
+ * mapped, the file must not be truncated or rewritten in place while the
+ * Graph lives (the caller's promise: load()'s docstring says so).
+ *
+ * save() to a path naming a device, FIFO, socket or directory is refused
+ * by the core writer before anything is written (FileError naming it).
  *
  * Errors: a file that cannot be written or read raises
  * _heapgraph.FileError(reason) (objgraph turns it into SnapshotError naming
@@ -232,8 +239,10 @@ cleanup:
 
 const char hg_graph_file_info_doc[] =
     "file_info() -> dict or None\n\n"
-    "For a graph loaded from a file: runtime, producer, created (Unix time)\n"
-    "and nbytes (bytes mapped); None for a captured graph.";
+    "For a graph loaded from a file: runtime, producer, created (Unix time),\n"
+    "nbytes (the file's size), memory (bytes the file's contents hold in\n"
+    "memory: read, or mapped) and mapped (load(mmap=True)); None for a\n"
+    "captured graph.";
 
 PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused) {
     const hg_snapfile_data *d;
@@ -242,9 +251,12 @@ PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused) {
         Py_RETURN_NONE;
     }
     d = hg_snapfile_contents(self->file);
-    return Py_BuildValue("{s:s,s:s,s:d,s:K}", "runtime", d->runtime, "producer",
-                         d->producer, "created", d->created, "nbytes",
-                         (unsigned long long)hg_snapfile_nbytes(self->file));
+    return Py_BuildValue(
+        "{s:s,s:s,s:d,s:K,s:K,s:O}", "runtime", d->runtime, "producer",
+        d->producer, "created", d->created, "nbytes",
+        (unsigned long long)hg_snapfile_size(self->file), "memory",
+        (unsigned long long)hg_snapfile_nbytes(self->file), "mapped",
+        hg_snapfile_is_mapped(self->file) ? Py_True : Py_False);
 }
 
 const char hg_graph_labels_doc[] =
@@ -338,13 +350,19 @@ void hg_graph_release_file(GraphObject *self) {
  */
 
 const char hg_load_doc[] =
-    "load(path) -> Graph\n\n"
-    "Map a snapshot file and validate it (core hg_snapfile_open); the\n"
-    "Graph answers from the mapping.  FileError(reason) for a missing,\n"
-    "unreadable or invalid file.";
+    "load(path, mmap=False) -> Graph\n\n"
+    "Read a snapshot file into memory and validate it (core\n"
+    "hg_snapfile_open); the Graph answers from that copy, whatever happens\n"
+    "to the file afterwards.  mmap=True maps the file instead\n"
+    "(hg_snapfile_map): no copy, but the file must not be truncated or\n"
+    "rewritten in place while the Graph lives (SIGBUS, SIGSEGV).\n"
+    "FileError(reason) for a missing, unreadable, invalid file, or one\n"
+    "changed while it was read.";
 
-PyObject *hg_py_load(PyObject *module, PyObject *arg) {
+PyObject *hg_py_load(PyObject *module, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"path", "mmap", NULL};
     PyObject *path = NULL;
+    int map = 0;
     GraphObject *g = NULL;
     hg_snapfile *f = NULL;
     const hg_snapfile_data *d;
@@ -352,11 +370,15 @@ PyObject *hg_py_load(PyObject *module, PyObject *arg) {
     hg_status st;
     (void)module;
 
-    if (!PyUnicode_FSConverter(arg, &path)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|p:load", kwlist,
+                                     PyUnicode_FSConverter, &path, &map)) {
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-        st = hg_snapfile_open(PyBytes_AS_STRING(path), &f, why, sizeof(why));
+        st =
+            map ? hg_snapfile_map(PyBytes_AS_STRING(path), &f, why, sizeof(why))
+                : hg_snapfile_open(PyBytes_AS_STRING(path), &f, why,
+                                   sizeof(why));
     Py_END_ALLOW_THREADS
     Py_DECREF(path);
     if (st != HG_OK) {
@@ -369,7 +391,7 @@ PyObject *hg_py_load(PyObject *module, PyObject *arg) {
     }
     memset((char *)g + sizeof(PyObject), 0,
            sizeof(GraphObject) - sizeof(PyObject));
-    g->file = f; /* from here on, dealloc unmaps it */
+    g->file = f; /* from here on, dealloc frees or unmaps it */
     d = hg_snapfile_contents(f);
     g->cap.graph = hg_snapfile_graph(f);
     g->cap.n_types = d->n_types;

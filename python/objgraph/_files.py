@@ -5,8 +5,9 @@ shallow size, reference count and flags, every reference, the type table
 -- plus short labels (module names, class and function qualified names)
 and the capture's figures.  The format is described in
 ``docs/snapshot-format.rst``; the engine writes it atomically (a temporary
-file renamed over the target) and maps it back without copying, after
-checking every byte.
+file renamed over the target, which must be a regular file or nothing yet)
+and reads it back into memory of its own -- or maps it, when asked --
+after checking every byte.
 
 A loaded snapshot is detached from any process: it answers every question
 that needs no live object (type statistics, counts, sizes, leaking objects
@@ -30,9 +31,10 @@ class SnapshotError(Exception):
     """A snapshot file could not be saved or loaded.
 
     Raised for a missing, unreadable, truncated, corrupt, foreign or
-    wrong-version file, and for a failed save (full disk, file size limit,
-    missing directory, ...).  ``path`` is the file, ``reason`` the cause;
-    the message names both.
+    wrong-version file, one changed while it was being loaded, and for a
+    failed save (full disk, file size limit, missing directory, a path
+    that names a device, FIFO, socket or directory, ...).  ``path`` is the
+    file, ``reason`` the cause; the message names both.
     """
 
     __module__ = 'objgraph'
@@ -151,7 +153,14 @@ def _runtime():
 
 
 def save(snap, path):
-    """Write ``snap`` to ``path``; see :meth:`Snapshot.save`."""
+    """Write ``snap`` to ``path``; see :meth:`Snapshot.save`.
+
+    ``path`` must name a regular file (replaced atomically) or nothing
+    yet; a symbolic link to a regular file is kept and the file it leads
+    to replaced.  A path naming anything else -- a device such as
+    ``/dev/null``, a FIFO, a socket, a directory, a link to one of those,
+    a dangling link -- raises :class:`SnapshotError` and is left as it
+    is."""
     from . import __version__
     path = os.fspath(path)
     g = snap._g
@@ -170,11 +179,27 @@ def save(snap, path):
                             path, reason) from None
 
 
-def load(path):
+def load(path, mmap=False):
     """Load a snapshot file written by :meth:`Snapshot.save`.
 
-    The file is mapped, not read into memory, and every byte is checked
-    first (sizes, checksums, references).  Returns a detached
+    The file is read into memory the snapshot owns (counted in its
+    ``nbytes``) and every byte is checked first (sizes, checksums,
+    references); from then on the snapshot never looks at the file again,
+    so deleting, truncating or rewriting it cannot harm the process.  A
+    file another program changes while it is being read (rewrites in
+    place, truncates) raises :class:`SnapshotError`; a load never gives a
+    mix of two versions.
+
+    ``mmap=True`` maps the file instead: no copy, so a large file opens
+    faster and its pages are shared with the system's file cache.  The
+    file must then stay as it is while the snapshot lives: truncated, the
+    process is killed by SIGBUS at the next query; overwritten in place
+    (``cp new.hgsnap old.hgsnap``, an editor), queries read the new bytes
+    unchecked and may crash it (SIGSEGV).  Replacing the file by a rename
+    (as :meth:`Snapshot.save` does) is safe.  Use it for files nothing
+    else writes.
+
+    Returns a detached
     :class:`Snapshot` (a :class:`LoadedSnapshot`) that answers the
     questions that need no live object: ``len``, ``num_edges``,
     ``nbytes``, :meth:`~Snapshot.count`, :meth:`~Snapshot.typestats`,
@@ -187,7 +212,7 @@ def load(path):
 
     Raises :class:`objgraph.SnapshotError` naming the file and the cause
     for a missing, unreadable, truncated, corrupt, foreign or
-    wrong-version file.
+    wrong-version file, or one changed while it was read.
 
         >>> snap = objgraph.load('before.hgsnap')
         >>> snap.count('dict')
@@ -195,7 +220,7 @@ def load(path):
     """
     path = os.fspath(path)
     try:
-        graph = _heapgraph.load(path)
+        graph = _heapgraph.load(path, mmap=bool(mmap))
     except _heapgraph.FileError as e:
         reason = str(e)
         raise SnapshotError('cannot load snapshot %r: %s' % (path, reason),
@@ -262,8 +287,14 @@ class LoadedSnapshot(Snapshot):
 
     @property
     def file_size(self):
-        """Bytes of the file (mapped, not copied)."""
+        """Bytes of the file (held in memory: read, or mapped)."""
         return self._info['nbytes']
+
+    @property
+    def mapped(self):
+        """True when loaded with ``mmap=True``: the snapshot maps its
+        file instead of holding a copy (see :func:`objgraph.load`)."""
+        return self._info['mapped']
 
     def get_leaking_ids(self):
         """Node ids of the objects no other object refers to: what

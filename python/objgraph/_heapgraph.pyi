@@ -1,9 +1,11 @@
 """Type stubs for objgraph._heapgraph, the private engine extension."""
 
+from os import PathLike
 from typing import Iterable, Optional, Sequence, Union
 
 _Ids = Union[bytes, bytearray, memoryview, Sequence[int]]
 _Mask = Union[bytes, bytearray, memoryview]
+_Path = Union[str, bytes, PathLike]
 
 NODE_TRACKED: int
 NODE_MODULE: int
@@ -66,10 +68,16 @@ class Graph:
     def match(self, old: "Graph", mask: _Mask,
               survivors: bool = True) -> bytes: ...
     # snapshot files (snapfile.c)
-    def save(self, path: str, label_ids: _Ids, labels: list[str],
-             runtime: str, producer: str, created: float) -> None: ...
-    def file_info(self) -> Optional[dict]: ...
+    def save(self, path: _Path, label_ids: _Ids, labels: list[str],
+             runtime: str, producer: str, created: float,
+             edge_ids: _Ids = ..., edge_labels: list[str] = ...) -> None:
+        """Raises FileError for a path naming a device, FIFO, socket or
+        directory (refused, left as it is)."""
+    def file_info(self) -> Optional[dict]:
+        """None for a captured graph; else runtime, producer, created,
+        nbytes (the file's size), memory (bytes held) and mapped."""
     def labels(self) -> tuple[bytes, list[str]]: ...
+    def edge_labels(self) -> tuple[bytes, list[str], bytes, bytes]: ...
 
 
 def capture(pin: bool = True, exclude: Optional[tuple] = None) -> Graph: ...
@@ -80,7 +88,9 @@ def num_threads() -> int: ...
 def allocator() -> str: ...
 def live_bytes() -> int: ...
 def _alloc_fail_after(n: int) -> None: ...
-def load(path: str) -> Graph: ...
+def load(path: _Path, mmap: bool = False) -> Graph:
+    """Read the file into memory the Graph owns (mmap=False), or map it
+    (mmap=True: the file must not change while the Graph lives)."""
 
 
 class FileError(Exception): ...

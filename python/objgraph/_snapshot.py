@@ -142,10 +142,15 @@ class Snapshot(LeakAnalysis):
         docs/snapshot-format.rst.  About 33 bytes per object plus 4 per
         reference.
 
+        ``path`` must name a regular file or nothing yet (a symbolic link
+        to a regular file is kept, the file it leads to replaced): a path
+        naming a device (``/dev/null``), a FIFO, a socket or a directory
+        is refused, never replaced.
+
         Raises :class:`objgraph.SnapshotError` naming the file and the
-        cause (full disk, file size limit, missing directory, ...); the
-        previous file, if any, is left as it was and no temporary file
-        remains.
+        cause (full disk, file size limit, missing directory, a path that
+        is not a regular file, ...); the previous file, if any, is left as
+        it was and no temporary file remains.
         """
         from ._files import save
         save(self, path)
