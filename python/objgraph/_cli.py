@@ -15,7 +15,10 @@ Files are snapshots written by ``Snapshot.save``; every figure comes from
 the :class:`objgraph.LoadedSnapshot` API (and :func:`objgraph.leak_suspects`)
 on the files loaded back.  Every subcommand takes ``--json``: one JSON
 document on stdout instead of the text.  Progress notes go to stderr, and
-only when stderr is a terminal.
+only when stderr is a terminal.  The commands that read files take
+``--mmap``: map them instead of reading them into memory (faster for large
+files; the command then crashes if a file is truncated or rewritten in
+place while it runs -- see :func:`objgraph.load`).
 
 Exit status: 0 done; 1 a leak found with ``--fail-on-leak``; 2 a usage or
 file error, reported as one line on stderr naming the file and the cause
@@ -109,9 +112,9 @@ def _table(header, rows, align=None):
 
 # -- Snapshot helpers ---------------------------------------------------------
 
-def _load(path, progress):
+def _load(path, progress, mmap=False):
     progress.step('loading %s' % path)
-    return objgraph.load(path)
+    return objgraph.load(path, mmap=mmap)
 
 
 def _path_nodes(snap, group):
@@ -162,7 +165,7 @@ def _paths_of(snap, path, typename, limit):
 # message.
 
 def _cmd_info(args, progress):
-    snap = _load(args.file, progress)
+    snap = _load(args.file, progress, args.mmap)
     progress.step('counting')
     stats = snap.typestats(shortnames=False)
     created = datetime.datetime.fromtimestamp(snap.created,
@@ -191,7 +194,7 @@ def _cmd_info(args, progress):
 
 
 def _cmd_top(args, progress):
-    snap = _load(args.file, progress)
+    snap = _load(args.file, progress, args.mmap)
     progress.step('computing retained sizes')
     key = _TOP_SORT[args.sort]
     rows = snap.retained_by_type(None)
@@ -214,8 +217,8 @@ def _cmd_top(args, progress):
 
 
 def _cmd_diff(args, progress):
-    old = _load(args.old, progress)
-    new = _load(args.new, progress)
+    old = _load(args.old, progress, args.mmap)
+    new = _load(args.new, progress, args.mmap)
     progress.step('comparing')
     rows = new.diff(old).growth(args.limit)
     doc = {'old': args.old, 'new': args.new,
@@ -232,7 +235,7 @@ def _cmd_diff(args, progress):
 
 
 def _cmd_paths(args, progress):
-    snap = _load(args.file, progress)
+    snap = _load(args.file, progress, args.mmap)
     progress.step('finding retention paths of %s' % args.type)
     groups = _paths_of(snap, args.file, args.type, args.limit)
     paths = [_path_doc(snap, group) for group in groups]
@@ -279,7 +282,7 @@ def _cmd_suspects(args, progress):
     if len(args.files) < 3:
         raise UsageError('needs 3 or more snapshot files, in the order they '
                          'were taken, not %d' % len(args.files))
-    snaps = [_load(path, progress) for path in args.files]
+    snaps = [_load(path, progress, args.mmap) for path in args.files]
     progress.step('looking for types that keep growing')
     suspects = objgraph.leak_suspects(snaps, limit=args.limit,
                                       paths=args.paths)
@@ -313,7 +316,7 @@ def _check_output(path):
 
 def _cmd_render(args, progress):
     _check_output(args.output)
-    snap = _load(args.file, progress)
+    snap = _load(args.file, progress, args.mmap)
     progress.step('finding the retention path of %s' % args.type)
     groups = _paths_of(snap, args.file, args.type, 1)
     if not groups:
@@ -436,11 +439,19 @@ def build_parser():
     common.add_argument('--json', action='store_true',
                         help='print one JSON document on stdout instead of '
                              'text')
+    loading = argparse.ArgumentParser(add_help=False)
+    loading.add_argument('--mmap', action='store_true',
+                         help='map the files instead of reading them into '
+                              'memory: faster to open a large file, but '
+                              'the command crashes (SIGBUS) if a file is '
+                              'truncated or rewritten in place while it '
+                              'runs')
     sub = parser.add_subparsers(dest='command', required=True,
                                 metavar='COMMAND')
 
-    def command(name, func, help, description):
-        p = sub.add_parser(name, parents=[common], help=help,
+    def command(name, func, help, description, loads=True):
+        p = sub.add_parser(name, parents=[common, loading] if loads
+                           else [common], help=help,
                            description=description)
         p.set_defaults(func=func)
         return p
@@ -457,7 +468,7 @@ def build_parser():
                 'sessions), leak every request it handles, take a snapshot '
                 'after each round of requests, save them to files, find '
                 'the leak with leak_suspects on the files loaded back, and '
-                'draw the retention path of the top suspect.')
+                'draw the retention path of the top suspect.', loads=False)
     p.add_argument('--users', type=_positive, default=200_000, metavar='N',
                    help='users in the heap (each adds ~7 objects; default '
                         '200000)')
