@@ -48,6 +48,7 @@ import math
 import numbers
 import os
 import queue
+import re
 import signal as _signal
 import sys
 import tempfile
@@ -68,6 +69,16 @@ REPORT_VERSION = 1
 LATEST_REPORT = 'latest-report.json'
 SNAPSHOT_PREFIX = 'snapshot-'
 REPORT_PREFIX = 'report-'
+
+# The names _round gives the canary's files, whichever run or process wrote
+# them: prefix, UTC date and time, pid, sequence number.  Rotation deletes
+# only files named so (never a temporary file of a save in progress,
+# "NAME.tmp-XXXXXXXX", nor anything a user put there).
+_STAMP = r'(\d{8}-\d{6})-(\d+)-(\d+)'
+_SNAPSHOT_NAME = re.compile(re.escape(SNAPSHOT_PREFIX) + _STAMP
+                            + re.escape('.hgsnap'))
+_REPORT_NAME = re.compile(re.escape(REPORT_PREFIX) + _STAMP
+                          + re.escape('.json'))
 
 _SITE_FRAMES = 5     # most recent frames kept per allocation site
 _GC_RETRIES = 10     # captures refused because a collection is running
@@ -290,8 +301,9 @@ class Canary:
     :meth:`trigger`) estimates the capture's pause and memory, skips the
     snapshot when an estimate exceeds ``max_pause`` or ``max_bytes``,
     otherwise takes a detached snapshot (``objgraph.snapshot(pin=False)``:
-    it holds no object), saves it, deletes the oldest file it wrote beyond
-    ``keep``, loads the new file and, from the third file on, runs
+    it holds no object), saves it, deletes the oldest canary snapshot
+    files of the directory beyond ``keep`` (see :func:`start`), loads the
+    new file and, from the third file on, runs
     :func:`objgraph.leak_suspects` over the files kept.  Then it writes
     the report and calls ``on_report`` with a copy of it.  A failure (a
     full disk, a callback raising) is logged and recorded in the report's
@@ -577,7 +589,8 @@ class Canary:
         t0 = time.perf_counter()
         loaded = load(path)
         self._snapshots.append(_Summary(path, loaded))
-        self._rotate(self._snapshots, lambda summary: summary.path, report)
+        self._rotate(self._snapshots, lambda summary: summary.path,
+                     _SNAPSHOT_NAME, report)
         self._record_memory(report, capture_bytes + loaded.nbytes)
         window = [summary.path for summary in self._snapshots]
         report['window'] = [os.path.basename(p) for p in window]
@@ -608,17 +621,40 @@ class Canary:
         report['memory_bytes'] = nbytes
         self._estimator.update_bytes(nbytes)
 
-    def _rotate(self, files, path_of, report):
-        """Delete the oldest files this canary wrote beyond ``keep``."""
+    def _rotate(self, files, path_of, pattern, report):
+        """Keep at most ``keep`` canary files of one kind in the directory.
+
+        ``files`` is this canary's window of that kind, oldest first
+        (``path_of`` gives an entry's path; the newest is written, or about
+        to be), ``pattern`` the names the canary gives that kind.  The
+        window is trimmed to ``keep``, the files leaving it deleted; then
+        the oldest other files named by ``pattern`` -- left by earlier
+        runs, or by other processes -- are deleted until ``keep`` remain,
+        counting the window's files still there.  A file of the window is
+        never deleted for another's sake (the window is the analysis), and
+        a file named otherwise is never touched.
+        """
         while len(files) > self.keep:
-            old = path_of(files.popleft())
-            try:
-                os.remove(old)
-            except FileNotFoundError:
-                pass
-            except OSError as e:
-                report['errors'].append('cannot delete %r: %s'
-                                        % (old, e.strerror or e))
+            self._delete(path_of(files.popleft()), report)
+        if not files:
+            return
+        mine = {os.path.basename(path_of(f)) for f in files}
+        present = _canary_files(self.directory, pattern)
+        others = [name for name in present if name not in mine]
+        n_mine = len({name for name in present if name in mine}
+                     | {os.path.basename(path_of(files[-1]))})
+        for name in others[:max(0, len(others) + n_mine - self.keep)]:
+            self._delete(os.path.join(self.directory, name), report)
+
+    @staticmethod
+    def _delete(path, report):
+        try:
+            os.remove(path)
+        except FileNotFoundError:  # gone already (another canary's rotation)
+            pass
+        except OSError as e:
+            report['errors'].append('cannot delete %r: %s'
+                                    % (path, e.strerror or e))
 
     def _finish(self, report, stamp):
         """Write the report, publish it (``last_report``), then hand a
@@ -629,7 +665,7 @@ class Canary:
         path = os.path.join(self.directory,
                             '%s%s.json' % (REPORT_PREFIX, stamp))
         self._reports.append(path)
-        self._rotate(self._reports, lambda p: p, report)
+        self._rotate(self._reports, lambda p: p, _REPORT_NAME, report)
         self._write_report(report, path)
         self.last_report = report
         self.rounds += 1
@@ -658,6 +694,32 @@ def _remove(path):
         os.remove(path)
     except OSError:
         pass
+
+
+def _canary_files(directory, pattern):
+    """The names of the regular files (not links) in ``directory`` that
+    ``pattern`` matches, oldest first: by the UTC time in the name, then
+    the time of the last write, pid and sequence number (two runs within
+    one second)."""
+    found = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                m = pattern.fullmatch(entry.name)
+                if m is None:
+                    continue
+                try:
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    mtime = entry.stat(follow_symlinks=False).st_mtime_ns
+                except OSError:  # deleted meanwhile
+                    continue
+                found.append((m.group(1), mtime, int(m.group(2)),
+                              int(m.group(3)), entry.name))
+    except OSError:  # the directory is gone: the save reports that
+        return []
+    found.sort()
+    return [row[-1] for row in found]
 
 
 class _Done:
@@ -847,10 +909,16 @@ def start(interval=600, directory=None, keep=6, max_pause=0.5,
     ``delay`` seconds (default: ``interval``, so that start-up is over).
     ``directory``: where snapshots and reports go; created if missing
     (default: ``<tempdir>/objgraph-canary-<pid>``); it must be writable.
-    ``keep``: snapshot files kept, newest first (>= 3, what
-    :func:`objgraph.leak_suspects` needs); older files the canary wrote
-    are deleted, other files never touched.  The reports rotate the same
-    way.  About 33 bytes per object and 4 per reference each.
+    ``keep``: snapshot files kept in ``directory``, newest first (>= 3,
+    what :func:`objgraph.leak_suspects` needs).  It counts every canary
+    snapshot there (``snapshot-<UTC time>-<pid>-<sequence>.hgsnap``),
+    whichever run or process wrote it: after each save the oldest are
+    deleted until ``keep`` remain, files of earlier runs included, but
+    never one of this canary's own newest ``keep``.  Canaries running at
+    once in one directory therefore delete each other's files: give each
+    process its own directory.  Files named otherwise are never touched.
+    The reports (``report-...json``) rotate the same way.  A snapshot
+    file takes about 33 bytes per object and 4 per reference.
     ``max_pause``: seconds; a capture estimated to pause the program
     longer is skipped (None: no limit).  ``max_bytes``: a capture whose
     round is estimated to need more memory (the capture plus the newest
