@@ -229,7 +229,7 @@ int64_t hg__walk_type_lookup(walk *w, PyTypeObject *tp) {
     }
     tid = (uint32_t)w->n_types++;
     w->types[tid].tp = tp;
-    hg__sizer_init(tp, &w->types[tid].sizer);
+    hg__sizer_init(tp, w->py_sizes, &w->types[tid].sizer);
     /* as build_types' _PyType_Lookup, which may not run here (its cache
      * changes reference counts) */
     w->types[tid].node_flags =
@@ -651,11 +651,13 @@ static void drop_refs(walk *w) {
     }
 }
 
-/* Phase 4b: sizes that need calls.  A __sizeof__ that fails with an
- * ordinary exception (sys.getsizeof would raise) falls back to
- * object.__sizeof__'s formula so that one broken class does not make the
- * heap impossible to snapshot; MemoryError and non-Exception errors
- * (KeyboardInterrupt...) fail the capture. */
+/* Phase 4b: sizes that need calls: C __sizeof__ methods of extension
+ * types and, only with Python sizes, __sizeof__ defined in Python (with
+ * C sizes those were never deferred: sizeof.c).  A __sizeof__ that fails
+ * with an ordinary exception (sys.getsizeof would raise) falls back to
+ * the C size so that one broken class does not make the heap impossible
+ * to snapshot; MemoryError and non-Exception errors (KeyboardInterrupt...)
+ * fail the capture. */
 static int deferred_sizes(walk *w) {
     for (size_t i = 0; i < w->n_defer; i++) {
         PyObject *op = w->defer[i].op; /* borrowed from defer[] */
@@ -671,7 +673,8 @@ static int deferred_sizes(walk *w) {
                 return -1;
             }
             PyErr_Clear();
-            n = hg__object_sizeof(op) + s->preheader;
+            n = s->kind == HG__SZ_PYTHON ? hg__sizer_c_size(op)
+                                         : hg__object_sizeof(op) + s->preheader;
         }
         if (hg__store_size(slot, (uint64_t)n, w->defer[i].id, &w->sover,
                            &w->n_sover, &w->cap_sover) < 0) {
@@ -1080,6 +1083,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     }
     w.pin = opts->pin;
     w.nodes_only = opts->nodes_only;
+    w.py_sizes = opts->python_sizes;
 
     /* ---- phase 0: allocate, pre-fault (GIL released) ------------------- */
     plan_capacity(&w, gc);

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-def snapshot(pin=True, collect=False):
+def snapshot(pin=True, collect=False, sizes='c'):
     """Freeze the heap into a :class:`Snapshot` that answers queries
     instantly.
 
@@ -53,12 +53,30 @@ def snapshot(pin=True, collect=False):
 
     ``collect``: run ``gc.collect()`` first.
 
+    ``sizes``: how shallow sizes are measured.  ``'c'`` (the default): from
+    the interpreter's own figures, running no Python code -- what
+    ``sys.getsizeof`` gives for every object whose class does not define
+    ``__sizeof__`` in Python.  For one that does (a function in the class
+    or a base, such as ``unittest.mock.MagicMock``'s), the override is not
+    called: the object gets the size the nearest ``__sizeof__`` written in
+    C further along its class's MRO gives (``object.__sizeof__`` for a
+    plain class, ``list.__sizeof__`` for a list subclass) plus the
+    collector's header, i.e. ``sys.getsizeof`` without the override.
+    Calling it would run user code in the middle of the capture (a
+    ``MagicMock`` records each call and creates child mocks, so every
+    snapshot would grow the heap it measures).  ``'python'``: such
+    ``__sizeof__`` methods are called after the heap is read, and sizes
+    are exactly ``sys.getsizeof`` (one that raises gets the C size).  A
+    ``__sizeof__`` written in C by an extension type is called in both
+    modes, after the heap is read: only the extension knows the memory its
+    objects own.  Any other value raises ValueError.
+
         >>> snap = objgraph.snapshot()
         >>> snap.count('MyClass')
         3
         >>> snap.close()
     """
-    return take(pin=pin, collect=collect)
+    return take(pin=pin, collect=collect, sizes=sizes)
 
 
 def _snap(pin, collect=False, exclude=(), nodes_only=False):

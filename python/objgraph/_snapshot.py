@@ -18,6 +18,7 @@ from ._names import (
     check_callable,
     check_depth,
     check_limit,
+    check_sizes,
     check_typename,
     is_proper_module,
     typename_func,
@@ -540,13 +541,15 @@ def _by_type_of(typename, objects):
     return [o for o in objects if name_of(o) == typename]
 
 
-def take(pin=True, collect=False, exclude=(), nodes_only=False):
+def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c'):
     """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`.
 
     ``nodes_only``: tracked objects and types without references -- for
     objgraph's type counts, which need nothing more (internal use).
+    ``sizes``: 'c' or 'python' (see :func:`objgraph.snapshot`).
     """
+    check_sizes(sizes)
     if collect:
         gc.collect()
     return Snapshot(_heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
-                                       nodes_only=nodes_only))
+                                       nodes_only=nodes_only, sizes=sizes))
