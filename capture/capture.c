@@ -43,9 +43,11 @@
  *      caller's excluded objects, without running Python code.
  *   4. restore every _gc_prev (on every path, including errors: from the
  *      recorded addresses, without a second chase, once phase 1 is
- *      complete); then, with strong references held, run what may
- *      execute Python code: __sizeof__ calls that are not native, type
- *      names.
+ *      complete); then, with strong references held, make the calls
+ *      that could not be made during the walk: C __sizeof__ methods of
+ *      extension types (4b; Python-level ones only with Python sizes),
+ *      and the type names (4c), read from the classes unless a
+ *      metaclass computes them in Python.
  *   5. GIL released: (the parallel walk's renumbering), trim the arrays
  *      and hand them to the graph.
  * The pause reported is the time the GIL was held: phases 1 to 4.
@@ -685,47 +687,35 @@ static int deferred_sizes(walk *w) {
     return 0;
 }
 
-/* objgraph: type(o).__name__ and _long_typename(o). */
-static int type_names(PyTypeObject *tp, PyObject **short_name,
-                      PyObject **long_name) {
-    PyObject *name = NULL, *module = NULL;
-    int truth, rc = -1;
+/* Record the exceptions computing type tid's names raised (either may be
+ * NULL) in out->name_errors; steals both.  0, or -1 with MemoryError. */
+static int record_name_errors(hg_capture *out, size_t tid, PyObject *short_err,
+                              PyObject *long_err) {
+    PyObject *key = NULL, *pair = NULL;
+    int rc = -1;
 
-    *short_name = *long_name = NULL;
-    name = PyObject_GetAttr((PyObject *)tp, HG__ID(__name__));
-    if (name == NULL) {
+    if (out->name_errors == NULL && (out->name_errors = PyDict_New()) == NULL) {
         goto cleanup;
     }
-    if (!PyUnicode_Check(name)) {
-        Py_SETREF(name, PyObject_Str(name));
-        if (name == NULL) {
-            goto cleanup;
-        }
+    key = PyLong_FromSize_t(tid);
+    pair = PyTuple_Pack(2, short_err != NULL ? short_err : Py_None,
+                        long_err != NULL ? long_err : Py_None);
+    if (key != NULL && pair != NULL) {
+        rc = PyDict_SetItem(out->name_errors, key, pair);
     }
-    if (_PyObject_LookupAttr((PyObject *)tp, HG__ID(__module__), &module) < 0) {
-        goto cleanup;
-    }
-    truth = module == NULL ? 0 : PyObject_IsTrue(module);
-    if (truth < 0) {
-        goto cleanup;
-    }
-    if (truth) {
-        *long_name = PyUnicode_FromFormat("%S.%S", module, name);
-        if (*long_name == NULL) {
-            goto cleanup;
-        }
-    } else {
-        *long_name = Py_NewRef(name);
-    }
-    *short_name = Py_NewRef(name);
-    rc = 0;
 cleanup:
-    Py_XDECREF(name);
-    Py_XDECREF(module);
+    Py_XDECREF(key);
+    Py_XDECREF(pair);
+    Py_XDECREF(short_err);
+    Py_XDECREF(long_err);
     return rc;
 }
 
-/* Phase 4c: the type table of the result. */
+/* Phase 4c: the type table of the result.  Names come from the classes'
+ * fields, or from Python code for the few classes whose metaclass
+ * computes them (typenames.c); an exception that code raises is recorded,
+ * not raised, so one odd metaclass does not make the heap impossible to
+ * snapshot. */
 static int build_types(walk *w, hg_capture *out) {
     size_t nt = w->n_types;
     out->type_addr = hg_alloc(nt * sizeof(uint64_t));
@@ -742,7 +732,7 @@ static int build_types(walk *w, hg_capture *out) {
     }
     for (size_t i = 0; i < nt; i++) {
         PyTypeObject *tp = w->types[i].tp; /* borrowed from types[] */
-        PyObject *s, *l;
+        PyObject *s, *l, *s_err, *l_err;
         uint32_t f = 0;
         out->type_addr[i] = (uint64_t)(uintptr_t)tp;
         if (w->types[i].node_flags & HG_NODE_HAS_DEL) {
@@ -758,11 +748,15 @@ static int build_types(walk *w, hg_capture *out) {
             f |= HG_TYPE_EXACT_DICT;
         }
         out->type_flags[i] = f;
-        if (type_names(tp, &s, &l) < 0) {
+        if (hg__type_names(tp, &s, &l, &s_err, &l_err) < 0) {
             return -1;
         }
         PyList_SET_ITEM(out->short_names, (Py_ssize_t)i, s);
         PyList_SET_ITEM(out->long_names, (Py_ssize_t)i, l);
+        if ((s_err != NULL || l_err != NULL) &&
+            record_name_errors(out, i, s_err, l_err) < 0) {
+            return -1;
+        }
     }
     return 0;
 }

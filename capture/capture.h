@@ -7,10 +7,12 @@
  * gc.freeze() -- calls each one's tp_traverse, and records a node per object
  * and per distinct untracked referent, with address, type, shallow size
  * (sys.getsizeof, but see hg_capture_opts.python_sizes), reference count
- * and flags.  No Python code runs during the walk, nor after it unless
- * the caller asks for Python-level __sizeof__ calls or a metaclass
- * computes a class's __name__ in Python.  The GIL is held only while
- * object memory is read; the time it is held is reported as the pause.
+ * (saturated at UINT32_MAX) and flags.  No Python code runs during the
+ * walk, nor after it unless the caller asks for Python-level __sizeof__
+ * calls or a metaclass computes a class's __name__ or __module__ in
+ * Python (an exception that code raises is recorded in name_errors, not
+ * raised).  The GIL is held only while object memory is read; the time it
+ * is held is reported as the pause.
  *
  * Interpreter internals (GC lists, GC header layout) live in one header per
  * version family: cpython311.h.  Other versions fail at build time with a
@@ -55,6 +57,12 @@ typedef struct hg_capture {
     PyObject *short_names;  /* list of str, n_types: type(o).__name__ */
     PyObject *long_names;   /* list of str: 'module.Name' or 'Name' as
                              * objgraph's _long_typename */
+    PyObject *name_errors;  /* NULL, or a dict: type id -> (exception or
+                             * None, exception or None), what computing
+                             * its short and long name raised (Python code:
+                             * a metaclass property...); the names are
+                             * then the ones the class's fields give.  The
+                             * exceptions have no traceback */
     int pinned;             /* tracked nodes hold one strong reference each */
     double pause_seconds;   /* wall time the GIL was held by the capture */
     double capture_seconds; /* wall time of the whole capture */

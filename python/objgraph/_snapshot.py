@@ -80,6 +80,9 @@ class Snapshot(LeakAnalysis):
         self._masks = {}
         self._names = {}
         self._drawn = {}  # id(obj) -> node id, for objects drawn
+        # {type id: (exception, exception)}: what the class of a type
+        # raised at capture for its short and long names (None: nothing)
+        self._name_errors = graph.pop_name_errors()
 
     # -- life cycle ---------------------------------------------------------
 
@@ -162,10 +165,27 @@ class Snapshot(LeakAnalysis):
         return m
 
     def _type_names(self, shortnames):
+        """The name of each type id; raises what objgraph 3.x would if
+        the class of a tracked object failed to give its name."""
         names = self._names.get(shortnames)
         if names is None:
+            self._check_names(shortnames)
             names = self._names[shortnames] = self._g.type_names(shortnames)
         return names
+
+    def _check_names(self, shortnames):
+        """Raise the exception a tracked object's class raised at capture
+        for its name (a metaclass property computing ``__name__`` or
+        ``__module__``), as objgraph 3.x's typestats and count raise it
+        for each query: the first such class in the collector's order."""
+        errors = self._name_errors
+        if not errors:
+            return
+        counts = self._type_counts(False)[0]
+        for t in sorted(errors):
+            error = errors[t][0 if shortnames else 1]
+            if error is not None and counts[t]:
+                raise error.with_traceback(None)
 
     def _type_counts(self, live):
         """(count per type id, type ids in first-seen order) over the
