@@ -431,6 +431,15 @@ static PyObject *Graph_get_closed(GraphObject *self, void *c) {
     return PyBool_FromLong(self->closed);
 }
 
+static PyObject *Graph_get_saturated(GraphObject *self, void *c) {
+    hg_node n;
+    (void)c;
+    Py_BEGIN_ALLOW_THREADS
+        n = hg_graph_count_saturated(G(self));
+    Py_END_ALLOW_THREADS
+    return PyLong_FromUnsignedLong(n);
+}
+
 static PyGetSetDef Graph_getset[] = {
     {"n_tracked", (getter)Graph_get_n_tracked, NULL,
      "Nodes the cyclic GC tracks (ids 0 .. n_tracked-1).", NULL},
@@ -451,6 +460,10 @@ static PyGetSetDef Graph_getset[] = {
      "True while the graph holds a strong reference to each tracked node.",
      NULL},
     {"closed", (getter)Graph_get_closed, NULL, "True after close().", NULL},
+    {"saturated_refcounts", (getter)Graph_get_saturated, NULL,
+     "Nodes whose reference count is stored saturated: 2**32 - 1 or more\n"
+     "at capture, stored as 2**32 - 1 (the true count is unknown).",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

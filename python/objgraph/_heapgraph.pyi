@@ -23,6 +23,7 @@ class Graph:
     phase_seconds: dict[str, float]
     pinned: bool
     closed: bool
+    saturated_refcounts: int
 
     def __len__(self) -> int: ...
     def close(self) -> None: ...

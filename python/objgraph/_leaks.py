@@ -32,6 +32,7 @@ __all__ = ['LeakAnalysis', 'RetentionPath', 'CycleGroup', 'SnapshotDiff',
            'LeakSuspect', 'leak_suspects', 'write_sized_type_table']
 
 _NONE = 0xFFFFFFFF
+_SATURATED = 0xFFFFFFFF  # a reference count stored saturated
 _MAX_KEY_LABEL = 40  # longest dict key shown in a path signature
 
 
@@ -236,10 +237,19 @@ class LeakAnalysis:
         Positive for roots: references from outside the graph (frames,
         C code).  An object nothing should hold from C but with a positive
         excess is the signature of a reference leaked by an extension.
-        Raises ValueError if ``obj`` is not in the snapshot.
+        Raises ValueError if ``obj`` is not in the snapshot, or if its
+        count was stored saturated (2**32 - 1 or more: see
+        :attr:`saturated_refcounts`), whose excess is unknown.
         """
         v = self._node_of_arg(obj)
-        return self._g.node(v)[3] - self._g.in_degree(v)
+        count = self._g.node(v)[3]
+        if count == _SATURATED:
+            raise ValueError(
+                'refcount_excess(): the reference count of this %s was '
+                '2**32 - 1 or more at capture time and is stored saturated; '
+                'its excess is unknown'
+                % self._g.type_names(True)[self._g.node(v)[1]])
+        return count - self._g.in_degree(v)
 
     # -- dominators and retained sizes ---------------------------------------
 

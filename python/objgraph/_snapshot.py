@@ -25,6 +25,7 @@ from ._names import (
 )
 
 _NONE = 0xFFFFFFFF
+_SATURATED = 0xFFFFFFFF  # a reference count of 2**32 - 1 or more
 _MAX_TYPE_SLOTS = 4096  # types a type graph can hold (k * k counts)
 _INVERT = bytes([1] + [0] * 255)  # mask -> its complement
 
@@ -80,6 +81,7 @@ class Snapshot(LeakAnalysis):
         self._masks = {}
         self._names = {}
         self._drawn = {}  # id(obj) -> node id, for objects drawn
+        self._saturated = None  # saturated_refcounts, counted on first use
         # {type id: (exception, exception)}: what the class of a type
         # raised at capture for its short and long names (None: nothing)
         self._name_errors = graph.pop_name_errors()
@@ -103,10 +105,14 @@ class Snapshot(LeakAnalysis):
         return len(self._g)
 
     def __repr__(self):
-        return '<objgraph.Snapshot %d nodes, %d edges, %s%s>' % (
+        return '<objgraph.Snapshot %d nodes, %d edges, %s%s%s>' % (
             len(self._g), self._g.num_edges,
             'pinned' if self._g.pinned else 'detached',
-            ', closed' if self._g.closed else '')
+            ', closed' if self._g.closed else '', self._saturated_text())
+
+    def _saturated_text(self):
+        n = self.saturated_refcounts
+        return ', %d saturated refcount%s' % (n, 's'[n == 1:]) if n else ''
 
     @property
     def num_edges(self):
@@ -127,6 +133,18 @@ class Snapshot(LeakAnalysis):
     def capture_seconds(self):
         """Seconds the whole capture took."""
         return self._g.capture_seconds
+
+    @property
+    def saturated_refcounts(self):
+        """Number of objects whose reference count was 2**32 - 1 or more
+        at capture time: counts are stored in 32 bits, so theirs is stored
+        as 2**32 - 1 and the true one is unknown.  Usually 0 (such a
+        count means 4 billion references, or a corrupted count);
+        :meth:`refcount_excess` refuses these objects rather than report a
+        leak that may not exist.  Such objects are roots."""
+        if self._saturated is None:
+            self._saturated = self._g.saturated_refcounts
+        return self._saturated
 
     @property
     def pinned(self):
@@ -516,11 +534,13 @@ class Snapshot(LeakAnalysis):
 
     def _refcount_of(self, obj):
         """The reference count captured for ``obj`` (the live count, less
-        this function's own references, for objects captured later)."""
+        this function's own references, for objects captured later, and
+        for counts stored saturated: the live one is the true one)."""
         v = self._node_of(obj)
-        if v < 0:
+        count = self._g.node(v)[3] if v >= 0 else None
+        if count is None or count == _SATURATED:
             return sys.getrefcount(obj) - 2
-        return self._g.node(v)[3]
+        return count
 
 
 def _show_chain(show_refs, show_backrefs, chains, kw):
