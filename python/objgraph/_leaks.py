@@ -17,8 +17,9 @@ Words: a *root* is an object referenced from outside the captured graph
 stacks, interpreter state, extension statics, or a reference leaked by C
 code).  An object's *dominator* is the object every path from the roots to
 it goes through; its *retained size* is what freeing it would free: the
-shallow sizes (``sys.getsizeof``) of the objects it dominates, its own
-included.
+shallow sizes (``sys.getsizeof`` as :func:`objgraph.snapshot` measures it:
+without a ``__sizeof__`` defined in Python unless ``sizes='python'``) of
+the objects it dominates, its own included.
 """
 
 import operator
@@ -255,10 +256,10 @@ class LeakAnalysis:
 
     def retained_size(self, obj):
         """Bytes freed if ``obj`` went away: the shallow sizes
-        (``sys.getsizeof``) of every object that only ``obj`` keeps alive,
-        ``obj`` included.  0 for garbage (nothing reaches it: the collector
-        frees it anyway).  Raises ValueError if ``obj`` is not in the
-        snapshot.
+        (``sys.getsizeof``, as :func:`objgraph.snapshot` measures them) of
+        every object that only ``obj`` keeps alive, ``obj`` included.  0
+        for garbage (nothing reaches it: the collector frees it anyway).
+        Raises ValueError if ``obj`` is not in the snapshot.
 
             >>> x = [bytearray(1000)]
             >>> with objgraph.snapshot() as snap:
