@@ -43,9 +43,11 @@
  *      caller's excluded objects, without running Python code.
  *   4. restore every _gc_prev (on every path, including errors: from the
  *      recorded addresses, without a second chase, once phase 1 is
- *      complete); then, with strong references held, run what may
- *      execute Python code: __sizeof__ calls that are not native, type
- *      names.
+ *      complete); then, with strong references held, make the calls
+ *      that could not be made during the walk: C __sizeof__ methods of
+ *      extension types (4b; Python-level ones only with Python sizes),
+ *      and the type names (4c), read from the classes unless a
+ *      metaclass computes them in Python.
  *   5. GIL released: (the parallel walk's renumbering), trim the arrays
  *      and hand them to the graph.
  * The pause reported is the time the GIL was held: phases 1 to 4.
@@ -229,7 +231,7 @@ int64_t hg__walk_type_lookup(walk *w, PyTypeObject *tp) {
     }
     tid = (uint32_t)w->n_types++;
     w->types[tid].tp = tp;
-    hg__sizer_init(tp, &w->types[tid].sizer);
+    hg__sizer_init(tp, w->py_sizes, &w->types[tid].sizer);
     /* as build_types' _PyType_Lookup, which may not run here (its cache
      * changes reference counts) */
     w->types[tid].node_flags =
@@ -651,11 +653,13 @@ static void drop_refs(walk *w) {
     }
 }
 
-/* Phase 4b: sizes that need calls.  A __sizeof__ that fails with an
- * ordinary exception (sys.getsizeof would raise) falls back to
- * object.__sizeof__'s formula so that one broken class does not make the
- * heap impossible to snapshot; MemoryError and non-Exception errors
- * (KeyboardInterrupt...) fail the capture. */
+/* Phase 4b: sizes that need calls: C __sizeof__ methods of extension
+ * types and, only with Python sizes, __sizeof__ defined in Python (with
+ * C sizes those were never deferred: sizeof.c).  A __sizeof__ that fails
+ * with an ordinary exception (sys.getsizeof would raise) falls back to
+ * the C size so that one broken class does not make the heap impossible
+ * to snapshot; MemoryError and non-Exception errors (KeyboardInterrupt...)
+ * fail the capture. */
 static int deferred_sizes(walk *w) {
     for (size_t i = 0; i < w->n_defer; i++) {
         PyObject *op = w->defer[i].op; /* borrowed from defer[] */
@@ -671,7 +675,8 @@ static int deferred_sizes(walk *w) {
                 return -1;
             }
             PyErr_Clear();
-            n = hg__object_sizeof(op) + s->preheader;
+            n = s->kind == HG__SZ_PYTHON ? hg__sizer_c_size(op)
+                                         : hg__object_sizeof(op) + s->preheader;
         }
         if (hg__store_size(slot, (uint64_t)n, w->defer[i].id, &w->sover,
                            &w->n_sover, &w->cap_sover) < 0) {
@@ -682,47 +687,35 @@ static int deferred_sizes(walk *w) {
     return 0;
 }
 
-/* objgraph: type(o).__name__ and _long_typename(o). */
-static int type_names(PyTypeObject *tp, PyObject **short_name,
-                      PyObject **long_name) {
-    PyObject *name = NULL, *module = NULL;
-    int truth, rc = -1;
+/* Record the exceptions computing type tid's names raised (either may be
+ * NULL) in out->name_errors; steals both.  0, or -1 with MemoryError. */
+static int record_name_errors(hg_capture *out, size_t tid, PyObject *short_err,
+                              PyObject *long_err) {
+    PyObject *key = NULL, *pair = NULL;
+    int rc = -1;
 
-    *short_name = *long_name = NULL;
-    name = PyObject_GetAttr((PyObject *)tp, HG__ID(__name__));
-    if (name == NULL) {
+    if (out->name_errors == NULL && (out->name_errors = PyDict_New()) == NULL) {
         goto cleanup;
     }
-    if (!PyUnicode_Check(name)) {
-        Py_SETREF(name, PyObject_Str(name));
-        if (name == NULL) {
-            goto cleanup;
-        }
+    key = PyLong_FromSize_t(tid);
+    pair = PyTuple_Pack(2, short_err != NULL ? short_err : Py_None,
+                        long_err != NULL ? long_err : Py_None);
+    if (key != NULL && pair != NULL) {
+        rc = PyDict_SetItem(out->name_errors, key, pair);
     }
-    if (_PyObject_LookupAttr((PyObject *)tp, HG__ID(__module__), &module) < 0) {
-        goto cleanup;
-    }
-    truth = module == NULL ? 0 : PyObject_IsTrue(module);
-    if (truth < 0) {
-        goto cleanup;
-    }
-    if (truth) {
-        *long_name = PyUnicode_FromFormat("%S.%S", module, name);
-        if (*long_name == NULL) {
-            goto cleanup;
-        }
-    } else {
-        *long_name = Py_NewRef(name);
-    }
-    *short_name = Py_NewRef(name);
-    rc = 0;
 cleanup:
-    Py_XDECREF(name);
-    Py_XDECREF(module);
+    Py_XDECREF(key);
+    Py_XDECREF(pair);
+    Py_XDECREF(short_err);
+    Py_XDECREF(long_err);
     return rc;
 }
 
-/* Phase 4c: the type table of the result. */
+/* Phase 4c: the type table of the result.  Names come from the classes'
+ * fields, or from Python code for the few classes whose metaclass
+ * computes them (typenames.c); an exception that code raises is recorded,
+ * not raised, so one odd metaclass does not make the heap impossible to
+ * snapshot. */
 static int build_types(walk *w, hg_capture *out) {
     size_t nt = w->n_types;
     out->type_addr = hg_alloc(nt * sizeof(uint64_t));
@@ -739,7 +732,7 @@ static int build_types(walk *w, hg_capture *out) {
     }
     for (size_t i = 0; i < nt; i++) {
         PyTypeObject *tp = w->types[i].tp; /* borrowed from types[] */
-        PyObject *s, *l;
+        PyObject *s, *l, *s_err, *l_err;
         uint32_t f = 0;
         out->type_addr[i] = (uint64_t)(uintptr_t)tp;
         if (w->types[i].node_flags & HG_NODE_HAS_DEL) {
@@ -755,11 +748,15 @@ static int build_types(walk *w, hg_capture *out) {
             f |= HG_TYPE_EXACT_DICT;
         }
         out->type_flags[i] = f;
-        if (type_names(tp, &s, &l) < 0) {
+        if (hg__type_names(tp, &s, &l, &s_err, &l_err) < 0) {
             return -1;
         }
         PyList_SET_ITEM(out->short_names, (Py_ssize_t)i, s);
         PyList_SET_ITEM(out->long_names, (Py_ssize_t)i, l);
+        if ((s_err != NULL || l_err != NULL) &&
+            record_name_errors(out, i, s_err, l_err) < 0) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -1080,6 +1077,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     }
     w.pin = opts->pin;
     w.nodes_only = opts->nodes_only;
+    w.py_sizes = opts->python_sizes;
 
     /* ---- phase 0: allocate, pre-fault (GIL released) ------------------- */
     plan_capacity(&w, gc);

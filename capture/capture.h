@@ -6,9 +6,13 @@
  * GC tracks -- the three generations and the permanent generation filled by
  * gc.freeze() -- calls each one's tp_traverse, and records a node per object
  * and per distinct untracked referent, with address, type, shallow size
- * (exactly sys.getsizeof), reference count and flags.  No Python code runs
- * during the walk.  The GIL is held only while object memory is read; the
- * time it is held is reported as the pause.
+ * (sys.getsizeof, but see hg_capture_opts.python_sizes), reference count
+ * (saturated at UINT32_MAX) and flags.  No Python code runs during the
+ * walk, nor after it unless the caller asks for Python-level __sizeof__
+ * calls or a metaclass computes a class's __name__ or __module__ in
+ * Python (an exception that code raises is recorded in name_errors, not
+ * raised).  The GIL is held only while object memory is read; the time it
+ * is held is reported as the pause.
  *
  * Interpreter internals (GC lists, GC header layout) live in one header per
  * version family: cpython311.h.  Other versions fail at build time with a
@@ -53,6 +57,12 @@ typedef struct hg_capture {
     PyObject *short_names;  /* list of str, n_types: type(o).__name__ */
     PyObject *long_names;   /* list of str: 'module.Name' or 'Name' as
                              * objgraph's _long_typename */
+    PyObject *name_errors;  /* NULL, or a dict: type id -> (exception or
+                             * None, exception or None), what computing
+                             * its short and long name raised (Python code:
+                             * a metaclass property...); the names are
+                             * then the ones the class's fields give.  The
+                             * exceptions have no traceback */
     int pinned;             /* tracked nodes hold one strong reference each */
     double pause_seconds;   /* wall time the GIL was held by the capture */
     double capture_seconds; /* wall time of the whole capture */
@@ -66,6 +76,12 @@ typedef struct hg_capture_opts {
                         * the tuple itself is excluded too */
     int nodes_only;    /* record tracked nodes only: no tp_traverse, no
                         * edges, no untracked nodes (for type counts) */
+    int python_sizes;  /* 0 (C sizes): a __sizeof__ defined in Python is
+                        * not called; the object gets the size the nearest
+                        * C __sizeof__ in its class's MRO gives (object's
+                        * for plain classes), plus the pre-header.  1:
+                        * called, exactly sys.getsizeof (a failing one
+                        * falls back to the C size) */
 } hg_capture_opts;
 
 /* Take a snapshot into *out (zeroed by the caller).  Refuses with

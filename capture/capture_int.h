@@ -1,7 +1,9 @@
 /*
  * capture_int.h -- declarations shared by the capture/ sources only.
  *
- * sizeof.c: per-type strategies that reproduce sys.getsizeof exactly.
+ * sizeof.c: per-type strategies for shallow sizes (sys.getsizeof without
+ * Python-level __sizeof__ overrides, unless asked for).
+ * typenames.c: objgraph's names of a type, from C where no code runs.
  * capture.c: the heap walk.  objects.c: turning node ids back into live
  * objects, and freeing captures.
  */
@@ -21,7 +23,8 @@ typedef enum hg__size_kind {
     HG__SZ_STR,         /* str.__sizeof__, natively for compact strings */
     HG__SZ_INT,         /* int.__sizeof__, natively */
     HG__SZ_CMETH,       /* another C method (METH_NOARGS): call ml_meth */
-    HG__SZ_PYTHON,      /* anything else: sys.getsizeof, may run Python */
+    HG__SZ_PYTHON,      /* a Python-level __sizeof__ (Python sizes only):
+                         * sys.getsizeof, runs Python code */
 } hg__size_kind;
 
 typedef struct hg__sizer {
@@ -30,9 +33,12 @@ typedef struct hg__sizer {
     PyCFunction meth;     /* the C __sizeof__, NULL for DEFAULT/PYTHON */
 } hg__sizer;
 
-/* Choose the strategy for tp.  Runs no Python code and changes no
- * reference count (reads type dicts through hg__type_lookup only). */
-void hg__sizer_init(PyTypeObject *tp, hg__sizer *out);
+/* Choose the strategy for tp.  python_sizes: a __sizeof__ defined in
+ * Python is called (HG__SZ_PYTHON), as sys.getsizeof would; else it is
+ * skipped for the nearest C one in the MRO (sizeof.c explains).  Runs no
+ * Python code and changes no reference count (reads type dicts through
+ * borrowed lookups only). */
+void hg__sizer_init(PyTypeObject *tp, int python_sizes, hg__sizer *out);
 
 /* The size without calling anything: >= 0, or -1 when the object needs
  * hg__sizer_slow (a C method call or Python code).  Reads op only; safe
@@ -67,10 +73,31 @@ static inline Py_ssize_t hg__sizer_quick(const hg__sizer *s, PyObject *op) {
     return n + s->preheader;
 }
 
-/* The size by calling the type's C __sizeof__ or, for Python-level ones,
- * sys.getsizeof.  Needs the GIL, the GC headers restored and a strong
- * reference to op; may run Python code.  -1 with an exception set on
- * error. */
+/* The size by calling the type's C __sizeof__ or, for Python-level ones
+ * (HG__SZ_PYTHON: Python sizes only), sys.getsizeof.  Needs the GIL, the
+ * GC headers restored and a strong reference to op; may run Python code
+ * (always for HG__SZ_PYTHON; through a third-party C method otherwise).
+ * -1 with an exception set on error. */
 Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op);
+
+/* The C size of op (what hg__sizer_init with python_sizes 0 gives), for a
+ * Python-level __sizeof__ that failed; object.__sizeof__'s formula if a
+ * C method fails too (its exception cleared).  Same needs as
+ * hg__sizer_slow; never fails. */
+Py_ssize_t hg__sizer_c_size(PyObject *op);
+
+/* objgraph's names of tp: *short_name = type(o).__name__ and *long_name =
+ * _long_typename(o) (new references, exact str), read from the class's
+ * fields when Python would find them without running code (typenames.c
+ * says when), computed by Python code otherwise.  When that code raises
+ * an ordinary exception (an Exception, not MemoryError), the name is the
+ * one the class's fields give and *short_err / *long_err receive the
+ * exception (a new reference, no traceback); they are NULL otherwise.
+ * Needs the GIL and a strong reference to tp, after the walk (phase 4c).
+ * -1 with an exception set (MemoryError, KeyboardInterrupt...) when the
+ * capture must fail; all four outputs are then NULL. */
+int hg__type_names(PyTypeObject *tp, PyObject **short_name,
+                   PyObject **long_name, PyObject **short_err,
+                   PyObject **long_err);
 
 #endif /* HG_CAPTURE_INT_H */

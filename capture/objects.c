@@ -61,6 +61,7 @@ void hg_capture_release(hg_capture *c) {
     hg_free(tmp.type_flags, (size_t)tmp.n_types * sizeof(uint32_t));
     Py_XDECREF(tmp.short_names);
     Py_XDECREF(tmp.long_names);
+    Py_XDECREF(tmp.name_errors);
 }
 
 /* ---- objects from ids ------------------------------------------------------

@@ -1,5 +1,5 @@
 /*
- * sizeof.c -- shallow sizes equal to sys.getsizeof, mostly without calls.
+ * sizeof.c -- shallow sizes from C, mostly without calls.
  *
  * sys.getsizeof(o) in 3.11 (Python/sysmodule.c _PySys_GetSizeOf) is
  * type(o).__sizeof__(o) + _PyType_PreHeaderSize(type(o)): 16 bytes of GC
@@ -13,13 +13,25 @@
  *                                   a subclass) -> native code, the same
  *                                   formula as the C method
  *   another C method, METH_NOARGS -> call its ml_meth directly
- *   anything else (a Python function, a callable object...)
- *                                -> _PySys_GetSizeOf, Python code runs
+ *   anything else (a Python function, a callable object, a wrapper
+ *   of another binding library...): a Python-level __sizeof__
+ *     - C sizes (the default): not called; the nearest C method
+ *       descriptor further along the MRO is used instead, by the rules
+ *       above (object.__sizeof__ for a plain class): the size the
+ *       object has without the override.  Calling it would run user
+ *       code in the middle of a capture -- a unittest.mock.MagicMock
+ *       records every call and grows child mocks, so each snapshot
+ *       changed the heap it measured.
+ *     - Python sizes (sizes='python'): _PySys_GetSizeOf, Python code
+ *       runs, as sys.getsizeof would.
  *
- * The last two run only after the walk (hg__sizer_slow), when the GC
- * headers are consistent again and the object is held by a strong
- * reference: a third-party C __sizeof__ may allocate or call back into
- * Python, which must not happen while ids are stashed in GC headers.
+ * Calls run only after the walk (hg__sizer_slow), when the GC headers
+ * are consistent again and the object is held by a strong reference: a
+ * third-party C __sizeof__ may allocate or call back into Python, which
+ * must not happen while ids are stashed in GC headers.  A C __sizeof__ is
+ * still called (not replaced by the formula) because only the extension
+ * knows the memory its object owns (numpy's arrays, buffers); by then the
+ * capture is complete, so whatever it does cannot corrupt the walk.
  */
 #include "capture_int.h"
 
@@ -53,17 +65,45 @@ static void known_init(void) {
     known.ready = 1;
 }
 
-void hg__sizer_init(PyTypeObject *tp, hg__sizer *out) {
+/* The __sizeof__ found in tp's MRO that is a C method descriptor,
+ * skipping Python-level ones (borrowed; NULL if none).  The same search as
+ * hg__type_lookup, with each class's own dict read the same way. */
+static PyObject *c_sizeof_in_mro(PyTypeObject *tp) {
+    PyObject *name = HG__ID(__sizeof__);
+    PyObject *mro = tp->tp_mro; /* borrowed */
+    Py_hash_t hash = PyObject_Hash(name);
+
+    if (mro == NULL || !PyTuple_Check(mro)) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+        PyObject *d = ((PyTypeObject *)PyTuple_GET_ITEM(mro, i))->tp_dict;
+        PyObject *v; /* borrowed */
+        if (d == NULL) {
+            continue;
+        }
+        v = _PyDict_GetItem_KnownHash(d, name, hash);
+        if (v != NULL && Py_IS_TYPE(v, &PyMethodDescr_Type)) {
+            return v;
+        }
+    }
+    return NULL;
+}
+
+void hg__sizer_init(PyTypeObject *tp, int python_sizes, hg__sizer *out) {
     PyObject *d; /* borrowed */
     PyMethodDef *ml;
     PyCFunction f;
 
     known_init();
-    out->kind = HG__SZ_PYTHON;
+    out->kind = python_sizes ? HG__SZ_PYTHON : HG__SZ_DEFAULT;
     out->preheader = hg__preheader_size(tp);
-    out->meth = NULL;
+    out->meth = python_sizes ? NULL : known.object;
 
     d = hg__type_lookup(tp, HG__ID(__sizeof__));
+    if (d != NULL && !Py_IS_TYPE(d, &PyMethodDescr_Type) && !python_sizes) {
+        d = c_sizeof_in_mro(tp);
+    }
     if (d == NULL || !Py_IS_TYPE(d, &PyMethodDescr_Type)) {
         return;
     }
@@ -71,7 +111,11 @@ void hg__sizer_init(PyTypeObject *tp, hg__sizer *out) {
     /* The bound method is called with no arguments: only a plain
      * METH_NOARGS function can be called as ml_meth(self, NULL), and only
      * when tp is a subtype of the class that defines it (otherwise the
-     * bound call raises TypeError, which sys.getsizeof reports). */
+     * bound call raises TypeError, which sys.getsizeof reports).  With C
+     * sizes, another C method (a descriptor the class borrowed from an
+     * unrelated type...) gives object.__sizeof__'s formula: the call
+     * would go through a generic path, and for a skipped Python override
+     * sys.getsizeof would find the override again. */
     if ((ml->ml_flags & ~(METH_COEXIST)) != METH_NOARGS ||
         !PyType_IsSubtype(tp, PyDescr_TYPE(d))) {
         return;
@@ -123,12 +167,29 @@ Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op) {
     return n + s->preheader;
 }
 
+/* See capture_int.h. */
+Py_ssize_t hg__sizer_c_size(PyObject *op) {
+    hg__sizer s;
+    Py_ssize_t n;
+
+    hg__sizer_init(Py_TYPE(op), 0, &s);
+    n = hg__sizer_quick(&s, op);
+    if (n < 0) {
+        n = hg__sizer_slow(&s, op); /* a C method: no Python-level one */
+    }
+    if (n < 0) {
+        PyErr_Clear();
+        n = hg__object_sizeof(op) + s.preheader;
+    }
+    return n;
+}
+
 /* See capture.h. */
 Py_ssize_t hg_capture_sizeof(PyObject *op) {
     hg__sizer s;
     Py_ssize_t n;
 
-    hg__sizer_init(Py_TYPE(op), &s);
+    hg__sizer_init(Py_TYPE(op), 1, &s);
     n = hg__sizer_quick(&s, op);
     if (n >= 0) {
         return n;

@@ -164,6 +164,7 @@ typedef struct walk {
 
     int pin;         /* take a reference to each tracked node in the walk */
     int nodes_only;  /* skip tp_traverse: tracked nodes, no edges */
+    int py_sizes;    /* call Python-level __sizeof__ (hg__sizer_init) */
     size_t n_pinned; /* tracked nodes 0 .. n_pinned-1 hold one reference */
     int types_owned; /* types[] hold strong references */
     int defer_owned; /* defer[].op hold strong references */

@@ -202,6 +202,9 @@ hg_status hg_graph_reverse(hg_graph *g);
 /* Bytes held by the node table (21 per node, plus 16 per size overflow
  * entry) and both CSRs. */
 uint64_t hg_graph_nbytes(const hg_graph *g);
+/* Nodes whose reference count is stored saturated (refcnt == UINT32_MAX:
+ * 2^32 - 1 or more at capture, the true count unknown); 0 for NULL. */
+hg_node hg_graph_count_saturated(const hg_graph *g);
 
 /* Whether node v is reachable from a root -- a node whose refcnt exceeds
  * its in-degree -- by a backward search over g->rev (which must be built)

@@ -10,6 +10,8 @@
  * sizes of 4 GiB or more are rare (a huge bytes or array object), so 4
  * bytes per node hold all but a handful, and those few go to a table of
  * (node, size) pairs sorted by node (heapgraph.h, "node sizes").
+ * refcnt[v] == UINT32_MAX means "2^32 - 1 or more": reference counts are
+ * stored saturated, and hg_graph_count_saturated says how many are.
  * Memory: 21 bytes per node in the table, plus 16 per overflow entry, plus
  * the CSRs.
  */
@@ -90,6 +92,22 @@ uint64_t hg_graph_nbytes(const hg_graph *g) {
     return (uint64_t)g->n_nodes * HG__NODE_BYTES +
            (uint64_t)g->n_size_over * sizeof(hg_size_overflow) +
            hg_csr_nbytes(&g->fwd) + hg_csr_nbytes(&g->rev);
+}
+
+/* One parallel counting pass; reference counts are never written here. */
+hg_node hg_graph_count_saturated(const hg_graph *g) {
+    uint64_t count = 0;
+    int64_t v;
+
+    if (g == NULL || g->refcnt == NULL) {
+        return 0;
+    }
+#pragma omp parallel for schedule(static) reduction(+ : count)                 \
+    if (hg__n_chunks(g->n_nodes) > 1)
+    for (v = 0; v < (int64_t)g->n_nodes; v++) {
+        count += g->refcnt[v] == UINT32_MAX;
+    }
+    return (hg_node)count;
 }
 
 /* ---- node sizes ---------------------------------------------------------- */

@@ -435,6 +435,15 @@ static PyObject *Graph_get_closed(GraphObject *self, void *c) {
     return PyBool_FromLong(self->closed);
 }
 
+static PyObject *Graph_get_saturated(GraphObject *self, void *c) {
+    hg_node n;
+    (void)c;
+    Py_BEGIN_ALLOW_THREADS
+        n = hg_graph_count_saturated(G(self));
+    Py_END_ALLOW_THREADS
+    return PyLong_FromUnsignedLong(n);
+}
+
 static PyGetSetDef Graph_getset[] = {
     {"n_tracked", (getter)Graph_get_n_tracked, NULL,
      "Nodes the cyclic GC tracks (ids 0 .. n_tracked-1).", NULL},
@@ -455,6 +464,10 @@ static PyGetSetDef Graph_getset[] = {
      "True while the graph holds a strong reference to each tracked node.",
      NULL},
     {"closed", (getter)Graph_get_closed, NULL, "True after close().", NULL},
+    {"saturated_refcounts", (getter)Graph_get_saturated, NULL,
+     "Nodes whose reference count is stored saturated: 2**32 - 1 or more\n"
+     "at capture, stored as 2**32 - 1 (the true count is unknown).",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -468,6 +481,16 @@ static PyObject *Graph_type_names(GraphObject *self, PyObject *args) {
     return PyList_GetSlice(shortnames ? self->cap.short_names
                                       : self->cap.long_names,
                            0, PY_SSIZE_T_MAX);
+}
+
+/* Handed over, not copied: an exception raised again gets a traceback
+ * whose frames may hold this Graph, which the collector cannot see (it is
+ * not GC-tracked), so the Graph must not hold the exception too. */
+static PyObject *Graph_pop_name_errors(GraphObject *self, PyObject *unused) {
+    PyObject *errors = self->cap.name_errors;
+    (void)unused;
+    self->cap.name_errors = NULL;
+    return errors != NULL ? errors : PyDict_New();
 }
 
 static PyObject *Graph_type_flags(GraphObject *self, PyObject *unused) {
@@ -1275,6 +1298,15 @@ static PyMethodDef Graph_methods[] = {
      "close()\n\nRelease the strong references a pinned graph holds."},
     {"type_names", (PyCFunction)Graph_type_names, METH_VARARGS,
      "type_names(shortnames=True) -> list[str]\n\nName of each type id."},
+    {"pop_name_errors", (PyCFunction)Graph_pop_name_errors, METH_NOARGS,
+     "pop_name_errors() -> dict\n\n"
+     "{type id: (exception or None, exception or None)}: what computing\n"
+     "the type's short and long name raised at capture (Python code: a\n"
+     "metaclass property...); type_names() then gives the names the\n"
+     "class's own fields hold.  Handed over once: later calls give {}\n"
+     "(the caller keeps them; the Graph, not GC-tracked, must not hold\n"
+     "an exception whose traceback may come to hold it).  Empty for most\n"
+     "captures and every loaded file."},
     {"type_flags", (PyCFunction)Graph_type_flags, METH_NOARGS,
      "type_flags() -> list[int]\n\nFlags of each type id."},
     {"node", (PyCFunction)Graph_node, METH_O,

@@ -31,28 +31,37 @@ PyObject *hg_raise_status(hg_status st, const char *what) {
 
 PyDoc_STRVAR(
     capture_doc,
-    "capture(pin=True, exclude=None, nodes_only=False) -> Graph\n\n"
+    "capture(pin=True, exclude=None, nodes_only=False, sizes='c') -> Graph\n\n"
     "Freeze the heap: every object the cyclic GC tracks (frozen ones\n"
     "included) and each distinct untracked referent become nodes, references\n"
     "become edges.  pin: hold a strong reference to every tracked node until\n"
     "Graph.close().  exclude: a tuple of objects to flag as the caller's own\n"
     "machinery.  nodes_only: tracked objects and their types only, no\n"
     "references (enough for type counts; queries about references are then\n"
-    "refused).");
+    "refused).  sizes: 'c' (a __sizeof__ defined in Python is not called)\n"
+    "or 'python' (it is, as sys.getsizeof).");
 
 static PyObject *hg_py_capture(PyObject *module, PyObject *args,
                                PyObject *kwds) {
-    static char *kwlist[] = {"pin", "exclude", "nodes_only", NULL};
+    static char *kwlist[] = {"pin", "exclude", "nodes_only", "sizes", NULL};
     int pin = 1, nodes_only = 0;
+    const char *sizes = "c";
     PyObject *exclude = Py_None; /* borrowed */
     hg_capture_opts opts = {0};
     GraphObject *g = NULL;
     (void)module;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOp:capture", kwlist, &pin,
-                                     &exclude, &nodes_only)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOps:capture", kwlist, &pin,
+                                     &exclude, &nodes_only, &sizes)) {
         return NULL;
     }
+    if (strcmp(sizes, "c") != 0 && strcmp(sizes, "python") != 0) {
+        return PyErr_Format(PyExc_ValueError,
+                            "capture(): sizes must be 'c' or 'python', "
+                            "not '%.100s'",
+                            sizes);
+    }
+    opts.python_sizes = strcmp(sizes, "python") == 0;
     if (exclude != Py_None && !PyTuple_Check(exclude)) {
         return PyErr_Format(PyExc_TypeError,
                             "capture(): exclude must be a tuple or None, "

@@ -34,16 +34,18 @@ __all__ = [
 ]
 
 
-def snapshot(pin=True, collect=False):
+def snapshot(pin=True, collect=False, sizes='c'):
     """Freeze the heap into a :class:`Snapshot` that answers queries
     instantly.
 
     Every object the garbage collector tracks (objects frozen with
     ``gc.freeze()`` included) and every distinct untracked object they
     refer to (str, int, ...) becomes a node; every reference found by the
-    objects' ``tp_traverse`` becomes an edge.  No Python code runs while the
-    heap is read, and no collection is forced.  ``snap.pause_seconds`` says
-    how long the program was paused.
+    objects' ``tp_traverse`` becomes an edge.  None of the program's
+    Python code runs, while the heap is read or after (except as
+    ``sizes='python'`` asks, and for a class whose metaclass computes its
+    name: below), and no collection is forced.  ``snap.pause_seconds``
+    says how long the program was paused.
 
     ``pin`` (default True): hold a strong reference to each tracked object
     until ``snap.close()`` or the end of a ``with`` block, so queries return
@@ -53,12 +55,43 @@ def snapshot(pin=True, collect=False):
 
     ``collect``: run ``gc.collect()`` first.
 
+    ``sizes``: how shallow sizes are measured.  ``'c'`` (the default): from
+    the interpreter's own figures, running no Python code -- what
+    ``sys.getsizeof`` gives for every object whose class does not define
+    ``__sizeof__`` in Python.  For one that does (a function in the class
+    or a base, such as ``unittest.mock.MagicMock``'s), the override is not
+    called: the object gets the size the nearest ``__sizeof__`` written in
+    C further along its class's MRO gives (``object.__sizeof__`` for a
+    plain class, ``list.__sizeof__`` for a list subclass) plus the
+    headers CPython puts before the object, i.e. ``sys.getsizeof`` without
+    the override.  Calling it would run user code in the middle of the
+    capture (a ``MagicMock`` records each call and creates child mocks, so
+    every snapshot would grow the heap it measures).  ``'python'``: such
+    ``__sizeof__`` methods are called after the heap is read, and sizes
+    are exactly ``sys.getsizeof`` (one that raises gets the C size).  A
+    ``__sizeof__`` written in C by an extension type is called in both
+    modes, after the heap is read: only the extension knows the memory its
+    objects own.  Any other value raises ValueError.
+
+    Type names (``type(o).__name__`` and the module-qualified name) are
+    read from the classes themselves.  A class whose metaclass computes
+    ``__name__`` or ``__module__`` in Python has them computed after the
+    heap is read; if that raises, the snapshot is still taken, and only
+    the queries that need the name (``typestats``, ``count`` and
+    ``by_type`` by name, ``most_common_types``, ``retained_by_type``...)
+    raise that exception, as objgraph 3.7.0's ``typestats`` and ``count``
+    do.
+
+    Reference counts are stored in 32 bits: one of 2**32 - 1 or more is
+    stored as 2**32 - 1, counted in :attr:`Snapshot.saturated_refcounts`
+    and refused by :meth:`Snapshot.refcount_excess`.
+
         >>> snap = objgraph.snapshot()
         >>> snap.count('MyClass')
         3
         >>> snap.close()
     """
-    return take(pin=pin, collect=collect)
+    return take(pin=pin, collect=collect, sizes=sizes)
 
 
 def _snap(pin, collect=False, exclude=(), nodes_only=False):
@@ -157,8 +190,9 @@ def show_most_common_types(limit=10, objects=None, shortnames=True, file=None,
     will be ignored.
 
     With ``sizes=True`` the table gains a header and two columns: the
-    shallow bytes (``sys.getsizeof``) of each type's objects and the bytes
-    they retain (what freeing them all would free, each byte counted
+    shallow bytes (``sys.getsizeof``, without calling a ``__sizeof__``
+    defined in Python: see :func:`snapshot`) of each type's objects and the
+    bytes they retain (what freeing them all would free, each byte counted
     once); see :meth:`Snapshot.retained_by_type`.
 
     The caveats documented in :func:`typestats` apply.

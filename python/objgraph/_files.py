@@ -262,8 +262,9 @@ class LoadedSnapshot(Snapshot):
         self._keys = None
 
     def __repr__(self):
-        return '<objgraph.Snapshot %d nodes, %d edges, loaded from %r>' % (
-            len(self._g), self._g.num_edges, self.path)
+        return '<objgraph.Snapshot %d nodes, %d edges, loaded from %r%s>' % (
+            len(self._g), self._g.num_edges, self.path,
+            self._saturated_text())
 
     @property
     def runtime(self):

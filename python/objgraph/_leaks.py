@@ -17,8 +17,9 @@ Words: a *root* is an object referenced from outside the captured graph
 stacks, interpreter state, extension statics, or a reference leaked by C
 code).  An object's *dominator* is the object every path from the roots to
 it goes through; its *retained size* is what freeing it would free: the
-shallow sizes (``sys.getsizeof``) of the objects it dominates, its own
-included.
+shallow sizes (``sys.getsizeof`` as :func:`objgraph.snapshot` measures it:
+without a ``__sizeof__`` defined in Python unless ``sizes='python'``) of
+the objects it dominates, its own included.
 """
 
 import operator
@@ -32,6 +33,7 @@ __all__ = ['LeakAnalysis', 'RetentionPath', 'CycleGroup', 'SnapshotDiff',
            'LeakSuspect', 'leak_suspects', 'write_sized_type_table']
 
 _NONE = 0xFFFFFFFF
+_SATURATED = 0xFFFFFFFF  # a reference count stored saturated
 _MAX_KEY_LABEL = 40  # longest dict key shown in a path signature
 
 
@@ -236,19 +238,28 @@ class LeakAnalysis:
         Positive for roots: references from outside the graph (frames,
         C code).  An object nothing should hold from C but with a positive
         excess is the signature of a reference leaked by an extension.
-        Raises ValueError if ``obj`` is not in the snapshot.
+        Raises ValueError if ``obj`` is not in the snapshot, or if its
+        count was stored saturated (2**32 - 1 or more: see
+        :attr:`saturated_refcounts`), whose excess is unknown.
         """
         v = self._node_of_arg(obj)
-        return self._g.node(v)[3] - self._g.in_degree(v)
+        count = self._g.node(v)[3]
+        if count == _SATURATED:
+            raise ValueError(
+                'refcount_excess(): the reference count of this %s was '
+                '2**32 - 1 or more at capture time and is stored saturated; '
+                'its excess is unknown'
+                % self._g.type_names(True)[self._g.node(v)[1]])
+        return count - self._g.in_degree(v)
 
     # -- dominators and retained sizes ---------------------------------------
 
     def retained_size(self, obj):
         """Bytes freed if ``obj`` went away: the shallow sizes
-        (``sys.getsizeof``) of every object that only ``obj`` keeps alive,
-        ``obj`` included.  0 for garbage (nothing reaches it: the collector
-        frees it anyway).  Raises ValueError if ``obj`` is not in the
-        snapshot.
+        (``sys.getsizeof``, as :func:`objgraph.snapshot` measures them) of
+        every object that only ``obj`` keeps alive, ``obj`` included.  0
+        for garbage (nothing reaches it: the collector frees it anyway).
+        Raises ValueError if ``obj`` is not in the snapshot.
 
             >>> x = [bytearray(1000)]
             >>> with objgraph.snapshot() as snap:

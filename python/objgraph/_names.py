@@ -67,6 +67,12 @@ def check_depth(max_depth):
         raise ValueError('max_depth must be >= 0, not %d' % max_depth)
 
 
+def check_sizes(sizes):
+    """``sizes`` of :func:`objgraph.snapshot`: 'c' or 'python'."""
+    if not isinstance(sizes, str) or sizes not in ('c', 'python'):
+        raise ValueError("sizes must be 'c' or 'python', not %r" % (sizes,))
+
+
 def is_proper_module(obj):
     """
     Returns ``True`` if ``obj`` can be treated like a garbage collector root.

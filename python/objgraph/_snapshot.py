@@ -18,12 +18,14 @@ from ._names import (
     check_callable,
     check_depth,
     check_limit,
+    check_sizes,
     check_typename,
     is_proper_module,
     typename_func,
 )
 
 _NONE = 0xFFFFFFFF
+_SATURATED = 0xFFFFFFFF  # a reference count of 2**32 - 1 or more
 _MAX_TYPE_SLOTS = 4096  # types a type graph can hold (k * k counts)
 _INVERT = bytes([1] + [0] * 255)  # mask -> its complement
 
@@ -79,6 +81,10 @@ class Snapshot(LeakAnalysis):
         self._masks = {}
         self._names = {}
         self._drawn = {}  # id(obj) -> node id, for objects drawn
+        self._saturated = None  # saturated_refcounts, counted on first use
+        # {type id: (exception, exception)}: what the class of a type
+        # raised at capture for its short and long names (None: nothing)
+        self._name_errors = graph.pop_name_errors()
 
     # -- life cycle ---------------------------------------------------------
 
@@ -99,10 +105,14 @@ class Snapshot(LeakAnalysis):
         return len(self._g)
 
     def __repr__(self):
-        return '<objgraph.Snapshot %d nodes, %d edges, %s%s>' % (
+        return '<objgraph.Snapshot %d nodes, %d edges, %s%s%s>' % (
             len(self._g), self._g.num_edges,
             'pinned' if self._g.pinned else 'detached',
-            ', closed' if self._g.closed else '')
+            ', closed' if self._g.closed else '', self._saturated_text())
+
+    def _saturated_text(self):
+        n = self.saturated_refcounts
+        return ', %d saturated refcount%s' % (n, 's'[n == 1:]) if n else ''
 
     @property
     def num_edges(self):
@@ -123,6 +133,18 @@ class Snapshot(LeakAnalysis):
     def capture_seconds(self):
         """Seconds the whole capture took."""
         return self._g.capture_seconds
+
+    @property
+    def saturated_refcounts(self):
+        """Number of objects whose reference count was 2**32 - 1 or more
+        at capture time: counts are stored in 32 bits, so theirs is stored
+        as 2**32 - 1 and the true one is unknown.  Usually 0 (such a
+        count means 4 billion references, or a corrupted count);
+        :meth:`refcount_excess` refuses these objects rather than report a
+        leak that may not exist.  Such objects are roots."""
+        if self._saturated is None:
+            self._saturated = self._g.saturated_refcounts
+        return self._saturated
 
     @property
     def pinned(self):
@@ -166,10 +188,27 @@ class Snapshot(LeakAnalysis):
         return m
 
     def _type_names(self, shortnames):
+        """The name of each type id; raises what objgraph 3.x would if
+        the class of a tracked object failed to give its name."""
         names = self._names.get(shortnames)
         if names is None:
+            self._check_names(shortnames)
             names = self._names[shortnames] = self._g.type_names(shortnames)
         return names
+
+    def _check_names(self, shortnames):
+        """Raise the exception a tracked object's class raised at capture
+        for its name (a metaclass property computing ``__name__`` or
+        ``__module__``), as objgraph 3.x's typestats and count raise it
+        for each query: the first such class in the collector's order."""
+        errors = self._name_errors
+        if not errors:
+            return
+        counts = self._type_counts(False)[0]
+        for t in sorted(errors):
+            error = errors[t][0 if shortnames else 1]
+            if error is not None and counts[t]:
+                raise error.with_traceback(None)
 
     def _type_counts(self, live):
         """(count per type id, type ids in first-seen order) over the
@@ -500,11 +539,13 @@ class Snapshot(LeakAnalysis):
 
     def _refcount_of(self, obj):
         """The reference count captured for ``obj`` (the live count, less
-        this function's own references, for objects captured later)."""
+        this function's own references, for objects captured later, and
+        for counts stored saturated: the live one is the true one)."""
         v = self._node_of(obj)
-        if v < 0:
+        count = self._g.node(v)[3] if v >= 0 else None
+        if count is None or count == _SATURATED:
             return sys.getrefcount(obj) - 2
-        return self._g.node(v)[3]
+        return count
 
 
 def _show_chain(show_refs, show_backrefs, chains, kw):
@@ -545,13 +586,15 @@ def _by_type_of(typename, objects):
     return [o for o in objects if name_of(o) == typename]
 
 
-def take(pin=True, collect=False, exclude=(), nodes_only=False):
+def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c'):
     """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`.
 
     ``nodes_only``: tracked objects and types without references -- for
     objgraph's type counts, which need nothing more (internal use).
+    ``sizes``: 'c' or 'python' (see :func:`objgraph.snapshot`).
     """
+    check_sizes(sizes)
     if collect:
         gc.collect()
     return Snapshot(_heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
-                                       nodes_only=nodes_only))
+                                       nodes_only=nodes_only, sizes=sizes))

@@ -1,5 +1,5 @@
 /*
- * test_graph.c -- hg_graph_new/free/reverse/nbytes.
+ * test_graph.c -- hg_graph_new/free/reverse/nbytes/count_saturated.
  */
 #include "check.h"
 #include "ref/ref.h"
@@ -56,8 +56,30 @@ static void test_reverse_builds_once(void) {
     hg_graph_free(g);
 }
 
+/* Saturated counts (UINT32_MAX) among many ordinary ones, counted the
+ * naive way, for several sizes (the large one is split over threads). */
+static void test_count_saturated(void) {
+    static const hg_node sizes[] = {0, 1, 7, 100000};
+    CHECK(hg_graph_count_saturated(NULL) == 0, "NULL graph: 0");
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        hg_node n = sizes[k], expect = 0, got;
+        hg_graph *g = NULL;
+        REQUIRE(hg_graph_new(n, &g) == HG_OK, "new");
+        for (hg_node v = 0; v < n; v++) {
+            int sat = v % 977 == 3 || v + 1 == n;
+            g->refcnt[v] = sat ? UINT32_MAX : UINT32_MAX - 1 - v % 5;
+            expect += sat;
+        }
+        got = hg_graph_count_saturated(g);
+        CHECK(got == expect, "%u nodes: expected %u saturated, got %u", n,
+              expect, got);
+        hg_graph_free(g);
+    }
+}
+
 int main(void) {
     test_new_and_free();
     test_reverse_builds_once();
+    test_count_saturated();
     return check_summary("test_graph");
 }
