@@ -72,6 +72,12 @@ typedef struct hg_capture_opts {
  * RuntimeError while the cyclic GC is collecting. */
 int hg_capture_run(const hg_capture_opts *opts, hg_capture *out);
 
+/* Track op, a GC object not tracked yet (else nothing happens), in the
+ * oldest generation: for objects that hold references to much of the heap
+ * (a pinned graph), which young collections should not traverse.  GIL
+ * held (objects.c). */
+void hg_capture_gc_track_oldest(PyObject *op);
+
 /* Drop the pins (if any; may run arbitrary Python code through
  * deallocators) and free everything; the struct is zeroed.  Accepts NULL
  * and zeroed structs.  Needs the GIL. */

@@ -35,15 +35,15 @@ PyDoc_STRVAR(
     "Freeze the heap: every object the cyclic GC tracks (frozen ones\n"
     "included) and each distinct untracked referent become nodes, references\n"
     "become edges.  pin: hold a strong reference to every tracked node until\n"
-    "Graph.close().  exclude: a tuple of objects to flag as the caller's own\n"
-    "machinery.  nodes_only: tracked objects and their types only, no\n"
-    "references (enough for type counts; queries about references are then\n"
-    "refused).");
+    "Graph.close(); a pinned Graph takes part in cyclic garbage collection.\n"
+    "exclude: a tuple of objects to flag as the caller's own machinery.\n"
+    "nodes_only: tracked objects and their types only, no references\n"
+    "(enough for type counts; queries about references are then refused).");
 
 static PyObject *hg_py_capture(PyObject *module, PyObject *args,
                                PyObject *kwds) {
     static char *kwlist[] = {"pin", "exclude", "nodes_only", NULL};
-    int pin = 1, nodes_only = 0;
+    int pin = 1, nodes_only = 0, rc;
     PyObject *exclude = Py_None; /* borrowed */
     hg_capture_opts opts = {0};
     GraphObject *g = NULL;
@@ -64,8 +64,9 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     opts.exclude = exclude == Py_None ? NULL : exclude;
 
     /* Allocate the wrapper first: a failure after the capture would have to
-     * undo the pins.  Graph is not GC-tracked, so it is never a node. */
-    g = PyObject_New(GraphObject, &Graph_Type);
+     * undo the pins.  It is not tracked by the collector yet, so it is not
+     * a node of its own capture. */
+    g = PyObject_GC_New(GraphObject, &Graph_Type);
     if (g == NULL) {
         return NULL;
     }
@@ -76,7 +77,11 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
         Py_DECREF(g);
         return PyErr_NoMemory();
     }
-    if (hg_capture_run(&opts, &g->cap) < 0) {
+    /* earlier pinned graphs show no references to this walk (graph.c) */
+    hg_pins_hidden++;
+    rc = hg_capture_run(&opts, &g->cap);
+    hg_pins_hidden--;
+    if (rc < 0) {
         Py_DECREF(g);
         return NULL;
     }
@@ -85,6 +90,11 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     if (hg_graph_summarise(g) < 0) {
         Py_DECREF(g);
         return NULL;
+    }
+    if (g->cap.pinned) {
+        /* its pins may hold it in a cycle (graph.c): the collector must
+         * see them, in full collections only */
+        hg_capture_gc_track_oldest((PyObject *)g);
     }
     return (PyObject *)g;
 }

@@ -51,6 +51,11 @@ def snapshot(pin=True, collect=False):
     reference, and queries that return objects look them up again in the
     collector's lists (objects that died since are left out).
 
+    A pinned snapshot takes part in garbage collection: one kept on an
+    object it pins (``obj.snap = objgraph.snapshot()``) is a reference
+    cycle, freed with that object by the collector.  Full collections
+    (``gc.collect()``) visit every reference it holds while it is open.
+
     ``collect``: run ``gc.collect()`` first.
 
         >>> snap = objgraph.snapshot()

@@ -72,7 +72,15 @@ class Graph:
     def labels(self) -> tuple[bytes, list[str]]: ...
 
 
-def capture(pin: bool = True, exclude: Optional[tuple] = None) -> Graph: ...
+def capture(pin: bool = True, exclude: Optional[tuple] = None,
+            nodes_only: bool = False) -> Graph:
+    """Freeze the heap into a Graph.
+
+    ``pin``: hold a strong reference to every tracked node until
+    ``Graph.close()``; a pinned Graph takes part in cyclic garbage
+    collection (its traversal visits what it pins), so a snapshot kept on
+    an object it pins is freed with it.
+    """
 def referent_at(parent: object, addr: int) -> Optional[object]: ...
 def checksum(data: bytes, seed: int = 0) -> int: ...
 def set_num_threads(n: int) -> None: ...
