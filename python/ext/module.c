@@ -31,26 +31,33 @@ PyObject *hg_raise_status(hg_status st, const char *what) {
 
 PyDoc_STRVAR(
     capture_doc,
-    "capture(pin=True, exclude=None, nodes_only=False) -> Graph\n\n"
+    "capture(pin=True, exclude=None, nodes_only=False, gc_timeout=10.0)\n"
+    "    -> Graph\n\n"
     "Freeze the heap: every object the cyclic GC tracks (frozen ones\n"
     "included) and each distinct untracked referent become nodes, references\n"
     "become edges.  pin: hold a strong reference to every tracked node until\n"
     "Graph.close(); a pinned Graph takes part in cyclic garbage collection.\n"
     "exclude: a tuple of objects to flag as the caller's own machinery.\n"
     "nodes_only: tracked objects and their types only, no references\n"
-    "(enough for type counts; queries about references are then refused).");
+    "(enough for type counts; queries about references are then refused).\n"
+    "gc_timeout: seconds to wait, at most, for a collection running in\n"
+    "another thread to finish (RuntimeError after that); a capture from\n"
+    "inside a collection in this thread (a finalizer, gc.callbacks) raises\n"
+    "RuntimeError at once.");
 
 static PyObject *hg_py_capture(PyObject *module, PyObject *args,
                                PyObject *kwds) {
-    static char *kwlist[] = {"pin", "exclude", "nodes_only", NULL};
+    static char *kwlist[] = {"pin", "exclude", "nodes_only", "gc_timeout",
+                             NULL};
     int pin = 1, nodes_only = 0, rc;
     PyObject *exclude = Py_None; /* borrowed */
+    double gc_timeout = HG_CAPTURE_GC_TIMEOUT;
     hg_capture_opts opts = {0};
     GraphObject *g = NULL;
     (void)module;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOp:capture", kwlist, &pin,
-                                     &exclude, &nodes_only)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOpd:capture", kwlist, &pin,
+                                     &exclude, &nodes_only, &gc_timeout)) {
         return NULL;
     }
     if (exclude != Py_None && !PyTuple_Check(exclude)) {
@@ -59,9 +66,16 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
                             "not %.100s",
                             Py_TYPE(exclude)->tp_name);
     }
+    if (!(gc_timeout >= 0)) { /* NaN too */
+        PyErr_SetString(PyExc_ValueError,
+                        "capture(): gc_timeout must be a number of "
+                        "seconds >= 0");
+        return NULL;
+    }
     opts.pin = pin;
     opts.nodes_only = nodes_only;
     opts.exclude = exclude == Py_None ? NULL : exclude;
+    opts.gc_timeout = gc_timeout;
 
     /* Allocate the wrapper first: a failure after the capture would have to
      * undo the pins.  It is not tracked by the collector yet, so it is not
@@ -227,7 +241,8 @@ static struct PyModuleDef hg_module = {
 PyMODINIT_FUNC PyInit__heapgraph(void) {
     PyObject *m;
 
-    if (PyType_Ready(&Graph_Type) < 0 || hg_capture_init() < 0) {
+    if (PyType_Ready(&Graph_Type) < 0 || hg_capture_init() < 0 ||
+        hg_capture_watch_gc() < 0) {
         return NULL;
     }
     m = PyModule_Create(&hg_module);

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-def snapshot(pin=True, collect=False):
+def snapshot(pin=True, collect=False, gc_timeout=10.0):
     """Freeze the heap into a :class:`Snapshot` that answers queries
     instantly.
 
@@ -58,12 +58,19 @@ def snapshot(pin=True, collect=False):
 
     ``collect``: run ``gc.collect()`` first.
 
+    ``gc_timeout`` (seconds, default 10): the heap cannot be read while
+    the garbage collector runs.  While a collection runs in another thread
+    (running finalizers), the capture waits for it, the GIL released, at
+    most this long, then raises RuntimeError.  Called from inside a
+    collection in the same thread (a ``__del__``, a weakref callback or a
+    ``gc.callbacks`` entry), it raises RuntimeError at once.
+
         >>> snap = objgraph.snapshot()
         >>> snap.count('MyClass')
         3
         >>> snap.close()
     """
-    return take(pin=pin, collect=collect)
+    return take(pin=pin, collect=collect, gc_timeout=gc_timeout)
 
 
 def _snap(pin, collect=False, exclude=(), nodes_only=False):

@@ -542,7 +542,8 @@ def _by_type_of(typename, objects):
     return [o for o in objects if name_of(o) == typename]
 
 
-def take(pin=True, collect=False, exclude=(), nodes_only=False):
+def take(pin=True, collect=False, exclude=(), nodes_only=False,
+         gc_timeout=10.0):
     """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`.
 
     ``nodes_only``: tracked objects and types without references -- for
@@ -557,4 +558,5 @@ def take(pin=True, collect=False, exclude=(), nodes_only=False):
     if collect:
         gc.collect()
     return Snapshot(_heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
-                                       nodes_only=nodes_only))
+                                       nodes_only=nodes_only,
+                                       gc_timeout=gc_timeout))

@@ -2,7 +2,12 @@
 
 A pinned snapshot kept on an object it pins is a reference cycle (the
 object -> the Snapshot -> its Graph -> the pins -> the object): the Graph
-takes part in collections, so the cycle is freed like any other.
+takes part in collections, so the cycle is freed like any other.  A
+capture cannot read the heap while a collection runs: when another thread
+collects (its finalizers let go of the GIL), the capture waits for it, at
+most ``gc_timeout`` seconds; from inside a collection of its own thread (a
+finalizer, a weakref callback, ``gc.callbacks``) it cannot wait for
+itself and fails at once.
 
 Each scenario runs in a fresh interpreter: a hang, a crash or a leak in
 one cannot spoil the others, and each checks that its child exits
@@ -182,3 +187,221 @@ def test_a_later_capture_sees_an_earlier_pinned_snapshot_without_edges():
         'expected the first snapshot\'s pin to count as a reference from '
         'outside: %s' % out)
 
+
+# -- a collection in another thread -----------------------------------------
+
+_SLOW_COLLECTION = '''
+class Slow:
+    """Cyclic garbage whose finalizer takes a while and lets go of the
+    GIL (time.sleep): the collector's thread runs it, others run
+    meanwhile."""
+
+    def __init__(self, seconds):
+        self.me = self
+        self.seconds = seconds
+
+    def __del__(self):
+        in_collection.set()
+        time.sleep(self.seconds)
+
+
+class Marker:
+    pass
+
+
+markers = [Marker() for _ in range(1234)]
+in_collection = threading.Event()
+
+
+def collect_in_a_thread(n, seconds):
+    """Start a collection of n Slow objects in another thread; return it
+    once their first finalizer runs."""
+    gc.collect()
+    gc.disable()
+    for _ in range(n):
+        Slow(seconds)
+    in_collection.clear()
+    t = threading.Thread(target=gc.collect)
+    t.start()
+    in_collection.wait(30)
+    return t
+'''
+
+
+def test_count_and_snapshot_answer_while_another_thread_collects():
+    """The bug: every objgraph.count() raised "cannot capture the heap
+    while the garbage collector is running" while another thread's
+    gc.collect() ran finalizers; objgraph 3.7.0 answered them all.  Now
+    each call waits for the collection and answers as objgraph 3.7.0."""
+    out = _run_child(setup=_SLOW_COLLECTION, code='''
+        ref = load_reference()
+        answers = []
+        for rnd in range(4):
+            t = collect_in_a_thread(20, 0.01)
+            during = t.is_alive()
+            started = time.perf_counter()
+            if rnd % 2:
+                with objgraph.snapshot(pin=rnd == 1) as snap:
+                    ours = (snap.count('Marker'), snap.count('Slow'))
+            else:
+                ours = (objgraph.count('Marker'), objgraph.count('Slow'))
+            waited = time.perf_counter() - started
+            t.join()
+            theirs = (ref.count('Marker'), ref.count('Slow'))
+            answers.append({'during': during, 'ours': ours,
+                            'theirs': theirs, 'waited': waited})
+        # many calls in a row while another thread keeps collecting, with
+        # a little other work between its collections
+        def churn():
+            for _ in range(20):
+                for _ in range(10):
+                    Slow(0.005)
+                gc.collect()
+                in_collection.clear()
+                time.sleep(0.005)
+
+        in_collection.clear()
+        t = threading.Thread(target=churn)
+        t.start()
+        counts, overlapped = [], 0
+        while t.is_alive():
+            overlapped += in_collection.is_set()
+            counts.append(objgraph.count('Marker'))
+        t.join()
+        report(answers=answers, counts=sorted(set(counts)),
+               calls=len(counts), overlapped=overlapped)
+    ''')
+    for a in out['answers']:
+        assert a['during'], 'the call did not overlap a collection: %s' % a
+        assert a['ours'] == a['theirs'] == [1234, 0], (
+            'expected objgraph 3.7.0\'s counts, got %s' % a)
+        assert a['waited'] > 0.05, (
+            'expected the capture to wait for the collection, it took '
+            '%.3f s' % a['waited'])
+    assert out['counts'] == [1234], (
+        'expected every call to answer 1234: %s' % out)
+    assert out['overlapped'] >= 1, (
+        'expected calls made during a collection: %s' % out)
+
+
+def test_the_wait_is_bounded_by_gc_timeout():
+    """A collection that outlasts gc_timeout: the capture gives up after
+    about that long with an error naming it; gc_timeout=0 gives up at
+    once; a long enough timeout gets the snapshot."""
+    out = _run_child(setup=_SLOW_COLLECTION, code='''
+        t = collect_in_a_thread(1, 3.0)
+        results = {}
+        for timeout in (0.3, 0):
+            started = time.perf_counter()
+            try:
+                objgraph.snapshot(pin=False, gc_timeout=timeout)
+                results[str(timeout)] = ['answered', 0]
+            except RuntimeError as e:
+                results[str(timeout)] = [str(e),
+                                         time.perf_counter() - started]
+        started = time.perf_counter()
+        with objgraph.snapshot(gc_timeout=30) as snap:
+            results['30'] = [snap.count('Marker'),
+                             time.perf_counter() - started]
+        t.join()
+        bad = []
+        for value in (-1, float('nan')):
+            try:
+                objgraph.snapshot(gc_timeout=value)
+            except ValueError as e:
+                bad.append(str(e))
+        report(results=results, bad=bad)
+    ''')
+    r = out['results']
+    message, took = r['0.3']
+    assert 'gc_timeout=0.3 seconds' in message, message
+    assert 0.25 <= took < 2.0, 'expected to give up after 0.3 s: %.3f' % took
+    message, took = r['0']
+    assert 'gc_timeout=0 seconds' in message, message
+    assert took < 0.2, 'expected to give up at once: %.3f s' % took
+    count, took = r['30']
+    assert count == 1234 and took > 1.0, (
+        'expected the snapshot once the collection ended: %s' % r['30'])
+    assert len(out['bad']) == 2 and all('gc_timeout' in m
+                                        for m in out['bad']), out['bad']
+
+
+def test_ctrl_c_ends_the_wait():
+    """KeyboardInterrupt reaches a capture waiting for a collection, as it
+    would any other blocking call."""
+    out = _run_child(setup=_SLOW_COLLECTION, code='''
+        import os, signal
+        t = collect_in_a_thread(1, 3.0)
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        started = time.perf_counter()
+        try:
+            objgraph.snapshot(gc_timeout=30)
+            outcome = 'answered'
+        except KeyboardInterrupt:
+            outcome = 'KeyboardInterrupt'
+        took = time.perf_counter() - started
+        t.join()
+        report(outcome=outcome, took=took, after=objgraph.count('Marker'))
+    ''')
+    assert out['outcome'] == 'KeyboardInterrupt' and out['took'] < 2.0, out
+    assert out['after'] == 1234, out
+
+
+# -- a collection in the capturing thread itself -----------------------------
+
+def test_a_capture_from_its_own_threads_collection_fails_at_once():
+    """A finalizer, a weakref callback or a gc.callbacks entry calling
+    objgraph during a collection: the collection can only go on once the
+    call returns, so waiting (10 s by default) would be for nothing; the
+    call fails at once with a clear error, and the collection and later
+    calls are unharmed."""
+    out = _run_child('''
+        ref = load_reference()
+        seen = []
+
+        def attempt(where):
+            started = time.perf_counter()
+            try:
+                objgraph.count('dict')
+                seen.append([where, 'answered', 0])
+            except RuntimeError as e:
+                seen.append([where, str(e), time.perf_counter() - started])
+
+        class Finalized:
+            def __init__(self):
+                self.me = self
+
+            def __del__(self):
+                attempt('__del__')
+
+        class Target:
+            pass
+
+        def on_gc(phase, info):
+            if phase in ('start', 'stop'):
+                attempt(phase)
+
+        gc.collect()
+        target = Target()
+        target.me = target
+        watch = weakref.ref(target, lambda w: attempt('weakref callback'))
+        del target
+        Finalized()
+        gc.callbacks.append(on_gc)
+        gc.collect()
+        gc.callbacks.remove(on_gc)
+
+        after = objgraph.count('Finalized'), ref.count('Finalized')
+        report(seen=seen, after=after, watch_dead=watch() is None)
+    ''')
+    where = sorted(s[0] for s in out['seen'])
+    assert where == ['__del__', 'start', 'stop', 'weakref callback'], (
+        out['seen'])
+    for place, message, took in out['seen']:
+        assert message.startswith(
+            'cannot capture the heap while the garbage collector is '
+            'running in this very thread'), (place, message)
+        assert took < 1.0, (
+            'expected an immediate error from %s, it took %.2f s'
+            % (place, took))
+    assert out['after'] == [0, 0] and out['watch_dead'], out
