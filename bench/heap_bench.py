@@ -16,6 +16,8 @@ we are faster):
 - capture: snapshot pause (GIL held) and total, cold and warm, against
   ``gc.collect()`` and against one ``tp_traverse`` pass over the heap
   (``gc.get_referrers(object())``), the floor any heap walk pays;
+- what a pinned snapshot, open, adds to every full ``gc.collect()`` (it
+  takes part in collections and its traversal visits every pin);
 - memory: snapshot bytes per node and per edge, process RSS;
 - queries on a snapshot and objgraph's module-level functions, against
   objgraph 3.7.0 (loaded from OBJGRAPH_REF_PATH as objgraph_ref);
@@ -194,6 +196,7 @@ def measure(plan):
     add('capture', 'snapshot: GIL pause, first', result['pause_first_s'],
         FLOOR, t_floor)
     add('capture', 'snapshot: GIL pause', result['pause_s'], FLOOR, t_floor)
+    collect_with_pinned(objgraph, result, repeat)
     result['peak_rss_after']['capture'] = peak_rss_bytes()
 
     # -- queries on a frozen snapshot ------------------------------------
@@ -294,6 +297,36 @@ def measure(plan):
     result['peak_rss_bytes'] = result['peak_rss_after']['peers'] = (
         peak_rss_bytes())
     return result
+
+
+def collect_with_pinned(objgraph, result, repeat):
+    """gc.collect() on the heap as it is, and with a pinned snapshot of it
+    open: the snapshot is a GC object whose traversal visits each of its
+    pins, one per tracked object, in every full collection (young ones do
+    not see it: it lives in the oldest generation).  ``repeat`` rounds of
+    one collection without and one with a fresh pinned snapshot, back to
+    back, in alternating order; medians of each and of the rounds'
+    ratios (the ratio of a round is measured under one machine load)."""
+    progress('gc.collect() with and without a pinned snapshot open...')
+    without, with_pinned, ratios = [], [], []
+    for i in range(repeat):
+        if i % 2 == 0:
+            without.append(median_time(gc.collect, 1))
+        snap = objgraph.snapshot()
+        pins = snap._g.n_tracked
+        with_pinned.append(median_time(gc.collect, 1))
+        snap.close()
+        del snap
+        if i % 2 == 1:
+            without.append(median_time(gc.collect, 1))
+        ratios.append(with_pinned[-1] / without[-1])
+    result.update(collect_unpinned_s=statistics.median(without),
+                  collect_pinned_s=statistics.median(with_pinned),
+                  collect_pinned_ratio=statistics.median(ratios),
+                  collect_pins=pins)
+    progress('  gc.collect() %.4f s, with %d pins open %.4f s: %.2fx' % (
+        result['collect_unpinned_s'], pins, result['collect_pinned_s'],
+        result['collect_pinned_ratio']))
 
 
 def peers_on_heap(rec, result, typestats_s, chain_s, target, leak):
@@ -552,6 +585,7 @@ def capture_tables(ok):
                        [[human(r['instances'])]
                         + ['%.1f' % (1e3 * r['phases_s'][k]) for k in names]
                         for r in with_phases])
+    lines += collect_with_pinned_table(ok)
     lines += ['', 'Memory: the snapshot\'s own bytes (`snap.nbytes`, the '
               'forward graph and the node table, as captured), and with the '
               'reverse graph the first backward query adds (8 bytes of '
@@ -584,6 +618,31 @@ def capture_tables(ok):
                       / (40 * r['nodes'] + 8 * r['edges'])),
           '%.0f' % (r['heap_rss_bytes'] / 1e6),
           '%.0f' % (r['peak_rss_bytes'] / 1e6)] for r in ok])
+    return lines
+
+
+def collect_with_pinned_table(ok):
+    """What an open pinned snapshot adds to gc.collect(), per size (none
+    for runs older than the measurement)."""
+    measured = [r for r in ok if r.get('collect_pinned_s')]
+    if not measured:
+        return []
+    lines = ['', 'A pinned snapshot takes part in garbage collection (a '
+             'snapshot kept on an object it pins is freed with it): while '
+             'it is open, every full `gc.collect()` also visits each of its '
+             'pins, one per tracked object. Young collections do not: it '
+             'is kept in the oldest generation. Each round times one '
+             'collection of the same heap without and one with a fresh '
+             'pinned snapshot open, back to back (in alternating order); '
+             'medians over the rounds, and the median of the rounds\' '
+             'ratios.', '']
+    lines += table(
+        ['instances', 'pins', 'gc.collect() (s)',
+         'with a pinned snapshot open (s)', 'with / without'],
+        'lrrrr',
+        [[human(r['instances']), '%d' % r['collect_pins'],
+          fmt_s(r['collect_unpinned_s']), fmt_s(r['collect_pinned_s']),
+          '%.2f' % r['collect_pinned_ratio']] for r in measured])
     return lines
 
 

@@ -1056,6 +1056,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     int st = HG_OK; /* hg_status or HG__TRAVERSE_FAILED */
     double t0 = hg__now(), t_unlock, t_lock, t_release;
     double t_chased = 0, t_walked = 0, t_restored = 0;
+    double waited = 0; /* for a collection in another thread (gcwait.c) */
 
     memset(&w, 0, sizeof(w));
     if (opts == NULL || out == NULL) {
@@ -1068,12 +1069,13 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
         return -1;
     }
     if (gc->collecting) {
-        /* refused before allocating, or releasing the GIL in the middle
-         * of a collection (a finalizer calling us) */
-        PyErr_SetString(PyExc_RuntimeError,
-                        "cannot capture the heap while the garbage "
-                        "collector is running");
-        return -1;
+        /* another thread's collection, running finalizers: wait for it
+         * before allocating (gcwait.c); the capture, its pause and its
+         * time start once it has finished */
+        if (hg__gc_wait(gc, opts->gc_timeout, &waited) < 0) {
+            return -1;
+        }
+        t0 = hg__now();
     }
     w.pin = opts->pin;
     w.nodes_only = opts->nodes_only;
@@ -1097,10 +1099,11 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     /* again with the GIL retaken: a collection that let other threads run
      * (a finalizer releasing the GIL) may be under way */
     if (gc->collecting) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "cannot capture the heap while the garbage "
-                        "collector is running");
-        goto cleanup;
+        /* waited without the GIL: part of phase 0, not of the pause */
+        if (hg__gc_wait(gc, opts->gc_timeout, &waited) < 0) {
+            goto cleanup;
+        }
+        t_lock = hg__now();
     }
     /* Warm the sizer's lookups before anything is stashed. */
     (void)hg_capture_sizeof(Py_None);

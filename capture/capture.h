@@ -82,11 +82,33 @@ typedef struct hg_capture_opts {
                         * for plain classes), plus the pre-header.  1:
                         * called, exactly sys.getsizeof (a failing one
                         * falls back to the C size) */
+    double gc_timeout; /* seconds to wait, at most, for a collection
+                        * running in another thread (0: refuse at once) */
 } hg_capture_opts;
 
-/* Take a snapshot into *out (zeroed by the caller).  Refuses with
- * RuntimeError while the cyclic GC is collecting. */
+/* The bindings' default gc_timeout, seconds: longer than any collection's
+ * finalizers should run, short enough to end a capture that waits for a
+ * collection it cannot recognise as its own (gcwait.c). */
+#define HG_CAPTURE_GC_TIMEOUT 10.0
+
+/* Take a snapshot into *out (zeroed by the caller).  While the cyclic GC
+ * is collecting in another thread (running finalizers), waits for it with
+ * the GIL released, up to opts->gc_timeout seconds, then RuntimeError; a
+ * collection in the calling thread (objgraph called from a finalizer or
+ * gc.callbacks) is refused at once with RuntimeError (gcwait.c). */
 int hg_capture_run(const hg_capture_opts *opts, hg_capture *out);
+
+/* Once, at module initialisation (GIL held): put first in gc.callbacks
+ * the C function that tells hg_capture_run which thread runs a collection
+ * (gcwait.c).  Without it, a capture from inside a collection fails only
+ * after gc_timeout.  -1 with an exception set on failure. */
+int hg_capture_watch_gc(void);
+
+/* Track op, a GC object not tracked yet (else nothing happens), in the
+ * oldest generation: for objects that hold references to much of the heap
+ * (a pinned graph), which young collections should not traverse.  GIL
+ * held (objects.c). */
+void hg_capture_gc_track_oldest(PyObject *op);
 
 /* Drop the pins (if any; may run arbitrary Python code through
  * deallocators) and free everything; the struct is zeroed.  Accepts NULL

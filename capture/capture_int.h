@@ -14,6 +14,16 @@
 
 #include "capture.h"
 
+/* Wait until no collection runs (gcwait.c), sleeping with the GIL
+ * released; the caller holds the GIL.  *waited: seconds this capture has
+ * waited so far (0 at first), increased by this wait; the capture waits
+ * timeout seconds in all.  0 once gc->collecting is clear (at once if it
+ * is); -1 with RuntimeError when the timeout is spent, the collection runs
+ * in the calling thread (a finalizer calling us: waiting would never end)
+ * or the interpreter is shutting down, or with what a signal handler
+ * raised (KeyboardInterrupt). */
+int hg__gc_wait(struct _gc_runtime_state *gc, double timeout, double *waited);
+
 /* How sys.getsizeof is computed for the instances of one type. */
 typedef enum hg__size_kind {
     HG__SZ_DEFAULT = 0, /* object.__sizeof__: basicsize + ob_size*itemsize */

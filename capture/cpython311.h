@@ -135,6 +135,24 @@ static inline int hg__gc_tracked(PyObject *op) {
     return _PyObject_IS_GC(op) && _Py_AS_GC(op)->_gc_next != 0;
 }
 
+/* Track op -- a GC object, not tracked -- at the end of the oldest
+ * generation's list instead of the youngest (what PyObject_GC_Track does):
+ * _PyObject_GC_TRACK with generations[2] for generation0.  Young
+ * collections then never traverse it; full ones do.  Needs the GIL and no
+ * collection walking the lists at this moment -- true whenever Python code
+ * may run, since a collection lets other code run only from its
+ * finalizers, when every list is a plain list (objects die and are tracked
+ * there too). */
+static inline void hg__gc_track_oldest(PyObject *op) {
+    PyGC_Head *g = _Py_AS_GC(op);
+    PyGC_Head *head = hg__gc_list(hg__gc_state(), NUM_GENERATIONS - 1);
+    PyGC_Head *last = (PyGC_Head *)head->_gc_prev;
+    _PyGCHead_SET_NEXT(last, g);
+    _PyGCHead_SET_PREV(g, last);
+    _PyGCHead_SET_NEXT(g, head);
+    head->_gc_prev = (uintptr_t)g;
+}
+
 /* ---- inline traversal ---------------------------------------------------
  * The walk visits the referents of the commonest objects itself, in the
  * order their tp_traverse would (CPython 3.11's listobject.c,

@@ -11,6 +11,10 @@
  *
  * Untracked nodes (str, int, ...) are not on any list; bindings hand them
  * back through hg_capture_referent_at() from a live tracked referrer.
+ *
+ * The object that holds a pinned capture takes part in collections (its
+ * pins may close a cycle through it): hg_capture_gc_track_oldest() tracks
+ * it where only full collections traverse it.
  */
 #include "capture_int.h"
 
@@ -62,6 +66,14 @@ void hg_capture_release(hg_capture *c) {
     Py_XDECREF(tmp.short_names);
     Py_XDECREF(tmp.long_names);
     Py_XDECREF(tmp.name_errors);
+}
+
+/* See capture.h.  A pinned graph refers to every tracked object: in the
+ * oldest generation, only full collections visit them all. */
+void hg_capture_gc_track_oldest(PyObject *op) {
+    if (PyObject_IS_GC(op) && !PyObject_GC_IsTracked(op)) {
+        hg__gc_track_oldest(op);
+    }
 }
 
 /* ---- objects from ids ------------------------------------------------------

@@ -14,7 +14,8 @@
 /* A frozen heap graph: one capture plus lazily computed derived arrays.
  * Invariant: cap.graph != NULL for the object's whole life; `closed` means
  * the pins were dropped (object-returning queries then raise ValueError on
- * pinned graphs). */
+ * pinned graphs).  Tracked by the cyclic GC exactly while cap.pinned (from
+ * capture() to close(), tp_clear or dealloc; graph.c). */
 typedef struct {
     PyObject_HEAD hg_capture cap;
     hg_addr_index *index; /* address -> id, built on first use */
@@ -45,6 +46,10 @@ typedef struct {
 } GraphObject;
 
 extern PyTypeObject Graph_Type;
+
+/* Above 0 while a capture runs (module.c): pinned graphs then show the
+ * collector's traversal no references (graph.c).  GIL held to change. */
+extern int hg_pins_hidden;
 
 /* Raise the Python exception matching a core status; returns NULL. */
 PyObject *hg_raise_status(hg_status st, const char *what);

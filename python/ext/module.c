@@ -31,28 +31,36 @@ PyObject *hg_raise_status(hg_status st, const char *what) {
 
 PyDoc_STRVAR(
     capture_doc,
-    "capture(pin=True, exclude=None, nodes_only=False, sizes='c') -> Graph\n\n"
+    "capture(pin=True, exclude=None, nodes_only=False, sizes='c',\n"
+    "        gc_timeout=10.0) -> Graph\n\n"
     "Freeze the heap: every object the cyclic GC tracks (frozen ones\n"
     "included) and each distinct untracked referent become nodes, references\n"
     "become edges.  pin: hold a strong reference to every tracked node until\n"
-    "Graph.close().  exclude: a tuple of objects to flag as the caller's own\n"
-    "machinery.  nodes_only: tracked objects and their types only, no\n"
-    "references (enough for type counts; queries about references are then\n"
-    "refused).  sizes: 'c' (a __sizeof__ defined in Python is not called)\n"
-    "or 'python' (it is, as sys.getsizeof).");
+    "Graph.close(); a pinned Graph takes part in cyclic garbage collection.\n"
+    "exclude: a tuple of objects to flag as the caller's own machinery.\n"
+    "nodes_only: tracked objects and their types only, no references\n"
+    "(enough for type counts; queries about references are then refused).\n"
+    "sizes: 'c' (a __sizeof__ defined in Python is not called) or 'python'\n"
+    "(it is, as sys.getsizeof).  gc_timeout: seconds to wait, at most, for a\n"
+    "collection running in another thread to finish (RuntimeError after\n"
+    "that); a capture from inside a collection in this thread (a finalizer,\n"
+    "gc.callbacks) raises RuntimeError at once.");
 
 static PyObject *hg_py_capture(PyObject *module, PyObject *args,
                                PyObject *kwds) {
-    static char *kwlist[] = {"pin", "exclude", "nodes_only", "sizes", NULL};
-    int pin = 1, nodes_only = 0;
+    static char *kwlist[] = {"pin",   "exclude",    "nodes_only",
+                             "sizes", "gc_timeout", NULL};
+    int pin = 1, nodes_only = 0, rc;
     const char *sizes = "c";
     PyObject *exclude = Py_None; /* borrowed */
+    double gc_timeout = HG_CAPTURE_GC_TIMEOUT;
     hg_capture_opts opts = {0};
     GraphObject *g = NULL;
     (void)module;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOps:capture", kwlist, &pin,
-                                     &exclude, &nodes_only, &sizes)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOpsd:capture", kwlist,
+                                     &pin, &exclude, &nodes_only, &sizes,
+                                     &gc_timeout)) {
         return NULL;
     }
     if (strcmp(sizes, "c") != 0 && strcmp(sizes, "python") != 0) {
@@ -68,13 +76,21 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
                             "not %.100s",
                             Py_TYPE(exclude)->tp_name);
     }
+    if (!(gc_timeout >= 0)) { /* NaN too */
+        PyErr_SetString(PyExc_ValueError,
+                        "capture(): gc_timeout must be a number of "
+                        "seconds >= 0");
+        return NULL;
+    }
     opts.pin = pin;
     opts.nodes_only = nodes_only;
     opts.exclude = exclude == Py_None ? NULL : exclude;
+    opts.gc_timeout = gc_timeout;
 
     /* Allocate the wrapper first: a failure after the capture would have to
-     * undo the pins.  Graph is not GC-tracked, so it is never a node. */
-    g = PyObject_New(GraphObject, &Graph_Type);
+     * undo the pins.  It is not tracked by the collector yet, so it is not
+     * a node of its own capture. */
+    g = PyObject_GC_New(GraphObject, &Graph_Type);
     if (g == NULL) {
         return NULL;
     }
@@ -85,7 +101,11 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
         Py_DECREF(g);
         return PyErr_NoMemory();
     }
-    if (hg_capture_run(&opts, &g->cap) < 0) {
+    /* earlier pinned graphs show no references to this walk (graph.c) */
+    hg_pins_hidden++;
+    rc = hg_capture_run(&opts, &g->cap);
+    hg_pins_hidden--;
+    if (rc < 0) {
         Py_DECREF(g);
         return NULL;
     }
@@ -94,6 +114,11 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     if (hg_graph_summarise(g) < 0) {
         Py_DECREF(g);
         return NULL;
+    }
+    if (g->cap.pinned) {
+        /* its pins may hold it in a cycle (graph.c): the collector must
+         * see them, in full collections only */
+        hg_capture_gc_track_oldest((PyObject *)g);
     }
     return (PyObject *)g;
 }
@@ -227,7 +252,8 @@ static struct PyModuleDef hg_module = {
 PyMODINIT_FUNC PyInit__heapgraph(void) {
     PyObject *m;
 
-    if (PyType_Ready(&Graph_Type) < 0 || hg_capture_init() < 0) {
+    if (PyType_Ready(&Graph_Type) < 0 || hg_capture_init() < 0 ||
+        hg_capture_watch_gc() < 0) {
         return NULL;
     }
     m = PyModule_Create(&hg_module);

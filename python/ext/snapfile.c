@@ -384,7 +384,7 @@ PyObject *hg_py_load(PyObject *module, PyObject *args, PyObject *kwargs) {
     if (st != HG_OK) {
         return raise_file(st, why);
     }
-    g = PyObject_New(GraphObject, &Graph_Type);
+    g = PyObject_GC_New(GraphObject, &Graph_Type); /* never tracked */
     if (g == NULL) {
         hg_snapfile_close(f);
         return NULL;

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-def snapshot(pin=True, collect=False, sizes='c'):
+def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0):
     """Freeze the heap into a :class:`Snapshot` that answers queries
     instantly.
 
@@ -52,6 +52,11 @@ def snapshot(pin=True, collect=False, sizes='c'):
     exactly the captured objects.  With ``pin=False`` the snapshot holds no
     reference, and queries that return objects look them up again in the
     collector's lists (objects that died since are left out).
+
+    A pinned snapshot takes part in garbage collection: one kept on an
+    object it pins (``obj.snap = objgraph.snapshot()``) is a reference
+    cycle, freed with that object by the collector.  Full collections
+    (``gc.collect()``) visit every reference it holds while it is open.
 
     ``collect``: run ``gc.collect()`` first.
 
@@ -86,12 +91,20 @@ def snapshot(pin=True, collect=False, sizes='c'):
     stored as 2**32 - 1, counted in :attr:`Snapshot.saturated_refcounts`
     and refused by :meth:`Snapshot.refcount_excess`.
 
+    ``gc_timeout`` (seconds, default 10): the heap cannot be read while
+    the garbage collector runs.  While a collection runs in another thread
+    (running finalizers), the capture waits for it, the GIL released, at
+    most this long, then raises RuntimeError.  Called from inside a
+    collection in the same thread (a ``__del__``, a weakref callback or a
+    ``gc.callbacks`` entry), it raises RuntimeError at once.
+
         >>> snap = objgraph.snapshot()
         >>> snap.count('MyClass')
         3
         >>> snap.close()
     """
-    return take(pin=pin, collect=collect, sizes=sizes)
+    return take(pin=pin, collect=collect, sizes=sizes,
+                gc_timeout=gc_timeout)
 
 
 def _snap(pin, collect=False, exclude=(), nodes_only=False):

@@ -86,7 +86,19 @@ class Graph:
 
 
 def capture(pin: bool = True, exclude: Optional[tuple] = None,
-            nodes_only: bool = False, sizes: str = 'c') -> Graph: ...
+            nodes_only: bool = False, sizes: str = 'c',
+            gc_timeout: float = 10.0) -> Graph:
+    """Freeze the heap into a Graph.
+
+    ``pin``: hold a strong reference to every tracked node until
+    ``Graph.close()``; a pinned Graph takes part in cyclic garbage
+    collection (its traversal visits what it pins), so a snapshot kept on
+    an object it pins is freed with it.  ``sizes``: 'c' or 'python' (see
+    ``objgraph.snapshot``).  ``gc_timeout``: seconds to wait,
+    at most, for a collection running in another thread (RuntimeError
+    after that); a capture from inside a collection in the calling thread
+    (a finalizer or ``gc.callbacks`` entry) raises RuntimeError at once.
+    """
 def referent_at(parent: object, addr: int) -> Optional[object]: ...
 def checksum(data: bytes, seed: int = 0) -> int: ...
 def set_num_threads(n: int) -> None: ...

@@ -63,7 +63,9 @@ class Snapshot(LeakAnalysis):
     A pinned snapshot (the default) holds a strong reference to every
     object the garbage collector tracked at capture time, so the objects it
     returns are exactly the captured ones; :meth:`close` (or leaving a
-    ``with`` block) releases them.  A detached snapshot (``pin=False``)
+    ``with`` block) releases them.  Until then it takes part in garbage
+    collection: kept on an object it pins, it is freed with that object
+    by the collector.  A detached snapshot (``pin=False``)
     holds no reference: objects it returns are looked up again in the
     collector's lists, and objects that died since the capture are left
     out.
@@ -586,15 +588,23 @@ def _by_type_of(typename, objects):
     return [o for o in objects if name_of(o) == typename]
 
 
-def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c'):
+def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
+         gc_timeout=10.0):
     """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`.
 
     ``nodes_only``: tracked objects and types without references -- for
     objgraph's type counts, which need nothing more (internal use).
     ``sizes``: 'c' or 'python' (see :func:`objgraph.snapshot`).
+
+    The cycle a pinned snapshot can close (an object it pins refers to the
+    Snapshot, which refers to its Graph, which pins the object) is freed by
+    the collector through the Graph: a pinned Graph is a GC object whose
+    traversal visits its pins and whose clearing drops them.  Snapshot
+    adds nothing the collector cannot see.
     """
     check_sizes(sizes)
     if collect:
         gc.collect()
     return Snapshot(_heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
-                                       nodes_only=nodes_only, sizes=sizes))
+                                       nodes_only=nodes_only, sizes=sizes,
+                                       gc_timeout=gc_timeout))

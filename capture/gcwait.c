@@ -1,0 +1,174 @@
+/*
+ * gcwait.c -- a capture and a collection the cyclic GC runs at the same
+ * time: wait for it, or refuse when waiting could never end.
+ *
+ * A capture cannot run while a collection is under way: both write the GC
+ * headers' _gc_prev (cpython311.h).  A collection holds the GIL, except
+ * while it calls finalizers and weakref callbacks, which may release it
+ * (time.sleep, I/O, or simply the eval loop's switch every
+ * sys.getswitchinterval()).  Another thread may then call objgraph, and
+ * find gcstate->collecting set.  objgraph 3.x answered such calls (it only
+ * calls gc.get_objects()), so the capture waits for the collection to
+ * finish: it sleeps with the GIL released -- so that the collecting
+ * thread can take it back -- in steps doubling from 50 us to 5 ms, and
+ * re-reads the flag with the GIL held, until the flag is clear or the
+ * capture's gc_timeout is spent (RuntimeError naming it).
+ *
+ * When the collection runs in the capturing thread itself (a finalizer or
+ * a gc.callbacks entry calls objgraph), it resumes only once the capture
+ * returns: waiting would never end.  gcstate->collecting does not say
+ * which thread collects, so hg_capture_watch_gc() puts first in
+ * gc.callbacks a C function that records, on "start", the thread that
+ * collects; a capture in that thread while gcstate->collecting is set
+ * fails at once.  Being first, it runs before any other callback, and
+ * before any code that could let another thread run, so the record is
+ * always the current collection's; it is kept after "stop", so that the
+ * callbacks called after it on "stop" are recognised too.  If the function
+ * is taken off gc.callbacks, the thread is not recognised and the capture
+ * fails when gc_timeout has passed instead: late, but never hung (if
+ * another entry is put before it, a capture in the previous collection's
+ * thread may be refused while that entry runs).  Collections at
+ * interpreter shutdown run without callbacks; a capture then is refused
+ * at once.  The record is written and read with the GIL held.
+ *
+ * The waiting capture takes the GIL whenever the collecting thread lets it
+ * go; a thread that collects again at once, running no Python code between
+ * collections long enough to give the GIL away, may hold a capture off
+ * until gc_timeout.
+ *
+ * Expected scale: a collection's finalizers run for milliseconds, seconds
+ * when they do I/O; a waiting capture wakes at most 200 times a second.
+ */
+#include "capture_int.h"
+
+#include <math.h>
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <time.h>
+#endif
+
+#define HG__WAIT_MIN 50e-6 /* first sleep, seconds */
+#define HG__WAIT_MAX 5e-3  /* longest sleep, seconds */
+
+/* The thread that started the latest collection (valid when
+ * collector_known), from the gc.callbacks entry below.  GIL held for
+ * both. */
+static unsigned long collector_thread;
+static int collector_known;
+
+static void sleep_seconds(double s) {
+#if defined(_WIN32)
+    Sleep((DWORD)(s * 1e3) + 1);
+#else
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL); /* EINTR: the caller's loop checks again */
+#endif
+}
+
+/* gc.callbacks entry: callback(phase, info).  Raises nothing (an
+ * exception in a callback is only reported, as unraisable). */
+static PyObject *gc_phase(PyObject *self, PyObject *const *args,
+                          Py_ssize_t nargs) {
+    (void)self;
+    if (nargs >= 1 && PyUnicode_Check(args[0]) &&
+        PyUnicode_CompareWithASCIIString(args[0], "start") == 0) {
+        collector_thread = PyThread_get_thread_ident();
+        collector_known = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef gc_phase_def = {
+    "objgraph_collecting_thread", (PyCFunction)(void (*)(void))gc_phase,
+    METH_FASTCALL,
+    "Records which thread runs a collection, so that objgraph called from "
+    "a finalizer during it refuses instead of waiting for itself."};
+
+/* See capture.h. */
+int hg_capture_watch_gc(void) {
+    static int done;
+    PyObject *gc = NULL, *callbacks = NULL, *fn = NULL;
+    int rc = -1;
+    if (done) {
+        return 0;
+    }
+    gc = PyImport_ImportModule("gc");
+    if (gc == NULL) {
+        goto cleanup;
+    }
+    callbacks = PyObject_GetAttrString(gc, "callbacks");
+    if (callbacks == NULL) {
+        goto cleanup;
+    }
+    if (!PyList_Check(callbacks)) {
+        PyErr_SetString(PyExc_TypeError, "gc.callbacks is not a list");
+        goto cleanup;
+    }
+    fn = PyCFunction_New(&gc_phase_def, NULL);
+    if (fn == NULL || PyList_Insert(callbacks, 0, fn) < 0) {
+        goto cleanup;
+    }
+    done = 1;
+    rc = 0;
+cleanup:
+    Py_XDECREF(fn);
+    Py_XDECREF(callbacks);
+    Py_XDECREF(gc);
+    return rc;
+}
+
+/* See capture_int.h. */
+int hg__gc_wait(struct _gc_runtime_state *gc, double timeout, double *waited) {
+    double start = hg__now(), now = start, step = HG__WAIT_MIN;
+    int rc = 0;
+    while (gc->collecting) {
+        double left = timeout - *waited - (now - start);
+        if (collector_known &&
+            collector_thread == PyThread_get_thread_ident()) {
+            PyErr_SetString(
+                PyExc_RuntimeError,
+                "cannot capture the heap while the garbage collector is "
+                "running in this very thread (objgraph called from a "
+                "__del__, a weakref callback or gc.callbacks during a "
+                "collection): the collection cannot finish before the "
+                "capture, so waiting for it would never end");
+            rc = -1;
+            break;
+        }
+        if (_Py_IsFinalizing()) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "cannot capture the heap while the garbage "
+                            "collector is running at interpreter shutdown");
+            rc = -1;
+            break;
+        }
+        if (!(left > 0)) {
+            char *t = PyOS_double_to_string(timeout, 'r', 0, 0, NULL);
+            if (t != NULL) {
+                PyErr_Format(PyExc_RuntimeError,
+                             "cannot capture the heap: the garbage "
+                             "collector is running in another thread and "
+                             "did not finish within gc_timeout=%s seconds",
+                             t);
+                PyMem_Free(t);
+            }
+            rc = -1;
+            break;
+        }
+        Py_BEGIN_ALLOW_THREADS
+            sleep_seconds(step < left ? step : left);
+        Py_END_ALLOW_THREADS
+        /* Ctrl-C ends the wait (nothing of the heap is read yet) */
+        if (PyErr_CheckSignals() < 0) {
+            rc = -1;
+            break;
+        }
+        step = fmin(2 * step, HG__WAIT_MAX);
+        now = hg__now();
+    }
+    *waited += now - start;
+    return rc;
+}
