@@ -12,7 +12,10 @@
  *      all without the GIL: first touch of fresh memory is slow (kernel
  *      page clearing) and used to make the first capture's pause 3x a
  *      warm one.  Other threads may run Python meanwhile; the heap is
- *      read only from phase 1 on.
+ *      read only from phase 1 on.  Before that, the threads of the
+ *      regions that run while the heap is marked are reserved
+ *      (plan_team): from phase 1 to the restore, the OpenMP runtime
+ *      creates no thread and allocates nothing.
  *   1. chase: walk the GC lists (generations 0, 1, 2, permanent) once,
  *      the only dependent pointer chase of the capture: write each
  *      tracked object's node id into its _gc_prev (cpython311.h explains
@@ -72,6 +75,11 @@
 /* Below this many objects, loops over the nodes run on one thread (a
  * parallel region would cost more than it saves). */
 #define HG__PAR_MIN ((size_t)1 << 16)
+
+/* Below this many planned nodes no parallel region runs while the heap is
+ * marked (the smaller of the parallel walk's threshold, parwalk.c, and
+ * HG__PAR_MIN), so phase 0 reserves no threads. */
+#define HG__RESERVE_MIN ((size_t)1 << 15)
 
 /* ---- growable arrays ----------------------------------------------------- */
 
@@ -872,6 +880,23 @@ static void plan_capacity(walk *w, struct _gc_runtime_state *gc) {
     }
 }
 
+/* The threads of the regions that run while the heap is marked, started
+ * now, before anything else of phase 0 runs a region: between marking and
+ * restoring, the OpenMP runtime must neither create a thread nor allocate
+ * (either failing, libgomp ends the process -- with the heap marked).
+ * hg_threads_reserve() proves the count by creating as many threads, lowers
+ * it to what it could create (1: serial), and leaves a team of that size in
+ * the runtime's pool; every region until the restore uses exactly that team
+ * (phase 0's too, through hg_num_threads()), so the pool neither shrinks
+ * nor grows and the runtime reuses its team structure.  Small heaps run no
+ * region while marked and reserve nothing. */
+static int plan_team(const walk *w) {
+    if (w->est_tracked + w->est_untracked < HG__RESERVE_MIN) {
+        return 1;
+    }
+    return hg_threads_reserve();
+}
+
 /* Store to one byte per page, so that the kernel maps (and clears) every
  * page now, while other threads may run Python, rather than one fault at
  * a time during the walk (ANCHORS.md: first touch runs at 0.27 GB/s here,
@@ -947,7 +972,8 @@ void hg__prefault(const hg__range *r, int n) {
         first[i + 1] = first[i] + (fresh[i].nbytes + HG__PAGE - 1) / HG__PAGE;
     }
     total = (long)first[n_fresh];
-#pragma omp parallel for schedule(static) if (total >= 4096)
+#pragma omp parallel for schedule(static) if (total >= 4096)                   \
+    num_threads(hg_num_threads())
     for (long pg = 0; pg < total; pg++) {
         int i = 0;
         while ((size_t)pg >= first[i + 1]) {
@@ -1008,13 +1034,18 @@ static void restore_gc(walk *w, struct _gc_runtime_state *gc) {
  * processes keep it busy).  Touches object memory only, no Python API:
  * the thread without the GIL may do either. */
 static void restore_objects(walk *w, struct _gc_runtime_state *gc) {
-    int par = w->n_marked + w->n_tracked >= HG__PAR_MIN;
-    (void)par;
     if (w->n_parts > 0) {
         hg__par_restore(w, gc);
         return;
     }
-#pragma omp parallel sections num_threads(2) if (par)
+    if (w->team < 2 || w->n_marked + w->n_tracked < HG__PAR_MIN) {
+        /* no region at all: even a team of one makes libgomp allocate */
+        restore_refcnts(w);
+        restore_gc(w, gc);
+        return;
+    }
+    /* the reserved team (plan_team), though two threads have work */
+#pragma omp parallel sections num_threads(w->team)
     {
 #pragma omp section
         restore_refcnts(w);
@@ -1085,6 +1116,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     plan_capacity(&w, gc);
     t_unlock = hg__now();
     Py_BEGIN_ALLOW_THREADS
+        w.team = plan_team(&w);
         st = allocate_arrays(&w);
         if (st == HG_OK &&
             hg__par_plan(&w, w.est_tracked, w.est_untracked, w.est_edges) < 0) {

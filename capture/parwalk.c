@@ -77,6 +77,14 @@ static inline int thread_num(void) {
 #endif
 }
 
+static inline int team_size(void) {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 /* ---- parts ----------------------------------------------------------------
  */
 
@@ -148,7 +156,7 @@ static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges) {
  * moves no data (mremap). */
 int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
                  size_t est_edges) {
-    int n_walkers = hg_num_threads();
+    int n_walkers = w->team; /* capture.c's plan_team */
     size_t cap_nodes = est_untracked + est_untracked / 8 + 1024;
     size_t cap_edges = est_edges + est_edges / 8 + 1024;
 
@@ -640,6 +648,10 @@ int hg__par_walk(walk *w) {
 #pragma omp parallel num_threads(n_walkers)
     {
         part *p = &w->parts[thread_num()];
+        /* fewer only under OMP_THREAD_LIMIT; the restore then asks for no
+         * more (a larger team would create threads) */
+#pragma omp master
+        w->team = team_size();
 #pragma omp for schedule(dynamic, 1)
         for (long b = 0; b < n_blocks; b++) {
             if (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED) &&
@@ -733,7 +745,7 @@ void hg__par_restore(walk *w, struct _gc_runtime_state *gc) {
     if (!w->listed) {
         hg__gc_restore(gc); /* the list walk failed: chase the lists */
     }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(w->n_parts - 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(w->team)
     for (long i = 0; i < nb + n_whole + n_chunks; i++) {
         if (i < nb) {
             const block *bl = &w->blocks[i];
@@ -1034,7 +1046,7 @@ hg_status hg__par_finish(walk *w) {
         w->blocks[b].first = nt + pos;
         pos += w->blocks[b].n_new;
     }
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) num_threads(hg_num_threads())
     for (long b = 0; b < nb; b++) {
         number_block(w, (size_t)b);
     }
@@ -1050,7 +1062,7 @@ hg_status hg__par_finish(walk *w) {
         w->blocks[b].src_base = pos;
         pos += w->blocks[b].n_src_edges;
     }
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) num_threads(hg_num_threads())
     for (long b = 0; b < nb; b++) {
         write_block(w, (size_t)b, u->enc_base);
     }

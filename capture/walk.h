@@ -169,6 +169,11 @@ typedef struct walk {
     int types_owned; /* types[] hold strong references */
     int defer_owned; /* defer[].op hold strong references */
 
+    /* threads of every parallel region while the heap is marked: what
+     * hg_threads_reserve() started in phase 0, or 1 (no region); the
+     * parallel walk lowers it to the team it got */
+    int team;
+
     /* parallel walk (parwalk.c): n_parts > 0 when chosen in phase 0 */
     int n_parts;    /* threads + 1: the last part is the untracked pass */
     unsigned shift; /* enc = n_tracked + (part << shift) + l */

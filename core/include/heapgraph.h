@@ -69,10 +69,27 @@ void hg_alloc_fail_after(long n);
 
 /* ---- threads ------------------------------------------------------------- */
 
-/* Number of OpenMP threads kernels use (1 when built without OpenMP). */
+/* Number of threads the parallel regions started by the calling thread use
+ * (each asks for exactly this many, or runs on one): the OpenMP count
+ * (OMP_NUM_THREADS, hg_set_num_threads, within OMP_THREAD_LIMIT) lowered to
+ * what this thread proved it can create -- the first call, and the first
+ * after the count changed, creates that many threads to see (threads.c) --
+ * and 1 on the thread that called fork(), in the child: its OpenMP pool
+ * lists threads that do not exist there.  Turns OpenMP's dynamic adjustment
+ * (OMP_DYNAMIC) off for the calling thread.  1 without OpenMP. */
 int hg_num_threads(void);
-/* Set it (n >= 1); a no-op without OpenMP. */
+/* Set the OpenMP count (n >= 1; others are ignored); a no-op without
+ * OpenMP.  hg_num_threads() may still return fewer. */
 void hg_set_num_threads(int n);
+/* Before work during which the OpenMP runtime must neither create a thread
+ * nor allocate (capture/ calls it before it marks the heap): prove the
+ * count again, unless the runtime's pool still holds every thread of the
+ * team the last call started, and start a team of that size, whose threads
+ * and team structure the runtime keeps.  Returns the count, which
+ * hg_num_threads() returns from then on; regions of exactly that size run
+ * by the calling thread then create and allocate nothing.  Never fails:
+ * with no thread to be had the count is 1. */
+int hg_threads_reserve(void);
 
 /* ---- compressed sparse rows ----------------------------------------------
  * Invariants: offsets has n_nodes+1 entries, offsets[0] == 0, offsets is

@@ -171,7 +171,8 @@ void hg__addr_table_insert_ids(hg__addr_table *t, const uint64_t *keys,
     int64_t j;
 
     (void)par; /* unused without OpenMP */
-#pragma omp parallel for schedule(static) reduction(+ : dup) if (par)
+#pragma omp parallel for schedule(static) reduction(+ : dup) if (par)         \
+    num_threads(hg_num_threads())
     for (j = 0; j < (int64_t)n; j++) {
         uint64_t key = keys[j];
         uint64_t i;

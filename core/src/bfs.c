@@ -96,7 +96,7 @@ uint64_t hg__bfs_level_parallel(const hg_csr *g, const uint8_t *blocked,
     uint64_t tail = hi;
     hg_edge ne = 0;
 
-#pragma omp parallel reduction(+ : ne)
+#pragma omp parallel reduction(+ : ne) num_threads(hg_num_threads())
     {
         hg_node buf[HG__BFS_BUF];
         size_t nb = 0;
@@ -232,7 +232,7 @@ uint64_t hg__reach_level_parallel(const hg_csr *g, const uint8_t *blocked,
     uint64_t tail = hi;
     hg_edge ne = 0;
 
-#pragma omp parallel reduction(+ : ne)
+#pragma omp parallel reduction(+ : ne) num_threads(hg_num_threads())
     {
         hg_node buf[HG__BFS_BUF];
         size_t nb = 0;

@@ -174,7 +174,7 @@ static uint64_t bu_level(const hg_csr *rev, const uint8_t *blocked, uint32_t L,
     (void)parallel; /* used by the pragma only */
     /* a word's 64 nodes belong to one iteration: plain writes suffice */
 #pragma omp parallel for schedule(dynamic, HG__DIROPT_WORDS_PER_GRAB)         \
-    reduction(+ : awake) if (parallel)
+    reduction(+ : awake) if (parallel) num_threads(hg_num_threads())
     for (w = 0; w < (int64_t)n_words; w++) {
         uint64_t b = bu_word(rev, blocked, L, front, done, (size_t)w, parent,
                              dep, reached);

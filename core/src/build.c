@@ -50,7 +50,7 @@ static void sort_chunked(const hg_raw_edge *edges, size_t m,
                          hg_node *tgt) {
     int k;
 
-#pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1) num_threads(hg_num_threads())
     for (k = 0; k < n_chunks; k++) {
         uint32_t *cnt = cur + (size_t)k * n_src;
         size_t hi = hg__chunk_begin(m, k + 1, n_chunks);
@@ -64,7 +64,7 @@ static void sort_chunked(const hg_raw_edge *edges, size_t m,
         off[v] = m; /* nodes that are not sources have no out-edges */
     }
 
-#pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1) num_threads(hg_num_threads())
     for (k = 0; k < n_chunks; k++) {
         uint32_t *c = cur + (size_t)k * n_src;
         size_t hi = hg__chunk_begin(m, k + 1, n_chunks);
@@ -121,7 +121,11 @@ hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
         goto cleanup;
     }
     n_chunks = hg__n_chunks(m);
-#pragma omp parallel for schedule(static) reduction(| : bad) if (n_chunks > 1)
+    /* (clang-format 14 would split "reduction(| : bad)") */
+    /* clang-format off */
+#pragma omp parallel for schedule(static) reduction(| : bad) if (n_chunks > 1) \
+    num_threads(hg_num_threads())
+    /* clang-format on */
     for (j = 0; j < (int64_t)m; j++) {
         if (j + HG__PREFETCH < (int64_t)m) {
             hg__addr_table_prefetch(&table,

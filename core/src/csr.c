@@ -50,11 +50,19 @@ static int csr_invalid(hg_node n, hg_edge m, const hg_edge *off,
     if (off[0] != 0 || off[n] != m) {
         return 1;
     }
-#pragma omp parallel for schedule(static) reduction(| : bad)
+    /* (clang-format 14 would split "reduction(| : bad)") */
+    /* clang-format off */
+#pragma omp parallel for schedule(static) reduction(| : bad)                   \
+    num_threads(hg_num_threads())
+    /* clang-format on */
     for (v = 0; v < (int64_t)n; v++) {
         bad |= off[v] > off[v + 1];
     }
-#pragma omp parallel for schedule(static) reduction(| : bad)
+    /* (clang-format 14 would split "reduction(| : bad)") */
+    /* clang-format off */
+#pragma omp parallel for schedule(static) reduction(| : bad)                   \
+    num_threads(hg_num_threads())
+    /* clang-format on */
     for (e = 0; e < (int64_t)m; e++) {
         bad |= tgt[e] >= n;
     }
@@ -154,13 +162,13 @@ hg_status hg_csr_in_degree(const hg_csr *csr, const uint8_t *src_mask,
         return HG_OK;
     }
 
-#pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1) num_threads(hg_num_threads())
     for (k = 0; k < n_chunks; k++) {
         uint32_t *cnt = k == 0 ? in_degree : priv + (size_t)(k - 1) * n;
         count_range(csr, src_mask, hg__csr_split(csr, k, n_chunks),
                     hg__csr_split(csr, k + 1, n_chunks), cnt);
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)n; v++) {
         uint32_t s = in_degree[v];
         for (int j = 1; j < n_chunks; j++) {

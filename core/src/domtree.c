@@ -112,7 +112,7 @@ static void mark_leaves(const hg_csr *fwd, const hg_csr *rev,
     int64_t n_words = ((int64_t)n + 63) / 64, k;
 
     (void)par; /* without OpenMP */
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(hg_num_threads())
     for (k = 0; k < n_words; k++) {
         uint64_t word = 0;
         hg_node lo = (hg_node)(k * 64);
@@ -330,19 +330,19 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
     }
 
     /* ---- pass 1: depth-first preorder; num lives in idom ---- */
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)n; v++) {
         idom[v] = NOT_REACHED;
     }
     mark_leaves(fwd, rev, roots, n_roots, skip, par);
     n_num = dfs(fwd, roots, n_roots, skip, vertex, rec);
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(hg_num_threads())
     for (i = 1; i < (int64_t)n_num; i++) {
         idom[vertex[i]] = (hg_node)i;
     }
 
     /* ---- pass 2: semidominators (the DFS cursors are dead) ---- */
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(hg_num_threads())
     for (i = 0; i < (int64_t)n_num; i++) {
         rec[i].u.s.semi = rec[i].parent;
         rec[i].u.s.best = rec[i].parent; /* read once i is processed */
@@ -358,7 +358,7 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
 
     /* ---- back to node ids: one-referrer leaves (their referrer's num is
      * still in idom), then the numbered nodes (num is overwritten) ---- */
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)n; v++) {
         if (idom[v] == NOT_REACHED && one_referrer_leaf(fwd, rev, (hg_node)v) &&
             bit_test(skip, (hg_node)v)) {
@@ -367,7 +367,7 @@ hg_status hg_domtree_build(const hg_csr *fwd, const hg_csr *rev,
             idom[v] = idom[p] == NOT_REACHED ? HG_NONE : p;
         }
     }
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(hg_num_threads())
     for (i = 1; i < (int64_t)n_num; i++) {
         hg_node d = rec[i].parent;
         idom[vertex[i]] = d == 0 ? HG_DOM_VIRTUAL : vertex[d];

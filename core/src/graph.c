@@ -127,7 +127,8 @@ hg_status hg_size_pack(const uint64_t *sizes, hg_node n, uint32_t *size,
         (n > 0 && (sizes == NULL || size == NULL))) {
         return HG_EINVAL;
     }
-#pragma omp parallel for schedule(static) reduction(+ : count) if (par)
+#pragma omp parallel for schedule(static) reduction(+ : count) if (par)       \
+    num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)n; v++) {
         count += sizes[v] >= UINT32_MAX;
     }
@@ -137,7 +138,7 @@ hg_status hg_size_pack(const uint64_t *sizes, hg_node n, uint32_t *size,
             return HG_ENOMEM;
         }
     }
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)n; v++) {
         size[v] = sizes[v] < UINT32_MAX ? (uint32_t)sizes[v] : UINT32_MAX;
     }

@@ -32,7 +32,11 @@ hg_status hg__type_sums(const uint32_t *type_ids, const uint32_t *weights,
         return HG_ENOMEM;
     }
 
-#pragma omp parallel for schedule(static, 1) reduction(| : bad)
+    /* (clang-format 14 would split "reduction(| : bad)") */
+    /* clang-format off */
+#pragma omp parallel for schedule(static, 1) reduction(| : bad)                \
+    num_threads(hg_num_threads())
+    /* clang-format on */
     for (k = 0; k < n_chunks; k++) {
         uint64_t *row = rows + (size_t)k * n_types;
         hg_node lo = (hg_node)hg__chunk_begin(n, k, n_chunks);
@@ -63,7 +67,8 @@ hg_status hg__type_sums(const uint32_t *type_ids, const uint32_t *weights,
         goto cleanup;
     }
 
-#pragma omp parallel for schedule(static) if (n_types >= HG__MIN_PAR_WORK)
+#pragma omp parallel for schedule(static) if (n_types >= HG__MIN_PAR_WORK)     \
+    num_threads(hg_num_threads())
     for (t = 0; t < (int64_t)n_types; t++) {
         uint64_t s = 0;
         for (int j = 0; j < n_chunks; j++) {

@@ -32,7 +32,7 @@ hg_edge hg__prefix_sum(hg_edge *a, size_t n) {
         return run;
     }
 
-#pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1) num_threads(hg_num_threads())
     for (k = 0; k < n_chunks; k++) {
         size_t lo = hg__chunk_begin(n, k, n_chunks);
         size_t hi = hg__chunk_begin(n, k + 1, n_chunks);
@@ -47,7 +47,7 @@ hg_edge hg__prefix_sum(hg_edge *a, size_t n) {
         base[k + 1] += base[k];
     }
 
-#pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1) num_threads(hg_num_threads())
     for (k = 0; k < n_chunks; k++) {
         size_t lo = hg__chunk_begin(n, k, n_chunks);
         size_t hi = hg__chunk_begin(n, k + 1, n_chunks);
@@ -65,7 +65,7 @@ void hg__chunk_columns(uint32_t *counts, int n_chunks, size_t n,
                        hg_edge *offsets) {
     int64_t b;
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(hg_num_threads())
     for (b = 0; b < (int64_t)n; b++) {
         hg_edge run = 0;
         for (int k = 0; k < n_chunks; k++) {

@@ -59,7 +59,7 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
     }
     /* ---- check the forest's ids, before anything is written ---- */
 #pragma omp parallel for schedule(static) reduction(| : bad)                  \
-    reduction(+ : n_tree) if (par)
+    reduction(+ : n_tree) if (par) num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)n_nodes; v++) {
         hg_node d = idom[v];
         if (d == HG_NONE) {
@@ -85,7 +85,7 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
             pending[d]++;
         }
     }
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)n_nodes; v++) {
         retained[v] = in_tree(idom[v]) ? size[v] : 0;
     }

@@ -155,7 +155,8 @@ hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
     }
 
     /* ---- Tarjan-Pearce from every node not yet entered ---- */
-#pragma omp parallel for schedule(static) if (hg__n_chunks(n) > 1)
+#pragma omp parallel for schedule(static) if (hg__n_chunks(n) > 1)             \
+    num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)n; v++) {
         /* no out-edges: a component of its own, never entered */
         comp[v] = g->offsets[v + 1] == g->offsets[v] ? LEAF : 0;

@@ -1,9 +1,9 @@
 /*
- * status.c -- status strings, the thread-count knob and the chunking rule.
+ * status.c -- status strings and the chunking rule.
  *
- * Kernels size their work split from hg_num_threads() (OpenMP's max threads,
- * 1 without OpenMP) but loop over chunks, not thread ids, so a smaller team
- * than asked for changes speed, never results.
+ * Kernels size their work split from hg_num_threads() (threads.c: 1 without
+ * OpenMP) but loop over chunks, not thread ids, so a smaller team than asked
+ * for changes speed, never results.
  */
 #include "hg_internal.h"
 
@@ -23,24 +23,6 @@ const char *hg_status_str(hg_status st) {
         return "not a valid snapshot file";
     }
     return "unknown status";
-}
-
-int hg_num_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-void hg_set_num_threads(int n) {
-#ifdef _OPENMP
-    if (n >= 1) {
-        omp_set_num_threads(n);
-    }
-#else
-    (void)n;
-#endif
 }
 
 int hg__n_chunks(uint64_t work) {

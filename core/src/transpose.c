@@ -83,7 +83,7 @@ static void bin_plan(const hg_csr *in, blocked_scratch *s) {
     int n_chunks = s->n_chunks;
     int k;
 
-#pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1) num_threads(hg_num_threads())
     for (k = 0; k < n_chunks; k++) {
         hg_edge *cur = s->cur + (size_t)k * stride;
         hg_edge lo = in->offsets[hg__csr_split(in, k, n_chunks)];
@@ -122,7 +122,7 @@ static void bin_scatter(const hg_csr *in, blocked_scratch *s, hg_node *tgt) {
     int n_chunks = s->n_chunks;
     int k;
 
-#pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1) num_threads(hg_num_threads())
     for (k = 0; k < n_chunks; k++) {
         hg_edge *cur = s->cur + (size_t)k * s->stride;
         hg_node u_hi = hg__csr_split(in, k + 1, n_chunks);
@@ -162,16 +162,21 @@ static void bin_sort(const blocked_scratch *s, size_t b, hg_node n,
 
 static void transpose_blocked(const hg_csr *in, blocked_scratch *s,
                               hg_edge *off, hg_node *tgt) {
+    uint64_t next = 0; /* the next bin to sort, taken atomically */
+
     bin_scatter(in, s, tgt);
-#pragma omp parallel num_threads(s->n_threads)
+    /* The whole team, as every region (threads.c: a smaller one would end
+     * threads of the pool), but only the first n_threads have scratch: the
+     * others take no bin.  One bin at a time, as schedule(dynamic, 1). */
+#pragma omp parallel num_threads(hg_num_threads())
     {
         int tid = 0;
-        int64_t b;
+        uint64_t b;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-#pragma omp for schedule(dynamic, 1)
-        for (b = 0; b < (int64_t)s->n_bins; b++) {
+        while (tid < s->n_threads &&
+               (b = hg__atomic_fetch_add_u64(&next, 1)) < s->n_bins) {
             bin_sort(s, (size_t)b, in->n_nodes, off, tgt,
                      s->sources + (size_t)tid * s->max_bin,
                      s->row + (size_t)tid * (HG__BIN + 1));

@@ -81,7 +81,11 @@ hg_status hg_type_edges(const hg_csr *g, const uint32_t *type_ids,
         return HG_ENOMEM;
     }
 
-#pragma omp parallel for schedule(static, 1) reduction(| : bad)
+    /* (clang-format 14 would split "reduction(| : bad)") */
+    /* clang-format off */
+#pragma omp parallel for schedule(static, 1) reduction(| : bad)                \
+    num_threads(hg_num_threads())
+    /* clang-format on */
     for (c = 0; c < n_chunks; c++) {
         uint64_t *row = rows + (size_t)c * kk;
         hg_node hi = (hg_node)hg__chunk_begin(n, c + 1, n_chunks);
@@ -115,7 +119,8 @@ hg_status hg_type_edges(const hg_csr *g, const uint32_t *type_ids,
         goto cleanup;
     }
 
-#pragma omp parallel for schedule(static) if (kk >= HG__MIN_PAR_WORK)
+#pragma omp parallel for schedule(static) if (kk >= HG__MIN_PAR_WORK)          \
+    num_threads(hg_num_threads())
     for (i = 0; i < (int64_t)kk; i++) {
         uint64_t s = 0;
         for (int j = 0; j < n_chunks; j++) {

@@ -226,7 +226,10 @@ static PyMethodDef hg_methods[] = {
     {"checksum", hg_py_checksum, METH_VARARGS, checksum_doc},
     {"set_num_threads", hg_py_set_num_threads, METH_O, set_num_threads_doc},
     {"num_threads", hg_py_num_threads, METH_NOARGS,
-     "num_threads() -> int\n\nThreads the parallel kernels use."},
+     "num_threads() -> int\n\nThreads the parallel kernels use when "
+     "called from this\nthread: set_num_threads() or OMP_NUM_THREADS, "
+     "fewer if no more\ncan be created, 1 on the thread that called "
+     "fork(), in the child."},
     {"allocator", hg_py_allocator, METH_NOARGS,
      "allocator() -> str\n\n'jemalloc' or 'malloc'."},
     {"live_bytes", hg_py_live_bytes, METH_NOARGS,

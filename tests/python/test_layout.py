@@ -1,4 +1,5 @@
-"""The house rules on layering (STYLE.md rule 1), checked on the sources."""
+"""The house rules on layering (STYLE.md rule 1) and on parallel regions,
+checked on the sources."""
 
 import pathlib
 import re
@@ -37,3 +38,27 @@ def test_only_capture_and_bindings_include_python():
         for path, name in _includes(folder):
             assert name != 'Python.h', '%s includes Python.h' % path
     assert any(n == 'Python.h' for _, n in _includes('capture'))
+
+
+PARALLEL = re.compile(r'#\s*pragma\s+omp\s+parallel\b((?:.*\\\n)*.*)')
+NUM_THREADS = re.compile(r'num_threads\(((?:[^()]|\([^()]*\))*)\)')
+
+
+def test_every_parallel_region_asks_for_the_engines_team():
+    # core/src/threads.c: a region of another size would shrink or grow
+    # the runtime's pool (threads created, maybe none to be had), and one
+    # of the default size could wait for pool threads a forked child does
+    # not have.  The team is hg_num_threads(), or a count planned from it
+    # or from hg_threads_reserve().
+    planned = {'hg_num_threads()', 'w->team', 'n_walkers', 'team'}
+    seen = 0
+    for folder in ('core', 'capture', 'python/ext'):
+        for path in sorted((ROOT / folder).rglob('*.c')):
+            for m in PARALLEL.finditer(path.read_text()):
+                seen += 1
+                asked = NUM_THREADS.findall(m.group(1))
+                assert len(asked) == 1 and asked[0] in planned, (
+                    '%s: expected num_threads(<one of %s>) in "%s"'
+                    % (path.relative_to(ROOT), sorted(planned),
+                       m.group(0)))
+    assert seen > 30, 'expected the parallel regions, found %d' % seen
