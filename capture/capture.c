@@ -1085,7 +1085,8 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     hg_graph *g = NULL;
     int stashed = 0, rc = -1;
     int st = HG_OK; /* hg_status or HG__TRAVERSE_FAILED */
-    double t0 = hg__now(), t_unlock, t_lock, t_release;
+    double t0 = hg__now(), t_unlock, t_lock;
+    double t_release = t0; /* set in phase 5; read only when rc == 0 */
     double t_chased = 0, t_walked = 0, t_restored = 0;
     double waited = 0; /* for a collection in another thread (gcwait.c) */
 

@@ -58,6 +58,7 @@ PAGES = [
     'snapshot-format.rst',
     'cli.rst',
     'canary.rst',
+    'safety.rst',
     'differences.rst',
 ]
 

@@ -58,8 +58,8 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     GraphObject *g = NULL;
     (void)module;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOpsd:capture", kwlist,
-                                     &pin, &exclude, &nodes_only, &sizes,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOpsd:capture", kwlist, &pin,
+                                     &exclude, &nodes_only, &sizes,
                                      &gc_timeout)) {
         return NULL;
     }
