@@ -103,7 +103,7 @@ hg_node hg_graph_count_saturated(const hg_graph *g) {
         return 0;
     }
 #pragma omp parallel for schedule(static) reduction(+ : count)                 \
-    if (hg__n_chunks(g->n_nodes) > 1)
+    if (hg__n_chunks(g->n_nodes) > 1) num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)g->n_nodes; v++) {
         count += g->refcnt[v] == UINT32_MAX;
     }
