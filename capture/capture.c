@@ -17,11 +17,12 @@
  *      (plan_team): from phase 1 to the restore, the OpenMP runtime
  *      creates no thread and allocates nothing.
  *   1. chase: walk the GC lists (generations 0, 1, 2, permanent) once,
- *      the only dependent pointer chase of the capture: write each
- *      tracked object's node id into its _gc_prev (cpython311.h explains
- *      the invariant) and record its address, type, refcount and flags
- *      (and take the pin, if asked).  gcstate->collecting is set
- *      meanwhile so that nothing can start a collection.
+ *      the only dependent pointer chase of the capture: stash each
+ *      tracked object's node id in its GC header (interp.h; the version
+ *      header states the invariant) and record its address, type,
+ *      refcount and flags (and take the pin, if asked).  The collector's
+ *      "collecting" flag is set meanwhile so that nothing can start a
+ *      collection.
  *   2. walk: tracked nodes in id order, from the recorded addresses (the
  *      next objects prefetched): size, then tp_traverse with
  *      visit_queued(), which appends one edge per visited referent to
@@ -32,7 +33,7 @@
  *      first sight: its node entry is read, then its reference count is
  *      replaced by the mark -(id + 1), so later visits read the id from
  *      the object itself (no hash table: the collector's own trick,
- *      applied to ob_refcnt); an object whose count is 1 has no other
+ *      applied to the reference count); an object whose count is 1 has no other
  *      reference to meet and is not marked.  restore_refcnts() puts every
  *      count back, on every path, before anything else runs.
  *      With two threads or more and a heap of 32k tracked objects or
@@ -44,7 +45,7 @@
  *      and edges too; non-GC objects (str, int) have no out-edges.
  *   3. while ids are still stashed: flag modules in sys.modules and the
  *      caller's excluded objects, without running Python code.
- *   4. restore every _gc_prev (on every path, including errors: from the
+ *   4. restore every GC header (on every path, including errors: from the
  *      recorded addresses, without a second chase, once phase 1 is
  *      complete); then, with strong references held, make the calls
  *      that could not be made during the walk: C __sizeof__ methods of
@@ -57,7 +58,7 @@
  *
  * Value encodings: node ids 0..n_tracked-1 are tracked objects in GC list
  * order; untracked ids follow in order of first visit.  While marked, an
- * untracked object's ob_refcnt is -(id + 1) (live objects never have a
+ * untracked object's reference count is -(id + 1) (live objects never have a
  * count < 1); its true count is in refcnt[id], or in the overflow list when
  * it does not fit 32 bits.  Sizes are stored as the graph keeps them:
  * saturated at UINT32_MAX, the true size in the overflow table.  type
@@ -399,8 +400,7 @@ static int visit(PyObject *op, void *arg) {
  * the ids and the edge order are those of resolving at once. */
 static int visit_queued(PyObject *op, void *arg) {
     walk *w = arg;
-    __builtin_prefetch((char *)op - sizeof(PyGC_Head));
-    __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
+    hg__prefetch_referent(op);
     w->ring[w->ring_head++ & (HG__RING - 1)] = op;
     if (w->ring_head - w->ring_tail > HG__LAG) {
         return add_edge(w, w->ring[w->ring_tail++ & (HG__RING - 1)]);
@@ -422,12 +422,12 @@ static int drain_queue(walk *w) {
 
 /* Phase 1: the one walk of the GC lists.  Each tracked object gets the
  * next id, stashed in its header, and its node entry except the size.
- * Following _gc_next is a chain of dependent loads (memory latency per
+ * Following the list links is a chain of dependent loads (memory latency per
  * object), so this is the only time the lists are followed: everything
  * after works from addr[], whose loads are independent and prefetched.
  * The header, refcount and type pointer read here share the cache line
  * the chase brings in anyway. */
-static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
+static int chase_tracked(walk *w, hg__gcstate *gc) {
     size_t id = 0;
     /* the arrays in locals: the flags store (a byte) may alias anything,
      * so fields read through w would be read again for every object */
@@ -438,12 +438,13 @@ static int chase_tracked(walk *w, struct _gc_runtime_state *gc) {
     int pin = w->pin;
 
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
-        PyGC_Head *head = hg__gc_list(gc, i);
+        hg__gc_link *head = hg__gc_list(gc, i);
         uint8_t fl =
             (uint8_t)(HG_NODE_TRACKED | HG_NODE_GC | (i << HG_NODE_GEN_SHIFT) |
                       (i == HG__GC_LIST_FROZEN ? HG_NODE_FROZEN : 0));
         w->list_start[i] = id;
-        for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
+        for (hg__gc_link *g = hg__gc_next(head); g != head;
+             g = hg__gc_next(g)) {
             PyObject *op = hg__gc_object(g); /* borrowed */
             int64_t tid;
             if (id == cap) {
@@ -500,9 +501,8 @@ static int walk_tracked(walk *w) {
         if (id + HG__PREFETCH < n) {
             /* the object and, before it, its GC header and managed dict
              * pointers: what sizes and tp_traverse read first */
-            char *ahead = (char *)(uintptr_t)w->addr[id + HG__PREFETCH];
-            __builtin_prefetch(ahead - 32);
-            __builtin_prefetch(ahead + 32);
+            hg__prefetch_object(
+                (PyObject *)(uintptr_t)w->addr[id + HG__PREFETCH]);
         }
         if (record_size(w, op, w->type[id], id, &w->size[id]) < 0) {
             w->status = HG_ENOMEM;
@@ -610,7 +610,7 @@ static void flag_modules_and_excluded(walk *w,
             if (!PyModule_Check(m)) {
                 continue;
             }
-            d = ((PyModuleObject *)m)->md_dict;
+            d = hg__module_dict(m);
             if (d == NULL || !hg__dict_str_keys_only(d)) {
                 continue;
             }
@@ -862,7 +862,7 @@ static void set_status_error(int status) {
  * first one, the collector's own counts and a heap-shaped guess: about
  * one untracked referent and four references per tracked object) plus an
  * eighth.  The arrays grow during the walk if the heap grew more. */
-static void plan_capacity(walk *w, struct _gc_runtime_state *gc) {
+static void plan_capacity(walk *w, hg__gcstate *gc) {
     size_t nt = hint_tracked ? hint_tracked : hg__gc_tracked_estimate(gc);
     size_t nu = hint_edges ? hint_untracked : nt;
     size_t ne = hint_edges ? hint_edges : nt * 4;
@@ -1018,7 +1018,7 @@ static hg_status allocate_arrays(walk *w) {
 
 /* Undo the id stash: from the recorded addresses when the list walk
  * finished, else by walking the lists. */
-static void restore_gc(walk *w, struct _gc_runtime_state *gc) {
+static void restore_gc(walk *w, hg__gcstate *gc) {
     if (w->listed) {
         hg__gc_restore_listed(gc, w->addr, w->list_start);
     } else {
@@ -1027,13 +1027,13 @@ static void restore_gc(walk *w, struct _gc_runtime_state *gc) {
 }
 
 /* Undo every mark and the id stash.  Two streams of independent stores
- * to different objects (untracked objects' ob_refcnt, tracked objects'
- * _gc_prev), each bound by the cache misses one core can keep in flight,
- * so they run side by side, one per core: 27 -> 15 ms on the 1M-instance
- * bench heap with the second core idle (about 5 ms worse when other
+ * to different objects (untracked objects' reference counts, tracked
+ * objects' GC headers), each bound by the cache misses one core can keep in
+ * flight, so they run side by side, one per core: 27 -> 15 ms on the
+ * 1M-instance bench heap with the second core idle (about 5 ms worse when other
  * processes keep it busy).  Touches object memory only, no Python API:
  * the thread without the GIL may do either. */
-static void restore_objects(walk *w, struct _gc_runtime_state *gc) {
+static void restore_objects(walk *w, hg__gcstate *gc) {
     if (w->n_parts > 0) {
         hg__par_restore(w, gc);
         return;
@@ -1080,7 +1080,7 @@ int hg_capture_init(void) {
 
 /* See capture.h.  Phases as in the file header. */
 int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
-    struct _gc_runtime_state *gc = hg__gc_state();
+    hg__gcstate *gc = hg__gc_state();
     walk w;
     hg_graph *g = NULL;
     int stashed = 0, rc = -1;
@@ -1100,7 +1100,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
         PyErr_SetString(PyExc_TypeError, "exclude must be a tuple");
         return -1;
     }
-    if (gc->collecting) {
+    if (hg__gc_collecting(gc)) {
         /* another thread's collection, running finalizers: wait for it
          * before allocating (gcwait.c); the capture, its pause and its
          * time start once it has finished */
@@ -1131,7 +1131,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     }
     /* again with the GIL retaken: a collection that let other threads run
      * (a finalizer releasing the GIL) may be under way */
-    if (gc->collecting) {
+    if (hg__gc_collecting(gc)) {
         /* waited without the GIL: part of phase 0, not of the pause */
         if (hg__gc_wait(gc, opts->gc_timeout, &waited) < 0) {
             goto cleanup;
@@ -1142,7 +1142,7 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     (void)hg_capture_sizeof(Py_None);
 
     /* ---- phase 1: the list walk: ids stashed, addresses ---------------- */
-    gc->collecting = 1;
+    hg__gc_set_collecting(gc, 1);
     stashed = 1;
     if (chase_tracked(&w, gc) < 0) {
         st = w.status;
@@ -1167,7 +1167,7 @@ restore:
     /* ---- phase 4: restore, calls --------------------------------------- */
     t_walked = hg__now();
     restore_objects(&w, gc);
-    gc->collecting = 0;
+    hg__gc_set_collecting(gc, 0);
     stashed = 0;
     t_restored = hg__now();
     if (st != HG_OK) {
@@ -1221,7 +1221,7 @@ restore:
 cleanup:
     if (stashed) {
         restore_objects(&w, gc);
-        gc->collecting = 0;
+        hg__gc_set_collecting(gc, 0);
     }
     if (rc < 0) {
         PyObject *et, *ev, *tb;

@@ -14,9 +14,10 @@
  * raised).  The GIL is held only while object memory is read; the time it
  * is held is reported as the pause.
  *
- * Interpreter internals (GC lists, GC header layout) live in one header per
- * version family: cpython311.h.  Other versions fail at build time with a
- * message naming them.
+ * Interpreter internals (GC lists and header layout, managed dicts, size
+ * rules) live in one header per version family (cpython311.h), reached
+ * through one interface (interp.h).  Other versions fail at build time
+ * with a message naming the header to add.
  *
  * Functions returning int return 0 on success and -1 with a Python
  * exception set (MemoryError, RuntimeError, TypeError) on failure; on

@@ -11,10 +11,10 @@
  * Why other threads may run tp_traverse: it only reads its object and
  * calls visit, and nothing can change the heap meanwhile -- the GIL holder
  * runs only this code, other Python threads wait for the GIL, and
- * gcstate->collecting is set.  The threads touch no Python API except
- * hg__walk_type_id (in a critical section).  The walk's only writes to
- * objects are the marks in untracked referents' ob_refcnt (walk.h), taken
- * with a compare-and-swap, so exactly one part records each object.
+ * the collector's "collecting" flag is set.  The threads touch no Python API
+ * except hg__walk_type_id (in a critical section).  The walk's only writes to
+ * objects are the marks in untracked referents' reference counts (walk.h),
+ * taken with a compare-and-swap, so exactly one part records each object.
  *
  * Algorithm:
  *   phase 0 (no GIL, hg__par_plan): a part per thread, plus one for the
@@ -25,7 +25,7 @@
  *     handed out dynamically (a thread the system delays takes fewer).
  *     A part walks a block as the serial walk does (sizes, tp_traverse
  *     with the prefetching queue -- or, for exact lists and tuples and
- *     plain instances, the same visits made inline: cpython311.h) and
+ *     plain instances, the same visits made inline: interp.h) and
  *     appends its edges to its own buffer:
  *     tracked referents by their stashed id, untracked ones by their
  *     encoded id, marked on first sight.  A mark also holds the earliest
@@ -271,9 +271,7 @@ static int part_defer(part *p, PyObject *op, hg_node id) {
  * reference to a node made elsewhere. */
 static hg_node marked_id(walk *w, part *p, PyObject *op, Py_ssize_t rc) {
     while (p->cur_block < hg__mark_block(rc)) {
-        if (__atomic_compare_exchange_n(
-                &op->ob_refcnt, &rc, hg__mark(hg__mark_id(rc), p->cur_block), 0,
-                __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        if (hg__refcnt_cas(op, &rc, hg__mark(hg__mark_id(rc), p->cur_block))) {
             w->blocks[p->cur_block].lowered_in = 1;
             break;
         }
@@ -285,7 +283,7 @@ static hg_node marked_id(walk *w, part *p, PyObject *op, Py_ssize_t rc) {
  * sight, a new node of p (marked by compare-and-swap: if another part
  * marks it first, its id is taken instead). */
 static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
-    Py_ssize_t rc = __atomic_load_n(&op->ob_refcnt, __ATOMIC_RELAXED);
+    Py_ssize_t rc = hg__refcnt_load(op);
     const tcache_entry *te;
     size_t l = p->n;
     hg_node enc;
@@ -312,14 +310,12 @@ static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
         goto nomem;
     }
     enc = p->enc_base + (hg_node)l;
-    if (rc != 1 && !__atomic_compare_exchange_n(
-                       &op->ob_refcnt, &rc, hg__mark(enc, p->cur_block), 0,
-                       __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    if (rc != 1 && !hg__refcnt_cas(op, &rc, hg__mark(enc, p->cur_block))) {
         *out = marked_id(w, p, op, rc); /* rc: the other part's mark */
         return 0;
     }
     {
-        uint8_t fl = (_PyObject_IS_GC(op) ? HG_NODE_GC : 0) | te->node_flags;
+        uint8_t fl = (hg__is_gc(op) ? HG_NODE_GC : 0) | te->node_flags;
         uint8_t *flags = p->flags; /* (a byte store may alias p's fields) */
         p->addr[l] = (uint64_t)(uintptr_t)op;
         p->type[l] = te->tid;
@@ -377,7 +373,7 @@ static int part_resolve(part *p, size_t keep) {
         } else {
             /* marked by a block no later than this one: the id, inline;
              * else (first sight, or a mark to lower) part_untracked */
-            Py_ssize_t cnt = __atomic_load_n(&op->ob_refcnt, __ATOMIC_RELAXED);
+            Py_ssize_t cnt = hg__refcnt_load(op);
             if (cnt < 0 && hg__mark_block(cnt) <= p->cur_block) {
                 id = hg__mark_id(cnt);
             } else if (part_untracked(w, p, op, &id) < 0) {
@@ -406,8 +402,7 @@ static int part_visit(PyObject *op, void *arg) {
 /* Put op in p's queue at position h, prefetching the header its
  * resolution will read. */
 static inline void ring_put(part *p, size_t h, PyObject *op) {
-    __builtin_prefetch((char *)op - sizeof(PyGC_Head));
-    __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
+    hg__prefetch_referent(op);
     p->ring[h & (HG__RING - 1)] = op;
 }
 
@@ -455,7 +450,7 @@ static inline int part_queue_array(part *p, PyObject *const *items,
 }
 
 /* What tp_traverse would visit of op, queued: inline for the kinds
- * cpython311.h lists, through tp_traverse otherwise.  Nonzero if a visit
+ * interp.h lists, through tp_traverse otherwise.  Nonzero if a visit
  * failed (p->status says why, unless tp_traverse failed on its own). */
 static int part_traverse(part *p, PyObject *op) {
     PyTypeObject *tp = Py_TYPE(op);
@@ -469,12 +464,10 @@ static int part_traverse(part *p, PyObject *op) {
                                 Py_SIZE(op) - 1, -1, Py_SIZE(op));
     }
     if (hg__plain_class(tp)) {
-        PyDictValues *values = *_PyObject_ValuesPointer(op);
-        PyObject *dict = *_PyObject_ManagedDictPointer(op);
-        if (values != NULL &&
-            part_queue_array(
-                p, values->values, 0, 1,
-                ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_nentries) < 0) {
+        Py_ssize_t n;
+        PyObject *const *values = hg__plain_values(op, tp, &n);
+        PyObject *dict = hg__plain_dict(op);
+        if (values != NULL && part_queue_array(p, values, 0, 1, n) < 0) {
             return -1;
         }
         if (dict != NULL && part_queue(p, dict) < 0) {
@@ -505,9 +498,8 @@ static int part_block(walk *w, part *p, size_t b) {
         PyObject *op = (PyObject *)(uintptr_t)w->addr[id]; /* borrowed */
         Py_ssize_t size;
         if (id + HG__PREFETCH < n) {
-            char *ahead = (char *)(uintptr_t)w->addr[id + HG__PREFETCH];
-            __builtin_prefetch(ahead - 32);
-            __builtin_prefetch(ahead + 32);
+            hg__prefetch_object(
+                (PyObject *)(uintptr_t)w->addr[id + HG__PREFETCH]);
         }
         size = hg__sizer_quick(&w->tsizers[w->type[id]], op);
         if (size < 0) {
@@ -731,7 +723,7 @@ static void restore_range(part *p, size_t l0, size_t l1, uint32_t maker,
 
 /* See walk.h.  The unmarking and chunks of the GC headers are independent
  * stores to different objects, handed out to the threads. */
-void hg__par_restore(walk *w, struct _gc_runtime_state *gc) {
+void hg__par_restore(walk *w, hg__gcstate *gc) {
     int marked = w->par_marked, by_block = marked && w->par_walked;
     /* the work: each block's nodes (after a completed walk: small pieces,
      * so that a thread the system delays holds up the others by little),

@@ -10,7 +10,7 @@
  *     where p is the part (thread share) that saw the object first and l
  *     its index in that part's table; parwalk.c renumbers every enc to the
  *     final id the serial walk would give, once the GIL is released.
- * Either way an untracked object's ob_refcnt holds its mark (see
+ * Either way an untracked object's reference count holds its mark (see
  * hg__mark) until the restore -- unless its count is 1: the reference
  * being visited is then its only one, no other edge can lead to it, and
  * it is not marked (nor restored).
@@ -126,7 +126,7 @@ typedef struct walk {
                          * assemble() trims them) */
 
     /* untracked nodes of the serial walk: ids n_tracked .. n_tracked +
-     * n_marked - 1; their ob_refcnt holds the mark, except for those with
+     * n_marked - 1; their reference count holds the mark, except for those with
      * a count of 1, which are not marked */
     size_t n_marked;
     rc_overflow *over;
@@ -152,7 +152,7 @@ typedef struct walk {
     deferred *defer;
     size_t n_defer, cap_defer;
 
-    /* tracked ids of list i (cpython311.h order): list_start[i] ..
+    /* tracked ids of list i (interp.h order): list_start[i] ..
      * list_start[i + 1] - 1; listed: every tracked address is in addr[] */
     size_t list_start[HG__N_GC_LISTS + 1];
     int listed;
@@ -267,7 +267,7 @@ static inline uint32_t hg__sat_refcnt(Py_ssize_t r) {
     return r > (Py_ssize_t)UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }
 
-/* The mark an untracked node's ob_refcnt holds during the serial walk. */
+/* The mark an untracked node's reference count holds during the serial walk. */
 static inline Py_ssize_t hg__refcnt_mark(hg_node id) {
     return -(Py_ssize_t)id - 1;
 }
@@ -338,7 +338,7 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
  * OpenMP threads, then the untracked GC objects. */
 int hg__par_walk(walk *w);
 /* Undo every mark and the id stash (GIL held), over the threads. */
-void hg__par_restore(walk *w, struct _gc_runtime_state *gc);
+void hg__par_restore(walk *w, hg__gcstate *gc);
 /* Phase 5 (no GIL): final ids, the node table and the forward CSR into
  * w's arrays, as the serial walk would have left them. */
 hg_status hg__par_finish(walk *w);

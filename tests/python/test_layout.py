@@ -62,3 +62,50 @@ def test_every_parallel_region_asks_for_the_engines_team():
                     % (path.relative_to(ROOT), sorted(planned),
                        m.group(0)))
     assert seen > 30, 'expected the parallel regions, found %d' % seen
+
+
+# ---- capture/: interpreter internals behind interp.h, no call cycles ----
+
+CAPTURE = ROOT / 'capture'
+COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
+STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+# What only a version header (capture/cpythonXY.h) may name: the collector's
+# lists and headers, its state, reference-count storage, managed dicts,
+# and the build switch of the internal headers.
+INTERNALS = re.compile(
+    r'(?<!\w)(?:_PyGC_\w*|PyGC_Head|gcstate|_gc_prev|_gc_next'
+    r'|_gc_runtime_state|ob_refcnt|ht_cached_keys|PyDictValues'
+    r'|Py_TPFLAGS_MANAGED_DICT|NUM_GENERATIONS|Py_BUILD_CORE|pycore_\w*)')
+# CPython's private API, in code (a comment may cite a CPython function).
+PRIVATE_API = re.compile(r'\b_Py[A-Za-z]\w*')
+
+
+def _code(text):
+    """C text without comments and string literals."""
+    return STRING.sub('""', COMMENT.sub(' ', text))
+
+
+def _version_header(path):
+    return re.fullmatch(r'cpython\d+\.h', path.name) is not None
+
+
+def test_interpreter_internals_only_in_the_version_headers():
+    sources = sorted(CAPTURE.glob('*.[ch]')) + sorted(
+        (ROOT / 'python' / 'ext').glob('*.[ch]'))
+    assert any(_version_header(p) for p in sources)
+    assert (CAPTURE / 'interp.h').exists()
+    bad = []
+    for path in sources:
+        if _version_header(path):
+            continue
+        text = path.read_text()
+        for m in INTERNALS.finditer(text):
+            line = text.count('\n', 0, m.start()) + 1
+            bad.append('%s:%d: %s' % (path.relative_to(ROOT), line,
+                                      m.group(0)))
+        for name in sorted(set(PRIVATE_API.findall(_code(text)))):
+            bad.append('%s: private API %s' % (path.relative_to(ROOT), name))
+    assert bad == [], (
+        'expected interpreter internals only in capture/cpythonXY.h, '
+        'reached through interp.h; found:\n  ' + '\n  '.join(bad))
+
