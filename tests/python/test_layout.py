@@ -109,3 +109,107 @@ def test_interpreter_internals_only_in_the_version_headers():
         'expected interpreter internals only in capture/cpythonXY.h, '
         'reached through interp.h; found:\n  ' + '\n  '.join(bad))
 
+
+DEFINITION = re.compile(
+    r'^(static\s+)?(?:inline\s+)?[A-Za-z_][\w \t*]*?\b(hg_\w+)\s*'
+    r'\(((?:[^()]|\([^()]*\))*)\)\s*\{', re.M)
+CALL = re.compile(r'\b(hg_\w+)\s*\(')
+
+
+def _functions(code):
+    """{name: (is_static, body)} of the functions defined in code."""
+    found = {}
+    for m in DEFINITION.finditer(code):
+        depth, i = 1, m.end()
+        while depth:
+            depth += {'{': 1, '}': -1}.get(code[i], 0)
+            i += 1
+        found[m.group(2)] = (bool(m.group(1)), code[m.end():i])
+    return found
+
+
+def _capture_call_graph():
+    """{file: {file it calls into}} over capture/*.c.  A call to a static
+    inline function of a header counts as the calls that function makes
+    (it is compiled into the caller)."""
+    inline = {}
+    for path in CAPTURE.glob('*.h'):
+        for name, (_, body) in _functions(_code(path.read_text())).items():
+            inline[name] = set(CALL.findall(body)) - {name}
+    defined, calls = {}, {}
+    for path in sorted(CAPTURE.glob('*.c')):
+        code = _code(path.read_text())
+        for name, (static, _) in _functions(code).items():
+            if not static:
+                defined[name] = path.name
+        todo, seen = list(CALL.findall(code)), set()
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(inline.get(name, ()))
+        calls[path.name] = seen
+    return {f: {defined[n] for n in names if defined.get(n, f) != f}
+            for f, names in calls.items()}
+
+
+def _cycle(graph):
+    """A cycle of graph as a list of nodes, or None."""
+    state = {}
+
+    def visit(node, path):
+        state[node] = 'open'
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 'open':
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt, path + [nxt])
+                if found:
+                    return found
+        state[node] = 'done'
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node, [node])
+            if found:
+                return found
+    return None
+
+
+def test_capture_files_call_each_other_without_cycles():
+    graph = _capture_call_graph()
+    assert graph.get('capture.c'), 'capture.c calls nothing: parse failed'
+    cycle = _cycle(graph)
+    assert cycle is None, (
+        'expected the files of capture/ to call each other as a DAG '
+        '(walk_state.c <- walk_serial.c, walk_parallel.c, renumber.c <- '
+        'capture.c); found the cycle %s' % ' -> '.join(cycle))
+    callers = sorted(f for f, callees in graph.items()
+                     if 'capture.c' in callees)
+    assert callers == [], (
+        'expected capture.c (the phases) at the top, called by no file of '
+        'capture/; called by %s' % callers)
+    walks = {'walk_serial.c', 'walk_parallel.c', 'renumber.c'}
+    for name in sorted(walks):
+        assert name in graph, 'expected capture/%s' % name
+        assert not graph[name] & walks, (
+            'expected %s to call none of %s; it calls %s'
+            % (name, sorted(walks - {name}), sorted(graph[name] & walks)))
+
+
+def test_capture_headers_include_each_other_without_cycles():
+    graph = {p.name: {n for n in INCLUDE.findall(p.read_text())
+                      if (CAPTURE / n).exists()}
+             for p in CAPTURE.glob('*.[ch]')}
+    cycle = _cycle(graph)
+    assert cycle is None, 'include cycle in capture/: %s' % ' -> '.join(cycle)
+    public = graph['capture.h']
+    assert public == set(), (
+        'expected capture.h, the public header, to include no other header '
+        'of capture/; it includes %s' % sorted(public))
+    seen = {n for _, n in _includes('python/ext')
+            if (CAPTURE / n).exists()}
+    assert seen == {'capture.h'}, (
+        'expected the bindings to include capture.h only of capture/; '
+        'they include %s' % sorted(seen))
