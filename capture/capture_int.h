@@ -1,11 +1,14 @@
 /*
- * capture_int.h -- declarations shared by the capture/ sources only.
+ * capture_int.h -- declarations shared by the capture/ sources only; it
+ * includes interp.h (the interpreter's internals) before capture.h.
  *
  * sizeof.c: per-type strategies for shallow sizes (sys.getsizeof without
  * Python-level __sizeof__ overrides, unless asked for).
  * typenames.c: objgraph's names of a type, from C where no code runs.
- * capture.c: the heap walk.  objects.c: turning node ids back into live
- * objects, and freeing captures.
+ * gcwait.c: a capture waiting for another thread's collection.
+ * The heap walk's own files share walk.h.  objects.c: turning node ids
+ * back into live objects, and freeing captures.  untrack.c: what a full
+ * collection would untrack.
  */
 #ifndef HG_CAPTURE_INT_H
 #define HG_CAPTURE_INT_H
