@@ -140,7 +140,7 @@ typedef struct walk {
     size_t n_sover, cap_sover;
     size_t cap_n;       /* capacity while walking */
     size_t cap_each[5]; /* per-array capacity (they differ only while
-                         * assemble() trims them) */
+                         * hg__walk_assemble trims them) */
 
     /* untracked nodes of the serial walk: ids n_tracked .. n_tracked +
      * n_marked - 1; their reference count holds the mark, except for those with

@@ -442,7 +442,7 @@ hg_status hg__walk_assemble(walk *w, hg_graph *g) {
         return HG_ENOMEM;
     }
     w->cap_edges = w->n_edges;
-    /* written by this file or parwalk.c just now: adopted unchecked */
+    /* written by the walks or renumber.c just now: adopted unchecked */
     st = hg_csr_adopt_unchecked(&g->fwd, (hg_node)n, w->n_edges, &w->offsets,
                                 &w->targets);
     if (st != HG_OK) {

@@ -110,6 +110,37 @@ def test_interpreter_internals_only_in_the_version_headers():
         'reached through interp.h; found:\n  ' + '\n  '.join(bad))
 
 
+def test_every_version_header_provides_the_interface():
+    # interp.h's opening comment lists the interface; each cpythonXY.h
+    # defines every name of it (a macro, a type, an inline function or a
+    # variable), so that the walk builds against any of them.
+    doc = COMMENT.match((CAPTURE / 'interp.h').read_text()).group(0)
+    names = sorted(set(re.findall(r'\b(?:hg__|HG__)\w+', doc)))
+    assert len(names) > 30, 'expected the interface in interp.h: %s' % names
+    headers = [p for p in sorted(CAPTURE.glob('*.h')) if _version_header(p)]
+    for path in headers:
+        code = _code(path.read_text())
+        missing = [
+            n for n in names if not re.search(
+                r'#\s*define\s+%s\b|\b%s\s*\(|typedef[^;]*\b%s\s*;'
+                r'|extern[^;]*\b%s\s*;' % (n, n, n, n), code)]
+        assert missing == [], (
+            'expected %s to provide all of interp.h; it lacks %s'
+            % (path.name, missing))
+    # ... and the other files use no name of a version header but those
+    others = [p for p in sorted(CAPTURE.glob('*.[ch]'))
+              if not _version_header(p) and p.name != 'interp.h']
+    for path in headers:
+        own = set(re.findall(r'\b(?:hg__|HG__)\w+', _code(path.read_text())))
+        for other in others:
+            used = own & set(re.findall(r'\b(?:hg__|HG__)\w+',
+                                        _code(other.read_text())))
+            extra = sorted(used - set(names))
+            assert extra == [], (
+                'expected %s to reach %s through interp.h\'s names only; '
+                'it uses %s' % (other.name, path.name, extra))
+
+
 DEFINITION = re.compile(
     r'^(static\s+)?(?:inline\s+)?[A-Za-z_][\w \t*]*?\b(hg_\w+)\s*'
     r'\(((?:[^()]|\([^()]*\))*)\)\s*\{', re.M)
