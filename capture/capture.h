@@ -14,9 +14,12 @@
  * raised).  The GIL is held only while object memory is read; the time it
  * is held is reported as the pause.
  *
- * Interpreter internals (GC lists, GC header layout) live in one header per
- * version family: cpython311.h.  Other versions fail at build time with a
- * message naming them.
+ * This is the one public header of the library hg_capture
+ * (capture/CMakeLists.txt); every other header of capture/ is internal.
+ * Interpreter internals (GC lists and header layout, managed dicts, size
+ * rules) live in one header per version family (cpython311.h), reached
+ * through one interface (interp.h).  Other versions fail at build time
+ * with a message naming the header to add.
  *
  * Functions returning int return 0 on success and -1 with a Python
  * exception set (MemoryError, RuntimeError, TypeError) on failure; on
@@ -38,12 +41,14 @@ enum hg_type_flag {
     HG_TYPE_EXACT_DICT = 1u << 3,  /* exactly dict */
 };
 
-/* The phases of a capture, timed (capture.c's header describes them). */
+/* The phases of a capture, timed (capture.c's header describes them;
+ * hg_capture_run runs them in this order). */
 enum hg_capture_phase {
-    HG_PHASE_PREPARE, /* 0: arrays allocated and touched, GIL released */
+    HG_PHASE_PREPARE, /* 0: arrays allocated and touched, GIL released;
+                       * a wait for another thread's collection */
     HG_PHASE_CHASE,   /* 1: the GC lists walked, ids stashed */
-    HG_PHASE_WALK,    /* 2, 2b: sizes and tp_traverse */
-    HG_PHASE_RESTORE, /* 3, 4a: flags; reference counts and GC headers */
+    HG_PHASE_WALK,    /* 2, 2b, 3: sizes and tp_traverse; flags */
+    HG_PHASE_RESTORE, /* 4a: reference counts and GC headers */
     HG_PHASE_CALLS,   /* 4b, 4c: __sizeof__ calls, type names */
     HG_PHASE_FINISH,  /* 5: renumbering, the graph assembled, GIL released */
     HG_N_PHASES

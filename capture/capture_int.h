@@ -1,34 +1,37 @@
 /*
- * capture_int.h -- declarations shared by the capture/ sources only.
+ * capture_int.h -- declarations shared by the capture/ sources only; it
+ * includes interp.h (the interpreter's internals) before capture.h.
  *
  * sizeof.c: per-type strategies for shallow sizes (sys.getsizeof without
  * Python-level __sizeof__ overrides, unless asked for).
  * typenames.c: objgraph's names of a type, from C where no code runs.
- * capture.c: the heap walk.  objects.c: turning node ids back into live
- * objects, and freeing captures.
+ * gcwait.c: a capture waiting for another thread's collection.
+ * The heap walk's own files share walk.h.  objects.c: turning node ids
+ * back into live objects, and freeing captures.  untrack.c: what a full
+ * collection would untrack.
  */
 #ifndef HG_CAPTURE_INT_H
 #define HG_CAPTURE_INT_H
 
-#include "cpython311.h" /* first: it defines Py_BUILD_CORE */
+#include "interp.h" /* first: see interp.h */
 
 #include "capture.h"
 
 /* Wait until no collection runs (gcwait.c), sleeping with the GIL
  * released; the caller holds the GIL.  *waited: seconds this capture has
  * waited so far (0 at first), increased by this wait; the capture waits
- * timeout seconds in all.  0 once gc->collecting is clear (at once if it
+ * timeout seconds in all.  0 once no collection runs (at once if it
  * is); -1 with RuntimeError when the timeout is spent, the collection runs
  * in the calling thread (a finalizer calling us: waiting would never end)
  * or the interpreter is shutting down, or with what a signal handler
  * raised (KeyboardInterrupt). */
-int hg__gc_wait(struct _gc_runtime_state *gc, double timeout, double *waited);
+int hg__gc_wait(hg__gcstate *gc, double timeout, double *waited);
 
 /* How sys.getsizeof is computed for the instances of one type. */
 typedef enum hg__size_kind {
     HG__SZ_DEFAULT = 0, /* object.__sizeof__: basicsize + ob_size*itemsize */
     HG__SZ_LIST,        /* list.__sizeof__, natively */
-    HG__SZ_DICT,        /* dict.__sizeof__: _PyDict_SizeOf */
+    HG__SZ_DICT,        /* dict.__sizeof__, natively */
     HG__SZ_SET,         /* set/frozenset.__sizeof__, natively */
     HG__SZ_STR,         /* str.__sizeof__, natively for compact strings */
     HG__SZ_INT,         /* int.__sizeof__, natively */
@@ -63,7 +66,7 @@ static inline Py_ssize_t hg__sizer_quick(const hg__sizer *s, PyObject *op) {
         n = hg__list_sizeof(op);
         break;
     case HG__SZ_DICT:
-        n = _PyDict_SizeOf((PyDictObject *)op);
+        n = hg__dict_sizeof(op);
         break;
     case HG__SZ_SET:
         n = hg__set_sizeof(op);

@@ -1,36 +1,53 @@
 /*
  * cpython311.h -- every interpreter internal capture/ relies on, for the
- * CPython 3.11 family.
+ * CPython 3.11 family: interp.h's interface, implemented for 3.11.
  *
- * capture/ reads the cyclic GC's lists and headers directly, and computes
- * the shallow size of hot builtin types without calling __sizeof__.  Both
- * depend on the private layout of one CPython minor version, so that
- * knowledge is confined to this header; another version fails to build
- * with a message naming it (add a cpythonXYZ.h beside this one).
+ * capture/ reads the cyclic GC's lists and headers directly, marks
+ * objects through their reference counts, visits the referents of the
+ * commonest objects itself, and computes the shallow size of hot builtin
+ * types without calling __sizeof__.  All of it depends on the private
+ * layout of one CPython minor version, so that knowledge is confined to
+ * this header; interp.h chooses it by version, and another version fails
+ * to build with a message naming the header to add beside this one.
  *
  * The GC lists (Include/internal/pycore_gc.h, Modules/gcmodule.c in 3.11):
  * each tracked object is preceded by a PyGC_Head { _gc_next, _gc_prev }.
  * _gc_next == 0 means "not tracked"; otherwise the object is in one of the
  * doubly linked, circular lists whose heads are gcstate->generations[0..2]
- * and gcstate->permanent_generation.  The low two bits of _gc_prev are
- * flags (FINALIZED, COLLECTING); the rest is the previous node.
+ * and gcstate->permanent_generation (filled by gc.freeze()).  The low two
+ * bits of _gc_prev are flags (FINALIZED, COLLECTING); the rest is the
+ * previous node.  A full collection merges the young generations into
+ * the old one (generation 2's objects first, then 0's, then 1's) and
+ * walks that list; it never walks the permanent generation.
  *
  * The id stash (the same trick the collector plays with gc_refs):
  * between the list walk that calls hg__gc_stash() on every tracked object
  * and hg__gc_restore_listed() (or hg__gc_restore()) the _gc_prev of every
  * tracked object holds (node id << 2) | FINALIZED | COLLECTING, while
- * _gc_next and the list heads stay intact.  This is valid only while the GIL is
- * held, no Python code runs and nothing tracks, untracks or frees a GC object:
- * all of those read or write _gc_prev.  A stashed header also has the
- * COLLECTING flag bit set, which is always clear outside a collection
- * (the collector sets it only for the generation it is collecting, and
- * clears it before it returns; _PyObject_GC_TRACK asserts it is clear):
- * so "stashed" is told apart from "still a prev pointer" without guessing
- * from the value (an object on another interpreter's lists is never
- * mistaken for a node).  The restore rebuilds every prev pointer, keeping
- * the FINALIZED bit and clearing COLLECTING.  While ids are stashed,
- * gcstate->collecting is set so that no allocation can start a
- * collection.
+ * _gc_next and the list heads stay intact.  This is valid only while the
+ * GIL is held, no Python code runs and nothing tracks, untracks or frees a
+ * GC object: all of those read or write _gc_prev.  A stashed header also
+ * has the COLLECTING flag bit set, which is always clear outside a
+ * collection (the collector sets it only for the generation it is
+ * collecting, and clears it before it returns; _PyObject_GC_TRACK asserts
+ * it is clear): so "stashed" is told apart from "still a prev pointer"
+ * without guessing from the value (an object on another interpreter's
+ * lists is never mistaken for a node).  The restore rebuilds every prev
+ * pointer, keeping the FINALIZED bit and clearing COLLECTING.  While ids
+ * are stashed, gcstate->collecting is set so that no allocation can start
+ * a collection.
+ *
+ * Reference-count marks: in 3.11 ob_refcnt is a plain Py_ssize_t, at
+ * least 1 in every live object, which Py_SET_REFCNT writes as given (no
+ * immortal objects).  While the GIL is held and no Python code runs,
+ * nothing else reads or writes it, so the walks may store a negative mark
+ * there and put the count back before any code runs.
+ *
+ * Managed dicts (Include/internal/pycore_object.h, 3.11): a class with
+ * Py_TPFLAGS_MANAGED_DICT keeps two pointers before the GC header of each
+ * instance -- the inline values (PyDictValues, laid out by the class's
+ * shared keys, ht_cached_keys) and the __dict__, once one is made -- so
+ * an instance's pre-header is 32 bytes.
  */
 #ifndef HG_CPYTHON311_H
 #define HG_CPYTHON311_H
@@ -44,8 +61,8 @@
 #include <Python.h>
 
 #if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "objgraph capture/: CPython " PY_VERSION " is not supported; \
-capture/cpython311.h covers 3.11 only"
+#error "objgraph capture/: cpython311.h covers CPython 3.11 only; \
+include interp.h, which chooses the header of the version built against"
 #endif
 
 #include "internal/pycore_dict.h"
@@ -58,8 +75,41 @@ capture/cpython311.h covers 3.11 only"
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- identifiers, lookups, time --------------------------------------- */
+
 /* Statically allocated interned identifiers (no reference counting). */
 #define HG__ID(name) (&_Py_ID(name))
+
+/* d[key] (borrowed, NULL when absent), key's hash given.  No Python code
+ * runs when every key of d is a str and key is an exact str. */
+static inline PyObject *hg__dict_lookup(PyObject *d, PyObject *key,
+                                        Py_hash_t hash) {
+    return _PyDict_GetItem_KnownHash(d, key, hash);
+}
+
+/* True if every key of d is a str, so that looking up a str key runs no
+ * Python code (no __eq__ of a colliding key). */
+static inline int hg__dict_str_keys_only(PyObject *d) {
+    return PyDict_CheckExact(d) &&
+           ((PyDictObject *)d)->ma_keys->dk_kind != DICT_KEYS_GENERAL;
+}
+
+/* getattr(o, name) with a missing attribute not an error: 1 and *out a
+ * new reference, 0 and *out NULL when missing, -1 with an exception.  May
+ * run Python code. */
+static inline int hg__lookup_attr(PyObject *o, PyObject *name, PyObject **out) {
+    return _PyObject_LookupAttr(o, name, out);
+}
+
+/* A module's __dict__ (borrowed), NULL if it has none. */
+static inline PyObject *hg__module_dict(PyObject *m) {
+    return ((PyModuleObject *)m)->md_dict;
+}
+
+/* True once the interpreter is shutting down. */
+static inline int hg__finalizing(void) {
+    return _Py_IsFinalizing();
+}
 
 /* What _PyType_Lookup(tp, name) finds, without touching the type
  * attribute cache: on a miss, _PyType_Lookup stores the name in a cache
@@ -76,10 +126,9 @@ static inline PyObject *hg__type_lookup(PyTypeObject *tp, PyObject *name) {
     Py_hash_t hash = PyObject_Hash(name);
     if (mro == NULL || !PyTuple_Check(mro)) {
         for (; tp != NULL; tp = tp->tp_base) {
-            PyObject *v =
-                tp->tp_dict == NULL
-                    ? NULL
-                    : _PyDict_GetItem_KnownHash(tp->tp_dict, name, hash);
+            PyObject *v = tp->tp_dict == NULL
+                              ? NULL
+                              : hg__dict_lookup(tp->tp_dict, name, hash);
             if (v != NULL) {
                 return v;
             }
@@ -93,7 +142,7 @@ static inline PyObject *hg__type_lookup(PyTypeObject *tp, PyObject *name) {
         if (d == NULL) {
             continue;
         }
-        v = _PyDict_GetItem_KnownHash(d, name, hash);
+        v = hg__dict_lookup(d, name, hash);
         if (v != NULL) {
             return v; /* borrowed */
         }
@@ -111,22 +160,48 @@ static inline double hg__now(void) {
 #define HG__N_GC_LISTS 4 /* generations 0, 1, 2, then permanent */
 #define HG__GC_LIST_FROZEN 3
 
-static inline struct _gc_runtime_state *hg__gc_state(void) {
+typedef struct _gc_runtime_state hg__gcstate;
+typedef PyGC_Head hg__gc_link;
+
+static inline hg__gcstate *hg__gc_state(void) {
     return &_PyInterpreterState_GET()->gc;
 }
 
+static inline int hg__gc_collecting(const hg__gcstate *gc) {
+    return gc->collecting;
+}
+
+static inline void hg__gc_set_collecting(hg__gcstate *gc, int on) {
+    gc->collecting = on;
+}
+
 /* Head of list i (0..2: generations, 3: the permanent generation). */
-static inline PyGC_Head *hg__gc_list(struct _gc_runtime_state *gc, int i) {
+static inline hg__gc_link *hg__gc_list(hg__gcstate *gc, int i) {
     return i < NUM_GENERATIONS ? &gc->generations[i].head
                                : &gc->permanent_generation.head;
 }
 
-static inline PyGC_Head *hg__gc_next(PyGC_Head *g) {
-    return (PyGC_Head *)g->_gc_next;
+static inline hg__gc_link *hg__gc_next(hg__gc_link *g) {
+    return (hg__gc_link *)g->_gc_next;
 }
 
-static inline PyObject *hg__gc_object(PyGC_Head *g) {
+static inline PyObject *hg__gc_object(hg__gc_link *g) {
     return (PyObject *)(g + 1);
+}
+
+/* The rank of generation gen (list index) in a full collection's merged
+ * list: 2 first, then 0, then 1; the permanent generation is never
+ * walked (gcmodule.c gc_collect_main: gc_list_merge of the younger
+ * generations into the collected one). */
+static inline int hg__gc_full_rank(int gen) {
+    static const int rank[HG__N_GC_LISTS] = {1, 2, 0, -1};
+    return gen >= 0 && gen < HG__N_GC_LISTS ? rank[gen] : -1;
+}
+
+/* True if op's type makes it a GC object (the pre-header holds a GC
+ * header), as PyObject_IS_GC, inline. */
+static inline int hg__is_gc(PyObject *op) {
+    return _PyObject_IS_GC(op);
 }
 
 /* True if op is a GC object that the collector tracks right now; op's GC
@@ -144,9 +219,9 @@ static inline int hg__gc_tracked(PyObject *op) {
  * finalizers, when every list is a plain list (objects die and are tracked
  * there too). */
 static inline void hg__gc_track_oldest(PyObject *op) {
-    PyGC_Head *g = _Py_AS_GC(op);
-    PyGC_Head *head = hg__gc_list(hg__gc_state(), NUM_GENERATIONS - 1);
-    PyGC_Head *last = (PyGC_Head *)head->_gc_prev;
+    hg__gc_link *g = _Py_AS_GC(op);
+    hg__gc_link *head = hg__gc_list(hg__gc_state(), NUM_GENERATIONS - 1);
+    hg__gc_link *last = (hg__gc_link *)head->_gc_prev;
     _PyGCHead_SET_NEXT(last, g);
     _PyGCHead_SET_PREV(g, last);
     _PyGCHead_SET_NEXT(g, head);
@@ -180,6 +255,56 @@ static inline int hg__plain_class(PyTypeObject *tp) {
            ((PyHeapTypeObject *)tp)->ht_cached_keys != NULL;
 }
 
+/* The inline attribute values of op, an instance of plain class tp: *n
+ * slots (some NULL), in the order subtype_traverse visits them; NULL when
+ * op has none (its values moved to a __dict__). */
+static inline PyObject *const *hg__plain_values(PyObject *op, PyTypeObject *tp,
+                                                Py_ssize_t *n) {
+    PyDictValues *values = *_PyObject_ValuesPointer(op);
+    if (values == NULL) {
+        *n = 0;
+        return NULL;
+    }
+    *n = ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_nentries;
+    return values->values;
+}
+
+/* The __dict__ made for op, an instance of a plain class, or NULL. */
+static inline PyObject *hg__plain_dict(PyObject *op) {
+    return *_PyObject_ManagedDictPointer(op);
+}
+
+/* ---- reference-count marks ----------------------------------------------
+ * The parallel walk's parts mark objects concurrently: the count is read
+ * and swapped atomically (relaxed: the compare-and-swap decides which part
+ * records an object; nothing else is ordered by it). */
+
+static inline Py_ssize_t hg__refcnt_load(PyObject *op) {
+    return __atomic_load_n(&op->ob_refcnt, __ATOMIC_RELAXED);
+}
+
+static inline int hg__refcnt_cas(PyObject *op, Py_ssize_t *expected,
+                                 Py_ssize_t desired) {
+    return __atomic_compare_exchange_n(&op->ob_refcnt, expected, desired, 0,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* ---- prefetching -------------------------------------------------------- */
+
+/* What resolving a referent reads: its GC header (the stashed id) and its
+ * count and type. */
+static inline void hg__prefetch_referent(PyObject *op) {
+    __builtin_prefetch((char *)op - sizeof(PyGC_Head));
+    __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
+}
+
+/* What sizing and traversing a tracked object read first: its pre-header
+ * (GC header, managed dict pointers: 32 bytes) and its first fields. */
+static inline void hg__prefetch_object(PyObject *op) {
+    __builtin_prefetch((char *)op - 32);
+    __builtin_prefetch((char *)op + 32);
+}
+
 /* What hg__gc_stashed_id returns for a tracked object whose header holds
  * no id (yet). */
 #define HG__NOT_STASHED UINT64_MAX
@@ -191,7 +316,7 @@ static inline uint64_t hg__gc_stashed_id(PyObject *op) {
                                                : HG__NOT_STASHED;
 }
 
-static inline void hg__gc_stash(PyGC_Head *g, uint64_t id) {
+static inline void hg__gc_stash(hg__gc_link *g, uint64_t id) {
     g->_gc_prev = ((uintptr_t)id << _PyGC_PREV_SHIFT) |
                   (g->_gc_prev & _PyGC_PREV_MASK_FINALIZED) |
                   _PyGC_PREV_MASK_COLLECTING;
@@ -201,11 +326,12 @@ static inline void hg__gc_stash(PyGC_Head *g, uint64_t id) {
  * predecessor again, with its own flag bits.  A dependent pointer chase
  * (about as slow as a tp_traverse pass): only for captures that failed
  * before every tracked address was recorded. */
-static inline void hg__gc_restore(struct _gc_runtime_state *gc) {
+static inline void hg__gc_restore(hg__gcstate *gc) {
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
-        PyGC_Head *head = hg__gc_list(gc, i);
-        PyGC_Head *prev = head;
-        for (PyGC_Head *g = hg__gc_next(head); g != head; g = hg__gc_next(g)) {
+        hg__gc_link *head = hg__gc_list(gc, i);
+        hg__gc_link *prev = head;
+        for (hg__gc_link *g = hg__gc_next(head); g != head;
+             g = hg__gc_next(g)) {
             g->_gc_prev =
                 (uintptr_t)prev | (g->_gc_prev & _PyGC_PREV_MASK_FINALIZED);
             prev = g;
@@ -214,7 +340,7 @@ static inline void hg__gc_restore(struct _gc_runtime_state *gc) {
 }
 
 /* The GC header of a tracked object. */
-static inline PyGC_Head *hg__gc_head(PyObject *op) {
+static inline hg__gc_link *hg__gc_head(PyObject *op) {
     return _Py_AS_GC(op);
 }
 
@@ -225,21 +351,20 @@ static inline PyGC_Head *hg__gc_head(PyObject *op) {
  * predecessor of each object is then known without a pointer chase, so the
  * writes are independent and the loop runs at memory bandwidth, not
  * latency. */
-static inline void hg__gc_restore_span(struct _gc_runtime_state *gc,
-                                       const uint64_t *obj,
+static inline void hg__gc_restore_span(hg__gcstate *gc, const uint64_t *obj,
                                        const size_t *starts, size_t k0,
                                        size_t k1) {
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
         size_t a = k0 > starts[i] ? k0 : starts[i];
         size_t b = k1 < starts[i + 1] ? k1 : starts[i + 1];
-        PyGC_Head *prev;
+        hg__gc_link *prev;
         if (a >= b) {
             continue;
         }
         prev = a == starts[i] ? hg__gc_list(gc, i)
                               : hg__gc_head((PyObject *)(uintptr_t)obj[a - 1]);
         for (size_t k = a; k < b; k++) {
-            PyGC_Head *g = hg__gc_head((PyObject *)(uintptr_t)obj[k]);
+            hg__gc_link *g = hg__gc_head((PyObject *)(uintptr_t)obj[k]);
             if (k + 32 < b) {
                 __builtin_prefetch(
                     hg__gc_head((PyObject *)(uintptr_t)obj[k + 32]), 1);
@@ -252,8 +377,7 @@ static inline void hg__gc_restore_span(struct _gc_runtime_state *gc,
 }
 
 /* The same for every listed object. */
-static inline void hg__gc_restore_listed(struct _gc_runtime_state *gc,
-                                         const uint64_t *obj,
+static inline void hg__gc_restore_listed(hg__gcstate *gc, const uint64_t *obj,
                                          const size_t *starts) {
     hg__gc_restore_span(gc, obj, starts, 0, starts[HG__N_GC_LISTS]);
 }
@@ -265,7 +389,7 @@ static inline void hg__gc_restore_listed(struct _gc_runtime_state *gc,
  * at most threshold0 survivors per young collection held in generation 1.
  * Deaths in the old generation make it high; the permanent generation
  * (gc.freeze() keeps no count) makes it low. */
-static inline size_t hg__gc_tracked_estimate(struct _gc_runtime_state *gc) {
+static inline size_t hg__gc_tracked_estimate(const hg__gcstate *gc) {
     Py_ssize_t n = gc->long_lived_total + gc->long_lived_pending;
     if (gc->generations[0].count > 0) {
         n += gc->generations[0].count;
@@ -279,9 +403,19 @@ static inline size_t hg__gc_tracked_estimate(struct _gc_runtime_state *gc) {
 
 /* ---- sizes ------------------------------------------------------------- */
 
-/* What sys.getsizeof adds to __sizeof__ (Python/sysmodule.c, 3.11):
- * _PyType_PreHeaderSize -- the GC header for GC types (by type flag, not
- * tp_is_gc) and two pointers for a managed dict. */
+/* sys.getsizeof(o) in 3.11 (Python/sysmodule.c _PySys_GetSizeOf) is
+ * type(o).__sizeof__(o) + _PyType_PreHeaderSize(type(o)): 16 bytes of GC
+ * header for GC types (by type flag, not tp_is_gc), 16 more for a managed
+ * __dict__ (plain instances).  sizeof.c chooses which __sizeof__; the
+ * builtin ones are computed here as their C methods compute them. */
+
+/* sys.getsizeof(op) itself: may run Python code (a __sizeof__ defined in
+ * Python); (size_t)-1 with an exception on error. */
+static inline size_t hg__sys_getsizeof(PyObject *op) {
+    return _PySys_GetSizeOf(op);
+}
+
+/* What sys.getsizeof adds to __sizeof__: the pre-header. */
 static inline Py_ssize_t hg__preheader_size(PyTypeObject *tp) {
     return _PyType_PreHeaderSize(tp);
 }
@@ -300,6 +434,11 @@ static inline Py_ssize_t hg__object_sizeof(PyObject *op) {
 static inline Py_ssize_t hg__list_sizeof(PyObject *op) {
     return Py_TYPE(op)->tp_basicsize +
            ((PyListObject *)op)->allocated * (Py_ssize_t)sizeof(void *);
+}
+
+/* dict.__sizeof__ (Objects/dictobject.c _PyDict_SizeOf). */
+static inline Py_ssize_t hg__dict_sizeof(PyObject *op) {
+    return _PyDict_SizeOf((PyDictObject *)op);
 }
 
 /* set.__sizeof__ / frozenset.__sizeof__ (Objects/setobject.c set_sizeof). */
@@ -340,15 +479,6 @@ static inline Py_ssize_t hg__unicode_sizeof(PyObject *op) {
     }
     return (Py_ssize_t)sizeof(PyCompactUnicodeObject) +
            (a->length + 1) * (Py_ssize_t)a->state.kind;
-}
-
-/* ---- dictionaries ------------------------------------------------------ */
-
-/* True if every key of d is a str, so that looking up a str key runs no
- * Python code (no __eq__ of a colliding key). */
-static inline int hg__dict_str_keys_only(PyObject *d) {
-    return PyDict_CheckExact(d) &&
-           ((PyDictObject *)d)->ma_keys->dk_kind != DICT_KEYS_GENERAL;
 }
 
 #endif /* HG_CPYTHON311_H */

@@ -3,23 +3,23 @@
  * time: wait for it, or refuse when waiting could never end.
  *
  * A capture cannot run while a collection is under way: both write the GC
- * headers' _gc_prev (cpython311.h).  A collection holds the GIL, except
+ * headers (interp.h: the id stash).  A collection holds the GIL, except
  * while it calls finalizers and weakref callbacks, which may release it
  * (time.sleep, I/O, or simply the eval loop's switch every
  * sys.getswitchinterval()).  Another thread may then call objgraph, and
- * find gcstate->collecting set.  objgraph 3.x answered such calls (it only
- * calls gc.get_objects()), so the capture waits for the collection to
- * finish: it sleeps with the GIL released -- so that the collecting
- * thread can take it back -- in steps doubling from 50 us to 5 ms, and
- * re-reads the flag with the GIL held, until the flag is clear or the
+ * find the collector's "collecting" flag set.  objgraph 3.x answered such
+ * calls (it only calls gc.get_objects()), so the capture waits for the
+ * collection to finish: it sleeps with the GIL released -- so that the
+ * collecting thread can take it back -- in steps doubling from 50 us to 5 ms,
+ * and re-reads the flag with the GIL held, until the flag is clear or the
  * capture's gc_timeout is spent (RuntimeError naming it).
  *
  * When the collection runs in the capturing thread itself (a finalizer or
  * a gc.callbacks entry calls objgraph), it resumes only once the capture
- * returns: waiting would never end.  gcstate->collecting does not say
+ * returns: waiting would never end.  The collecting flag does not say
  * which thread collects, so hg_capture_watch_gc() puts first in
  * gc.callbacks a C function that records, on "start", the thread that
- * collects; a capture in that thread while gcstate->collecting is set
+ * collects; a capture in that thread while the flag is set
  * fails at once.  Being first, it runs before any other callback, and
  * before any code that could let another thread run, so the record is
  * always the current collection's; it is kept after "stop", so that the
@@ -121,10 +121,10 @@ cleanup:
 }
 
 /* See capture_int.h. */
-int hg__gc_wait(struct _gc_runtime_state *gc, double timeout, double *waited) {
+int hg__gc_wait(hg__gcstate *gc, double timeout, double *waited) {
     double start = hg__now(), now = start, step = HG__WAIT_MIN;
     int rc = 0;
-    while (gc->collecting) {
+    while (hg__gc_collecting(gc)) {
         double left = timeout - *waited - (now - start);
         if (collector_known &&
             collector_thread == PyThread_get_thread_ident()) {
@@ -138,7 +138,7 @@ int hg__gc_wait(struct _gc_runtime_state *gc, double timeout, double *waited) {
             rc = -1;
             break;
         }
-        if (_Py_IsFinalizing()) {
+        if (hg__finalizing()) {
             PyErr_SetString(PyExc_RuntimeError,
                             "cannot capture the heap while the garbage "
                             "collector is running at interpreter shutdown");

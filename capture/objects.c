@@ -106,7 +106,7 @@ static int tracked_id(const hg_capture *c, hg_node id) {
  * the references are taken, so the objects found stay alive. */
 int hg_capture_objects(const hg_capture *c, const hg_node *ids, size_t n,
                        PyObject **out) {
-    struct _gc_runtime_state *gc;
+    hg__gcstate *gc;
     want_slot *t = NULL;
     size_t mask = 15, n_want = 0;
     const hg_graph *g;
@@ -151,8 +151,9 @@ int hg_capture_objects(const hg_capture *c, const hg_node *ids, size_t n,
     }
     gc = hg__gc_state();
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
-        PyGC_Head *head = hg__gc_list(gc, i);
-        for (PyGC_Head *h = hg__gc_next(head); h != head; h = hg__gc_next(h)) {
+        hg__gc_link *head = hg__gc_list(gc, i);
+        for (hg__gc_link *h = hg__gc_next(head); h != head;
+             h = hg__gc_next(h)) {
             PyObject *op = hg__gc_object(h); /* borrowed */
             want_slot *s = want_find(t, mask, (uint64_t)(uintptr_t)op);
             if (s->addr != 0 && s->type == (uint64_t)(uintptr_t)Py_TYPE(op)) {

@@ -1,12 +1,12 @@
 /*
  * sizeof.c -- shallow sizes from C, mostly without calls.
  *
- * sys.getsizeof(o) in 3.11 (Python/sysmodule.c _PySys_GetSizeOf) is
- * type(o).__sizeof__(o) + _PyType_PreHeaderSize(type(o)): 16 bytes of GC
- * header for GC types, 16 more for a managed __dict__ (plain instances).
- * A capture needs it for millions of objects while no Python code may
- * run, so the strategy is chosen once per type from the __sizeof__ that
- * _PyType_Lookup finds (which is what _PyObject_LookupSpecial calls):
+ * sys.getsizeof(o) is type(o).__sizeof__(o) plus a pre-header that
+ * depends on the type (interp.h: hg__preheader_size; cpython311.h says
+ * what it is in 3.11).  A capture needs it for millions of objects while no
+ * Python code may run, so the strategy is chosen once per type from the
+ * __sizeof__ that _PyType_Lookup finds (which is what _PyObject_LookupSpecial
+ * calls):
  *
  *   object.__sizeof__            -> basicsize + ob_size * itemsize
  *   list/dict/set/frozenset/str/int's __sizeof__ (also when inherited by
@@ -22,8 +22,8 @@
  *       code in the middle of a capture -- a unittest.mock.MagicMock
  *       records every call and grows child mocks, so each snapshot
  *       changed the heap it measured.
- *     - Python sizes (sizes='python'): _PySys_GetSizeOf, Python code
- *       runs, as sys.getsizeof would.
+ *     - Python sizes (sizes='python'): sys.getsizeof itself
+ *       (hg__sys_getsizeof), Python code runs.
  *
  * Calls run only after the walk (hg__sizer_slow), when the GC headers
  * are consistent again and the object is held by a strong reference: a
@@ -82,7 +82,7 @@ static PyObject *c_sizeof_in_mro(PyTypeObject *tp) {
         if (d == NULL) {
             continue;
         }
-        v = _PyDict_GetItem_KnownHash(d, name, hash);
+        v = hg__dict_lookup(d, name, hash);
         if (v != NULL && Py_IS_TYPE(v, &PyMethodDescr_Type)) {
             return v;
         }
@@ -145,7 +145,7 @@ Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op) {
     size_t total;
 
     if (s->meth == NULL) {
-        total = _PySys_GetSizeOf(op);
+        total = hg__sys_getsizeof(op);
         if (total == (size_t)-1) {
             return -1;
         }

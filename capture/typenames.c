@@ -60,7 +60,7 @@ static int dict_get(PyObject *d, PyObject *name, PyObject **out) {
     if (!hg__dict_str_keys_only(d)) {
         return -1;
     }
-    *out = _PyDict_GetItem_KnownHash(d, name, PyObject_Hash(name));
+    *out = hg__dict_lookup(d, name, PyObject_Hash(name));
     return 0;
 }
 
@@ -251,9 +251,8 @@ static int module_of(PyTypeObject *tp, PyObject **out) {
     default:
         break;
     }
-    return _PyObject_LookupAttr((PyObject *)tp, HG__ID(__module__), out) < 0
-               ? -1
-               : 0;
+    return hg__lookup_attr((PyObject *)tp, HG__ID(__module__), out) < 0 ? -1
+                                                                        : 0;
 }
 
 /* See capture_int.h. */

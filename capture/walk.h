@@ -1,6 +1,17 @@
 /*
- * walk.h -- the heap walk's state, shared by capture.c (the phases, the
- * serial walk) and parwalk.c (the parallel walk).  Private to capture/.
+ * walk.h -- the heap walk's state and the functions of the files that
+ * walk.  Private to capture/.
+ *
+ * The files call each other one way only:
+ *   walk_state.c       the shared state: arrays, type table, phase 1 (the
+ *                      list walk) and its undo, the hand-over to the graph
+ *   walk_serial.c      phases 2 and 2b on the calling thread, its restore
+ *   walk_parallel.c    phases 2 and 2b over the threads, its restore
+ *   renumber.c         phase 5 of a parallel walk: the serial walk's ids
+ *   capture.c          the phases in order (hg_capture_run), calling all
+ *                      of the above; none of them calls it
+ * The three in the middle call only walk_state.c (and capture_int.h's
+ * sizeof.c), not each other.
  *
  * Node ids during the walk.  Tracked objects get ids 0 .. n_tracked-1 in
  * GC list order (stashed in their GC headers).  Untracked referents get:
@@ -8,9 +19,9 @@
  *     first visit;
  *   - parallel walk: an encoded id enc = n_tracked + (p << shift) + l,
  *     where p is the part (thread share) that saw the object first and l
- *     its index in that part's table; parwalk.c renumbers every enc to the
+ *     its index in that part's table; renumber.c renumbers every enc to the
  *     final id the serial walk would give, once the GIL is released.
- * Either way an untracked object's ob_refcnt holds its mark (see
+ * Either way an untracked object's reference count holds its mark (see
  * hg__mark) until the restore -- unless its count is 1: the reference
  * being visited is then its only one, no other edge can lead to it, and
  * it is not marked (nor restored).
@@ -37,7 +48,7 @@ typedef struct type_entry {
 } type_entry;
 
 /* The referent queue of the walk (visit_queued): resolution runs HG__LAG
- * referents behind the traversal (parwalk.c: HG__LAG to HG__LAG + its
+ * referents behind the traversal (walk_parallel.c: HG__LAG to HG__LAG + its
  * batch), so that their prefetched headers have arrived.  HG__RING is a
  * power of two larger than that. */
 #define HG__LAG 64
@@ -84,6 +95,12 @@ typedef struct part {
     hg_node *final;     /* from the renumbering: final id of each l */
 } part;
 
+/* Tracked ids per block of the parallel walk: small enough that a thread
+ * the system delays holds up the others by little, large enough that the
+ * prefetching queue's drain at the end of each block costs nothing.
+ * Block b holds the tracked ids b * HG__BLOCK .. (b + 1) * HG__BLOCK - 1. */
+#define HG__BLOCK 2048
+
 /* The block of the untracked pass's nodes: after every real one. */
 #define HG__NO_BLOCK 0x7fffffffu
 
@@ -123,10 +140,10 @@ typedef struct walk {
     size_t n_sover, cap_sover;
     size_t cap_n;       /* capacity while walking */
     size_t cap_each[5]; /* per-array capacity (they differ only while
-                         * assemble() trims them) */
+                         * hg__walk_assemble trims them) */
 
     /* untracked nodes of the serial walk: ids n_tracked .. n_tracked +
-     * n_marked - 1; their ob_refcnt holds the mark, except for those with
+     * n_marked - 1; their reference count holds the mark, except for those with
      * a count of 1, which are not marked */
     size_t n_marked;
     rc_overflow *over;
@@ -152,7 +169,7 @@ typedef struct walk {
     deferred *defer;
     size_t n_defer, cap_defer;
 
-    /* tracked ids of list i (cpython311.h order): list_start[i] ..
+    /* tracked ids of list i (interp.h order): list_start[i] ..
      * list_start[i + 1] - 1; listed: every tracked address is in addr[] */
     size_t list_start[HG__N_GC_LISTS + 1];
     int listed;
@@ -174,7 +191,7 @@ typedef struct walk {
      * parallel walk lowers it to the team it got */
     int team;
 
-    /* parallel walk (parwalk.c): n_parts > 0 when chosen in phase 0 */
+    /* parallel walk (walk_parallel.c): n_parts > 0 when chosen in phase 0 */
     int n_parts;    /* threads + 1: the last part is the untracked pass */
     unsigned shift; /* enc = n_tracked + (part << shift) + l */
     part *parts;    /* n_parts */
@@ -207,9 +224,38 @@ typedef struct hg__range {
 } hg__range;
 #define HG__N_RANGES 9
 
+/* ---- walk_state.c --------------------------------------------------------
+ * The int functions return 0, or -1 (with w->status set when they take a
+ * walk). */
+
 /* Touch every page of the n (<= HG__N_RANGES) ranges, fresh ones over the
  * OpenMP threads.  No GIL needed. */
 void hg__prefault(const hg__range *r, int n);
+
+/* Phase 0 (no GIL): allocate and pre-fault the arrays w's capacities
+ * (cap_n, n_offsets, cap_edges) plan, and the type index.  HG_ENOMEM if
+ * any allocation failed (hg__walk_free frees the others). */
+hg_status hg__walk_alloc(walk *w);
+
+/* Free what w holds but the parallel walk's parts (hg__par_free); w is
+ * zeroed.  Accepts a zeroed walk. */
+void hg__walk_free(walk *w);
+
+/* Phase 1 (GIL held, the collector's "collecting" flag set): the one walk
+ * of the GC lists: each tracked object gets the next id, stashed in its
+ * GC header (interp.h), and its node entry but the size; list_start and
+ * listed are set.  From its start until hg__walk_unstash, the stash is in
+ * place (in part, if it fails). */
+int hg__walk_chase(walk *w, hg__gcstate *gc);
+
+/* Undo the id stash: from the recorded addresses when the list walk
+ * finished, else by walking the lists.  GIL held, or the thread of a
+ * region whose caller holds it. */
+void hg__walk_unstash(walk *w, hg__gcstate *gc);
+
+/* Phase 5 (no GIL): hand the node table, the size overflow table and the
+ * CSR (in final ids) to g, trimmed to their sizes, without copies. */
+hg_status hg__walk_assemble(walk *w, hg_graph *g);
 
 /* Grow *p (elem-byte items, *cap of them) to hold at least need items;
  * -1 on allocation failure (the array is unchanged). */
@@ -250,6 +296,8 @@ static inline int64_t hg__walk_type_id(walk *w, PyTypeObject *tp) {
 int hg__walk_add_over(hg_size_overflow **over, size_t *n, size_t *cap,
                       hg_node id, uint64_t size);
 
+/* ---- node entries and marks (inline, for every walk) -------------------- */
+
 /* *slot = size n of walk id `id`, saturated at UINT32_MAX, the true size
  * then appended to the overflow list.  -1 on allocation failure. */
 static inline int hg__store_size(uint32_t *slot, uint64_t n, hg_node id,
@@ -267,7 +315,7 @@ static inline uint32_t hg__sat_refcnt(Py_ssize_t r) {
     return r > (Py_ssize_t)UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }
 
-/* The mark an untracked node's ob_refcnt holds during the serial walk. */
+/* The mark an untracked node's reference count holds during the serial walk. */
 static inline Py_ssize_t hg__refcnt_mark(hg_node id) {
     return -(Py_ssize_t)id - 1;
 }
@@ -325,7 +373,17 @@ static inline Py_ssize_t hg__saved_refcnt(uint32_t saved, hg_node key,
     return over[*k].refcnt;
 }
 
-/* ---- parwalk.c ------------------------------------------------------------
+/* ---- walk_serial.c -------------------------------------------------------
+ * The serial walk, used when the parallel one was not chosen. */
+
+/* Phases 2 and 2b (GIL held, ids stashed): sizes and edges of every
+ * tracked object in id order, then of the untracked GC objects.  0, or -1
+ * with w->status set. */
+int hg__serial_walk(walk *w);
+/* Undo every mark of the serial walk and the id stash (GIL held). */
+void hg__serial_restore(walk *w, hg__gcstate *gc);
+
+/* ---- walk_parallel.c -----------------------------------------------------
  * The parallel walk, used when hg__par_plan chose it (n_parts > 0).  The
  * int functions return 0, or -1 with w->status set. */
 
@@ -337,11 +395,17 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
 /* Phases 2 and 2b (GIL held, ids stashed): the tracked objects over the
  * OpenMP threads, then the untracked GC objects. */
 int hg__par_walk(walk *w);
-/* Undo every mark and the id stash (GIL held), over the threads. */
-void hg__par_restore(walk *w, struct _gc_runtime_state *gc);
-/* Phase 5 (no GIL): final ids, the node table and the forward CSR into
- * w's arrays, as the serial walk would have left them. */
-hg_status hg__par_finish(walk *w);
+/* Undo every mark and the id stash (GIL held), over the threads, noting
+ * what renumbering needs. */
+void hg__par_restore(walk *w, hg__gcstate *gc);
+/* Free the parts and the parallel walk's tables.  Accepts a walk that
+ * never chose the parallel walk. */
 void hg__par_free(walk *w);
+
+/* ---- renumber.c ----------------------------------------------------------
+ * Phase 5 (no GIL) of a parallel walk, after hg__par_restore: final ids,
+ * the node table and the forward CSR into w's arrays, as the serial walk
+ * would have left them. */
+hg_status hg__renumber(walk *w);
 
 #endif /* HG_CAPTURE_WALK_H */

@@ -62,3 +62,185 @@ def test_every_parallel_region_asks_for_the_engines_team():
                     % (path.relative_to(ROOT), sorted(planned),
                        m.group(0)))
     assert seen > 30, 'expected the parallel regions, found %d' % seen
+
+
+# ---- capture/: interpreter internals behind interp.h, no call cycles ----
+
+CAPTURE = ROOT / 'capture'
+COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
+STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+# What only a version header (capture/cpythonXY.h) may name: the collector's
+# lists and headers, its state, reference-count storage, managed dicts,
+# and the build switch of the internal headers.
+INTERNALS = re.compile(
+    r'(?<!\w)(?:_PyGC_\w*|PyGC_Head|gcstate|_gc_prev|_gc_next'
+    r'|_gc_runtime_state|ob_refcnt|ht_cached_keys|PyDictValues'
+    r'|Py_TPFLAGS_MANAGED_DICT|NUM_GENERATIONS|Py_BUILD_CORE|pycore_\w*)')
+# CPython's private API, in code (a comment may cite a CPython function).
+PRIVATE_API = re.compile(r'\b_Py[A-Za-z]\w*')
+
+
+def _code(text):
+    """C text without comments and string literals."""
+    return STRING.sub('""', COMMENT.sub(' ', text))
+
+
+def _version_header(path):
+    return re.fullmatch(r'cpython\d+\.h', path.name) is not None
+
+
+def test_interpreter_internals_only_in_the_version_headers():
+    sources = sorted(CAPTURE.glob('*.[ch]')) + sorted(
+        (ROOT / 'python' / 'ext').glob('*.[ch]'))
+    assert any(_version_header(p) for p in sources)
+    assert (CAPTURE / 'interp.h').exists()
+    bad = []
+    for path in sources:
+        if _version_header(path):
+            continue
+        text = path.read_text()
+        for m in INTERNALS.finditer(text):
+            line = text.count('\n', 0, m.start()) + 1
+            bad.append('%s:%d: %s' % (path.relative_to(ROOT), line,
+                                      m.group(0)))
+        for name in sorted(set(PRIVATE_API.findall(_code(text)))):
+            bad.append('%s: private API %s' % (path.relative_to(ROOT), name))
+    assert bad == [], (
+        'expected interpreter internals only in capture/cpythonXY.h, '
+        'reached through interp.h; found:\n  ' + '\n  '.join(bad))
+
+
+def test_every_version_header_provides_the_interface():
+    # interp.h's opening comment lists the interface; each cpythonXY.h
+    # defines every name of it (a macro, a type, an inline function or a
+    # variable), so that the walk builds against any of them.
+    doc = COMMENT.match((CAPTURE / 'interp.h').read_text()).group(0)
+    names = sorted(set(re.findall(r'\b(?:hg__|HG__)\w+', doc)))
+    assert len(names) > 30, 'expected the interface in interp.h: %s' % names
+    headers = [p for p in sorted(CAPTURE.glob('*.h')) if _version_header(p)]
+    for path in headers:
+        code = _code(path.read_text())
+        missing = [
+            n for n in names if not re.search(
+                r'#\s*define\s+%s\b|\b%s\s*\(|typedef[^;]*\b%s\s*;'
+                r'|extern[^;]*\b%s\s*;' % (n, n, n, n), code)]
+        assert missing == [], (
+            'expected %s to provide all of interp.h; it lacks %s'
+            % (path.name, missing))
+    # ... and the other files use no name of a version header but those
+    others = [p for p in sorted(CAPTURE.glob('*.[ch]'))
+              if not _version_header(p) and p.name != 'interp.h']
+    for path in headers:
+        own = set(re.findall(r'\b(?:hg__|HG__)\w+', _code(path.read_text())))
+        for other in others:
+            used = own & set(re.findall(r'\b(?:hg__|HG__)\w+',
+                                        _code(other.read_text())))
+            extra = sorted(used - set(names))
+            assert extra == [], (
+                'expected %s to reach %s through interp.h\'s names only; '
+                'it uses %s' % (other.name, path.name, extra))
+
+
+DEFINITION = re.compile(
+    r'^(static\s+)?(?:inline\s+)?[A-Za-z_][\w \t*]*?\b(hg_\w+)\s*'
+    r'\(((?:[^()]|\([^()]*\))*)\)\s*\{', re.M)
+CALL = re.compile(r'\b(hg_\w+)\s*\(')
+
+
+def _functions(code):
+    """{name: (is_static, body)} of the functions defined in code."""
+    found = {}
+    for m in DEFINITION.finditer(code):
+        depth, i = 1, m.end()
+        while depth:
+            depth += {'{': 1, '}': -1}.get(code[i], 0)
+            i += 1
+        found[m.group(2)] = (bool(m.group(1)), code[m.end():i])
+    return found
+
+
+def _capture_call_graph():
+    """{file: {file it calls into}} over capture/*.c.  A call to a static
+    inline function of a header counts as the calls that function makes
+    (it is compiled into the caller)."""
+    inline = {}
+    for path in CAPTURE.glob('*.h'):
+        for name, (_, body) in _functions(_code(path.read_text())).items():
+            inline[name] = set(CALL.findall(body)) - {name}
+    defined, calls = {}, {}
+    for path in sorted(CAPTURE.glob('*.c')):
+        code = _code(path.read_text())
+        for name, (static, _) in _functions(code).items():
+            if not static:
+                defined[name] = path.name
+        todo, seen = list(CALL.findall(code)), set()
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(inline.get(name, ()))
+        calls[path.name] = seen
+    return {f: {defined[n] for n in names if defined.get(n, f) != f}
+            for f, names in calls.items()}
+
+
+def _cycle(graph):
+    """A cycle of graph as a list of nodes, or None."""
+    state = {}
+
+    def visit(node, path):
+        state[node] = 'open'
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 'open':
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt, path + [nxt])
+                if found:
+                    return found
+        state[node] = 'done'
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node, [node])
+            if found:
+                return found
+    return None
+
+
+def test_capture_files_call_each_other_without_cycles():
+    graph = _capture_call_graph()
+    assert graph.get('capture.c'), 'capture.c calls nothing: parse failed'
+    cycle = _cycle(graph)
+    assert cycle is None, (
+        'expected the files of capture/ to call each other as a DAG '
+        '(walk_state.c <- walk_serial.c, walk_parallel.c, renumber.c <- '
+        'capture.c); found the cycle %s' % ' -> '.join(cycle))
+    callers = sorted(f for f, callees in graph.items()
+                     if 'capture.c' in callees)
+    assert callers == [], (
+        'expected capture.c (the phases) at the top, called by no file of '
+        'capture/; called by %s' % callers)
+    walks = {'walk_serial.c', 'walk_parallel.c', 'renumber.c'}
+    for name in sorted(walks):
+        assert name in graph, 'expected capture/%s' % name
+        assert not graph[name] & walks, (
+            'expected %s to call none of %s; it calls %s'
+            % (name, sorted(walks - {name}), sorted(graph[name] & walks)))
+
+
+def test_capture_headers_include_each_other_without_cycles():
+    graph = {p.name: {n for n in INCLUDE.findall(p.read_text())
+                      if (CAPTURE / n).exists()}
+             for p in CAPTURE.glob('*.[ch]')}
+    cycle = _cycle(graph)
+    assert cycle is None, 'include cycle in capture/: %s' % ' -> '.join(cycle)
+    public = graph['capture.h']
+    assert public == set(), (
+        'expected capture.h, the public header, to include no other header '
+        'of capture/; it includes %s' % sorted(public))
+    seen = {n for _, n in _includes('python/ext')
+            if (CAPTURE / n).exists()}
+    assert seen == {'capture.h'}, (
+        'expected the bindings to include capture.h only of capture/; '
+        'they include %s' % sorted(seen))
