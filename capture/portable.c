@@ -11,9 +11,11 @@
  * node ids may differ.  It is slower (one hash probe per reference) and
  * serial.
  *
- * Algorithm (GIL held throughout, no Python code running until phase 4;
- * the collector is disabled -- PyGC_Disable -- from phase 1 to phase 3,
- * so no allocation can start a collection):
+ * Algorithm (GIL released in phases 0 and 5, held from 1 to 4, no Python
+ * code running until phase 4; the collector is disabled -- PyGC_Disable
+ * -- from phase 1 to phase 3, so no allocation can start a collection):
+ *   0. allocate the node table, the CSR and the address table for the
+ *      previous capture's heap, and touch every page, without the GIL.
  *   1. enumerate: the tracked objects, generation by generation --
  *      gc.get_objects(i) for generations i = 0, 1, 2 (3.10, 3.11), or
  *      PyUnstable_GC_VisitObjects (3.12+), which walks the three
@@ -58,12 +60,21 @@
 
 #define HG__P_GOLDEN 0x9E3779B97F4A7C15ull
 #define HG__P_TRAVERSE_FAILED 100
+/* visit_queued resolves a referent HG__P_LAG referents after it is met;
+ * the ring (a power of two) holds more. */
+#define HG__P_LAG 32
+#define HG__P_RING 64
 
 /* ---- the address table ----------------------------------------------------
- * Open addressing, linear probing, at most half full. */
+ * Open addressing, linear probing, at most half full; key and value share
+ * a slot, so a probe is one cache miss. */
+typedef struct pslot {
+    uint64_t key; /* address, 0: empty */
+    uint32_t val; /* node id (or type id) */
+} pslot;
+
 typedef struct ptable {
-    uint64_t *key; /* address, 0: empty */
-    uint32_t *val; /* node id (or type id) */
+    pslot *slot;
     size_t mask, n;
 } ptable;
 
@@ -72,9 +83,8 @@ static inline size_t slot_of(uint64_t a, size_t mask) {
 }
 
 static void ptable_free(ptable *t) {
-    if (t->key != NULL) {
-        hg_free(t->key, (t->mask + 1) * sizeof(uint64_t));
-        hg_free(t->val, (t->mask + 1) * sizeof(uint32_t));
+    if (t->slot != NULL) {
+        hg_free(t->slot, (t->mask + 1) * sizeof(pslot));
     }
     memset(t, 0, sizeof(*t));
 }
@@ -85,40 +95,31 @@ static int ptable_init(ptable *t, size_t n) {
     while (cap < 2 * n + 2) {
         cap *= 2;
     }
-    t->key = hg_calloc(cap * sizeof(uint64_t));
-    t->val = hg_alloc(cap * sizeof(uint32_t));
+    t->slot = hg_calloc(cap * sizeof(pslot));
     t->mask = cap - 1;
     t->n = 0;
-    if (t->key == NULL || t->val == NULL) {
-        hg_free(t->key, cap * sizeof(uint64_t));
-        hg_free(t->val, cap * sizeof(uint32_t));
-        t->key = NULL;
-        t->val = NULL;
-        return -1;
-    }
-    return 0;
+    return t->slot != NULL ? 0 : -1;
 }
 
 /* The value of key a, or HG_NONE. */
 static inline uint32_t ptable_get(const ptable *t, uint64_t a) {
     size_t h = slot_of(a, t->mask);
-    while (t->key[h] != 0) {
-        if (t->key[h] == a) {
-            return t->val[h];
+    while (t->slot[h].key != 0) {
+        if (t->slot[h].key == a) {
+            return t->slot[h].val;
         }
         h = (h + 1) & t->mask;
     }
     return HG_NONE;
 }
 
-static void ptable_put_new(uint64_t *key, uint32_t *val, size_t mask,
-                           uint64_t a, uint32_t v) {
+static void ptable_put_new(pslot *slot, size_t mask, uint64_t a, uint32_t v) {
     size_t h = slot_of(a, mask);
-    while (key[h] != 0) {
+    while (slot[h].key != 0) {
         h = (h + 1) & mask;
     }
-    key[h] = a;
-    val[h] = v;
+    slot[h].key = a;
+    slot[h].val = v;
 }
 
 /* Insert a (not in the table yet) -> v, growing the table first when it
@@ -126,25 +127,20 @@ static void ptable_put_new(uint64_t *key, uint32_t *val, size_t mask,
 static int ptable_add(ptable *t, uint64_t a, uint32_t v) {
     if (2 * (t->n + 1) > t->mask + 1) {
         size_t cap = (t->mask + 1) * 2;
-        uint64_t *nk = hg_calloc(cap * sizeof(uint64_t));
-        uint32_t *nv = hg_alloc(cap * sizeof(uint32_t));
-        if (nk == NULL || nv == NULL) {
-            hg_free(nk, cap * sizeof(uint64_t));
-            hg_free(nv, cap * sizeof(uint32_t));
+        pslot *ns = hg_calloc(cap * sizeof(pslot));
+        if (ns == NULL) {
             return -1;
         }
         for (size_t i = 0; i <= t->mask; i++) {
-            if (t->key[i] != 0) {
-                ptable_put_new(nk, nv, cap - 1, t->key[i], t->val[i]);
+            if (t->slot[i].key != 0) {
+                ptable_put_new(ns, cap - 1, t->slot[i].key, t->slot[i].val);
             }
         }
-        hg_free(t->key, (t->mask + 1) * sizeof(uint64_t));
-        hg_free(t->val, (t->mask + 1) * sizeof(uint32_t));
-        t->key = nk;
-        t->val = nv;
+        hg_free(t->slot, (t->mask + 1) * sizeof(pslot));
+        t->slot = ns;
         t->mask = cap - 1;
     }
-    ptable_put_new(t->key, t->val, t->mask, a, v);
+    ptable_put_new(t->slot, t->mask, a, v);
     t->n++;
     return 0;
 }
@@ -192,6 +188,10 @@ typedef struct pwalk {
     int pinned;     /* the tracked nodes hold a reference each */
     int refs_owned; /* types[] and defer[] hold strong references */
     int status;     /* hg_status, or HG__P_TRAVERSE_FAILED */
+    /* referents queued by visit_queued, not yet resolved: ring[tail ..
+     * head) (indices mod HG__P_RING); borrowed */
+    PyObject *ring[HG__P_RING];
+    size_t ring_head, ring_tail;
 } pwalk;
 
 /* Grow *p (elem-byte items, *cap of them) to hold need items. */
@@ -347,6 +347,46 @@ static int fill_node(pwalk *w, PyObject *op, hg_node id, uint8_t fl) {
     return record_size(w, op, (uint32_t)tid, id);
 }
 
+/* ---- phase 0: the arrays, without the GIL -------------------------------- */
+
+/* Nodes and edges of the previous portable capture (0: none yet), so
+ * that the next one allocates once.  Read and written with the GIL. */
+static size_t hint_nodes, hint_edges;
+
+/* Store to one byte per page of [p, p + nbytes): the kernel maps (and
+ * clears) fresh pages now, not one fault at a time during the pause. */
+static void touch(void *p, size_t nbytes) {
+    for (size_t off = 0; off < nbytes; off += 4096) {
+        ((volatile char *)p)[off] = 0;
+    }
+}
+
+/* Phase 0 (no GIL: touches no Python object): the node table, the CSR
+ * and the address table sized for the previous capture's heap plus an
+ * eighth, every page touched.  They grow during the walk if the heap
+ * grew more.  -1 with w->status set. */
+static int prepare(pwalk *w, size_t nodes, size_t edges) {
+    size_t n = nodes + nodes / 8 + 4096, e = edges + edges / 8 + 4096;
+    void **arr[5];
+    if (reserve_nodes(w, n) < 0) {
+        return -1;
+    }
+    if (grow((void **)&w->offsets, &w->cap_off, sizeof(hg_edge), n + 1) < 0 ||
+        grow((void **)&w->targets, &w->cap_edges, sizeof(hg_node), e) < 0 ||
+        ptable_init(&w->ids, n) < 0 || ptable_init(&w->tindex, 256) < 0) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    node_arrays(w, arr);
+    for (int i = 0; i < 5; i++) {
+        touch(*arr[i], w->cap_each[i] * node_elem[i]);
+    }
+    touch(w->offsets, w->cap_off * sizeof(hg_edge));
+    touch(w->targets, w->cap_edges * sizeof(hg_node));
+    touch(w->ids.slot, (w->ids.mask + 1) * sizeof(pslot));
+    return 0;
+}
+
 /* ---- phase 1: enumeration ------------------------------------------------ */
 
 /* Append a tracked object (generation gen) to the node table. */
@@ -355,14 +395,32 @@ static int enum_add(pwalk *w, PyObject *op, int gen) {
     if (reserve_nodes(w, w->n + 1) < 0) {
         return -1;
     }
-    if (ptable_add(&w->ids, (uint64_t)(uintptr_t)op, id) < 0) {
-        w->status = HG_ENOMEM;
-        return -1;
-    }
     w->addr[id] = (uint64_t)(uintptr_t)op;
     w->flags[id] =
         (uint8_t)(HG_NODE_TRACKED | HG_NODE_GC | (gen << HG_NODE_GEN_SHIFT));
     w->n++;
+    return 0;
+}
+
+/* The enumerated addresses into the table, made large enough first for
+ * them and as many untracked nodes again (a first capture has no
+ * previous size to go by): one allocation, no rehash on the way. */
+static int index_enumerated(pwalk *w) {
+    if (2 * (3 * w->n + 2) > w->ids.mask + 1) {
+        ptable bigger;
+        if (ptable_init(&bigger, 3 * w->n) < 0) {
+            w->status = HG_ENOMEM;
+            return -1;
+        }
+        ptable_free(&w->ids);
+        w->ids = bigger;
+    }
+    for (size_t v = 0; v < w->n; v++) {
+        if (ptable_add(&w->ids, w->addr[v], (uint32_t)v) < 0) {
+            w->status = HG_ENOMEM;
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -454,7 +512,7 @@ static int enumerate_tracked(pwalk *w) {
     }
 #endif
     w->n_enum = (hg_node)w->n;
-    return 0;
+    return index_enumerated(w);
 }
 
 /* ---- phase 2: the walk --------------------------------------------------- */
@@ -488,9 +546,9 @@ static int new_node(pwalk *w, PyObject *op, hg_node *out) {
     return 0;
 }
 
-/* tp_traverse callback: one edge from the node being walked to op. */
-static int visit(PyObject *op, void *arg) {
-    pwalk *w = arg;
+/* One edge from the node being walked to op: op's id from the table, or
+ * a new node. */
+static int add_edge(pwalk *w, PyObject *op) {
     hg_node id = ptable_get(&w->ids, (uint64_t)(uintptr_t)op);
     if (id == HG_NONE && new_node(w, op, &id) < 0) {
         return -1;
@@ -505,8 +563,41 @@ static int visit(PyObject *op, void *arg) {
     return 0;
 }
 
-/* The edges of node id (offsets[id] set first). */
-static int traverse(pwalk *w, hg_node id) {
+/* tp_traverse callback of the discovered nodes: resolved at once. */
+static int visit(PyObject *op, void *arg) {
+    return add_edge(arg, op);
+}
+
+/* tp_traverse callback of the enumerated nodes: a referent's table slot
+ * (and header) is usually a cache miss, so it is prefetched and the
+ * referent queued, resolved HG__P_LAG referents later in queue order --
+ * the ids and the edge order are those of resolving at once (capture.c's
+ * visit_queued does the same for the native walk). */
+static int visit_queued(PyObject *op, void *arg) {
+    pwalk *w = arg;
+    __builtin_prefetch(
+        &w->ids.slot[slot_of((uint64_t)(uintptr_t)op, w->ids.mask)]);
+    __builtin_prefetch(op);
+    w->ring[w->ring_head++ & (HG__P_RING - 1)] = op;
+    if (w->ring_head - w->ring_tail > HG__P_LAG) {
+        return add_edge(w, w->ring[w->ring_tail++ & (HG__P_RING - 1)]);
+    }
+    return 0;
+}
+
+/* Resolve every queued referent. */
+static int drain_queue(pwalk *w) {
+    while (w->ring_tail != w->ring_head) {
+        if (add_edge(w, w->ring[w->ring_tail++ & (HG__P_RING - 1)]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The edges of node id (offsets[id] set first: after the resolved and
+ * the queued ones), through visit_fn. */
+static int traverse(pwalk *w, hg_node id, visitproc visit_fn) {
     PyObject *op = (PyObject *)(uintptr_t)w->addr[id]; /* borrowed */
     traverseproc trav = Py_TYPE(op)->tp_traverse;
     if (grow((void **)&w->offsets, &w->cap_off, sizeof(hg_edge),
@@ -514,11 +605,11 @@ static int traverse(pwalk *w, hg_node id) {
         w->status = HG_ENOMEM;
         return -1;
     }
-    w->offsets[id] = w->n_edges;
+    w->offsets[id] = w->n_edges + (w->ring_head - w->ring_tail);
     if (w->nodes_only || !(w->flags[id] & HG_NODE_GC) || trav == NULL) {
         return 0;
     }
-    if (trav(op, visit, w) != 0) {
+    if (trav(op, visit_fn, w) != 0) {
         if (w->status == HG_OK) {
             w->status = HG__P_TRAVERSE_FAILED;
         }
@@ -550,15 +641,25 @@ static int add_frozen_roots(pwalk *w) {
 static int walk_all(pwalk *w) {
     for (hg_node id = 0; id < w->n_enum; id++) {
         PyObject *op = (PyObject *)(uintptr_t)w->addr[id]; /* borrowed */
-        if (fill_node(w, op, id, w->flags[id]) < 0 || traverse(w, id) < 0) {
+        if (id + 8 < w->n_enum) {
+            /* the object and its pre-header: what it is read first for */
+            char *ahead = (char *)(uintptr_t)w->addr[id + 8];
+            __builtin_prefetch(ahead - 32);
+            __builtin_prefetch(ahead + 32);
+        }
+        if (fill_node(w, op, id, w->flags[id]) < 0 ||
+            traverse(w, id, visit_queued) < 0) {
             return -1;
         }
+    }
+    if (drain_queue(w) < 0) {
+        return -1;
     }
     if (!w->nodes_only && add_frozen_roots(w) < 0) {
         return -1;
     }
     for (size_t id = w->n_enum; id < w->n; id++) {
-        if (traverse(w, (hg_node)id) < 0) {
+        if (traverse(w, (hg_node)id, visit) < 0) {
             return -1;
         }
     }
@@ -1021,7 +1122,9 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
     int rc = -1, gc_was_enabled = 0, gc_disabled = 0;
     hg_status st = HG_OK;
     double t0 = hg__p_now(), t_enum = 0, t_walked = 0, t_flagged = 0;
-    double t_release = 0, waited = 0;
+    double t_release = 0, waited = 0, t_unlock = 0, t_lock = 0;
+    size_t hint_n, hint_e;
+    int prepared;
 
     memset(&w, 0, sizeof(w));
     if (opts == NULL || out == NULL) {
@@ -1046,8 +1149,21 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
     w.pin = opts->pin;
     w.nodes_only = opts->nodes_only;
     w.py_sizes = opts->python_sizes;
-    if (ptable_init(&w.ids, 1 << 16) < 0 || ptable_init(&w.tindex, 256) < 0) {
-        PyErr_NoMemory();
+
+    /* ---- phase 0: allocate, touch (GIL released) ------------------------ */
+    hint_n = hint_nodes > 0 ? hint_nodes : (size_t)1 << 16;
+    hint_e = w.nodes_only ? 0 : hint_edges > 0 ? hint_edges : 4 * hint_n;
+    t_unlock = hg__p_now();
+    Py_BEGIN_ALLOW_THREADS
+        prepared = prepare(&w, hint_n, hint_e);
+    Py_END_ALLOW_THREADS
+    t_lock = hg__p_now();
+    if (prepared < 0) {
+        set_status_error(w.status);
+        goto cleanup;
+    }
+    /* other threads ran meanwhile: a collection may have started */
+    if (wait_for_collector(opts->gc_timeout, &waited) < 0) {
         goto cleanup;
     }
 
@@ -1066,6 +1182,10 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
         goto cleanup;
     }
     t_walked = hg__p_now();
+    hint_nodes = w.n;
+    if (!w.nodes_only) {
+        hint_edges = w.n_edges;
+    }
 
     /* ---- phase 3: flags, pins ------------------------------------------- */
     flag_modules_and_excluded(&w, opts->exclude);
@@ -1104,7 +1224,7 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
     out->pinned = w.pinned;
     w.pinned = 0;
     out->kind = HG_CAPTURE_PORTABLE;
-    out->pause_seconds = t_release - t0;
+    out->pause_seconds = (t_unlock - t0) + (t_release - t_lock);
     rc = 0;
 
 cleanup:
@@ -1126,8 +1246,8 @@ cleanup:
     if (rc == 0) {
         double *ph = out->phase_seconds;
         out->capture_seconds = hg__p_now() - t0;
-        ph[HG_PHASE_PREPARE] = 0;
-        ph[HG_PHASE_CHASE] = t_enum - t0;
+        ph[HG_PHASE_PREPARE] = t_lock - t0;
+        ph[HG_PHASE_CHASE] = t_enum - t_lock;
         ph[HG_PHASE_WALK] = t_walked - t_enum;
         ph[HG_PHASE_RESTORE] = t_flagged - t_walked;
         ph[HG_PHASE_CALLS] = t_release - t_flagged;
