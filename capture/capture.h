@@ -118,7 +118,8 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out);
  * by address), sizes, reference counts and flags as hg_capture_run; node
  * ids may differ.  Frozen objects (gc.freeze()) are nodes only when
  * sys.modules, the builtins or another node leads to them (not when only
- * a running function's locals or C code hold them).  Waits for a
+ * a running function's locals or C code hold them; with nodes_only,
+ * never).  Waits for a
  * collection in
  * another thread as long as the gc.callbacks entry (gcwatch.c) says one
  * runs.  Sets out->kind to HG_CAPTURE_PORTABLE. */
