@@ -881,41 +881,32 @@ static int resize_exact(void **p, size_t elem, size_t old_n, size_t new_n) {
     return 0;
 }
 
-/* Permute node array i of the table by new_id (old id -> new id) into a
- * fresh exact-size array. */
-static int permute(pwalk *w, int i, const hg_node *new_id) {
-    void **arr[5];
-    size_t n = w->n, elem = node_elem[i];
-    char *na = hg_alloc(n * elem), *old;
-    if (na == NULL) {
-        return -1;
-    }
-    node_arrays(w, arr);
-    old = *arr[i];
-    for (size_t v = 0; v < n; v++) {
-        memcpy(na + (size_t)new_id[v] * elem, old + v * elem, elem);
-    }
-    hg_free(old, w->cap_each[i] * elem);
-    *arr[i] = na;
-    w->cap_each[i] = n;
-    return 0;
-}
-
 /* Frozen objects found by the walk get ids right after the enumerated
  * ones, before the untracked nodes, each group in its order of first
  * visit: the graph's nodes 0 .. n_tracked-1 are the tracked ones. */
 static hg_status renumber(pwalk *w) {
-    size_t n = w->n, e = w->n_edges;
+    size_t n = w->n, e = w->n_edges, e_cap = e > 0 ? e : 1;
     hg_node *new_id = NULL, *old_of = NULL, *nt = NULL;
     hg_edge *no = NULL;
+    char *na[5] = {NULL, NULL, NULL, NULL, NULL};
+    void **arr[5];
     hg_node next_tracked = w->n_enum;
     hg_node next_untracked = (hg_node)(w->n_enum + w->n_extra);
     hg_status st = HG_ENOMEM;
 
+    /* everything allocated first: a failure leaves w as it was (the
+     * cleanup of a failed capture drops its pins through addr and
+     * flags, which must still match) */
     new_id = hg_alloc(n * sizeof(hg_node));
     old_of = hg_alloc(n * sizeof(hg_node));
-    nt = hg_alloc((e > 0 ? e : 1) * sizeof(hg_node));
+    nt = hg_alloc(e_cap * sizeof(hg_node));
     no = hg_alloc(w->cap_off * sizeof(hg_edge));
+    for (int i = 0; i < 5; i++) {
+        na[i] = hg_alloc(n * node_elem[i]);
+        if (na[i] == NULL) {
+            goto cleanup;
+        }
+    }
     if (new_id == NULL || old_of == NULL || nt == NULL || no == NULL) {
         goto cleanup;
     }
@@ -939,10 +930,18 @@ static hg_status renumber(pwalk *w) {
         }
         no[u + 1] = k;
     }
+    /* the node table */
+    node_arrays(w, arr);
     for (int i = 0; i < 5; i++) {
-        if (permute(w, i, new_id) < 0) {
-            goto cleanup;
+        size_t elem = node_elem[i];
+        const char *old = *arr[i];
+        for (size_t v = 0; v < n; v++) {
+            memcpy(na[i] + (size_t)new_id[v] * elem, old + v * elem, elem);
         }
+        hg_free(*arr[i], w->cap_each[i] * elem);
+        *arr[i] = na[i];
+        na[i] = NULL;
+        w->cap_each[i] = n;
     }
     w->cap = n;
     for (size_t i = 0; i < w->n_sover; i++) {
@@ -953,13 +952,16 @@ static hg_status renumber(pwalk *w) {
     no = NULL;
     hg_free(w->targets, w->cap_edges * sizeof(hg_node));
     w->targets = nt;
-    w->cap_edges = e > 0 ? e : 1;
+    w->cap_edges = e_cap;
     nt = NULL;
     st = HG_OK;
 cleanup:
+    for (int i = 0; i < 5; i++) {
+        hg_free(na[i], n * node_elem[i]);
+    }
     hg_free(new_id, n * sizeof(hg_node));
     hg_free(old_of, n * sizeof(hg_node));
-    hg_free(nt, (e > 0 ? e : 1) * sizeof(hg_node));
+    hg_free(nt, e_cap * sizeof(hg_node));
     hg_free(no, w->cap_off * sizeof(hg_edge));
     return st;
 }

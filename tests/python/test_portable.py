@@ -245,6 +245,42 @@ def test_frozen_objects_that_globals_lead_to_are_tracked_nodes(monkeypatch):
         FROZEN.clear()
 
 
+def test_allocation_failures_with_frozen_objects_leave_counts_intact(
+        monkeypatch):
+    """Each allocation fails in turn, those of the renumbering that puts
+    frozen nodes before the untracked ones among them: the pins are
+    dropped from the same table they were taken from."""
+    FROZEN[:] = [Plain(i) for i in range(3)]
+    gc.collect()
+    gc.freeze()
+    monkeypatch.setenv('OBJGRAPH_CAPTURE', 'portable')
+    obj, unfrozen = FROZEN[0], _mixed_heap()
+    gc.disable()
+    try:
+        before = [sys.getrefcount(o) for o in (obj, obj.name, unfrozen[0])]
+        for k in range(400):
+            hg._alloc_fail_after(k)
+            try:
+                g = hg.capture(pin=bool(k % 2))
+            except MemoryError:
+                hg._alloc_fail_after(-1)
+                counts = [sys.getrefcount(o)
+                          for o in (obj, obj.name, unfrozen[0])]
+                assert counts == before, k
+                continue
+            hg._alloc_fail_after(-1)
+            g.close()
+            break
+        else:
+            pytest.fail('the capture never succeeded')
+        assert k > 20
+    finally:
+        hg._alloc_fail_after(-1)
+        gc.enable()
+        gc.unfreeze()
+        FROZEN.clear()
+
+
 @pytest.mark.skipif(sys.version_info < (3, 12), reason='no immortal objects')
 def test_immortal_objects_are_saturated_roots(monkeypatch):
     g = _capture(monkeypatch, 'portable', pin=False)
