@@ -6,8 +6,9 @@
  * header (16 bytes on 64-bit builds) for GC objects -- decided per object
  * by PyObject_IS_GC in 3.10, by the type's flag from 3.11 on -- and two
  * pointers for a managed __dict__ (3.11; __dict__ or __weakref__ from
- * 3.12).  The strategy is chosen once per type from the __sizeof__ found
- * in its MRO, as sizeof.c does for the native capture:
+ * 3.12); from 3.13 nothing for static types.  The strategy is chosen once per
+ * type from the __sizeof__ found in its MRO, as sizeof.c does for the native
+ * capture:
  *
  *   object.__sizeof__               -> basicsize + ob_size * itemsize
  *   the C __sizeof__ of list, dict, set, frozenset, str, int, bytes,
@@ -174,6 +175,14 @@ static Py_ssize_t add_preheader(const hg__p_sizer *s, PyObject *op,
     if (s->gc_preheader && PyObject_IS_GC(op)) {
         n += 2 * (Py_ssize_t)sizeof(void *);
     }
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13: nothing is added for a static type (one not allocated with
+     * a pre-header) */
+    if (Py_IS_TYPE(op, &PyType_Type) &&
+        !PyType_HasFeature((PyTypeObject *)op, Py_TPFLAGS_HEAPTYPE)) {
+        return n;
+    }
+#endif
     return n + s->preheader;
 }
 
