@@ -58,6 +58,16 @@ test-python: build $(REF)
 	cd tests/python && OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider .
 
+# The Python suite again with the portable capture forced (capture/
+# portable.c: public C API only, the capture of every CPython without a
+# native one); the few tests of what only the native capture does are
+# skipped, each saying why (tests/python/conftest.py: native_only).
+.PHONY: test-portable
+test-portable: build $(REF)
+	cd tests/python && OBJGRAPH_CAPTURE=portable \
+	  OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider .
+
 # libFuzzer on the snapshot file reader (tests/core/fuzz_snapfile.c) for
 # FUZZ_SECONDS, built with clang, ASan and UBSan in build/fuzz; installs clang
 # and its fuzzer runtime when missing.  Crashes leave crash-* files in

@@ -20,6 +20,11 @@
  * rules) live in one header per version family (cpython311.h), reached
  * through one interface (interp.h).  Other versions fail at build time
  * with a message naming the header to add.
+ * That native capture is built only for the versions it knows
+ * (HG_HAVE_NATIVE_CAPTURE); hg_capture_portable_run() (portable.c) gives
+ * the same snapshot through the public and unstable C API only, for
+ * CPython 3.10 and later, and stands in for everything below on the other
+ * versions.
  *
  * Functions returning int return 0 on success and -1 with a Python
  * exception set (MemoryError, RuntimeError, TypeError) on failure; on
@@ -39,6 +44,13 @@ enum hg_type_flag {
     HG_TYPE_IS_MODULE = 1u << 1,   /* a subclass of types.ModuleType */
     HG_TYPE_EXACT_TUPLE = 1u << 2, /* exactly tuple */
     HG_TYPE_EXACT_DICT = 1u << 3,  /* exactly dict */
+};
+
+/* Which capture took a snapshot (hg_capture.kind). */
+enum hg_capture_kind {
+    HG_CAPTURE_NONE = 0,     /* not captured: read from a snapshot file */
+    HG_CAPTURE_NATIVE = 1,   /* hg_capture_run, interpreter internals */
+    HG_CAPTURE_PORTABLE = 2, /* hg_capture_portable_run, public C API */
 };
 
 /* The phases of a capture, timed (capture.c's header describes them;
@@ -69,6 +81,9 @@ typedef struct hg_capture {
                              * then the ones the class's fields give.  The
                              * exceptions have no traceback */
     int pinned;             /* tracked nodes hold one strong reference each */
+    int kind;               /* enum hg_capture_kind (set by the caller of
+                             * hg_capture_run, by hg_capture_portable_run
+                             * itself) */
     double pause_seconds;   /* wall time the GIL was held by the capture */
     double capture_seconds; /* wall time of the whole capture */
     double phase_seconds[HG_N_PHASES]; /* wall time of each phase */
@@ -103,10 +118,31 @@ typedef struct hg_capture_opts {
  * gc.callbacks) is refused at once with RuntimeError (gcwait.c). */
 int hg_capture_run(const hg_capture_opts *opts, hg_capture *out);
 
+/* The same snapshot through the public and unstable C API only
+ * (portable.c): every tracked object the interpreter lists
+ * (gc.get_objects or PyUnstable_GC_VisitObjects), edges by tp_traverse,
+ * marks in a table of its own.  Gives the same nodes, edges (as multisets
+ * by address), sizes, reference counts and flags as hg_capture_run; node
+ * ids may differ.  Frozen objects (gc.freeze()) are nodes only when
+ * sys.modules, the builtins or another node leads to them (not when only
+ * a running function's locals or C code hold them; with nodes_only,
+ * never).  Waits for a
+ * collection in
+ * another thread as long as the gc.callbacks entry (gcwatch.c) says one
+ * runs.  Sets out->kind to HG_CAPTURE_PORTABLE. */
+int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out);
+
+/* Live objects for tracked node ids, as hg_capture_objects, finding a
+ * detached capture's objects through the same enumeration as
+ * hg_capture_portable_run: frozen objects are not found (NULL). */
+int hg_capture_portable_objects(const hg_capture *c, const hg_node *ids,
+                                size_t n, PyObject **out);
+
 /* Once, at module initialisation (GIL held): put first in gc.callbacks
  * the C function that tells hg_capture_run which thread runs a collection
- * (gcwait.c).  Without it, a capture from inside a collection fails only
- * after gc_timeout.  -1 with an exception set on failure. */
+ * and whether it still runs (gcwatch.c).  Without it, a native capture
+ * from inside a collection fails only after gc_timeout, and the portable
+ * one does not wait.  -1 with an exception set on failure. */
 int hg_capture_watch_gc(void);
 
 /* Track op, a GC object not tracked yet (else nothing happens), in the

@@ -4,11 +4,13 @@
  *
  * sizeof.c: per-type strategies for shallow sizes (sys.getsizeof without
  * Python-level __sizeof__ overrides, unless asked for).
- * typenames.c: objgraph's names of a type, from C where no code runs.
+ * typenames.c (portable.h): objgraph's names of a type, from C where no
+ * code runs; gcwatch.c (portable.h): which thread collects.
  * gcwait.c: a capture waiting for another thread's collection.
  * The heap walk's own files share walk.h.  objects.c: turning node ids
- * back into live objects, and freeing captures.  untrack.c: what a full
- * collection would untrack.
+ * back into live objects.  Both captures share release.c (freeing
+ * captures) and untrack.c (what a full collection would untrack), which
+ * use the public C API only.
  */
 #ifndef HG_CAPTURE_INT_H
 #define HG_CAPTURE_INT_H
@@ -16,6 +18,7 @@
 #include "interp.h" /* first: see interp.h */
 
 #include "capture.h"
+#include "portable.h" /* hg__type_names, hg__gc_collector */
 
 /* Wait until no collection runs (gcwait.c), sleeping with the GIL
  * released; the caller holds the GIL.  *waited: seconds this capture has
@@ -98,19 +101,5 @@ Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op);
  * C method fails too (its exception cleared).  Same needs as
  * hg__sizer_slow; never fails. */
 Py_ssize_t hg__sizer_c_size(PyObject *op);
-
-/* objgraph's names of tp: *short_name = type(o).__name__ and *long_name =
- * _long_typename(o) (new references, exact str), read from the class's
- * fields when Python would find them without running code (typenames.c
- * says when), computed by Python code otherwise.  When that code raises
- * an ordinary exception (an Exception, not MemoryError), the name is the
- * one the class's fields give and *short_err / *long_err receive the
- * exception (a new reference, no traceback); they are NULL otherwise.
- * Needs the GIL and a strong reference to tp, after the walk (phase 4c).
- * -1 with an exception set (MemoryError, KeyboardInterrupt...) when the
- * capture must fail; all four outputs are then NULL. */
-int hg__type_names(PyTypeObject *tp, PyObject **short_name,
-                   PyObject **long_name, PyObject **short_err,
-                   PyObject **long_err);
 
 #endif /* HG_CAPTURE_INT_H */

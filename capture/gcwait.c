@@ -16,15 +16,13 @@
  *
  * When the collection runs in the capturing thread itself (a finalizer or
  * a gc.callbacks entry calls objgraph), it resumes only once the capture
- * returns: waiting would never end.  The collecting flag does not say
- * which thread collects, so hg_capture_watch_gc() puts first in
- * gc.callbacks a C function that records, on "start", the thread that
- * collects; a capture in that thread while the flag is set
- * fails at once.  Being first, it runs before any other callback, and
- * before any code that could let another thread run, so the record is
- * always the current collection's; it is kept after "stop", so that the
- * callbacks called after it on "stop" are recognised too.  If the function
- * is taken off gc.callbacks, the thread is not recognised and the capture
+ * returns: waiting would never end.  the collecting flag does not say
+ * which thread collects, so the gc.callbacks entry of gcwatch.c records,
+ * on "start", the thread that collects; a capture in that thread while
+ * the collecting flag is set fails at once.  The record is always the
+ * current collection's; it is kept after "stop", so that the callbacks
+ * called after the entry on "stop" are recognised too.  If the entry is
+ * taken off gc.callbacks, the thread is not recognised and the capture
  * fails when gc_timeout has passed instead: late, but never hung (if
  * another entry is put before it, a capture in the previous collection's
  * thread may be refused while that entry runs).  Collections at
@@ -51,12 +49,6 @@
 #define HG__WAIT_MIN 50e-6 /* first sleep, seconds */
 #define HG__WAIT_MAX 5e-3  /* longest sleep, seconds */
 
-/* The thread that started the latest collection (valid when
- * collector_known), from the gc.callbacks entry below.  GIL held for
- * both. */
-static unsigned long collector_thread;
-static int collector_known;
-
 static void sleep_seconds(double s) {
 #if defined(_WIN32)
     Sleep((DWORD)(s * 1e3) + 1);
@@ -68,66 +60,15 @@ static void sleep_seconds(double s) {
 #endif
 }
 
-/* gc.callbacks entry: callback(phase, info).  Raises nothing (an
- * exception in a callback is only reported, as unraisable). */
-static PyObject *gc_phase(PyObject *self, PyObject *const *args,
-                          Py_ssize_t nargs) {
-    (void)self;
-    if (nargs >= 1 && PyUnicode_Check(args[0]) &&
-        PyUnicode_CompareWithASCIIString(args[0], "start") == 0) {
-        collector_thread = PyThread_get_thread_ident();
-        collector_known = 1;
-    }
-    Py_RETURN_NONE;
-}
-
-static PyMethodDef gc_phase_def = {
-    "objgraph_collecting_thread", (PyCFunction)(void (*)(void))gc_phase,
-    METH_FASTCALL,
-    "Records which thread runs a collection, so that objgraph called from "
-    "a finalizer during it refuses instead of waiting for itself."};
-
-/* See capture.h. */
-int hg_capture_watch_gc(void) {
-    static int done;
-    PyObject *gc = NULL, *callbacks = NULL, *fn = NULL;
-    int rc = -1;
-    if (done) {
-        return 0;
-    }
-    gc = PyImport_ImportModule("gc");
-    if (gc == NULL) {
-        goto cleanup;
-    }
-    callbacks = PyObject_GetAttrString(gc, "callbacks");
-    if (callbacks == NULL) {
-        goto cleanup;
-    }
-    if (!PyList_Check(callbacks)) {
-        PyErr_SetString(PyExc_TypeError, "gc.callbacks is not a list");
-        goto cleanup;
-    }
-    fn = PyCFunction_New(&gc_phase_def, NULL);
-    if (fn == NULL || PyList_Insert(callbacks, 0, fn) < 0) {
-        goto cleanup;
-    }
-    done = 1;
-    rc = 0;
-cleanup:
-    Py_XDECREF(fn);
-    Py_XDECREF(callbacks);
-    Py_XDECREF(gc);
-    return rc;
-}
-
 /* See capture_int.h. */
 int hg__gc_wait(hg__gcstate *gc, double timeout, double *waited) {
     double start = hg__now(), now = start, step = HG__WAIT_MIN;
-    int rc = 0;
+    unsigned long thread;
+    int rc = 0, running;
     while (hg__gc_collecting(gc)) {
         double left = timeout - *waited - (now - start);
-        if (collector_known &&
-            collector_thread == PyThread_get_thread_ident()) {
+        if (hg__gc_collector(&thread, &running) &&
+            thread == PyThread_get_thread_ident()) {
             PyErr_SetString(
                 PyExc_RuntimeError,
                 "cannot capture the heap while the garbage collector is "

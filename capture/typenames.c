@@ -33,8 +33,9 @@
  * raise it (as objgraph 3.7.0's typestats and count do).
  *
  * Scale: once per distinct type of a capture (thousands), GIL held.
+ * Public C API only (portable.h): both captures use this file.
  */
-#include "capture_int.h"
+#include "portable.h"
 
 #include <string.h>
 
@@ -53,33 +54,13 @@ typedef enum resolved {
 /* d[name] (borrowed, NULL when absent) without running code; -1 when the
  * dict has keys other than str, whose comparison could call __eq__. */
 static int dict_get(PyObject *d, PyObject *name, PyObject **out) {
-    *out = NULL;
-    if (d == NULL) {
-        return 0;
-    }
-    if (!hg__dict_str_keys_only(d)) {
-        return -1;
-    }
-    *out = hg__dict_lookup(d, name, PyObject_Hash(name));
-    return 0;
+    return hg__p_dict_get(d, name, out);
 }
 
-/* _PyType_Lookup(tp, name) without the attribute cache (as
- * hg__type_lookup) and without running code; -1 when a dict of the MRO
- * could run code. */
+/* _PyType_Lookup(tp, name) without the attribute cache and without
+ * running code; -1 when a dict of the MRO could run code. */
 static int mro_get(PyTypeObject *tp, PyObject *name, PyObject **out) {
-    PyObject *mro = tp->tp_mro; /* borrowed */
-    *out = NULL;
-    if (mro == NULL || !PyTuple_Check(mro)) {
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro) && *out == NULL; i++) {
-        if (dict_get(((PyTypeObject *)PyTuple_GET_ITEM(mro, i))->tp_dict, name,
-                     out) < 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return hg__p_type_lookup(tp, name, out);
 }
 
 /* How tp.<name> resolves (type_getattro's order), *value the plain value
@@ -127,7 +108,7 @@ static int c_module(PyTypeObject *tp, PyObject **out) {
     const char *s;
     *out = NULL;
     if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-        if (dict_get(tp->tp_dict, HG__ID(__module__), out) < 0) {
+        if (dict_get(hg__p_type_dict(tp), hg__p_id.module_, out) < 0) {
             return -1;
         }
         Py_XINCREF(*out);
@@ -208,7 +189,7 @@ static PyObject *c_names(PyTypeObject *tp, int want_long) {
  * NULL with an exception when Python code raised. */
 static PyObject *short_name_of(PyTypeObject *tp) {
     PyObject *value, *name; /* value borrowed */
-    switch (resolve(tp, HG__ID(__name__), name_getter, &value)) {
+    switch (resolve(tp, hg__p_id.name_, name_getter, &value)) {
     case RESOLVED_GETTER:
         return c_name(tp);
     case RESOLVED_VALUE:
@@ -219,7 +200,7 @@ static PyObject *short_name_of(PyTypeObject *tp) {
     default:
         break;
     }
-    name = PyObject_GetAttr((PyObject *)tp, HG__ID(__name__));
+    name = PyObject_GetAttr((PyObject *)tp, hg__p_id.name_);
     if (name != NULL && !PyUnicode_CheckExact(name)) {
         Py_SETREF(name, PyUnicode_Check(name) ? PyUnicode_FromObject(name)
                                               : PyObject_Str(name));
@@ -233,7 +214,7 @@ static int module_of(PyTypeObject *tp, PyObject **out) {
     PyObject *value; /* borrowed */
     int r;
     *out = NULL;
-    switch (resolve(tp, HG__ID(__module__), module_getter, &value)) {
+    switch (resolve(tp, hg__p_id.module_, module_getter, &value)) {
     case RESOLVED_GETTER:
         r = c_module(tp, out);
         if (r >= 0) {
@@ -251,8 +232,9 @@ static int module_of(PyTypeObject *tp, PyObject **out) {
     default:
         break;
     }
-    return hg__lookup_attr((PyObject *)tp, HG__ID(__module__), out) < 0 ? -1
-                                                                        : 0;
+    return hg__p_getattr_optional((PyObject *)tp, hg__p_id.module_, out) < 0
+               ? -1
+               : 0;
 }
 
 /* See capture_int.h. */
@@ -263,8 +245,17 @@ int hg__type_names(PyTypeObject *tp, PyObject **short_name,
 
     *short_name = *long_name = *short_err = *long_err = NULL;
     if (name_getter == NULL) {
-        name_getter = hg__type_lookup(&PyType_Type, HG__ID(__name__));
-        module_getter = hg__type_lookup(&PyType_Type, HG__ID(__module__));
+        if (hg__p_names_init() < 0 ||
+            mro_get(&PyType_Type, hg__p_id.name_, &name_getter) < 0 ||
+            mro_get(&PyType_Type, hg__p_id.module_, &module_getter) < 0 ||
+            name_getter == NULL || module_getter == NULL) {
+            name_getter = NULL;
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_SystemError,
+                                "type.__name__ or type.__module__ not found");
+            }
+            return -1;
+        }
     }
     *short_name = short_name_of(tp);
     if (*short_name == NULL) {

@@ -13,9 +13,13 @@
  * tuples in the collector's order, one over the dicts.  Expected scale:
  * 1M-50M nodes; O(nodes + edges of tuples and dicts).
  */
-#include "capture_int.h"
+#include "capture.h"
 
 #include <string.h>
+
+/* Generation bits -> position of the generation in the merged list a full
+ * collection walks: 2 first, then 0, then 1; 3 (frozen) is never walked. */
+static const int merged_rank[4] = {1, 2, 0, -1};
 
 /* Whether CPython's _PyObject_GC_MAY_BE_TRACKED holds for node w, given
  * the untracking decided so far (out). */
@@ -57,7 +61,7 @@ hg_status hg_capture_untrackable(const hg_capture *c, const uint8_t *live,
     for (int rank = 0; rank < 3; rank++) {
         for (hg_node v = 0; v < g->n_tracked; v++) {
             int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
-            if (hg__gc_full_rank(gen) != rank || !live[v] ||
+            if (merged_rank[gen] != rank || !live[v] ||
                 !(tf[g->type_id[v]] & HG_TYPE_EXACT_TUPLE)) {
                 continue;
             }
@@ -67,7 +71,7 @@ hg_status hg_capture_untrackable(const hg_capture *c, const uint8_t *live,
     /* dicts: after the tuples, as untrack_dicts runs after untrack_tuples */
     for (hg_node v = 0; v < g->n_tracked; v++) {
         int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
-        if (hg__gc_full_rank(gen) < 0 || !live[v] ||
+        if (merged_rank[gen] < 0 || !live[v] ||
             !(tf[g->type_id[v]] & HG_TYPE_EXACT_DICT)) {
             continue;
         }

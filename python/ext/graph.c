@@ -476,6 +476,18 @@ static PyObject *Graph_get_phases(GraphObject *self, void *c) {
     return d;
 }
 
+static PyObject *Graph_get_capture_kind(GraphObject *self, void *c) {
+    (void)c;
+    switch (self->cap.kind) {
+    case HG_CAPTURE_NATIVE:
+        return PyUnicode_FromString("native");
+    case HG_CAPTURE_PORTABLE:
+        return PyUnicode_FromString("portable");
+    default:
+        Py_RETURN_NONE;
+    }
+}
+
 static PyObject *Graph_get_pinned(GraphObject *self, void *c) {
     (void)c;
     return PyBool_FromLong(self->cap.pinned && !self->closed);
@@ -510,6 +522,10 @@ static PyGetSetDef Graph_getset[] = {
     {"phase_seconds", (getter)Graph_get_phases, NULL,
      "Seconds of each phase of the capture (all 0 for a loaded file): "
      "prepare, chase, walk, restore, calls, finish.",
+     NULL},
+    {"capture_kind", (getter)Graph_get_capture_kind, NULL,
+     "Which capture took the graph: 'native' (interpreter internals) or\n"
+     "'portable' (public C API only); None for a loaded file.",
      NULL},
     {"pinned", (getter)Graph_get_pinned, NULL,
      "True while the graph holds a strong reference to each tracked node.",

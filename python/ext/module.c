@@ -29,6 +29,60 @@ PyObject *hg_raise_status(hg_status st, const char *what) {
     return NULL;
 }
 
+#ifdef HG_HAVE_NATIVE_CAPTURE
+#define HG_NATIVE_BUILT 1
+#else
+#define HG_NATIVE_BUILT 0
+#endif
+
+/* The capture to run (enum hg_capture_kind), from the environment
+ * variable OBJGRAPH_CAPTURE, read at each capture: unset, empty or
+ * 'auto': the native one when it was built for this interpreter, else the
+ * portable one; 'portable' or 'native' force one.  0, or -1 with
+ * ValueError (an unknown value) or RuntimeError ('native' not built). */
+static int wanted_capture(int *kind) {
+    const char *env = getenv("OBJGRAPH_CAPTURE");
+    if (env == NULL || env[0] == '\0' || strcmp(env, "auto") == 0) {
+        *kind = HG_NATIVE_BUILT ? HG_CAPTURE_NATIVE : HG_CAPTURE_PORTABLE;
+    } else if (strcmp(env, "portable") == 0) {
+        *kind = HG_CAPTURE_PORTABLE;
+    } else if (strcmp(env, "native") == 0) {
+        if (!HG_NATIVE_BUILT) {
+            PyErr_Format(PyExc_RuntimeError,
+                         "OBJGRAPH_CAPTURE=native, but objgraph was built "
+                         "without the native capture for Python %s (only "
+                         "the portable one)",
+                         PY_VERSION);
+            return -1;
+        }
+        *kind = HG_CAPTURE_NATIVE;
+    } else {
+        PyErr_Format(PyExc_ValueError,
+                     "OBJGRAPH_CAPTURE must be 'auto', 'native' or "
+                     "'portable', not '%.100s'",
+                     env);
+        return -1;
+    }
+    return 0;
+}
+
+/* Run the capture `kind` into *out. */
+static int run_capture(int kind, const hg_capture_opts *opts, hg_capture *out) {
+    int rc;
+#ifdef HG_HAVE_NATIVE_CAPTURE
+    if (kind == HG_CAPTURE_NATIVE) {
+        rc = hg_capture_run(opts, out);
+        if (rc == 0) {
+            out->kind = HG_CAPTURE_NATIVE;
+        }
+        return rc;
+    }
+#endif
+    (void)kind;
+    rc = hg_capture_portable_run(opts, out);
+    return rc;
+}
+
 PyDoc_STRVAR(
     capture_doc,
     "capture(pin=True, exclude=None, nodes_only=False, sizes='c',\n"
@@ -44,13 +98,19 @@ PyDoc_STRVAR(
     "(it is, as sys.getsizeof).  gc_timeout: seconds to wait, at most, for a\n"
     "collection running in another thread to finish (RuntimeError after\n"
     "that); a capture from inside a collection in this thread (a finalizer,\n"
-    "gc.callbacks) raises RuntimeError at once.");
+    "gc.callbacks) raises RuntimeError at once.\n\n"
+    "The environment variable OBJGRAPH_CAPTURE, read at each capture,\n"
+    "chooses the capture: 'auto' (or unset: the native one when built for\n"
+    "this interpreter, else the portable one), 'native' or 'portable'\n"
+    "(public C API only; the same nodes, edges, sizes and reference\n"
+    "counts, other node ids; frozen objects only when referenced).\n"
+    "Graph.capture_kind says which one ran.");
 
 static PyObject *hg_py_capture(PyObject *module, PyObject *args,
                                PyObject *kwds) {
     static char *kwlist[] = {"pin",   "exclude",    "nodes_only",
                              "sizes", "gc_timeout", NULL};
-    int pin = 1, nodes_only = 0, rc;
+    int pin = 1, nodes_only = 0, rc, kind;
     const char *sizes = "c";
     PyObject *exclude = Py_None; /* borrowed */
     double gc_timeout = HG_CAPTURE_GC_TIMEOUT;
@@ -86,6 +146,9 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     opts.nodes_only = nodes_only;
     opts.exclude = exclude == Py_None ? NULL : exclude;
     opts.gc_timeout = gc_timeout;
+    if (wanted_capture(&kind) < 0) {
+        return NULL;
+    }
 
     /* Allocate the wrapper first: a failure after the capture would have to
      * undo the pins.  It is not tracked by the collector yet, so it is not
@@ -103,7 +166,7 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     }
     /* earlier pinned graphs show no references to this walk (graph.c) */
     hg_pins_hidden++;
-    rc = hg_capture_run(&opts, &g->cap);
+    rc = run_capture(kind, &opts, &g->cap);
     hg_pins_hidden--;
     if (rc < 0) {
         Py_DECREF(g);
@@ -283,7 +346,9 @@ PyMODINIT_FUNC PyInit__heapgraph(void) {
         PyModule_AddIntConstant(m, "NODE_HAS_DEL", HG_NODE_HAS_DEL) < 0 ||
         PyModule_AddIntConstant(m, "NODE_FROZEN", HG_NODE_FROZEN) < 0 ||
         PyModule_AddIntConstant(m, "NODE_EXCLUDED", HG_NODE_EXCLUDED) < 0 ||
-        PyModule_AddIntConstant(m, "NODE_GEN_SHIFT", HG_NODE_GEN_SHIFT) < 0) {
+        PyModule_AddIntConstant(m, "NODE_GEN_SHIFT", HG_NODE_GEN_SHIFT) < 0 ||
+        PyModule_AddObjectRef(m, "NATIVE_CAPTURE",
+                              HG_NATIVE_BUILT ? Py_True : Py_False) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -98,6 +98,18 @@ def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0):
     collection in the same thread (a ``__del__``, a weakref callback or a
     ``gc.callbacks`` entry), it raises RuntimeError at once.
 
+    Two captures give the same snapshot: the native one, which reads the
+    interpreter's internals (built for the CPython versions it knows,
+    3.11), and the portable one, which uses the public C API only (any
+    CPython from 3.10; slower, one hash lookup per reference).  The
+    environment variable ``OBJGRAPH_CAPTURE``, read at each capture,
+    chooses: ``auto`` or unset (the native one where it was built),
+    ``native`` or ``portable``; :attr:`Snapshot.capture_kind` says which
+    one ran.  The portable capture sees frozen objects (``gc.freeze()``)
+    only when module globals or other objects refer to them, and answers
+    from a ``gc.callbacks`` entry's ``"stop"`` call, once the collection
+    is over.
+
         >>> snap = objgraph.snapshot()
         >>> snap.count('MyClass')
         3

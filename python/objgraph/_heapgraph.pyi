@@ -13,6 +13,7 @@ NODE_HAS_DEL: int
 NODE_FROZEN: int
 NODE_EXCLUDED: int
 NODE_GEN_SHIFT: int
+NATIVE_CAPTURE: bool  # built with the native capture for this Python
 
 
 class Graph:
@@ -23,6 +24,7 @@ class Graph:
     pause_seconds: float
     capture_seconds: float
     phase_seconds: dict[str, float]
+    capture_kind: Optional[str]  # 'native', 'portable'; None if loaded
     pinned: bool
     closed: bool
     saturated_refcounts: int
@@ -98,6 +100,9 @@ def capture(pin: bool = True, exclude: Optional[tuple] = None,
     at most, for a collection running in another thread (RuntimeError
     after that); a capture from inside a collection in the calling thread
     (a finalizer or ``gc.callbacks`` entry) raises RuntimeError at once.
+    The environment variable OBJGRAPH_CAPTURE ('auto', 'native',
+    'portable'), read at each call, chooses the capture; the Graph's
+    ``capture_kind`` says which one ran.
     """
 def referent_at(parent: object, addr: int) -> Optional[object]: ...
 def checksum(data: bytes, seed: int = 0) -> int: ...

@@ -107,10 +107,12 @@ class Snapshot(LeakAnalysis):
         return len(self._g)
 
     def __repr__(self):
-        return '<objgraph.Snapshot %d nodes, %d edges, %s%s%s>' % (
+        return '<objgraph.Snapshot %d nodes, %d edges, %s%s%s%s>' % (
             len(self._g), self._g.num_edges,
             'pinned' if self._g.pinned else 'detached',
-            ', closed' if self._g.closed else '', self._saturated_text())
+            ', closed' if self._g.closed else '',
+            ', portable capture' if self.capture_kind == 'portable' else '',
+            self._saturated_text())
 
     def _saturated_text(self):
         n = self.saturated_refcounts
@@ -137,11 +139,22 @@ class Snapshot(LeakAnalysis):
         return self._g.capture_seconds
 
     @property
+    def capture_kind(self):
+        """Which capture took the snapshot: ``'native'`` (it reads the
+        interpreter's internals) or ``'portable'`` (public C API only);
+        ``None`` for a snapshot loaded from a file.  The environment
+        variable ``OBJGRAPH_CAPTURE`` chooses (see
+        :func:`objgraph.snapshot`)."""
+        return self._g.capture_kind
+
+    @property
     def saturated_refcounts(self):
         """Number of objects whose reference count was 2**32 - 1 or more
         at capture time: counts are stored in 32 bits, so theirs is stored
-        as 2**32 - 1 and the true one is unknown.  Usually 0 (such a
-        count means 4 billion references, or a corrupted count);
+        as 2**32 - 1 and the true one is unknown.  Usually 0 on Python
+        3.11 (such a count means 4 billion references, or a corrupted
+        count); from 3.12 on, every immortal object (None, small ints,
+        interned strings, static types) has such a count;
         :meth:`refcount_excess` refuses these objects rather than report a
         leak that may not exist.  Such objects are roots."""
         if self._saturated is None:

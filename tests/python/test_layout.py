@@ -99,8 +99,13 @@ def test_interpreter_internals_only_in_the_version_headers():
         if _version_header(path):
             continue
         text = path.read_text()
-        for m in INTERNALS.finditer(text):
-            line = text.count('\n', 0, m.start()) + 1
+        # comments may name what they avoid; their lines are kept
+        code = COMMENT.sub(lambda m: '\n' * m.group(0).count('\n'), text)
+        for m in INTERNALS.finditer(code):
+            if (m.group(0) == 'Py_TPFLAGS_MANAGED_DICT'
+                    and path.name.startswith('portable')):
+                continue  # a public flag in 3.11's own headers
+            line = code.count('\n', 0, m.start()) + 1
             bad.append('%s:%d: %s' % (path.relative_to(ROOT), line,
                                       m.group(0)))
         for name in sorted(set(PRIVATE_API.findall(_code(text)))):

@@ -21,6 +21,8 @@ import subprocess
 import sys
 import textwrap
 
+from conftest import PORTABLE
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 # What every child starts with: objgraph, conftest's load_reference() for
@@ -398,6 +400,11 @@ def test_a_capture_from_its_own_threads_collection_fails_at_once():
     assert where == ['__del__', 'start', 'stop', 'weakref callback'], (
         out['seen'])
     for place, message, took in out['seen']:
+        if PORTABLE and place == 'stop':
+            # the portable capture learns from gc.callbacks that the
+            # collection is over (its own entry runs first): it answers
+            assert message == 'answered', (place, message)
+            continue
         assert message.startswith(
             'cannot capture the heap while the garbage collector is '
             'running in this very thread'), (place, message)

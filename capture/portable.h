@@ -1,0 +1,134 @@
+/*
+ * portable.h -- what capture/ needs that the public and unstable C API
+ * alone provides, for any CPython 3.10 or later (default, GIL build).
+ * Private to capture/.
+ *
+ * The portable capture (portable.c) and the helpers both captures share
+ * (type names, the gc.callbacks watch) include this header and nothing
+ * of the interpreter's internals: no Py_BUILD_CORE, no pycore_*.h, no
+ * _Py* functions, no struct layouts outside Include/ and Include/cpython/.
+ * Where the API differs between versions, the difference is here, each
+ * with the version that introduced it:
+ *   3.10  PyGC_Enable/PyGC_Disable, PyObject_GC_IsTracked (3.9)
+ *   3.12  PyUnstable_GC_VisitObjects; PyType_GetDict (static builtin
+ *         types keep their dict in the interpreter, tp_dict is NULL);
+ *         immortal objects (a saturated reference count)
+ *   3.13  PyObject_GetOptionalAttr, Py_IsFinalizing
+ */
+#ifndef HG_CAPTURE_PORTABLE_H
+#define HG_CAPTURE_PORTABLE_H
+
+#include "capture.h"
+
+#include <stdint.h>
+
+#if PY_VERSION_HEX < 0x030A0000
+#error "objgraph capture/: CPython 3.10 or later is needed"
+#endif
+#ifdef Py_GIL_DISABLED
+#error "objgraph capture/: the free-threaded build is not supported (the \
+capture relies on the GIL to freeze the heap)"
+#endif
+
+/* ---- interned names ------------------------------------------------------
+ * The attribute names capture/ looks up, interned once (GIL held); NULL
+ * until hg__p_names_init() succeeded. */
+typedef struct hg__p_names {
+    PyObject *name_, *module_, *sizeof_, *del_;
+} hg__p_names;
+extern hg__p_names hg__p_id;
+
+/* Intern the names (idempotent).  0, or -1 with MemoryError. */
+int hg__p_names_init(void);
+
+/* ---- dictionaries and types ---------------------------------------------- */
+
+/* tp's own dict, borrowed (the type keeps it): tp_dict, or on 3.12+ for
+ * static builtin types (tp_dict NULL) the interpreter's copy. */
+PyObject *hg__p_type_dict(PyTypeObject *tp);
+
+/* d[name] for an exact str name, without running code: *out borrowed, or
+ * NULL when absent.  -1 when d is no exact dict or has a key that is not
+ * an exact str (comparing it could call __eq__): the caller must then not
+ * look.  A scan of d: O(len(d)); meant for type and module dicts. */
+int hg__p_dict_get(PyObject *d, PyObject *name, PyObject **out);
+
+/* Whether every key of d (an exact dict) is an exact str, so that
+ * PyDict_GetItemWithError(d, str) runs no Python code. */
+int hg__p_dict_str_keys_only(PyObject *d);
+
+/* _PyType_Lookup(tp, name) without its attribute cache and without
+ * running code: each class of the MRO in order, its dict read by
+ * hg__p_dict_get.  *out borrowed or NULL; -1 when a dict of the MRO has a
+ * non-str key (or tp has no MRO tuple). */
+int hg__p_type_lookup(PyTypeObject *tp, PyObject *name, PyObject **out);
+
+/* getattr(obj, name, None): 0 and *out a new reference or NULL (missing),
+ * -1 with an exception.  May run code (a property). */
+int hg__p_getattr_optional(PyObject *obj, PyObject *name, PyObject **out);
+
+/* ---- sizes (portable_sizeof.c) --------------------------------------------
+ * sys.getsizeof without running Python code, per type: object's formula,
+ * CPython's own C __sizeof__ of the builtin containers and str/int/bytes
+ * called directly (pure C, returns an int), another C method or a
+ * Python-level __sizeof__ (Python sizes only) called after the walk. */
+typedef enum hg__p_size_kind {
+    HG__P_SZ_DEFAULT = 0, /* basicsize + ob_size * itemsize */
+    HG__P_SZ_BUILTIN,     /* CPython's C __sizeof__: called in the walk */
+    HG__P_SZ_CMETH,       /* another C method: called after the walk */
+    HG__P_SZ_PYTHON,      /* a Python-level one (Python sizes only) */
+} hg__p_size_kind;
+
+typedef struct hg__p_sizer {
+    hg__p_size_kind kind;
+    PyCFunction meth; /* BUILTIN, CMETH */
+    PyObject *descr;  /* PYTHON: the __sizeof__ found (borrowed from the
+                       * type's dict) */
+    int gc_preheader; /* 3.10: the GC header is added per object
+                       * (PyObject_IS_GC); later: by type */
+    Py_ssize_t preheader;
+} hg__p_sizer;
+
+/* Choose the strategy for tp (as sizeof.c's hg__sizer_init does for the
+ * native capture).  Runs no Python code, changes no reference count. */
+void hg__p_sizer_init(PyTypeObject *tp, int python_sizes, hg__p_sizer *out);
+
+/* The size now: >= 0, or -1 for the calls after the walk (CMETH,
+ * PYTHON), or -2 with MemoryError (a builtin __sizeof__'s int). */
+Py_ssize_t hg__p_sizer_quick(const hg__p_sizer *s, PyObject *op);
+
+/* The size by the call the walk deferred; a strong reference to op held,
+ * may run Python code.  -1 with an exception set. */
+Py_ssize_t hg__p_sizer_slow(const hg__p_sizer *s, PyObject *op);
+
+/* The C size (what Python sizes 0 give), for a failed Python-level
+ * __sizeof__; never fails (object's formula at worst). */
+Py_ssize_t hg__p_sizer_c_size(PyObject *op);
+
+/* ---- type names (typenames.c) --------------------------------------------
+ * objgraph's names of tp: *short_name = type(o).__name__ and *long_name =
+ * _long_typename(o) (new references, exact str), read from the class's
+ * fields when Python would find them without running code (typenames.c
+ * says when), computed by Python code otherwise.  When that code raises
+ * an ordinary exception (an Exception, not MemoryError), the name is the
+ * one the class's fields give and *short_err / *long_err receive the
+ * exception (a new reference, no traceback); they are NULL otherwise.
+ * Needs the GIL and a strong reference to tp, after the walk.  -1 with an
+ * exception set (MemoryError, KeyboardInterrupt...) when the capture must
+ * fail; all four outputs are then NULL. */
+int hg__type_names(PyTypeObject *tp, PyObject **short_name,
+                   PyObject **long_name, PyObject **short_err,
+                   PyObject **long_err);
+
+/* ---- the collector (gcwatch.c) --------------------------------------------
+ * What the gc.callbacks entry hg_capture_watch_gc() installs has seen:
+ * 1 when a "start" was seen since the module was loaded, *thread the
+ * thread of the latest one, *running whether its "stop" is still to come
+ * (the entry runs first among the callbacks: during the other entries'
+ * "stop" the collection is reported finished).  GIL held. */
+int hg__gc_collector(unsigned long *thread, int *running);
+
+/* Monotonic clock, seconds. */
+double hg__p_now(void);
+
+#endif /* HG_CAPTURE_PORTABLE_H */
