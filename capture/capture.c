@@ -78,26 +78,6 @@
  * capture yet).  Read and written with the GIL held. */
 static size_t hint_tracked, hint_untracked, hint_edges;
 
-/* The Python exception for a failed walk's status (unless one is set). */
-static void set_status_error(int status) {
-    if (PyErr_Occurred()) {
-        return;
-    }
-    if (status == HG_ERANGE) {
-        PyErr_SetString(PyExc_MemoryError,
-                        "heap snapshot: more objects than node ids (2^32-2)");
-    } else if (status == HG__TRAVERSE_FAILED) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "heap snapshot: a tp_traverse function failed");
-    } else if (status == HG_ENOMEM) {
-        PyErr_SetString(PyExc_MemoryError,
-                        "heap snapshot: out of memory while capturing");
-    } else {
-        PyErr_Format(PyExc_RuntimeError, "heap snapshot: %s",
-                     hg_status_str((hg_status)status));
-    }
-}
-
 /* ---- phase 0: the plan --------------------------------------------------- */
 
 /* Capacities for this capture: the previous capture's sizes (or, for the
@@ -280,74 +260,19 @@ static int deferred_sizes(walk *w) {
     return 0;
 }
 
-/* Record the exceptions computing type tid's names raised (either may be
- * NULL) in out->name_errors; steals both.  0, or -1 with MemoryError. */
-static int record_name_errors(hg_capture *out, size_t tid, PyObject *short_err,
-                              PyObject *long_err) {
-    PyObject *key = NULL, *pair = NULL;
-    int rc = -1;
-
-    if (out->name_errors == NULL && (out->name_errors = PyDict_New()) == NULL) {
-        goto cleanup;
-    }
-    key = PyLong_FromSize_t(tid);
-    pair = PyTuple_Pack(2, short_err != NULL ? short_err : Py_None,
-                        long_err != NULL ? long_err : Py_None);
-    if (key != NULL && pair != NULL) {
-        rc = PyDict_SetItem(out->name_errors, key, pair);
-    }
-cleanup:
-    Py_XDECREF(key);
-    Py_XDECREF(pair);
-    Py_XDECREF(short_err);
-    Py_XDECREF(long_err);
-    return rc;
-}
-
 /* Phase 4c: the type table of the result.  Names come from the classes'
  * fields, or from Python code for the few classes whose metaclass
  * computes them (typenames.c); an exception that code raises is recorded,
  * not raised, so one odd metaclass does not make the heap impossible to
  * snapshot. */
 static int build_types(walk *w, hg_capture *out) {
-    size_t nt = w->n_types;
-    out->type_addr = hg_alloc(nt * sizeof(uint64_t));
-    out->type_flags = hg_alloc(nt * sizeof(uint32_t));
-    out->short_names = PyList_New((Py_ssize_t)nt);
-    out->long_names = PyList_New((Py_ssize_t)nt);
-    out->n_types = (uint32_t)nt; /* the size hg_capture_release frees */
-    if (out->type_addr == NULL || out->type_flags == NULL) {
-        PyErr_NoMemory();
+    if (hg__result_types_begin(out, w->n_types) < 0) {
         return -1;
     }
-    if (out->short_names == NULL || out->long_names == NULL) {
-        return -1;
-    }
-    for (size_t i = 0; i < nt; i++) {
-        PyTypeObject *tp = w->types[i].tp; /* borrowed from types[] */
-        PyObject *s, *l, *s_err, *l_err;
-        uint32_t f = 0;
-        out->type_addr[i] = (uint64_t)(uintptr_t)tp;
-        if (w->types[i].node_flags & HG_NODE_HAS_DEL) {
-            f |= HG_TYPE_HAS_DEL;
-        }
-        if (PyType_IsSubtype(tp, &PyModule_Type)) {
-            f |= HG_TYPE_IS_MODULE;
-        }
-        if (tp == &PyTuple_Type) {
-            f |= HG_TYPE_EXACT_TUPLE;
-        }
-        if (tp == &PyDict_Type) {
-            f |= HG_TYPE_EXACT_DICT;
-        }
-        out->type_flags[i] = f;
-        if (hg__type_names(tp, &s, &l, &s_err, &l_err) < 0) {
-            return -1;
-        }
-        PyList_SET_ITEM(out->short_names, (Py_ssize_t)i, s);
-        PyList_SET_ITEM(out->long_names, (Py_ssize_t)i, l);
-        if ((s_err != NULL || l_err != NULL) &&
-            record_name_errors(out, i, s_err, l_err) < 0) {
+    for (size_t i = 0; i < w->n_types; i++) {
+        /* tp borrowed from types[] */
+        if (hg__result_type_set(out, i, w->types[i].tp,
+                                w->types[i].node_flags) < 0) {
             return -1;
         }
     }
@@ -397,7 +322,7 @@ static int prepare(run *r) {
     Py_END_ALLOW_THREADS
     r->t_lock = hg__now();
     if (st != HG_OK) {
-        set_status_error(st);
+        hg__result_status_error(st);
         return -1;
     }
     /* again with the GIL retaken: a collection that let other threads run
@@ -446,7 +371,7 @@ static int restore(run *r) {
     hg__gc_set_collecting(r->gc, 0);
     r->t_restored = hg__now();
     if (r->st != HG_OK) {
-        set_status_error(r->st);
+        hg__result_status_error(r->st);
         return -1;
     }
     hint_tracked = w->n_tracked;
@@ -498,7 +423,7 @@ static int finish(run *r) {
         }
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
-        set_status_error(st);
+        hg__result_status_error(st);
         return -1;
     }
     r->out->graph = r->g;

@@ -59,7 +59,6 @@
 #include <time.h>
 
 #define HG__P_GOLDEN 0x9E3779B97F4A7C15ull
-#define HG__P_TRAVERSE_FAILED 100
 /* visit_queued resolves a referent HG__P_LAG referents after it is met;
  * the ring (a power of two) holds more. */
 #define HG__P_LAG 32
@@ -187,7 +186,7 @@ typedef struct pwalk {
     int py_sizes, nodes_only, pin;
     int pinned;     /* the tracked nodes hold a reference each */
     int refs_owned; /* types[] and defer[] hold strong references */
-    int status;     /* hg_status, or HG__P_TRAVERSE_FAILED */
+    int status;     /* hg_status, or HG__TRAVERSE_FAILED */
     /* referents queued by visit_queued, not yet resolved: ring[tail ..
      * head) (indices mod HG__P_RING); borrowed */
     PyObject *ring[HG__P_RING];
@@ -611,7 +610,7 @@ static int traverse(pwalk *w, hg_node id, visitproc visit_fn) {
     }
     if (trav(op, visit_fn, w) != 0) {
         if (w->status == HG_OK) {
-            w->status = HG__P_TRAVERSE_FAILED;
+            w->status = HG__TRAVERSE_FAILED;
         }
         return -1;
     }
@@ -790,69 +789,15 @@ static int deferred_sizes(pwalk *w) {
     return 0;
 }
 
-/* Record the exceptions computing type tid's names raised (either may be
- * NULL); steals both.  0, or -1 with MemoryError. */
-static int record_name_errors(hg_capture *out, size_t tid, PyObject *short_err,
-                              PyObject *long_err) {
-    PyObject *key = NULL, *pair = NULL;
-    int rc = -1;
-    if (out->name_errors == NULL && (out->name_errors = PyDict_New()) == NULL) {
-        goto cleanup;
-    }
-    key = PyLong_FromSize_t(tid);
-    pair = PyTuple_Pack(2, short_err != NULL ? short_err : Py_None,
-                        long_err != NULL ? long_err : Py_None);
-    if (key != NULL && pair != NULL) {
-        rc = PyDict_SetItem(out->name_errors, key, pair);
-    }
-cleanup:
-    Py_XDECREF(key);
-    Py_XDECREF(pair);
-    Py_XDECREF(short_err);
-    Py_XDECREF(long_err);
-    return rc;
-}
-
 /* The type table of the result (as capture.c's build_types). */
 static int build_types(pwalk *w, hg_capture *out) {
-    size_t nt = w->n_types;
-    out->type_addr = hg_alloc(nt * sizeof(uint64_t));
-    out->type_flags = hg_alloc(nt * sizeof(uint32_t));
-    out->short_names = PyList_New((Py_ssize_t)nt);
-    out->long_names = PyList_New((Py_ssize_t)nt);
-    out->n_types = (uint32_t)nt;
-    if (nt > 0 && (out->type_addr == NULL || out->type_flags == NULL)) {
-        PyErr_NoMemory();
+    if (hg__result_types_begin(out, w->n_types) < 0) {
         return -1;
     }
-    if (out->short_names == NULL || out->long_names == NULL) {
-        return -1;
-    }
-    for (size_t i = 0; i < nt; i++) {
-        PyTypeObject *tp = w->types[i].tp; /* borrowed from types[] */
-        PyObject *s, *l, *s_err, *l_err;
-        uint32_t f = 0;
-        out->type_addr[i] = (uint64_t)(uintptr_t)tp;
-        if (w->types[i].node_flags & HG_NODE_HAS_DEL) {
-            f |= HG_TYPE_HAS_DEL;
-        }
-        if (PyType_IsSubtype(tp, &PyModule_Type)) {
-            f |= HG_TYPE_IS_MODULE;
-        }
-        if (tp == &PyTuple_Type) {
-            f |= HG_TYPE_EXACT_TUPLE;
-        }
-        if (tp == &PyDict_Type) {
-            f |= HG_TYPE_EXACT_DICT;
-        }
-        out->type_flags[i] = f;
-        if (hg__type_names(tp, &s, &l, &s_err, &l_err) < 0) {
-            return -1;
-        }
-        PyList_SET_ITEM(out->short_names, (Py_ssize_t)i, s);
-        PyList_SET_ITEM(out->long_names, (Py_ssize_t)i, l);
-        if ((s_err != NULL || l_err != NULL) &&
-            record_name_errors(out, i, s_err, l_err) < 0) {
+    for (size_t i = 0; i < w->n_types; i++) {
+        /* tp borrowed from types[] */
+        if (hg__result_type_set(out, i, w->types[i].tp,
+                                w->types[i].node_flags) < 0) {
             return -1;
         }
     }
@@ -860,26 +805,6 @@ static int build_types(pwalk *w, hg_capture *out) {
 }
 
 /* ---- phase 5: without the GIL -------------------------------------------- */
-
-/* Replace *p (old_n items) by an exact-size copy of new_n items, or
- * free it for 0. */
-static int resize_exact(void **p, size_t elem, size_t old_n, size_t new_n) {
-    void *np;
-    if (old_n == new_n) {
-        return 0;
-    }
-    if (new_n == 0) {
-        hg_free(*p, old_n * elem);
-        *p = NULL;
-        return 0;
-    }
-    np = hg_realloc(*p, old_n * elem, new_n * elem);
-    if (np == NULL) {
-        return -1;
-    }
-    *p = np;
-    return 0;
-}
 
 /* Frozen objects found by the walk get ids right after the enumerated
  * ones, before the untracked nodes, each group in its order of first
@@ -982,24 +907,24 @@ static hg_status assemble(pwalk *w, hg_graph *g) {
         void **arr[5];
         node_arrays(w, arr);
         for (int i = 0; i < 5; i++) {
-            if (resize_exact(arr[i], node_elem[i], w->cap_each[i], n) < 0) {
+            if (hg__resize_exact(arr[i], node_elem[i], w->cap_each[i], n) < 0) {
                 return HG_ENOMEM; /* the failed realloc left it as it was */
             }
             w->cap_each[i] = n;
         }
     }
     w->cap = n;
-    if (resize_exact((void **)&w->sover, sizeof(hg_size_overflow), w->cap_sover,
-                     w->n_sover) < 0 ||
-        resize_exact((void **)&w->offsets, sizeof(hg_edge), w->cap_off, n + 1) <
-            0) {
+    if (hg__resize_exact((void **)&w->sover, sizeof(hg_size_overflow),
+                         w->cap_sover, w->n_sover) < 0 ||
+        hg__resize_exact((void **)&w->offsets, sizeof(hg_edge), w->cap_off,
+                         n + 1) < 0) {
         return HG_ENOMEM;
     }
     w->cap_sover = w->n_sover;
     w->cap_off = n + 1;
     qsort(w->sover, w->n_sover, sizeof(hg_size_overflow), cmp_over);
-    if (resize_exact((void **)&w->targets, sizeof(hg_node), w->cap_edges,
-                     w->n_edges) < 0) {
+    if (hg__resize_exact((void **)&w->targets, sizeof(hg_node), w->cap_edges,
+                         w->n_edges) < 0) {
         return HG_ENOMEM;
     }
     w->cap_edges = w->n_edges;
@@ -1096,25 +1021,6 @@ static int wait_for_collector(double timeout, double *waited) {
     return rc;
 }
 
-static void set_status_error(int status) {
-    if (PyErr_Occurred()) {
-        return;
-    }
-    if (status == HG_ERANGE) {
-        PyErr_SetString(PyExc_MemoryError,
-                        "heap snapshot: more objects than node ids (2^32-2)");
-    } else if (status == HG__P_TRAVERSE_FAILED) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "heap snapshot: a tp_traverse function failed");
-    } else if (status == HG_ENOMEM) {
-        PyErr_SetString(PyExc_MemoryError,
-                        "heap snapshot: out of memory while capturing");
-    } else {
-        PyErr_Format(PyExc_RuntimeError, "heap snapshot: %s",
-                     hg_status_str((hg_status)status));
-    }
-}
-
 /* ---- entry point --------------------------------------------------------- */
 
 /* See capture.h.  Phases as in the file header. */
@@ -1161,7 +1067,7 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
     Py_END_ALLOW_THREADS
     t_lock = hg__p_now();
     if (prepared < 0) {
-        set_status_error(w.status);
+        hg__result_status_error(w.status);
         goto cleanup;
     }
     /* other threads ran meanwhile: a collection may have started */
@@ -1173,14 +1079,14 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
     gc_was_enabled = PyGC_Disable();
     gc_disabled = 1;
     if (enumerate_tracked(&w) < 0) {
-        set_status_error(w.status);
+        hg__result_status_error(w.status);
         goto cleanup;
     }
     t_enum = hg__p_now();
 
     /* ---- phase 2: walk -------------------------------------------------- */
     if (walk_all(&w) < 0) {
-        set_status_error(w.status);
+        hg__result_status_error(w.status);
         goto cleanup;
     }
     t_walked = hg__p_now();
@@ -1218,7 +1124,7 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
         st = assemble(&w, g);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
-        set_status_error(st);
+        hg__result_status_error(st);
         goto cleanup;
     }
     out->graph = g;

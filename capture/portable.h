@@ -131,4 +131,29 @@ int hg__gc_collector(unsigned long *thread, int *running);
 /* Monotonic clock, seconds. */
 double hg__p_now(void);
 
+/* ---- the result, as both captures hand it over (result.c) ----------------
+ * status of a walk stopped by a tp_traverse that failed on its own */
+#define HG__TRAVERSE_FAILED 100
+
+/* The type table of out for nt types: arrays and name lists allocated,
+ * n_types set (what hg_capture_release frees).  0, or -1 with an
+ * exception. */
+int hg__result_types_begin(hg_capture *out, size_t nt);
+
+/* Entry i of the type table: tp's address, its enum hg_type_flag bits
+ * (node_flags: the HG_NODE_* flags its instances got) and its names from
+ * hg__type_names, an exception those raised recorded in out->name_errors
+ * (not raised: only the queries that need the name raise it).  Needs a
+ * strong reference to tp.  0, or -1 with an exception. */
+int hg__result_type_set(hg_capture *out, size_t i, PyTypeObject *tp,
+                        uint32_t node_flags);
+
+/* Set the Python exception for a failed walk's status (hg_status or
+ * HG__TRAVERSE_FAILED), unless one is set already. */
+void hg__result_status_error(int status);
+
+/* Shrink (or grow) an exact-size array from old_n to new_n items (0:
+ * freed, *p NULL).  0, or -1 when the allocator failed (*p unchanged). */
+int hg__resize_exact(void **p, size_t elem, size_t old_n, size_t new_n);
+
 #endif /* HG_CAPTURE_PORTABLE_H */

@@ -54,9 +54,6 @@ typedef struct type_entry {
 #define HG__LAG 64
 #define HG__RING 128
 
-/* status of a walk stopped by a tp_traverse that failed on its own */
-#define HG__TRAVERSE_FAILED 100
-
 /* Per-part cache of type ids (direct-mapped by type address). */
 #define HG__TCACHE 16
 typedef struct tcache_entry {

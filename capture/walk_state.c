@@ -47,25 +47,6 @@ int hg__walk_grow(void **p, size_t *cap, size_t elem, size_t need) {
     return 0;
 }
 
-/* Shrink (or grow) an exact-size array from old_n to new_n items. */
-static int resize_exact(void **p, size_t elem, size_t old_n, size_t new_n) {
-    void *np;
-    if (old_n == new_n) {
-        return 0;
-    }
-    if (new_n == 0) {
-        hg_free(*p, old_n * elem);
-        *p = NULL;
-        return 0;
-    }
-    np = hg_realloc(*p, old_n * elem, new_n * elem);
-    if (np == NULL) {
-        return -1;
-    }
-    *p = np;
-    return 0;
-}
-
 /* ---- walk state (walk.h) ------------------------------------------------- */
 
 static inline size_t hash_addr(uint64_t a, size_t mask) {
@@ -420,25 +401,25 @@ hg_status hg__walk_assemble(walk *w, hg_graph *g) {
     node_arrays(w, arr);
     /* the core frees with the exact size (sized deallocation) */
     for (int i = 0; i < HG__NODE_ARRAYS; i++) {
-        if (resize_exact(arr[i], node_elem[i], w->cap_each[i], n) < 0) {
+        if (hg__resize_exact(arr[i], node_elem[i], w->cap_each[i], n) < 0) {
             return HG_ENOMEM; /* the failed realloc left the block as is */
         }
         w->cap_each[i] = n;
     }
     /* all five now hold exactly n entries */
-    if (resize_exact((void **)&w->sover, sizeof(hg_size_overflow), w->cap_sover,
-                     w->n_sover) < 0) {
+    if (hg__resize_exact((void **)&w->sover, sizeof(hg_size_overflow),
+                         w->cap_sover, w->n_sover) < 0) {
         return HG_ENOMEM;
     }
     w->cap_sover = w->n_sover;
     qsort(w->sover, w->n_sover, sizeof(hg_size_overflow), cmp_over);
-    if (resize_exact((void **)&w->offsets, sizeof(hg_edge), w->n_offsets,
-                     n + 1) < 0) {
+    if (hg__resize_exact((void **)&w->offsets, sizeof(hg_edge), w->n_offsets,
+                         n + 1) < 0) {
         return HG_ENOMEM;
     }
     w->n_offsets = n + 1;
-    if (resize_exact((void **)&w->targets, sizeof(hg_node), w->cap_edges,
-                     w->n_edges) < 0) {
+    if (hg__resize_exact((void **)&w->targets, sizeof(hg_node), w->cap_edges,
+                         w->n_edges) < 0) {
         return HG_ENOMEM;
     }
     w->cap_edges = w->n_edges;
