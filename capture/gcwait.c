@@ -39,75 +39,16 @@
  */
 #include "capture_int.h"
 
-#include <math.h>
-#if defined(_WIN32)
-#include <windows.h>
-#else
-#include <time.h>
-#endif
-
-#define HG__WAIT_MIN 50e-6 /* first sleep, seconds */
-#define HG__WAIT_MAX 5e-3  /* longest sleep, seconds */
-
-static void sleep_seconds(double s) {
-#if defined(_WIN32)
-    Sleep((DWORD)(s * 1e3) + 1);
-#else
-    struct timespec ts;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    nanosleep(&ts, NULL); /* EINTR: the caller's loop checks again */
-#endif
-}
-
 /* See capture_int.h. */
 int hg__gc_wait(hg__gcstate *gc, double timeout, double *waited) {
-    double start = hg__now(), now = start, step = HG__WAIT_MIN;
-    unsigned long thread;
-    int rc = 0, running;
+    double start = hg__now(), now = start, step = 0;
+    int rc = 0;
     while (hg__gc_collecting(gc)) {
-        double left = timeout - *waited - (now - start);
-        if (hg__gc_collector(&thread, &running) &&
-            thread == PyThread_get_thread_ident()) {
-            PyErr_SetString(
-                PyExc_RuntimeError,
-                "cannot capture the heap while the garbage collector is "
-                "running in this very thread (objgraph called from a "
-                "__del__, a weakref callback or gc.callbacks during a "
-                "collection): the collection cannot finish before the "
-                "capture, so waiting for it would never end");
+        if (hg__gc_wait_step(timeout, timeout - *waited - (now - start),
+                             hg__finalizing(), &step) < 0) {
             rc = -1;
             break;
         }
-        if (hg__finalizing()) {
-            PyErr_SetString(PyExc_RuntimeError,
-                            "cannot capture the heap while the garbage "
-                            "collector is running at interpreter shutdown");
-            rc = -1;
-            break;
-        }
-        if (!(left > 0)) {
-            char *t = PyOS_double_to_string(timeout, 'r', 0, 0, NULL);
-            if (t != NULL) {
-                PyErr_Format(PyExc_RuntimeError,
-                             "cannot capture the heap: the garbage "
-                             "collector is running in another thread and "
-                             "did not finish within gc_timeout=%s seconds",
-                             t);
-                PyMem_Free(t);
-            }
-            rc = -1;
-            break;
-        }
-        Py_BEGIN_ALLOW_THREADS
-            sleep_seconds(step < left ? step : left);
-        Py_END_ALLOW_THREADS
-        /* Ctrl-C ends the wait (nothing of the heap is read yet) */
-        if (PyErr_CheckSignals() < 0) {
-            rc = -1;
-            break;
-        }
-        step = fmin(2 * step, HG__WAIT_MAX);
         now = hg__now();
     }
     *waited += now - start;

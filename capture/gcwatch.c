@@ -24,6 +24,9 @@
 
 #include <time.h>
 
+#define HG__WAIT_MIN 50e-6 /* first sleep, seconds */
+#define HG__WAIT_MAX 5e-3  /* longest sleep, seconds */
+
 /* The thread that started the latest collection (valid when
  * collector_known), and whether its "stop" is still to come. */
 static unsigned long collector_thread;
@@ -97,4 +100,58 @@ double hg__p_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* See portable.h. */
+int hg__gc_wait_step(double timeout, double left, int finalizing,
+                     double *step) {
+    unsigned long thread;
+    int running;
+    struct timespec ts;
+    double s;
+
+    if (*step <= 0) {
+        *step = HG__WAIT_MIN;
+    }
+    if (hg__gc_collector(&thread, &running) &&
+        thread == PyThread_get_thread_ident()) {
+        PyErr_SetString(
+            PyExc_RuntimeError,
+            "cannot capture the heap while the garbage collector is "
+            "running in this very thread (objgraph called from a "
+            "__del__, a weakref callback or gc.callbacks during a "
+            "collection): the collection cannot finish before the "
+            "capture, so waiting for it would never end");
+        return -1;
+    }
+    if (finalizing) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cannot capture the heap while the garbage "
+                        "collector is running at interpreter shutdown");
+        return -1;
+    }
+    if (!(left > 0)) {
+        char *t = PyOS_double_to_string(timeout, 'r', 0, 0, NULL);
+        if (t != NULL) {
+            PyErr_Format(PyExc_RuntimeError,
+                         "cannot capture the heap: the garbage "
+                         "collector is running in another thread and "
+                         "did not finish within gc_timeout=%s seconds",
+                         t);
+            PyMem_Free(t);
+        }
+        return -1;
+    }
+    s = *step < left ? *step : left;
+    Py_BEGIN_ALLOW_THREADS
+        ts.tv_sec = (time_t)s;
+        ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+        nanosleep(&ts, NULL); /* EINTR: the caller's loop checks again */
+    Py_END_ALLOW_THREADS
+    /* Ctrl-C ends the wait (nothing of the heap is read yet) */
+    if (PyErr_CheckSignals() < 0) {
+        return -1;
+    }
+    *step = 2 * *step < HG__WAIT_MAX ? 2 * *step : HG__WAIT_MAX;
+    return 0;
 }

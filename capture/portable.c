@@ -957,64 +957,25 @@ static hg_status assemble(pwalk *w, hg_graph *g) {
 
 /* ---- the collector ------------------------------------------------------- */
 
-#define HG__P_WAIT_MIN 50e-6 /* first sleep, seconds */
-#define HG__P_WAIT_MAX 5e-3  /* longest sleep, seconds */
-
 /* Wait, with the GIL released, while the gc.callbacks entry (gcwatch.c)
  * says another thread collects; refuse at once when this thread does (a
  * finalizer calling us), as gcwait.c does for the native capture.  0, or
  * -1 with RuntimeError (or what a signal handler raised). */
 static int wait_for_collector(double timeout, double *waited) {
-    double start = hg__p_now(), now = start, step = HG__P_WAIT_MIN;
+    double start = hg__p_now(), now = start, step = 0;
     unsigned long thread;
     int running, rc = 0;
     while (hg__gc_collector(&thread, &running) && running) {
-        double left = timeout - *waited - (now - start);
-        if (thread == PyThread_get_thread_ident()) {
-            PyErr_SetString(
-                PyExc_RuntimeError,
-                "cannot capture the heap while the garbage collector is "
-                "running in this very thread (objgraph called from a "
-                "__del__, a weakref callback or gc.callbacks during a "
-                "collection): the collection cannot finish before the "
-                "capture, so waiting for it would never end");
-            rc = -1;
-            break;
-        }
 #if PY_VERSION_HEX >= 0x030D0000
-        if (Py_IsFinalizing()) {
-            PyErr_SetString(PyExc_RuntimeError,
-                            "cannot capture the heap while the garbage "
-                            "collector is running at interpreter shutdown");
-            rc = -1;
-            break;
-        }
+        int finalizing = Py_IsFinalizing();
+#else
+        int finalizing = 0; /* no public way to tell before 3.13 */
 #endif
-        if (!(left > 0)) {
-            char *t = PyOS_double_to_string(timeout, 'r', 0, 0, NULL);
-            if (t != NULL) {
-                PyErr_Format(PyExc_RuntimeError,
-                             "cannot capture the heap: the garbage "
-                             "collector is running in another thread and "
-                             "did not finish within gc_timeout=%s seconds",
-                             t);
-                PyMem_Free(t);
-            }
+        if (hg__gc_wait_step(timeout, timeout - *waited - (now - start),
+                             finalizing, &step) < 0) {
             rc = -1;
             break;
         }
-        Py_BEGIN_ALLOW_THREADS
-            struct timespec ts;
-            double s = step < left ? step : left;
-            ts.tv_sec = (time_t)s;
-            ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-            nanosleep(&ts, NULL);
-        Py_END_ALLOW_THREADS
-        if (PyErr_CheckSignals() < 0) {
-            rc = -1;
-            break;
-        }
-        step = 2 * step < HG__P_WAIT_MAX ? 2 * step : HG__P_WAIT_MAX;
         now = hg__p_now();
     }
     *waited += now - start;

@@ -128,6 +128,16 @@ int hg__type_names(PyTypeObject *tp, PyObject **short_name,
  * "stop" the collection is reported finished).  GIL held. */
 int hg__gc_collector(unsigned long *thread, int *running);
 
+/* One round of a capture's wait for a collection in another thread
+ * (gcwait.c's for the native capture, portable.c's): RuntimeError at once
+ * when the collection runs in this thread (waiting would never end) or
+ * finalizing is set (interpreter shutdown), or when left (seconds of
+ * timeout not spent) is not positive; else sleep min(*step, left) with
+ * the GIL released, check signals (Ctrl-C ends the wait) and double *step
+ * up to 5 ms (*step 0 at first).  GIL held.  0 to look again, or -1 with
+ * an exception set. */
+int hg__gc_wait_step(double timeout, double left, int finalizing, double *step);
+
 /* Monotonic clock, seconds. */
 double hg__p_now(void);
 
