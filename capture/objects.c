@@ -54,10 +54,6 @@ static want_slot *want_find(want_slot *t, size_t mask, uint64_t a) {
     return &t[h];
 }
 
-static int tracked_id(const hg_capture *c, hg_node id) {
-    return c->graph != NULL && id < c->graph->n_tracked;
-}
-
 /* See capture.h.  Detached: one walk of the four GC lists, O(tracked
  * objects + n).  The GIL is held throughout and no Python code runs until
  * the references are taken, so the objects found stay alive. */
@@ -67,29 +63,13 @@ int hg_capture_objects(const hg_capture *c, const hg_node *ids, size_t n,
     want_slot *t = NULL;
     size_t mask = 15, n_want = 0;
     const hg_graph *g;
+    int begun;
 
-    if (c == NULL || (n > 0 && (ids == NULL || out == NULL))) {
-        PyErr_SetString(PyExc_TypeError, "hg_capture_objects: NULL argument");
-        return -1;
+    begun = hg__objects_begin(c, ids, n, out, &n_want);
+    if (begun <= 0) {
+        return begun;
     }
     g = c->graph;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = NULL;
-    }
-    if (c->pinned) {
-        for (size_t i = 0; i < n; i++) {
-            if (tracked_id(c, ids[i])) {
-                out[i] = Py_NewRef((PyObject *)(uintptr_t)g->addr[ids[i]]);
-            }
-        }
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        n_want += tracked_id(c, ids[i]);
-    }
-    if (n_want == 0) {
-        return 0;
-    }
     while (mask + 1 < 2 * n_want) {
         mask = mask * 2 + 1;
     }
@@ -99,7 +79,7 @@ int hg_capture_objects(const hg_capture *c, const hg_node *ids, size_t n,
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (tracked_id(c, ids[i])) {
+        if (hg__tracked_id(c, ids[i])) {
             hg_node id = ids[i];
             want_slot *s = want_find(t, mask, g->addr[id]);
             s->addr = g->addr[id];
@@ -119,7 +99,7 @@ int hg_capture_objects(const hg_capture *c, const hg_node *ids, size_t n,
         }
     }
     for (size_t i = 0; i < n; i++) {
-        if (tracked_id(c, ids[i])) {
+        if (hg__tracked_id(c, ids[i])) {
             want_slot *s = want_find(t, mask, g->addr[ids[i]]);
             if (s->found != NULL) {
                 out[i] = Py_NewRef(s->found);

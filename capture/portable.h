@@ -141,6 +141,24 @@ int hg__gc_wait_step(double timeout, double left, int finalizing, double *step);
 /* Monotonic clock, seconds. */
 double hg__p_now(void);
 
+/* The int a __sizeof__ returned, checked as sys.getsizeof checks it;
+ * steals res (NULL: the call failed).  -1 with an exception
+ * (portable_sizeof.c; sizeof.c calls it too). */
+Py_ssize_t hg__size_of_result(PyObject *res);
+
+/* The start both hg_capture_objects and hg_capture_portable_objects share
+ * (release.c): the arguments checked (TypeError), out[] cleared, a pinned
+ * capture answered from its recorded addresses.  -1 with an exception; 0
+ * when answered; 1 when *n_want (> 0) tracked ids remain to be looked up
+ * in the collector's lists. */
+int hg__objects_begin(const hg_capture *c, const hg_node *ids, size_t n,
+                      PyObject **out, size_t *n_want);
+
+/* Whether id is a tracked node of c (an object the collector lists). */
+static inline int hg__tracked_id(const hg_capture *c, hg_node id) {
+    return c->graph != NULL && id < c->graph->n_tracked;
+}
+
 /* ---- the result, as both captures hand it over (result.c) ----------------
  * status of a walk stopped by a tp_traverse that failed on its own */
 #define HG__TRAVERSE_FAILED 100

@@ -79,10 +79,6 @@ static int offer_all(const want *w) {
 #endif
 }
 
-static int tracked_id(const hg_capture *c, hg_node id) {
-    return c->graph != NULL && id < c->graph->n_tracked;
-}
-
 /* See capture.h. */
 int hg_capture_portable_objects(const hg_capture *c, const hg_node *ids,
                                 size_t n, PyObject **out) {
@@ -90,29 +86,13 @@ int hg_capture_portable_objects(const hg_capture *c, const hg_node *ids,
     size_t n_want = 0;
     const hg_graph *g;
     int rc = -1, gc_was_enabled;
+    int begun;
 
-    if (c == NULL || (n > 0 && (ids == NULL || out == NULL))) {
-        PyErr_SetString(PyExc_TypeError, "hg_capture_objects: NULL argument");
-        return -1;
+    begun = hg__objects_begin(c, ids, n, out, &n_want);
+    if (begun <= 0) {
+        return begun;
     }
     g = c->graph;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = NULL;
-    }
-    if (c->pinned) {
-        for (size_t i = 0; i < n; i++) {
-            if (tracked_id(c, ids[i])) {
-                out[i] = Py_NewRef((PyObject *)(uintptr_t)g->addr[ids[i]]);
-            }
-        }
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        n_want += tracked_id(c, ids[i]);
-    }
-    if (n_want == 0) {
-        return 0;
-    }
     while (w.mask + 1 < 2 * n_want) {
         w.mask = w.mask * 2 + 1;
     }
@@ -122,7 +102,7 @@ int hg_capture_portable_objects(const hg_capture *c, const hg_node *ids,
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (tracked_id(c, ids[i])) {
+        if (hg__tracked_id(c, ids[i])) {
             want_slot *s = want_find(&w, g->addr[ids[i]]);
             s->addr = g->addr[ids[i]];
             s->type = c->type_addr[g->type_id[ids[i]]];
@@ -135,7 +115,7 @@ int hg_capture_portable_objects(const hg_capture *c, const hg_node *ids,
         PyGC_Enable();
     }
     for (size_t i = 0; i < n; i++) {
-        if (rc == 0 && tracked_id(c, ids[i])) {
+        if (rc == 0 && hg__tracked_id(c, ids[i])) {
             want_slot *s = want_find(&w, g->addr[ids[i]]);
             out[i] = Py_XNewRef(s->found);
         }

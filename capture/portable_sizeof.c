@@ -186,9 +186,8 @@ static Py_ssize_t add_preheader(const hg__p_sizer *s, PyObject *op,
     return n + s->preheader;
 }
 
-/* The int a __sizeof__ returned, as sys.getsizeof checks it; steals res.
- * -1 with an exception. */
-static Py_ssize_t size_of_result(PyObject *res) {
+/* See portable.h. */
+Py_ssize_t hg__size_of_result(PyObject *res) {
     Py_ssize_t n;
     if (res == NULL) {
         return -1;
@@ -213,7 +212,7 @@ Py_ssize_t hg__p_sizer_quick(const hg__p_sizer *s, PyObject *op) {
         n = object_sizeof(op);
         break;
     case HG__P_SZ_BUILTIN:
-        n = size_of_result(s->meth(op, NULL));
+        n = hg__size_of_result(s->meth(op, NULL));
         if (n < 0) {
             return -2;
         }
@@ -245,7 +244,7 @@ Py_ssize_t hg__p_sizer_slow(const hg__p_sizer *s, PyObject *op) {
     } else {
         res = s->meth(op, NULL);
     }
-    n = size_of_result(res);
+    n = hg__size_of_result(res);
     return n < 0 ? -1 : add_preheader(s, op, n);
 }
 

@@ -92,3 +92,29 @@ PyObject *hg_capture_referent_at(PyObject *parent /* borrowed */,
     (void)trav(parent, referent_visit, &rs);
     return rs.found != NULL ? Py_NewRef(rs.found) : NULL;
 }
+
+/* See portable.h. */
+int hg__objects_begin(const hg_capture *c, const hg_node *ids, size_t n,
+                      PyObject **out, size_t *n_want) {
+    if (c == NULL || (n > 0 && (ids == NULL || out == NULL))) {
+        PyErr_SetString(PyExc_TypeError, "hg_capture_objects: NULL argument");
+        return -1;
+    }
+    *n_want = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+    }
+    if (c->pinned) {
+        for (size_t i = 0; i < n; i++) {
+            if (hg__tracked_id(c, ids[i])) {
+                out[i] =
+                    Py_NewRef((PyObject *)(uintptr_t)c->graph->addr[ids[i]]);
+            }
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        *n_want += hg__tracked_id(c, ids[i]);
+    }
+    return *n_want > 0;
+}

@@ -151,20 +151,8 @@ Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op) {
         }
         return (Py_ssize_t)total;
     }
-    res = s->meth(op, NULL);
-    if (res == NULL) {
-        return -1;
-    }
-    n = PyLong_AsSsize_t(res);
-    Py_DECREF(res);
-    if (n == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (n < 0) {
-        PyErr_SetString(PyExc_ValueError, "__sizeof__() should return >= 0");
-        return -1;
-    }
-    return n + s->preheader;
+    n = hg__size_of_result(s->meth(op, NULL));
+    return n < 0 ? -1 : n + s->preheader;
 }
 
 /* See capture_int.h. */
