@@ -18,7 +18,7 @@ STAMP := build/.installed
 C_SOURCES = $(shell git ls-files 'core/*.c' 'core/*.h' 'capture/*.c' \
               'capture/*.h' 'python/ext/*.c' 'python/ext/*.h' \
               'tests/core/*.c' 'tests/core/*.h' 'bench/*.cc' 2>/dev/null)
-PY_SOURCES = python/objgraph tests/python bench docs/run_doctests.py
+PY_SOURCES = python/objgraph tests/python bench docs/run_doctests.py tools
 
 all: build
 
@@ -141,6 +141,15 @@ bench-core: build/.deps
 	  --benchmark_out=build/core_bench_malloc.json
 	$(PYTHON) bench/core_report.py build/core_bench.json \
 	  build/core_bench_malloc.json
+
+# One repaired manylinux wheel per CPython >= 3.10 found (pyenv's, then
+# python3.X on PATH) in build/wheels/dist, libgomp bundled by auditwheel;
+# each installed into a fresh venv and run (objgraph demo) with no compiler
+# on PATH: tools/build_wheels.py.  WHEEL_PYTHONS: interpreters to build
+# for instead.
+.PHONY: wheels
+wheels: build/.deps
+	$(PYTHON) tools/build_wheels.py $(WHEEL_PYTHONS)
 
 clean:
 	rm -rf build
