@@ -77,7 +77,7 @@ static PyObject *c_sizeof_in_mro(PyTypeObject *tp) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
-        PyObject *d = ((PyTypeObject *)PyTuple_GET_ITEM(mro, i))->tp_dict;
+        PyObject *d = hg__type_dict((PyTypeObject *)PyTuple_GET_ITEM(mro, i));
         PyObject *v; /* borrowed */
         if (d == NULL) {
             continue;
@@ -140,7 +140,6 @@ void hg__sizer_init(PyTypeObject *tp, int python_sizes, hg__sizer *out) {
 }
 
 Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op) {
-    PyObject *res = NULL;
     Py_ssize_t n;
     size_t total;
 

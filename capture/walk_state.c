@@ -80,6 +80,7 @@ void hg__walk_free(walk *w) {
         hg_free(w->tindex, (w->tmask + 1) * sizeof(uint32_t));
     }
     hg_free(w->defer, w->cap_defer * sizeof(deferred));
+    hg__imm_free(&w->imm);
     memset(w, 0, sizeof(*w));
 }
 
@@ -286,7 +287,8 @@ hg_status hg__walk_alloc(walk *w) {
     w->tindex = hg_calloc((w->tmask + 1) * sizeof(uint32_t));
     if (w->addr == NULL || w->size == NULL || w->type == NULL ||
         w->refcnt == NULL || w->flags == NULL || w->offsets == NULL ||
-        w->targets == NULL || w->tindex == NULL) {
+        w->targets == NULL || w->tindex == NULL ||
+        hg__imm_alloc(&w->imm, w->est_immortal) != HG_OK) {
         return HG_ENOMEM;
     }
     {
@@ -356,7 +358,7 @@ int hg__walk_chase(walk *w, hg__gcstate *gc) {
             hg__gc_stash(g, id);
             addr[id] = (uint64_t)(uintptr_t)op;
             type[id] = (uint32_t)tid;
-            refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
+            refcnt[id] = hg__sat_refcnt(hg__word_load(hg__refcnt_word(op)));
             flags[id] = fl | w->types[tid].node_flags;
             if (pin) {
                 Py_INCREF(op); /* cannot run code: only a count goes up */
