@@ -86,7 +86,7 @@ static inline Py_ssize_t hg__sizer_quick(const hg__sizer *s, PyObject *op) {
     default:
         return -1;
     }
-    return n + s->preheader;
+    return n + hg__preheader_of(op, s->preheader);
 }
 
 /* The size by calling the type's C __sizeof__ or, for Python-level ones

@@ -170,6 +170,12 @@ static inline Py_ssize_t hg__preheader_size(PyTypeObject *tp) {
     return _PyType_PreHeaderSize(tp);
 }
 
+/* What sys.getsizeof adds for op, whose type's pre-header is pre. */
+static inline Py_ssize_t hg__preheader_of(PyObject *op, Py_ssize_t pre) {
+    (void)op;
+    return pre;
+}
+
 /* dict.__sizeof__ (Objects/dictobject.c _PyDict_SizeOf). */
 static inline Py_ssize_t hg__dict_sizeof(PyObject *op) {
     return _PyDict_SizeOf((PyDictObject *)op);

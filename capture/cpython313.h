@@ -222,6 +222,17 @@ static inline Py_ssize_t hg__preheader_size(PyTypeObject *tp) {
     return _PyType_PreHeaderSize(tp);
 }
 
+/* What sys.getsizeof adds for op, whose type's pre-header is pre: nothing
+ * for a static type (3.13's _PySys_GetSizeOf: one not allocated with a
+ * pre-header). */
+static inline Py_ssize_t hg__preheader_of(PyObject *op, Py_ssize_t pre) {
+    if (Py_IS_TYPE(op, &PyType_Type) &&
+        !PyType_HasFeature((PyTypeObject *)op, Py_TPFLAGS_HEAPTYPE)) {
+        return 0;
+    }
+    return pre;
+}
+
 /* dict.__sizeof__ (Objects/dictobject.c _PyDict_SizeOf). */
 static inline Py_ssize_t hg__dict_sizeof(PyObject *op) {
     return _PyDict_SizeOf((PyDictObject *)op);

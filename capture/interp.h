@@ -109,6 +109,8 @@
  *
  * Sizes: what sys.getsizeof returns, without calls
  *   hg__preheader_size(tp)       what sys.getsizeof adds to __sizeof__
+ *   hg__preheader_of(op, pre)    what it adds for op, pre being its type's
+ *                                (3.13 adds nothing for a static type)
  *   hg__object_sizeof(op)        object.__sizeof__
  *   hg__list_sizeof, hg__dict_sizeof, hg__set_sizeof, hg__long_sizeof
  *                                the builtin __sizeof__ of each

@@ -151,7 +151,7 @@ Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op) {
         return (Py_ssize_t)total;
     }
     n = hg__size_of_result(s->meth(op, NULL));
-    return n < 0 ? -1 : n + s->preheader;
+    return n < 0 ? -1 : n + hg__preheader_of(op, s->preheader);
 }
 
 /* See capture_int.h. */
@@ -166,7 +166,7 @@ Py_ssize_t hg__sizer_c_size(PyObject *op) {
     }
     if (n < 0) {
         PyErr_Clear();
-        n = hg__object_sizeof(op) + s.preheader;
+        n = hg__object_sizeof(op) + hg__preheader_of(op, s.preheader);
     }
     return n;
 }
