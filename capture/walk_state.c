@@ -335,6 +335,7 @@ int hg__walk_chase(walk *w, hg__gcstate *gc) {
              g = hg__gc_next(g)) {
             PyObject *op = hg__gc_object(g); /* borrowed */
             int64_t tid;
+            Py_ssize_t rc;
             if (id == cap) {
                 if (id >= HG_MAX_NODES) {
                     w->status = HG_ERANGE;
@@ -358,8 +359,15 @@ int hg__walk_chase(walk *w, hg__gcstate *gc) {
             hg__gc_stash(g, id);
             addr[id] = (uint64_t)(uintptr_t)op;
             type[id] = (uint32_t)tid;
-            refcnt[id] = hg__sat_refcnt(hg__word_load(hg__refcnt_word(op)));
+            rc = hg__word_load(hg__refcnt_word(op));
+            refcnt[id] = hg__sat_refcnt(rc);
             flags[id] = fl | w->types[tid].node_flags;
+            if (i == HG__GC_LIST_FROZEN && hg__immortal_count(rc)) {
+                /* the interpreter's own: 3.12 freezes the immortal
+                 * __mro__ and __bases__ of its static types at startup;
+                 * out of every view, as gc.get_objects() leaves them */
+                flags[id] |= HG_NODE_EXCLUDED;
+            }
             if (pin) {
                 Py_INCREF(op); /* cannot run code: only a count goes up */
                 w->n_pinned = id + 1;
