@@ -257,9 +257,10 @@ static int deferred_sizes(walk *w) {
                 return -1;
             }
             PyErr_Clear();
-            n = s->kind == HG__SZ_PYTHON ? hg__sizer_c_size(op)
-                                         : hg__object_sizeof(op) +
-                                               hg__preheader_of(op, s->preheader);
+            n = s->kind == HG__SZ_PYTHON
+                    ? hg__sizer_c_size(op)
+                    : hg__object_sizeof(op) +
+                          hg__preheader_of(op, s->preheader);
         }
         if (hg__store_size(slot, (uint64_t)n, w->defer[i].id, &w->sover,
                            &w->n_sover, &w->cap_sover) < 0) {

@@ -197,8 +197,9 @@ static inline PyObject *hg__plain_dict(PyObject *op) {
 /* sys.getsizeof(o) in 3.12 (Python/sysmodule.c _PySys_GetSizeOf) is
  * type(o).__sizeof__(o) + _PyType_PreHeaderSize(type(o)): 16 bytes of GC
  * header for GC types (by type flag, not tp_is_gc), 16 more for a managed
- * __dict__ or __weakref__ (plain instances).  sizeof.c chooses which __sizeof__; the
- * builtin ones are computed here as their C methods compute them. */
+ * __dict__ or __weakref__ (plain instances).  sizeof.c chooses which
+ * __sizeof__; the builtin ones are computed here as their C methods compute
+ * them. */
 
 /* sys.getsizeof(op) itself: may run Python code (a __sizeof__ defined in
  * Python); (size_t)-1 with an exception on error. */

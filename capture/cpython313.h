@@ -119,7 +119,8 @@ static inline PyObject *hg__type_dict(PyTypeObject *tp) {
     if (tp->tp_flags & _Py_TPFLAGS_STATIC_BUILTIN) {
         size_t i = (size_t)tp->tp_subclasses - 1;
         if (i >= _Py_MAX_MANAGED_STATIC_BUILTIN_TYPES ||
-            PyInterpreterState_Main()->types.builtins.initialized[i].type != tp) {
+            PyInterpreterState_Main()->types.builtins.initialized[i].type !=
+                tp) {
             return NULL;
         }
         return PyInterpreterState_Main()->types.builtins.initialized[i].tp_dict;
@@ -208,8 +209,9 @@ static inline PyObject *hg__plain_dict(PyObject *op) {
 /* sys.getsizeof(o) in 3.13 (Python/sysmodule.c _PySys_GetSizeOf) is
  * type(o).__sizeof__(o) + _PyType_PreHeaderSize(type(o)): 16 bytes of GC
  * header for GC types (by type flag, not tp_is_gc), 16 more for a managed
- * __dict__ or __weakref__ (plain instances).  sizeof.c chooses which __sizeof__; the
- * builtin ones are computed here as their C methods compute them. */
+ * __dict__ or __weakref__ (plain instances).  sizeof.c chooses which
+ * __sizeof__; the builtin ones are computed here as their C methods compute
+ * them. */
 
 /* sys.getsizeof(op) itself: may run Python code (a __sizeof__ defined in
  * Python); (size_t)-1 with an exception on error. */

@@ -3,7 +3,8 @@
  * lay out alike, part of interp.h's interface for each of them.  Only a
  * version header (cpython311.h, cpython312.h, cpython313.h) includes it,
  * after Python.h and the internal headers, having defined hg__type_dict
- * and hg__dict_lookup.  A version that changes any of this gets a header of its own instead.
+ * and hg__dict_lookup.  A version that changes any of this gets a header of its
+ * own instead.
  *
  * The GC lists (Include/internal/pycore_gc.h, Modules/gcmodule.c in 3.11
  * and 3.12, Python/gc.c in 3.13): each tracked object is preceded by a

@@ -432,7 +432,6 @@ static inline Py_ssize_t *hg__mark_word(imm_table *t, PyObject *op,
     return *imm ? hg__imm_claim(t, op) : hg__refcnt_word(op);
 }
 
-
 /* ---- walk_serial.c -------------------------------------------------------
  * The serial walk, used when the parallel one was not chosen. */
 

@@ -688,8 +688,8 @@ int hg__par_walk(walk *w) {
  * NULL (the nodes block `maker` made, in a completed walk): the block each
  * node is new in (phase 5) is counted -- the one its mark ended with, or,
  * unmarked, the maker. */
-static void restore_range(part *p, const imm_table *imm, size_t l0,
-                          size_t l1, uint32_t maker, uint32_t *counts) {
+static void restore_range(part *p, const imm_table *imm, size_t l0, size_t l1,
+                          uint32_t maker, uint32_t *counts) {
     size_t k = 0;
     while (k < p->n_over && p->over[k].id < l0) { /* (sorted by id) */
         k++;
@@ -727,10 +727,10 @@ static void restore_range(part *p, const imm_table *imm, size_t l0,
             counts[fb]++;
         }
         if (slot == NULL) {
-            rc = hg__saved_refcnt(p->refcnt[l], (hg_node)l, p->over,
-                                  p->n_over, &k);
-            hg__word_store(word, rc + (cur - hg__mark(p->enc_base + (hg_node)l,
-                                                      fb)));
+            rc = hg__saved_refcnt(p->refcnt[l], (hg_node)l, p->over, p->n_over,
+                                  &k);
+            hg__word_store(word,
+                           rc + (cur - hg__mark(p->enc_base + (hg_node)l, fb)));
         }
     }
 }

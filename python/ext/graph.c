@@ -507,8 +507,7 @@ static PyObject *Graph_get_saturated(GraphObject *self, void *c) {
     return PyLong_FromUnsignedLong(n);
 }
 
-static PyObject *Graph_count_refcounts_from(GraphObject *self,
-                                            PyObject *arg) {
+static PyObject *Graph_count_refcounts_from(GraphObject *self, PyObject *arg) {
     unsigned long min = PyLong_AsUnsignedLong(arg);
     hg_node n;
     if (min == (unsigned long)-1 && PyErr_Occurred()) {
