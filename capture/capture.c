@@ -78,6 +78,10 @@
  * capture yet).  Read and written with the GIL held. */
 static size_t hint_tracked, hint_untracked, hint_edges;
 
+/* How many times hg__immortal_estimate() the immortal table holds: grown
+ * when a walk found it full (hg_capture_run retries that walk). */
+static size_t immortal_scale = 1;
+
 /* ---- phase 0: the plan --------------------------------------------------- */
 
 /* Capacities for this capture: the previous capture's sizes (or, for the
@@ -94,6 +98,7 @@ static void plan_capacity(walk *w, hg__gcstate *gc) {
     w->est_tracked = nt;
     w->est_untracked = nu;
     w->est_edges = ne;
+    w->est_immortal = hg__immortal_estimate() * immortal_scale;
     w->cap_n = nt + nt / 8 + nu + nu / 8 + 1024;
     w->n_offsets = w->cap_n + 1;
     w->cap_edges = ne + ne / 8 + 1024;
@@ -129,7 +134,11 @@ static hg_node find_node(walk *w, PyObject *op) {
         w->addr[sid] == a) {
         return (hg_node)sid;
     }
-    rc = Py_REFCNT(op);
+    rc = hg__word_load(hg__refcnt_word(op));
+    if (rc >= 0 && hg__immortal_count(rc)) {
+        const Py_ssize_t *slot = hg__imm_find(&w->imm, op);
+        rc = slot != NULL ? *slot : 0;
+    }
     if (rc < 0) {
         size_t i;
         const part *p = hg__walk_where(w, hg__mark_id(rc), &i);
@@ -248,8 +257,10 @@ static int deferred_sizes(walk *w) {
                 return -1;
             }
             PyErr_Clear();
-            n = s->kind == HG__SZ_PYTHON ? hg__sizer_c_size(op)
-                                         : hg__object_sizeof(op) + s->preheader;
+            n = s->kind == HG__SZ_PYTHON
+                    ? hg__sizer_c_size(op)
+                    : hg__object_sizeof(op) +
+                          hg__preheader_of(op, s->preheader);
         }
         if (hg__store_size(slot, (uint64_t)n, w->defer[i].id, &w->sover,
                            &w->n_sover, &w->cap_sover) < 0) {
@@ -462,22 +473,15 @@ static void record_times(const run *r) {
 
 /* ---- entry point --------------------------------------------------------- */
 
-/* See capture.h.  Phases as in the file header; each runs only if the
+/* One capture: the phases as in the file header; each runs only if the
  * ones before it succeeded, except the restore, which follows the walk
- * whatever its outcome. */
-int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
+ * whatever its outcome.  *imm_full: it failed because the immortal table
+ * was full. */
+static int capture_once(const hg_capture_opts *opts, hg_capture *out,
+                        int *imm_full) {
     run r;
     int rc;
 
-    if (opts == NULL || out == NULL) {
-        PyErr_SetString(PyExc_TypeError, "hg_capture_run: NULL argument");
-        return -1;
-    }
-    memset(out, 0, sizeof(*out));
-    if (opts->exclude != NULL && !PyTuple_Check(opts->exclude)) {
-        PyErr_SetString(PyExc_TypeError, "exclude must be a tuple");
-        return -1;
-    }
     memset(&r, 0, sizeof(r));
     r.opts = opts;
     r.out = out;
@@ -502,10 +506,37 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
     if (rc < 0) {
         fail(&r);
     }
+    *imm_full = r.w.imm.full;
     hg__par_free(&r.w);
     hg__walk_free(&r.w);
     if (rc == 0) {
         record_times(&r);
     }
     return rc;
+}
+
+/* See capture.h.  A walk that met more immortal objects than its table
+ * holds left the heap as it found it; it is retried with a table four
+ * times larger (twice at most: the estimate counts the interned strings,
+ * which are most of them). */
+int hg_capture_run(const hg_capture_opts *opts, hg_capture *out) {
+    int rc, imm_full = 0;
+
+    if (opts == NULL || out == NULL) {
+        PyErr_SetString(PyExc_TypeError, "hg_capture_run: NULL argument");
+        return -1;
+    }
+    memset(out, 0, sizeof(*out));
+    if (opts->exclude != NULL && !PyTuple_Check(opts->exclude)) {
+        PyErr_SetString(PyExc_TypeError, "exclude must be a tuple");
+        return -1;
+    }
+    for (int attempt = 0;; attempt++) {
+        rc = capture_once(opts, out, &imm_full);
+        if (rc == 0 || !imm_full || attempt == 2) {
+            return rc;
+        }
+        PyErr_Clear();
+        immortal_scale *= 4;
+    }
 }

@@ -39,6 +39,9 @@ typedef enum hg__size_kind {
     HG__SZ_STR,         /* str.__sizeof__, natively for compact strings */
     HG__SZ_INT,         /* int.__sizeof__, natively */
     HG__SZ_CMETH,       /* another C method (METH_NOARGS): call ml_meth */
+    HG__SZ_CDESCR,      /* a C method of another calling convention (3.13's
+                         * ctypes metaclasses: METH_METHOD): called through
+                         * its descriptor */
     HG__SZ_PYTHON,      /* a Python-level __sizeof__ (Python sizes only):
                          * sys.getsizeof, runs Python code */
 } hg__size_kind;
@@ -86,7 +89,7 @@ static inline Py_ssize_t hg__sizer_quick(const hg__sizer *s, PyObject *op) {
     default:
         return -1;
     }
-    return n + s->preheader;
+    return n + hg__preheader_of(op, s->preheader);
 }
 
 /* The size by calling the type's C __sizeof__ or, for Python-level ones

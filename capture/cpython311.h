@@ -7,41 +7,12 @@
  * commonest objects itself, and computes the shallow size of hot builtin
  * types without calling __sizeof__.  All of it depends on the private
  * layout of one CPython minor version, so that knowledge is confined to
- * this header; interp.h chooses it by version, and another version fails
- * to build with a message naming the header to add beside this one.
+ * this header (and cpython_common.h, which it includes); interp.h chooses
+ * it by version.
  *
- * The GC lists (Include/internal/pycore_gc.h, Modules/gcmodule.c in 3.11):
- * each tracked object is preceded by a PyGC_Head { _gc_next, _gc_prev }.
- * _gc_next == 0 means "not tracked"; otherwise the object is in one of the
- * doubly linked, circular lists whose heads are gcstate->generations[0..2]
- * and gcstate->permanent_generation (filled by gc.freeze()).  The low two
- * bits of _gc_prev are flags (FINALIZED, COLLECTING); the rest is the
- * previous node.  A full collection merges the young generations into
- * the old one (generation 2's objects first, then 0's, then 1's) and
- * walks that list; it never walks the permanent generation.
- *
- * The id stash (the same trick the collector plays with gc_refs):
- * between the list walk that calls hg__gc_stash() on every tracked object
- * and hg__gc_restore_listed() (or hg__gc_restore()) the _gc_prev of every
- * tracked object holds (node id << 2) | FINALIZED | COLLECTING, while
- * _gc_next and the list heads stay intact.  This is valid only while the
- * GIL is held, no Python code runs and nothing tracks, untracks or frees a
- * GC object: all of those read or write _gc_prev.  A stashed header also
- * has the COLLECTING flag bit set, which is always clear outside a
- * collection (the collector sets it only for the generation it is
- * collecting, and clears it before it returns; _PyObject_GC_TRACK asserts
- * it is clear): so "stashed" is told apart from "still a prev pointer"
- * without guessing from the value (an object on another interpreter's
- * lists is never mistaken for a node).  The restore rebuilds every prev
- * pointer, keeping the FINALIZED bit and clearing COLLECTING.  While ids
- * are stashed, gcstate->collecting is set so that no allocation can start
- * a collection.
- *
- * Reference-count marks: in 3.11 ob_refcnt is a plain Py_ssize_t, at
- * least 1 in every live object, which Py_SET_REFCNT writes as given (no
- * immortal objects).  While the GIL is held and no Python code runs,
- * nothing else reads or writes it, so the walks may store a negative mark
- * there and put the count back before any code runs.
+ * The GC lists, the id stash in the GC headers and the reference-count
+ * marks are laid out as in 3.12 and 3.13: cpython_common.h states them
+ * once.  3.11 has no immortal objects: every count may hold a mark.
  *
  * Managed dicts (Include/internal/pycore_object.h, 3.11): a class with
  * Py_TPFLAGS_MANAGED_DICT keeps two pointers before the GC header of each
@@ -111,121 +82,27 @@ static inline int hg__finalizing(void) {
     return _Py_IsFinalizing();
 }
 
-/* What _PyType_Lookup(tp, name) finds, without touching the type
- * attribute cache: on a miss, _PyType_Lookup stores the name in a cache
- * entry and drops the entry's previous name (often None), changing
- * reference counts -- which the walk uses to mark untracked objects.  The
- * same search as the cache's miss path: each class of the MRO in order,
- * its dict read with a borrowed result (the name is an exact str, so
- * hashing and comparing it run no Python code).  The hash is computed
- * here when the name has none cached yet: a static identifier's (_Py_ID)
- * stays -1 until something hashes it, and a lookup with -1 finds
- * nothing. */
-static inline PyObject *hg__type_lookup(PyTypeObject *tp, PyObject *name) {
-    PyObject *mro = tp->tp_mro; /* borrowed */
-    Py_hash_t hash = PyObject_Hash(name);
-    if (mro == NULL || !PyTuple_Check(mro)) {
-        for (; tp != NULL; tp = tp->tp_base) {
-            PyObject *v = tp->tp_dict == NULL
-                              ? NULL
-                              : hg__dict_lookup(tp->tp_dict, name, hash);
-            if (v != NULL) {
-                return v;
-            }
-        }
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
-        PyObject *base = PyTuple_GET_ITEM(mro, i);
-        PyObject *d = ((PyTypeObject *)base)->tp_dict;
-        PyObject *v;
-        if (d == NULL) {
-            continue;
-        }
-        v = hg__dict_lookup(d, name, hash);
-        if (v != NULL) {
-            return v; /* borrowed */
-        }
-    }
-    return NULL;
-}
-
 /* Monotonic clock, seconds. */
 static inline double hg__now(void) {
     return _PyTime_AsSecondsDouble(_PyTime_GetPerfCounter());
 }
 
-/* ---- GC lists --------------------------------------------------------- */
-
-#define HG__N_GC_LISTS 4 /* generations 0, 1, 2, then permanent */
-#define HG__GC_LIST_FROZEN 3
-
-typedef struct _gc_runtime_state hg__gcstate;
-typedef PyGC_Head hg__gc_link;
-
-static inline hg__gcstate *hg__gc_state(void) {
-    return &_PyInterpreterState_GET()->gc;
+/* tp's own attribute dict (borrowed). */
+static inline PyObject *hg__type_dict(PyTypeObject *tp) {
+    return tp->tp_dict;
 }
 
-static inline int hg__gc_collecting(const hg__gcstate *gc) {
-    return gc->collecting;
+#include "cpython_common.h"
+
+/* ---- immortal objects: none in 3.11 ------------------------------------ */
+
+static inline int hg__immortal_count(Py_ssize_t rc) {
+    (void)rc;
+    return 0;
 }
 
-static inline void hg__gc_set_collecting(hg__gcstate *gc, int on) {
-    gc->collecting = on;
-}
-
-/* Head of list i (0..2: generations, 3: the permanent generation). */
-static inline hg__gc_link *hg__gc_list(hg__gcstate *gc, int i) {
-    return i < NUM_GENERATIONS ? &gc->generations[i].head
-                               : &gc->permanent_generation.head;
-}
-
-static inline hg__gc_link *hg__gc_next(hg__gc_link *g) {
-    return (hg__gc_link *)g->_gc_next;
-}
-
-static inline PyObject *hg__gc_object(hg__gc_link *g) {
-    return (PyObject *)(g + 1);
-}
-
-/* The rank of generation gen (list index) in a full collection's merged
- * list: 2 first, then 0, then 1; the permanent generation is never
- * walked (gcmodule.c gc_collect_main: gc_list_merge of the younger
- * generations into the collected one). */
-static inline int hg__gc_full_rank(int gen) {
-    static const int rank[HG__N_GC_LISTS] = {1, 2, 0, -1};
-    return gen >= 0 && gen < HG__N_GC_LISTS ? rank[gen] : -1;
-}
-
-/* True if op's type makes it a GC object (the pre-header holds a GC
- * header), as PyObject_IS_GC, inline. */
-static inline int hg__is_gc(PyObject *op) {
-    return _PyObject_IS_GC(op);
-}
-
-/* True if op is a GC object that the collector tracks right now; op's GC
- * header is read only when the type says it has one. */
-static inline int hg__gc_tracked(PyObject *op) {
-    return _PyObject_IS_GC(op) && _Py_AS_GC(op)->_gc_next != 0;
-}
-
-/* Track op -- a GC object, not tracked -- at the end of the oldest
- * generation's list instead of the youngest (what PyObject_GC_Track does):
- * _PyObject_GC_TRACK with generations[2] for generation0.  Young
- * collections then never traverse it; full ones do.  Needs the GIL and no
- * collection walking the lists at this moment -- true whenever Python code
- * may run, since a collection lets other code run only from its
- * finalizers, when every list is a plain list (objects die and are tracked
- * there too). */
-static inline void hg__gc_track_oldest(PyObject *op) {
-    hg__gc_link *g = _Py_AS_GC(op);
-    hg__gc_link *head = hg__gc_list(hg__gc_state(), NUM_GENERATIONS - 1);
-    hg__gc_link *last = (hg__gc_link *)head->_gc_prev;
-    _PyGCHead_SET_NEXT(last, g);
-    _PyGCHead_SET_PREV(g, last);
-    _PyGCHead_SET_NEXT(g, head);
-    head->_gc_prev = (uintptr_t)g;
+static inline size_t hg__immortal_estimate(void) {
+    return 0;
 }
 
 /* ---- inline traversal ---------------------------------------------------
@@ -274,133 +151,6 @@ static inline PyObject *hg__plain_dict(PyObject *op) {
     return *_PyObject_ManagedDictPointer(op);
 }
 
-/* ---- reference-count marks ----------------------------------------------
- * The parallel walk's parts mark objects concurrently: the count is read
- * and swapped atomically (relaxed: the compare-and-swap decides which part
- * records an object; nothing else is ordered by it). */
-
-static inline Py_ssize_t hg__refcnt_load(PyObject *op) {
-    return __atomic_load_n(&op->ob_refcnt, __ATOMIC_RELAXED);
-}
-
-static inline int hg__refcnt_cas(PyObject *op, Py_ssize_t *expected,
-                                 Py_ssize_t desired) {
-    return __atomic_compare_exchange_n(&op->ob_refcnt, expected, desired, 0,
-                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-}
-
-/* ---- prefetching -------------------------------------------------------- */
-
-/* What resolving a referent reads: its GC header (the stashed id) and its
- * count and type. */
-static inline void hg__prefetch_referent(PyObject *op) {
-    __builtin_prefetch((char *)op - sizeof(PyGC_Head));
-    __builtin_prefetch((char *)op + sizeof(Py_ssize_t));
-}
-
-/* What sizing and traversing a tracked object read first: its pre-header
- * (GC header, managed dict pointers: 32 bytes) and its first fields. */
-static inline void hg__prefetch_object(PyObject *op) {
-    __builtin_prefetch((char *)op - 32);
-    __builtin_prefetch((char *)op + 32);
-}
-
-/* What hg__gc_stashed_id returns for a tracked object whose header holds
- * no id (yet). */
-#define HG__NOT_STASHED UINT64_MAX
-
-/* The node id stashed in a tracked object's header, or HG__NOT_STASHED. */
-static inline uint64_t hg__gc_stashed_id(PyObject *op) {
-    uintptr_t prev = _Py_AS_GC(op)->_gc_prev;
-    return (prev & _PyGC_PREV_MASK_COLLECTING) ? prev >> _PyGC_PREV_SHIFT
-                                               : HG__NOT_STASHED;
-}
-
-static inline void hg__gc_stash(hg__gc_link *g, uint64_t id) {
-    g->_gc_prev = ((uintptr_t)id << _PyGC_PREV_SHIFT) |
-                  (g->_gc_prev & _PyGC_PREV_MASK_FINALIZED) |
-                  _PyGC_PREV_MASK_COLLECTING;
-}
-
-/* Undo the stash by walking the lists: every _gc_prev points at its
- * predecessor again, with its own flag bits.  A dependent pointer chase
- * (about as slow as a tp_traverse pass): only for captures that failed
- * before every tracked address was recorded. */
-static inline void hg__gc_restore(hg__gcstate *gc) {
-    for (int i = 0; i < HG__N_GC_LISTS; i++) {
-        hg__gc_link *head = hg__gc_list(gc, i);
-        hg__gc_link *prev = head;
-        for (hg__gc_link *g = hg__gc_next(head); g != head;
-             g = hg__gc_next(g)) {
-            g->_gc_prev =
-                (uintptr_t)prev | (g->_gc_prev & _PyGC_PREV_MASK_FINALIZED);
-            prev = g;
-        }
-    }
-}
-
-/* The GC header of a tracked object. */
-static inline hg__gc_link *hg__gc_head(PyObject *op) {
-    return _Py_AS_GC(op);
-}
-
-/* Undo the stash from the recorded addresses instead of the lists, for
- * the objects k0 <= k < k1 (so that the restore can be split over
- * threads): obj[k] (k < starts[HG__N_GC_LISTS]) is the object the list
- * walk met k-th, and list i holds obj[starts[i] .. starts[i+1]).  The
- * predecessor of each object is then known without a pointer chase, so the
- * writes are independent and the loop runs at memory bandwidth, not
- * latency. */
-static inline void hg__gc_restore_span(hg__gcstate *gc, const uint64_t *obj,
-                                       const size_t *starts, size_t k0,
-                                       size_t k1) {
-    for (int i = 0; i < HG__N_GC_LISTS; i++) {
-        size_t a = k0 > starts[i] ? k0 : starts[i];
-        size_t b = k1 < starts[i + 1] ? k1 : starts[i + 1];
-        hg__gc_link *prev;
-        if (a >= b) {
-            continue;
-        }
-        prev = a == starts[i] ? hg__gc_list(gc, i)
-                              : hg__gc_head((PyObject *)(uintptr_t)obj[a - 1]);
-        for (size_t k = a; k < b; k++) {
-            hg__gc_link *g = hg__gc_head((PyObject *)(uintptr_t)obj[k]);
-            if (k + 32 < b) {
-                __builtin_prefetch(
-                    hg__gc_head((PyObject *)(uintptr_t)obj[k + 32]), 1);
-            }
-            g->_gc_prev =
-                (uintptr_t)prev | (g->_gc_prev & _PyGC_PREV_MASK_FINALIZED);
-            prev = g;
-        }
-    }
-}
-
-/* The same for every listed object. */
-static inline void hg__gc_restore_listed(hg__gcstate *gc, const uint64_t *obj,
-                                         const size_t *starts) {
-    hg__gc_restore_span(gc, obj, starts, 0, starts[HG__N_GC_LISTS]);
-}
-
-/* An estimate of the number of tracked objects that walks nothing, to size
- * the first capture's arrays before the GIL is taken for the walk: the
- * survivors of the last full collection, the objects promoted to the
- * oldest generation since, net allocations counted by generation 0, and
- * at most threshold0 survivors per young collection held in generation 1.
- * Deaths in the old generation make it high; the permanent generation
- * (gc.freeze() keeps no count) makes it low. */
-static inline size_t hg__gc_tracked_estimate(const hg__gcstate *gc) {
-    Py_ssize_t n = gc->long_lived_total + gc->long_lived_pending;
-    if (gc->generations[0].count > 0) {
-        n += gc->generations[0].count;
-    }
-    if (gc->generations[1].count > 0) {
-        n +=
-            (Py_ssize_t)gc->generations[1].count * gc->generations[0].threshold;
-    }
-    return n > 0 ? (size_t)n : 0;
-}
-
 /* ---- sizes ------------------------------------------------------------- */
 
 /* sys.getsizeof(o) in 3.11 (Python/sysmodule.c _PySys_GetSizeOf) is
@@ -420,35 +170,15 @@ static inline Py_ssize_t hg__preheader_size(PyTypeObject *tp) {
     return _PyType_PreHeaderSize(tp);
 }
 
-/* object.__sizeof__ (Objects/typeobject.c object___sizeof___impl). */
-static inline Py_ssize_t hg__object_sizeof(PyObject *op) {
-    PyTypeObject *tp = Py_TYPE(op); /* borrowed */
-    Py_ssize_t res = tp->tp_basicsize;
-    if (tp->tp_itemsize > 0) {
-        res += Py_SIZE(op) * tp->tp_itemsize;
-    }
-    return res;
-}
-
-/* list.__sizeof__ (Objects/listobject.c list___sizeof___impl). */
-static inline Py_ssize_t hg__list_sizeof(PyObject *op) {
-    return Py_TYPE(op)->tp_basicsize +
-           ((PyListObject *)op)->allocated * (Py_ssize_t)sizeof(void *);
+/* What sys.getsizeof adds for op, whose type's pre-header is pre. */
+static inline Py_ssize_t hg__preheader_of(PyObject *op, Py_ssize_t pre) {
+    (void)op;
+    return pre;
 }
 
 /* dict.__sizeof__ (Objects/dictobject.c _PyDict_SizeOf). */
 static inline Py_ssize_t hg__dict_sizeof(PyObject *op) {
     return _PyDict_SizeOf((PyDictObject *)op);
-}
-
-/* set.__sizeof__ / frozenset.__sizeof__ (Objects/setobject.c set_sizeof). */
-static inline Py_ssize_t hg__set_sizeof(PyObject *op) {
-    PySetObject *so = (PySetObject *)op;
-    Py_ssize_t res = Py_TYPE(op)->tp_basicsize;
-    if (so->table != so->smalltable) {
-        res += (so->mask + 1) * (Py_ssize_t)sizeof(setentry);
-    }
-    return res;
 }
 
 /* int.__sizeof__ (Objects/longobject.c int___sizeof___impl, 3.11: at

@@ -32,6 +32,9 @@
  *                                when absent; runs no code if the keys
  *                                are str (hg__dict_str_keys_only)
  *   hg__dict_str_keys_only(d)    an exact dict whose keys are all str
+ *   hg__type_dict(tp)            tp's own attribute dict, borrowed, or
+ *                                NULL; from any thread (3.12 on keep a
+ *                                static builtin type's in the interpreter)
  *   hg__type_lookup(tp, name)    _PyType_Lookup without its attribute
  *                                cache (which changes reference counts)
  *   hg__lookup_attr(o, name, &v) getattr that returns 0 and NULL for a
@@ -77,11 +80,17 @@
  *                                < k1 (spans may run on other threads)
  *
  * Reference-count marks (the version header states when they are safe)
- *   Py_REFCNT, Py_SET_REFCNT     hold any value, marks < 0 included
- *   hg__refcnt_load(op)          the count, an atomic relaxed load
- *   hg__refcnt_cas(op, &old, v)  compare-and-swap of the count: nonzero
- *                                if it held *old and now holds v; else
- *                                *old is what it holds
+ *   hg__refcnt_word(op)          the Py_ssize_t that holds op's count,
+ *                                which may hold any value while marked,
+ *                                marks < 0 included (walk.h reads and
+ *                                writes it atomically); never write the
+ *                                word of an immortal object
+ *   hg__immortal_count(rc)       rc, an object's unmarked count (>= 0),
+ *                                makes it immortal: its count never
+ *                                changes and must not be written (3.12 on;
+ *                                always 0 before)
+ *   hg__immortal_estimate()      at least as many immortal objects as a
+ *                                walk can meet, about (0: none exist)
  *
  * Prefetching (hints: they change no result)
  *   hg__prefetch_referent(op)    what resolving a referent reads: its
@@ -100,6 +109,8 @@
  *
  * Sizes: what sys.getsizeof returns, without calls
  *   hg__preheader_size(tp)       what sys.getsizeof adds to __sizeof__
+ *   hg__preheader_of(op, pre)    what it adds for op, pre being its type's
+ *                                (3.13 adds nothing for a static type)
  *   hg__object_sizeof(op)        object.__sizeof__
  *   hg__list_sizeof, hg__dict_sizeof, hg__set_sizeof, hg__long_sizeof
  *                                the builtin __sizeof__ of each
@@ -112,13 +123,22 @@
 #define HG_CAPTURE_INTERP_H
 
 #include <patchlevel.h> /* PY_VERSION_HEX, without Python.h */
+#include <pyconfig.h>   /* Py_GIL_DISABLED */
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#if defined(Py_GIL_DISABLED)
+#error "objgraph capture/: the native capture needs the GIL; a free-threaded \
+build gets the portable capture (capture/CMakeLists.txt)"
+#elif PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #include "cpython311.h"
+#elif PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+#include "cpython312.h"
+#elif PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
+#include "cpython313.h"
 #else
 #error "objgraph capture/: no interpreter header for this CPython \
-(PY_VERSION_HEX): capture/interp.h knows 3.11 (cpython311.h); add a \
-cpythonXY.h that provides interp.h's interface and list it there"
+(PY_VERSION_HEX): capture/interp.h knows 3.11, 3.12 and 3.13 \
+(cpython3XY.h); add a cpythonXY.h that provides interp.h's interface and \
+list it there"
 #endif
 
 #endif /* HG_CAPTURE_INTERP_H */

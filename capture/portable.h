@@ -76,14 +76,17 @@ typedef enum hg__p_size_kind {
     HG__P_SZ_DEFAULT = 0, /* basicsize + ob_size * itemsize */
     HG__P_SZ_BUILTIN,     /* CPython's C __sizeof__: called in the walk */
     HG__P_SZ_CMETH,       /* another C method: called after the walk */
+    HG__P_SZ_CDESCR,      /* a C method of another calling convention
+                           * (3.13's ctypes metaclasses: METH_METHOD):
+                           * called through its descriptor after the walk */
     HG__P_SZ_PYTHON,      /* a Python-level one (Python sizes only) */
 } hg__p_size_kind;
 
 typedef struct hg__p_sizer {
     hg__p_size_kind kind;
     PyCFunction meth; /* BUILTIN, CMETH */
-    PyObject *descr;  /* PYTHON: the __sizeof__ found (borrowed from the
-                       * type's dict) */
+    PyObject *descr;  /* CDESCR, PYTHON: the __sizeof__ found (borrowed
+                       * from the type's dict) */
     int gc_preheader; /* 3.10: the GC header is added per object
                        * (PyObject_IS_GC); later: by type */
     Py_ssize_t preheader;

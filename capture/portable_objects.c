@@ -160,7 +160,7 @@ Py_ssize_t hg_capture_sizeof(PyObject *op) {
     Py_ssize_t n;
     hg__p_sizer_init(Py_TYPE(op), 1, &s);
     n = hg__p_sizer_quick(&s, op);
-    if (n == -1 && s.kind == HG__P_SZ_CMETH) {
+    if (n == -1 && (s.kind == HG__P_SZ_CMETH || s.kind == HG__P_SZ_CDESCR)) {
         n = hg__p_sizer_slow(&s, op);
     }
     if (n < 0) {

@@ -139,13 +139,18 @@ void hg__p_sizer_init(PyTypeObject *tp, int python_sizes, hg__p_sizer *out) {
     ml = ((PyMethodDescrObject *)d)->d_method;
     /* called as ml_meth(self, NULL): only a plain METH_NOARGS function,
      * and only when tp is a subtype of the class that defines it (as
-     * sizeof.c explains) */
-    if ((ml->ml_flags & ~(METH_COEXIST)) != METH_NOARGS ||
-        !PyType_IsSubtype(tp, PyDescr_TYPE(d))) {
+     * sizeof.c explains); a C method of another convention through its
+     * descriptor */
+    if (!PyType_IsSubtype(tp, PyDescr_TYPE(d))) {
         if (python_sizes) {
             out->kind = HG__P_SZ_PYTHON;
             out->descr = d;
         }
+        return;
+    }
+    if ((ml->ml_flags & ~(METH_COEXIST)) != METH_NOARGS) {
+        out->kind = HG__P_SZ_CDESCR;
+        out->descr = d;
         return;
     }
     if (ml->ml_meth == known.object) {
@@ -227,7 +232,7 @@ Py_ssize_t hg__p_sizer_quick(const hg__p_sizer *s, PyObject *op) {
 Py_ssize_t hg__p_sizer_slow(const hg__p_sizer *s, PyObject *op) {
     PyObject *res;
     Py_ssize_t n;
-    if (s->kind == HG__P_SZ_PYTHON) {
+    if (s->kind == HG__P_SZ_PYTHON || s->kind == HG__P_SZ_CDESCR) {
         /* what sys.getsizeof does: the special method, bound to op */
         descrgetfunc get = Py_TYPE(s->descr)->tp_descr_get;
         PyObject *bound;

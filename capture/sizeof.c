@@ -77,7 +77,7 @@ static PyObject *c_sizeof_in_mro(PyTypeObject *tp) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
-        PyObject *d = ((PyTypeObject *)PyTuple_GET_ITEM(mro, i))->tp_dict;
+        PyObject *d = hg__type_dict((PyTypeObject *)PyTuple_GET_ITEM(mro, i));
         PyObject *v; /* borrowed */
         if (d == NULL) {
             continue;
@@ -116,8 +116,12 @@ void hg__sizer_init(PyTypeObject *tp, int python_sizes, hg__sizer *out) {
      * unrelated type...) gives object.__sizeof__'s formula: the call
      * would go through a generic path, and for a skipped Python override
      * sys.getsizeof would find the override again. */
-    if ((ml->ml_flags & ~(METH_COEXIST)) != METH_NOARGS ||
-        !PyType_IsSubtype(tp, PyDescr_TYPE(d))) {
+    if (!PyType_IsSubtype(tp, PyDescr_TYPE(d))) {
+        return;
+    }
+    if ((ml->ml_flags & ~(METH_COEXIST)) != METH_NOARGS) {
+        out->kind = HG__SZ_CDESCR; /* called through the descriptor */
+        out->meth = NULL;
         return;
     }
     f = ml->ml_meth;
@@ -140,10 +144,23 @@ void hg__sizer_init(PyTypeObject *tp, int python_sizes, hg__sizer *out) {
 }
 
 Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op) {
-    PyObject *res = NULL;
     Py_ssize_t n;
     size_t total;
 
+    if (s->kind == HG__SZ_CDESCR) {
+        /* the C method found again (nothing has run since the walk that
+         * chose it but C __sizeof__ methods), bound to op and called */
+        PyObject *d = c_sizeof_in_mro(Py_TYPE(op)); /* borrowed */
+        PyObject *res;
+        if (d == NULL) {
+            return hg__object_sizeof(op) + hg__preheader_of(op, s->preheader);
+        }
+        Py_INCREF(d);
+        res = PyObject_CallOneArg(d, op);
+        Py_DECREF(d);
+        n = hg__size_of_result(res);
+        return n < 0 ? -1 : n + hg__preheader_of(op, s->preheader);
+    }
     if (s->meth == NULL) {
         total = hg__sys_getsizeof(op);
         if (total == (size_t)-1) {
@@ -152,7 +169,7 @@ Py_ssize_t hg__sizer_slow(const hg__sizer *s, PyObject *op) {
         return (Py_ssize_t)total;
     }
     n = hg__size_of_result(s->meth(op, NULL));
-    return n < 0 ? -1 : n + s->preheader;
+    return n < 0 ? -1 : n + hg__preheader_of(op, s->preheader);
 }
 
 /* See capture_int.h. */
@@ -167,7 +184,7 @@ Py_ssize_t hg__sizer_c_size(PyObject *op) {
     }
     if (n < 0) {
         PyErr_Clear();
-        n = hg__object_sizeof(op) + s.preheader;
+        n = hg__object_sizeof(op) + hg__preheader_of(op, s.preheader);
     }
     return n;
 }

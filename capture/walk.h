@@ -8,6 +8,8 @@
  *   walk_serial.c      phases 2 and 2b on the calling thread, its restore
  *   walk_parallel.c    phases 2 and 2b over the threads, its restore
  *   renumber.c         phase 5 of a parallel walk: the serial walk's ids
+ *   immortals.c        the table of immortal objects' marks (a leaf: it
+ *                      calls none of the others)
  *   capture.c          the phases in order (hg_capture_run), calling all
  *                      of the above; none of them calls it
  * The three in the middle call only walk_state.c (and capture_int.h's
@@ -24,7 +26,11 @@
  * Either way an untracked object's reference count holds its mark (see
  * hg__mark) until the restore -- unless its count is 1: the reference
  * being visited is then its only one, no other edge can lead to it, and
- * it is not marked (nor restored).
+ * it is not marked (nor restored) -- or it is immortal (CPython 3.12 on,
+ * interp.h: hg__immortal_count): its count is never written, and its mark
+ * is kept in the walk's immortal table instead (immortals.c).  Counts are
+ * read and written through hg__refcnt_word(op) only: CPython's own
+ * Py_SET_REFCNT ignores a count that looks immortal, as a mark may.
  */
 #ifndef HG_CAPTURE_WALK_H
 #define HG_CAPTURE_WALK_H
@@ -122,6 +128,18 @@ typedef struct untracked_src {
     size_t e0, e1;
 } untracked_src;
 
+/* The marks of immortal objects, keyed by address (open addressing,
+ * linear probing; parts claim slots concurrently).  Sized in phase 0 from
+ * hg__immortal_estimate(); a walk that finds it full fails with `full`
+ * set, and hg_capture_run retries with a larger one. */
+typedef struct imm_table {
+    uint64_t *keys;    /* object addresses; 0: a free slot */
+    Py_ssize_t *marks; /* the mark of keys[i]; 0: not marked yet */
+    size_t mask;       /* slots - 1 (a power of two); no table: 0 */
+    unsigned shift;    /* 64 - log2(slots), for the hash */
+    int full;          /* a claim found no free slot */
+} imm_table;
+
 typedef struct walk {
     hg_node n_tracked;
     size_t n_nodes; /* n_tracked + untracked so far (serial walk) */
@@ -207,8 +225,11 @@ typedef struct walk {
                    * the GC ones, and all of phase 2b's) */
     size_t cap_inv;
 
-    /* what phase 0 planned for: tracked, untracked nodes and edges */
-    size_t est_tracked, est_untracked, est_edges;
+    /* what phase 0 planned for: tracked, untracked nodes and edges, and
+     * immortal objects */
+    size_t est_tracked, est_untracked, est_edges, est_immortal;
+
+    imm_table imm; /* immortal objects' marks */
 } walk;
 
 /* How far ahead (in ids) the walks prefetch the next objects. */
@@ -312,6 +333,22 @@ static inline uint32_t hg__sat_refcnt(Py_ssize_t r) {
     return r > (Py_ssize_t)UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }
 
+/* The word that holds op's count, marks included (interp.h), read and
+ * written atomically (relaxed: the compare-and-swap decides which part
+ * records an object; nothing else is ordered by it).  The same for a
+ * slot of the immortal table. */
+static inline Py_ssize_t hg__word_load(const Py_ssize_t *p) {
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static inline void hg__word_store(Py_ssize_t *p, Py_ssize_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+static inline int hg__word_cas(Py_ssize_t *p, Py_ssize_t *expected,
+                               Py_ssize_t desired) {
+    return __atomic_compare_exchange_n(p, expected, desired, 0,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 /* The mark an untracked node's reference count holds during the serial walk. */
 static inline Py_ssize_t hg__refcnt_mark(hg_node id) {
     return -(Py_ssize_t)id - 1;
@@ -368,6 +405,31 @@ static inline Py_ssize_t hg__saved_refcnt(uint32_t saved, hg_node key,
         (*k)++;
     }
     return over[*k].refcnt;
+}
+
+/* ---- immortals.c ----------------------------------------------------------
+ * The immortal table: its slots are claimed during a walk, with the GIL
+ * held, possibly by several parts at once. */
+
+/* Phase 0 (no GIL): a table for about `expect` immortal objects (none when
+ * expect is 0).  HG_ENOMEM on allocation failure. */
+hg_status hg__imm_alloc(imm_table *t, size_t expect);
+/* Free it; t is zeroed.  Accepts a zeroed table. */
+void hg__imm_free(imm_table *t);
+/* The slot of immortal op's mark: found, or claimed (its mark 0).  NULL
+ * when the table is full (t->full set: the walk fails with HG_ENOMEM). */
+Py_ssize_t *hg__imm_claim(imm_table *t, PyObject *op);
+/* The slot of op's mark if op has one, else NULL (claims nothing). */
+Py_ssize_t *hg__imm_find(const imm_table *t, PyObject *op);
+
+/* The word where untracked op's mark goes: its count's, or, for an
+ * immortal object (rc, its unmarked count, says so), its slot in the
+ * immortal table, claimed on first sight; *imm tells which.  NULL when the
+ * table is full (t->full set). */
+static inline Py_ssize_t *hg__mark_word(imm_table *t, PyObject *op,
+                                        Py_ssize_t rc, int *imm) {
+    *imm = rc >= 0 && hg__immortal_count(rc);
+    return *imm ? hg__imm_claim(t, op) : hg__refcnt_word(op);
 }
 
 /* ---- walk_serial.c -------------------------------------------------------

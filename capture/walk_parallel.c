@@ -259,13 +259,14 @@ static int part_defer(part *p, PyObject *op, hg_node id) {
     return 0;
 }
 
-/* A referent marked already: its id; and if the mark's block is later
- * than the one p is walking (another part made the node meanwhile), the
- * mark gets p's block, and the block is noted as holding a first
- * reference to a node made elsewhere. */
-static hg_node marked_id(walk *w, part *p, PyObject *op, Py_ssize_t rc) {
+/* A referent marked already (its mark word: the count's, or its immortal
+ * slot's): its id; and if the mark's block is later than the one p is
+ * walking (another part made the node meanwhile), the mark gets p's block,
+ * and the block is noted as holding a first reference to a node made
+ * elsewhere. */
+static hg_node marked_id(walk *w, part *p, Py_ssize_t *word, Py_ssize_t rc) {
     while (p->cur_block < hg__mark_block(rc)) {
-        if (hg__refcnt_cas(op, &rc, hg__mark(hg__mark_id(rc), p->cur_block))) {
+        if (hg__word_cas(word, &rc, hg__mark(hg__mark_id(rc), p->cur_block))) {
             w->blocks[p->cur_block].lowered_in = 1;
             break;
         }
@@ -275,16 +276,28 @@ static hg_node marked_id(walk *w, part *p, PyObject *op, Py_ssize_t rc) {
 
 /* The walk id of an untracked referent: read from its mark, or, on first
  * sight, a new node of p (marked by compare-and-swap: if another part
- * marks it first, its id is taken instead). */
+ * marks it first, its id is taken instead).  An immortal object's mark is
+ * its slot in the immortal table, where "not marked" is 0. */
 static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
-    Py_ssize_t rc = hg__refcnt_load(op);
+    Py_ssize_t *word = hg__refcnt_word(op);
+    Py_ssize_t rc = hg__word_load(word), seen;
     const tcache_entry *te;
     size_t l = p->n;
     hg_node enc;
     Py_ssize_t n;
+    int imm;
 
     if (rc < 0) {
-        *out = marked_id(w, p, op, rc);
+        *out = marked_id(w, p, word, rc);
+        return 0;
+    }
+    word = hg__mark_word(&w->imm, op, rc, &imm);
+    if (word == NULL) {
+        goto nomem;
+    }
+    seen = imm ? hg__word_load(word) : rc; /* what the CAS expects */
+    if (seen < 0) {
+        *out = marked_id(w, p, word, seen);
         return 0;
     }
     if (l >> w->shift) {
@@ -295,7 +308,7 @@ static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
     if (l == p->cap && part_grow_nodes(p) < 0) {
         goto nomem;
     }
-    if (rc >= (Py_ssize_t)UINT32_MAX && p->n_over == p->cap_over &&
+    if (!imm && rc >= (Py_ssize_t)UINT32_MAX && p->n_over == p->cap_over &&
         hg__walk_grow((void **)&p->over, &p->cap_over, sizeof(rc_overflow),
                       p->n_over + 1) < 0) {
         goto nomem;
@@ -304,8 +317,8 @@ static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
         goto nomem;
     }
     enc = p->enc_base + (hg_node)l;
-    if (rc != 1 && !hg__refcnt_cas(op, &rc, hg__mark(enc, p->cur_block))) {
-        *out = marked_id(w, p, op, rc); /* rc: the other part's mark */
+    if (rc != 1 && !hg__word_cas(word, &seen, hg__mark(enc, p->cur_block))) {
+        *out = marked_id(w, p, word, seen); /* the other part's mark */
         return 0;
     }
     {
@@ -317,7 +330,7 @@ static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
         p->n = l + 1; /* from here on the restore puts the count back */
         flags[l] = fl;
     }
-    if (rc >= (Py_ssize_t)UINT32_MAX) {
+    if (!imm && rc >= (Py_ssize_t)UINT32_MAX) {
         p->over[p->n_over].id = (hg_node)l;
         p->over[p->n_over].refcnt = rc;
         p->n_over++;
@@ -367,7 +380,7 @@ static int part_resolve(part *p, size_t keep) {
         } else {
             /* marked by a block no later than this one: the id, inline;
              * else (first sight, or a mark to lower) part_untracked */
-            Py_ssize_t cnt = hg__refcnt_load(op);
+            Py_ssize_t cnt = hg__word_load(hg__refcnt_word(op));
             if (cnt < 0 && hg__mark_block(cnt) <= p->cur_block) {
                 id = hg__mark_id(cnt);
             } else if (part_untracked(w, p, op, &id) < 0) {
@@ -675,8 +688,8 @@ int hg__par_walk(walk *w) {
  * NULL (the nodes block `maker` made, in a completed walk): the block each
  * node is new in (phase 5) is counted -- the one its mark ended with, or,
  * unmarked, the maker. */
-static void restore_range(part *p, size_t l0, size_t l1, uint32_t maker,
-                          uint32_t *counts) {
+static void restore_range(part *p, const imm_table *imm, size_t l0, size_t l1,
+                          uint32_t maker, uint32_t *counts) {
     size_t k = 0;
     while (k < p->n_over && p->over[k].id < l0) { /* (sorted by id) */
         k++;
@@ -687,7 +700,15 @@ static void restore_range(part *p, size_t l0, size_t l1, uint32_t maker,
         if (l + 32 < l1 && p->refcnt[l + 32] != 1) {
             __builtin_prefetch((void *)(uintptr_t)p->addr[l + 32], 1);
         }
-        if (rc == 1) { /* not marked: its only reference made it */
+        Py_ssize_t *word = hg__refcnt_word(op), cur = 0, mark;
+        const Py_ssize_t *slot = NULL;
+        uint32_t fb;
+        if (rc != 1) {
+            cur = hg__word_load(word);
+            slot = cur >= 0 ? hg__imm_find(imm, op) : NULL;
+        }
+        if (cur >= 0 && slot == NULL) {
+            /* not marked: its only reference made it (count 1) */
             if (p->fblock != NULL) {
                 p->fblock[l] = HG__NO_BLOCK;
             }
@@ -696,18 +717,20 @@ static void restore_range(part *p, size_t l0, size_t l1, uint32_t maker,
             }
             continue;
         }
-        rc = hg__saved_refcnt(p->refcnt[l], (hg_node)l, p->over, p->n_over, &k);
-        {
-            Py_ssize_t cur = Py_REFCNT(op);
-            uint32_t fb = hg__mark_block(cur);
-            if (p->fblock != NULL) {
-                p->fblock[l] = fb;
-            }
-            if (counts != NULL) {
-                counts[fb]++;
-            }
-            Py_SET_REFCNT(op,
-                          rc + (cur - hg__mark(p->enc_base + (hg_node)l, fb)));
+        /* marked: in its count, or, immortal, in its slot */
+        mark = slot != NULL ? *slot : cur;
+        fb = hg__mark_block(mark);
+        if (p->fblock != NULL) {
+            p->fblock[l] = fb;
+        }
+        if (counts != NULL) {
+            counts[fb]++;
+        }
+        if (slot == NULL) {
+            rc = hg__saved_refcnt(p->refcnt[l], (hg_node)l, p->over, p->n_over,
+                                  &k);
+            hg__word_store(word,
+                           rc + (cur - hg__mark(p->enc_base + (hg_node)l, fb)));
         }
     }
 }
@@ -735,11 +758,12 @@ void hg__par_restore(walk *w, hg__gcstate *gc) {
     for (long i = 0; i < nb + n_whole + n_chunks; i++) {
         if (i < nb) {
             const block *bl = &w->blocks[i];
-            restore_range(&w->parts[bl->part], bl->l0, bl->l1, (uint32_t)i,
+            restore_range(&w->parts[bl->part], &w->imm, bl->l0, bl->l1,
+                          (uint32_t)i,
                           w->counts + (size_t)thread_num() * w->n_blocks);
         } else if (i < nb + n_whole) {
             part *p = &w->parts[by_block ? w->n_parts - 1 : i - nb];
-            restore_range(p, 0, p->n, 0, NULL);
+            restore_range(p, &w->imm, 0, p->n, 0, NULL);
         } else {
             size_t c = (size_t)(i - nb - n_whole);
             hg__gc_restore_span(gc, w->addr, w->list_start,

@@ -45,14 +45,25 @@ static int record_size(walk *w, PyObject *op, uint32_t tid, hg_node id,
 }
 
 /* Id of an untracked object, recording its node entry and marking it on
- * first sight (unless its count is 1). */
+ * first sight (unless its count is 1).  An immortal object's mark goes to
+ * the immortal table, its count untouched. */
 static int untracked_id(walk *w, PyObject *op, hg_node *out) {
-    Py_ssize_t rc = Py_REFCNT(op);
+    Py_ssize_t rc = hg__word_load(hg__refcnt_word(op));
+    Py_ssize_t *word;
     hg_node id;
     int64_t tid;
+    int imm;
 
     if (rc < 0) {
-        *out = (hg_node)(-(rc + 1));
+        *out = hg__mark_id(rc);
+        return 0;
+    }
+    word = hg__mark_word(&w->imm, op, rc, &imm);
+    if (word == NULL) {
+        goto nomem;
+    }
+    if (imm && *word < 0) {
+        *out = hg__mark_id(*word);
         return 0;
     }
     if (w->n_nodes >= HG_MAX_NODES) {
@@ -67,7 +78,7 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
     if (tid < 0) {
         goto nomem;
     }
-    if (rc >= (Py_ssize_t)UINT32_MAX) {
+    if (!imm && rc >= (Py_ssize_t)UINT32_MAX) {
         if (w->n_over == w->cap_over &&
             hg__walk_grow((void **)&w->over, &w->cap_over, sizeof(rc_overflow),
                           w->n_over + 1) < 0) {
@@ -79,7 +90,7 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
     }
     w->addr[id] = (uint64_t)(uintptr_t)op;
     w->type[id] = (uint32_t)tid;
-    w->refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
+    w->refcnt[id] = hg__sat_refcnt(rc);
     w->flags[id] =
         (PyObject_IS_GC(op) ? HG_NODE_GC : 0) | w->types[tid].node_flags;
     if (record_size(w, op, (uint32_t)tid, id, &w->size[id]) < 0) {
@@ -90,7 +101,7 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
         /* A count of 1 is the reference being visited: no other edge can
          * lead here (tp_traverse visits only references its object owns),
          * so the object needs no mark -- nor a restore. */
-        Py_SET_REFCNT(op, hg__refcnt_mark(id));
+        hg__word_store(word, hg__refcnt_mark(id));
     }
     w->n_marked++;
     *out = id;
@@ -263,12 +274,13 @@ static void restore_refcnts(walk *w) {
             /* independent read-modify-writes: fetch ahead of them */
             __builtin_prefetch((void *)(uintptr_t)w->addr[id + 16], 1);
         }
-        if (w->refcnt[id] == 1) {
-            continue; /* never marked: see untracked_id */
+        Py_ssize_t *word = hg__refcnt_word(op), cur;
+        if (w->refcnt[id] == 1 || (cur = hg__word_load(word)) >= 0) {
+            continue; /* never marked (see untracked_id), or immortal */
         }
         Py_ssize_t rc =
             hg__saved_refcnt(w->refcnt[id], id, w->over, w->n_over, &k);
-        Py_SET_REFCNT(op, rc + (Py_REFCNT(op) - hg__refcnt_mark(id)));
+        hg__word_store(word, rc + (cur - hg__refcnt_mark(id)));
     }
     w->n_marked = 0;
 }

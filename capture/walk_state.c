@@ -80,6 +80,7 @@ void hg__walk_free(walk *w) {
         hg_free(w->tindex, (w->tmask + 1) * sizeof(uint32_t));
     }
     hg_free(w->defer, w->cap_defer * sizeof(deferred));
+    hg__imm_free(&w->imm);
     memset(w, 0, sizeof(*w));
 }
 
@@ -286,7 +287,8 @@ hg_status hg__walk_alloc(walk *w) {
     w->tindex = hg_calloc((w->tmask + 1) * sizeof(uint32_t));
     if (w->addr == NULL || w->size == NULL || w->type == NULL ||
         w->refcnt == NULL || w->flags == NULL || w->offsets == NULL ||
-        w->targets == NULL || w->tindex == NULL) {
+        w->targets == NULL || w->tindex == NULL ||
+        hg__imm_alloc(&w->imm, w->est_immortal) != HG_OK) {
         return HG_ENOMEM;
     }
     {
@@ -333,6 +335,7 @@ int hg__walk_chase(walk *w, hg__gcstate *gc) {
              g = hg__gc_next(g)) {
             PyObject *op = hg__gc_object(g); /* borrowed */
             int64_t tid;
+            Py_ssize_t rc;
             if (id == cap) {
                 if (id >= HG_MAX_NODES) {
                     w->status = HG_ERANGE;
@@ -356,8 +359,15 @@ int hg__walk_chase(walk *w, hg__gcstate *gc) {
             hg__gc_stash(g, id);
             addr[id] = (uint64_t)(uintptr_t)op;
             type[id] = (uint32_t)tid;
-            refcnt[id] = hg__sat_refcnt(Py_REFCNT(op));
+            rc = hg__word_load(hg__refcnt_word(op));
+            refcnt[id] = hg__sat_refcnt(rc);
             flags[id] = fl | w->types[tid].node_flags;
+            if (i == HG__GC_LIST_FROZEN && hg__immortal_count(rc)) {
+                /* the interpreter's own: 3.12 freezes the immortal
+                 * __mro__ and __bases__ of its static types at startup;
+                 * out of every view, as gc.get_objects() leaves them */
+                flags[id] |= HG_NODE_EXCLUDED;
+            }
             if (pin) {
                 Py_INCREF(op); /* cannot run code: only a count goes up */
                 w->n_pinned = id + 1;

@@ -222,6 +222,9 @@ uint64_t hg_graph_nbytes(const hg_graph *g);
 /* Nodes whose reference count is stored saturated (refcnt == UINT32_MAX:
  * 2^32 - 1 or more at capture, the true count unknown); 0 for NULL. */
 hg_node hg_graph_count_saturated(const hg_graph *g);
+/* Nodes whose stored reference count is min or more; 0 for NULL.  (From
+ * CPython 3.12 on, a count of 2^31 or more marks an immortal object.) */
+hg_node hg_graph_count_refcnt_from(const hg_graph *g, uint32_t min);
 
 /* Whether node v is reachable from a root -- a node whose refcnt exceeds
  * its in-degree -- by a backward search over g->rev (which must be built)

@@ -95,7 +95,7 @@ uint64_t hg_graph_nbytes(const hg_graph *g) {
 }
 
 /* One parallel counting pass; reference counts are never written here. */
-hg_node hg_graph_count_saturated(const hg_graph *g) {
+hg_node hg_graph_count_refcnt_from(const hg_graph *g, uint32_t min) {
     uint64_t count = 0;
     int64_t v;
 
@@ -105,9 +105,13 @@ hg_node hg_graph_count_saturated(const hg_graph *g) {
 #pragma omp parallel for schedule(static) reduction(+ : count)                 \
     if (hg__n_chunks(g->n_nodes) > 1) num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)g->n_nodes; v++) {
-        count += g->refcnt[v] == UINT32_MAX;
+        count += g->refcnt[v] >= min;
     }
     return (hg_node)count;
+}
+
+hg_node hg_graph_count_saturated(const hg_graph *g) {
+    return hg_graph_count_refcnt_from(g, UINT32_MAX);
 }
 
 /* ---- node sizes ---------------------------------------------------------- */

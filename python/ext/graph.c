@@ -507,6 +507,23 @@ static PyObject *Graph_get_saturated(GraphObject *self, void *c) {
     return PyLong_FromUnsignedLong(n);
 }
 
+static PyObject *Graph_count_refcounts_from(GraphObject *self, PyObject *arg) {
+    unsigned long min = PyLong_AsUnsignedLong(arg);
+    hg_node n;
+    if (min == (unsigned long)-1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (min > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError,
+                        "count_refcounts_from(min): min exceeds 2**32 - 1");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        n = hg_graph_count_refcnt_from(G(self), (uint32_t)min);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromUnsignedLong(n);
+}
+
 static PyGetSetDef Graph_getset[] = {
     {"n_tracked", (getter)Graph_get_n_tracked, NULL,
      "Nodes the cyclic GC tracks (ids 0 .. n_tracked-1).", NULL},
@@ -1363,6 +1380,9 @@ cleanup:
 static PyMethodDef Graph_methods[] = {
     {"close", (PyCFunction)Graph_close, METH_NOARGS,
      "close()\n\nRelease the strong references a pinned graph holds."},
+    {"count_refcounts_from", (PyCFunction)Graph_count_refcounts_from, METH_O,
+     "count_refcounts_from(min) -> int\n\nNodes whose stored reference "
+     "count is min or more."},
     {"type_names", (PyCFunction)Graph_type_names, METH_VARARGS,
      "type_names(shortnames=True) -> list[str]\n\nName of each type id."},
     {"pop_name_errors", (PyCFunction)Graph_pop_name_errors, METH_NOARGS,

@@ -89,7 +89,10 @@ def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0):
 
     Reference counts are stored in 32 bits: one of 2**32 - 1 or more is
     stored as 2**32 - 1, counted in :attr:`Snapshot.saturated_refcounts`
-    and refused by :meth:`Snapshot.refcount_excess`.
+    and refused by :meth:`Snapshot.refcount_excess`.  From CPython 3.12
+    on, immortal objects' fixed counts are never written by the capture;
+    they are counted in :attr:`Snapshot.immortal_objects` instead, are
+    roots, and are refused by :meth:`Snapshot.refcount_excess`.
 
     ``gc_timeout`` (seconds, default 10): the heap cannot be read while
     the garbage collector runs.  While a collection runs in another thread
@@ -99,16 +102,16 @@ def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0):
     ``gc.callbacks`` entry), it raises RuntimeError at once.
 
     Two captures give the same snapshot: the native one, which reads the
-    interpreter's internals (built for the CPython versions it knows,
-    3.11), and the portable one, which uses the public C API only (any
-    CPython from 3.10; slower, one hash lookup per reference).  The
-    environment variable ``OBJGRAPH_CAPTURE``, read at each capture,
-    chooses: ``auto`` or unset (the native one where it was built),
-    ``native`` or ``portable``; :attr:`Snapshot.capture_kind` says which
-    one ran.  The portable capture sees frozen objects (``gc.freeze()``)
-    only when module globals or other objects refer to them, and answers
-    from a ``gc.callbacks`` entry's ``"stop"`` call, once the collection
-    is over.
+    interpreter's internals (built for the CPython versions it knows, 3.11,
+    3.12 and 3.13, without free threading), and the portable one, which uses
+    the public C API only (any CPython from 3.10; slower, one hash lookup
+    per reference).  The environment variable ``OBJGRAPH_CAPTURE``, read at
+    each capture, chooses: ``auto`` or unset (the native one where it was
+    built), ``native`` or ``portable``; :attr:`Snapshot.capture_kind` says
+    which one ran.  The portable capture sees frozen objects
+    (``gc.freeze()``) only when module globals or other objects refer to
+    them, and answers from a ``gc.callbacks`` entry's ``"stop"`` call, once
+    the collection is over.
 
         >>> snap = objgraph.snapshot()
         >>> snap.count('MyClass')

@@ -178,7 +178,8 @@ def _cmd_info(args, progress):
            'edges': snap.num_edges, 'tracked': sum(stats.values()),
            'types': len(stats), 'pause_seconds': snap.pause_seconds,
            'capture_seconds': snap.capture_seconds,
-           'saturated_refcounts': snap.saturated_refcounts}
+           'saturated_refcounts': snap.saturated_refcounts,
+           'immortal_objects': snap.immortal_objects}
     lines = [
         'file:     %s (%s)' % (args.file, _size(doc['file_size'])),
         'created:  %s by %s' % (created.strftime('%Y-%m-%d %H:%M:%S UTC'),
@@ -191,6 +192,9 @@ def _cmd_info(args, progress):
         'pause:    %.1f ms holding the GIL (the capture took %.1f ms)'
         % (doc['pause_seconds'] * 1e3, doc['capture_seconds'] * 1e3),
     ]
+    if doc['immortal_objects']:
+        lines.append('immortal: %d objects (fixed reference counts; roots)'
+                     % doc['immortal_objects'])
     if doc['saturated_refcounts']:
         lines.append('refcnts:  %d saturated (2**32 - 1 or more at capture, '
                      'true count unknown)' % doc['saturated_refcounts'])
@@ -493,9 +497,9 @@ def build_parser():
     p = command('info', _cmd_info, 'what a snapshot file holds',
                 'Print the node, edge and type counts of a snapshot file, '
                 'the capture\'s pause, the Python that was captured, the '
-                'file size and when the snapshot was taken; and the '
-                'reference counts stored saturated (2**32 - 1 or more), '
-                'if any.')
+                'file size and when the snapshot was taken; the immortal '
+                'objects (CPython 3.12 on) and the reference counts stored '
+                'saturated (2**32 - 1 or more), if any.')
     p.add_argument('file', metavar='FILE', help='a snapshot file')
 
     p = command('top', _cmd_top, 'types by count and bytes',

@@ -196,6 +196,19 @@ def _refcount(obj):
     return sys.getrefcount(obj) - 4
 
 
+# From CPython 3.12 on, a count of 2**31 or more is an immortal object's
+# (_Py_IsImmortal): fixed, whatever references come and go.
+_IMMORTAL_MIN = 1 << 31 if sys.version_info >= (3, 12) else None
+
+
+def _immortal(obj):
+    """Whether obj is immortal (CPython 3.12 on): its count never changes,
+    so objgraph's figure for it is getrefcount - 4, with no reference of
+    ours or the caller's to account for."""
+    return (_IMMORTAL_MIN is not None
+            and sys.getrefcount(obj) >= _IMMORTAL_MIN)
+
+
 def _label(obj, extra_info, refcount, shortnames):
     """Quoted node label: type name [refcount], short repr, extra info."""
     first = _type_name(obj, shortnames)
@@ -465,8 +478,8 @@ def _write_graph(f, objs, neighbours, backrefs, max_depth,
         tdepth = depth[id(target)]
         count = None
         root = root_refs if tdepth == 0 else 0
-        if refcounts and refcount_of is None:
-            count = _refcount(target) + root
+        if refcounts and (refcount_of is None or _immortal(target)):
+            count = _refcount(target) + (0 if _immortal(target) else root)
         elif refcounts:
             # only roots can be queued twice (given twice in objs)
             copies = queued.get(id(target), 0)

@@ -18,6 +18,7 @@ the ones that return objects.
 import collections
 import os
 import platform
+import sys
 import time
 from array import array
 
@@ -275,6 +276,13 @@ class LoadedSnapshot(Snapshot):
     def python_version(self):
         """The captured program's Python version, e.g. ``'3.11.2'``."""
         return self._info['runtime'].rpartition(' ')[2]
+
+    def _python_version(self):
+        try:
+            major, minor = self.python_version.split('.')[:2]
+            return int(major), int(minor)
+        except ValueError:  # a runtime string this version does not know
+            return sys.version_info[:2]
 
     @property
     def producer(self):

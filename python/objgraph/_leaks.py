@@ -238,12 +238,22 @@ class LeakAnalysis:
         Positive for roots: references from outside the graph (frames,
         C code).  An object nothing should hold from C but with a positive
         excess is the signature of a reference leaked by an extension.
-        Raises ValueError if ``obj`` is not in the snapshot, or if its
-        count was stored saturated (2**32 - 1 or more: see
+        Raises ValueError if ``obj`` is not in the snapshot, if it is
+        immortal (CPython 3.12 on: its count is fixed and counts no
+        references; see :attr:`immortal_objects`), or if its count was
+        stored saturated (2**32 - 1 or more: see
         :attr:`saturated_refcounts`), whose excess is unknown.
         """
         v = self._node_of_arg(obj)
         count = self._g.node(v)[3]
+        imin = self._immortal_min()
+        if imin is not None and count >= imin:
+            raise ValueError(
+                'refcount_excess(): this %s is immortal (CPython 3.12 and '
+                'later): its reference count is fixed and counts no '
+                'references, so it has no excess; the interpreter holds '
+                'it, a root, for its whole life'
+                % self._g.type_names(True)[self._g.node(v)[1]])
         if count == _SATURATED:
             raise ValueError(
                 'refcount_excess(): the reference count of this %s was '

@@ -147,19 +147,47 @@ class Snapshot(LeakAnalysis):
         :func:`objgraph.snapshot`)."""
         return self._g.capture_kind
 
+    def _python_version(self):
+        """(major, minor) of the Python that was captured."""
+        return sys.version_info[:2]
+
+    def _immortal_min(self):
+        """The smallest stored count that marks an immortal object (CPython
+        3.12 on: 2**31, _Py_IsImmortal's test), or None before 3.12."""
+        return 1 << 31 if self._python_version() >= (3, 12) else None
+
     @property
     def saturated_refcounts(self):
-        """Number of objects whose reference count was 2**32 - 1 or more
-        at capture time: counts are stored in 32 bits, so theirs is stored
-        as 2**32 - 1 and the true one is unknown.  Usually 0 on Python
-        3.11 (such a count means 4 billion references, or a corrupted
-        count); from 3.12 on, every immortal object (None, small ints,
-        interned strings, static types) has such a count;
+        """Number of mortal objects whose reference count was 2**32 - 1 or
+        more at capture time: counts are stored in 32 bits, so theirs is
+        stored as 2**32 - 1 and the true one is unknown.  Usually 0 (such a
+        count means 4 billion references, or a corrupted count), and
+        always 0 from CPython 3.12 on, where a count that high marks an
+        immortal object instead (:attr:`immortal_objects`).
         :meth:`refcount_excess` refuses these objects rather than report a
         leak that may not exist.  Such objects are roots."""
         if self._saturated is None:
-            self._saturated = self._g.saturated_refcounts
+            self._saturated = (0 if self._immortal_min() is not None
+                               else self._g.saturated_refcounts)
         return self._saturated
+
+    @property
+    def immortal_objects(self):
+        """Number of immortal objects in the snapshot (CPython 3.12 on; 0
+        before): None, True, False, small ints, interned strings, static
+        types... Their reference count is fixed (2**32 - 1 when they were
+        made; CPython treats any count of 2**31 or more alike) and never
+        changes, so it says nothing about who holds them.  They are roots:
+        the interpreter holds them for its whole life, so nothing they
+        reference is ever garbage or a leak of the program's; and
+        :meth:`refcount_excess` refuses them rather than report their
+        fixed count as references from outside the graph.
+
+            >>> with objgraph.snapshot() as snap:
+            ...     ok = snap.immortal_objects >= 0
+        """
+        imin = self._immortal_min()
+        return 0 if imin is None else self._g.count_refcounts_from(imin)
 
     @property
     def pinned(self):

@@ -86,7 +86,20 @@ def _code(text):
 
 
 def _version_header(path):
-    return re.fullmatch(r'cpython\d+\.h', path.name) is not None
+    """capture/cpythonXY.h, or cpython_common.h: what several versions'
+    headers share, included by each of them."""
+    return re.fullmatch(r'cpython(?:\d+|_common)\.h', path.name) is not None
+
+
+def _with_shared(path):
+    """A version header's code with that of the shared headers it
+    includes (cpython_*.h)."""
+    text = path.read_text()
+    code = _code(text)
+    for name in re.findall(r'#\s*include\s+"(cpython_\w+\.h)"',
+                           COMMENT.sub(' ', text)):
+        code += _code((CAPTURE / name).read_text())
+    return code
 
 
 def test_interpreter_internals_only_in_the_version_headers():
@@ -122,9 +135,11 @@ def test_every_version_header_provides_the_interface():
     doc = COMMENT.match((CAPTURE / 'interp.h').read_text()).group(0)
     names = sorted(set(re.findall(r'\b(?:hg__|HG__)\w+', doc)))
     assert len(names) > 30, 'expected the interface in interp.h: %s' % names
-    headers = [p for p in sorted(CAPTURE.glob('*.h')) if _version_header(p)]
+    headers = [p for p in sorted(CAPTURE.glob('cpython*.h'))
+               if re.fullmatch(r'cpython\d+\.h', p.name)]
+    assert len(headers) >= 3, headers
     for path in headers:
-        code = _code(path.read_text())
+        code = _with_shared(path)
         missing = [
             n for n in names if not re.search(
                 r'#\s*define\s+%s\b|\b%s\s*\(|typedef[^;]*\b%s\s*;'
@@ -136,7 +151,7 @@ def test_every_version_header_provides_the_interface():
     others = [p for p in sorted(CAPTURE.glob('*.[ch]'))
               if not _version_header(p) and p.name != 'interp.h']
     for path in headers:
-        own = set(re.findall(r'\b(?:hg__|HG__)\w+', _code(path.read_text())))
+        own = set(re.findall(r'\b(?:hg__|HG__)\w+', _with_shared(path)))
         for other in others:
             used = own & set(re.findall(r'\b(?:hg__|HG__)\w+',
                                         _code(other.read_text())))

@@ -1,0 +1,272 @@
+/*
+ * cpython313.h -- every interpreter internal capture/ relies on, for the
+ * CPython 3.13 family (with the GIL): interp.h's interface, implemented
+ * for 3.13.
+ *
+ * capture/ reads the cyclic GC's lists and headers directly, marks
+ * objects through their reference counts, visits the referents of the
+ * commonest objects itself, and computes the shallow size of hot builtin
+ * types without calling __sizeof__.  All of it depends on the private
+ * layout of one CPython minor version, so that knowledge is confined to
+ * this header (and cpython_common.h, which it includes); interp.h chooses
+ * it by version.
+ *
+ * The GC lists, the id stash in the GC headers and the reference-count
+ * marks are laid out as in 3.11 and 3.12 (3.13 went back to 3.12's
+ * three generations and permanent generation before its release, in
+ * Python/gc.c): cpython_common.h states them once.
+ *
+ * Immortal objects (PEP 683, Include/object.h): None, True, False, the
+ * small ints, the interned strings made immortal (the runtime's own and
+ * most of those interned at import; sys.intern makes mortal ones) and the
+ * static types have the count _Py_IMMORTAL_REFCNT
+ * (UINT_MAX on 64-bit builds), and any object whose count reaches 2^31 is
+ * treated alike: _Py_IsImmortal reads the low 32 bits as a signed int, and
+ * Py_INCREF, Py_DECREF and Py_SET_REFCNT leave such a count alone.  The
+ * walk never writes one (hg__immortal_count); the count recorded is the
+ * one read, 2^31 or more, so an immortal node is a root (a count above
+ * its referrers).
+ *
+ * Inline values (Include/internal/pycore_object.h, 3.13): a class with
+ * Py_TPFLAGS_INLINE_VALUES keeps its instances' attribute values right
+ * after the object header (PyDictValues: capacity, size, valid flags, then
+ * the values), and with Py_TPFLAGS_MANAGED_DICT the __dict__ pointer, once
+ * one is made, before the GC header (the weakref list before it): an
+ * instance's pre-header is 32 bytes.  subtype_traverse
+ * (PyObject_VisitManagedDict) visits the inline values while they are
+ * valid, else the __dict__.  A static builtin type keeps its dict in the
+ * interpreter, not in tp_dict (_PyType_GetDict).
+ */
+#ifndef HG_CPYTHON313_H
+#define HG_CPYTHON313_H
+
+/* The internal headers need Py_BUILD_CORE from the first include of
+ * Python.h on, so this header must come before capture.h. */
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#if PY_VERSION_HEX < 0x030D0000 || PY_VERSION_HEX >= 0x030E0000
+#error "objgraph capture/: cpython313.h covers CPython 3.13 only; \
+include interp.h, which chooses the header of the version built against"
+#endif
+
+#include "internal/pycore_dict.h"
+#include "internal/pycore_gc.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_long.h"
+#include "internal/pycore_moduleobject.h"
+#include "internal/pycore_object.h"
+#include "internal/pycore_pystate.h"
+#include "internal/pycore_sysmodule.h"
+#include "internal/pycore_typeobject.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- identifiers, lookups, time --------------------------------------- */
+
+/* Statically allocated interned identifiers (no reference counting). */
+#define HG__ID(name) (&_Py_ID(name))
+
+/* d[key] (borrowed, NULL when absent), key's hash given.  No Python code
+ * runs when every key of d is a str and key is an exact str. */
+static inline PyObject *hg__dict_lookup(PyObject *d, PyObject *key,
+                                        Py_hash_t hash) {
+    return _PyDict_GetItem_KnownHash(d, key, hash);
+}
+
+/* True if every key of d is a str, so that looking up a str key runs no
+ * Python code (no __eq__ of a colliding key). */
+static inline int hg__dict_str_keys_only(PyObject *d) {
+    return PyDict_CheckExact(d) &&
+           ((PyDictObject *)d)->ma_keys->dk_kind != DICT_KEYS_GENERAL;
+}
+
+/* getattr(o, name) with a missing attribute not an error: 1 and *out a
+ * new reference, 0 and *out NULL when missing, -1 with an exception.  May
+ * run Python code. */
+static inline int hg__lookup_attr(PyObject *o, PyObject *name, PyObject **out) {
+    return PyObject_GetOptionalAttr(o, name, out);
+}
+
+/* A module's __dict__ (borrowed), NULL if it has none. */
+static inline PyObject *hg__module_dict(PyObject *m) {
+    return ((PyModuleObject *)m)->md_dict;
+}
+
+/* True once the interpreter is shutting down. */
+static inline int hg__finalizing(void) {
+    return Py_IsFinalizing();
+}
+
+/* Monotonic clock, seconds. */
+static inline double hg__now(void) {
+    PyTime_t t;
+    (void)PyTime_PerfCounterRaw(&t); /* cannot fail */
+    return PyTime_AsSecondsDouble(t);
+}
+
+/* tp's own attribute dict (borrowed).  A static builtin type keeps it in
+ * the interpreter's table of static builtin types, at the index its
+ * tp_subclasses holds (typeobject.c's lookup_tp_dict).  Read from the main
+ * interpreter's table: the walk's threads have no thread state to find
+ * the current one by (_PyType_GetDict would crash there), and every
+ * interpreter's copy of a builtin type's dict holds the same methods. */
+static inline PyObject *hg__type_dict(PyTypeObject *tp) {
+    if (tp->tp_flags & _Py_TPFLAGS_STATIC_BUILTIN) {
+        size_t i = (size_t)tp->tp_subclasses - 1;
+        if (i >= _Py_MAX_MANAGED_STATIC_BUILTIN_TYPES ||
+            PyInterpreterState_Main()->types.builtins.initialized[i].type !=
+                tp) {
+            return NULL;
+        }
+        return PyInterpreterState_Main()->types.builtins.initialized[i].tp_dict;
+    }
+    return tp->tp_dict;
+}
+
+#include "cpython_common.h"
+
+/* ---- immortal objects ---------------------------------------------------- */
+
+/* _Py_IsImmortal on a count read (64-bit builds): the low 32 bits, signed,
+ * are negative. */
+static inline int hg__immortal_count(Py_ssize_t rc) {
+    return (int32_t)(uint32_t)rc < 0;
+}
+
+/* The interned strings (immortal or not), and a margin for the static
+ * objects: the small ints, the runtime's own strings and the static
+ * types. */
+static inline size_t hg__immortal_estimate(void) {
+    PyObject *interned =
+        _Py_INTERP_CACHED_OBJECT(PyInterpreterState_Get(), interned_strings);
+    size_t n = (size_t)1 << 16;
+    if (interned != NULL && PyDict_Check(interned)) {
+        n += (size_t)PyDict_GET_SIZE(interned);
+    }
+    return n;
+}
+
+/* ---- inline traversal ---------------------------------------------------
+ * The walk visits the referents of the commonest objects itself, in the
+ * order their tp_traverse would (CPython 3.13's listobject.c,
+ * tupleobject.c and typeobject.c), instead of one indirect call per
+ * referent: exact lists and tuples (items from last to first, NULLs
+ * skipped), and instances of plain classes -- defined in Python directly
+ * on object, no __slots__, attributes kept inline (inline values): their
+ * inline attribute values in order, their __dict__ if one was made, then
+ * their class (subtype_traverse for such a class: no slots to visit, no
+ * base traverse to call after).  tests/python/test_capture_threads.py
+ * checks the edges against gc.get_referents() for each kind. */
+
+/* typeobject.c's subtype_traverse (hg_capture_init), or NULL: also when
+ * object itself has a tp_traverse, which plain instances would then
+ * reach. */
+extern traverseproc hg__subtype_traverse;
+
+/* Whether instances of tp are plain in the sense above. */
+static inline int hg__plain_class(PyTypeObject *tp) {
+    const unsigned long need = Py_TPFLAGS_HEAPTYPE | Py_TPFLAGS_MANAGED_DICT |
+                               Py_TPFLAGS_INLINE_VALUES;
+    return tp->tp_traverse == hg__subtype_traverse &&
+           hg__subtype_traverse != NULL && (tp->tp_flags & need) == need &&
+           tp->tp_base == &PyBaseObject_Type && Py_SIZE(tp) == 0 &&
+           tp->tp_dictoffset != 0 &&
+           ((PyHeapTypeObject *)tp)->ht_cached_keys != NULL;
+}
+
+/* The inline attribute values of op, an instance of plain class tp: *n
+ * slots (some NULL), in the order subtype_traverse visits them
+ * (PyObject_VisitManagedDict); NULL when they are no longer valid (the
+ * values moved to a __dict__). */
+static inline PyObject *const *hg__plain_values(PyObject *op, PyTypeObject *tp,
+                                                Py_ssize_t *n) {
+    PyDictValues *values = _PyObject_InlineValues(op);
+    (void)tp;
+    if (!values->valid) {
+        *n = 0;
+        return NULL;
+    }
+    *n = values->capacity;
+    return values->values;
+}
+
+/* The __dict__ made for op, an instance of a plain class, or NULL (also
+ * while its inline values are valid: then the dict is not visited). */
+static inline PyObject *hg__plain_dict(PyObject *op) {
+    if (_PyObject_InlineValues(op)->valid) {
+        return NULL;
+    }
+    return (PyObject *)_PyObject_ManagedDictPointer(op)->dict;
+}
+
+/* ---- sizes ------------------------------------------------------------- */
+
+/* sys.getsizeof(o) in 3.13 (Python/sysmodule.c _PySys_GetSizeOf) is
+ * type(o).__sizeof__(o) + _PyType_PreHeaderSize(type(o)): 16 bytes of GC
+ * header for GC types (by type flag, not tp_is_gc), 16 more for a managed
+ * __dict__ or __weakref__ (plain instances).  sizeof.c chooses which
+ * __sizeof__; the builtin ones are computed here as their C methods compute
+ * them. */
+
+/* sys.getsizeof(op) itself: may run Python code (a __sizeof__ defined in
+ * Python); (size_t)-1 with an exception on error. */
+static inline size_t hg__sys_getsizeof(PyObject *op) {
+    return _PySys_GetSizeOf(op);
+}
+
+/* What sys.getsizeof adds to __sizeof__: the pre-header. */
+static inline Py_ssize_t hg__preheader_size(PyTypeObject *tp) {
+    return _PyType_PreHeaderSize(tp);
+}
+
+/* What sys.getsizeof adds for op, whose type's pre-header is pre: nothing
+ * for a static type (3.13's _PySys_GetSizeOf: one not allocated with a
+ * pre-header). */
+static inline Py_ssize_t hg__preheader_of(PyObject *op, Py_ssize_t pre) {
+    if (Py_IS_TYPE(op, &PyType_Type) &&
+        !PyType_HasFeature((PyTypeObject *)op, Py_TPFLAGS_HEAPTYPE)) {
+        return 0;
+    }
+    return pre;
+}
+
+/* dict.__sizeof__ (Objects/dictobject.c _PyDict_SizeOf). */
+static inline Py_ssize_t hg__dict_sizeof(PyObject *op) {
+    return _PyDict_SizeOf((PyDictObject *)op);
+}
+
+/* int.__sizeof__ (Objects/longobject.c int___sizeof___impl, 3.13: at
+ * least one digit is always counted, sys.getsizeof(0) == 28). */
+static inline Py_ssize_t hg__long_sizeof(PyObject *op) {
+    Py_ssize_t n = (Py_ssize_t)_PyLong_DigitCount((PyLongObject *)op);
+    if (n < 1) {
+        n = 1;
+    }
+    return (Py_ssize_t)offsetof(PyLongObject, long_value.ob_digit) +
+           n * (Py_ssize_t)sizeof(digit);
+}
+
+/* str.__sizeof__ (Objects/unicodeobject.c unicode___sizeof___impl) for the
+ * common case it handles exactly: a compact string without a separate
+ * UTF-8 buffer.  Returns -1 otherwise (call the real method then). */
+static inline Py_ssize_t hg__unicode_sizeof(PyObject *op) {
+    PyASCIIObject *a = (PyASCIIObject *)op;
+    if (!a->state.compact) {
+        return -1;
+    }
+    if (a->state.ascii) {
+        return (Py_ssize_t)sizeof(PyASCIIObject) + a->length + 1;
+    }
+    if (((PyCompactUnicodeObject *)op)->utf8 != NULL) {
+        return -1;
+    }
+    return (Py_ssize_t)sizeof(PyCompactUnicodeObject) +
+           (a->length + 1) * (Py_ssize_t)a->state.kind;
+}
+
+#endif /* HG_CPYTHON313_H */
