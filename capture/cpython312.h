@@ -62,33 +62,11 @@ include interp.h, which chooses the header of the version built against"
 
 /* ---- identifiers, lookups, time --------------------------------------- */
 
-/* Statically allocated interned identifiers (no reference counting). */
-#define HG__ID(name) (&_Py_ID(name))
-
-/* d[key] (borrowed, NULL when absent), key's hash given.  No Python code
- * runs when every key of d is a str and key is an exact str. */
-static inline PyObject *hg__dict_lookup(PyObject *d, PyObject *key,
-                                        Py_hash_t hash) {
-    return _PyDict_GetItem_KnownHash(d, key, hash);
-}
-
-/* True if every key of d is a str, so that looking up a str key runs no
- * Python code (no __eq__ of a colliding key). */
-static inline int hg__dict_str_keys_only(PyObject *d) {
-    return PyDict_CheckExact(d) &&
-           ((PyDictObject *)d)->ma_keys->dk_kind != DICT_KEYS_GENERAL;
-}
-
 /* getattr(o, name) with a missing attribute not an error: 1 and *out a
  * new reference, 0 and *out NULL when missing, -1 with an exception.  May
  * run Python code. */
 static inline int hg__lookup_attr(PyObject *o, PyObject *name, PyObject **out) {
     return _PyObject_LookupAttr(o, name, out);
-}
-
-/* A module's __dict__ (borrowed), NULL if it has none. */
-static inline PyObject *hg__module_dict(PyObject *m) {
-    return ((PyModuleObject *)m)->md_dict;
 }
 
 /* True once the interpreter is shutting down. */
@@ -121,45 +99,8 @@ static inline PyObject *hg__type_dict(PyTypeObject *tp) {
 
 #include "cpython_common.h"
 
-/* ---- immortal objects ---------------------------------------------------- */
-
-/* _Py_IsImmortal on a count read (64-bit builds): the low 32 bits, signed,
- * are negative. */
-static inline int hg__immortal_count(Py_ssize_t rc) {
-    return (int32_t)(uint32_t)rc < 0;
-}
-
-/* The interned strings (all immortal in 3.12), and a margin for the
- * static objects: the small ints, the runtime's own strings, the static
- * types and the deep-frozen modules' code and constants. */
-static inline size_t hg__immortal_estimate(void) {
-    PyObject *interned =
-        _Py_INTERP_CACHED_OBJECT(PyInterpreterState_Get(), interned_strings);
-    size_t n = (size_t)1 << 16;
-    if (interned != NULL && PyDict_Check(interned)) {
-        n += (size_t)PyDict_GET_SIZE(interned);
-    }
-    return n;
-}
-
-/* ---- inline traversal ---------------------------------------------------
- * The walk visits the referents of the commonest objects itself, in the
- * order their tp_traverse would (CPython 3.12's listobject.c,
- * tupleobject.c and typeobject.c), instead of one indirect call per
- * referent: exact lists and tuples (items from last to first, NULLs
- * skipped), and instances of plain classes -- defined in Python directly
- * on object, no __slots__, attributes kept inline (managed dict): their
- * inline attribute values in order, their __dict__ if one was made, then
- * their class (subtype_traverse for such a class: no slots to visit, no
- * base traverse to call after).  tests/python/test_capture_threads.py
- * checks the edges against gc.get_referents() for each kind. */
-
-/* typeobject.c's subtype_traverse (hg_capture_init), or NULL: also when
- * object itself has a tp_traverse, which plain instances would then
- * reach. */
-extern traverseproc hg__subtype_traverse;
-
-/* Whether instances of tp are plain in the sense above. */
+/* Whether instances of tp are plain (cpython_common.h: inline traversal):
+ * in 3.12, with their attributes in a managed dict. */
 static inline int hg__plain_class(PyTypeObject *tp) {
     const unsigned long need = Py_TPFLAGS_HEAPTYPE | Py_TPFLAGS_MANAGED_DICT;
     return tp->tp_traverse == hg__subtype_traverse &&
@@ -201,26 +142,10 @@ static inline PyObject *hg__plain_dict(PyObject *op) {
  * __sizeof__; the builtin ones are computed here as their C methods compute
  * them. */
 
-/* sys.getsizeof(op) itself: may run Python code (a __sizeof__ defined in
- * Python); (size_t)-1 with an exception on error. */
-static inline size_t hg__sys_getsizeof(PyObject *op) {
-    return _PySys_GetSizeOf(op);
-}
-
-/* What sys.getsizeof adds to __sizeof__: the pre-header. */
-static inline Py_ssize_t hg__preheader_size(PyTypeObject *tp) {
-    return _PyType_PreHeaderSize(tp);
-}
-
 /* What sys.getsizeof adds for op, whose type's pre-header is pre. */
 static inline Py_ssize_t hg__preheader_of(PyObject *op, Py_ssize_t pre) {
     (void)op;
     return pre;
-}
-
-/* dict.__sizeof__ (Objects/dictobject.c _PyDict_SizeOf). */
-static inline Py_ssize_t hg__dict_sizeof(PyObject *op) {
-    return _PyDict_SizeOf((PyDictObject *)op);
 }
 
 /* int.__sizeof__ (Objects/longobject.c int___sizeof___impl, 3.12: at

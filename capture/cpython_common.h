@@ -2,8 +2,8 @@
  * cpython_common.h -- the interpreter internals CPython 3.11, 3.12 and 3.13
  * lay out alike, part of interp.h's interface for each of them.  Only a
  * version header (cpython311.h, cpython312.h, cpython313.h) includes it,
- * after Python.h and the internal headers, having defined hg__type_dict
- * and hg__dict_lookup.  A version that changes any of this gets a header of its
+ * after Python.h and the internal headers, having defined hg__type_dict.
+ * A version that changes any of this gets a header of its
  * own instead.
  *
  * The GC lists (Include/internal/pycore_gc.h, Modules/gcmodule.c in 3.11
@@ -50,6 +50,30 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* ---- identifiers and lookups ------------------------------------------ */
+
+/* Statically allocated interned identifiers (no reference counting). */
+#define HG__ID(name) (&_Py_ID(name))
+
+/* d[key] (borrowed, NULL when absent), key's hash given.  No Python code
+ * runs when every key of d is a str and key is an exact str. */
+static inline PyObject *hg__dict_lookup(PyObject *d, PyObject *key,
+                                        Py_hash_t hash) {
+    return _PyDict_GetItem_KnownHash(d, key, hash);
+}
+
+/* True if every key of d is a str, so that looking up a str key runs no
+ * Python code (no __eq__ of a colliding key). */
+static inline int hg__dict_str_keys_only(PyObject *d) {
+    return PyDict_CheckExact(d) &&
+           ((PyDictObject *)d)->ma_keys->dk_kind != DICT_KEYS_GENERAL;
+}
+
+/* A module's __dict__ (borrowed), NULL if it has none. */
+static inline PyObject *hg__module_dict(PyObject *m) {
+    return ((PyModuleObject *)m)->md_dict;
+}
 
 /* What _PyType_Lookup(tp, name) finds, without touching the type
  * attribute cache: on a miss, _PyType_Lookup stores the name in a cache
@@ -284,7 +308,75 @@ static inline size_t hg__gc_tracked_estimate(const hg__gcstate *gc) {
     return n > 0 ? (size_t)n : 0;
 }
 
+/* ---- inline traversal ----------------------------------------------------
+ * The walk visits the referents of the commonest objects itself, in the
+ * order their tp_traverse would (listobject.c, tupleobject.c and
+ * typeobject.c, alike in the three versions), instead of one indirect call
+ * per referent: exact lists and tuples (items from last to first, NULLs
+ * skipped), and instances of plain classes -- defined in Python directly
+ * on object, no __slots__, attributes kept inline (a managed dict in 3.11
+ * and 3.12, inline values in 3.13; each version header says how): their
+ * inline attribute values in order, their __dict__ if one is visited,
+ * then their class (subtype_traverse for such a class: no slots to visit,
+ * no base traverse to call after).  tests/python/test_capture_threads.py
+ * checks the edges against gc.get_referents() for each kind. */
+
+/* typeobject.c's subtype_traverse (hg_capture_init), or NULL: also when
+ * object itself has a tp_traverse, which plain instances would then
+ * reach. */
+extern traverseproc hg__subtype_traverse;
+
+/* ---- immortal objects (3.12 on) ------------------------------------------ */
+
+#if PY_VERSION_HEX >= 0x030C0000
+/* _Py_IsImmortal on a count read (64-bit builds): the low 32 bits, signed,
+ * are negative. */
+static inline int hg__immortal_count(Py_ssize_t rc) {
+    return (int32_t)(uint32_t)rc < 0;
+}
+
+/* The interned strings (immortal or not: 3.13's sys.intern makes mortal
+ * ones), and a margin for the static objects: the small ints, the
+ * runtime's own strings, the static types and, in 3.12, the deep-frozen
+ * modules' code and constants. */
+static inline size_t hg__immortal_estimate(void) {
+    PyObject *interned =
+        _Py_INTERP_CACHED_OBJECT(PyInterpreterState_Get(), interned_strings);
+    size_t n = (size_t)1 << 16;
+    if (interned != NULL && PyDict_Check(interned)) {
+        n += (size_t)PyDict_GET_SIZE(interned);
+    }
+    return n;
+}
+#else
+/* 3.11 has none. */
+static inline int hg__immortal_count(Py_ssize_t rc) {
+    (void)rc;
+    return 0;
+}
+
+static inline size_t hg__immortal_estimate(void) {
+    return 0;
+}
+#endif
+
 /* ---- sizes the three versions compute alike ----------------------------- */
+
+/* sys.getsizeof(op) itself: may run Python code (a __sizeof__ defined in
+ * Python); (size_t)-1 with an exception on error. */
+static inline size_t hg__sys_getsizeof(PyObject *op) {
+    return _PySys_GetSizeOf(op);
+}
+
+/* What sys.getsizeof adds to __sizeof__: the pre-header. */
+static inline Py_ssize_t hg__preheader_size(PyTypeObject *tp) {
+    return _PyType_PreHeaderSize(tp);
+}
+
+/* dict.__sizeof__ (Objects/dictobject.c _PyDict_SizeOf). */
+static inline Py_ssize_t hg__dict_sizeof(PyObject *op) {
+    return _PyDict_SizeOf((PyDictObject *)op);
+}
 
 /* object.__sizeof__ (Objects/typeobject.c object___sizeof___impl). */
 static inline Py_ssize_t hg__object_sizeof(PyObject *op) {
