@@ -19,11 +19,6 @@
 /* The fewest slots a table has. */
 #define HG__IMM_MIN_SLOTS ((size_t)1 << 12)
 
-/* The first slot to probe for address a. */
-static inline size_t imm_hash(const imm_table *t, uint64_t a) {
-    return (size_t)(((a >> 4) * 0x9E3779B97F4A7C15ull) >> t->shift);
-}
-
 /* See walk.h.  At most half full when the estimate holds. */
 hg_status hg__imm_alloc(imm_table *t, size_t expect) {
     size_t slots = HG__IMM_MIN_SLOTS;
@@ -66,7 +61,7 @@ Py_ssize_t *hg__imm_claim(imm_table *t, PyObject *op) {
         t->full = 1;
         return NULL;
     }
-    for (size_t i = imm_hash(t, a), n = 0; n <= t->mask;
+    for (size_t i = hg__imm_hash(t, a), n = 0; n <= t->mask;
          i = (i + 1) & t->mask, n++) {
         uint64_t k = __atomic_load_n(&t->keys[i], __ATOMIC_RELAXED);
         if (k == 0) {
@@ -83,24 +78,5 @@ Py_ssize_t *hg__imm_claim(imm_table *t, PyObject *op) {
         }
     }
     t->full = 1;
-    return NULL;
-}
-
-/* See walk.h. */
-Py_ssize_t *hg__imm_find(const imm_table *t, PyObject *op) {
-    uint64_t a = (uint64_t)(uintptr_t)op;
-    if (t->keys == NULL) {
-        return NULL;
-    }
-    for (size_t i = imm_hash(t, a), n = 0; n <= t->mask;
-         i = (i + 1) & t->mask, n++) {
-        uint64_t k = t->keys[i];
-        if (k == a) {
-            return &t->marks[i];
-        }
-        if (k == 0) {
-            return NULL;
-        }
-    }
     return NULL;
 }

@@ -419,8 +419,32 @@ void hg__imm_free(imm_table *t);
 /* The slot of immortal op's mark: found, or claimed (its mark 0).  NULL
  * when the table is full (t->full set: the walk fails with HG_ENOMEM). */
 Py_ssize_t *hg__imm_claim(imm_table *t, PyObject *op);
-/* The slot of op's mark if op has one, else NULL (claims nothing). */
-Py_ssize_t *hg__imm_find(const imm_table *t, PyObject *op);
+
+/* The first slot to probe for address a. */
+static inline size_t hg__imm_hash(const imm_table *t, uint64_t a) {
+    return (size_t)(((a >> 4) * 0x9E3779B97F4A7C15ull) >> t->shift);
+}
+
+/* The slot of op's mark if op has one, else NULL (claims nothing).
+ * Inline: the parallel walk's referent loop asks it for every reference
+ * to an immortal object it has met before (None, small ints...). */
+static inline Py_ssize_t *hg__imm_find(const imm_table *t, PyObject *op) {
+    uint64_t a = (uint64_t)(uintptr_t)op;
+    if (t->keys == NULL) {
+        return NULL;
+    }
+    for (size_t i = hg__imm_hash(t, a), n = 0; n <= t->mask;
+         i = (i + 1) & t->mask, n++) {
+        uint64_t k = __atomic_load_n(&t->keys[i], __ATOMIC_RELAXED);
+        if (k == a) {
+            return &t->marks[i];
+        }
+        if (k == 0) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
 
 /* The word where untracked op's mark goes: its count's, or, for an
  * immortal object (rc, its unmarked count, says so), its slot in the

@@ -378,9 +378,14 @@ static int part_resolve(part *p, size_t keep) {
         if (hg__gc_tracked(op) && (sid = hg__gc_stashed_id(op)) < nt) {
             id = (hg_node)sid;
         } else {
-            /* marked by a block no later than this one: the id, inline;
-             * else (first sight, or a mark to lower) part_untracked */
-            Py_ssize_t cnt = hg__word_load(hg__refcnt_word(op));
+            /* marked by a block no later than this one (in its count, or
+             * an immortal object's in its slot): the id, inline; else
+             * (first sight, or a mark to lower) part_untracked */
+            Py_ssize_t cnt = hg__word_load(hg__refcnt_word(op)), *slot;
+            if (cnt >= 0 && hg__immortal_count(cnt) &&
+                (slot = hg__imm_find(&w->imm, op)) != NULL) {
+                cnt = hg__word_load(slot); /* its mark, or 0: none yet */
+            }
             if (cnt < 0 && hg__mark_block(cnt) <= p->cur_block) {
                 id = hg__mark_id(cnt);
             } else if (part_untracked(w, p, op, &id) < 0) {
