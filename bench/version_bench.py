@@ -121,6 +121,7 @@ def measure(plan):
     import objgraph
 
     n, repeat = plan['instances'], plan['repeat']
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     heap, leak = build_heap(n)
     build_s = time.perf_counter() - t0
@@ -159,7 +160,8 @@ def measure(plan):
             'objgraph_file': objgraph.__file__,
             'threads': objgraph._heapgraph.num_threads(),
             'allocator': objgraph._heapgraph.allocator(),
-            'build_s': build_s, 'tracked': tracked, 'n_tracked': n_tracked,
+            'build_s': build_s, 'loadavg': [load, os.getloadavg()[0]],
+            'tracked': tracked, 'n_tracked': n_tracked,
             'nodes': nodes, 'edges': edges, 'snapshot_bytes': nbytes,
             'pause_first_s': first[0], 'total_first_s': first[1],
             'pauses_s': pauses, 'totals_s': totals, 'collects_s': collects,
@@ -396,6 +398,10 @@ def median_runs(runs):
                                for k in each[0]}
             cell['figures_runs'] = each
             cell['runs'] = len(same)
+            loads = [c['loadavg'] for c in same if c.get('loadavg')]
+            if loads:
+                cell['loadavg'] = [max(x[0] for x in loads),
+                                   max(x[1] for x in loads)]
     base['runs'] = [doc['date'] for doc in runs]
     return base
 
@@ -418,7 +424,7 @@ def version_table(entry):
     for cell in entry['cells']:
         if 'error' in cell:
             rows.append([cell['capture'], human(cell['instances']),
-                         'failed: %s' % cell['error']] + [''] * 8)
+                         'failed: %s' % cell['error']] + [''] * 9)
             continue
         f = cell_figures(cell)
         rows.append([
@@ -431,12 +437,19 @@ def version_table(entry):
                 ' (%s)' % verdict(f['bytes_node'], 'bytes_node',
                                   cell['capture'])
                 if cell['capture'] == 'native' else '')),
-            '%.1f + 4' % f['forward_bytes_node']])
+            '%.1f + 4' % f['forward_bytes_node'], load_cell(cell)])
     return table(['capture', 'instances', 'tracked objects', 'pause (s)',
                   'one tp_traverse pass (s)', 'pause / pass',
                   'total (s)', 'gc.collect() (s)', 'total / gc.collect()',
-                  'bytes / node + / edge', 'without reverse'],
-                 'llrrrrrrrrr', rows)
+                  'bytes / node + / edge', 'without reverse', 'load'],
+                 'llrrrrrrrrrr', rows)
+
+
+def load_cell(cell):
+    """The machine's 1-minute load average when the cell's child started
+    and ended (of a median of runs: the runs' highest)."""
+    load = cell.get('loadavg')
+    return '—' if not load else '%.1f–%.1f' % tuple(load)
 
 
 def phase_table(versions):
@@ -523,7 +536,9 @@ def page(doc):
         'rounds of one capture (`objgraph.snapshot(pin=False)`), one '
         '`gc.collect()` and one tp_traverse pass '
         '(`gc.get_referrers(object())`), so a capture and its peers are '
-        'measured in the same process under the same load. "pause" is the '
+        'measured in the same process under the same load ("load": the '
+        'machine\'s 1-minute load average as the child started and ended; '
+        'above 1, other work shared the 2 cores). "pause" is the '
         'time the GIL is held, "total" the whole capture. Bytes per node: '
         '`snap.nbytes` with the reverse graph the first backward query adds '
         '(8 bytes per node, 4 per edge), 8 per edge taken out; "without '
