@@ -106,7 +106,11 @@ lint: build/.deps
 # The Python suite: 1M/3M/10M-instance heaps against gc.collect(), one
 # tp_traverse pass, objgraph 3.7.0, guppy3 and pympler; writes
 # build/heap_bench.json, docs/benchmarks.md and docs/benchmarks.png (with
-# the core harness tables from bench-core, which runs first).
+# the core harness tables from bench-core, which runs first).  Then the
+# capture on every CPython >= 3.10 found, native and portable, at 1M and 3M
+# instances (bench/version_bench.py, a venv per version in
+# build/bench-venv-3.X): build/version_bench.json,
+# docs/benchmarks-versions.md and its section of docs/benchmarks.md.
 bench: build $(REF) bench-core
 	$(PIP) install -q --disable-pip-version-check guppy3 pympler matplotlib
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/draw_bench.py \
@@ -116,6 +120,8 @@ bench: build $(REF) bench-core
 	  --json build/retention_bench.json --markdown build/retention_bench.md
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py \
 	  --json build/heap_bench.json --markdown docs/benchmarks.md
+	$(PYTHON) bench/version_bench.py --json build/version_bench.json \
+	  --markdown docs/benchmarks-versions.md --section docs/benchmarks.md
 
 # The core kernels against igraph's C core and memcpy (bench/core_bench.cc),
 # built with jemalloc and with malloc: build/core_bench.json and

@@ -1,6 +1,9 @@
-"""What the Python benchmarks share: loading objgraph 3.7.0 (the peer) under
-another module name, medians of wall-clock times, progress on stderr."""
+"""What the Python benchmarks share: the benchmark heap, one tp_traverse
+pass over it, loading objgraph 3.7.0 (the peer) under another module name,
+medians of wall-clock times, progress on stderr, and the figures and
+Markdown tables the pages print."""
 
+import gc
 import importlib.util
 import os
 import statistics
@@ -8,6 +11,71 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Instance:
+    """One object of the benchmark heap: a plain class whose instance
+    holds a list of a few values (2 tracked objects, 4 snapshot nodes and
+    8 references per instance, its dict kept virtual where CPython can)."""
+
+    def __init__(self, i):
+        self.index = i
+        self.name = 'item'
+        self.values = [i, i + 1, None]
+
+
+class Leak:
+    pass
+
+
+def build_heap(n):
+    """The benchmark heap: n Instances in a list and 1000 planted Leak
+    objects in a dict, returned as (list, dict); the caller keeps them."""
+    return [Instance(i) for i in range(n)], {i: Leak() for i in range(1000)}
+
+
+def one_traverse_pass():
+    """The floor of any heap walk: gc.get_referrers() of a fresh object
+    finds nothing and so calls every tracked object's tp_traverse once."""
+    gc.get_referrers(object())
+
+
+def with_reverse_bytes(nbytes, nodes, edges):
+    """A snapshot's bytes (``snap.nbytes``: the forward graph, 4 bytes per
+    edge, and the node table) plus the reverse graph the first backward
+    query adds (CSR: 8 bytes of offset per node and one more, 4 per
+    edge): the figure the budget of 40 bytes per node + 8 per edge is
+    checked against."""
+    return nbytes + 8 * (nodes + 1) + 4 * edges
+
+
+def human(n):
+    """1000000 -> '1M', 300000 -> '300k'."""
+    for unit, scale in (('M', 1_000_000), ('k', 1000)):
+        if n >= scale and n % (scale // 10) == 0:
+            text = '%g' % (n / scale)
+            return text + unit
+    return str(n)
+
+
+def fmt_s(t, digits=4):
+    """Seconds with at least ``digits`` decimals and 2 significant
+    digits: 0.1234, 0.00012, 0.0000093."""
+    if t is None:
+        return '—'
+    while digits < 9 and 0 < t < 10 ** (1 - digits):
+        digits += 1
+    return '%.*f' % (digits, t)
+
+
+def table(header, aligns, rows):
+    """A Markdown table: aligns has one letter per column, 'r' for a
+    right-aligned one."""
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|' + '|'.join('---:' if a == 'r' else '---' for a in aligns)
+             + '|']
+    lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
+    return lines
 
 
 def load_reference():

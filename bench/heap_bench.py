@@ -54,7 +54,17 @@ import sys
 import tempfile
 import time
 
-from benchlib import load_reference, median_time, progress
+from benchlib import (
+    build_heap,
+    fmt_s,
+    human,
+    load_reference,
+    median_time,
+    one_traverse_pass,
+    progress,
+    table,
+    with_reverse_bytes,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -83,17 +93,6 @@ EXPENSIVE = {'ref.get_leaking_objects': 'expensive_max',
 _KEEP = []
 
 
-class Instance:
-    def __init__(self, i):
-        self.index = i
-        self.name = 'item'
-        self.values = [i, i + 1, None]
-
-
-class Leak:
-    pass
-
-
 def peak_rss_bytes():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -101,15 +100,6 @@ def peak_rss_bytes():
 def rss_bytes():
     with open('/proc/self/statm') as f:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-
-
-def human(n):
-    """1000000 -> '1M', 300000 -> '300k'."""
-    for unit, scale in (('M', 1_000_000), ('k', 1000)):
-        if n >= scale and n % (scale // 10) == 0:
-            text = '%g' % (n / scale)
-            return text + unit
-    return str(n)
 
 
 # -- one heap size, in a child process --------------------------------------
@@ -150,8 +140,7 @@ def measure(plan):
     rss0 = rss_bytes()
     progress('building %d instances...' % n)
     t0 = time.perf_counter()
-    heap = [Instance(i) for i in range(n)]
-    leak = {i: Leak() for i in range(1000)}
+    heap, leak = build_heap(n)
     build_s = time.perf_counter() - t0
     _KEEP.append((heap, leak))
     gc.collect()
@@ -177,9 +166,7 @@ def measure(plan):
         snap.close()
         del snap
     t_collect = median_time(gc.collect, repeat)
-    # gc.get_referrers() of a fresh object finds nothing and so visits
-    # every tracked object's referents once: a bare tp_traverse pass
-    t_floor = median_time(lambda: gc.get_referrers(object()), repeat)
+    t_floor = median_time(one_traverse_pass, repeat)
     result.update(nodes=n_nodes, edges=n_edges, snapshot_bytes=nbytes,
                   collect_s=t_collect, floor_s=t_floor,
                   pause_first_s=pauses[0],
@@ -535,28 +522,10 @@ def plot(results, path):
 
 # -- markdown ---------------------------------------------------------------
 
-def fmt_s(t, digits=4):
-    """Seconds with at least ``digits`` decimals and 2 significant
-    digits: 0.1234, 0.00012, 0.0000093."""
-    if t is None:
-        return '—'
-    while digits < 9 and 0 < t < 10 ** (1 - digits):
-        digits += 1
-    return '%.*f' % (digits, t)
-
-
 def fmt_ratio(r):
     if r is None:
         return '—'
     return '%.2fx' % r if r < 1 else '%.1fx' % r
-
-
-def table(header, aligns, rows):
-    lines = ['| ' + ' | '.join(header) + ' |',
-             '|' + '|'.join('---:' if a == 'r' else '---' for a in aligns)
-             + '|']
-    lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
-    return lines
 
 
 def capture_tables(ok):
@@ -601,7 +570,8 @@ def capture_tables(ok):
                               per_edge)
 
     def with_reverse(r):
-        return r['snapshot_bytes'] + 8 * (r['nodes'] + 1) + 4 * r['edges']
+        return with_reverse_bytes(r['snapshot_bytes'], r['nodes'],
+                                  r['edges'])
 
     lines += table(
         ['instances', 'nodes', 'edges', 'snapshot (MB)',
