@@ -415,6 +415,11 @@ static int index_enumerated(pwalk *w) {
         w->ids = bigger;
     }
     for (size_t v = 0; v < w->n; v++) {
+        /* independent inserts at random slots: fetch ahead of them */
+        if (v + HG__P_LAG < w->n) {
+            __builtin_prefetch(
+                &w->ids.slot[slot_of(w->addr[v + HG__P_LAG], w->ids.mask)], 1);
+        }
         if (ptable_add(&w->ids, w->addr[v], (uint32_t)v) < 0) {
             w->status = HG_ENOMEM;
             return -1;
