@@ -47,8 +47,9 @@ demo: build
 	objgraph demo --image build/demo-leak.png
 
 # The Python suite and the doctests run once per CPython >= 3.10 found
-# (test-versions); the core's ctest and the fuzzing once.
-test: lint build $(REF) test-core test-versions fuzz
+# (test-versions, last: it takes the longest); the core's ctest and the
+# fuzzing once.
+test: lint build $(REF) test-core fuzz test-versions
 
 test-core: build/.deps
 	cmake -S . -B build/core -DHG_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release \

@@ -153,10 +153,12 @@ def test(python, version, env, ref, images):
         ok, last = run(cmd, env=env, cwd=cwd)
         line = '== %s on CPython %s (capture: %s): %s' % (
             what, version, kind, 'passed' if ok else 'FAILED')
-        if what == 'suite':
+        if what == 'suite':  # pytest's summary: "394 passed, ... in 219s"
             line += ' (%s)' % last.strip('= ')
-        else:
-            line += ' (%.0f s)' % (time.monotonic() - t0)
+        else:  # unittest's: "OK" or "FAILED (failures=1)"
+            outcome = last[len('FAILED ('):-1] + '; ' if (
+                last.startswith('FAILED (')) else ''
+            line += ' (%s%.0f s)' % (outcome, time.monotonic() - t0)
         print(line, flush=True)
         lines.append((ok, line))
     return lines
