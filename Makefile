@@ -46,7 +46,10 @@ build: build/.deps
 demo: build
 	objgraph demo --image build/demo-leak.png
 
-test: lint build $(REF) test-core test-python test-docs fuzz
+# The Python suite and the doctests run once per CPython >= 3.10 found
+# (test-versions, last: it takes the longest); the core's ctest and the
+# fuzzing once.
+test: lint build $(REF) test-core fuzz test-versions
 
 test-core: build/.deps
 	cmake -S . -B build/core -DHG_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release \
@@ -57,6 +60,16 @@ test-core: build/.deps
 test-python: build $(REF)
 	cd tests/python && OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider .
+
+# The Python suite (the differential tests against objgraph 3.7.0
+# included) and the guide's doctests on every CPython >= 3.10 found --
+# pyenv's versions and python3.X on PATH, one per minor version -- each in
+# its own virtual environment, build/venv-3.X, and on 3.11 once more with
+# the portable capture forced.  One "== suite on CPython ..." line per run;
+# any failure fails the target (tools/test_versions.py).
+.PHONY: test-versions
+test-versions: $(REF)
+	$(PYTHON) tools/test_versions.py --ref $(REF)
 
 # The Python suite again with the portable capture forced (capture/
 # portable.c: public C API only, the capture of every CPython without a

@@ -640,7 +640,8 @@ def show_backrefs(objs, max_depth=3, extra_ignore=(), filter=None,
             too_many=too_many, highlight=highlight, filename=filename,
             extra_info=extra_info, refcounts=refcounts,
             shortnames=shortnames, output=output,
-            extra_node_attrs=extra_node_attrs, layout=layout), root_refs=2)
+            extra_node_attrs=extra_node_attrs, layout=layout),
+            root_refs=_draw.ROOT_REFS_CAPTURED_INSIDE)
 
 
 show_backrefs.__doc__ = """\

@@ -185,6 +185,36 @@ def _safe_repr(obj):
         return '(unrepresentable)'
 
 
+# How many references objgraph 3.7.0's frames hold depends on the CPython
+# version; the figures below follow it on each.
+#
+# Before CPython 3.11 a caller keeps its own reference to each argument on
+# its evaluation stack for the length of a call; from 3.11 the called
+# function takes that reference over.
+_CALLER_KEEPS_ARGS = 1 if sys.version_info < (3, 11) else 0
+
+# objgraph 3.7.0 subtracts 4 from sys.getrefcount(): its loop variable,
+# its label function's argument, getrefcount's argument and the caller's
+# copy of that argument.  From 3.11 there is no such copy, so objgraph
+# prints one less than the references its frames do not hold.  A count
+# captured by the engine holds none of our frames' references, so it is
+# shown less this surplus.
+_REF_SURPLUS = 1 - _CALLER_KEEPS_ARGS
+
+# objgraph 3.7.0 reads its public function's frame.f_locals, to ignore it.
+# Before CPython 3.13 that is a dict the frame keeps, holding the function's
+# arguments: one more reference to a single object passed as ``objs``.
+# From 3.13 (PEP 667) it is a proxy that holds none.
+_LOCALS_COPY = 1 if sys.version_info < (3, 13) else 0
+
+# show_graph's root_refs for a count captured before the drawing started
+# (the caller's copy of the argument for the public call and the public
+# function's for its inner call are missing from it too, before 3.11) and
+# for one captured inside the public function (the inner call's only).
+ROOT_REFS_CAPTURED_BEFORE = 3 + 2 * _CALLER_KEEPS_ARGS
+ROOT_REFS_CAPTURED_INSIDE = 2 + _CALLER_KEEPS_ARGS
+
+
 def _refcount(obj):
     """What objgraph prints for ``refcounts=True`` without an engine.
 
@@ -406,7 +436,8 @@ def show_graph(objs, neighbours, backrefs, *, max_depth=3, extra_ignore=(),
 
     For ``refcounts=True`` the figure is the live ``sys.getrefcount``, less
     what this code holds, plus what objgraph 3.7.0's own loop would hold
-    (stale loop variables, queued copies, less one), so it matches objgraph's.
+    (stale loop variables, queued copies, less one from CPython 3.11:
+    see _REF_SURPLUS), so it matches objgraph's.
     ``refcount_of(obj)``, if given, replaces the live count: it must be the
     object's count without any reference objgraph itself holds (pins, the
     public function's own variables) but with the caller's ``objs`` list;
@@ -415,10 +446,13 @@ def show_graph(objs, neighbours, backrefs, *, max_depth=3, extra_ignore=(),
     A single object given as ``objs`` (not in a list) is held by objgraph
     3.7.0's own frames: its public function's argument, the list it wraps
     the object in, and the copy of the function's locals it takes to
-    ignore them.  ``root_refs`` is how many of those the count (live, or
+    ignore them (and, before CPython 3.11, the callers' copies of the
+    argument).  ``root_refs`` is how many of those the count (live, or
     ``refcount_of``'s) lacks: 1 for the live count (our frames hold the
-    other two), 3 for a count captured before the drawing started, 2 for
-    one captured inside a public function holding the argument.
+    others), ROOT_REFS_CAPTURED_BEFORE for a count captured before the
+    drawing started, ROOT_REFS_CAPTURED_INSIDE for one captured inside a
+    public function holding the argument.  From CPython 3.13 the copy of
+    the locals holds nothing (_LOCALS_COPY), and one less is added.
 
     ``layout`` is None (``dot`` up to :data:`LARGE_GRAPH_NODES` nodes,
     ``sfdp`` above), ``"dot"`` or ``"sfdp"``.  It changes how graphviz is
@@ -439,7 +473,8 @@ def show_graph(objs, neighbours, backrefs, *, max_depth=3, extra_ignore=(),
                                extra_ignore, filter, too_many, highlight,
                                extra_info, refcounts, shortnames,
                                extra_node_attrs, cull_func, refcount_of,
-                               root_refs if wrapped else 0),
+                               root_refs - 1 + _LOCALS_COPY if wrapped
+                               else 0),
         filename, output, lambda nodes: _engine(nodes, layout), sfdp_args)
 
 
@@ -485,7 +520,7 @@ def _write_graph(f, objs, neighbours, backrefs, max_depth,
             copies = queued.get(id(target), 0)
             if copies:
                 copies = queued[id(target)] = copies - 1
-            count = (refcount_of(target) - 1 + copies
+            count = (refcount_of(target) - _REF_SURPLUS + copies
                      + (edge_src is target) + (edge_dst is target)
                      + (skipped is target) + root)
         label = (_label(target, extra_info, count, shortnames),

@@ -530,7 +530,8 @@ class Snapshot(LeakAnalysis):
                       for i, n in enumerate(counts) if n]
         return types, references
 
-    def _show(self, objs, backrefs, kw, root_refs=3):
+    def _show(self, objs, backrefs, kw,
+              root_refs=_draw.ROOT_REFS_CAPTURED_BEFORE):
         """Draw from this snapshot; ``root_refs``: see _draw.show_graph."""
         if backrefs:
             neighbours = self._referrers_of
