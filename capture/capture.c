@@ -437,6 +437,10 @@ static int finish(run *r) {
         hg__result_status_error(st);
         return -1;
     }
+    if (hg__result_kept_dicts(r->out, w->kept, w->n_kept) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
     r->out->graph = r->g;
     r->g = NULL;
     r->out->pinned = w->pin;

@@ -72,6 +72,12 @@ static inline PyObject *hg__type_dict(PyTypeObject *tp) {
 
 #include "cpython_common.h"
 
+/* A dict visits every value it holds. */
+static inline int hg__dict_kept_elsewhere(PyObject *d) {
+    (void)d;
+    return 0;
+}
+
 /* Whether instances of tp are plain (cpython_common.h: inline traversal):
  * in 3.11, with their attributes in a managed dict. */
 static inline int hg__plain_class(PyTypeObject *tp) {

@@ -108,6 +108,23 @@ static inline PyObject *hg__type_dict(PyTypeObject *tp) {
 
 #include "cpython_common.h"
 
+/* A __dict__ made for an instance whose values are still inline
+ * (ma_values embedded in the object): dict_traverse skips them, the
+ * instance visits them; _PyDict_MaybeUntrack reads them. */
+static inline int hg__dict_kept_elsewhere(PyObject *d) {
+    PyDictObject *mp = (PyDictObject *)d;
+    if (mp->ma_values == NULL || !mp->ma_values->embedded) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < mp->ma_keys->dk_nentries; i++) {
+        PyObject *v = mp->ma_values->values[i];
+        if (v != NULL && _PyObject_GC_MAY_BE_TRACKED(v)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Whether instances of tp are plain (cpython_common.h: inline traversal):
  * in 3.13, with their attributes in inline values. */
 static inline int hg__plain_class(PyTypeObject *tp) {

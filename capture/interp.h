@@ -42,6 +42,11 @@
  *                                reference, or -1 with an exception
  *                                (may run code)
  *   hg__module_dict(m)           a module's __dict__, borrowed, or NULL
+ *   hg__dict_kept_elsewhere(d)   exact dict d keeps values its own
+ *                                tp_traverse does not visit (3.13: an
+ *                                instance's inline values, visited from
+ *                                the instance), and one of them keeps d
+ *                                tracked as _PyDict_MaybeUntrack sees it
  *
  * The GC lists
  *   HG__N_GC_LISTS               the lists that hold every tracked object;

@@ -191,6 +191,9 @@ typedef struct pwalk {
      * head) (indices mod HG__P_RING); borrowed */
     PyObject *ring[HG__P_RING];
     size_t ring_head, ring_tail;
+    uint64_t *kept; /* tracked dicts a collection keeps tracked though
+                     * their edges show nothing (hg_capture.kept_dicts) */
+    size_t n_kept, cap_kept;
 } pwalk;
 
 /* Grow *p (elem-byte items, *cap of them) to hold need items. */
@@ -260,6 +263,7 @@ static void pwalk_free(pwalk *w) {
     hg_free(w->targets, w->cap_edges * sizeof(hg_node));
     hg_free(w->types, w->cap_types * sizeof(ptype));
     hg_free(w->defer, w->cap_defer * sizeof(pdefer));
+    hg_free(w->kept, w->cap_kept * sizeof(uint64_t));
     ptable_free(&w->ids);
     ptable_free(&w->tindex);
     memset(w, 0, sizeof(*w));
@@ -522,6 +526,20 @@ static int enumerate_tracked(pwalk *w) {
 /* ---- phase 2: the walk --------------------------------------------------- */
 
 /* Id of a referent met for the first time: a new node. */
+/* Whether op is immortal (3.12 on): its count's low 32 bits, read as
+ * signed, are negative -- what 3.12 and 3.13's private _Py_IsImmortal
+ * tests; 3.14 says it through the unstable API. */
+static int immortal(PyObject *op) {
+#if PY_VERSION_HEX >= 0x030E0000
+    return PyUnstable_IsImmortal(op);
+#elif PY_VERSION_HEX >= 0x030C0000
+    return (int32_t)(uint32_t)Py_REFCNT(op) < 0;
+#else
+    (void)op;
+    return 0;
+#endif
+}
+
 static int new_node(pwalk *w, PyObject *op, hg_node *out) {
     hg_node id = (hg_node)w->n;
     uint8_t fl = 0;
@@ -538,6 +556,12 @@ static int new_node(pwalk *w, PyObject *op, hg_node *out) {
             /* tracked, yet on no generation's list: the permanent
              * generation (no collection runs, gcwatch.c) */
             fl |= HG_NODE_TRACKED | HG_NODE_FROZEN | (3u << HG_NODE_GEN_SHIFT);
+            if (immortal(op)) {
+                /* the interpreter's own: 3.12 freezes the immortal
+                 * __mro__ and __bases__ of its static types at startup;
+                 * out of every view, as gc.get_objects() leaves them */
+                fl |= HG_NODE_EXCLUDED;
+            }
             w->n_extra++;
         }
     }
@@ -599,6 +623,32 @@ static int drain_queue(pwalk *w) {
     return 0;
 }
 
+/* A dict whose tp_traverse visited nothing though it holds values (3.13:
+ * an instance's __dict__ whose values are still inline; the instance
+ * visits them): one of them keeps it tracked, as _PyDict_MaybeUntrack
+ * reads them.  PyDict_Next runs no code. */
+static int dict_kept_elsewhere(PyObject *d) {
+    Py_ssize_t pos = 0;
+    PyObject *key, *value; /* borrowed */
+    while (PyDict_Next(d, &pos, &key, &value)) {
+        if (PyObject_IS_GC(value) &&
+            (!PyTuple_CheckExact(value) || PyObject_GC_IsTracked(value))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int keep_dict(pwalk *w, PyObject *d) {
+    if (grow((void **)&w->kept, &w->cap_kept, sizeof(uint64_t), w->n_kept + 1) <
+        0) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    w->kept[w->n_kept++] = (uint64_t)(uintptr_t)d;
+    return 0;
+}
+
 /* The edges of node id (offsets[id] set first: after the resolved and
  * the queued ones), through visit_fn. */
 static int traverse(pwalk *w, hg_node id, visitproc visit_fn) {
@@ -617,6 +667,11 @@ static int traverse(pwalk *w, hg_node id, visitproc visit_fn) {
         if (w->status == HG_OK) {
             w->status = HG__TRAVERSE_FAILED;
         }
+        return -1;
+    }
+    if (Py_IS_TYPE(op, &PyDict_Type) && PyDict_GET_SIZE(op) > 0 &&
+        w->n_edges + (w->ring_head - w->ring_tail) == w->offsets[id] &&
+        dict_kept_elsewhere(op) && keep_dict(w, op) < 0) {
         return -1;
     }
     return 0;
@@ -1076,6 +1131,10 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
 
     /* ---- phase 4: calls ------------------------------------------------- */
     if (deferred_sizes(&w) < 0 || build_types(&w, out) < 0) {
+        goto cleanup;
+    }
+    if (hg__result_kept_dicts(out, w.kept, w.n_kept) < 0) {
+        PyErr_NoMemory();
         goto cleanup;
     }
     drop_refs(&w);

@@ -8,6 +8,7 @@ heap runs in Python.
 
 import gc
 import operator
+import os
 import sys
 import time
 from array import array
@@ -630,6 +631,13 @@ def _by_type_of(typename, objects):
     return [o for o in objects if name_of(o) == typename]
 
 
+def _portable():
+    """Whether the next capture is the portable one (OBJGRAPH_CAPTURE, or
+    no native capture built): as _heapgraph.capture chooses."""
+    return (os.environ.get('OBJGRAPH_CAPTURE') == 'portable'
+            or not _heapgraph.NATIVE_CAPTURE)
+
+
 def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
          gc_timeout=10.0):
     """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`.
@@ -647,6 +655,10 @@ def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
     check_sizes(sizes)
     if collect:
         gc.collect()
+    if nodes_only and _portable() and gc.get_freeze_count():
+        # the portable capture finds frozen objects only by walking
+        # (nothing public lists them), and objgraph counts them
+        nodes_only = False
     return Snapshot(_heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
                                        nodes_only=nodes_only, sizes=sizes,
                                        gc_timeout=gc_timeout))
