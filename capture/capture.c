@@ -412,6 +412,10 @@ static int calls(run *r) {
     if (deferred_sizes(w) < 0 || build_types(w, r->out) < 0) {
         return -1;
     }
+    if (hg__result_kept_dicts(r->out, w->kept, w->n_kept) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
     drop_refs(w);
     if (hg_graph_new(0, &r->g) != HG_OK) {
         PyErr_NoMemory();
@@ -435,10 +439,6 @@ static int finish(run *r) {
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg__result_status_error(st);
-        return -1;
-    }
-    if (hg__result_kept_dicts(r->out, w->kept, w->n_kept) < 0) {
-        PyErr_NoMemory();
         return -1;
     }
     r->out->graph = r->g;
