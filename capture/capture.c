@@ -412,10 +412,6 @@ static int calls(run *r) {
     if (deferred_sizes(w) < 0 || build_types(w, r->out) < 0) {
         return -1;
     }
-    if (hg__result_kept_dicts(r->out, w->kept, w->n_kept) < 0) {
-        PyErr_NoMemory();
-        return -1;
-    }
     drop_refs(w);
     if (hg_graph_new(0, &r->g) != HG_OK) {
         PyErr_NoMemory();

@@ -69,23 +69,17 @@ enum hg_capture_phase {
 typedef struct hg_capture {
     hg_graph *graph; /* owned; node ids: tracked first */
     uint32_t n_types;
-    uint64_t *type_addr;   /* n_types: address of the type object */
-    uint32_t *type_flags;  /* n_types: enum hg_type_flag bits */
-    PyObject *short_names; /* list of str, n_types: type(o).__name__ */
-    PyObject *long_names;  /* list of str: 'module.Name' or 'Name' as
-                            * objgraph's _long_typename */
-    PyObject *name_errors; /* NULL, or a dict: type id -> (exception or
-                            * None, exception or None), what computing
-                            * its short and long name raised (Python code:
-                            * a metaclass property...); the names are
-                            * then the ones the class's fields give.  The
-                            * exceptions have no traceback */
-    uint64_t *kept_dicts;  /* NULL, or n_kept_dicts addresses, ascending:
-                            * tracked dicts a collection keeps tracked
-                            * although their edges show nothing it needs
-                            * to follow (3.13: their values live inline in
-                            * their object, which is what visits them) */
-    size_t n_kept_dicts;
+    uint64_t *type_addr;    /* n_types: address of the type object */
+    uint32_t *type_flags;   /* n_types: enum hg_type_flag bits */
+    PyObject *short_names;  /* list of str, n_types: type(o).__name__ */
+    PyObject *long_names;   /* list of str: 'module.Name' or 'Name' as
+                             * objgraph's _long_typename */
+    PyObject *name_errors;  /* NULL, or a dict: type id -> (exception or
+                             * None, exception or None), what computing
+                             * its short and long name raised (Python code:
+                             * a metaclass property...); the names are
+                             * then the ones the class's fields give.  The
+                             * exceptions have no traceback */
     int pinned;             /* tracked nodes hold one strong reference each */
     int kind;               /* enum hg_capture_kind (set by the caller of
                              * hg_capture_run, by hg_capture_portable_run

@@ -191,9 +191,6 @@ typedef struct pwalk {
      * head) (indices mod HG__P_RING); borrowed */
     PyObject *ring[HG__P_RING];
     size_t ring_head, ring_tail;
-    uint64_t *kept; /* tracked dicts a collection keeps tracked though
-                     * their edges show nothing (hg_capture.kept_dicts) */
-    size_t n_kept, cap_kept;
 } pwalk;
 
 /* Grow *p (elem-byte items, *cap of them) to hold need items. */
@@ -263,7 +260,6 @@ static void pwalk_free(pwalk *w) {
     hg_free(w->targets, w->cap_edges * sizeof(hg_node));
     hg_free(w->types, w->cap_types * sizeof(ptype));
     hg_free(w->defer, w->cap_defer * sizeof(pdefer));
-    hg_free(w->kept, w->cap_kept * sizeof(uint64_t));
     ptable_free(&w->ids);
     ptable_free(&w->tindex);
     memset(w, 0, sizeof(*w));
@@ -639,16 +635,6 @@ static int dict_kept_elsewhere(PyObject *d) {
     return 0;
 }
 
-static int keep_dict(pwalk *w, PyObject *d) {
-    if (grow((void **)&w->kept, &w->cap_kept, sizeof(uint64_t), w->n_kept + 1) <
-        0) {
-        w->status = HG_ENOMEM;
-        return -1;
-    }
-    w->kept[w->n_kept++] = (uint64_t)(uintptr_t)d;
-    return 0;
-}
-
 /* The edges of node id (offsets[id] set first: after the resolved and
  * the queued ones), through visit_fn. */
 static int traverse(pwalk *w, hg_node id, visitproc visit_fn) {
@@ -671,8 +657,8 @@ static int traverse(pwalk *w, hg_node id, visitproc visit_fn) {
     }
     if (Py_IS_TYPE(op, &PyDict_Type) && PyDict_GET_SIZE(op) > 0 &&
         w->n_edges + (w->ring_head - w->ring_tail) == w->offsets[id] &&
-        dict_kept_elsewhere(op) && keep_dict(w, op) < 0) {
-        return -1;
+        dict_kept_elsewhere(op)) {
+        w->flags[id] |= HG_NODE_DICT_KEPT; /* untrack.c */
     }
     return 0;
 }
@@ -1131,10 +1117,6 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
 
     /* ---- phase 4: calls ------------------------------------------------- */
     if (deferred_sizes(&w) < 0 || build_types(&w, out) < 0) {
-        goto cleanup;
-    }
-    if (hg__result_kept_dicts(out, w.kept, w.n_kept) < 0) {
-        PyErr_NoMemory();
         goto cleanup;
     }
     drop_refs(&w);

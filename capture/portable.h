@@ -183,10 +183,6 @@ int hg__result_type_set(hg_capture *out, size_t i, PyTypeObject *tp,
  * HG__TRAVERSE_FAILED), unless one is set already. */
 void hg__result_status_error(int status);
 
-/* out->kept_dicts: the n addresses of addrs, sorted (an exact copy; the
- * caller keeps its buffer).  0, or -1 on allocation failure. */
-int hg__result_kept_dicts(hg_capture *out, const uint64_t *addrs, size_t n);
-
 /* Shrink (or grow) an exact-size array from old_n to new_n items (0:
  * freed, *p NULL).  0, or -1 when the allocator failed (*p unchanged). */
 int hg__resize_exact(void **p, size_t elem, size_t old_n, size_t new_n);

@@ -54,7 +54,6 @@ void hg_capture_release(hg_capture *c) {
     hg_graph_free(tmp.graph);
     hg_free(tmp.type_addr, (size_t)tmp.n_types * sizeof(uint64_t));
     hg_free(tmp.type_flags, (size_t)tmp.n_types * sizeof(uint32_t));
-    hg_free(tmp.kept_dicts, tmp.n_kept_dicts * sizeof(uint64_t));
     Py_XDECREF(tmp.short_names);
     Py_XDECREF(tmp.long_names);
     Py_XDECREF(tmp.name_errors);

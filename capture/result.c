@@ -10,9 +10,6 @@
  */
 #include "portable.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 /* Record the exceptions computing type tid's names raised (either may be
  * NULL) in out->name_errors; steals both.  0, or -1 with MemoryError. */
 static int record_name_errors(hg_capture *out, size_t tid, PyObject *short_err,
@@ -100,28 +97,6 @@ void hg__result_status_error(int status) {
         PyErr_Format(PyExc_RuntimeError, "heap snapshot: %s",
                      hg_status_str((hg_status)status));
     }
-}
-
-static int cmp_addr(const void *pa, const void *pb) {
-    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-    return (a > b) - (a < b);
-}
-
-/* See portable.h. */
-int hg__result_kept_dicts(hg_capture *out, const uint64_t *addrs, size_t n) {
-    out->kept_dicts = NULL;
-    out->n_kept_dicts = 0;
-    if (n == 0) {
-        return 0;
-    }
-    out->kept_dicts = hg_alloc(n * sizeof(uint64_t));
-    if (out->kept_dicts == NULL) {
-        return -1;
-    }
-    memcpy(out->kept_dicts, addrs, n * sizeof(uint64_t));
-    qsort(out->kept_dicts, n, sizeof(uint64_t), cmp_addr);
-    out->n_kept_dicts = n;
-    return 0;
 }
 
 /* See portable.h. */

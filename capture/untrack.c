@@ -8,8 +8,8 @@
  * _PyDict_MaybeUntrack).  The objgraph functions that answer "as after a
  * collection" without running one leave those nodes out too, so counts
  * match objgraph 3.x exactly.  A dict is judged by its edges, except one
- * the capture listed in kept_dicts: 3.13 visits an instance's inline values
- * from the instance, not from the __dict__ made for it, while
+ * the capture flagged HG_NODE_DICT_KEPT: 3.13 visits an instance's inline
+ * values from the instance, not from the __dict__ made for it, while
  * _PyDict_MaybeUntrack reads them.
  *
  * Works on the captured arrays only (no Python API): one pass over the
@@ -36,20 +36,6 @@ static int may_be_tracked(const hg_graph *g, const uint32_t *type_flags,
         return (f & HG_NODE_TRACKED) && !out[w];
     }
     return 1;
-}
-
-/* Whether address a is one of c's kept dicts (sorted: binary search). */
-static int kept(const hg_capture *c, uint64_t a) {
-    size_t lo = 0, hi = c->n_kept_dicts;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->kept_dicts[mid] < a) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo < c->n_kept_dicts && c->kept_dicts[lo] == a;
 }
 
 static int all_untracked(const hg_graph *g, const uint32_t *type_flags,
@@ -94,8 +80,8 @@ hg_status hg_capture_untrackable(const hg_capture *c, const uint8_t *live,
         }
         /* a dict whose values its object visits (3.13): the capture
          * checked them as _PyDict_MaybeUntrack does */
-        out[v] =
-            (uint8_t)(all_untracked(g, tf, out, v) && !kept(c, g->addr[v]));
+        out[v] = (uint8_t)(all_untracked(g, tf, out, v) &&
+                           !(g->flags[v] & HG_NODE_DICT_KEPT));
     }
     return HG_OK;
 }

@@ -231,10 +231,6 @@ typedef struct walk {
 
     imm_table imm; /* immortal objects' marks */
 
-    /* tracked dicts hg__dict_kept_elsewhere says a collection keeps
-     * (addresses; hg_capture.kept_dicts) */
-    uint64_t *kept;
-    size_t n_kept, cap_kept;
 } walk;
 
 /* How far ahead (in ids) the walks prefetch the next objects. */

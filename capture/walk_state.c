@@ -81,7 +81,6 @@ void hg__walk_free(walk *w) {
     }
     hg_free(w->defer, w->cap_defer * sizeof(deferred));
     hg__imm_free(&w->imm);
-    hg_free(w->kept, w->cap_kept * sizeof(uint64_t));
     memset(w, 0, sizeof(*w));
 }
 
@@ -370,13 +369,7 @@ int hg__walk_chase(walk *w, hg__gcstate *gc) {
                 flags[id] |= HG_NODE_EXCLUDED;
             }
             if (Py_TYPE(op) == &PyDict_Type && hg__dict_kept_elsewhere(op)) {
-                if (w->n_kept == w->cap_kept &&
-                    hg__walk_grow((void **)&w->kept, &w->cap_kept,
-                                  sizeof(uint64_t), w->n_kept + 1) < 0) {
-                    w->status = HG_ENOMEM;
-                    return -1;
-                }
-                w->kept[w->n_kept++] = (uint64_t)(uintptr_t)op;
+                flags[id] |= HG_NODE_DICT_KEPT; /* untrack.c */
             }
             if (pin) {
                 Py_INCREF(op); /* cannot run code: only a count goes up */

@@ -166,8 +166,12 @@ enum hg_node_flag {
     HG_NODE_TRACKED = 1u << 0, /* tracked by the cyclic GC */
     HG_NODE_MODULE = 1u << 1,  /* a module that is in sys.modules */
     HG_NODE_HAS_DEL = 1u << 2, /* its class defines __del__ */
-    HG_NODE_FROZEN = 1u << 3,  /* in the permanent generation (gc.freeze) */
-    HG_NODE_GEN_SHIFT = 4,     /* bits 4-5: GC generation 0, 1, 2 (3=frozen) */
+    /* the same bit on an exact dict (whose class has no __del__): a
+     * collection keeps it tracked for values it does not visit itself
+     * (3.13: an instance's inline values, which the instance visits) */
+    HG_NODE_DICT_KEPT = 1u << 2,
+    HG_NODE_FROZEN = 1u << 3, /* in the permanent generation (gc.freeze) */
+    HG_NODE_GEN_SHIFT = 4,    /* bits 4-5: GC generation 0, 1, 2 (3=frozen) */
     HG_NODE_GEN_MASK = 3u << 4,
     HG_NODE_EXCLUDED = 1u << 6, /* the capturer's own machinery: ignore */
     HG_NODE_GC = 1u << 7,       /* a GC-aware object (tracked or not) */
