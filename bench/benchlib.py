@@ -3,6 +3,7 @@ pass over it, loading objgraph 3.7.0 (the peer) under another module name,
 medians of wall-clock times, progress on stderr, and the figures and
 Markdown tables the pages print."""
 
+import argparse
 import gc
 import importlib.util
 import os
@@ -101,3 +102,15 @@ def median_time(fn, repeat):
 
 def progress(msg):
     print(msg, file=sys.stderr, flush=True)
+
+def sizes_arg(text):
+    """argparse type: comma-separated heap sizes in instances (1e6 or
+    1000000), each >= 1."""
+    try:
+        sizes = [int(float(s)) for s in text.split(',') if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            'not a list of sizes: %r' % text) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError('sizes must be >= 1')
+    return sizes

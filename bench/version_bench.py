@@ -73,6 +73,7 @@ from benchlib import (
     median_time,
     one_traverse_pass,
     progress,
+    sizes_arg,
     table,
     with_reverse_bytes,
 )
@@ -608,15 +609,6 @@ def splice(path, text):
 
 # -- command line -----------------------------------------------------------
 
-def sizes_arg(text):
-    try:
-        sizes = [int(float(s)) for s in text.split(',') if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            'not a list of sizes: %r' % text) from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError('sizes must be >= 1')
-    return sizes
 
 
 def main(argv=None):
