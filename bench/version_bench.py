@@ -54,19 +54,19 @@ four versions (seven captures) at 1M and 3M take about 5 minutes.
 import argparse
 import datetime
 import gc
-import glob
 import json
 import os
 import platform
-import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchlib import (
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'tools'))
+import pythons  # noqa: E402 -- tools/pythons.py
+from benchlib import (  # noqa: E402
     build_heap,
     fmt_s,
     human,
@@ -92,16 +92,6 @@ TARGETS = {('pause_pass', 'native'): 2.0,
 #: How the summary names a missed target.
 FIGURE_NAMES = {'pause_pass': 'pause', 'total_collect': 'total',
                 'bytes_node': 'bytes'}
-
-# Run by each interpreter found: what it is, as one JSON line.
-_ABOUT = r'''
-import json, sys, sysconfig
-ft = 't' if sysconfig.get_config_var('Py_GIL_DISABLED') else ''
-print(json.dumps({'impl': sys.implementation.name,
-                  'version': list(sys.version_info[:3]),
-                  'tag': 'cp%d%d%s' % (sys.version_info[:2] + (ft,)),
-                  'executable': sys.executable}))
-'''
 
 # Run in a venv with OBJGRAPH_CAPTURE unset: the capture chosen by default
 # is the native one exactly when it was built for this version.
@@ -187,53 +177,6 @@ def worker(plan_json, out_path):
 
 # -- interpreters and their venvs -------------------------------------------
 
-def version_key(path):
-    """Sort key of a pyenv version directory: 3.9.18 before 3.10.13."""
-    name = os.path.basename(os.path.dirname(os.path.dirname(path)))
-    return [int(x) if x.isdigit() else 0 for x in re.split(r'[.-]', name)]
-
-
-def candidates():
-    """Interpreter paths worth asking, pyenv's first."""
-    pyenv = os.environ.get('PYENV_ROOT', os.path.expanduser('~/.pyenv'))
-    found = sorted(glob.glob(os.path.join(pyenv, 'versions', '*', 'bin',
-                                          'python3')), key=version_key)
-    for minor in range(10, 30):
-        for suffix in ('', 't'):
-            path = shutil.which('python3.%d%s' % (minor, suffix))
-            if path:
-                found.append(path)
-    return found
-
-
-def about(python):
-    """What an interpreter is (impl, version, tag, executable), or None if
-    it does not run."""
-    try:
-        out = subprocess.run([python, '-c', _ABOUT], capture_output=True,
-                             text=True, timeout=60, check=True).stdout
-        return json.loads(out)
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-
-
-def find_pythons(named):
-    """One interpreter per ABI tag, CPython >= 3.10, sorted by version."""
-    seen = {}
-    for python in named or candidates():
-        info = about(python)
-        if info is None:
-            if named:
-                raise SystemExit('%s does not run' % python)
-            continue
-        if info['impl'] != 'cpython' or info['version'][:2] < [3, 10]:
-            if named:
-                raise SystemExit('%s is not CPython >= 3.10' % python)
-            continue
-        seen.setdefault(info['tag'], info)
-    return sorted(seen.values(), key=lambda i: (i['version'], i['tag']))
-
-
 def venv_of(info):
     major, minor = info['version'][:2]
     return os.path.join(BUILD, 'bench-venv-%d.%d%s' % (
@@ -304,7 +247,7 @@ def run_one(python, plan, timeout):
 def run(args):
     os.makedirs(BUILD, exist_ok=True)
     versions = []
-    for info in find_pythons(args.pythons):
+    for info in pythons.find(args.pythons):
         label = '%d.%d.%d' % tuple(info['version'])
         if info['tag'].endswith('t'):
             label += ' (free-threaded)'

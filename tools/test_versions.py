@@ -2,9 +2,9 @@
 
     python3 tools/test_versions.py --ref build/ref/objgraph.py
 
-``make test`` runs this.  It finds the interpreters -- pyenv's versions,
-then ``python3.X`` on PATH -- keeps one per minor version (the first
-found), and for each makes a virtual environment of its own,
+``make test`` runs this.  It finds the interpreters (tools/pythons.py:
+pyenv's versions, then ``python3.X`` on PATH), keeps one per minor version
+(the first found), and for each makes a virtual environment of its own,
 build/venv-3.X, with the test dependencies, installs the package there
 (``pip install --no-build-isolation .``: the build directory is per
 interpreter, build/cp3X-...), then runs tests/python (the differential
@@ -22,71 +22,32 @@ the others gave; the exit status is 1 if any failed (or if no CPython
 """
 
 import argparse
-import glob
 import os
-import shutil
 import subprocess
 import sys
 import time
+
+import pythons  # tools/, beside this file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEPS = ['scikit-build-core', 'cmake', 'ninja', 'pytest', 'hypothesis',
         'graphviz']
 PORTABLE_ON = (3, 11)  # the one version also run with the portable capture
-PROBE = ('import sys; print(sys.implementation.name, '
-         '"%d.%d.%d" % sys.version_info[:3])')
 CAPTURE_PROBE = ('import objgraph\n'
                  'with objgraph.snapshot() as s:\n'
                  '    print(s.capture_kind)')
 
 
-def candidates():
-    """Paths of interpreters that may be CPython >= 3.10, in order of
-    preference: pyenv's versions (the newest first), then python3.X on
-    PATH."""
-    found = []
-    pyenv_root = os.environ.get('PYENV_ROOT') or os.path.expanduser(
-        '~/.pyenv')
-    found += sorted(glob.glob(os.path.join(pyenv_root, 'versions', '*',
-                                           'bin', 'python3')),
-                    key=_newest_first)
-    for minor in range(10, 30):
-        path = shutil.which('python3.%d' % minor)
-        if path:
-            found.append(path)
-    return found
-
-
-def _newest_first(path):
-    """Sort key of .../versions/3.X.Y/bin/python3: the newest first."""
-    name = os.path.basename(os.path.dirname(os.path.dirname(path)))
-    parts = name.split('.')
-    if all(p.isdigit() for p in parts):
-        return (0, [-int(p) for p in parts])
-    return (1, [])  # 3.13t, 3.12-dev, a virtualenv...: after the releases
-
-
 def interpreters():
-    """{(3, minor): (path, 'X.Y.Z')}: one CPython per minor version."""
+    """{(3, minor): (path, 'X.Y.Z')}: one CPython per minor version, with
+    the GIL, as tools/pythons.py finds them."""
     chosen = {}
-    for path in candidates():
-        try:
-            out = subprocess.run([path, '-c', PROBE], capture_output=True,
-                                 text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            continue  # e.g. a pyenv shim for a version not enabled
-        if out.returncode != 0:
-            continue
-        impl, version = out.stdout.split()
-        key = tuple(int(x) for x in version.split('.')[:2])
-        if impl != 'cpython' or key < (3, 10):
-            continue
-        if key in chosen:
-            if os.path.realpath(path) != os.path.realpath(chosen[key][0]):
-                print('(CPython %s at %s not run: %s is, for %d.%d)'
-                      % (version, path, chosen[key][1], *key))
-            continue
-        chosen[key] = (path, version)
+    for info in pythons.find():
+        if info['tag'].endswith('t'):
+            continue  # free-threaded: not a run of its own here yet
+        key = tuple(info['version'][:2])
+        chosen.setdefault(key, (info['executable'],
+                                '.'.join(map(str, info['version']))))
     return dict(sorted(chosen.items()))
 
 
