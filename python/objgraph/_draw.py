@@ -513,8 +513,9 @@ def _write_graph(f, objs, neighbours, backrefs, max_depth,
         tdepth = depth[id(target)]
         count = None
         root = root_refs if tdepth == 0 else 0
-        if refcounts and (refcount_of is None or _immortal(target)):
-            count = _refcount(target) + (0 if _immortal(target) else root)
+        immortal = refcounts and _immortal(target)
+        if refcounts and (refcount_of is None or immortal):
+            count = _refcount(target) + (0 if immortal else root)
         elif refcounts:
             # only roots can be queued twice (given twice in objs)
             copies = queued.get(id(target), 0)
