@@ -249,8 +249,6 @@ def run(args):
     versions = []
     for info in pythons.find(args.pythons):
         label = '%d.%d.%d' % tuple(info['version'])
-        if info['tag'].endswith('t'):
-            label += ' (free-threaded)'
         entry = {'python': label, 'tag': info['tag'],
                  'interpreter': info['executable'], 'cells': []}
         versions.append(entry)

@@ -131,8 +131,8 @@
 #include <pyconfig.h>   /* Py_GIL_DISABLED */
 
 #if defined(Py_GIL_DISABLED)
-#error "objgraph capture/: the native capture needs the GIL; a free-threaded \
-build gets the portable capture (capture/CMakeLists.txt)"
+#error "objgraph capture/: the native capture needs the GIL; free-threaded \
+builds are refused at configure time (capture/CMakeLists.txt)"
 #elif PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #include "cpython311.h"
 #elif PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000

@@ -8,7 +8,7 @@ Where they are looked for, in order of preference: pyenv's versions
 ``python3.X`` and ``python3.Xt`` on PATH, pyenv's own directories (its
 shims, which run only the versions pyenv has selected) left out.  Each is
 asked what it is (a child process); the first of each ABI tag (cp312,
-cp313t, ...) that is CPython 3.10 or later is kept.
+cp313t, ...) that is CPython 3.10 or later with the GIL is kept.
 """
 
 import glob
@@ -83,11 +83,12 @@ def about(python):
 
 
 def find(named=(), report=print):
-    """One interpreter per ABI tag, CPython >= 3.10, sorted by version:
-    the ``about`` dicts of those named, or of the candidates.  A named one
-    that does not run, or is not such a CPython, raises SystemExit; a
-    candidate that is not is skipped (``report`` says so when it does not
-    run, or when another of its tag was chosen first)."""
+    """One interpreter per ABI tag, CPython >= 3.10 with the GIL, sorted
+    by version: the ``about`` dicts of those named, or of the candidates.
+    A named one that does not run, is not such a CPython or is a
+    free-threaded build raises SystemExit; a candidate that is not is
+    skipped (``report`` says so when it does not run, is free-threaded, or
+    when another of its tag was chosen first)."""
     chosen = {}
     for python in named or candidates():
         info = about(python)
@@ -99,6 +100,14 @@ def find(named=(), report=print):
         if info['impl'] != 'cpython' or info['version'][:2] < [3, 10]:
             if named:
                 raise SystemExit('%s is not CPython >= 3.10' % python)
+            continue
+        if info['tag'].endswith('t'):
+            # capture/CMakeLists.txt refuses free-threaded builds for now
+            if named:
+                raise SystemExit('%s is a free-threaded build, which '
+                                 'objgraph does not support yet' % python)
+            report('-- %s is free-threaded (not supported yet); skipped'
+                   % python)
             continue
         first = chosen.setdefault(info['tag'], info)
         if first is not info and (os.path.realpath(first['executable'])

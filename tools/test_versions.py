@@ -43,8 +43,6 @@ def interpreters():
     the GIL, as tools/pythons.py finds them."""
     chosen = {}
     for info in pythons.find():
-        if info['tag'].endswith('t'):
-            continue  # free-threaded: not a run of its own here yet
         key = tuple(info['version'][:2])
         chosen.setdefault(key, (info['executable'],
                                 '.'.join(map(str, info['version']))))
