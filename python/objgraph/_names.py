@@ -55,7 +55,12 @@ def check_type(value, arg, kind, what, optional=False):
 
 
 def check_limit(limit, arg='limit'):
-    """None or 0 mean "no limit", as in objgraph 3.x."""
+    """The ``limit`` of the analyses objgraph 3.x does not have: an int
+    >= 0, or None; None or 0 mean "no limit", as in objgraph 3.x.
+
+    objgraph 3.x's own functions (``most_common_types``, ``growth``,
+    ``get_new_ids``...) check nothing: they slice ``rows[:limit]`` as
+    objgraph 3.7.0 does, negative limits and its TypeError included."""
     check_type(limit, arg, numbers.Integral, 'an int', optional=True)
     if limit is not None and limit < 0:
         raise ValueError('%s must be >= 0 or None, not %d' % (arg, limit))

@@ -316,7 +316,6 @@ class Snapshot(LeakAnalysis):
                           filter=None):
         """The ``limit`` most common (type name, count) pairs, like
         :func:`objgraph.most_common_types`."""
-        check_limit(limit)
         return _sorted_stats(self.typestats(objects, shortnames, filter),
                              limit)
 
