@@ -591,7 +591,8 @@ _GRAPH_DOC = """
     if the desired format is not supported, you just get the .dot
     file.  If ``filename`` and ``output`` are not specified, the graph is
     shown inline if you're using IPython (a ``graphviz.Source`` is
-    returned), otherwise a .dot file is written and a viewer (xdot)
+    returned: ``objgraph.IS_INTERACTIVE``, set at import, says whether,
+    and can be set), otherwise a .dot file is written and a viewer (xdot)
     spawned.  If xdot is not available, the .dot file is converted to a
     .png and its name printed.
 

@@ -93,10 +93,12 @@ TYPE_GRAPH_SFDP_ARGS = (
 _LAYOUTS = (None, 'dot', 'sfdp')
 
 
-def _detect_interactive():
+def detect_interactive():
     """True inside an IPython kernel that can show graphviz output inline.
 
     Text-only shells (IPython's terminal, PyCharm's console) do not count.
+    objgraph 3.x decides once, at import, and so does the package:
+    :data:`objgraph.IS_INTERACTIVE` holds the answer.
     """
     try:
         import graphviz  # noqa: F401
@@ -108,9 +110,12 @@ def _detect_interactive():
     return 'TerminalInteractiveShell' not in type(get_ipython()).__name__
 
 
-#: Whether show_graph() returns a ``graphviz.Source`` instead of running
-#: graphviz (decided once, at import, as objgraph does).
-IS_INTERACTIVE = _detect_interactive()
+def _is_interactive():
+    """objgraph 3.x's public switch, ``objgraph.IS_INTERACTIVE``, read at
+    each drawing as objgraph 3.7.0 reads its global: True makes a drawing
+    with neither ``filename`` nor ``output`` return a ``graphviz.Source``.
+    """
+    return sys.modules[__package__].IS_INTERACTIVE
 
 
 # -- Text of one node or edge ----------------------------------------------
@@ -351,7 +356,7 @@ def _open_dot(filename, output):
         # newline='': '\n' as written on every platform, like codecs.open.
         return open(filename, 'w', encoding='utf-8', newline=''), \
             filename, False
-    if IS_INTERACTIVE and not filename:
+    if _is_interactive() and not filename:
         return io.StringIO(), None, True
     fd, dot_filename = tempfile.mkstemp(prefix='objgraph-', suffix='.dot',
                                         text=True)
