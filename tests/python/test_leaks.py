@@ -9,6 +9,7 @@ fetched after the snapshot is taken, which a frozen graph does not see.
 
 import ctypes
 import io
+import json
 import sys
 import types
 from sys import getsizeof
@@ -419,6 +420,86 @@ def test_leak_suspects_find_the_growing_type(quiet_gc):
         assert objgraph.leak_suspects(snaps, paths=0)[0].paths == []
     finally:
         del sys.modules['leaky_b']
+        for s in snaps:
+            s.close()
+
+
+# -- types sharing a short name ---------------------------------------------
+
+_DUP_SOURCE = """
+class Dup:
+    __slots__ = ('payload',)
+
+    def __init__(self, n):
+        self.payload = bytearray(n)
+
+kept = []
+"""
+
+
+def _dup_modules():
+    """Two modules, each with a class named Dup (dup_home_a.Dup and
+    dup_home_b.Dup) and a list ``kept`` of its instances."""
+    mods = []
+    for name in ('dup_home_a', 'dup_home_b'):
+        mod = types.ModuleType(name)
+        exec(_DUP_SOURCE, mod.__dict__)
+        sys.modules[name] = mod
+        mods.append(mod)
+    return mods
+
+
+def _grow_dups(mods, n_a, n_b):
+    a, b = mods
+    a.kept.extend(a.Dup(1000) for _ in range(n_a - len(a.kept)))
+    b.kept.extend(b.Dup(3000) for _ in range(n_b - len(b.kept)))
+
+
+def _dup_totals(snap):
+    """(count, shallow bytes, retained bytes) of both Dup classes, object
+    by object: what a row for the short name 'Dup' must sum."""
+    dups = snap.by_type('Dup')
+    return (len(dups), sizes(*dups),
+            sum(snap.retained_size(d) for d in dups))
+
+
+def test_types_sharing_a_short_name_are_summed(quiet_gc, tmp_path, capsys):
+    """retained_by_type, ``objgraph top`` and leak_suspects add up the
+    objects, shallow and retained bytes of every type with the short name
+    (3 + 5 objects of two classes named Dup are 8 Dup, not 5)."""
+    from objgraph._cli import main
+    mods = _dup_modules()
+    snaps = []
+    try:
+        for n_a, n_b in ((3, 5), (4, 7), (6, 8)):
+            _grow_dups(mods, n_a, n_b)
+            snaps.append(objgraph.snapshot(pin=False))
+        snap = snaps[-1]
+        count, shallow, retained = _dup_totals(snap)
+        assert count == 6 + 8
+        assert retained == shallow + 6 * getsizeof(bytearray(1000)) \
+            + 8 * getsizeof(bytearray(3000))
+        rows = {row[0]: row for row in snap.retained_by_type(None)}
+        assert rows['Dup'] == ('Dup', count, shallow, retained)
+        assert snap.typestats(shortnames=False)['dup_home_b.Dup'] == 8
+
+        path = str(tmp_path / 'dups.hgsnap')
+        snap.save(path)
+        assert main(['top', path, '--limit', '0', '--json']) == 0
+        doc = json.loads(capsys.readouterr().out)
+        top = {row['type']: row for row in doc['types']}
+        assert top['Dup'] == {'type': 'Dup', 'count': count,
+                              'shallow_bytes': shallow,
+                              'retained_bytes': retained}
+
+        suspect, = [s for s in objgraph.leak_suspects(snaps, limit=None)
+                    if s.typename == 'Dup']
+        assert suspect.counts == (3 + 5, 4 + 7, 6 + 8)
+        assert suspect.retained_bytes == tuple(_dup_totals(s)[2]
+                                               for s in snaps)
+    finally:
+        for mod in mods:
+            del sys.modules[mod.__name__]
         for s in snaps:
             s.close()
 
