@@ -305,7 +305,8 @@ class Canary:
     files of the directory beyond ``keep`` (see :func:`start`), loads the
     new file and, from the third file on, runs
     :func:`objgraph.leak_suspects` over the files kept.  Then it writes
-    the report and calls ``on_report`` with a copy of it.  A failure (a
+    the report and calls ``on_report`` with a copy of it (unless
+    :meth:`stop` cut the round short).  A failure (a
     full disk, a callback raising) is logged and recorded in the report's
     ``errors``, a capture refused while the collector runs in another
     thread in its ``skipped``; nothing stops the thread but :meth:`stop`.
@@ -373,7 +374,9 @@ class Canary:
 
         Wakes the thread and waits at most ``timeout`` seconds for it: a
         round in progress stops at its next step (a capture or a file
-        being written is never cut in half).  Returns True when the thread
+        being written is never cut in half) and is abandoned: it writes
+        no report, so ``latest-report.json`` and :attr:`last_report` stay
+        those of the last completed round.  Returns True when the thread
         has ended, False when it was still finishing a step at the
         timeout; it is a daemon thread, and starts nothing more either
         way.  Idempotent.
@@ -480,6 +483,12 @@ class Canary:
         }
         try:
             self._snapshot_and_analyse(report, stamp, trigger == 'force')
+        except _CutShort as e:
+            # stop() came mid-round: this round's report would have no
+            # suspects, so it must not replace the last completed one
+            log.info('objgraph canary: round %d abandoned (%s): the canary '
+                     'is stopping', seq, e)
+            return
         except Exception as e:
             log.exception('objgraph canary: round %d failed', seq)
             report['errors'].append('%s: %s' % (type(e).__name__, e))
@@ -506,9 +515,7 @@ class Canary:
                 % (snap.pause_seconds, self.max_pause,
                    estimate['pause_seconds'] or 0.0))
         if self._stopping.is_set():
-            report['skipped'].append({'what': 'save',
-                                      'reason': 'the canary is stopping'})
-            return
+            raise _CutShort('the snapshot was not saved')
         path = os.path.join(self.directory,
                             '%s%s.hgsnap' % (SNAPSHOT_PREFIX, stamp))
         try:
@@ -568,8 +575,9 @@ class Canary:
             except RuntimeError as e:
                 if 'garbage collector' not in str(e):
                     raise
-                if attempt + 1 == _GC_RETRIES \
-                        or self._stopping.wait(_GC_RETRY_WAIT):
+                if self._stopping.wait(_GC_RETRY_WAIT):
+                    raise _CutShort('no snapshot taken: %s' % e) from None
+                if attempt + 1 == _GC_RETRIES:
                     report['skipped'].append({
                         'what': 'snapshot',
                         'reason': 'refused %d times: %s' % (attempt + 1, e)})
@@ -601,9 +609,8 @@ class Canary:
                           % len(window)})
             return
         if self._stopping.is_set():
-            report['skipped'].append({'what': 'analysis',
-                                      'reason': 'the canary is stopping'})
-            return
+            raise _CutShort('%s was saved but not analysed'
+                            % os.path.basename(path))
         older = list(self._snapshots)[:-1]
         suspects = leak_suspects(older + [loaded], limit=self.limit,
                                  paths=self.paths)
@@ -720,6 +727,11 @@ def _canary_files(directory, pattern):
         return []
     found.sort()
     return [row[-1] for row in found]
+
+
+class _CutShort(Exception):
+    """Raised in a round that :meth:`Canary.stop` cut short: the round is
+    abandoned, and writes no report."""
 
 
 class _Done:
