@@ -306,7 +306,8 @@ class Canary:
     new file and, from the third file on, runs
     :func:`objgraph.leak_suspects` over the files kept.  Then it writes
     the report and calls ``on_report`` with a copy of it (unless
-    :meth:`stop` cut the round short).  A failure (a
+    :meth:`stop` cut the round short).  The canary's own objects are left
+    out of its snapshots, so they are never suspects.  A failure (a
     full disk, a callback raising) is logged and recorded in the report's
     ``errors``, a capture refused while the collector runs in another
     thread in its ``skipped``; nothing stops the thread but :meth:`stop`.
@@ -499,7 +500,8 @@ class Canary:
         estimate = report['estimate'] = self._estimator.estimate(blocks)
         if not self._within_budget(report, estimate, force):
             return
-        snap = self._capture(report)
+        exclude = self._machinery(report)
+        snap = self._capture(report, exclude)
         if snap is None:
             return
         est = self._estimator
@@ -514,6 +516,7 @@ class Canary:
                 '(%g s): the estimate was %.6f s'
                 % (snap.pause_seconds, self.max_pause,
                    estimate['pause_seconds'] or 0.0))
+        del exclude
         if self._stopping.is_set():
             raise _CutShort('the snapshot was not saved')
         path = os.path.join(self.directory,
@@ -566,12 +569,12 @@ class Canary:
                 log.warning('objgraph canary: snapshot skipped: %s', reason)
         return force or not reasons
 
-    def _capture(self, report):
+    def _capture(self, report, exclude):
         """A detached snapshot, retried a few times while a collection in
         another thread (a finalizer that let go of the GIL) refuses it."""
         for attempt in range(_GC_RETRIES):
             try:
-                return take(pin=False, exclude=self._machinery())
+                return take(pin=False, exclude=exclude)
             except RuntimeError as e:
                 if 'garbage collector' not in str(e):
                     raise
@@ -584,12 +587,20 @@ class Canary:
                     return None
         return None
 
-    def _machinery(self):
-        """The canary's own objects whose number changes while it runs:
-        left out of its snapshots' counts and analyses."""
+    def _machinery(self, report):
+        """The canary's own objects, left out of its snapshots' counts and
+        analyses: the canary, its window of summaries, its list of
+        reports, its estimator, and everything they and the reports (the
+        last one and ``report``, this round's) hold alone.  Without them
+        the canary's own state, which grows until the window is full, and
+        its reports, which grow with the suspects they list, would show
+        as growing dicts, lists, str, int and float: suspects allocated
+        in objgraph/canary.py."""
         est = self._estimator
-        return (self, self._snapshots, self._reports, est, est._rows,
-                *est._rows, *self._snapshots)
+        return (self, est, *self._snapshots,
+                *_own_objects((self._snapshots, self._reports, est._rows,
+                               self.last_report, report,
+                               *(vars(s) for s in self._snapshots))))
 
     def _analyse(self, report, path, snap, capture_bytes):
         """Load the new file, rotate, and run leak_suspects over the kept
@@ -734,11 +745,57 @@ class _CutShort(Exception):
     abandoned, and writes no report."""
 
 
+_CONTAINERS = (dict, list, tuple, collections.deque)
+
+
+def _extra_references(roots):
+    """(containers, [(value, references to it beyond the containers')])
+    of the container trees under ``roots``: the containers, and each other
+    value they hold with its reference count less the references the
+    containers hold to it."""
+    containers, counts, values = [], collections.Counter(), {}
+    stack = [r for r in roots if isinstance(r, _CONTAINERS)]
+    while stack:
+        o = stack.pop()
+        containers.append(o)
+        for x in itertools.chain(o.keys(), o.values()) \
+                if isinstance(o, dict) else o:
+            if isinstance(x, _CONTAINERS):
+                stack.append(x)
+            else:
+                counts[id(x)] += 1
+                values[id(x)] = x
+    o = x = None  # the loop's last value: no reference of ours left
+    return containers, [(x, sys.getrefcount(x) - counts[i])
+                        for i, x in values.items()]
+
+
+def _calibrate():
+    """The references _extra_references itself adds to a value's count
+    (its own variables, the call's argument): a value with that many
+    extra references is held by the containers alone."""
+    value = float(len(sys.argv) + 0.5)  # a new float: only this frame
+    _, rows = _extra_references([[value]])
+    return rows[0][1] - 1  # less this frame's own reference, `value`
+
+
+def _own_objects(roots):
+    """Every container (dict, list, tuple, deque) of the trees under
+    ``roots``, and every other value only they hold (its reference count
+    is the references the trees hold to it): a float, a count, a type
+    name the canary made.  Values the program shares -- interned strings,
+    small ints, None, CPython 3.12's immortal objects -- have more
+    references, and stay in the snapshots."""
+    containers, rows = _extra_references(roots)
+    return containers + [x for x, extra in rows if extra == _HELD_ALONE]
+
+
 class _Done:
     """Marks a signal handler already restored."""
 
 
 _done = _Done()
+_HELD_ALONE = _calibrate()
 
 
 # -- report pieces ----------------------------------------------------------
@@ -967,6 +1024,11 @@ def start(interval=600, directory=None, keep=6, max_pause=0.5,
     signum = _check_signal(signal)
     directory = _check_directory(directory)
     _prepare_tracebacks()
+    # the logger's cache of enabled levels, filled now: filled by the
+    # first rounds, it would grow the heap their snapshots compare
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING,
+                  logging.ERROR):
+        log.isEnabledFor(level)
     global _current
     with _lock:
         _check_none_running()

@@ -266,6 +266,36 @@ def _reports_on_disk(directory):
     return reports
 
 
+def test_the_canary_s_own_allocations_are_never_suspects(tmp_path):
+    """In a process where nothing grows but the canary's own state -- its
+    window of summaries filling up, its reports listing suspects -- no
+    report names a type the canary allocated (tracemalloc would place
+    such a suspect in objgraph/canary.py), and no type gains objects
+    (what pytest keeps for the test may still retain a few bytes more)."""
+    canary_file = objgraph.canary.__file__
+    tracemalloc.start(10)
+    try:
+        canary = objgraph.canary.start(interval=3600, directory=tmp_path,
+                                       keep=4, limit=None)
+        for i in range(7):
+            canary.trigger()
+            _wait_rounds(canary, i + 1)
+        assert canary.stop()
+    finally:
+        tracemalloc.stop()
+    reports = _reports_on_disk(tmp_path)
+    assert len(reports) == 4 and all(len(r['window']) >= 3
+                                     for r in reports)
+    for report in reports:
+        for s in report['suspects']:
+            frames = [frame for site in s['allocation_sites']
+                      for frame in site['frames']]
+            assert not any(f.startswith(canary_file + ':')
+                           for f in frames), (s['typename'], frames)
+            assert s['growth'] == 0, (s['typename'], s['counts'],
+                                      s['paths'])
+
+
 class _SlowFinalizer:
     """Garbage whose __del__ holds the collection that frees it (in another
     thread) until ``release`` is set: a capture waits for a collection."""
