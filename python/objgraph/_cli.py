@@ -32,6 +32,7 @@ import os
 import sys
 
 import objgraph
+from objgraph._names import plural
 
 EXIT_OK = 0
 EXIT_LEAK = 1
@@ -91,7 +92,7 @@ def _size(n):
 
 
 def _objects(n):
-    return '%d object%s' % (n, '' if n == 1 else 's')
+    return plural(n, 'object')
 
 
 def _signed_size(n):
@@ -185,16 +186,16 @@ def _cmd_info(args, progress):
         'created:  %s by %s' % (created.strftime('%Y-%m-%d %H:%M:%S UTC'),
                                 doc['producer']),
         'python:   %s' % doc['runtime'],
-        'nodes:    %d objects, %d of them tracked by the garbage collector'
-        % (doc['nodes'], doc['tracked']),
-        'edges:    %d references' % doc['edges'],
+        'nodes:    %s, %d of them tracked by the garbage collector'
+        % (_objects(doc['nodes']), doc['tracked']),
+        'edges:    %s' % plural(doc['edges'], 'reference'),
         'types:    %d (of the tracked objects)' % doc['types'],
         'pause:    %.1f ms holding the GIL (the capture took %.1f ms)'
         % (doc['pause_seconds'] * 1e3, doc['capture_seconds'] * 1e3),
     ]
     if doc['immortal_objects']:
-        lines.append('immortal: %d objects (fixed reference counts; roots)'
-                     % doc['immortal_objects'])
+        lines.append('immortal: %s (fixed reference counts; roots)'
+                     % _objects(doc['immortal_objects']))
     if doc['saturated_refcounts']:
         lines.append('refcnts:  %d saturated (2**32 - 1 or more at capture, '
                      'true count unknown)' % doc['saturated_refcounts'])
@@ -304,8 +305,9 @@ def _cmd_suspects(args, progress):
     lines += _suspects_text(rows)
     if leak and args.fail_on_leak:
         top = rows[0]
-        return doc, lines, EXIT_LEAK, 'leak: %s grew by %d objects (%s)' % (
-            top['type'], top['growth'], ' -> '.join(map(str, top['counts'])))
+        return doc, lines, EXIT_LEAK, 'leak: %s grew by %s (%s)' % (
+            top['type'], _objects(top['growth']),
+            ' -> '.join(map(str, top['counts'])))
     return doc, lines, EXIT_OK, None
 
 

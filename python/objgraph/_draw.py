@@ -35,6 +35,8 @@ import sys
 import tempfile
 import types
 
+from ._names import plural
+
 __all__ = [
     'LARGE_GRAPH_NODES',
     'LAYOUT_TIMEOUT',
@@ -774,9 +776,10 @@ def _write_type_graph(f, chosen, index, edges):
         width = 0.25 + 2.25 * math.sqrt(share)
         fontsize = 8 + 16 * math.sqrt(share)
         value = 1 - 0.6 * share
-        f.write('  t%d[label="%s\\n%d objects\\n%s", width=%.2f, '
+        f.write('  t%d[label="%s\\n%s\\n%s", width=%.2f, '
                 'height=%.2f, fontsize=%.1f, fillcolor="0.6,%.2f,%.2f"%s];\n'
-                % (i, _quote(name), count, _human_bytes(nbytes), width,
+                % (i, _quote(name), plural(count, 'object'),
+                   _human_bytes(nbytes), width,
                    width * 0.6, fontsize, 0.6 * share, value,
                    ', fontcolor=white' if value < 0.5 else ''))
     top_refs = max([n for src, dst, n in edges

@@ -24,7 +24,7 @@ from array import array
 
 from . import _draw, _heapgraph
 from ._leaks import RetentionPath, _shorten
-from ._names import check_typename
+from ._names import check_typename, plural
 from ._snapshot import Snapshot, _ids
 
 
@@ -263,8 +263,9 @@ class LoadedSnapshot(Snapshot):
         self._keys = None
 
     def __repr__(self):
-        return '<objgraph.Snapshot %d nodes, %d edges, loaded from %r%s>' % (
-            len(self._g), self._g.num_edges, self.path,
+        return '<objgraph.Snapshot %s, %s, loaded from %r%s>' % (
+            plural(len(self._g), 'node'), plural(self._g.num_edges, 'edge'),
+            self.path,
             self._saturated_text())
 
     @property

@@ -27,7 +27,7 @@ import sys
 from array import array
 
 from . import _heapgraph
-from ._names import check_limit, typename_func
+from ._names import check_limit, plural, typename_func
 
 __all__ = ['LeakAnalysis', 'RetentionPath', 'CycleGroup', 'SnapshotDiff',
            'LeakSuspect', 'leak_suspects', 'write_sized_type_table']
@@ -71,8 +71,9 @@ class RetentionPath:
         self.example = example
 
     def __repr__(self):
-        return '<RetentionPath %d objects, %d bytes: %s>' % (
-            self.count, self.retained_bytes, ' -> '.join(self.signature))
+        return '<RetentionPath %s, %s: %s>' % (
+            plural(self.count, 'object'),
+            plural(self.retained_bytes, 'byte'), ' -> '.join(self.signature))
 
 
 class CycleGroup:
@@ -94,8 +95,9 @@ class CycleGroup:
         self.example = example
 
     def __repr__(self):
-        return '<CycleGroup %d cycles, %d objects, %d bytes: %s>' % (
-            self.count, self.size, self.nbytes, ', '.join(self.types))
+        return '<CycleGroup %s, %s, %s: %s>' % (
+            plural(self.count, 'cycle'), plural(self.size, 'object'),
+            plural(self.nbytes, 'byte'), ', '.join(self.types))
 
 
 class LeakSuspect:
@@ -118,10 +120,11 @@ class LeakSuspect:
         self.paths = paths
 
     def __repr__(self):
-        return '<LeakSuspect %s %+d objects (%s), %+d retained bytes>' % (
-            self.typename, self.growth,
+        return '<LeakSuspect %s %s (%s), %s>' % (
+            self.typename, plural(self.growth, 'object', signed=True),
             ' -> '.join(map(str, self.counts)),
-            self.retained_bytes[-1] - self.retained_bytes[0])
+            plural(self.retained_bytes[-1] - self.retained_bytes[0],
+                   'retained byte', signed=True))
 
 
 class LeakAnalysis:

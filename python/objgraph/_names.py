@@ -28,6 +28,14 @@ def typename_func(shortnames):
     return short_typename if shortnames else long_typename
 
 
+def plural(n, noun, signed=False):
+    """``n`` and ``noun``, plural unless n is 1 or -1: '1 object',
+    '2 objects', '+1 object' when ``signed``.  For the text of our own
+    analyses; what must be objgraph 3.7.0's text keeps its words."""
+    return '%s %s%s' % ('%+d' % n if signed else '%d' % n, noun,
+                        '' if abs(n) == 1 else 's')
+
+
 def check_typename(typename):
     if not isinstance(typename, str):
         raise TypeError('typename must be a str (a short or fully qualified '

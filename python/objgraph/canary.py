@@ -58,7 +58,7 @@ import tracemalloc
 
 from ._files import _CLASS_TYPES, SnapshotError, load
 from ._leaks import LeakAnalysis, leak_suspects
-from ._names import check_type
+from ._names import check_type, plural
 from ._snapshot import _ids, take
 
 __all__ = ['Canary', 'current', 'start', 'stop']
@@ -342,9 +342,9 @@ class Canary:
                                         name='objgraph-canary', daemon=True)
 
     def __repr__(self):
-        return '<objgraph.canary.Canary %s, every %gs, %d rounds, %r>' % (
+        return '<objgraph.canary.Canary %s, every %gs, %s, %r>' % (
             'running' if self.running else 'stopped', self.interval,
-            self.rounds, self.directory)
+            plural(self.rounds, 'round'), self.directory)
 
     # -- life cycle ----------------------------------------------------------
 
@@ -583,7 +583,8 @@ class Canary:
                 if attempt + 1 == _GC_RETRIES:
                     report['skipped'].append({
                         'what': 'snapshot',
-                        'reason': 'refused %d times: %s' % (attempt + 1, e)})
+                        'reason': 'refused %s: %s' % (
+                            plural(attempt + 1, 'time'), e)})
                     return None
         return None
 

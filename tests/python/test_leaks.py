@@ -504,6 +504,46 @@ def test_types_sharing_a_short_name_are_summed(quiet_gc, tmp_path, capsys):
             s.close()
 
 
+# -- our own text: 1 object, 2 objects ---------------------------------------
+
+class Single:
+    pass
+
+
+def test_one_of_a_thing_is_singular_in_our_own_text(quiet_gc):
+    """'1 object', never '1 objects', in the text of the analyses objgraph
+    3.x does not have (its own functions keep its words)."""
+    _plant('single_app', 0)
+    app = sys.modules['single_app']
+    snaps = []
+    try:
+        app._cache = [Single()]
+        a, b = Single(), Single()
+        a.other, b.other = b, a  # one cycle of two Single
+        app._cycle = [a]
+        del a, b
+        for n in (1, 1, 2):
+            app._cache[n:] = [Single()]
+            snaps.append(objgraph.snapshot(pin=False))
+        snap = snaps[-1]
+        group, = snap.retention_paths(app._cache[:1])
+        assert repr(group).startswith('<RetentionPath 1 object, ')
+        cycles = [c for c in snap.cycles(None) if c.types == ('Single',)]
+        assert repr(cycles[0]).startswith('<CycleGroup 1 cycle, 2 objects, ')
+        suspect, = [s for s in objgraph.leak_suspects(snaps, limit=None)
+                    if s.typename == 'Single']
+        assert repr(suspect).startswith(
+            '<LeakSuspect Single +1 object (4 -> 4 -> 5), ')
+        out = io.StringIO()
+        snap.show_type_graph(limit=None, output=out)
+        dot = out.getvalue()
+        assert '\\n1 object\\n' in dot and '\\n1 objects\\n' not in dot
+    finally:
+        del sys.modules['single_app']
+        for s in snaps:
+            s.close()
+
+
 # -- threads ------------------------------------------------------------------
 
 def _answers(holder):
