@@ -39,6 +39,7 @@ from ._files import LoadedSnapshot, NodeInfo, SnapshotError, load
 from ._leaks import (
                      CycleGroup,
                      LeakSuspect,
+                     Retainer,
                      RetentionPath,
                      SnapshotDiff,
                      leak_suspects,
@@ -60,10 +61,11 @@ __license__ = 'MIT'
 
 __all__ = [
     'IS_INTERACTIVE', 'CycleGroup', 'LeakSuspect', 'LoadedSnapshot',
-    'NodeInfo', 'RetentionPath', 'Snapshot', 'SnapshotDiff', 'SnapshotError',
-    'at', 'at_addrs', 'by_type', 'count', 'find_backref_chain',
-    'find_ref_chain', 'get_leaking_objects', 'get_new_ids', 'growth',
-    'is_proper_module', 'leak_suspects', 'load', 'most_common_types',
-    'show_backrefs', 'show_chain', 'show_growth', 'show_most_common_types',
-    'show_refs', 'show_type_graph', 'snapshot', 'typestats',
+    'NodeInfo', 'Retainer', 'RetentionPath', 'Snapshot', 'SnapshotDiff',
+    'SnapshotError', 'at', 'at_addrs', 'by_type', 'count',
+    'find_backref_chain', 'find_ref_chain', 'get_leaking_objects',
+    'get_new_ids', 'growth', 'is_proper_module', 'leak_suspects', 'load',
+    'most_common_types', 'show_backrefs', 'show_chain', 'show_growth',
+    'show_most_common_types', 'show_refs', 'show_type_graph', 'snapshot',
+    'typestats',
 ]

@@ -544,6 +544,51 @@ def test_one_of_a_thing_is_singular_in_our_own_text(quiet_gc):
             s.close()
 
 
+def test_most_retaining_rows_print_a_few_items_of_big_objects(quiet_gc):
+    """The REPL shows most_retaining() without whole module dicts: each
+    row is a tuple whose repr shortens the object."""
+    big = {'key%d' % i: ['value %d' % i] * 3 for i in range(5000)}
+    with objgraph.snapshot() as snap:
+        rows = snap.most_retaining(None)
+    row, = [r for r in rows if r.object is big]
+    obj, typename, retained = row
+    assert (obj, typename) == (big, 'dict') and retained > getsizeof(big)
+    assert row == (big, 'dict', retained) and isinstance(row, tuple)
+    assert (row.object, row.typename, row.retained_bytes) == tuple(row)
+    text = repr(rows[:3])
+    assert len(text) < 1000, text
+    assert repr(row).startswith("Retainer(object={'key0': ['value 0', ")
+    assert repr(row).endswith("...}, typename='dict', retained_bytes=%d)"
+                              % retained)
+    with objgraph.snapshot(pin=False) as snap:
+        top = snap.most_retaining(1)[0]
+    assert repr(top) == ('Retainer(object=%d, typename=%r, retained_bytes=%d)'
+                         % top)
+    del big
+
+
+def test_a_diff_says_what_it_compares(quiet_gc, tmp_path):
+    old = objgraph.snapshot(pin=False)
+    grown = [[i] for i in range(100)]
+    new = objgraph.snapshot()
+    try:
+        text = repr(new.diff(old))
+        assert text == '<SnapshotDiff %+d nodes, %+d edges: a detached ' \
+            'snapshot (%d nodes) -> a pinned snapshot (%d nodes)>' % (
+                len(new) - len(old), new.num_edges - old.num_edges,
+                len(old), len(new))
+        assert len(new) - len(old) >= 200
+        path = tmp_path / 'new.hgsnap'
+        new.save(path)
+        loaded = objgraph.load(path)
+        assert repr(loaded.diff(old)).endswith(
+            ' -> %r (%d nodes)>' % (str(path), len(new)))
+    finally:
+        new.close()
+        old.close()
+    del grown
+
+
 # -- threads ------------------------------------------------------------------
 
 def _answers(holder):
