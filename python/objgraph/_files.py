@@ -23,7 +23,7 @@ import time
 from array import array
 
 from . import _draw, _heapgraph
-from ._leaks import RetentionPath, _shorten
+from ._leaks import RetentionPath, _key_repr
 from ._names import check_typename, plural
 from ._snapshot import Snapshot, _ids
 
@@ -144,7 +144,7 @@ def _dict_keys(g, d, row):
         for e, t in row:
             key = by_addr.get(g.node(t)[0])
             if key is not None:
-                keys[e] = _shorten(repr(key))
+                keys[e] = _key_repr(key)
     return keys
 
 

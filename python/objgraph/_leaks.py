@@ -46,8 +46,13 @@ def _ids(raw):
     return a
 
 
-def _shorten(text, limit=_MAX_KEY_LABEL):
-    return text if len(text) <= limit else text[:limit - 3] + '...'
+def _key_repr(key, limit=_MAX_KEY_LABEL):
+    """``repr(key)`` of a str key, at most ``limit`` characters: a longer
+    one keeps its start and its closing quote, "'/usr/lib/python3...'"."""
+    text = repr(key)
+    if len(text) <= limit:
+        return text
+    return text[:limit - 4] + '...' + text[-1]
 
 
 # An object in a row's repr: a few items of a container, a few dozen
@@ -658,7 +663,7 @@ def _dict_label(d, nxt, typename):
         for k, v in d.items():
             if v is nxt:
                 if isinstance(k, str):
-                    return '%s[%s]' % (typename, _shorten(repr(k)))
+                    return '%s[%s]' % (typename, _key_repr(k))
                 return '%s[%s]' % (typename, type(k).__name__)
             if k is nxt:
                 return '%s key' % typename

@@ -504,6 +504,26 @@ def test_types_sharing_a_short_name_are_summed(quiet_gc, tmp_path, capsys):
             s.close()
 
 
+def test_long_dict_keys_are_cut_short_inside_their_quotes(quiet_gc,
+                                                          tmp_path):
+    key = 'a_rather_long_key_' * 5  # 90 characters
+    app = types.ModuleType('long_key_app')
+    app._cache = {key: [Leak() for _ in range(3)]}
+    sys.modules['long_key_app'] = app
+    try:
+        with objgraph.snapshot() as snap:
+            pinned, = snap.retention_paths(app._cache[key])
+            path = tmp_path / 'keys.hgsnap'
+            snap.save(path)
+        loaded, = objgraph.load(path).retention_paths('Leak')
+    finally:
+        del sys.modules['long_key_app']
+    shortened = "dict['a_rather_long_key_a_rather_long_key...']"
+    assert len(shortened) == len('dict[]') + 40  # the longest key shown
+    assert pinned.signature[-3:] == (shortened, 'list', 'Leak')
+    assert loaded.signature[-3:] == (shortened, 'list', 'Leak')
+
+
 # -- our own text: 1 object, 2 objects ---------------------------------------
 
 class Single:
