@@ -598,10 +598,13 @@ class Canary:
         as growing dicts, lists, str, int and float: suspects allocated
         in objgraph/canary.py."""
         est = self._estimator
-        return (self, est, *self._snapshots,
-                *_own_objects((self._snapshots, self._reports, est._rows,
-                               self.last_report, report,
-                               *(vars(s) for s in self._snapshots))))
+        try:
+            own = _own_objects((self._snapshots, self._reports, est._rows,
+                                self.last_report, report,
+                                *(vars(s) for s in self._snapshots)))
+        except RuntimeError:  # last_report changed by another thread
+            own = (self._snapshots, self._reports, est._rows)
+        return (self, est, *self._snapshots, *own)
 
     def _analyse(self, report, path, snap, capture_bytes):
         """Load the new file, rotate, and run leak_suspects over the kept
