@@ -34,10 +34,12 @@ from ._api import (
                    snapshot,
                    typestats,
 )
+from ._draw import detect_interactive as _detect_interactive
 from ._files import LoadedSnapshot, NodeInfo, SnapshotError, load
 from ._leaks import (
                      CycleGroup,
                      LeakSuspect,
+                     Retainer,
                      RetentionPath,
                      SnapshotDiff,
                      leak_suspects,
@@ -46,14 +48,24 @@ from ._names import is_proper_module
 from ._snapshot import Snapshot
 
 __version__ = '4.0.0.dev0'
+
+#: True inside an IPython kernel that shows graphics (a notebook), decided
+#: at import as in objgraph 3.x: then :func:`show_refs`,
+#: :func:`show_backrefs`, :func:`show_chain` and :func:`show_type_graph`,
+#: given neither ``filename`` nor ``output``, return a ``graphviz.Source``
+#: to display inline instead of writing a file and running graphviz.  Set
+#: it to choose either way; each drawing reads it.
+IS_INTERACTIVE = _detect_interactive()
+
 __license__ = 'MIT'
 
 __all__ = [
-    'CycleGroup', 'LeakSuspect', 'LoadedSnapshot', 'NodeInfo',
-    'RetentionPath', 'Snapshot', 'SnapshotDiff', 'SnapshotError', 'at',
-    'at_addrs', 'by_type', 'count', 'find_backref_chain', 'find_ref_chain',
-    'get_leaking_objects', 'get_new_ids', 'growth', 'is_proper_module',
-    'leak_suspects', 'load', 'most_common_types',
-    'show_backrefs', 'show_chain', 'show_growth', 'show_most_common_types',
-    'show_refs', 'show_type_graph', 'snapshot', 'typestats',
+    'IS_INTERACTIVE', 'CycleGroup', 'LeakSuspect', 'LoadedSnapshot',
+    'NodeInfo', 'Retainer', 'RetentionPath', 'Snapshot', 'SnapshotDiff',
+    'SnapshotError', 'at', 'at_addrs', 'by_type', 'count',
+    'find_backref_chain', 'find_ref_chain', 'get_leaking_objects',
+    'get_new_ids', 'growth', 'is_proper_module', 'leak_suspects', 'load',
+    'most_common_types', 'show_backrefs', 'show_chain', 'show_growth',
+    'show_most_common_types', 'show_refs', 'show_type_graph', 'snapshot',
+    'typestats',
 ]

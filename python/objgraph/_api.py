@@ -14,7 +14,7 @@ import operator
 import sys
 
 from . import _draw
-from ._names import check_limit, check_typename
+from ._names import check_typename
 from ._snapshot import (
     _by_type_of,
     _count_of,
@@ -205,7 +205,6 @@ def most_common_types(limit=10, objects=None, shortnames=True, filter=None):
         >>> most_common_types(limit=2)
         [('list', 12041), ('tuple', 10245)]
     """
-    check_limit(limit)
     return _sorted_stats(typestats(objects, shortnames, filter), limit)
 
 
@@ -281,7 +280,6 @@ def growth(limit=10, peak_stats={}, shortnames=True, filter=None,
         >>> growth(2)
         [(tuple, 12282, 10), (dict, 1922, 7)]
     """
-    check_limit(limit)
     stats = _live_stats(shortnames, filter, collect)
     deltas = {}
     for name, n in stats.items():
@@ -386,7 +384,6 @@ def get_new_ids(skip_update=False, limit=10, sortby='deltas',
     if sortby not in _SORT_COLUMNS:
         raise ValueError('sortby must be one of %s, not %r'
                          % (', '.join(map(repr, _SORT_COLUMNS)), sortby))
-    check_limit(limit)
     if not _state:
         _state['old'] = collections.defaultdict(set)
         _state['current'] = collections.defaultdict(set)
@@ -594,7 +591,8 @@ _GRAPH_DOC = """
     if the desired format is not supported, you just get the .dot
     file.  If ``filename`` and ``output`` are not specified, the graph is
     shown inline if you're using IPython (a ``graphviz.Source`` is
-    returned), otherwise a .dot file is written and a viewer (xdot)
+    returned: ``objgraph.IS_INTERACTIVE``, set at import, says whether,
+    and can be set), otherwise a .dot file is written and a viewer (xdot)
     spawned.  If xdot is not available, the .dot file is converted to a
     .png and its name printed.
 

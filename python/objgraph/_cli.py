@@ -22,7 +22,9 @@ place while it runs -- see :func:`objgraph.load`).
 
 Exit status: 0 done; 1 a leak found with ``--fail-on-leak``; 2 a usage or
 file error, reported as one line on stderr naming the file and the cause
-(never a traceback).  ``docs/cli.rst`` describes the command line.
+(never a traceback) -- and with ``--json``, as a JSON document on stdout
+too: ``{"command", "error", "status"}``.  ``docs/cli.rst`` describes the
+command line.
 """
 
 import argparse
@@ -32,6 +34,7 @@ import os
 import sys
 
 import objgraph
+from objgraph._names import plural
 
 EXIT_OK = 0
 EXIT_LEAK = 1
@@ -43,6 +46,25 @@ _TOP_SORT = {'retained': 3, 'shallow': 2, 'count': 1}
 
 class UsageError(Exception):
     """A mistake of the user's: reported as one line, exit status 2."""
+
+
+class _ArgumentError(Exception):
+    """argparse's complaint about the command line (``parser`` and
+    ``message``), reported by main(): the usage and one line on stderr,
+    exit status 2, as argparse does -- and a JSON document with
+    ``--json``."""
+
+    def __init__(self, parser, message):
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors come back to main() instead of
+    exiting, so that ``--json`` can report them as JSON."""
+
+    def error(self, message):
+        raise _ArgumentError(self, message)
 
 
 class _Progress:
@@ -91,7 +113,7 @@ def _size(n):
 
 
 def _objects(n):
-    return '%d object%s' % (n, '' if n == 1 else 's')
+    return plural(n, 'object')
 
 
 def _signed_size(n):
@@ -185,16 +207,16 @@ def _cmd_info(args, progress):
         'created:  %s by %s' % (created.strftime('%Y-%m-%d %H:%M:%S UTC'),
                                 doc['producer']),
         'python:   %s' % doc['runtime'],
-        'nodes:    %d objects, %d of them tracked by the garbage collector'
-        % (doc['nodes'], doc['tracked']),
-        'edges:    %d references' % doc['edges'],
+        'nodes:    %s, %d of them tracked by the garbage collector'
+        % (_objects(doc['nodes']), doc['tracked']),
+        'edges:    %s' % plural(doc['edges'], 'reference'),
         'types:    %d (of the tracked objects)' % doc['types'],
         'pause:    %.1f ms holding the GIL (the capture took %.1f ms)'
         % (doc['pause_seconds'] * 1e3, doc['capture_seconds'] * 1e3),
     ]
     if doc['immortal_objects']:
-        lines.append('immortal: %d objects (fixed reference counts; roots)'
-                     % doc['immortal_objects'])
+        lines.append('immortal: %s (fixed reference counts; roots)'
+                     % _objects(doc['immortal_objects']))
     if doc['saturated_refcounts']:
         lines.append('refcnts:  %d saturated (2**32 - 1 or more at capture, '
                      'true count unknown)' % doc['saturated_refcounts'])
@@ -304,14 +326,16 @@ def _cmd_suspects(args, progress):
     lines += _suspects_text(rows)
     if leak and args.fail_on_leak:
         top = rows[0]
-        return doc, lines, EXIT_LEAK, 'leak: %s grew by %d objects (%s)' % (
-            top['type'], top['growth'], ' -> '.join(map(str, top['counts'])))
+        return doc, lines, EXIT_LEAK, 'leak: %s grew by %s (%s)' % (
+            top['type'], _objects(top['growth']),
+            ' -> '.join(map(str, top['counts'])))
     return doc, lines, EXIT_OK, None
 
 
 def _check_output(path):
     """An image path must name a known format and a directory that
-    exists (graphviz would say so less clearly)."""
+    exists and can be written (graphviz would say so less clearly, and
+    only at the end)."""
     ext = os.path.splitext(path)[1][1:].lower()
     if ext not in _IMAGE_FORMATS:
         raise UsageError('cannot tell the image format of %r: name it '
@@ -319,6 +343,11 @@ def _check_output(path):
     directory = os.path.dirname(path) or os.curdir
     if not os.path.isdir(directory):
         raise UsageError('cannot write %s: no directory %s'
+                         % (path, directory))
+    if os.path.isdir(path):
+        raise UsageError('cannot write %s: it is a directory' % path)
+    if not os.access(directory, os.W_OK):
+        raise UsageError('cannot write %s: directory %s is not writable'
                          % (path, directory))
 
 
@@ -351,6 +380,8 @@ def _cmd_render(args, progress):
 
 def _cmd_demo(args, progress):
     from . import demo
+    if args.image:  # before the minutes of work, not after
+        _check_output(args.image)
     if args.json:
         say = progress.step
     else:
@@ -376,8 +407,10 @@ def _cmd_demo(args, progress):
     if args.image and report['image'] is None:
         said = report['draw_output'].strip().splitlines()
         status = EXIT_ERROR
-        message = 'error: cannot draw %s: %s' % (
+        doc['error'] = 'cannot draw %s: %s' % (
             args.image, said[-1] if said else 'no leak path to draw')
+        doc['status'] = status
+        message = 'error: ' + doc['error']
     shown = files if args.keep else [os.path.basename(f) for f in files]
     lines = ['', '$ objgraph suspects --limit 5 %s' % ' '.join(shown)]
     if not args.keep:
@@ -434,7 +467,7 @@ def _at_least_3(text):
 
 def build_parser():
     """The ``objgraph`` argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog='objgraph',
         description='Examine heap snapshot files written by objgraph '
                     '(Snapshot.save): counts, sizes, growth, retention '
@@ -443,11 +476,11 @@ def build_parser():
                '2 a usage or file error.  See "objgraph COMMAND --help".')
     parser.add_argument('--version', action='version',
                         version='objgraph %s' % objgraph.__version__)
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument('--json', action='store_true',
                         help='print one JSON document on stdout instead of '
                              'text')
-    loading = argparse.ArgumentParser(add_help=False)
+    loading = _Parser(add_help=False)
     loading.add_argument('--mmap', action='store_true',
                          help='map the files instead of reading them into '
                               'memory: faster to open a large file, but '
@@ -570,22 +603,42 @@ def _error_text(e):
     return str(e)
 
 
+def _report_error(command, text, as_json):
+    """An error: one line on stderr; with ``--json`` a JSON document on
+    stdout too, so that a script reading stdout learns it as well."""
+    if as_json:
+        try:
+            json.dump({'command': command, 'error': text,
+                       'status': EXIT_ERROR}, sys.stdout, indent=2)
+            sys.stdout.write('\n')
+            sys.stdout.flush()
+        except BrokenPipeError:
+            pass
+    print('objgraph %s: error: %s' % (command, text)
+          if command else 'objgraph: error: %s' % text, file=sys.stderr)
+    return EXIT_ERROR
+
+
 def main(argv=None):
     """Run the ``objgraph`` command with ``argv`` (default
     ``sys.argv[1:]``); returns the exit status."""
+    if argv is None:
+        argv = sys.argv[1:]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as e:  # --help, --version, or a usage error
+    except SystemExit as e:  # --help or --version
         return e.code if isinstance(e.code, int) else EXIT_ERROR
+    except _ArgumentError as e:
+        e.parser.print_usage(sys.stderr)
+        command = e.parser.prog[len('objgraph '):] or None
+        return _report_error(command, str(e), '--json' in argv)
     progress = _Progress()
     try:
         doc, lines, status, message = args.func(args, progress)
     except (UsageError, objgraph.SnapshotError, OSError, ValueError) as e:
         progress.done()
-        print('objgraph %s: error: %s' % (args.command, _error_text(e)),
-              file=sys.stderr)
-        return EXIT_ERROR
+        return _report_error(args.command, _error_text(e), args.json)
     except KeyboardInterrupt:
         progress.done()
         return 130

@@ -35,6 +35,8 @@ import sys
 import tempfile
 import types
 
+from ._names import plural
+
 __all__ = [
     'LARGE_GRAPH_NODES',
     'LAYOUT_TIMEOUT',
@@ -93,10 +95,12 @@ TYPE_GRAPH_SFDP_ARGS = (
 _LAYOUTS = (None, 'dot', 'sfdp')
 
 
-def _detect_interactive():
+def detect_interactive():
     """True inside an IPython kernel that can show graphviz output inline.
 
     Text-only shells (IPython's terminal, PyCharm's console) do not count.
+    objgraph 3.x decides once, at import, and so does the package:
+    :data:`objgraph.IS_INTERACTIVE` holds the answer.
     """
     try:
         import graphviz  # noqa: F401
@@ -108,9 +112,12 @@ def _detect_interactive():
     return 'TerminalInteractiveShell' not in type(get_ipython()).__name__
 
 
-#: Whether show_graph() returns a ``graphviz.Source`` instead of running
-#: graphviz (decided once, at import, as objgraph does).
-IS_INTERACTIVE = _detect_interactive()
+def _is_interactive():
+    """objgraph 3.x's public switch, ``objgraph.IS_INTERACTIVE``, read at
+    each drawing as objgraph 3.7.0 reads its global: True makes a drawing
+    with neither ``filename`` nor ``output`` return a ``graphviz.Source``.
+    """
+    return sys.modules[__package__].IS_INTERACTIVE
 
 
 # -- Text of one node or edge ----------------------------------------------
@@ -351,7 +358,7 @@ def _open_dot(filename, output):
         # newline='': '\n' as written on every platform, like codecs.open.
         return open(filename, 'w', encoding='utf-8', newline=''), \
             filename, False
-    if IS_INTERACTIVE and not filename:
+    if _is_interactive() and not filename:
         return io.StringIO(), None, True
     fd, dot_filename = tempfile.mkstemp(prefix='objgraph-', suffix='.dot',
                                         text=True)
@@ -769,9 +776,10 @@ def _write_type_graph(f, chosen, index, edges):
         width = 0.25 + 2.25 * math.sqrt(share)
         fontsize = 8 + 16 * math.sqrt(share)
         value = 1 - 0.6 * share
-        f.write('  t%d[label="%s\\n%d objects\\n%s", width=%.2f, '
+        f.write('  t%d[label="%s\\n%s\\n%s", width=%.2f, '
                 'height=%.2f, fontsize=%.1f, fillcolor="0.6,%.2f,%.2f"%s];\n'
-                % (i, _quote(name), count, _human_bytes(nbytes), width,
+                % (i, _quote(name), plural(count, 'object'),
+                   _human_bytes(nbytes), width,
                    width * 0.6, fontsize, 0.6 * share, value,
                    ', fontcolor=white' if value < 0.5 else ''))
     top_refs = max([n for src, dst, n in edges

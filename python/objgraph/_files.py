@@ -23,8 +23,8 @@ import time
 from array import array
 
 from . import _draw, _heapgraph
-from ._leaks import RetentionPath, _shorten
-from ._names import check_typename
+from ._leaks import RetentionPath, _key_repr
+from ._names import check_typename, plural
 from ._snapshot import Snapshot, _ids
 
 
@@ -144,7 +144,7 @@ def _dict_keys(g, d, row):
         for e, t in row:
             key = by_addr.get(g.node(t)[0])
             if key is not None:
-                keys[e] = _shorten(repr(key))
+                keys[e] = _key_repr(key)
     return keys
 
 
@@ -263,8 +263,9 @@ class LoadedSnapshot(Snapshot):
         self._keys = None
 
     def __repr__(self):
-        return '<objgraph.Snapshot %d nodes, %d edges, loaded from %r%s>' % (
-            len(self._g), self._g.num_edges, self.path,
+        return '<objgraph.Snapshot %s, %s, loaded from %r%s>' % (
+            plural(len(self._g), 'node'), plural(self._g.num_edges, 'edge'),
+            self.path,
             self._saturated_text())
 
     @property

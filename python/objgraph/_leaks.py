@@ -22,15 +22,18 @@ without a ``__sizeof__`` defined in Python unless ``sizes='python'``) of
 the objects it dominates, its own included.
 """
 
+import collections
 import operator
+import reprlib
 import sys
 from array import array
 
 from . import _heapgraph
-from ._names import check_limit, typename_func
+from ._names import check_limit, plural, typename_func
 
-__all__ = ['LeakAnalysis', 'RetentionPath', 'CycleGroup', 'SnapshotDiff',
-           'LeakSuspect', 'leak_suspects', 'write_sized_type_table']
+__all__ = ['LeakAnalysis', 'Retainer', 'RetentionPath', 'CycleGroup',
+           'SnapshotDiff', 'LeakSuspect', 'leak_suspects',
+           'write_sized_type_table']
 
 _NONE = 0xFFFFFFFF
 _SATURATED = 0xFFFFFFFF  # a reference count stored saturated
@@ -43,8 +46,35 @@ def _ids(raw):
     return a
 
 
-def _shorten(text, limit=_MAX_KEY_LABEL):
-    return text if len(text) <= limit else text[:limit - 3] + '...'
+def _key_repr(key, limit=_MAX_KEY_LABEL):
+    """``repr(key)`` of a str key, at most ``limit`` characters: a longer
+    one keeps its start and its closing quote, "'/usr/lib/python3...'"."""
+    text = repr(key)
+    if len(text) <= limit:
+        return text
+    return text[:limit - 4] + '...' + text[-1]
+
+
+# An object in a row's repr: a few items of a container, a few dozen
+# characters of anything else (a module's __dict__ would fill the screen).
+_short = reprlib.Repr()
+_short.maxlevel = 2
+_short.maxdict = _short.maxlist = _short.maxtuple = _short.maxset = 3
+_short.maxstring = _short.maxother = 30
+
+
+class Retainer(collections.namedtuple('Retainer',
+                                      'object typename retained_bytes')):
+    """One row of :meth:`Snapshot.most_retaining`: a tuple ``(object,
+    type name, retained bytes)`` (the object is its id on a detached
+    snapshot).  Its repr shows a few items of the object, not all of them:
+    the objects that retain the most are often whole module dicts."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return 'Retainer(object=%s, typename=%r, retained_bytes=%d)' % (
+            _short.repr(self.object), self.typename, self.retained_bytes)
 
 
 class RetentionPath:
@@ -71,8 +101,9 @@ class RetentionPath:
         self.example = example
 
     def __repr__(self):
-        return '<RetentionPath %d objects, %d bytes: %s>' % (
-            self.count, self.retained_bytes, ' -> '.join(self.signature))
+        return '<RetentionPath %s, %s: %s>' % (
+            plural(self.count, 'object'),
+            plural(self.retained_bytes, 'byte'), ' -> '.join(self.signature))
 
 
 class CycleGroup:
@@ -94,8 +125,9 @@ class CycleGroup:
         self.example = example
 
     def __repr__(self):
-        return '<CycleGroup %d cycles, %d objects, %d bytes: %s>' % (
-            self.count, self.size, self.nbytes, ', '.join(self.types))
+        return '<CycleGroup %s, %s, %s: %s>' % (
+            plural(self.count, 'cycle'), plural(self.size, 'object'),
+            plural(self.nbytes, 'byte'), ', '.join(self.types))
 
 
 class LeakSuspect:
@@ -118,10 +150,11 @@ class LeakSuspect:
         self.paths = paths
 
     def __repr__(self):
-        return '<LeakSuspect %s %+d objects (%s), %+d retained bytes>' % (
-            self.typename, self.growth,
+        return '<LeakSuspect %s %s (%s), %s>' % (
+            self.typename, plural(self.growth, 'object', signed=True),
             ' -> '.join(map(str, self.counts)),
-            self.retained_bytes[-1] - self.retained_bytes[0])
+            plural(self.retained_bytes[-1] - self.retained_bytes[0],
+                   'retained byte', signed=True))
 
 
 class LeakAnalysis:
@@ -292,21 +325,25 @@ class LeakAnalysis:
 
     def most_retaining(self, limit=10):
         """The ``limit`` objects retaining the most bytes (None: all), as
-        ``(object, type name, retained bytes)`` rows, most first.
+        ``(object, type name, retained bytes)`` rows, most first: each a
+        :class:`Retainer`, a tuple whose repr shows only a few items of
+        the object.
 
         Untracked objects (str, bytes, ...) are candidates too; objects are
         ids on detached snapshots.
 
             >>> with objgraph.snapshot() as snap:
             ...     snap.most_retaining(2)
-            [({'sys': <module 'sys' (built-in)>, ...}, 'dict', 4873301),
-             (<module 'sys' (built-in)>, 'module', 3151017)]
+            [Retainer(object={'__name__': 'sys', '__doc__': ..., ...},
+                      typename='dict', retained_bytes=4873301),
+             Retainer(object=<module 'sys' (built-in)>, typename='module',
+                      retained_bytes=3151017)]
         """
         check_limit(limit)
         g = self._g
         ids = _ids(g.top_retained(self._analysis_mask(), limit or 0))
         names = self._type_names(True)
-        return [(o, names[g.node(v)[1]], r)
+        return [Retainer(o, names[g.node(v)[1]], r)
                 for v, o, r in zip(ids, self._hand_back(ids),
                                    g.retained(ids))]
 
@@ -442,6 +479,13 @@ class SnapshotDiff:
         self.new = new
         self.old = old
 
+    def __repr__(self):
+        new, old = self.new, self.old
+        return '<SnapshotDiff %s, %s: %s -> %s>' % (
+            plural(len(new) - len(old), 'node', signed=True),
+            plural(new.num_edges - old.num_edges, 'edge', signed=True),
+            _snapshot_name(old), _snapshot_name(new))
+
     def growth(self, limit=10, shortnames=True):
         """Types with more objects in the new snapshot, as
         ``(type name, count, delta)`` rows, largest delta first, like
@@ -483,6 +527,17 @@ class SnapshotDiff:
             if addrs:
                 result.setdefault(name, set()).update(addrs)
         return result
+
+
+def _snapshot_name(snap):
+    """'before.hgsnap' (1523 nodes), or a detached snapshot (1523
+    nodes)."""
+    path = getattr(snap, 'path', None)
+    if path is not None:
+        what = repr(str(path))
+    else:
+        what = 'a %s snapshot' % ('pinned' if snap.pinned else 'detached')
+    return '%s (%s)' % (what, plural(len(snap), 'node'))
 
 
 def leak_suspects(snapshots, limit=10, paths=3):
@@ -608,7 +663,7 @@ def _dict_label(d, nxt, typename):
         for k, v in d.items():
             if v is nxt:
                 if isinstance(k, str):
-                    return '%s[%s]' % (typename, _shorten(repr(k)))
+                    return '%s[%s]' % (typename, _key_repr(k))
                 return '%s[%s]' % (typename, type(k).__name__)
             if k is nxt:
                 return '%s key' % typename

@@ -28,6 +28,14 @@ def typename_func(shortnames):
     return short_typename if shortnames else long_typename
 
 
+def plural(n, noun, signed=False):
+    """``n`` and ``noun``, plural unless n is 1 or -1: '1 object',
+    '2 objects', '+1 object' when ``signed``.  For the text of our own
+    analyses; what must be objgraph 3.7.0's text keeps its words."""
+    return '%s %s%s' % ('%+d' % n if signed else '%d' % n, noun,
+                        '' if abs(n) == 1 else 's')
+
+
 def check_typename(typename):
     if not isinstance(typename, str):
         raise TypeError('typename must be a str (a short or fully qualified '
@@ -55,7 +63,12 @@ def check_type(value, arg, kind, what, optional=False):
 
 
 def check_limit(limit, arg='limit'):
-    """None or 0 mean "no limit", as in objgraph 3.x."""
+    """The ``limit`` of the analyses objgraph 3.x does not have: an int
+    >= 0, or None; None or 0 mean "no limit", as in objgraph 3.x.
+
+    objgraph 3.x's own functions (``most_common_types``, ``growth``,
+    ``get_new_ids``...) check nothing: they slice ``rows[:limit]`` as
+    objgraph 3.7.0 does, negative limits and its TypeError included."""
     check_type(limit, arg, numbers.Integral, 'an int', optional=True)
     if limit is not None and limit < 0:
         raise ValueError('%s must be >= 0 or None, not %d' % (arg, limit))

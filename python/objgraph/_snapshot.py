@@ -22,6 +22,7 @@ from ._names import (
     check_sizes,
     check_typename,
     is_proper_module,
+    plural,
     typename_func,
 )
 
@@ -108,8 +109,8 @@ class Snapshot(LeakAnalysis):
         return len(self._g)
 
     def __repr__(self):
-        return '<objgraph.Snapshot %d nodes, %d edges, %s%s%s%s>' % (
-            len(self._g), self._g.num_edges,
+        return '<objgraph.Snapshot %s, %s, %s%s%s%s>' % (
+            plural(len(self._g), 'node'), plural(self._g.num_edges, 'edge'),
             'pinned' if self._g.pinned else 'detached',
             ', closed' if self._g.closed else '',
             ', portable capture' if self.capture_kind == 'portable' else '',
@@ -117,7 +118,7 @@ class Snapshot(LeakAnalysis):
 
     def _saturated_text(self):
         n = self.saturated_refcounts
-        return ', %d saturated refcount%s' % (n, 's'[n == 1:]) if n else ''
+        return ', %s' % plural(n, 'saturated refcount') if n else ''
 
     @property
     def num_edges(self):
@@ -316,7 +317,6 @@ class Snapshot(LeakAnalysis):
                           filter=None):
         """The ``limit`` most common (type name, count) pairs, like
         :func:`objgraph.most_common_types`."""
-        check_limit(limit)
         return _sorted_stats(self.typestats(objects, shortnames, filter),
                              limit)
 

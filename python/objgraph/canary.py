@@ -58,7 +58,7 @@ import tracemalloc
 
 from ._files import _CLASS_TYPES, SnapshotError, load
 from ._leaks import LeakAnalysis, leak_suspects
-from ._names import check_type
+from ._names import check_type, plural
 from ._snapshot import _ids, take
 
 __all__ = ['Canary', 'current', 'start', 'stop']
@@ -305,7 +305,9 @@ class Canary:
     files of the directory beyond ``keep`` (see :func:`start`), loads the
     new file and, from the third file on, runs
     :func:`objgraph.leak_suspects` over the files kept.  Then it writes
-    the report and calls ``on_report`` with a copy of it.  A failure (a
+    the report and calls ``on_report`` with a copy of it (unless
+    :meth:`stop` cut the round short).  The canary's own objects are left
+    out of its snapshots, so they are never suspects.  A failure (a
     full disk, a callback raising) is logged and recorded in the report's
     ``errors``, a capture refused while the collector runs in another
     thread in its ``skipped``; nothing stops the thread but :meth:`stop`.
@@ -340,9 +342,9 @@ class Canary:
                                         name='objgraph-canary', daemon=True)
 
     def __repr__(self):
-        return '<objgraph.canary.Canary %s, every %gs, %d rounds, %r>' % (
+        return '<objgraph.canary.Canary %s, every %gs, %s, %r>' % (
             'running' if self.running else 'stopped', self.interval,
-            self.rounds, self.directory)
+            plural(self.rounds, 'round'), self.directory)
 
     # -- life cycle ----------------------------------------------------------
 
@@ -373,7 +375,9 @@ class Canary:
 
         Wakes the thread and waits at most ``timeout`` seconds for it: a
         round in progress stops at its next step (a capture or a file
-        being written is never cut in half).  Returns True when the thread
+        being written is never cut in half) and is abandoned: it writes
+        no report, so ``latest-report.json`` and :attr:`last_report` stay
+        those of the last completed round.  Returns True when the thread
         has ended, False when it was still finishing a step at the
         timeout; it is a daemon thread, and starts nothing more either
         way.  Idempotent.
@@ -480,6 +484,12 @@ class Canary:
         }
         try:
             self._snapshot_and_analyse(report, stamp, trigger == 'force')
+        except _CutShort as e:
+            # stop() came mid-round: this round's report would have no
+            # suspects, so it must not replace the last completed one
+            log.info('objgraph canary: round %d abandoned (%s): the canary '
+                     'is stopping', seq, e)
+            return
         except Exception as e:
             log.exception('objgraph canary: round %d failed', seq)
             report['errors'].append('%s: %s' % (type(e).__name__, e))
@@ -490,7 +500,8 @@ class Canary:
         estimate = report['estimate'] = self._estimator.estimate(blocks)
         if not self._within_budget(report, estimate, force):
             return
-        snap = self._capture(report)
+        exclude = self._machinery(report)
+        snap = self._capture(report, exclude)
         if snap is None:
             return
         est = self._estimator
@@ -505,10 +516,9 @@ class Canary:
                 '(%g s): the estimate was %.6f s'
                 % (snap.pause_seconds, self.max_pause,
                    estimate['pause_seconds'] or 0.0))
+        del exclude
         if self._stopping.is_set():
-            report['skipped'].append({'what': 'save',
-                                      'reason': 'the canary is stopping'})
-            return
+            raise _CutShort('the snapshot was not saved')
         path = os.path.join(self.directory,
                             '%s%s.hgsnap' % (SNAPSHOT_PREFIX, stamp))
         try:
@@ -559,29 +569,42 @@ class Canary:
                 log.warning('objgraph canary: snapshot skipped: %s', reason)
         return force or not reasons
 
-    def _capture(self, report):
+    def _capture(self, report, exclude):
         """A detached snapshot, retried a few times while a collection in
         another thread (a finalizer that let go of the GIL) refuses it."""
         for attempt in range(_GC_RETRIES):
             try:
-                return take(pin=False, exclude=self._machinery())
+                return take(pin=False, exclude=exclude)
             except RuntimeError as e:
                 if 'garbage collector' not in str(e):
                     raise
-                if attempt + 1 == _GC_RETRIES \
-                        or self._stopping.wait(_GC_RETRY_WAIT):
+                if self._stopping.wait(_GC_RETRY_WAIT):
+                    raise _CutShort('no snapshot taken: %s' % e) from None
+                if attempt + 1 == _GC_RETRIES:
                     report['skipped'].append({
                         'what': 'snapshot',
-                        'reason': 'refused %d times: %s' % (attempt + 1, e)})
+                        'reason': 'refused %s: %s' % (
+                            plural(attempt + 1, 'time'), e)})
                     return None
         return None
 
-    def _machinery(self):
-        """The canary's own objects whose number changes while it runs:
-        left out of its snapshots' counts and analyses."""
+    def _machinery(self, report):
+        """The canary's own objects, left out of its snapshots' counts and
+        analyses: the canary, its window of summaries, its list of
+        reports, its estimator, and everything they and the reports (the
+        last one and ``report``, this round's) hold alone.  Without them
+        the canary's own state, which grows until the window is full, and
+        its reports, which grow with the suspects they list, would show
+        as growing dicts, lists, str, int and float: suspects allocated
+        in objgraph/canary.py."""
         est = self._estimator
-        return (self, self._snapshots, self._reports, est, est._rows,
-                *est._rows, *self._snapshots)
+        try:
+            own = _own_objects((self._snapshots, self._reports, est._rows,
+                                self.last_report, report,
+                                *(vars(s) for s in self._snapshots)))
+        except RuntimeError:  # last_report changed by another thread
+            own = (self._snapshots, self._reports, est._rows)
+        return (self, est, *self._snapshots, *own)
 
     def _analyse(self, report, path, snap, capture_bytes):
         """Load the new file, rotate, and run leak_suspects over the kept
@@ -601,9 +624,8 @@ class Canary:
                           % len(window)})
             return
         if self._stopping.is_set():
-            report['skipped'].append({'what': 'analysis',
-                                      'reason': 'the canary is stopping'})
-            return
+            raise _CutShort('%s was saved but not analysed'
+                            % os.path.basename(path))
         older = list(self._snapshots)[:-1]
         suspects = leak_suspects(older + [loaded], limit=self.limit,
                                  paths=self.paths)
@@ -722,11 +744,62 @@ def _canary_files(directory, pattern):
     return [row[-1] for row in found]
 
 
+class _CutShort(Exception):
+    """Raised in a round that :meth:`Canary.stop` cut short: the round is
+    abandoned, and writes no report."""
+
+
+_CONTAINERS = (dict, list, tuple, collections.deque)
+
+
+def _extra_references(roots):
+    """(containers, [(value, references to it beyond the containers')])
+    of the container trees under ``roots``: the containers, and each other
+    value they hold with its reference count less the references the
+    containers hold to it."""
+    containers, counts, values = [], collections.Counter(), {}
+    stack = [r for r in roots if isinstance(r, _CONTAINERS)]
+    while stack:
+        o = stack.pop()
+        containers.append(o)
+        for x in itertools.chain(o.keys(), o.values()) \
+                if isinstance(o, dict) else o:
+            if isinstance(x, _CONTAINERS):
+                stack.append(x)
+            else:
+                counts[id(x)] += 1
+                values[id(x)] = x
+    o = x = None  # the loop's last value: no reference of ours left
+    return containers, [(x, sys.getrefcount(x) - counts[i])
+                        for i, x in values.items()]
+
+
+def _calibrate():
+    """The references _extra_references itself adds to a value's count
+    (its own variables, the call's argument): a value with that many
+    extra references is held by the containers alone."""
+    value = float(len(sys.argv) + 0.5)  # a new float: only this frame
+    _, rows = _extra_references([[value]])
+    return rows[0][1] - 1  # less this frame's own reference, `value`
+
+
+def _own_objects(roots):
+    """Every container (dict, list, tuple, deque) of the trees under
+    ``roots``, and every other value only they hold (its reference count
+    is the references the trees hold to it): a float, a count, a type
+    name the canary made.  Values the program shares -- interned strings,
+    small ints, None, CPython 3.12's immortal objects -- have more
+    references, and stay in the snapshots."""
+    containers, rows = _extra_references(roots)
+    return containers + [x for x, extra in rows if extra == _HELD_ALONE]
+
+
 class _Done:
     """Marks a signal handler already restored."""
 
 
 _done = _Done()
+_HELD_ALONE = _calibrate()
 
 
 # -- report pieces ----------------------------------------------------------
@@ -955,6 +1028,11 @@ def start(interval=600, directory=None, keep=6, max_pause=0.5,
     signum = _check_signal(signal)
     directory = _check_directory(directory)
     _prepare_tracebacks()
+    # the logger's cache of enabled levels, filled now: filled by the
+    # first rounds, it would grow the heap their snapshots compare
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING,
+                  logging.ERROR):
+        log.isEnabledFor(level)
     global _current
     with _lock:
         _check_none_running()

@@ -24,6 +24,8 @@ import types
 
 import objgraph
 
+from ._names import plural
+
 
 class User:
     def __init__(self, uid):
@@ -105,8 +107,8 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
     app = build_app(users)
     report = {'users': users, 'requests': requests,
               'build_seconds': time.perf_counter() - t0, 'snapshots': []}
-    say('built demo_app: %d users and their sessions (%.1f s)'
-        % (users, report['build_seconds']))
+    say('built demo_app: %s and their sessions (%.1f s)'
+        % (plural(users, 'user'), report['build_seconds']))
     pinned = None
     try:
         handled = 0
@@ -124,9 +126,11 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
                    'pause_seconds': snap.pause_seconds,
                    'file_size': os.path.getsize(path)}
             report['snapshots'].append(row)
-            say('snapshot %d after %d requests: %d objects, %d references, '
+            say('snapshot %d after %s: %s, %s, '
                 'paused %.0f ms, saved to %s (%.1f MB)%s'
-                % (i + 1, handled, row['nodes'], row['edges'],
+                % (i + 1, plural(handled, 'request'),
+                   plural(row['nodes'], 'object'),
+                   plural(row['edges'], 'reference'),
                    row['pause_seconds'] * 1e3, path, row['file_size'] / 1e6,
                    ' -- pinned, for the drawing' if last else ''))
             if last:

@@ -248,6 +248,109 @@ def test_the_canary_leaves_its_own_objects_out_of_its_counts(tmp_path):
     assert not names & {'_Summary', 'Canary', '_Estimator', 'deque'}, names
 
 
+def _wait_rounds(canary, n, timeout=15.0):
+    """Wait until the canary has written n reports (no on_report: the
+    test keeps no report objects that would grow the heap)."""
+    deadline = time.monotonic() + timeout
+    while canary.rounds < n:
+        assert time.monotonic() < deadline, (
+            'timed out: %d rounds of %d' % (canary.rounds, n))
+        time.sleep(0.01)
+
+
+def _reports_on_disk(directory):
+    reports = []
+    for name in _files(directory, 'report-', '.json'):
+        with open(directory / name) as f:
+            reports.append(json.load(f))
+    return reports
+
+
+def test_the_canary_s_own_allocations_are_never_suspects(tmp_path):
+    """In a process where nothing grows but the canary's own state -- its
+    window of summaries filling up, its reports listing suspects -- no
+    report names a type the canary allocated (tracemalloc would place
+    such a suspect in objgraph/canary.py), and no type gains objects
+    (what pytest keeps for the test may still retain a few bytes more)."""
+    canary_file = objgraph.canary.__file__
+    tracemalloc.start(10)
+    try:
+        canary = objgraph.canary.start(interval=3600, directory=tmp_path,
+                                       keep=4, limit=None)
+        for i in range(7):
+            canary.trigger()
+            _wait_rounds(canary, i + 1)
+        assert canary.stop()
+    finally:
+        tracemalloc.stop()
+    reports = _reports_on_disk(tmp_path)
+    assert len(reports) == 4 and all(len(r['window']) >= 3
+                                     for r in reports)
+    for report in reports:
+        for s in report['suspects']:
+            frames = [frame for site in s['allocation_sites']
+                      for frame in site['frames']]
+            assert not any(f.startswith(canary_file + ':')
+                           for f in frames), (s['typename'], frames)
+            assert s['growth'] == 0, (s['typename'], s['counts'],
+                                      s['paths'])
+
+
+class _SlowFinalizer:
+    """Garbage whose __del__ holds the collection that frees it (in another
+    thread) until ``release`` is set: a capture waits for a collection."""
+
+    def __init__(self, started, release):
+        self.me = self
+        self.started = started
+        self.release = release
+
+    def __del__(self):
+        self.started.set()
+        self.release.wait(10)
+
+
+def test_a_round_cut_short_by_stop_keeps_the_last_report(tmp_path):
+    """stop() arriving in the middle of a round (here: while its capture
+    waits for a collection running in another thread) abandons it:
+    latest-report.json, last_report and the report files stay those of
+    the last completed round, suspects and all."""
+    registry = []
+    canary = objgraph.canary.start(interval=3600, directory=tmp_path, keep=3,
+                                   limit=5)
+    for i in range(3):
+        for n in range(100):
+            _leak_one(registry, n)
+        canary.trigger()
+        _wait_rounds(canary, i + 1)
+    with open(tmp_path / 'latest-report.json') as f:
+        completed = json.load(f)
+    assert completed['suspects'][0]['typename'] == 'Session'
+    assert canary.last_report == completed
+    report_files = _files(tmp_path, 'report-', '.json')
+
+    started, release = threading.Event(), threading.Event()
+    _SlowFinalizer(started, release)  # garbage: a cycle
+    collector = threading.Thread(target=gc.collect)
+    collector.start()
+    try:
+        assert started.wait(10), 'the collection did not start'
+        for n in range(100):
+            _leak_one(registry, n)
+        canary.trigger()
+        time.sleep(1.0)  # the round is waiting for the collection
+        assert canary.stop(timeout=0) is False, 'the round is not running'
+    finally:
+        release.set()
+        collector.join(10)
+    assert canary.stop(timeout=10)
+    assert canary.rounds == 3
+    assert canary.last_report == completed
+    with open(tmp_path / 'latest-report.json') as f:
+        assert json.load(f) == completed
+    assert _files(tmp_path, 'report-', '.json') == report_files
+
+
 # -- signals ------------------------------------------------------------------
 
 

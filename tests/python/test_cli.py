@@ -417,3 +417,60 @@ def test_demo_json_and_python_m_objgraph_demo(tmp_path):
     assert doc['suspects'][0]['counts'] == [100, 200, 300, 400]
     assert doc['top_path']['signature'][-1] == 'Request'
     assert doc['image'] is None and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('image, words', [
+    ('no/such/dir/leak.png', ['no/such/dir/leak.png', 'no directory']),
+    ('leak.jpeg', ['leak.jpeg', '.png']),
+    ('a-directory.png', ['a-directory.png', 'is a directory']),
+])
+def test_demo_checks_its_image_path_before_it_starts(capsys, tmp_path,
+                                                     monkeypatch, image,
+                                                     words):
+    monkeypatch.chdir(tmp_path)
+    os.mkdir('a-directory.png')
+    status, out, err = run(capsys, 'demo', '--users', 2000, '--image', image)
+    assert_one_line_error(status, err, 'objgraph demo: error', *words)
+    assert out == '', 'the demo started: %r' % out
+    assert os.listdir(tmp_path) == ['a-directory.png']
+
+
+# -- errors with --json -----------------------------------------------------
+
+def _json_error(capsys, *args):
+    """(JSON document on stdout, stderr) of a command that fails."""
+    status, out, err = run(capsys, *args, '--json')
+    assert status == 2, 'expected exit status 2, got %d' % status
+    assert 'Traceback' not in err, err
+    return json.loads(out), err
+
+
+def test_with_json_a_file_error_is_json_on_stdout_too(capsys, tmp_path):
+    missing = tmp_path / 'missing.hgsnap'
+    doc, err = _json_error(capsys, 'info', missing)
+    assert doc == {'command': 'info', 'status': 2,
+                   'error': err.strip()[len('objgraph info: error: '):]}
+    assert_one_line_error(2, err, str(missing), 'No such file')
+
+
+def test_with_json_a_usage_error_is_json_on_stdout_too(capsys, files,
+                                                       tmp_path):
+    doc, err = _json_error(capsys, 'suspects', files[0], files[1])
+    assert doc['command'] == 'suspects' and '3 or more' in doc['error']
+    assert_one_line_error(2, err, doc['error'])
+    doc, err = _json_error(capsys, 'demo', '--image', tmp_path / 'x' / 'y.png')
+    assert doc['command'] == 'demo' and str(tmp_path / 'x') in doc['error']
+
+
+@pytest.mark.parametrize('args, command', [
+    (['frobnicate'], None),
+    (['top'], 'top'),
+    (['top', 'FILE', '--limit', '-1'], 'top'),
+])
+def test_with_json_a_bad_argument_is_json_on_stdout_too(capsys, files, args,
+                                                        command):
+    doc, err = _json_error(capsys, *[files[0] if a == 'FILE' else a
+                                     for a in args])
+    assert doc['command'] == command and doc['status'] == 2
+    assert err.startswith('usage: objgraph')
+    assert err.strip().splitlines()[-1].endswith('error: ' + doc['error'])

@@ -270,3 +270,213 @@ def test_is_proper_module_is_the_reference_one(ref):
     import types
     for obj in ([], types, types.ModuleType('foo'), sys, None):
         assert objgraph.is_proper_module(obj) == ref.is_proper_module(obj)
+
+
+# -- limit: objgraph 3.7.0 slices ``rows[:limit]`` --------------------------
+#
+# growth and most_common_types slice when ``limit`` is true (None, 0 and
+# False keep every row), get_new_ids when it is not None (0 prints no row);
+# a negative limit drops rows from the end, and one that cannot slice
+# raises Python's TypeError -- after growth and get_new_ids have updated
+# their state.
+
+_LIMITS = [None, 0, 1, 3, -1, -3, -100000, True, False, 2.5, 'x', '', 0.0]
+
+
+def _outcome(call):
+    """What a call gives: its result (as text: see _both), or the class and
+    message of the exception it raised."""
+    try:
+        return 'returned %r' % (call(),)
+    except Exception as e:
+        return 'raised %s: %s' % (type(e).__name__, e)
+
+
+@pytest.mark.parametrize('limit', _LIMITS, ids=repr)
+def test_most_common_types_limit_agrees(ref, settled, limit):
+    expected, got = _both(
+        lambda: _outcome(lambda: ref.most_common_types(limit=limit)),
+        lambda: _outcome(lambda: objgraph.most_common_types(limit=limit)))
+    assert got == expected
+
+
+@pytest.mark.parametrize('limit', _LIMITS, ids=repr)
+def test_show_most_common_types_limit_agrees(ref, settled, limit):
+    def printed(show):
+        out = io.StringIO()
+        said = _outcome(lambda: show(limit=limit, file=out))
+        return said + '\n' + out.getvalue()
+    expected, got = _both(lambda: printed(ref.show_most_common_types),
+                          lambda: printed(objgraph.show_most_common_types))
+    assert got == expected
+
+
+@pytest.mark.parametrize('limit', _LIMITS, ids=repr)
+def test_most_common_types_of_objects_limit_agrees(ref, heap, limit):
+    cache, others = heap
+    objs = list(cache.values()) + others + [[i] for i in range(20)]
+    expected = _outcome(lambda: ref.most_common_types(limit, objs))
+    assert _outcome(lambda: objgraph.most_common_types(limit, objs)) \
+        == expected
+    with objgraph.snapshot() as snap:
+        assert _outcome(lambda: snap.most_common_types(limit, objs)) \
+            == expected
+
+
+@pytest.mark.parametrize('limit', _LIMITS, ids=repr)
+def test_growth_limit_agrees(ref, settled, limit):
+    peak_ref, peak_ours = {}, {}
+    ours = _outcome(lambda: objgraph.growth(limit=limit,
+                                            peak_stats=peak_ours))
+    theirs = _outcome(lambda: ref.growth(limit=limit, peak_stats=peak_ref))
+    assert ours == theirs
+    # the peaks are recorded whatever the limit, even when slicing fails
+    assert peak_ours['Leaky'] == peak_ref['Leaky'] == 300
+
+
+@pytest.mark.parametrize('limit', _LIMITS, ids=repr)
+def test_show_growth_limit_agrees(ref, settled, limit):
+    peak_ref, peak_ours = {}, {}
+    ref.growth(limit=None, peak_stats=peak_ref)
+    objgraph.growth(limit=None, peak_stats=peak_ours)
+    new = [Leaky() for _ in range(7)]  # noqa: F841 -- the growth to see
+    new_others = [Other() for _ in range(4)]  # noqa: F841
+    want, got = io.StringIO(), io.StringIO()
+    theirs = _outcome(lambda: ref.show_growth(limit=limit,
+                                              peak_stats=peak_ref, file=want))
+    ours = _outcome(lambda: objgraph.show_growth(
+        limit=limit, peak_stats=peak_ours, file=got))
+    assert ours == theirs
+    assert got.getvalue() == want.getvalue()
+
+
+@pytest.mark.parametrize('limit', _LIMITS, ids=repr)
+def test_get_new_ids_limit_agrees(ref, settled, limit):
+    state_ref, state_ours = {}, {}
+    sink = io.StringIO()
+    for _ in range(2):
+        ref.get_new_ids(file=sink, _state=state_ref)
+        objgraph.get_new_ids(file=sink, _state=state_ours)
+    a = [Leaky() for _ in range(3)]
+    b = [Other() for _ in range(2)]  # noqa: F841
+    want, got = io.StringIO(), io.StringIO()
+    theirs = _outcome(lambda: sorted(ref.get_new_ids(
+        limit=limit, file=want, _state=state_ref)['Leaky']))
+    ours = _outcome(lambda: sorted(objgraph.get_new_ids(
+        limit=limit, file=got, _state=state_ours)['Leaky']))
+    assert ours == theirs
+    assert got.getvalue() == want.getvalue()
+    # the new ids are recorded whatever the limit, even when slicing fails
+    assert state_ours['new']['Leaky'] == state_ref['new']['Leaky'] \
+        == {id(x) for x in a}
+
+
+# -- state built up over several calls ----------------------------------------
+
+class Rising:
+    pass
+
+
+class Fleeting:
+    pass
+
+
+def _rows_of(rows, name):
+    return [row for row in rows if row[0] == name]
+
+
+def test_growth_over_several_calls_agrees(ref, settled):
+    """A type rising to 10 objects, falling to 5, rising again to 8: its
+    peak stays 10, and it grows again only past 10."""
+    peak_ref, peak_ours = {}, {}
+    held = []
+    seen = []
+    for n in (10, 5, 8, 12, 0, 3):
+        del held[n:]
+        held.extend(Rising() for _ in range(n - len(held)))
+        ours = repr(_rows_of(objgraph.growth(None, peak_ours), 'Rising'))
+        theirs = repr(_rows_of(ref.growth(None, peak_ref), 'Rising'))
+        assert ours == theirs, 'with %d objects' % n
+        assert peak_ours.get('Rising') == peak_ref.get('Rising')
+        seen.append((ours, peak_ours.get('Rising')))
+    assert seen == [("[('Rising', 10, 10)]", 10), ('[]', 10), ('[]', 10),
+                    ("[('Rising', 12, 2)]", 12), ('[]', 12), ('[]', 12)]
+
+
+def test_show_growth_over_several_calls_agrees(ref, settled):
+    peak_ref, peak_ours = {}, {}
+    held = []
+    for n in (10, 5, 8, 11):
+        del held[n:]
+        held.extend(Rising() for _ in range(n - len(held)))
+        want, got = io.StringIO(), io.StringIO()
+        ref.show_growth(None, peak_ref, file=want)
+        objgraph.show_growth(None, peak_ours, file=got)
+        theirs = [line for line in want.getvalue().splitlines()
+                  if line.split()[0] == 'Rising']
+        ours = [line for line in got.getvalue().splitlines()
+                if line.split()[0] == 'Rising']
+        assert ours == theirs, 'with %d objects' % n
+        assert peak_ours['Rising'] == peak_ref['Rising'] == max(10, n)
+    assert [line.split() for line in ours] == [['Rising', '11', '+1']]
+
+
+def _printed_row(out, name):
+    return [line.split() for line in out.getvalue().splitlines()
+            if line.split()[:1] == [name]]
+
+
+def test_get_new_ids_over_several_calls_agrees(ref, settled):
+    """New ids, the old and current counts and the rows printed, call
+    after call; a type whose objects are all gone leaves the state."""
+    state_ref, state_ours = {}, {}
+    held = []
+    steps = [(4, 'add 4'), (6, 'add 2'), (3, 'drop 3'), (5, 'drop 1 add 3'),
+             (0, 'drop all'), (0, 'none left')]
+    for n, what in steps:
+        if what == 'drop 1 add 3':
+            del held[0]
+        del held[n:]
+        held.extend(Fleeting() for _ in range(n - len(held)))
+        want, got = io.StringIO(), io.StringIO()
+        new_ref = ref.get_new_ids(limit=None, file=want, _state=state_ref)
+        new_ours = objgraph.get_new_ids(limit=None, file=got,
+                                        _state=state_ours)
+        assert _printed_row(got, 'Fleeting') == \
+            _printed_row(want, 'Fleeting'), what
+        assert ('Fleeting' in new_ours) == ('Fleeting' in new_ref), what
+        assert new_ours.get('Fleeting') == new_ref.get('Fleeting'), what
+        for key in ('old', 'current'):
+            assert state_ours[key].get('Fleeting') == \
+                state_ref[key].get('Fleeting'), (what, key)
+        if n:
+            assert new_ours['Fleeting'] <= {id(x) for x in held}
+    assert 'Fleeting' not in state_ours['current']
+    skipped = objgraph.get_new_ids(skip_update=True, _state=state_ours)
+    assert skipped is state_ours['new']
+
+
+def test_get_new_ids_remembers_shortnames_like_the_reference(ref, settled):
+    state_ref, state_ours = {}, {}
+    sink = io.StringIO()
+    ref.get_new_ids(shortnames=False, file=sink, _state=state_ref)
+    objgraph.get_new_ids(shortnames=False, file=sink, _state=state_ours)
+    keep = [Fleeting() for _ in range(2)]
+    new_ref = ref.get_new_ids(file=sink, _state=state_ref)
+    new_ours = objgraph.get_new_ids(file=sink, _state=state_ours)
+    assert state_ours['shortnames'] is state_ref['shortnames'] is False
+    assert new_ours['test_differential.Fleeting'] == \
+        new_ref['test_differential.Fleeting'] == {id(x) for x in keep}
+
+
+def test_weak_references_are_no_edges_in_the_reference_either(ref, heap):
+    """docs/graph-searches.rst: a weak reference is no edge, in objgraph
+    3.7.0 as here (so docs/differences.rst does not list it)."""
+    import weakref
+    target = Rising()
+    w = weakref.ref(target)
+
+    def is_target(obj):
+        return isinstance(obj, Rising)
+    assert objgraph.find_ref_chain(w, is_target) == [w]
+    assert ref.find_ref_chain(w, is_target) == [w]

@@ -504,8 +504,7 @@ def test_in_an_ipython_kernel_a_graphviz_source_is_returned(
     as a graphviz.Source to display inline (sfdp for big drawings)."""
     import graphviz  # the Python package; make test installs it
 
-    from objgraph import _draw
-    monkeypatch.setattr(_draw, 'IS_INTERACTIVE', True)
+    monkeypatch.setattr(objgraph, 'IS_INTERACTIVE', True)
     monkeypatch.setattr(ref, 'IS_INTERACTIVE', True)
     monkeypatch.setattr(ref, 'graphviz', graphviz, raising=False)
     obj = heap['nested']
@@ -517,3 +516,30 @@ def test_in_an_ipython_kernel_a_graphviz_source_is_returned(
     big = objgraph.show_refs([[i] for i in range(600)], too_many=1000)
     assert big.engine == 'sfdp'
     assert capsys.readouterr().out == ''
+
+
+def test_is_interactive_is_objgraph_3s_public_switch(ref, heap, monkeypatch,
+                                                      tmp_path, capsys):
+    """objgraph.IS_INTERACTIVE exists, is False outside a notebook as in
+    objgraph 3.7.0, and is read at each drawing: objgraph 3.7.0's own
+    tests patch it (mock.patch('objgraph.IS_INTERACTIVE', True))."""
+    import graphviz
+
+    assert objgraph.IS_INTERACTIVE is ref.IS_INTERACTIVE is False
+    obj = heap['nested']
+    monkeypatch.setattr(objgraph, 'IS_INTERACTIVE', True)
+    for draw in (objgraph.show_refs, objgraph.show_backrefs,
+                 lambda o: objgraph.show_chain([o]),
+                 lambda o: objgraph.show_type_graph(limit=3)):
+        assert isinstance(draw(obj), graphviz.Source)
+    assert capsys.readouterr().out == ''
+    # a filename or an output still wins, as in objgraph 3.7.0
+    target = tmp_path / 'graph.dot'
+    assert objgraph.show_refs(obj, filename=str(target)) is None
+    assert target.read_text().startswith('digraph ObjectGraph {')
+    out = io.StringIO()
+    assert objgraph.show_refs(obj, output=out) is None
+    assert out.getvalue().startswith('digraph ObjectGraph {')
+    monkeypatch.setattr(objgraph, 'IS_INTERACTIVE', False)
+    assert objgraph.show_refs(obj, filename=str(target)) is None
+    assert 'Graph written to' in capsys.readouterr().out

@@ -9,6 +9,7 @@ fetched after the snapshot is taken, which a frozen graph does not see.
 
 import ctypes
 import io
+import json
 import sys
 import types
 from sys import getsizeof
@@ -421,6 +422,191 @@ def test_leak_suspects_find_the_growing_type(quiet_gc):
         del sys.modules['leaky_b']
         for s in snaps:
             s.close()
+
+
+# -- types sharing a short name ---------------------------------------------
+
+_DUP_SOURCE = """
+class Dup:
+    __slots__ = ('payload',)
+
+    def __init__(self, n):
+        self.payload = bytearray(n)
+
+kept = []
+"""
+
+
+def _dup_modules():
+    """Two modules, each with a class named Dup (dup_home_a.Dup and
+    dup_home_b.Dup) and a list ``kept`` of its instances."""
+    mods = []
+    for name in ('dup_home_a', 'dup_home_b'):
+        mod = types.ModuleType(name)
+        exec(_DUP_SOURCE, mod.__dict__)
+        sys.modules[name] = mod
+        mods.append(mod)
+    return mods
+
+
+def _grow_dups(mods, n_a, n_b):
+    a, b = mods
+    a.kept.extend(a.Dup(1000) for _ in range(n_a - len(a.kept)))
+    b.kept.extend(b.Dup(3000) for _ in range(n_b - len(b.kept)))
+
+
+def _dup_totals(snap):
+    """(count, shallow bytes, retained bytes) of both Dup classes, object
+    by object: what a row for the short name 'Dup' must sum."""
+    dups = snap.by_type('Dup')
+    return (len(dups), sizes(*dups),
+            sum(snap.retained_size(d) for d in dups))
+
+
+def test_types_sharing_a_short_name_are_summed(quiet_gc, tmp_path, capsys):
+    """retained_by_type, ``objgraph top`` and leak_suspects add up the
+    objects, shallow and retained bytes of every type with the short name
+    (3 + 5 objects of two classes named Dup are 8 Dup, not 5)."""
+    from objgraph._cli import main
+    mods = _dup_modules()
+    snaps = []
+    try:
+        for n_a, n_b in ((3, 5), (4, 7), (6, 8)):
+            _grow_dups(mods, n_a, n_b)
+            snaps.append(objgraph.snapshot(pin=False))
+        snap = snaps[-1]
+        count, shallow, retained = _dup_totals(snap)
+        assert count == 6 + 8
+        assert retained == shallow + 6 * getsizeof(bytearray(1000)) \
+            + 8 * getsizeof(bytearray(3000))
+        rows = {row[0]: row for row in snap.retained_by_type(None)}
+        assert rows['Dup'] == ('Dup', count, shallow, retained)
+        assert snap.typestats(shortnames=False)['dup_home_b.Dup'] == 8
+
+        path = str(tmp_path / 'dups.hgsnap')
+        snap.save(path)
+        assert main(['top', path, '--limit', '0', '--json']) == 0
+        doc = json.loads(capsys.readouterr().out)
+        top = {row['type']: row for row in doc['types']}
+        assert top['Dup'] == {'type': 'Dup', 'count': count,
+                              'shallow_bytes': shallow,
+                              'retained_bytes': retained}
+
+        suspect, = [s for s in objgraph.leak_suspects(snaps, limit=None)
+                    if s.typename == 'Dup']
+        assert suspect.counts == (3 + 5, 4 + 7, 6 + 8)
+        assert suspect.retained_bytes == tuple(_dup_totals(s)[2]
+                                               for s in snaps)
+    finally:
+        for mod in mods:
+            del sys.modules[mod.__name__]
+        for s in snaps:
+            s.close()
+
+
+def test_long_dict_keys_are_cut_short_inside_their_quotes(quiet_gc,
+                                                          tmp_path):
+    key = 'a_rather_long_key_' * 5  # 90 characters
+    app = types.ModuleType('long_key_app')
+    app._cache = {key: [Leak() for _ in range(3)]}
+    sys.modules['long_key_app'] = app
+    try:
+        with objgraph.snapshot() as snap:
+            pinned, = snap.retention_paths(app._cache[key])
+            path = tmp_path / 'keys.hgsnap'
+            snap.save(path)
+        loaded, = objgraph.load(path).retention_paths('Leak')
+    finally:
+        del sys.modules['long_key_app']
+    shortened = "dict['a_rather_long_key_a_rather_long_key...']"
+    assert len(shortened) == len('dict[]') + 40  # the longest key shown
+    assert pinned.signature[-3:] == (shortened, 'list', 'Leak')
+    assert loaded.signature[-3:] == (shortened, 'list', 'Leak')
+
+
+# -- our own text: 1 object, 2 objects ---------------------------------------
+
+class Single:
+    pass
+
+
+def test_one_of_a_thing_is_singular_in_our_own_text(quiet_gc):
+    """'1 object', never '1 objects', in the text of the analyses objgraph
+    3.x does not have (its own functions keep its words)."""
+    _plant('single_app', 0)
+    app = sys.modules['single_app']
+    snaps = []
+    try:
+        app._cache = [Single()]
+        a, b = Single(), Single()
+        a.other, b.other = b, a  # one cycle of two Single
+        app._cycle = [a]
+        del a, b
+        for n in (1, 1, 2):
+            app._cache[n:] = [Single()]
+            snaps.append(objgraph.snapshot(pin=False))
+        snap = snaps[-1]
+        group, = snap.retention_paths(app._cache[:1])
+        assert repr(group).startswith('<RetentionPath 1 object, ')
+        cycles = [c for c in snap.cycles(None) if c.types == ('Single',)]
+        assert repr(cycles[0]).startswith('<CycleGroup 1 cycle, 2 objects, ')
+        suspect, = [s for s in objgraph.leak_suspects(snaps, limit=None)
+                    if s.typename == 'Single']
+        assert repr(suspect).startswith(
+            '<LeakSuspect Single +1 object (4 -> 4 -> 5), ')
+        out = io.StringIO()
+        snap.show_type_graph(limit=None, output=out)
+        dot = out.getvalue()
+        assert '\\n1 object\\n' in dot and '\\n1 objects\\n' not in dot
+    finally:
+        del sys.modules['single_app']
+        for s in snaps:
+            s.close()
+
+
+def test_most_retaining_rows_print_a_few_items_of_big_objects(quiet_gc):
+    """The REPL shows most_retaining() without whole module dicts: each
+    row is a tuple whose repr shortens the object."""
+    big = {'key%d' % i: ['value %d' % i] * 3 for i in range(5000)}
+    with objgraph.snapshot() as snap:
+        rows = snap.most_retaining(None)
+    row, = [r for r in rows if r.object is big]
+    obj, typename, retained = row
+    assert (obj, typename) == (big, 'dict') and retained > getsizeof(big)
+    assert row == (big, 'dict', retained) and isinstance(row, tuple)
+    assert (row.object, row.typename, row.retained_bytes) == tuple(row)
+    text = repr(rows[:3])
+    assert len(text) < 1000, text
+    assert repr(row).startswith("Retainer(object={'key0': ['value 0', ")
+    assert repr(row).endswith("...}, typename='dict', retained_bytes=%d)"
+                              % retained)
+    with objgraph.snapshot(pin=False) as snap:
+        top = snap.most_retaining(1)[0]
+    assert repr(top) == ('Retainer(object=%d, typename=%r, retained_bytes=%d)'
+                         % top)
+    del big
+
+
+def test_a_diff_says_what_it_compares(quiet_gc, tmp_path):
+    old = objgraph.snapshot(pin=False)
+    grown = [[i] for i in range(100)]
+    new = objgraph.snapshot()
+    try:
+        text = repr(new.diff(old))
+        assert text == '<SnapshotDiff %+d nodes, %+d edges: a detached ' \
+            'snapshot (%d nodes) -> a pinned snapshot (%d nodes)>' % (
+                len(new) - len(old), new.num_edges - old.num_edges,
+                len(old), len(new))
+        assert len(new) - len(old) >= 200
+        path = tmp_path / 'new.hgsnap'
+        new.save(path)
+        loaded = objgraph.load(path)
+        assert repr(loaded.diff(old)).endswith(
+            ' -> %r (%d nodes)>' % (str(path), len(new)))
+    finally:
+        new.close()
+        old.close()
+    del grown
 
 
 # -- threads ------------------------------------------------------------------
