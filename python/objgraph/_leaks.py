@@ -139,7 +139,21 @@ class LeakAnalysis:
             m = self._masks[key] = self._g.mask(live=live, untracked=True)
         return m
 
+    def _is_address(self, obj):
+        """Whether ``obj`` stands for the object at that address: an int
+        given to a snapshot that is not pinned (detached or loaded), whose
+        queries return addresses rather than objects."""
+        return type(obj) is int and not self._g.pinned
+
     def _node_of_arg(self, obj, arg='obj'):
+        """The node id of ``obj`` -- an object, or on a snapshot that is
+        not pinned an address -- or ValueError naming ``arg``."""
+        if self._is_address(obj):
+            v = self._g.find((obj,))[0]
+            if v < 0:
+                raise ValueError('%s: no object of this snapshot was at '
+                                 'address %#x' % (arg, obj))
+            return v
         v = self._g.find((id(obj),))[0]
         if v < 0:
             raise ValueError('%s is not in this snapshot (a %s captured '
@@ -200,7 +214,8 @@ class LeakAnalysis:
                             'objects, not %s'
                             % (arg, type(typename_or_objects).__name__)
                             ) from None
-        return array('I', (v for v in self._g.find([id(o) for o in objects])
+        keys = [o if self._is_address(o) else id(o) for o in objects]
+        return array('I', (v for v in self._g.find(keys)
                            if v >= 0)).tobytes()
 
     # -- roots and garbage ---------------------------------------------------
@@ -238,7 +253,9 @@ class LeakAnalysis:
         Positive for roots: references from outside the graph (frames,
         C code).  An object nothing should hold from C but with a positive
         excess is the signature of a reference leaked by an extension.
-        Raises ValueError if ``obj`` is not in the snapshot, if it is
+        ``obj`` may be an address on a detached or loaded snapshot (what
+        its queries return: see :meth:`most_retaining`).  Raises
+        ValueError if ``obj`` is not in the snapshot, if it is
         immortal (CPython 3.12 on: its count is fixed and counts no
         references; see :attr:`immortal_objects`), or if its count was
         stored saturated (2**32 - 1 or more: see
@@ -269,6 +286,7 @@ class LeakAnalysis:
         (``sys.getsizeof``, as :func:`objgraph.snapshot` measures them) of
         every object that only ``obj`` keeps alive, ``obj`` included.  0
         for garbage (nothing reaches it: the collector frees it anyway).
+        ``obj`` may be an address on a detached or loaded snapshot.
         Raises ValueError if ``obj`` is not in the snapshot.
 
             >>> x = [bytearray(1000)]
@@ -283,9 +301,10 @@ class LeakAnalysis:
         to ``obj`` goes through it, and it is the nearest such object.
 
         None when no single object does (``obj`` is a root, or is reached
-        from two roots by separate paths) and for garbage.  An id instead
-        of an object on detached snapshots.  Raises ValueError if ``obj``
-        is not in the snapshot.
+        from two roots by separate paths) and for garbage.  On detached
+        and loaded snapshots, an address instead of an object, and ``obj``
+        may be an address.  Raises ValueError if ``obj`` is not in the
+        snapshot.
         """
         d = self._g.idom(self._node_of_arg(obj))
         return None if d < 0 else self._hand_back([d])[0]
@@ -294,8 +313,11 @@ class LeakAnalysis:
         """The ``limit`` objects retaining the most bytes (None: all), as
         ``(object, type name, retained bytes)`` rows, most first.
 
-        Untracked objects (str, bytes, ...) are candidates too; objects are
-        ids on detached snapshots.
+        Untracked objects (str, bytes, ...) are candidates too.  On
+        detached and loaded snapshots the objects are their addresses
+        (``id()`` at capture time), which :meth:`retained_size`,
+        :meth:`dominator`, :meth:`refcount_excess`,
+        :meth:`retention_paths` and the chain searches take back.
 
             >>> with objgraph.snapshot() as snap:
             ...     snap.most_retaining(2)
@@ -355,7 +377,8 @@ class LeakAnalysis:
         """Why objects are alive: their shortest paths from a root, grouped.
 
         ``typename_or_objects``: a type name (short or fully qualified;
-        untracked types such as ``bytes`` too) or an iterable of objects.
+        untracked types such as ``bytes`` too) or an iterable of objects
+        (on a detached or loaded snapshot, of addresses too).
         One breadth-first search from every root gives each object its
         shortest path; objects whose paths have the same sequence of types
         form one :class:`RetentionPath` group.  Returns the ``limit``

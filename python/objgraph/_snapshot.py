@@ -370,14 +370,31 @@ class Snapshot(LeakAnalysis):
 
     def find_ref_chain(self, obj, predicate, max_depth=20, extra_ignore=()):
         """A shortest chain of references from ``obj`` to an object
-        matching ``predicate``, like :func:`objgraph.find_ref_chain`."""
+        matching ``predicate``, like :func:`objgraph.find_ref_chain`.
+
+        On a detached or loaded snapshot ``obj`` may be an address (what
+        :meth:`most_retaining` and the other analyses return there): the
+        search then runs over addresses -- ``predicate`` is called with
+        each candidate's address, and the chain is one of addresses.
+        An address that is no node of the snapshot raises ValueError."""
         return self._find_chain(obj, predicate, False, max_depth,
                                 extra_ignore)[::-1]
 
     def find_backref_chain(self, obj, predicate, max_depth=20,
                            extra_ignore=()):
         """A shortest chain of references to ``obj`` from an object
-        matching ``predicate``, like :func:`objgraph.find_backref_chain`."""
+        matching ``predicate``, like :func:`objgraph.find_backref_chain`.
+
+        On a detached or loaded snapshot ``obj`` may be an address: as for
+        :meth:`find_ref_chain`, ``predicate`` is then called with
+        addresses and the chain is one of addresses, e.g. to the first
+        module::
+
+            >>> snap = objgraph.snapshot(pin=False)
+            >>> addr = snap.most_retaining(1)[0][0]
+            >>> modules = set(map(id, sys.modules.values()))
+            >>> chain = snap.find_backref_chain(addr, modules.__contains__)
+        """
         return self._find_chain(obj, predicate, True, max_depth,
                                 extra_ignore)
 
@@ -387,10 +404,13 @@ class Snapshot(LeakAnalysis):
         chain is a shortest one.  Returns [match, ..., obj] or [obj]."""
         check_callable(predicate, 'predicate')
         check_depth(max_depth)
+        by_address = self._is_address(obj)
+        g = self._g
+        start = self._node_of_arg(obj) if by_address else None
         if predicate(obj):
             return [obj]
-        g = self._g
-        start = self._node_of(obj)
+        if start is None:
+            start = self._node_of(obj)
         if start < 0 or max_depth == 0:
             return [obj]
         n = len(g)
@@ -415,8 +435,9 @@ class Snapshot(LeakAnalysis):
             frontier = _ids(g.shown_filter(frontier) if reverse else frontier)
             if not frontier:
                 break
-            for v, o in zip(frontier, self._materialize(frontier, parents,
-                                                        objmap)):
+            level = ([g.node(v)[0] for v in frontier] if by_address else
+                     self._materialize(frontier, parents, objmap))
+            for v, o in zip(frontier, level):
                 if o is None:
                     continue
                 objmap[v] = o
