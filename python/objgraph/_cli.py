@@ -534,8 +534,9 @@ def build_parser():
     p = command('suspects', _cmd_suspects,
                 'types that keep growing across 3 or more files',
                 'Print the types whose objects (or the bytes they retain) '
-                'never shrink from one snapshot to the next and end higher '
-                'than they started: objgraph.leak_suspects over the files, '
+                'never shrink from one snapshot to the next and still grow '
+                'after the second (growth in the first interval alone is '
+                'warm-up): objgraph.leak_suspects over the files, '
                 'in the order given, with each suspect\'s top retention '
                 'path in the last file.')
     p.add_argument('files', nargs='+', metavar='FILE',

@@ -514,8 +514,11 @@ def leak_suspects(snapshots, limit=10, paths=3):
     ``snapshots``: three or more snapshots (pinned or detached) taken in
     order while the suspect code runs.  A type is a suspect when its count
     of objects a full collection would keep, or the bytes they retain,
-    never drops from one snapshot to the next and ends higher than it
-    started.  Returns the ``limit`` strongest suspects (None: all) as
+    never drops from one snapshot to the next and still grows after the
+    second snapshot: growth confined to the first interval is warm-up --
+    the first run of a code path importing modules and filling caches --
+    not a leak.  objgraph's own objects (snapshots and what they hold)
+    are never counted.  Returns the ``limit`` strongest suspects (None: all) as
     :class:`LeakSuspect` objects, ranked by growth in objects, then in
     retained bytes; each carries its top ``paths`` retention paths in the
     last snapshot.
@@ -562,7 +565,8 @@ def leak_suspects(snapshots, limit=10, paths=3):
 
 
 def _grows(values):
-    return values[-1] > values[0] and all(
+    """Never drops, and grows after the first interval (leak_suspects)."""
+    return values[-1] > values[1] and all(
         a <= b for a, b in zip(values, values[1:]))
 
 
