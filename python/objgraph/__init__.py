@@ -40,6 +40,7 @@ from ._leaks import (
                      LeakSuspect,
                      RetentionPath,
                      SnapshotDiff,
+                     TypeChange,
                      leak_suspects,
 )
 from ._names import is_proper_module
@@ -50,7 +51,8 @@ __license__ = 'MIT'
 
 __all__ = [
     'CycleGroup', 'LeakSuspect', 'LoadedSnapshot', 'NodeInfo',
-    'RetentionPath', 'Snapshot', 'SnapshotDiff', 'SnapshotError', 'at',
+    'RetentionPath', 'Snapshot', 'SnapshotDiff', 'SnapshotError',
+    'TypeChange', 'at',
     'at_addrs', 'by_type', 'count', 'find_backref_chain', 'find_ref_chain',
     'get_leaking_objects', 'get_new_ids', 'growth', 'is_proper_module',
     'leak_suspects', 'load', 'most_common_types',

@@ -228,17 +228,24 @@ def _cmd_diff(args, progress):
     old = _load(args.old, progress, args.mmap)
     new = _load(args.new, progress, args.mmap)
     progress.step('comparing')
-    rows = new.diff(old).growth(args.limit)
+    rows = new.diff(old).growth(args.limit, sizes=True)
     doc = {'old': args.old, 'new': args.new,
-           'growth': [{'type': name, 'count': n, 'delta': delta}
-                      for name, n, delta in rows]}
+           'growth': [{'type': r.type, 'count': r.count, 'delta': r.delta,
+                       'bytes': r.nbytes, 'bytes_delta': r.bytes_delta,
+                       'new': r.new, 'new_bytes': r.new_bytes,
+                       'freed': r.freed, 'freed_bytes': r.freed_bytes}
+                      for r in rows]}
     if not rows:
         return doc, ['no type grew from %s to %s' % (args.old, args.new)], \
             EXIT_OK, None
     lines = ['types that grew from %s to %s (objects a full collection '
-             'would keep)' % (args.old, args.new)]
-    lines += _table(('type', 'objects', 'growth'),
-                    [(name, n, '%+d' % delta) for name, n, delta in rows])
+             'would keep, untracked ones included; new and freed: by '
+             'address and type)' % (args.old, args.new)]
+    lines += _table(('type', 'objects', 'growth', 'new', 'freed', 'bytes',
+                     'bytes growth'),
+                    [(r.type, r.count, '%+d' % r.delta, r.new, r.freed,
+                      _size(r.nbytes), _signed_size(r.bytes_delta))
+                     for r in rows])
     return doc, lines, EXIT_OK, None
 
 
@@ -514,9 +521,11 @@ def build_parser():
                    help='order of the rows (default retained)')
 
     p = command('diff', _cmd_diff, 'types that grew between two files',
-                'Print the types with more objects in NEW than in OLD '
-                '(objects a full collection would keep), largest growth '
-                'first, as objgraph.show_growth does.')
+                'Print the types with more objects (or bytes) in NEW than '
+                'in OLD -- objects a full collection would keep, untracked '
+                'ones included -- largest growth first, with the objects '
+                'new and freed between the two (matched by address and '
+                'type) and their shallow bytes.')
     p.add_argument('old', metavar='OLD', help='the older snapshot file')
     p.add_argument('new', metavar='NEW', help='the newer snapshot file')
     limit(p, 10)

@@ -25,6 +25,7 @@ the objects it dominates, its own included.
 import operator
 import sys
 from array import array
+from collections import namedtuple
 
 from . import _heapgraph
 from ._names import check_limit, typename_func
@@ -453,39 +454,95 @@ class LeakAnalysis:
         return SnapshotDiff(self, old)
 
 
+TypeChange = namedtuple('TypeChange', (
+    'type', 'count', 'delta', 'nbytes', 'bytes_delta',
+    'new', 'new_bytes', 'freed', 'freed_bytes'))
+TypeChange.__doc__ = """One type's row of ``SnapshotDiff.growth(sizes=True)``:
+its objects in the new snapshot (``count``, taking ``nbytes`` shallow
+bytes) and the change since the old one (``delta``, ``bytes_delta``);
+``new``/``new_bytes``: objects only the new snapshot has (by address and
+type), ``freed``/``freed_bytes``: objects only the old one had."""
+
+
 class SnapshotDiff:
     """The difference between two snapshots, ``new.diff(old)``.
 
-    Counts are those of objects a full collection would keep (as in
-    :func:`objgraph.growth`); objects are matched across the snapshots by
-    address and type.
+    Counts and bytes are those of every object a full collection would
+    keep, untracked ones (str, int, ...) included: the rule of every leak
+    analysis (:func:`leak_suspects`, ``retained_by_type``,
+    ``retention_paths``), whereas objgraph 3.x's own functions
+    (:func:`objgraph.growth` and the rest) count the objects the collector
+    tracks, as objgraph 3.x does.  Objects are matched across the
+    snapshots by address and type.
     """
 
     def __init__(self, new, old):
         self.new = new
         self.old = old
 
-    def growth(self, limit=10, shortnames=True):
+    def __repr__(self):
+        return '<objgraph.SnapshotDiff %d -> %d nodes>' % (
+            len(self.old), len(self.new))
+
+    def growth(self, limit=10, shortnames=True, sizes=False):
         """Types with more objects in the new snapshot, as
         ``(type name, count, delta)`` rows, largest delta first, like
-        :func:`objgraph.growth`.  ``limit`` None: every such type."""
-        check_limit(limit)
-        now = self.new._stats(True, shortnames, None)
-        before = self.old._stats(True, shortnames, None)
-        deltas = [(name, n, n - before.get(name, 0)) for name, n in
-                  now.items() if n > before.get(name, 0)]
-        deltas.sort(key=operator.itemgetter(2), reverse=True)
-        return deltas[:limit] if limit else deltas
+        :func:`objgraph.growth`.  ``limit`` None: every such type.
 
-    def show_growth(self, limit=10, shortnames=True, file=None):
-        """Print :meth:`growth` as :func:`objgraph.show_growth` does."""
-        rows = self.growth(limit, shortnames)
-        if rows:
-            if file is None:
-                file = sys.stdout
-            width = max(len(name) for name, _, _ in rows)
+        ``sizes=True``: :class:`TypeChange` rows instead, with shallow
+        bytes, and the objects new and freed between the snapshots, for
+        the types whose objects grew in number or in bytes; largest
+        delta first, then largest growth in bytes.
+
+            >>> before = objgraph.snapshot(pin=False)
+            >>> cache.extend(bytearray(100) for _ in range(50))
+            >>> after = objgraph.snapshot(pin=False)
+            >>> after.diff(before).growth(1, sizes=True)
+            [TypeChange(type='bytearray', count=50, delta=50, nbytes=7900,
+             bytes_delta=7900, new=50, new_bytes=7900, freed=0,
+             freed_bytes=0)]
+        """
+        check_limit(limit)
+        now = _figures(self.new, shortnames)
+        before = _figures(self.old, shortnames)
+        if not sizes:
+            rows = [(name, n, n - before.get(name, (0, 0))[0])
+                    for name, (n, _) in now.items()
+                    if n > before.get(name, (0, 0))[0]]
+            rows.sort(key=operator.itemgetter(2), reverse=True)
+            return rows[:limit] if limit else rows
+        new = _newcomers(self.new, self.old, shortnames)
+        freed = _newcomers(self.old, self.new, shortnames)
+        rows = []
+        for name, (n, nbytes) in now.items():
+            n0, b0 = before.get(name, (0, 0))
+            if n > n0 or nbytes > b0:
+                rows.append(TypeChange(name, n, n - n0, nbytes, nbytes - b0,
+                                       *new.get(name, (0, 0)),
+                                       *freed.get(name, (0, 0))))
+        rows.sort(key=lambda r: (-r.delta, -r.bytes_delta, r.type))
+        return rows[:limit] if limit else rows
+
+    def show_growth(self, limit=10, shortnames=True, file=None, sizes=False):
+        """Print :meth:`growth` as :func:`objgraph.show_growth` does; with
+        ``sizes=True``, a table of the :class:`TypeChange` rows."""
+        rows = self.growth(limit, shortnames, sizes)
+        if not rows:
+            return
+        if file is None:
+            file = sys.stdout
+        width = max(len(row[0]) for row in rows)
+        if not sizes:
             for name, n, delta in rows:
                 file.write('%-*s%9d %+9d\n' % (width, name, n, delta))
+            return
+        file.write('%-*s %9s %9s %9s %9s %11s %11s\n' % (
+            width, 'type', 'objects', 'growth', 'new', 'freed', 'bytes',
+            'growth'))
+        for r in rows:
+            file.write('%-*s %9d %+9d %9d %9d %11d %+11d\n' % (
+                width, r.type, r.count, r.delta, r.new, r.freed, r.nbytes,
+                r.bytes_delta))
 
     def new_ids(self, shortnames=True):
         """Type name -> set of ids of the new snapshot's objects that the
@@ -499,7 +556,8 @@ class SnapshotDiff:
 
     def _ids_by_type(self, survivors, shortnames):
         new = self.new
-        mask = new._g.match(self.old._g, new._mask(live=True), survivors)
+        mask = new._g.match(self.old._g, new._analysis_mask(live=True),
+                            survivors)
         result = {}
         for name, addrs in zip(new._type_names(shortnames),
                                new._g.addrs_by_type(mask)):
@@ -508,18 +566,43 @@ class SnapshotDiff:
         return result
 
 
+def _figures(snap, shortnames):
+    """{type name: (objects, shallow bytes)} over every object of ``snap``
+    a full collection would keep."""
+    return {name: (n, shallow) for name, n, shallow, _ in
+            snap._sizes_by_name(snap._analysis_mask(live=True), shortnames)}
+
+
+def _newcomers(snap, other, shortnames):
+    """{type name: (objects, shallow bytes)} of the objects of ``snap``
+    (every one a full collection would keep) that ``other`` has not: no
+    node of it with the same address and type."""
+    g = snap._g
+    mask = g.match(other._g, snap._analysis_mask(live=True), False)
+    totals = {}
+    for name, n, nbytes in zip(snap._type_names(shortnames),
+                               g.type_counts(mask), g.type_bytes(mask)):
+        if n:
+            n0, b0 = totals.get(name, (0, 0))
+            totals[name] = (n0 + n, b0 + nbytes)
+    return totals
+
+
 def leak_suspects(snapshots, limit=10, paths=3):
     """Types that keep growing across snapshots, most growth first.
 
     ``snapshots``: three or more snapshots (pinned or detached) taken in
     order while the suspect code runs.  A type is a suspect when its count
-    of objects a full collection would keep, or the bytes they retain,
+    of objects a full collection would keep (untracked ones included, as
+    in every leak analysis), or the bytes they retain,
     never drops from one snapshot to the next and still grows after the
     second snapshot: growth confined to the first interval is warm-up --
     the first run of a code path importing modules and filling caches --
     not a leak.  objgraph's own objects (snapshots and what they hold)
     are never counted.  Returns the ``limit`` strongest suspects (None: all) as
-    :class:`LeakSuspect` objects, ranked by growth in objects, then in
+    :class:`LeakSuspect` objects: the program's own types first, then the
+    builtin ones (dict, list, str, int...: mostly the carriers of the
+    program's objects), each ranked by growth in objects, then in
     retained bytes; each carries its top ``paths`` retention paths in the
     last snapshot.
 
@@ -544,24 +627,37 @@ def leak_suspects(snapshots, limit=10, paths=3):
                          % len(snapshots))
     check_limit(limit)
     check_limit(paths, 'paths')
-    counts = [s._stats(True, True, None) for s in snapshots]
-    retained = [{row[0]: row[3] for row in
-                 s._sizes_by_name(s._analysis_mask(live=True), True)}
-                for s in snapshots]
+    figures = [{row[0]: row for row in
+                s._sizes_by_name(s._analysis_mask(live=True), True)}
+               for s in snapshots]
     rows = []
-    for name in counts[-1].keys() | retained[-1].keys():
-        c = tuple(d.get(name, 0) for d in counts)
-        r = tuple(d.get(name, 0) for d in retained)
+    for name in figures[-1]:
+        c = tuple(d[name][1] if name in d else 0 for d in figures)
+        r = tuple(d[name][3] if name in d else 0 for d in figures)
         if _grows(c) or _grows(r):
             rows.append((name, c, r))
-    rows.sort(key=lambda row: (row[1][0] - row[1][-1],
+    last = snapshots[-1]
+    carriers = _builtin_names(last)
+    rows.sort(key=lambda row: (row[0] in carriers, row[1][0] - row[1][-1],
                                row[2][0] - row[2][-1], row[0]))
     if limit:
         rows = rows[:limit]
-    last = snapshots[-1]
     return [LeakSuspect(name, c, r, last.retention_paths(name, paths)
                         if paths != 0 else [])
             for name, c, r in rows]
+
+
+def _builtin_names(snap):
+    """The short type names of ``snap`` that name builtin types only
+    (dict, list, str, int, ...): the carriers of a program's objects, which
+    leak_suspects ranks after the program's own types."""
+    own, builtin = set(), set()
+    for short, full in zip(snap._type_names(True), snap._type_names(False)):
+        if full.startswith('builtins.') or '.' not in full:
+            builtin.add(short)
+        else:
+            own.add(short)
+    return builtin - own
 
 
 def _grows(values):

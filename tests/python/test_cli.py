@@ -131,14 +131,17 @@ def test_top_sorts_by_count(capsys, files, loaded):
 
 def test_diff_shows_the_growth_of_the_api(capsys, files, loaded):
     doc = run_json(capsys, 'diff', files[0], files[2])
-    growth = loaded[2].diff(loaded[0]).growth(10)
-    assert [(r['type'], r['count'], r['delta'])
-            for r in doc['growth']] == growth
-    assert ('CliLeak', 3 * PER_ROUND, 2 * PER_ROUND) in growth
+    growth = loaded[2].diff(loaded[0]).growth(10, sizes=True)
+    assert [tuple(r.values()) for r in doc['growth']] == growth
+    (leak,) = [r for r in growth if r.type == 'CliLeak']
+    assert (leak.count, leak.delta, leak.new, leak.freed) == (
+        3 * PER_ROUND, 2 * PER_ROUND, 2 * PER_ROUND, 0)
+    assert leak.nbytes == 3 * leak.bytes_delta // 2 == 3 * leak.new_bytes // 2
     status, out, _ = run(capsys, 'diff', files[0], files[2])
     assert status == 0
-    assert any(line.split() == ['CliLeak', str(3 * PER_ROUND),
-                                '+%d' % (2 * PER_ROUND)]
+    assert any(line.split()[:5] == ['CliLeak', str(3 * PER_ROUND),
+                                    '+%d' % (2 * PER_ROUND),
+                                    str(2 * PER_ROUND), '0']
                for line in out.splitlines()), out
 
 

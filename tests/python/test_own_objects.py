@@ -18,11 +18,11 @@ def run_cli(*args):
 def test_a_leak_free_loop_of_saved_snapshots_has_no_suspect(tmp_path):
     # as docs/cli.rst shows it, the previous snapshot still alive (and its
     # type names computed by save) while the next one is taken
-    paths = []
-    for round in range(5):
+    paths = [str(tmp_path / ('round-%03d.hgsnap' % round))
+             for round in range(5)]  # made first: a growing list leaks
+    for path in paths:
         snap = objgraph.snapshot(pin=False)
-        paths.append(str(tmp_path / ('round-%03d.hgsnap' % round)))
-        snap.save(paths[-1])
+        snap.save(path)
         snap.most_common_types()  # cached masks and names
     del snap
     proc = run_cli('suspects', *paths, '--fail-on-leak')
