@@ -30,6 +30,7 @@ import datetime
 import json
 import os
 import sys
+import time
 
 import objgraph
 
@@ -297,7 +298,9 @@ def _cmd_suspects(args, progress):
     if len(args.files) < 3:
         raise UsageError('needs 3 or more snapshot files, in the order they '
                          'were taken, not %d' % len(args.files))
+    _check_distinct(args.files)
     snaps = [_load(path, progress, args.mmap) for path in args.files]
+    _check_in_order(args.files, snaps)
     progress.step('looking for types that keep growing')
     suspects = objgraph.leak_suspects(snaps, limit=args.limit,
                                       paths=args.paths)
@@ -314,6 +317,38 @@ def _cmd_suspects(args, progress):
         return doc, lines, EXIT_LEAK, 'leak: %s grew by %d objects (%s)' % (
             top['type'], top['growth'], ' -> '.join(map(str, top['counts'])))
     return doc, lines, EXIT_OK, None
+
+
+def _check_distinct(paths):
+    """Each file once: the same file twice would make a flat line of a
+    growing one."""
+    seen = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise UsageError('%s is given twice (as %s too): each snapshot '
+                             'file once, oldest first' % (path, seen[key]))
+        seen[key] = path
+
+
+def _check_in_order(paths, snaps):
+    """The files in the order they were taken, by the creation times they
+    record: reversed, a leak would read as shrinking."""
+    for (p0, s0), (p1, s1) in zip(zip(paths, snaps), zip(paths[1:],
+                                                         snaps[1:])):
+        if s1.created < s0.created:
+            raise UsageError(
+                'the files are not in the order they were taken: %s '
+                '(taken %s) is older than %s (taken %s); give them oldest '
+                'first' % (p1, _when(s1.created), p0, _when(s0.created)))
+        if s1.created == s0.created:
+            raise UsageError('%s and %s record the same creation time: the '
+                             'same snapshot twice?' % (p0, p1))
+
+
+def _when(t):
+    return time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(t)) + \
+        ('%.3f' % (t % 1))[1:]
 
 
 def _check_output(path):

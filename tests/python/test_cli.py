@@ -209,9 +209,12 @@ def test_fail_on_leak_exits_1_with_a_leak(capsys, files):
     assert status == 1 and json.loads(out)['leak'] is True
 
 
-def test_fail_on_leak_exits_0_without_a_leak(capsys, files):
-    status, out, err = run(capsys, 'suspects', files[0], files[0], files[0],
-                           '--fail-on-leak')
+def test_fail_on_leak_exits_0_without_a_leak(capsys, files, tmp_path):
+    quiet = [str(tmp_path / ('quiet-%d.hgsnap' % i)) for i in range(3)]
+    for path in quiet:  # a heap that does not grow
+        with objgraph.snapshot(pin=False) as snap:
+            snap.save(path)
+    status, out, err = run(capsys, 'suspects', *quiet, '--fail-on-leak')
     assert status == 0, 'expected 0 (no leak), got %d: %s' % (status, err)
     assert 'no suspect' in out and err == ''
     status, out, _ = run(capsys, 'suspects', *files, '--fail-on-leak',
@@ -420,3 +423,21 @@ def test_demo_json_and_python_m_objgraph_demo(tmp_path):
     assert doc['suspects'][0]['counts'] == [100, 200, 300, 400]
     assert doc['top_path']['signature'][-1] == 'Request'
     assert doc['image'] is None and os.listdir(tmp_path) == []
+
+
+def test_suspects_refuses_files_out_of_order(capsys, files):
+    status, _, err = run(capsys, 'suspects', files[2], files[1], files[0])
+    assert_one_line_error(status, err, 'not in the order they were taken',
+                          files[1], files[2])
+
+
+def test_suspects_refuses_a_file_given_twice(capsys, files):
+    status, _, err = run(capsys, 'suspects', files[0], files[1], files[1])
+    assert_one_line_error(status, err, 'given twice', files[1])
+
+
+def test_suspects_refuses_a_copy_of_a_file(capsys, files, tmp_path):
+    copy = str(tmp_path / 'copy.hgsnap')
+    shutil.copyfile(files[1], copy)
+    status, _, err = run(capsys, 'suspects', files[0], files[1], copy)
+    assert_one_line_error(status, err, 'same creation time', copy)
