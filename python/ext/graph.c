@@ -567,6 +567,20 @@ static PyObject *Graph_type_names(GraphObject *self, PyObject *args) {
                            0, PY_SSIZE_T_MAX);
 }
 
+/* The Python objects the graph itself holds (its type-name lists), for
+ * a capture to leave out: objgraph's own, not the program's. */
+static PyObject *Graph_own_objects(GraphObject *self, PyObject *unused) {
+    PyObject *held[2] = {self->cap.short_names, self->cap.long_names};
+    PyObject *res = PyList_New(0);
+    (void)unused;
+    for (int i = 0; res != NULL && i < 2; i++) {
+        if (held[i] != NULL && PyList_Append(res, held[i]) < 0) {
+            Py_CLEAR(res);
+        }
+    }
+    return res;
+}
+
 /* Handed over, not copied: an exception raised again gets a traceback
  * whose frames may hold this Graph, which the collector cannot see (it is
  * not GC-tracked), so the Graph must not hold the exception too. */
@@ -1385,6 +1399,9 @@ static PyMethodDef Graph_methods[] = {
      "count is min or more."},
     {"type_names", (PyCFunction)Graph_type_names, METH_VARARGS,
      "type_names(shortnames=True) -> list[str]\n\nName of each type id."},
+    {"own_objects", (PyCFunction)Graph_own_objects, METH_NOARGS,
+     "own_objects() -> list\n\nThe Python objects the graph holds (its "
+     "type-name lists):\nobjgraph's own, which captures leave out."},
     {"pop_name_errors", (PyCFunction)Graph_pop_name_errors, METH_NOARGS,
      "pop_name_errors() -> dict\n\n"
      "{type id: (exception or None, exception or None)}: what computing\n"

@@ -42,6 +42,7 @@ from ._leaks import (
                      Retainer,
                      RetentionPath,
                      SnapshotDiff,
+                     TypeChange,
                      leak_suspects,
 )
 from ._names import is_proper_module
@@ -62,7 +63,7 @@ __license__ = 'MIT'
 __all__ = [
     'IS_INTERACTIVE', 'CycleGroup', 'LeakSuspect', 'LoadedSnapshot',
     'NodeInfo', 'Retainer', 'RetentionPath', 'Snapshot', 'SnapshotDiff',
-    'SnapshotError', 'at', 'at_addrs', 'by_type', 'count',
+    'SnapshotError', 'TypeChange', 'at', 'at_addrs', 'by_type', 'count',
     'find_backref_chain', 'find_ref_chain', 'get_leaking_objects',
     'get_new_ids', 'growth', 'is_proper_module', 'leak_suspects', 'load',
     'most_common_types', 'show_backrefs', 'show_chain', 'show_growth',

@@ -123,8 +123,10 @@ def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0):
 
 
 def _snap(pin, collect=False, exclude=(), nodes_only=False):
+    """A snapshot for one of objgraph 3.x's functions: objgraph's own
+    objects counted, as objgraph 3.x counts its own."""
     return take(pin=pin, collect=collect, exclude=exclude,
-                nodes_only=nodes_only)
+                nodes_only=nodes_only, own=False)
 
 
 def count(typename, objects=None):

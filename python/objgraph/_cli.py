@@ -32,6 +32,7 @@ import datetime
 import json
 import os
 import sys
+import time
 
 import objgraph
 from objgraph._names import plural
@@ -250,17 +251,24 @@ def _cmd_diff(args, progress):
     old = _load(args.old, progress, args.mmap)
     new = _load(args.new, progress, args.mmap)
     progress.step('comparing')
-    rows = new.diff(old).growth(args.limit)
+    rows = new.diff(old).growth(args.limit, sizes=True)
     doc = {'old': args.old, 'new': args.new,
-           'growth': [{'type': name, 'count': n, 'delta': delta}
-                      for name, n, delta in rows]}
+           'growth': [{'type': r.type, 'count': r.count, 'delta': r.delta,
+                       'bytes': r.nbytes, 'bytes_delta': r.bytes_delta,
+                       'new': r.new, 'new_bytes': r.new_bytes,
+                       'freed': r.freed, 'freed_bytes': r.freed_bytes}
+                      for r in rows]}
     if not rows:
         return doc, ['no type grew from %s to %s' % (args.old, args.new)], \
             EXIT_OK, None
     lines = ['types that grew from %s to %s (objects a full collection '
-             'would keep)' % (args.old, args.new)]
-    lines += _table(('type', 'objects', 'growth'),
-                    [(name, n, '%+d' % delta) for name, n, delta in rows])
+             'would keep, untracked ones included; new and freed: by '
+             'address and type)' % (args.old, args.new)]
+    lines += _table(('type', 'objects', 'growth', 'new', 'freed', 'bytes',
+                     'bytes growth'),
+                    [(r.type, r.count, '%+d' % r.delta, r.new, r.freed,
+                      _size(r.nbytes), _signed_size(r.bytes_delta))
+                     for r in rows])
     return doc, lines, EXIT_OK, None
 
 
@@ -312,7 +320,9 @@ def _cmd_suspects(args, progress):
     if len(args.files) < 3:
         raise UsageError('needs 3 or more snapshot files, in the order they '
                          'were taken, not %d' % len(args.files))
+    _check_distinct(args.files)
     snaps = [_load(path, progress, args.mmap) for path in args.files]
+    _check_in_order(args.files, snaps)
     progress.step('looking for types that keep growing')
     suspects = objgraph.leak_suspects(snaps, limit=args.limit,
                                       paths=args.paths)
@@ -330,6 +340,38 @@ def _cmd_suspects(args, progress):
             top['type'], _objects(top['growth']),
             ' -> '.join(map(str, top['counts'])))
     return doc, lines, EXIT_OK, None
+
+
+def _check_distinct(paths):
+    """Each file once: the same file twice would make a flat line of a
+    growing one."""
+    seen = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise UsageError('%s is given twice (as %s too): each snapshot '
+                             'file once, oldest first' % (path, seen[key]))
+        seen[key] = path
+
+
+def _check_in_order(paths, snaps):
+    """The files in the order they were taken, by the creation times they
+    record: reversed, a leak would read as shrinking."""
+    for (p0, s0), (p1, s1) in zip(zip(paths, snaps), zip(paths[1:],
+                                                         snaps[1:])):
+        if s1.created < s0.created:
+            raise UsageError(
+                'the files are not in the order they were taken: %s '
+                '(taken %s) is older than %s (taken %s); give them oldest '
+                'first' % (p1, _when(s1.created), p0, _when(s0.created)))
+        if s1.created == s0.created:
+            raise UsageError('%s and %s record the same creation time: the '
+                             'same snapshot twice?' % (p0, p1))
+
+
+def _when(t):
+    return time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(t)) + \
+        ('%.3f' % (t % 1))[1:]
 
 
 def _check_output(path):
@@ -547,9 +589,11 @@ def build_parser():
                    help='order of the rows (default retained)')
 
     p = command('diff', _cmd_diff, 'types that grew between two files',
-                'Print the types with more objects in NEW than in OLD '
-                '(objects a full collection would keep), largest growth '
-                'first, as objgraph.show_growth does.')
+                'Print the types with more objects (or bytes) in NEW than '
+                'in OLD -- objects a full collection would keep, untracked '
+                'ones included -- largest growth first, with the objects '
+                'new and freed between the two (matched by address and '
+                'type) and their shallow bytes.')
     p.add_argument('old', metavar='OLD', help='the older snapshot file')
     p.add_argument('new', metavar='NEW', help='the newer snapshot file')
     limit(p, 10)
@@ -567,8 +611,9 @@ def build_parser():
     p = command('suspects', _cmd_suspects,
                 'types that keep growing across 3 or more files',
                 'Print the types whose objects (or the bytes they retain) '
-                'never shrink from one snapshot to the next and end higher '
-                'than they started: objgraph.leak_suspects over the files, '
+                'never shrink from one snapshot to the next and still grow '
+                'after the second (growth in the first interval alone is '
+                'warm-up): objgraph.leak_suspects over the files, '
                 'in the order given, with each suspect\'s top retention '
                 'path in the last file.')
     p.add_argument('files', nargs='+', metavar='FILE',

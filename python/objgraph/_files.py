@@ -247,10 +247,11 @@ class LoadedSnapshot(Snapshot):
 
     Detached from any process: it holds no objects, so the queries that
     return objects (``by_type``, ``at``, ``at_addrs``,
-    ``get_leaking_objects``, ``find_ref_chain``, ``find_backref_chain``,
-    ``show_refs``, ``show_backrefs``, and ``typestats`` with a ``filter``)
-    raise ``ValueError``.  Their id-returning variants are
-    :meth:`get_leaking_ids` and :meth:`by_type_ids`; :meth:`node` and
+    ``get_leaking_objects``, ``show_refs``, ``show_backrefs``, and
+    ``typestats`` with a ``filter``) raise ``ValueError``; the chain
+    searches and the leak analyses take and return addresses.  Their
+    id-returning variants are :meth:`get_leaking_ids` and
+    :meth:`by_type_ids`; :meth:`node` and
     :meth:`node_at` describe one node; :meth:`show_chain` draws chains of
     addresses, such as a retention path's ``example``.
     """
@@ -399,7 +400,28 @@ class LoadedSnapshot(Snapshot):
     at = _no_objects('at')
     at_addrs = _no_objects('at_addrs')
     get_leaking_objects = _no_objects('get_leaking_objects')
-    find_ref_chain = _no_objects('find_ref_chain')
-    find_backref_chain = _no_objects('find_backref_chain')
+    def find_ref_chain(self, obj, predicate, max_depth=20, extra_ignore=()):
+        """As :meth:`Snapshot.find_ref_chain`, from an address (a loaded
+        snapshot has no objects): ``predicate`` is called with addresses,
+        and :meth:`node_at` describes one."""
+        self._check_address(obj, 'find_ref_chain')
+        return super().find_ref_chain(obj, predicate, max_depth,
+                                      extra_ignore)
+
+    def find_backref_chain(self, obj, predicate, max_depth=20,
+                           extra_ignore=()):
+        """As :meth:`Snapshot.find_backref_chain`, from an address:
+        ``predicate`` is called with addresses, e.g. ``lambda a:
+        loaded.node_at(a).type == 'module'``."""
+        self._check_address(obj, 'find_backref_chain')
+        return super().find_backref_chain(obj, predicate, max_depth,
+                                          extra_ignore)
+
+    def _check_address(self, obj, method):
+        if type(obj) is not int:
+            raise ValueError(
+                '%s() on a snapshot loaded from %r takes an address (an '
+                'int: id() at capture time), not a %s: it has no live '
+                'objects' % (method, self.path, type(obj).__name__))
     show_refs = _no_objects('show_refs')
     show_backrefs = _no_objects('show_backrefs')

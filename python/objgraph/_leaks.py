@@ -32,7 +32,7 @@ from . import _heapgraph
 from ._names import check_limit, plural, typename_func
 
 __all__ = ['LeakAnalysis', 'Retainer', 'RetentionPath', 'CycleGroup',
-           'SnapshotDiff', 'LeakSuspect', 'leak_suspects',
+           'SnapshotDiff', 'TypeChange', 'LeakSuspect', 'leak_suspects',
            'write_sized_type_table']
 
 _NONE = 0xFFFFFFFF
@@ -172,7 +172,21 @@ class LeakAnalysis:
             m = self._masks[key] = self._g.mask(live=live, untracked=True)
         return m
 
+    def _is_address(self, obj):
+        """Whether ``obj`` stands for the object at that address: an int
+        given to a snapshot that is not pinned (detached or loaded), whose
+        queries return addresses rather than objects."""
+        return type(obj) is int and not self._g.pinned
+
     def _node_of_arg(self, obj, arg='obj'):
+        """The node id of ``obj`` -- an object, or on a snapshot that is
+        not pinned an address -- or ValueError naming ``arg``."""
+        if self._is_address(obj):
+            v = self._g.find((obj,))[0]
+            if v < 0:
+                raise ValueError('%s: no object of this snapshot was at '
+                                 'address %#x' % (arg, obj))
+            return v
         v = self._g.find((id(obj),))[0]
         if v < 0:
             raise ValueError('%s is not in this snapshot (a %s captured '
@@ -233,7 +247,8 @@ class LeakAnalysis:
                             'objects, not %s'
                             % (arg, type(typename_or_objects).__name__)
                             ) from None
-        return array('I', (v for v in self._g.find([id(o) for o in objects])
+        keys = [o if self._is_address(o) else id(o) for o in objects]
+        return array('I', (v for v in self._g.find(keys)
                            if v >= 0)).tobytes()
 
     # -- roots and garbage ---------------------------------------------------
@@ -271,7 +286,9 @@ class LeakAnalysis:
         Positive for roots: references from outside the graph (frames,
         C code).  An object nothing should hold from C but with a positive
         excess is the signature of a reference leaked by an extension.
-        Raises ValueError if ``obj`` is not in the snapshot, if it is
+        ``obj`` may be an address on a detached or loaded snapshot (what
+        its queries return: see :meth:`most_retaining`).  Raises
+        ValueError if ``obj`` is not in the snapshot, if it is
         immortal (CPython 3.12 on: its count is fixed and counts no
         references; see :attr:`immortal_objects`), or if its count was
         stored saturated (2**32 - 1 or more: see
@@ -302,6 +319,7 @@ class LeakAnalysis:
         (``sys.getsizeof``, as :func:`objgraph.snapshot` measures them) of
         every object that only ``obj`` keeps alive, ``obj`` included.  0
         for garbage (nothing reaches it: the collector frees it anyway).
+        ``obj`` may be an address on a detached or loaded snapshot.
         Raises ValueError if ``obj`` is not in the snapshot.
 
             >>> x = [bytearray(1000)]
@@ -316,9 +334,10 @@ class LeakAnalysis:
         to ``obj`` goes through it, and it is the nearest such object.
 
         None when no single object does (``obj`` is a root, or is reached
-        from two roots by separate paths) and for garbage.  An id instead
-        of an object on detached snapshots.  Raises ValueError if ``obj``
-        is not in the snapshot.
+        from two roots by separate paths) and for garbage.  On detached
+        and loaded snapshots, an address instead of an object, and ``obj``
+        may be an address.  Raises ValueError if ``obj`` is not in the
+        snapshot.
         """
         d = self._g.idom(self._node_of_arg(obj))
         return None if d < 0 else self._hand_back([d])[0]
@@ -329,8 +348,11 @@ class LeakAnalysis:
         :class:`Retainer`, a tuple whose repr shows only a few items of
         the object.
 
-        Untracked objects (str, bytes, ...) are candidates too; objects are
-        ids on detached snapshots.
+        Untracked objects (str, bytes, ...) are candidates too.  On
+        detached and loaded snapshots the objects are their addresses
+        (``id()`` at capture time), which :meth:`retained_size`,
+        :meth:`dominator`, :meth:`refcount_excess`,
+        :meth:`retention_paths` and the chain searches take back.
 
             >>> with objgraph.snapshot() as snap:
             ...     snap.most_retaining(2)
@@ -392,7 +414,8 @@ class LeakAnalysis:
         """Why objects are alive: their shortest paths from a root, grouped.
 
         ``typename_or_objects``: a type name (short or fully qualified;
-        untracked types such as ``bytes`` too) or an iterable of objects.
+        untracked types such as ``bytes`` too) or an iterable of objects
+        (on a detached or loaded snapshot, of addresses too).
         One breadth-first search from every root gives each object its
         shortest path; objects whose paths have the same sequence of types
         form one :class:`RetentionPath` group.  Returns the ``limit``
@@ -467,12 +490,26 @@ class LeakAnalysis:
         return SnapshotDiff(self, old)
 
 
+TypeChange = collections.namedtuple('TypeChange', (
+    'type', 'count', 'delta', 'nbytes', 'bytes_delta',
+    'new', 'new_bytes', 'freed', 'freed_bytes'))
+TypeChange.__doc__ = """One type's row of ``SnapshotDiff.growth(sizes=True)``:
+its objects in the new snapshot (``count``, taking ``nbytes`` shallow
+bytes) and the change since the old one (``delta``, ``bytes_delta``);
+``new``/``new_bytes``: objects only the new snapshot has (by address and
+type), ``freed``/``freed_bytes``: objects only the old one had."""
+
+
 class SnapshotDiff:
     """The difference between two snapshots, ``new.diff(old)``.
 
-    Counts are those of objects a full collection would keep (as in
-    :func:`objgraph.growth`); objects are matched across the snapshots by
-    address and type.
+    Counts and bytes are those of every object a full collection would
+    keep, untracked ones (str, int, ...) included: the rule of every leak
+    analysis (:func:`leak_suspects`, ``retained_by_type``,
+    ``retention_paths``), whereas objgraph 3.x's own functions
+    (:func:`objgraph.growth` and the rest) count the objects the collector
+    tracks, as objgraph 3.x does.  Objects are matched across the
+    snapshots by address and type.
     """
 
     def __init__(self, new, old):
@@ -486,27 +523,65 @@ class SnapshotDiff:
             plural(new.num_edges - old.num_edges, 'edge', signed=True),
             _snapshot_name(old), _snapshot_name(new))
 
-    def growth(self, limit=10, shortnames=True):
+    def growth(self, limit=10, shortnames=True, sizes=False):
         """Types with more objects in the new snapshot, as
         ``(type name, count, delta)`` rows, largest delta first, like
-        :func:`objgraph.growth`.  ``limit`` None: every such type."""
-        check_limit(limit)
-        now = self.new._stats(True, shortnames, None)
-        before = self.old._stats(True, shortnames, None)
-        deltas = [(name, n, n - before.get(name, 0)) for name, n in
-                  now.items() if n > before.get(name, 0)]
-        deltas.sort(key=operator.itemgetter(2), reverse=True)
-        return deltas[:limit] if limit else deltas
+        :func:`objgraph.growth`.  ``limit`` None: every such type.
 
-    def show_growth(self, limit=10, shortnames=True, file=None):
-        """Print :meth:`growth` as :func:`objgraph.show_growth` does."""
-        rows = self.growth(limit, shortnames)
-        if rows:
-            if file is None:
-                file = sys.stdout
-            width = max(len(name) for name, _, _ in rows)
+        ``sizes=True``: :class:`TypeChange` rows instead, with shallow
+        bytes, and the objects new and freed between the snapshots, for
+        the types whose objects grew in number or in bytes; largest
+        delta first, then largest growth in bytes.
+
+            >>> before = objgraph.snapshot(pin=False)
+            >>> cache.extend(bytearray(100) for _ in range(50))
+            >>> after = objgraph.snapshot(pin=False)
+            >>> after.diff(before).growth(1, sizes=True)
+            [TypeChange(type='bytearray', count=50, delta=50, nbytes=7900,
+             bytes_delta=7900, new=50, new_bytes=7900, freed=0,
+             freed_bytes=0)]
+        """
+        check_limit(limit)
+        now = _figures(self.new, shortnames)
+        before = _figures(self.old, shortnames)
+        if not sizes:
+            rows = [(name, n, n - before.get(name, (0, 0))[0])
+                    for name, (n, _) in now.items()
+                    if n > before.get(name, (0, 0))[0]]
+            rows.sort(key=operator.itemgetter(2), reverse=True)
+            return rows[:limit] if limit else rows
+        new = _newcomers(self.new, self.old, shortnames)
+        freed = _newcomers(self.old, self.new, shortnames)
+        rows = []
+        for name, (n, nbytes) in now.items():
+            n0, b0 = before.get(name, (0, 0))
+            if n > n0 or nbytes > b0:
+                rows.append(TypeChange(name, n, n - n0, nbytes, nbytes - b0,
+                                       *new.get(name, (0, 0)),
+                                       *freed.get(name, (0, 0))))
+        rows.sort(key=lambda r: (-r.delta, -r.bytes_delta, r.type))
+        return rows[:limit] if limit else rows
+
+    def show_growth(self, limit=10, shortnames=True, file=None, sizes=False):
+        """Print :meth:`growth` as :func:`objgraph.show_growth` does; with
+        ``sizes=True``, a table of the :class:`TypeChange` rows."""
+        rows = self.growth(limit, shortnames, sizes)
+        if not rows:
+            return
+        if file is None:
+            file = sys.stdout
+        width = max(len(row[0]) for row in rows)
+        if not sizes:
             for name, n, delta in rows:
                 file.write('%-*s%9d %+9d\n' % (width, name, n, delta))
+            return
+        file.write('%-*s %9s %9s %9s %9s %11s %11s\n' % (
+            width, 'type', 'objects', 'growth', 'new', 'freed', 'bytes',
+            'growth'))
+        for r in rows:
+            file.write('%-*s %9d %+9d %9d %9d %11d %+11d\n' % (
+                width, r.type, r.count, r.delta, r.new, r.freed, r.nbytes,
+                r.bytes_delta))
 
     def new_ids(self, shortnames=True):
         """Type name -> set of ids of the new snapshot's objects that the
@@ -520,7 +595,8 @@ class SnapshotDiff:
 
     def _ids_by_type(self, survivors, shortnames):
         new = self.new
-        mask = new._g.match(self.old._g, new._mask(live=True), survivors)
+        mask = new._g.match(self.old._g, new._analysis_mask(live=True),
+                            survivors)
         result = {}
         for name, addrs in zip(new._type_names(shortnames),
                                new._g.addrs_by_type(mask)):
@@ -540,15 +616,43 @@ def _snapshot_name(snap):
     return '%s (%s)' % (what, plural(len(snap), 'node'))
 
 
+def _figures(snap, shortnames):
+    """{type name: (objects, shallow bytes)} over every object of ``snap``
+    a full collection would keep."""
+    return {name: (n, shallow) for name, n, shallow, _ in
+            snap._sizes_by_name(snap._analysis_mask(live=True), shortnames)}
+
+
+def _newcomers(snap, other, shortnames):
+    """{type name: (objects, shallow bytes)} of the objects of ``snap``
+    (every one a full collection would keep) that ``other`` has not: no
+    node of it with the same address and type."""
+    g = snap._g
+    mask = g.match(other._g, snap._analysis_mask(live=True), False)
+    totals = {}
+    for name, n, nbytes in zip(snap._type_names(shortnames),
+                               g.type_counts(mask), g.type_bytes(mask)):
+        if n:
+            n0, b0 = totals.get(name, (0, 0))
+            totals[name] = (n0 + n, b0 + nbytes)
+    return totals
+
+
 def leak_suspects(snapshots, limit=10, paths=3):
     """Types that keep growing across snapshots, most growth first.
 
     ``snapshots``: three or more snapshots (pinned or detached) taken in
     order while the suspect code runs.  A type is a suspect when its count
-    of objects a full collection would keep, or the bytes they retain,
-    never drops from one snapshot to the next and ends higher than it
-    started.  Returns the ``limit`` strongest suspects (None: all) as
-    :class:`LeakSuspect` objects, ranked by growth in objects, then in
+    of objects a full collection would keep (untracked ones included, as
+    in every leak analysis), or the bytes they retain,
+    never drops from one snapshot to the next and still grows after the
+    second snapshot: growth confined to the first interval is warm-up --
+    the first run of a code path importing modules and filling caches --
+    not a leak.  objgraph's own objects (snapshots and what they hold)
+    are never counted.  Returns the ``limit`` strongest suspects (None: all) as
+    :class:`LeakSuspect` objects: the program's own types first, then the
+    builtin ones (dict, list, str, int...: mostly the carriers of the
+    program's objects), each ranked by growth in objects, then in
     retained bytes; each carries its top ``paths`` retention paths in the
     last snapshot.
 
@@ -573,28 +677,42 @@ def leak_suspects(snapshots, limit=10, paths=3):
                          % len(snapshots))
     check_limit(limit)
     check_limit(paths, 'paths')
-    counts = [s._stats(True, True, None) for s in snapshots]
-    retained = [{row[0]: row[3] for row in
-                 s._sizes_by_name(s._analysis_mask(live=True), True)}
-                for s in snapshots]
+    figures = [{row[0]: row for row in
+                s._sizes_by_name(s._analysis_mask(live=True), True)}
+               for s in snapshots]
     rows = []
-    for name in counts[-1].keys() | retained[-1].keys():
-        c = tuple(d.get(name, 0) for d in counts)
-        r = tuple(d.get(name, 0) for d in retained)
+    for name in figures[-1]:
+        c = tuple(d[name][1] if name in d else 0 for d in figures)
+        r = tuple(d[name][3] if name in d else 0 for d in figures)
         if _grows(c) or _grows(r):
             rows.append((name, c, r))
-    rows.sort(key=lambda row: (row[1][0] - row[1][-1],
+    last = snapshots[-1]
+    carriers = _builtin_names(last)
+    rows.sort(key=lambda row: (row[0] in carriers, row[1][0] - row[1][-1],
                                row[2][0] - row[2][-1], row[0]))
     if limit:
         rows = rows[:limit]
-    last = snapshots[-1]
     return [LeakSuspect(name, c, r, last.retention_paths(name, paths)
                         if paths != 0 else [])
             for name, c, r in rows]
 
 
+def _builtin_names(snap):
+    """The short type names of ``snap`` that name builtin types only
+    (dict, list, str, int, ...): the carriers of a program's objects, which
+    leak_suspects ranks after the program's own types."""
+    own, builtin = set(), set()
+    for short, full in zip(snap._type_names(True), snap._type_names(False)):
+        if full.startswith('builtins.') or '.' not in full:
+            builtin.add(short)
+        else:
+            own.add(short)
+    return builtin - own
+
+
 def _grows(values):
-    return values[-1] > values[0] and all(
+    """Never drops, and grows after the first interval (leak_suspects)."""
+    return values[-1] > values[1] and all(
         a <= b for a, b in zip(values, values[1:]))
 
 

@@ -11,6 +11,7 @@ import operator
 import os
 import sys
 import time
+import weakref
 from array import array
 
 from . import _draw, _heapgraph
@@ -54,6 +55,60 @@ def _write_type_table(rows, file):
         file.write('%-*s %i\n' % (width, name, count))
 
 
+# Every Snapshot alive (loaded ones too): objgraph's own objects, which
+# no capture counts (_own_objects).
+_LIVE_SNAPSHOTS = weakref.WeakSet()
+
+# What a snapshot's state holds that objgraph made (dicts of cached masks
+# and counts, type-name lists, the engine's graph), followed this deep.
+_OWN_CONTAINERS = (dict, list, tuple, set, bytes, bytearray, array,
+                   _heapgraph.Graph)
+_OWN_DEPTH = 4
+
+
+def _own_objects():
+    """objgraph's own objects in the heap, for a capture to leave out of
+    every count and analysis: each live snapshot, its attribute dict, the
+    containers in it (cached masks, counts and type-name lists), the
+    Python objects the engine's graph holds (its type-name lists), and
+    the registry that finds the snapshots.  Without this a loop that keeps
+    the previous snapshot while taking the next sees Snapshots, dicts and
+    lists grow.
+
+    Other values in those containers (strings, numbers) are left out only
+    when nothing else holds them (the names a capture made, e.g.
+    'module.Class', a creation time): a type's own ``__name__`` is the
+    program's as much as objgraph's."""
+    own = {id(_LIVE_SNAPSHOTS): _LIVE_SNAPSHOTS}
+    held = {}  # id -> [value, references from the containers in own]
+    stack = [(_LIVE_SNAPSHOTS.__dict__, 0)]
+    for snap in list(_LIVE_SNAPSHOTS):
+        own[id(snap)] = snap
+        stack += ((snap.__dict__, 0), (snap._g.own_objects(), 0))
+    while stack:
+        obj, depth = stack.pop()
+        if id(obj) in own:
+            continue
+        own[id(obj)] = obj
+        if depth == _OWN_DEPTH or not isinstance(obj, (dict, list, tuple,
+                                                       set, frozenset)):
+            continue
+        items = (item for pair in obj.items() for item in pair) \
+            if isinstance(obj, dict) else obj
+        for item in items:
+            if isinstance(item, _OWN_CONTAINERS) or \
+                    isinstance(item, weakref.ref):  # the registry's
+                stack.append((item, depth + 1))
+            else:
+                held.setdefault(id(item), [item, 0])[1] += 1
+    for value, n in held.values():
+        # every reference to it is ours: n, plus held's, value's and
+        # getrefcount's own
+        if sys.getrefcount(value) - 3 <= n:
+            own[id(value)] = value
+    return list(own.values())
+
+
 class Snapshot(LeakAnalysis):
     """A frozen heap graph that answers objgraph's questions instantly.
 
@@ -80,6 +135,7 @@ class Snapshot(LeakAnalysis):
     """
 
     def __init__(self, graph):
+        _LIVE_SNAPSHOTS.add(self)
         self._g = graph
         self._created = time.time()
         self._masks = {}
@@ -370,14 +426,31 @@ class Snapshot(LeakAnalysis):
 
     def find_ref_chain(self, obj, predicate, max_depth=20, extra_ignore=()):
         """A shortest chain of references from ``obj`` to an object
-        matching ``predicate``, like :func:`objgraph.find_ref_chain`."""
+        matching ``predicate``, like :func:`objgraph.find_ref_chain`.
+
+        On a detached or loaded snapshot ``obj`` may be an address (what
+        :meth:`most_retaining` and the other analyses return there): the
+        search then runs over addresses -- ``predicate`` is called with
+        each candidate's address, and the chain is one of addresses.
+        An address that is no node of the snapshot raises ValueError."""
         return self._find_chain(obj, predicate, False, max_depth,
                                 extra_ignore)[::-1]
 
     def find_backref_chain(self, obj, predicate, max_depth=20,
                            extra_ignore=()):
         """A shortest chain of references to ``obj`` from an object
-        matching ``predicate``, like :func:`objgraph.find_backref_chain`."""
+        matching ``predicate``, like :func:`objgraph.find_backref_chain`.
+
+        On a detached or loaded snapshot ``obj`` may be an address: as for
+        :meth:`find_ref_chain`, ``predicate`` is then called with
+        addresses and the chain is one of addresses, e.g. to the first
+        module::
+
+            >>> snap = objgraph.snapshot(pin=False)
+            >>> addr = snap.most_retaining(1)[0][0]
+            >>> modules = set(map(id, sys.modules.values()))
+            >>> chain = snap.find_backref_chain(addr, modules.__contains__)
+        """
         return self._find_chain(obj, predicate, True, max_depth,
                                 extra_ignore)
 
@@ -387,10 +460,13 @@ class Snapshot(LeakAnalysis):
         chain is a shortest one.  Returns [match, ..., obj] or [obj]."""
         check_callable(predicate, 'predicate')
         check_depth(max_depth)
+        by_address = self._is_address(obj)
+        g = self._g
+        start = self._node_of_arg(obj) if by_address else None
         if predicate(obj):
             return [obj]
-        g = self._g
-        start = self._node_of(obj)
+        if start is None:
+            start = self._node_of(obj)
         if start < 0 or max_depth == 0:
             return [obj]
         n = len(g)
@@ -415,8 +491,9 @@ class Snapshot(LeakAnalysis):
             frontier = _ids(g.shown_filter(frontier) if reverse else frontier)
             if not frontier:
                 break
-            for v, o in zip(frontier, self._materialize(frontier, parents,
-                                                        objmap)):
+            level = ([g.node(v)[0] for v in frontier] if by_address else
+                     self._materialize(frontier, parents, objmap))
+            for v, o in zip(frontier, level):
                 if o is None:
                     continue
                 objmap[v] = o
@@ -639,12 +716,14 @@ def _portable():
 
 
 def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
-         gc_timeout=10.0):
+         gc_timeout=10.0, own=True):
     """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`.
 
     ``nodes_only``: tracked objects and types without references -- for
     objgraph's type counts, which need nothing more (internal use).
     ``sizes``: 'c' or 'python' (see :func:`objgraph.snapshot`).
+    ``own``: leave objgraph's own objects out (_own_objects); objgraph
+    3.x's functions count them, as gc.get_objects() lists them.
 
     The cycle a pinned snapshot can close (an object it pins refers to the
     Snapshot, which refers to its Graph, which pins the object) is freed by
@@ -659,6 +738,8 @@ def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
         # the portable capture finds frozen objects only by walking
         # (nothing public lists them), and objgraph counts them
         nodes_only = False
+    if own:
+        exclude = (*exclude, *_own_objects())
     return Snapshot(_heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
                                        nodes_only=nodes_only, sizes=sizes,
                                        gc_timeout=gc_timeout))

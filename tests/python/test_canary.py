@@ -292,7 +292,7 @@ def test_the_canary_s_own_allocations_are_never_suspects(tmp_path):
                       for frame in site['frames']]
             assert not any(f.startswith(canary_file + ':')
                            for f in frames), (s['typename'], frames)
-            assert s['growth'] == 0, (s['typename'], s['counts'],
+            assert s['growth'] <= 0, (s['typename'], s['counts'],
                                       s['paths'])
 
 

@@ -131,14 +131,17 @@ def test_top_sorts_by_count(capsys, files, loaded):
 
 def test_diff_shows_the_growth_of_the_api(capsys, files, loaded):
     doc = run_json(capsys, 'diff', files[0], files[2])
-    growth = loaded[2].diff(loaded[0]).growth(10)
-    assert [(r['type'], r['count'], r['delta'])
-            for r in doc['growth']] == growth
-    assert ('CliLeak', 3 * PER_ROUND, 2 * PER_ROUND) in growth
+    growth = loaded[2].diff(loaded[0]).growth(10, sizes=True)
+    assert [tuple(r.values()) for r in doc['growth']] == growth
+    (leak,) = [r for r in growth if r.type == 'CliLeak']
+    assert (leak.count, leak.delta, leak.new, leak.freed) == (
+        3 * PER_ROUND, 2 * PER_ROUND, 2 * PER_ROUND, 0)
+    assert leak.nbytes == 3 * leak.bytes_delta // 2 == 3 * leak.new_bytes // 2
     status, out, _ = run(capsys, 'diff', files[0], files[2])
     assert status == 0
-    assert any(line.split() == ['CliLeak', str(3 * PER_ROUND),
-                                '+%d' % (2 * PER_ROUND)]
+    assert any(line.split()[:5] == ['CliLeak', str(3 * PER_ROUND),
+                                    '+%d' % (2 * PER_ROUND),
+                                    str(2 * PER_ROUND), '0']
                for line in out.splitlines()), out
 
 
@@ -206,9 +209,12 @@ def test_fail_on_leak_exits_1_with_a_leak(capsys, files):
     assert status == 1 and json.loads(out)['leak'] is True
 
 
-def test_fail_on_leak_exits_0_without_a_leak(capsys, files):
-    status, out, err = run(capsys, 'suspects', files[0], files[0], files[0],
-                           '--fail-on-leak')
+def test_fail_on_leak_exits_0_without_a_leak(capsys, files, tmp_path):
+    quiet = [str(tmp_path / ('quiet-%d.hgsnap' % i)) for i in range(3)]
+    for path in quiet:  # a heap that does not grow
+        with objgraph.snapshot(pin=False) as snap:
+            snap.save(path)
+    status, out, err = run(capsys, 'suspects', *quiet, '--fail-on-leak')
     assert status == 0, 'expected 0 (no leak), got %d: %s' % (status, err)
     assert 'no suspect' in out and err == ''
     status, out, _ = run(capsys, 'suspects', *files, '--fail-on-leak',
@@ -474,3 +480,21 @@ def test_with_json_a_bad_argument_is_json_on_stdout_too(capsys, files, args,
     assert doc['command'] == command and doc['status'] == 2
     assert err.startswith('usage: objgraph')
     assert err.strip().splitlines()[-1].endswith('error: ' + doc['error'])
+
+
+def test_suspects_refuses_files_out_of_order(capsys, files):
+    status, _, err = run(capsys, 'suspects', files[2], files[1], files[0])
+    assert_one_line_error(status, err, 'not in the order they were taken',
+                          files[1], files[2])
+
+
+def test_suspects_refuses_a_file_given_twice(capsys, files):
+    status, _, err = run(capsys, 'suspects', files[0], files[1], files[1])
+    assert_one_line_error(status, err, 'given twice', files[1])
+
+
+def test_suspects_refuses_a_copy_of_a_file(capsys, files, tmp_path):
+    copy = str(tmp_path / 'copy.hgsnap')
+    shutil.copyfile(files[1], copy)
+    status, _, err = run(capsys, 'suspects', files[0], files[1], copy)
+    assert_one_line_error(status, err, 'same creation time', copy)
