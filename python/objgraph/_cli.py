@@ -295,7 +295,11 @@ def _suspects_doc(suspects, snap):
     return [{'type': s.typename, 'counts': list(s.counts),
              'growth': s.growth, 'retained_bytes': list(s.retained_bytes),
              'retained_growth': s.retained_bytes[-1] - s.retained_bytes[0],
-             'paths': [_path_doc(snap, group) for group in s.paths]}
+             'paths': [_path_doc(snap, group) for group in s.paths],
+             'accumulation': None if s.accumulation is None else {
+                 'path': list(s.accumulation.path),
+                 'references': s.accumulation.references,
+                 'holds': s.accumulation.holds}}
             for s in suspects]
 
 
@@ -313,6 +317,15 @@ def _suspects_text(rows):
             lines.append('  %s: %s, %s: %s' % (
                 r['type'], _objects(p['count']), _size(p['retained_bytes']),
                 _path_text(p)))
+    grown = [r for r in rows if r.get('accumulation')]
+    if grown:
+        lines += ['', 'where they accumulate (on the path of the new ones, '
+                  'the container that grew most since the first snapshot):']
+        for r in grown:
+            acc = r['accumulation']
+            lines.append('  %s: %s (%+d references to %s)' % (
+                r['type'], _arrow().join(acc['path']), acc['references'],
+                acc['holds']))
     return lines
 
 

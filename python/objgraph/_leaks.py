@@ -31,7 +31,8 @@ from array import array
 from . import _heapgraph
 from ._names import check_limit, plural, typename_func
 
-__all__ = ['LeakAnalysis', 'Retainer', 'RetentionPath', 'CycleGroup',
+__all__ = ['Accumulation', 'LeakAnalysis', 'Retainer', 'RetentionPath',
+           'CycleGroup',
            'SnapshotDiff', 'TypeChange', 'LeakSuspect', 'leak_suspects',
            'write_sized_type_table']
 
@@ -137,17 +138,22 @@ class LeakSuspect:
     snapshot (objects of the type that a full collection would keep, and
     the bytes they retain, each byte counted once); ``growth``: the count
     in the last snapshot less the count in the first; ``paths``: the
-    type's top :class:`RetentionPath` groups in the last snapshot.
+    type's top :class:`RetentionPath` groups in the last snapshot;
+    ``accumulation``: an :class:`Accumulation`, the container on the
+    top path that keeps growing, or None when no container on it grew.
     """
 
-    __slots__ = ('typename', 'counts', 'growth', 'retained_bytes', 'paths')
+    __slots__ = ('typename', 'counts', 'growth', 'retained_bytes', 'paths',
+                 'accumulation')
 
-    def __init__(self, typename, counts, retained_bytes, paths):
+    def __init__(self, typename, counts, retained_bytes, paths,
+                 accumulation=None):
         self.typename = typename
         self.counts = counts
         self.growth = counts[-1] - counts[0]
         self.retained_bytes = retained_bytes
         self.paths = paths
+        self.accumulation = accumulation
 
     def __repr__(self):
         return '<LeakSuspect %s %s (%s), %s>' % (
@@ -155,6 +161,33 @@ class LeakSuspect:
             ' -> '.join(map(str, self.counts)),
             plural(self.retained_bytes[-1] - self.retained_bytes[0],
                    'retained byte', signed=True))
+
+
+class Accumulation:
+    """Where a :class:`LeakSuspect` accumulates: on the top retention path
+    of its new objects (those the first snapshot did not have) in the
+    last snapshot, the container that was already there in the first
+    (same address and type) and holds the most references more.
+
+    ``path``: the path's signature from the root down to the container,
+    e.g. ``('module app', "dict['_cache']", 'dict')``, the container
+    last; ``references``: how many more references it holds than in the
+    first snapshot (a list's items; a dict's values, and its keys unless
+    they are all str); ``holds``: the type of what it holds on the path
+    (the next object's).
+    """
+
+    __slots__ = ('path', 'references', 'holds')
+
+    def __init__(self, path, references, holds):
+        self.path = path
+        self.references = references
+        self.holds = holds
+
+    def __repr__(self):
+        return '<Accumulation %s: %s (%s)>' % (
+            ' -> '.join(self.path),
+            plural(self.references, 'reference', signed=True), self.holds)
 
 
 class LeakAnalysis:
@@ -692,9 +725,47 @@ def leak_suspects(snapshots, limit=10, paths=3):
                                row[2][0] - row[2][-1], row[0]))
     if limit:
         rows = rows[:limit]
+    first = snapshots[0]
     return [LeakSuspect(name, c, r, last.retention_paths(name, paths)
-                        if paths != 0 else [])
+                        if paths != 0 else [],
+                        _accumulation(first, last, name))
             for name, c, r in rows]
+
+
+def _accumulation(first, last, name):
+    """The :class:`Accumulation` of type ``name``: on the top retention
+    path, in ``last``, of its objects that ``first`` did not have, the
+    node that ``first`` had too
+    (same address, same type) whose references grew the most, the one
+    nearest the objects on a tie; None if none grew, or when ``first``
+    is no snapshot (the canary's summaries keep no references)."""
+    if getattr(first, '_g', None) is None:
+        return None
+    g, og = last._g, first._g
+    # the objects of the type that first did not have: where the new ones
+    # went (the top path of them all may be that of old ones)
+    new = g.match(og, last._analysis_mask(live=True), False)
+    tmask = bytes(n == name for n in last._type_names('.' not in name))
+    groups, _, _ = g.retention_groups(g.select(new, tmask), 1)
+    if not groups:
+        return None
+    count, retained, example = groups[0]
+    ids = g.path_to_root(example)
+    long_now, long_then = last._type_names(False), first._type_names(False)
+    best = None
+    for i, (v, u) in enumerate(zip(ids[:-1], og.find([g.node(v)[0]
+                                                       for v in ids[:-1]]))):
+        if u < 0 or long_now[g.node(v)[1]] != long_then[og.node(u)[1]]:
+            continue
+        grew = len(g.referents(v)) - len(og.referents(u))
+        if grew > 0 and (best is None or grew >= best[1]):
+            best = (i, grew)
+    if best is None:
+        return None
+    i, grew = best
+    signature = last._retention_path(count, retained, example).signature
+    return Accumulation(signature[:i + 1], grew,
+                        last._type_names(True)[g.node(ids[i + 1])[1]])
 
 
 def _builtin_names(snap):
