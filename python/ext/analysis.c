@@ -898,8 +898,7 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args) {
         parse_ids(self, arg, "retention_groups()", &ids, &n_ids) < 0) {
         return NULL;
     }
-    if (ensure_bfs(self) < 0 ||
-        (with_retained && ensure_retained(self) < 0)) {
+    if (ensure_bfs(self) < 0 || (with_retained && ensure_retained(self) < 0)) {
         goto cleanup;
     }
     tmask = hg_calloc((size_t)g->n_nodes + 1);
@@ -1091,8 +1090,8 @@ PyObject *hg_graph_find_edges(GraphObject *self, PyObject *args) {
     }
     for (size_t i = 0; i < n_src; i++) {
         out[i] = UINT64_MAX;
-        for (hg_edge e = g->fwd.offsets[src[i]];
-             e < g->fwd.offsets[src[i] + 1]; e++) {
+        for (hg_edge e = g->fwd.offsets[src[i]]; e < g->fwd.offsets[src[i] + 1];
+             e++) {
             if (g->fwd.targets[e] == dst[i]) {
                 out[i] = e;
                 break;

@@ -254,9 +254,8 @@ PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused) {
     d = hg_snapfile_contents(self->file);
     return Py_BuildValue(
         "{s:I,s:s,s:s,s:d,s:K,s:K,s:O}", "version", (unsigned int)d->version,
-        "runtime", d->runtime, "producer",
-        d->producer, "created", d->created, "nbytes",
-        (unsigned long long)hg_snapfile_size(self->file), "memory",
+        "runtime", d->runtime, "producer", d->producer, "created", d->created,
+        "nbytes", (unsigned long long)hg_snapfile_size(self->file), "memory",
         (unsigned long long)hg_snapfile_nbytes(self->file), "mapped",
         hg_snapfile_is_mapped(self->file) ? Py_True : Py_False);
 }

@@ -911,11 +911,20 @@ def _dict_holders(d):
 
 def _attribute_of(obj, nxt):
     """The name of an attribute (instance dict or slot) of obj holding
-    the object at address ``nxt``, or None."""
+    the object at address ``nxt``, or None.  Instances with a managed
+    ``__dict__`` are read by the engine, which never makes them one (a
+    lookup of ``__dict__`` would, in CPython 3.11 and 3.12)."""
+    attrs = None
     try:
-        attrs = object.__getattribute__(obj, '__dict__')
-    except (AttributeError, TypeError):
-        attrs = None
+        name = _heapgraph.attribute_at(obj, nxt)
+    except NotImplementedError:
+        name = None
+        try:
+            attrs = object.__getattribute__(obj, '__dict__')
+        except (AttributeError, TypeError):
+            pass
+    if name is not None:
+        return name
     if isinstance(attrs, dict):
         for k, v in attrs.items():
             if id(v) == nxt and isinstance(k, str):
