@@ -25,7 +25,6 @@ from array import array
 
 from . import _draw, _heapgraph
 from ._leaks import (
-    _dict_holders,
     _dict_part,
     _fixed_part,
     _label,
@@ -112,19 +111,26 @@ def _labels(snap):
         if label is not None:
             labels[v] = label
     texts = {}
+    keyed = set()  # (dict, next node) labelled by its str key
     n = len(node_ids)
     for u, d in zip(dict_ids, objs[n:n + len(dict_ids)]):
-        texts.update(_dict_parts(g, d, rows, u))
+        for e, t, part in _dict_parts(g, d, rows, u):
+            texts[e] = part
+            keyed.add((u, t))
     chains = _path_objects(g, paths, objs[n + len(dict_ids):])
     del objs
-    pairs = {}
+    # (an exact dict's str keys are labelled already: its first entry
+    # holding the next node, as _label finds it)
+    pairs, seen = {}, set()
     for path, chain in zip(paths, chains):
         for v, o in zip(path, chain):
-            label = None if o is None else _label_of(o)
-            if label is not None:
-                labels.setdefault(v, label)
+            if v not in seen:
+                seen.add(v)
+                label = None if o is None else _label_of(o)
+                if label is not None:
+                    labels.setdefault(v, label)
         for v, o, nxt in zip(path, chain, path[1:]):
-            if (v, nxt) not in pairs:
+            if (v, nxt) not in pairs and (v, nxt) not in keyed:
                 t = g.node(v)[1]
                 part = _label(o, g.node(nxt)[0], names[t])
                 if part != _fixed_part(names[t], labels.get(v), tflags[t]):
@@ -190,21 +196,29 @@ def _row(rows, u):
 
 
 def _dict_parts(g, d, rows, u):
-    """{reference index: part} for the references of dict node ``u`` in
-    ``rows`` (:func:`_path_rows`) to the values dict ``d`` holds under str
-    keys: what :func:`_leaks._label` gives for each, ``dict['h']``.  (Other
-    keys, ``dict[int]``, are left to the example paths: a big dict of int
-    keys would cost a label per entry.)"""
-    if type(d) is not dict or not any(type(k) is str for k in d):
-        return {}
-    held = _dict_holders(d)
-    parts = {}
+    """[(reference index, target, part)] for the references of dict node
+    ``u`` in ``rows`` (:func:`_path_rows`) to the values dict ``d`` holds
+    under str keys: what :func:`_leaks._label` gives for each,
+    ``dict['h']``.  (Other keys, ``dict[int]``, are left to the example
+    paths: a big dict of int keys would cost a label per entry.  An
+    object held under another key before a str key is labelled by the str
+    key here, where _label names the first: rare, and the example paths
+    correct it where it shows.)"""
+    if type(d) is not dict:
+        return []
+    held = {}
+    try:
+        for k, v in d.items():
+            if type(k) is str:
+                held.setdefault(id(v), k)
+    except RuntimeError:  # changed size during iteration
+        return []
+    parts = []
     if held:
         for e, t in _row(rows, u):
-            entry = held.get(g.node(t)[0])
-            if entry is not None and not entry[1] and \
-                    isinstance(entry[0], str):
-                parts[e] = _dict_part('dict', *entry)
+            key = held.get(g.node(t)[0])
+            if key is not None:
+                parts.append((e, t, _dict_part('dict', key, False)))
     return parts
 
 

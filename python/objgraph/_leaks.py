@@ -894,21 +894,6 @@ def _dict_label(d, nxt, typename):
     return typename
 
 
-def _dict_holders(d):
-    """{address: (key, is the key itself)} for every object dict ``d``
-    holds, the first entry winning, as :func:`_dict_label` finds them
-    (all at once, for labelling many references of one dict); {} when
-    ``d`` changes while read."""
-    held = {}
-    try:
-        for k, v in d.items():
-            held.setdefault(id(v), (k, False))
-            held.setdefault(id(k), (k, True))
-    except RuntimeError:  # changed size during iteration
-        return {}
-    return held
-
-
 def _attribute_of(obj, nxt):
     """The name of an attribute (instance dict or slot) of obj holding
     the object at address ``nxt``, or None.  Instances with a managed
@@ -932,6 +917,8 @@ def _attribute_of(obj, nxt):
     for cls in type(obj).__mro__:
         slots = cls.__dict__.get('__slots__', ())
         for name in (slots,) if isinstance(slots, str) else slots:
+            if name in ('__dict__', '__weakref__'):
+                continue  # looked up, a __dict__ would be made
             try:
                 if id(object.__getattribute__(obj, name)) == nxt:
                     return name
