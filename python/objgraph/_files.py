@@ -15,7 +15,6 @@ as node ids, the leak analyses) and refuses, with a clear ``ValueError``,
 the ones that return objects.
 """
 
-import bisect
 import collections
 import os
 import platform
@@ -25,7 +24,6 @@ from array import array
 
 from . import _draw, _heapgraph
 from ._leaks import (
-    _dict_part,
     _fixed_part,
     _label,
     _label_of,
@@ -60,7 +58,6 @@ NodeInfo.__doc__ = """One node of a snapshot: its id, address (``id()`` at
 capture time), type name, shallow size, reference count at capture time
 and label (module, class or function name; None when not stored)."""
 
-_TYPE_EXACT_DICT = 8  # type flag: exactly dict (docs/snapshot-format.rst)
 _CLASS_TYPES = frozenset(('type', 'ABCMeta', 'EnumType', 'EnumMeta'))
 _LABEL_TYPES = _CLASS_TYPES | {'module', 'function',
                                'builtin_function_or_method'}
@@ -82,11 +79,12 @@ def _labels(snap):
 
     Labelled: every reference on the example path of each retention-path
     group (the paths :meth:`Snapshot.retention_paths` prints for a type
-    name), so that a loaded file prints what the snapshot printed when
-    saved; and, for the paths of other sets of objects, every reference
-    from an exact dict to a value under a str key.  The objects
-    are looked up once, together (a detached snapshot walks the heap for
-    them); those gone, or dicts changed since the capture, give no label.
+    name, which ``objgraph paths``, ``suspects``, ``render`` and the
+    canary show), so that a loaded file prints what the snapshot printed
+    when saved.  (The paths of other sets of objects, given by address,
+    print labels only where they meet those.)  The objects are looked up
+    once, together (a detached snapshot walks the heap for them); those
+    gone, or changed since the capture, give no label.
     """
     g = snap._g
     info = g.file_info()
@@ -98,11 +96,10 @@ def _labels(snap):
     tflags = g.type_flags()
     node_ids = list(_ids(g.select(None, bytes(name in _LABEL_TYPES
                                               for name in names))))
-    rows, dict_ids = _path_rows(g)
     paths = _example_paths(snap)
     path_ids = _tracked_ids(g, paths)
     try:
-        objs = g.objects(node_ids + dict_ids + path_ids)
+        objs = g.objects(node_ids + path_ids)
     except ValueError:  # a closed pinned snapshot: no objects any more
         return (b'', []), (b'', [])
     labels = {}
@@ -111,16 +108,8 @@ def _labels(snap):
         if label is not None:
             labels[v] = label
     texts = {}
-    keyed = set()  # (dict, next node) labelled by its str key
-    n = len(node_ids)
-    for u, d in zip(dict_ids, objs[n:n + len(dict_ids)]):
-        for e, t, part in _dict_parts(g, d, rows, u):
-            texts[e] = part
-            keyed.add((u, t))
-    chains = _path_objects(g, paths, objs[n + len(dict_ids):])
+    chains = _path_objects(g, paths, objs[len(node_ids):])
     del objs
-    # (an exact dict's str keys are labelled already: its first entry
-    # holding the next node, as _label finds it)
     pairs, seen = {}, set()
     for path, chain in zip(paths, chains):
         for v, o in zip(path, chain):
@@ -130,7 +119,7 @@ def _labels(snap):
                 if label is not None:
                     labels.setdefault(v, label)
         for v, o, nxt in zip(path, chain, path[1:]):
-            if (v, nxt) not in pairs and (v, nxt) not in keyed:
+            if (v, nxt) not in pairs:
                 t = g.node(v)[1]
                 part = _label(o, g.node(nxt)[0], names[t])
                 if part != _fixed_part(names[t], labels.get(v), tflags[t]):
@@ -170,56 +159,6 @@ def _upgraded_edge_labels(snap):
     names = snap._type_names(True)
     return edges, ['%s[%s]' % (names[g.node(u)[1]], key)
                    for u, key in zip(_ids(sources), texts)]
-
-
-def _path_rows(g):
-    """The references from exact dicts to the next node of a shortest
-    path from the roots: (indices, sources, targets) arrays, in CSR order
-    (so sorted by source), and the distinct sources in order.  Read row
-    by row with :func:`_row`."""
-    tmask = bytes(bool(f & _TYPE_EXACT_DICT) for f in g.type_flags())
-    if not any(tmask):
-        return (array('Q'), array('I'), array('I')), []
-    raw_edges, raw_sources, raw_targets = g.path_edges(tmask)
-    edges = array('Q')
-    edges.frombytes(raw_edges)
-    sources = _ids(raw_sources)
-    return (edges, sources, _ids(raw_targets)), list(dict.fromkeys(sources))
-
-
-def _row(rows, u):
-    """[(reference index, target id)] of source ``u`` in ``rows``."""
-    edges, sources, targets = rows
-    lo = bisect.bisect_left(sources, u)
-    hi = bisect.bisect_right(sources, u, lo)
-    return zip(edges[lo:hi], targets[lo:hi])
-
-
-def _dict_parts(g, d, rows, u):
-    """[(reference index, target, part)] for the references of dict node
-    ``u`` in ``rows`` (:func:`_path_rows`) to the values dict ``d`` holds
-    under str keys: what :func:`_leaks._label` gives for each,
-    ``dict['h']``.  (Other keys, ``dict[int]``, are left to the example
-    paths: a big dict of int keys would cost a label per entry.  An
-    object held under another key before a str key is labelled by the str
-    key here, where _label names the first: rare, and the example paths
-    correct it where it shows.)"""
-    if type(d) is not dict:
-        return []
-    held = {}
-    try:
-        for k, v in d.items():
-            if type(k) is str:
-                held.setdefault(id(v), k)
-    except RuntimeError:  # changed size during iteration
-        return []
-    parts = []
-    if held:
-        for e, t in _row(rows, u):
-            key = held.get(g.node(t)[0])
-            if key is not None:
-                parts.append((e, t, _dict_part('dict', key, False)))
-    return parts
 
 
 def _runtime():
