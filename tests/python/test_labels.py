@@ -8,6 +8,7 @@ loaded back; and so do ``objgraph paths``, ``objgraph render`` and the
 canary's reports, which read files.
 """
 
+import gc
 import json
 import re
 import sys
@@ -159,3 +160,19 @@ def test_a_canary_report_prints_the_paths_of_a_pinned_snapshot(heap,
     with objgraph.snapshot() as pinned:
         expected = [' -> '.join(s) for s in _signatures(pinned)]
     assert [p['signature'] for p in suspect['paths']] == expected
+
+
+def test_labelling_a_path_makes_no_instance_dict(heap, tmp_path):
+    """Attribute names are read from an instance's inline values: looking
+    up its ``__dict__`` would make one (CPython 3.11 and 3.12), and the
+    next snapshot would see a heap changed by the last one's labels."""
+    def shape():
+        return [type(r).__name__ for r in gc.get_referents(heap)]
+    before = shape()
+    snap = objgraph.snapshot(pin=False)
+    assert any('LabelHolder.cache' in g.signature
+               for g in snap.retention_paths('LabelItem'))
+    snap.save(tmp_path / 'x.hgsnap')
+    with objgraph.snapshot() as pinned:
+        pinned.retention_paths('LabelItem')
+    assert shape() == before
