@@ -170,6 +170,17 @@ int hg_capture_objects(const hg_capture *c, const hg_node *ids, size_t n,
  * Used to hand back untracked nodes (str, int, ...) safely. */
 PyObject *hg_capture_referent_at(PyObject *parent, uint64_t addr);
 
+/* The name of the attribute of obj -- an inline value of an instance with
+ * a managed __dict__ (3.11 on), or an entry of the __dict__ it already
+ * has -- holding the object at address addr, read without making a
+ * __dict__ (looking __dict__ up from Python makes one in 3.11 and 3.12:
+ * labelling a path would change the heap).  A new reference to the str
+ * key; NULL with no exception when no attribute holds it (or obj has no
+ * __dict__: none is made); NULL with NotImplementedError when this capture
+ * cannot tell for this object (a managed __dict__ in the portable capture,
+ * or without shared keys): the caller reads obj.__dict__ itself. */
+PyObject *hg_capture_attribute_at(PyObject *obj, uint64_t addr);
+
 /* The tracked nodes a full gc.collect() would untrack, as CPython 3.11's
  * collector does for reachable objects: exact tuples none of whose items
  * may be tracked (taken in the collector's list order after it merges the

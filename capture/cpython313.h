@@ -162,6 +162,27 @@ static inline PyObject *hg__plain_dict(PyObject *op) {
     return (PyObject *)_PyObject_ManagedDictPointer(op)->dict;
 }
 
+/* Whether instances of tp (any heap class, plain or not) keep their
+ * attributes as inline values laid out by the class's shared keys, which
+ * hg__plain_values reads and hg__plain_key names, until a __dict__ is
+ * made (hg__plain_dict): in 3.13, with a managed dict and cached keys. */
+static inline int hg__shared_keys_class(PyTypeObject *tp) {
+    const unsigned long need = Py_TPFLAGS_HEAPTYPE | Py_TPFLAGS_MANAGED_DICT |
+                               Py_TPFLAGS_INLINE_VALUES;
+    return (tp->tp_flags & need) == need &&
+           ((PyHeapTypeObject *)tp)->ht_cached_keys != NULL;
+}
+
+/* The name of inline value i of an instance of tp (hg__shared_keys_class),
+ * borrowed, or NULL. */
+static inline PyObject *hg__plain_key(PyTypeObject *tp, Py_ssize_t i) {
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    if (i < 0 || i >= keys->dk_nentries) {
+        return NULL;
+    }
+    return DK_UNICODE_ENTRIES(keys)[i].me_key;
+}
+
 /* ---- sizes ------------------------------------------------------------- */
 
 /* sys.getsizeof(o) in 3.13 (Python/sysmodule.c _PySys_GetSizeOf) is

@@ -112,6 +112,12 @@
  *                                skipped), or NULL
  *   hg__plain_dict(op)           the __dict__ made for op, or NULL
  *
+ * Attribute names (objects.c: hg_capture_attribute_at)
+ *   hg__shared_keys_class(tp)    tp's instances (plain or not) keep their
+ *                                attributes as inline values laid out by
+ *                                shared keys (read by hg__plain_values)
+ *   hg__plain_key(tp, i)         the name of inline value i, or NULL
+ *
  * Sizes: what sys.getsizeof returns, without calls
  *   hg__preheader_size(tp)       what sys.getsizeof adds to __sizeof__
  *   hg__preheader_of(op, pre)    what it adds for op, pre being its type's

@@ -33,6 +33,47 @@ void hg_capture_gc_track_oldest(PyObject *op) {
     }
 }
 
+/* ---- attribute names ------------------------------------------------------
+ */
+
+/* See capture.h.  The inline values are laid out by the class's shared
+ * keys: value i is the attribute named by key entry i (hg__plain_key). */
+PyObject *hg_capture_attribute_at(PyObject *obj /* borrowed */, uint64_t addr) {
+    PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *const *values;
+    PyObject *dict, *key, *value; /* borrowed */
+    Py_ssize_t n, pos = 0;
+    int handled;
+
+    dict = hg__attribute_in_dict(obj, addr, &handled);
+    if (handled) {
+        return dict;
+    }
+    if (!hg__shared_keys_class(tp)) {
+        PyErr_SetString(PyExc_NotImplementedError,
+                        "no inline values laid out by shared keys");
+        return NULL;
+    }
+    values = hg__plain_values(obj, tp, &n);
+    if (values != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            key = hg__plain_key(tp, i);
+            if (values[i] != NULL && (uint64_t)(uintptr_t)values[i] == addr &&
+                key != NULL && PyUnicode_Check(key)) {
+                return Py_NewRef(key);
+            }
+        }
+        return NULL;
+    }
+    dict = hg__plain_dict(obj);
+    while (dict != NULL && PyDict_Next(dict, &pos, &key, &value)) {
+        if ((uint64_t)(uintptr_t)value == addr && PyUnicode_Check(key)) {
+            return Py_NewRef(key);
+        }
+    }
+    return NULL;
+}
+
 /* ---- objects from ids ------------------------------------------------------
  */
 

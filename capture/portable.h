@@ -149,6 +149,14 @@ double hg__p_now(void);
  * (portable_sizeof.c; sizeof.c calls it too). */
 Py_ssize_t hg__size_of_result(PyObject *res);
 
+/* hg_capture_attribute_at for an object whose type has no managed
+ * __dict__ (portable_objects.c): the str key of the entry of the __dict__
+ * it has (none is made) holding the object at addr, a new reference, or
+ * NULL (no exception) when none does or it has no __dict__.  *handled = 0
+ * when the type has a managed __dict__ (left to the native capture) or a
+ * negative tp_dictoffset. */
+PyObject *hg__attribute_in_dict(PyObject *obj, uint64_t addr, int *handled);
+
 /* The start both hg_capture_objects and hg_capture_portable_objects share
  * (release.c): the arguments checked (TypeError), out[] cleared, a pinned
  * capture answered from its recorded addresses.  -1 with an exception; 0

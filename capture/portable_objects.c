@@ -127,6 +127,36 @@ int hg_capture_portable_objects(const hg_capture *c, const hg_node *ids,
     return rc;
 }
 
+/* See portable.h.  The __dict__ of a type without a managed one is at
+ * tp_dictoffset (a negative offset, from the end of a variable-size
+ * object, is left to the caller); reading it makes none. */
+PyObject *hg__attribute_in_dict(PyObject *obj /* borrowed */, uint64_t addr,
+                                int *handled) {
+    PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *dict, *key, *value; /* borrowed */
+    Py_ssize_t pos = 0;
+
+#ifdef Py_TPFLAGS_MANAGED_DICT
+    *handled = !PyType_HasFeature(tp, Py_TPFLAGS_MANAGED_DICT) &&
+               tp->tp_dictoffset >= 0;
+#else
+    *handled = tp->tp_dictoffset >= 0;
+#endif
+    if (!*handled || tp->tp_dictoffset == 0) {
+        return NULL;
+    }
+    dict = *(PyObject **)((char *)obj + tp->tp_dictoffset);
+    if (dict == NULL || !PyDict_Check(dict)) {
+        return NULL;
+    }
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        if ((uint64_t)(uintptr_t)value == addr && PyUnicode_Check(key)) {
+            return Py_NewRef(key);
+        }
+    }
+    return NULL;
+}
+
 #ifndef HG_HAVE_NATIVE_CAPTURE
 /* ---- capture.h's entry points, without the native capture ---------------- */
 
@@ -147,6 +177,17 @@ void hg_capture_gc_track_oldest(PyObject *op) {
     if (PyObject_IS_GC(op) && !PyObject_GC_IsTracked(op)) {
         PyObject_GC_Track(op);
     }
+}
+
+/* See capture.h.  The public API cannot read inline values. */
+PyObject *hg_capture_attribute_at(PyObject *obj, uint64_t addr) {
+    int handled;
+    PyObject *name = hg__attribute_in_dict(obj, addr, &handled);
+    if (!handled) {
+        PyErr_SetString(PyExc_NotImplementedError,
+                        "the portable capture reads no managed __dict__");
+    }
+    return name;
 }
 
 /* See capture.h.  The portable capture needs no probe. */

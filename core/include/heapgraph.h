@@ -408,7 +408,7 @@ hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
  * Functions taking `why` (may be NULL) write a one-line reason there on
  * failure (at most n_why bytes, NUL-terminated).
  */
-#define HG_SNAPFILE_VERSION 2 /* written; version 1 files still load */
+#define HG_SNAPFILE_VERSION 3 /* written; versions 1 and 2 still load */
 #define HG_SNAPFILE_TEXT 48   /* bytes of each header text, NUL included */
 
 /* A table of `count` UTF-8 strings: string i is bytes[offsets[i] ..
@@ -437,6 +437,10 @@ typedef struct hg_snapfile_data {
     uint64_t n_edge_labels;
     const uint64_t *edge_label_edges;
     hg_strtab edge_labels;
+    /* The format version of the file read (1 to HG_SNAPFILE_VERSION): the
+     * meaning of the edge labels depends on it (docs/snapshot-format.rst).
+     * Ignored by the writer, which writes HG_SNAPFILE_VERSION. */
+    uint32_t version;
     double pause_seconds; /* the capture's figures */
     double capture_seconds;
     double created;                  /* Unix time of the capture */
@@ -460,7 +464,7 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
 typedef struct hg_snapfile hg_snapfile;
 
 /* Read path into a buffer f owns (about the file's size, hg_alloc'd) and
- * validate it; *out is NULL on failure.  Reads format versions 1 and 2.
+ * validate it; *out is NULL on failure.  Reads format versions 1 to 3.
  * Once open, f never touches the file again: truncating or rewriting it
  * cannot affect f.  HG_EIO: cannot open or read it (missing, a directory,
  * not a regular file, or changed in size while it was read, as when

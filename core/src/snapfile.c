@@ -53,7 +53,12 @@
  * written here replace their path by rename, which leaves open mappings
  * intact; only other writers (cp, truncate, an editor) are a danger.
  *
- * Versions: 2 (written) stores node sizes in 4 bytes, saturated at
+ * Versions: 3 (written) has the layout of version 2; only the meaning of
+ * the edge labels differs (version 3: the whole text a retention path
+ * prints for the reference's source, "Holder.cache", "dict[int]";
+ * version 2: the repr of a dict's str key), which the reader reports
+ * (d->version) and leaves to its caller.  2 stores node sizes in 4 bytes,
+ * saturated at
  * UINT32_MAX, plus a node_size_over section of (node, size) pairs for the
  * sizes of 4 GiB or more, absent when there are none -- the graph's own
  * layout, so both are used in place.  Version 1 (the previous release)
@@ -865,7 +870,7 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
                 h.bom, HG__BOM);
         return -1;
     }
-    if (h.version != 1 && h.version != HG_SNAPFILE_VERSION) {
+    if (h.version < 1 || h.version > HG_SNAPFILE_VERSION) {
         set_why(why, n_why,
                 "format version %u; this objgraph reads versions 1 to %u",
                 h.version, HG_SNAPFILE_VERSION);
@@ -1105,6 +1110,7 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
         }
     }
     d->graph = g;
+    d->version = h.version;
     d->n_types = h.n_types;
     d->type_addr = AT(SEC_TYPE_ADDR);
     d->type_flags = AT(SEC_TYPE_FLAGS);

@@ -767,9 +767,11 @@ typedef struct path_groups {
     ranked *groups; /* key = count, key2 = retained, v = example */
 } path_groups;
 
-/* Group the targets (tmask) by the signature of their path from a root. */
+/* Group the targets (tmask) by the signature of their path from a root;
+ * with_retained == 0 leaves every group's retained bytes 0 (and needs no
+ * dominator tree). */
 static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
-                             path_groups *out) {
+                             int with_retained, path_groups *out) {
     hg_graph *g = G(self);
     hg_node n = g->n_nodes;
     const hg_node *parent = self->bfs_parent;
@@ -817,7 +819,7 @@ static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
     }
     out->n_sigs = (hg_node)tab.used;
     count = hg_calloc(tab.used * sizeof(uint64_t) + 1);
-    retained = hg_alloc(tab.used * sizeof(uint64_t) + 1);
+    retained = hg_calloc(tab.used * sizeof(uint64_t) + 1);
     example = hg_alloc(tab.used * sizeof(hg_node) + 1);
     if (count == NULL || retained == NULL || example == NULL) {
         st = HG_ENOMEM;
@@ -834,7 +836,9 @@ static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
             out->n_groups++;
         }
     }
-    st = class_retained(self, sig, (uint32_t)tab.used, NULL, retained);
+    st = with_retained
+             ? class_retained(self, sig, (uint32_t)tab.used, NULL, retained)
+             : HG_OK;
     if (st != HG_OK) {
         goto cleanup;
     }
@@ -866,19 +870,22 @@ cleanup:
 }
 
 const char hg_graph_retention_groups_doc[] =
-    "retention_groups(targets, limit=0) -> (groups, n_groups, unreached)\n\n"
+    "retention_groups(targets, limit=0, retained=True)\n"
+    "    -> (groups, n_groups, unreached)\n\n"
     "The targets (bytes of uint32 ids or an iterable of int) grouped by the\n"
     "type sequence of their shortest path from a root (one BFS from every\n"
     "root, kept for the graph).  groups: the first `limit` (0: all) of\n"
     "(count, retained bytes, example id) per group, most members first, then\n"
     "most bytes, then smallest example; retained bytes count each byte once.\n"
     "n_groups: how many groups there are; unreached: targets no root\n"
-    "reaches.";
+    "reaches.  retained=False: every group's retained bytes are 0 (no\n"
+    "dominator tree is built), for the examples alone.";
 
 PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args) {
     hg_graph *g = G(self);
     PyObject *arg;
     unsigned long long limit = 0;
+    int with_retained = 1;
     hg_node *ids = NULL;
     size_t n_ids = 0, n_out;
     uint8_t *tmask = NULL;
@@ -886,11 +893,12 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args) {
     PyObject *list = NULL, *res = NULL;
     hg_status st;
 
-    if (!PyArg_ParseTuple(args, "O|K:retention_groups", &arg, &limit) ||
+    if (!PyArg_ParseTuple(args, "O|Kp:retention_groups", &arg, &limit,
+                          &with_retained) ||
         parse_ids(self, arg, "retention_groups()", &ids, &n_ids) < 0) {
         return NULL;
     }
-    if (ensure_bfs(self) < 0 || ensure_retained(self) < 0) {
+    if (ensure_bfs(self) < 0 || (with_retained && ensure_retained(self) < 0)) {
         goto cleanup;
     }
     tmask = hg_calloc((size_t)g->n_nodes + 1);
@@ -902,7 +910,7 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args) {
         for (size_t i = 0; i < n_ids; i++) {
             tmask[ids[i]] = 1;
         }
-        st = group_paths(self, tmask, &pg);
+        st = group_paths(self, tmask, with_retained, &pg);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "grouping retention paths");
@@ -1046,6 +1054,56 @@ cleanup:
     PyMem_Free(src);
     PyMem_Free(dst);
     hg_release_buffer(&tm);
+    return res;
+}
+
+const char hg_graph_find_edges_doc[] =
+    "find_edges(sources, targets) -> bytes\n\n"
+    "For each pair (sources[i], targets[i]) of node ids (bytes of native\n"
+    "uint32, as long as each other), the index into the forward CSR of the\n"
+    "first reference from the source to the target (native uint64), or\n"
+    "2**64 - 1 when there is none.  Snapshot files label the references of\n"
+    "retention paths by these indices.";
+
+PyObject *hg_graph_find_edges(GraphObject *self, PyObject *args) {
+    const hg_graph *g = self->cap.graph;
+    PyObject *src_obj, *dst_obj;
+    hg_node *src = NULL, *dst = NULL;
+    size_t n_src = 0, n_dst = 0;
+    uint64_t *out = NULL;
+    PyObject *res = NULL;
+
+    if (!PyArg_ParseTuple(args, "OO:find_edges", &src_obj, &dst_obj) ||
+        parse_ids(self, src_obj, "find_edges() sources", &src, &n_src) < 0 ||
+        parse_ids(self, dst_obj, "find_edges() targets", &dst, &n_dst) < 0) {
+        goto cleanup;
+    }
+    if (n_src != n_dst) {
+        PyErr_SetString(PyExc_ValueError,
+                        "find_edges(): as many sources as targets");
+        goto cleanup;
+    }
+    out = PyMem_Malloc(n_src * sizeof(uint64_t) + 1);
+    if (out == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n_src; i++) {
+        out[i] = UINT64_MAX;
+        for (hg_edge e = g->fwd.offsets[src[i]]; e < g->fwd.offsets[src[i] + 1];
+             e++) {
+            if (g->fwd.targets[e] == dst[i]) {
+                out[i] = e;
+                break;
+            }
+        }
+    }
+    res = PyBytes_FromStringAndSize((const char *)out,
+                                    (Py_ssize_t)(n_src * sizeof(uint64_t)));
+cleanup:
+    PyMem_Free(out);
+    hg_free(src, n_src * sizeof(hg_node) + 1);
+    hg_free(dst, n_dst * sizeof(hg_node) + 1);
     return res;
 }
 

@@ -1469,6 +1469,8 @@ static PyMethodDef Graph_methods[] = {
      hg_graph_path_to_root_doc},
     {"path_edges", (PyCFunction)hg_graph_path_edges, METH_O,
      hg_graph_path_edges_doc},
+    {"find_edges", (PyCFunction)hg_graph_find_edges, METH_VARARGS,
+     hg_graph_find_edges_doc},
     {"cycle_groups", (PyCFunction)hg_graph_cycle_groups, METH_NOARGS,
      hg_graph_cycle_groups_doc},
     {"component", (PyCFunction)hg_graph_component, METH_O,

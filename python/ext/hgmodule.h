@@ -96,6 +96,7 @@ PyObject *hg_graph_type_retained(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args);
 PyObject *hg_graph_path_to_root(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_path_edges(GraphObject *self, PyObject *arg);
+PyObject *hg_graph_find_edges(GraphObject *self, PyObject *args);
 PyObject *hg_graph_cycle_groups(GraphObject *self, PyObject *unused);
 PyObject *hg_graph_component(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_match(GraphObject *self, PyObject *args);
@@ -104,7 +105,8 @@ extern const char hg_graph_roots_doc[], hg_graph_unreachable_doc[],
     hg_graph_idom_doc[], hg_graph_retained_doc[], hg_graph_top_retained_doc[],
     hg_graph_type_retained_doc[], hg_graph_retention_groups_doc[],
     hg_graph_path_to_root_doc[], hg_graph_path_edges_doc[],
-    hg_graph_cycle_groups_doc[], hg_graph_component_doc[], hg_graph_match_doc[];
+    hg_graph_find_edges_doc[], hg_graph_cycle_groups_doc[],
+    hg_graph_component_doc[], hg_graph_match_doc[];
 
 /* Snapshot files (snapfile.c): Graph.save/file_info/labels, the module's
  * load(), its FileError, and dealloc's hook that frees (or unmaps) a loaded

@@ -211,6 +211,33 @@ static PyObject *hg_py_referent_at(PyObject *module, PyObject *args) {
     return res;
 }
 
+PyDoc_STRVAR(
+    attribute_at_doc,
+    "attribute_at(obj, addr) -> str or None\n\n"
+    "The name of obj's attribute (an inline value, or an entry of the\n"
+    "__dict__ it already has) holding the object whose id() is addr, or\n"
+    "None; read without making obj a __dict__.  NotImplementedError when\n"
+    "this build cannot tell for obj: read obj.__dict__ instead.");
+
+static PyObject *hg_py_attribute_at(PyObject *module, PyObject *args) {
+    PyObject *obj; /* borrowed */
+    unsigned long long addr;
+    PyObject *res;
+    (void)module;
+
+    if (!PyArg_ParseTuple(args, "OK:attribute_at", &obj, &addr)) {
+        return NULL;
+    }
+    res = hg_capture_attribute_at(obj, (uint64_t)addr);
+    if (res == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    return res;
+}
+
 PyDoc_STRVAR(checksum_doc,
              "checksum(data, seed=0) -> int\n\n"
              "The snapshot format's checksum (XXH64) of a bytes-like object:\n"
@@ -286,6 +313,7 @@ static PyMethodDef hg_methods[] = {
     {"capture", (PyCFunction)(void (*)(void))hg_py_capture,
      METH_VARARGS | METH_KEYWORDS, capture_doc},
     {"referent_at", hg_py_referent_at, METH_VARARGS, referent_at_doc},
+    {"attribute_at", hg_py_attribute_at, METH_VARARGS, attribute_at_doc},
     {"checksum", hg_py_checksum, METH_VARARGS, checksum_doc},
     {"set_num_threads", hg_py_set_num_threads, METH_O, set_num_threads_doc},
     {"num_threads", hg_py_num_threads, METH_NOARGS,

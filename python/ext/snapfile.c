@@ -239,7 +239,8 @@ cleanup:
 
 const char hg_graph_file_info_doc[] =
     "file_info() -> dict or None\n\n"
-    "For a graph loaded from a file: runtime, producer, created (Unix time),\n"
+    "For a graph loaded from a file: version (of the format), runtime,\n"
+    "producer, created (Unix time),\n"
     "nbytes (the file's size), memory (bytes the file's contents hold in\n"
     "memory: read, or mapped) and mapped (load(mmap=True)); None for a\n"
     "captured graph.";
@@ -252,9 +253,9 @@ PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused) {
     }
     d = hg_snapfile_contents(self->file);
     return Py_BuildValue(
-        "{s:s,s:s,s:d,s:K,s:K,s:O}", "runtime", d->runtime, "producer",
-        d->producer, "created", d->created, "nbytes",
-        (unsigned long long)hg_snapfile_size(self->file), "memory",
+        "{s:I,s:s,s:s,s:d,s:K,s:K,s:O}", "version", (unsigned int)d->version,
+        "runtime", d->runtime, "producer", d->producer, "created", d->created,
+        "nbytes", (unsigned long long)hg_snapfile_size(self->file), "memory",
         (unsigned long long)hg_snapfile_nbytes(self->file), "mapped",
         hg_snapfile_is_mapped(self->file) ? Py_True : Py_False);
 }

@@ -686,27 +686,29 @@ def show_node_chains(chains, *, filename=None, output=None):
     """Draw chains of nodes known only by their descriptions: the paths of
     a snapshot that holds no objects (one loaded from a file).
 
-    Each chain lists ``(key, label, is_module)`` root first; ``key`` (an
-    int, e.g. the node's address) identifies a node, so a node on several
-    chains is drawn once.  Edges join consecutive nodes, referrer to
-    referent.  Colours follow :func:`show_graph`'s backrefs drawings:
-    white at the chain's end (red text), greyer towards the root, modules
-    green.  ``filename`` and ``output`` work as for :func:`show_graph`; no
-    chain at all raises ValueError.
+    Each chain lists ``(key, label, is_module, edge_label)`` root first;
+    ``key`` (an int, e.g. the node's address) identifies a node, so a node
+    on several chains is drawn once; ``edge_label`` (None: none) labels
+    the edge to the chain's next node (an attribute name, a dict key).
+    Edges join consecutive nodes, referrer to referent.  Colours follow
+    :func:`show_graph`'s backrefs drawings: white at the chain's end (red
+    text), greyer towards the root, modules green.  ``filename`` and
+    ``output`` work as for :func:`show_graph`; no chain at all raises
+    ValueError.
     """
     chains = [chain for chain in chains if chain]
     if not chains:
         raise ValueError('no chain to draw')
     max_depth = max(map(len, chains)) - 1
     nodes = {}  # key -> [label, is_module, depth from the chain's end]
-    edges = {}  # (referrer key, referent key) -> None, in drawing order
+    edges = {}  # (referrer key, referent key) -> label, in drawing order
     for chain in chains:
-        for i, (key, label, is_module) in enumerate(chain):
+        for i, (key, label, is_module, _) in enumerate(chain):
             depth = len(chain) - 1 - i
             node = nodes.setdefault(key, [label, is_module, depth])
             node[2] = min(node[2], depth)
             if i:
-                edges[chain[i - 1][0], key] = None
+                edges.setdefault((chain[i - 1][0], key), chain[i - 1][3])
 
     def write(f):
         f.write('digraph ObjectGraph {\n'
@@ -720,8 +722,10 @@ def show_node_chains(chains, *, filename=None, output=None):
             f.write('  n%d[label="%s", fillcolor="%g,%g,%g"%s];\n'
                     % (key, _quote(label), h, s, v,
                        ', fontcolor=%s' % font if font else ''))
-        for src, dst in edges:
-            f.write('  n%d -> n%d;\n' % (src, dst))
+        for (src, dst), label in edges.items():
+            f.write('  n%d -> n%d%s;\n' % (
+                src, dst, '' if label is None else
+                '[label="%s"]' % _quote(label)))
         f.write('}\n')
         return len(nodes)
 

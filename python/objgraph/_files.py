@@ -23,7 +23,13 @@ import time
 from array import array
 
 from . import _draw, _heapgraph
-from ._leaks import RetentionPath, _key_repr
+from ._leaks import (
+    _fixed_part,
+    _label,
+    _label_of,
+    _path_objects,
+    _tracked_ids,
+)
 from ._names import check_typename, plural
 from ._snapshot import Snapshot, _ids
 
@@ -52,100 +58,107 @@ NodeInfo.__doc__ = """One node of a snapshot: its id, address (``id()`` at
 capture time), type name, shallow size, reference count at capture time
 and label (module, class or function name; None when not stored)."""
 
-_TYPE_EXACT_DICT = 8  # type flag: exactly dict (docs/snapshot-format.rst)
 _CLASS_TYPES = frozenset(('type', 'ABCMeta', 'EnumType', 'EnumMeta'))
 _LABEL_TYPES = _CLASS_TYPES | {'module', 'function',
                                'builtin_function_or_method'}
-
-
-def _label_of(obj):
-    """A short label for modules, classes and functions, or None.  Reads
-    attributes the interpreter stores itself, never user properties."""
-    try:
-        if isinstance(obj, type):
-            return type.__dict__['__qualname__'].__get__(obj)
-        if type(obj).__name__ == 'module':
-            name = obj.__dict__.get('__name__')
-            return name if isinstance(name, str) else None
-        name = getattr(type(obj), '__qualname__', None)
-        if name in ('function', 'builtin_function_or_method'):
-            qualname = obj.__qualname__
-            return qualname if isinstance(qualname, str) else None
-    except Exception:
-        return None
-    return None
+#: The first format version whose edge labels are whole signature parts
+#: ("Holder.cache", "dict[int]"); versions 1 and 2 hold dict keys only.
+_PARTS_VERSION = 3
+_NO_EDGE = (1 << 64) - 1  # find_edges: no such reference
 
 
 def _labels(snap):
-    """The file's labels: ``(node ids, texts)`` of the modules, classes
-    and functions, and ``(reference indices, texts)`` of the str keys of
-    the dicts on the shortest paths from the roots (one per reference from
-    a dict to the next node of such a path -- what retention paths read
-    from a file), as bytes of ascending ids and lists of str.  The objects
-    are looked up once, together (a detached snapshot walks the heap for
-    them); those gone, or dicts changed since the capture, give no label.
+    """The file's labels: ``(node ids, texts)`` -- the names of modules,
+    classes and functions (:func:`_label_of`) -- and ``(reference
+    indices, texts)``: for references on the shortest paths from the
+    roots, the signature part of their source (:func:`_leaks._label`:
+    ``Holder.cache``, ``dict['h']``, ``dict[int]``) where it differs from
+    what the reader derives from the node labels alone
+    (:func:`_leaks._fixed_part`); as bytes of ascending ids and lists of
+    str.
+
+    Labelled: every reference on the example path of each retention-path
+    group (the paths :meth:`Snapshot.retention_paths` prints for a type
+    name, which ``objgraph paths``, ``suspects``, ``render`` and the
+    canary show), so that a loaded file prints what the snapshot printed
+    when saved.  (The paths of other sets of objects, given by address,
+    print labels only where they meet those.)  The objects are looked up
+    once, together (a detached snapshot walks the heap for them); those
+    gone, or changed since the capture, give no label.
     """
     g = snap._g
-    if g.file_info() is not None:
-        return g.labels(), g.edge_labels()[:2]
+    info = g.file_info()
+    if info is not None:
+        if info['version'] >= _PARTS_VERSION:
+            return g.labels(), g.edge_labels()[:2]
+        return g.labels(), _upgraded_edge_labels(snap)
     names = g.type_names(True)
-    node_ids = _ids(g.select(None, bytes(name in _LABEL_TYPES
-                                         for name in names)))
-    rows = _path_rows(g)
-    dict_ids = list(rows)
+    tflags = g.type_flags()
+    node_ids = list(_ids(g.select(None, bytes(name in _LABEL_TYPES
+                                              for name in names))))
+    paths = _example_paths(snap)
+    path_ids = _tracked_ids(g, paths)
     try:
-        objs = g.objects(list(node_ids) + dict_ids)
+        objs = g.objects(node_ids + path_ids)
     except ValueError:  # a closed pinned snapshot: no objects any more
         return (b'', []), (b'', [])
-    keep_ids, texts = [], []
+    labels = {}
     for v, o in zip(node_ids, objs):
         label = None if o is None else _label_of(o)
         if label is not None:
-            keep_ids.append(v)
-            texts.append(label)
-    keys = {}
-    for u, d in zip(dict_ids, objs[len(node_ids):]):
-        keys.update(_dict_keys(g, d, rows[u]))
+            labels[v] = label
+    texts = {}
+    chains = _path_objects(g, paths, objs[len(node_ids):])
     del objs
-    edges = sorted(keys)
-    return ((array('I', keep_ids).tobytes(), texts),
-            (array('Q', edges).tobytes(), [keys[e] for e in edges]))
+    pairs, seen = {}, set()
+    for path, chain in zip(paths, chains):
+        for v, o in zip(path, chain):
+            if v not in seen:
+                seen.add(v)
+                label = None if o is None else _label_of(o)
+                if label is not None:
+                    labels.setdefault(v, label)
+        for v, o, nxt in zip(path, chain, path[1:]):
+            if (v, nxt) not in pairs:
+                t = g.node(v)[1]
+                part = _label(o, g.node(nxt)[0], names[t])
+                if part != _fixed_part(names[t], labels.get(v), tflags[t]):
+                    pairs[v, nxt] = part
+    del chains
+    if pairs:
+        edges = array('Q')
+        edges.frombytes(g.find_edges(array('I', [u for u, _ in pairs]),
+                                     array('I', [t for _, t in pairs])))
+        for e, part in zip(edges, pairs.values()):
+            if e != _NO_EDGE:
+                texts[e] = part
+    ids = sorted(labels)
+    edges = sorted(texts)
+    return ((array('I', ids).tobytes(), [labels[v] for v in ids]),
+            (array('Q', edges).tobytes(), [texts[e] for e in edges]))
 
 
-def _path_rows(g):
-    """{dict node id: [(reference index, target id)]}: the references from
-    exact dicts to the next node of a shortest path from the roots."""
-    tmask = bytes(bool(f & _TYPE_EXACT_DICT) for f in g.type_flags())
-    if not any(tmask):
-        return {}
-    raw_edges, raw_sources, raw_targets = g.path_edges(tmask)
-    edges = array('Q')
-    edges.frombytes(raw_edges)
-    rows = {}
-    for e, u, t in zip(edges, _ids(raw_sources), _ids(raw_targets)):
-        rows.setdefault(u, []).append((e, t))
-    return rows
+def _example_paths(snap):
+    """The example path (node ids, root first) of every retention-path
+    group of ``snap``: one search over every node the leak analyses look
+    at, whose groups and examples are those of any type's
+    :meth:`Snapshot.retention_paths` (a group holds one type; its example
+    is its smallest id)."""
+    g = snap._g
+    targets = g.select(snap._analysis_mask(), b'\x01' * len(g.type_flags()))
+    groups, _, _ = g.retention_groups(targets, 0, False)
+    return [g.path_to_root(example) for _, _, example in groups]
 
 
-def _dict_keys(g, d, row):
-    """{reference index: label} for the references of ``row`` that dict
-    ``d`` holds under a str key (its repr, cut short)."""
-    if type(d) is not dict:
-        return {}
-    by_addr = {}
-    try:
-        for k, value in d.items():
-            if isinstance(k, str):
-                by_addr.setdefault(id(value), k)
-    except RuntimeError:  # changed size during iteration
-        return {}
-    keys = {}
-    if by_addr:
-        for e, t in row:
-            key = by_addr.get(g.node(t)[0])
-            if key is not None:
-                keys[e] = _key_repr(key)
-    return keys
+def _upgraded_edge_labels(snap):
+    """A version 1 or 2 file's edge labels as version 3 writes them: the
+    repr of a dict's str key, ``'h'``, becomes the whole part,
+    ``dict['h']``."""
+    g = snap._g
+    edges, texts, sources, _ = g.edge_labels()
+    names = snap._type_names(True)
+    return edges, ['%s[%s]' % (names[g.node(u)[1]], key)
+                   for u, key in zip(_ids(sources), texts)]
 
 
 def _runtime():
@@ -227,6 +240,15 @@ def load(path, mmap=False):
         raise SnapshotError('cannot load snapshot %r: %s' % (path, reason),
                             path, reason) from None
     return LoadedSnapshot(graph, path)
+
+
+def _edge_text(typename, part):
+    """The label of the reference a path signature's ``part`` describes:
+    ``cache`` for ``Holder.cache``, ``['h']`` for ``dict['h']``, ``[int]``,
+    ``key``; None for a bare type name, a module or a class."""
+    if part == typename or not part.startswith(typename):
+        return None
+    return part[len(typename):].lstrip('. ') or None
 
 
 def _no_objects(method):
@@ -320,29 +342,41 @@ class LoadedSnapshot(Snapshot):
         check_typename(typename)
         return list(_ids(self._g.select(None, self._type_mask(typename))))
 
-    def _retention_path(self, count, retained, example):
-        """A group's path labelled from the file: module and class names,
-        and the dict keys the file records on paths."""
+    def _path_parts(self, paths):
+        """The paths' signatures from the labels the file records: what
+        the snapshot printed when it was saved (format version 3; files
+        of versions 1 and 2 record dict keys, module and class names
+        only)."""
         g = self._g
-        path = g.path_to_root(example)
         if self._keys is None:
             _, texts, sources, targets = g.edge_labels()
             self._keys = {}
             for u, t, text in zip(_ids(sources), _ids(targets), texts):
                 self._keys.setdefault((u, t), text)
-        signature = []
-        for v, nxt in zip(path, path[1:] + [None]):
-            info = self.node(v)
-            if info.label and info.type == 'module':
-                signature.append('module %s' % info.label)
-            elif info.label and info.type in _CLASS_TYPES:
-                signature.append('class %s' % info.label)
-            elif (v, nxt) in self._keys:
-                signature.append('%s[%s]' % (info.type, self._keys[v, nxt]))
-            else:
-                signature.append(info.type)
-        return RetentionPath(tuple(signature), count, retained,
-                             self._chain(path))
+        names = self._type_names(True)
+        tflags = g.type_flags()
+        parts_version = self._info['version'] >= _PARTS_VERSION
+        signatures = []
+        for path in paths:
+            signature = []
+            for v, nxt in zip(path, path[1:] + [None]):
+                info = self.node(v)
+                t = g.node(v)[1]
+                text = self._keys.get((v, nxt))
+                if parts_version:
+                    signature.append(text if text is not None else
+                                     _fixed_part(names[t], info.label,
+                                                 tflags[t]))
+                elif info.label and info.type == 'module':
+                    signature.append('module %s' % info.label)
+                elif info.label and info.type in _CLASS_TYPES:
+                    signature.append('class %s' % info.label)
+                elif text is not None:
+                    signature.append('%s[%s]' % (info.type, text))
+                else:
+                    signature.append(info.type)
+            signatures.append(tuple(signature))
+        return signatures
 
     def node(self, v):
         """A :class:`NodeInfo` for node id ``v``."""
@@ -370,7 +404,10 @@ class LoadedSnapshot(Snapshot):
 
         Each node is a box giving its type, label (module, class or
         function name) and shallow size; each reference between
-        consecutive nodes an arrow.  ``filename`` and ``output`` work as
+        consecutive nodes an arrow, labelled with the attribute or dict
+        key its path signature names (``cache``, ``['h']``, ``[int]``,
+        as :meth:`~Snapshot.retention_paths` prints them).  ``filename``
+        and ``output`` work as
         for :func:`objgraph.show_chain`.  An address that is not a node of
         this snapshot raises ValueError.
 
@@ -381,17 +418,22 @@ class LoadedSnapshot(Snapshot):
         """
         described = []
         for chain in chains:
-            nodes = []
+            infos = []
             for addr in chain:
                 info = self.node_at(addr)
                 if info is None:
                     raise ValueError('%r is not the address of a node of '
                                      'the snapshot loaded from %r'
                                      % (addr, self.path))
+                infos.append(info)
+            parts = self._path_parts([[info.id for info in infos]])[0]
+            nodes = []
+            for info, part in zip(infos, parts):
                 label = '%s %s' % (info.type, info.label) \
                     if info.label else info.type
                 nodes.append((info.addr, '%s\n%d bytes' % (label, info.size),
-                              info.type == 'module'))
+                              info.type == 'module',
+                              _edge_text(info.type, part)))
             described.append(nodes)
         return _draw.show_node_chains(described, filename=filename,
                                       output=output)

@@ -279,8 +279,8 @@ static void test_save_and_load_keep_big_sizes(void) {
     st = hg_snapfile_write(path, &fx.d, why, sizeof(why));
     REQUIRE(st == HG_OK, "write: %s (%s)", hg_status_str(st), why);
     buf = check_slurp(path, &len);
-    CHECK(file_version(buf) == HG_SNAPFILE_VERSION && HG_SNAPFILE_VERSION == 2,
-          "written as version 2, got %u", file_version(buf));
+    CHECK(file_version(buf) == HG_SNAPFILE_VERSION && HG_SNAPFILE_VERSION == 3,
+          "written as version 3, got %u", file_version(buf));
     e = find_section(buf, 16);
     CHECK(e != NULL, "the size overflow section is written");
     if (e != NULL) {
@@ -401,6 +401,7 @@ static void test_version_1_file_loads(void) {
     g = hg_snapfile_graph(f);
     d = hg_snapfile_contents(f);
     check_v1_graph("version 1 file", g);
+    CHECK(d->version == 1, "the file's version is reported: %u", d->version);
     CHECK_SAME("addr", fx.g->addr, g->addr, V1_N);
     CHECK_SAME("type_id", fx.g->type_id, g->type_id, V1_N);
     CHECK_SAME("refcnt", fx.g->refcnt, g->refcnt, V1_N);
@@ -540,10 +541,10 @@ static void test_bad_overflow_sections_are_refused(void) {
     });
     CHECK(strstr(why, "kind 16") != NULL, "reason: %s", why);
     DAMAGE("an unknown version", {
-        uint32_t v = 3;
+        uint32_t v = HG_SNAPFILE_VERSION + 1;
         memcpy(copy + 8, &v, 4);
     });
-    CHECK(strstr(why, "version 3") != NULL, "reason: %s", why);
+    CHECK(strstr(why, "version 4") != NULL, "reason: %s", why);
 #undef DAMAGE
 
     /* the intact file loads */

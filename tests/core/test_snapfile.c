@@ -318,10 +318,10 @@ static void test_foreign_files_are_named(void) {
               strstr(why, "magic") != NULL,
           "wrong magic: %s", why);
     memcpy(copy, buf, len);
-    v = 3;
+    v = HG_SNAPFILE_VERSION + 1;
     memcpy(copy + 8, &v, 4);
     CHECK(open_buf(copy, len, why, sizeof(why)) == HG_EFORMAT &&
-              strstr(why, "version 3") != NULL,
+              strstr(why, "version 4") != NULL,
           "wrong version: %s", why);
     memcpy(copy, buf, len);
     v = 0x04030201;

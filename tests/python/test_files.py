@@ -162,19 +162,55 @@ def test_a_loaded_snapshot_saves_the_same_bytes(tmp_path):
     assert first.read_bytes() == second.read_bytes()
 
 
-def _as_version_1(data):
-    """The same snapshot file as the previous release wrote it: format
-    version 1, node sizes in 8 bytes each, no size overflow section."""
+def _strings(part):
+    """The strings of a string table section."""
+    count = struct.unpack_from('=Q', part)[0]
+    offsets = struct.unpack_from('=%dQ' % (count + 1), part, 8)
+    text = part[8 * (count + 2):]
+    return [text[a:b].decode() for a, b in zip(offsets, offsets[1:])]
+
+
+def _string_table(strings):
+    data = [s.encode() for s in strings]
+    offsets = [0]
+    for b in data:
+        offsets.append(offsets[-1] + len(b))
+    return struct.pack('=%dQ' % (len(data) + 2), len(data),
+                       *offsets) + b''.join(data)
+
+
+def _key_labels(body):
+    """Version 3's edge labels as versions 1 and 2 wrote them: the repr of
+    the str key of a dict's reference ("'h'" for "dict['h']"), and none
+    for the other references (attributes, keys of other types)."""
+    if 14 not in body:
+        return
+    edges = array('Q', body[14][1])
+    kept = [(e, text[5:-1]) for e, text in zip(edges, _strings(body[15][1]))
+            if text.startswith('dict[') and text[5:6] in ('"', "'")]
+    del body[14], body[15]
+    if kept:
+        body[14] = (0, array('Q', [e for e, _ in kept]).tobytes())
+        body[15] = (0, _string_table([text for _, text in kept]))
+
+
+def _as_version(data, version):
+    """The same snapshot file as an earlier release wrote it: format
+    version 2 (edge labels: dict keys only) or 1 (that, with node sizes
+    in 8 bytes each and no size overflow section)."""
     n = struct.unpack_from('=I', data, 32)[0]
     table = [struct.unpack_from('=IIQQQ', data, 256 + 32 * i)
              for i in range(n)]
     body = {kind: (flags, data[off:off + length])
             for kind, flags, off, length, _ in table}
-    sizes = array('Q', array('I', body[7][1]))
-    for node, _, size in struct.iter_unpack('=IIQ', body.pop(16, (0, b''))[1]):
-        sizes[node] = size
-    body[7] = (body[7][0], sizes.tobytes())
-    kinds = [kind for kind, *_ in table if kind != 16]
+    _key_labels(body)
+    if version == 1:
+        sizes = array('Q', array('I', body[7][1]))
+        for node, _, size in struct.iter_unpack('=IIQ',
+                                                body.pop(16, (0, b''))[1]):
+            sizes[node] = size
+        body[7] = (body[7][0], sizes.tobytes())
+    kinds = [kind for kind, *_ in table if kind in body]
     at = 256 + 32 * len(kinds)
     entries, parts = [], []
     for kind in kinds:
@@ -185,7 +221,7 @@ def _as_version_1(data):
                                    _heapgraph.checksum(part)))
         at += pad + len(part)
     header = bytearray(data[:256])
-    struct.pack_into('=I', header, 8, 1)  # format version
+    struct.pack_into('=I', header, 8, version)  # format version
     struct.pack_into('=Q', header, 24, at)  # file size
     struct.pack_into('=I', header, 32, len(kinds))
     entries = b''.join(entries)
@@ -200,12 +236,12 @@ def test_version_1_files_still_load(tmp_path):
         keep.append(bytes(5 << 30))
     except MemoryError:
         pass
-    path, old = tmp_path / 'v2.hgsnap', tmp_path / 'v1.hgsnap'
+    path, old = tmp_path / 'v3.hgsnap', tmp_path / 'v1.hgsnap'
     with objgraph.snapshot() as snap:
         snap.save(path)
         data = path.read_bytes()
-        assert struct.unpack_from('=I', data, 8)[0] == 2
-        old.write_bytes(_as_version_1(data))
+        assert struct.unpack_from('=I', data, 8)[0] == 3
+        old.write_bytes(_as_version(data, 1))
         loaded = objgraph.load(old)
         assert _nodes(loaded) == _nodes(snap)
         assert _edges(loaded) == _edges(snap)
@@ -214,9 +250,66 @@ def test_version_1_files_still_load(tmp_path):
         if len(keep) > 20:
             assert snap.retained_size(keep[-1]) == sys.getsizeof(keep[-1])
     assert loaded.most_retaining(5) == objgraph.load(path).most_retaining(5)
-    # saved again, a version 1 file is the version 2 file it came from
+    # saved again, a version 1 file is the version 2 file it came from,
+    # saved again
+    (tmp_path / 'v2.hgsnap').write_bytes(_as_version(data, 2))
+    objgraph.load(tmp_path / 'v2.hgsnap').save(tmp_path / 'from-v2.hgsnap')
     loaded.save(tmp_path / 'again.hgsnap')
-    assert (tmp_path / 'again.hgsnap').read_bytes() == data
+    assert (tmp_path / 'again.hgsnap').read_bytes() == \
+        (tmp_path / 'from-v2.hgsnap').read_bytes()
+
+
+class OldHolder:
+    def __init__(self):
+        self.cache = {}
+
+
+class OldItem:
+    pass
+
+
+def _old_heap():
+    h = OldHolder()
+    h.cache.update((i, OldItem()) for i in range(3))
+    return h
+
+
+def test_version_2_files_still_load(tmp_path):
+    """A file of the previous release (version 2, dict keys only) loads
+    and prints its paths as that release did; saved again, it is a
+    version 3 file printing the same paths."""
+    import types
+    app = types.ModuleType('old_app')
+    app.held = {'h': _old_heap()}
+    sys.modules['old_app'] = app
+    try:
+        path, old = tmp_path / 'v3.hgsnap', tmp_path / 'v2.hgsnap'
+        snap = objgraph.snapshot(pin=False)
+        snap.save(path)
+        data = path.read_bytes()
+        old.write_bytes(_as_version(data, 2))
+        new, loaded = objgraph.load(path), objgraph.load(old)
+        assert struct.unpack_from('=I', old.read_bytes(), 8)[0] == 2
+        assert _nodes(loaded) == _nodes(snap)
+        assert _edges(loaded) == _edges(snap)
+        assert loaded.typestats() == new.typestats()
+        assert loaded.most_retaining(5) == new.most_retaining(5)
+        (group,) = new.retention_paths('OldItem')
+        assert group.signature[-5:] == (
+            'module old_app', "dict['held']", "dict['h']", 'OldHolder.cache',
+            'dict[int]', 'OldItem')[-5:], group.signature
+        (group2,) = loaded.retention_paths('OldItem')
+        # version 2 recorded dict keys, module and class names only
+        assert group2.signature[-5:] == (
+            "dict['held']", "dict['h']", 'OldHolder', 'dict', 'OldItem'), \
+            group2.signature
+        again = tmp_path / 'again.hgsnap'
+        loaded.save(again)
+        assert struct.unpack_from('=I', again.read_bytes(), 8)[0] == 3
+        assert objgraph.load(again).retention_paths('OldItem')[0] \
+            .signature == group2.signature
+    finally:
+        del sys.modules['old_app']
 
 
 def test_save_pins_nothing_and_works_closed_and_detached(tmp_path):
@@ -313,9 +406,9 @@ def test_wrong_version_and_wrong_magic_raise_snapshot_error(tmp_path):
     objgraph.snapshot(pin=False).save(path)
     data = bytearray(path.read_bytes())
     newer = tmp_path / 'newer.hgsnap'
-    newer.write_bytes(bytes(data[:8]) + (3).to_bytes(4, sys.byteorder)
+    newer.write_bytes(bytes(data[:8]) + (4).to_bytes(4, sys.byteorder)
                       + bytes(data[12:]))
-    assert 'version 3' in _load_error(newer)
+    assert 'version 4' in _load_error(newer)
     data[1:4] = b'XYZ'
     magic = tmp_path / 'magic.hgsnap'
     magic.write_bytes(bytes(data))
