@@ -25,8 +25,10 @@ place (``_heapgraph.frame_locals``: on 3.11 and 3.12 ``frame.f_locals``
 would make the frame keep a dict of its locals' values, which would
 outlive the variables), thread names from ``threading.enumerate()``.
 Reading them before the capture rather than after lets the capture leave
-out the frame objects doing so creates (``take()``'s exclude): they are
-never suspects, in this snapshot or the next.  Another thread may run
+out the frame objects doing so creates, and the two objects the records
+go in (``take()``'s exclude): they are never suspects, in this snapshot
+or the next.  The records refer to no other object (addresses and line
+numbers go in an array, names in one string).  Another thread may run
 between the two (the interpreter switches threads every few
 milliseconds): a local rebound in that instant names nothing, since a
 root is matched by address and type.  Only the addresses and names are
@@ -97,56 +99,96 @@ class Root:
 # -- thread stacks -----------------------------------------------------------
 
 def thread_stacks():
-    """``(records, made)``: ``records`` maps the address of each value a
-    running function's local variable holds, on every thread, to ``(short
-    type name, thread name, function, file name, line, variable)`` --
-    the innermost frame's when several hold it; ``made``: the objects made
-    to read them (frame objects, the frames' dict), for the capture to
-    leave out.  Empty before CPython 3.11 (frames are GC objects there:
-    the collector sees their locals) and on builds without the native
-    capture (no way to read a frame's locals without changing it) before
-    3.13 (whose ``frame.f_locals`` changes nothing)."""
-    records = {}
+    """``(stacks, made)``.  ``stacks``: ``(numbers, text)``, what every
+    running function's local variables hold on every thread, innermost
+    frames first: local i holds the object at address ``numbers[3 * i]``,
+    at line ``numbers[3 * i + 1]`` of a function running on the thread
+    whose ident is ``numbers[3 * i + 2]``; ``text``, split at NUL
+    characters, gives five fields per local: the object's short type name,
+    the thread's name, the function's, its file's and the variable's.
+    Two new objects and no reference to any other: an object the records
+    referred to would become a node of the snapshots that keep them (code
+    objects and their names are no nodes otherwise).  ``made``: the frame
+    objects made to read them, for the capture to leave out (with the two
+    containers); the caller drops it before it returns (a frame object
+    still referenced when its function returns keeps the function's
+    locals).
+
+    Empty before CPython 3.11 (frames are GC objects there: the collector
+    sees their locals), and before 3.13 on builds without the native
+    capture (no way to read a frame's locals without changing it; 3.13's
+    ``frame.f_locals`` changes nothing)."""
+    numbers, fields = array('Q'), []
     if sys.version_info < (3, 11):
-        return records, ()
+        return (numbers, ''), ()
     read = getattr(_heapgraph, 'frame_locals', None)
     if read is None:
         if sys.version_info < (3, 13):
-            return records, ()
+            return (numbers, ''), ()
 
         def read(frame):
             return list(frame.f_locals.items())
-    frames = sys._current_frames()
     names = {t.ident: t.name for t in threading.enumerate()}
-    made = [frames]
+    made = []
     own = os.path.dirname(__file__)
-    for ident, frame in frames.items():
+    me = threading.get_ident()
+    for ident, frame in sys._current_frames().items():
         thread = names.get(ident, 'thread %d' % ident)
+        if ident == me:
+            # not this function's own frame: made would keep it, and it
+            # would keep made (its frame object owns its locals once it
+            # returns)
+            frame = frame.f_back
         while frame is not None:
             made.append(frame)
             code = frame.f_code
             if os.path.dirname(code.co_filename) != own:  # never objgraph's
-                _record(records, read, frame, thread)
+                _record(numbers, fields, read, frame, ident, thread)
             frame = frame.f_back
-    return records, tuple(made)
+    text = '\0'.join(str(f).replace('\0', ' ') for f in fields)
+    return (numbers, text), made
 
 
-def _record(records, read, frame, thread):
-    """Add frame's locals to records (a function of its own: the values
-    it meets are released when it returns, before the capture)."""
+def _record(numbers, fields, read, frame, ident, thread):
+    """Add frame's locals (a function of its own: the values it meets are
+    released when it returns, before the capture)."""
     try:
         pairs = read(frame)
     except Exception:  # a frame that went away, a proxy that failed
         return
     code = frame.f_code
+    line = frame.f_lineno or 0
     for name, value in pairs:
-        addr = id(value)
-        if addr not in records:
-            records[addr] = (type(value).__name__, thread, code.co_name,
-                             code.co_filename, frame.f_lineno, name)
+        numbers.extend((id(value), line, ident))
+        fields.extend((_short_name(type(value)), thread, code.co_name,
+                       code.co_filename, name))
+
+
+def _stack_index(stacks):
+    """{address: (short type name, thread, function, file, line,
+    variable)} from thread_stacks' stacks, the innermost frame's for an
+    object several locals hold."""
+    index = {}
+    if stacks and stacks[1]:
+        numbers, fields = stacks[0], stacks[1].split('\0')
+        for i in range(len(numbers) // 3):
+            if numbers[3 * i] not in index:
+                cls, thread, function, filename, variable = \
+                    fields[5 * i:5 * i + 5]
+                index[numbers[3 * i]] = (cls, thread, function, filename,
+                                         numbers[3 * i + 1], variable)
+    return index
 
 
 # -- naming roots ------------------------------------------------------------
+
+def _short_name(cls):
+    """type(o).__name__ as the capture records it, never raising."""
+    try:
+        return type.__dict__['__name__'].__get__(cls)
+    except Exception:
+        return None
+
 
 def _interpreter_tables():
     """{address: name} of the interpreter's own tables."""
@@ -164,7 +206,8 @@ class Namer:
         self.snap = snap
         self.g = snap._g
         self.live = snap.capture_kind is not None  # not loaded from a file
-        self.stacks = getattr(snap, '_stacks', None) or {}
+        self.stacks = getattr(snap, '_stacks', None)
+        self.stack_index = _stack_index(self.stacks)
         self.tables = _interpreter_tables() if self.live else {}
         self.short = snap._type_names(True)
         self.imin = snap._immortal_min()
@@ -263,11 +306,11 @@ class Namer:
         table = self.tables.get(addr)
         if table is not None:
             return 'interpreter', table, None
-        rec = self.stacks.get(addr)
+        rec = self.stack_index.get(addr)
         if rec is not None and rec[0] == short:
-            _, thread, function, filename, lineno, variable = rec
+            _, thread, function, filename, line, variable = rec
             return 'thread', "thread %r, %s() at %s:%d, local %r" % (
-                thread, function, os.path.basename(filename), lineno,
+                thread, function, os.path.basename(filename), line,
                 variable), rec[1:]
         if short == 'module':
             return 'module', 'module %s' % self._name(v, 'module'), None

@@ -738,16 +738,24 @@ def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
         # the portable capture finds frozen objects only by walking
         # (nothing public lists them), and objgraph counts them
         nodes_only = False
-    stacks, made = {}, ()
+    stacks = None
     if own and not nodes_only:
         # every thread's locals, read just before the heap is frozen; the
         # frame objects that reading makes are left out (_roots)
         stacks, made = _roots.thread_stacks()
-        exclude = (*exclude, *made, stacks, *stacks.values())
+        exclude = (*exclude, *made, stacks, *stacks)
+        del made
     if own:
         exclude = (*exclude, *_own_objects())
-    snap = Snapshot(_heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
-                                       nodes_only=nodes_only, sizes=sizes,
-                                       gc_timeout=gc_timeout))
+    try:
+        graph = _heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
+                                   nodes_only=nodes_only, sizes=sizes,
+                                   gc_timeout=gc_timeout)
+    finally:
+        # the frame objects made above, this function's among them, are
+        # dropped before it returns: one still referenced then would keep
+        # this function's locals, exclude included (a cycle)
+        exclude = None
+    snap = Snapshot(graph)
     snap._stacks = stacks
     return snap
