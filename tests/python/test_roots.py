@@ -75,7 +75,6 @@ def app():
 
 
 def _at(addr):
-
     for o in gc.get_objects():
         if id(o) == addr:
             return o
