@@ -52,7 +52,7 @@ _TYPE_IS_MODULE = 1 << 1  # capture.h: HG_TYPE_IS_MODULE
 
 
 class Root:
-    """One root of :meth:`Snapshot.named_roots`, and of a retention path
+    """One root of ``Snapshot.roots(named=True)``, and of a retention path
     (``RetentionPath.root``): an object referenced from outside the
     snapshot's graph, and what holds it.
 
@@ -109,10 +109,19 @@ def thread_stacks():
     Two new objects and no reference to any other: an object the records
     referred to would become a node of the snapshots that keep them (code
     objects and their names are no nodes otherwise).  ``made``: the frame
-    objects made to read them, for the capture to leave out (with the two
-    containers); the caller drops it before it returns (a frame object
-    still referenced when its function returns keeps the function's
-    locals).
+    objects of the calling thread made to read them, for the capture to
+    leave out (with the two containers); the caller drops it before it
+    returns (a frame object still referenced when its function returns
+    keeps the function's locals).
+
+    Other threads' frame objects are dropped here, before the capture:
+    the capture lets other threads run (while it waits for another
+    thread's collection, and once the heap is read), and a function that
+    returned while its frame object was held would leave its locals to the
+    frame object -- alive until dropped, and past a collection that was
+    finalizing them.  They stay attached to their running frames, ordinary
+    objects of the heap (roots that refer to nothing), freed when their
+    functions return.
 
     Empty before CPython 3.11 (frames are GC objects there: the collector
     sees their locals), and before 3.13 on builds without the native
@@ -140,7 +149,8 @@ def thread_stacks():
             # returns)
             frame = frame.f_back
         while frame is not None:
-            made.append(frame)
+            if ident == me:
+                made.append(frame)
             code = frame.f_code
             if os.path.dirname(code.co_filename) != own:  # never objgraph's
                 _record(numbers, fields, read, frame, ident, thread)
@@ -165,18 +175,21 @@ def _record(numbers, fields, read, frame, ident, thread):
 
 
 def _stack_index(stacks):
-    """{address: (short type name, thread, function, file, line,
-    variable)} from thread_stacks' stacks, the innermost frame's for an
-    object several locals hold."""
+    """{address: [short type name, thread, function, file, line,
+    variable, locals holding it]} from thread_stacks' stacks, the
+    innermost frame's for an object several locals hold."""
     index = {}
     if stacks and stacks[1]:
         numbers, fields = stacks[0], stacks[1].split('\0')
         for i in range(len(numbers) // 3):
-            if numbers[3 * i] not in index:
+            rec = index.get(numbers[3 * i])
+            if rec is None:
                 cls, thread, function, filename, variable = \
                     fields[5 * i:5 * i + 5]
-                index[numbers[3 * i]] = (cls, thread, function, filename,
-                                         numbers[3 * i + 1], variable)
+                index[numbers[3 * i]] = [cls, thread, function, filename,
+                                         numbers[3 * i + 1], variable, 1]
+            else:
+                rec[6] += 1
     return index
 
 
@@ -210,6 +223,12 @@ class Namer:
         self.stack_index = _stack_index(self.stacks)
         self.tables = _interpreter_tables() if self.live else {}
         self.short = snap._type_names(True)
+        try:
+            flags = self.g.type_flags()
+        except Exception:  # a graph that records none
+            flags = [0] * len(self.short)
+        self.module_type = [bool(f & _TYPE_IS_MODULE) or name == 'module'
+                            for f, name in zip(flags, self.short)]
         self.imin = snap._immortal_min()
         self._objects = {}
         self._names = {}
@@ -263,8 +282,11 @@ class Namer:
             return '?'
         return self._label(v) or '?'
 
+    def _immortal(self, refcnt):
+        return self.imin is not None and refcnt >= self.imin
+
     def _is_namespace_type(self, t):
-        return self.short[t] == 'module' or self.short[t] in _CLASS_TYPES
+        return self.module_type[t] or self.short[t] in _CLASS_TYPES
 
     def _dict_of(self, u):
         """The node of module or class u's __dict__, or None: a module's
@@ -275,7 +297,7 @@ class Namer:
                  if self.short[g.node(w)[1]] == 'dict']
         if not dicts:
             return None
-        return dicts[-1] if self.short[g.node(u)[1]] == 'module' else dicts[0]
+        return dicts[-1] if self.module_type[g.node(u)[1]] else dicts[0]
 
     def _owner(self, v):
         """(kind, owner node) when dict node v is a module's or a class's
@@ -284,7 +306,7 @@ class Namer:
         for u in g.referrers(v):
             t = g.node(u)[1]
             if self._is_namespace_type(t) and self._dict_of(u) == v:
-                return ('module' if self.short[t] == 'module' else 'class'), u
+                return ('module' if self.module_type[t] else 'class'), u
         return None
 
     def namespace(self, v):
@@ -307,12 +329,15 @@ class Namer:
         if table is not None:
             return 'interpreter', table, None
         rec = self.stack_index.get(addr)
-        if rec is not None and rec[0] == short:
-            _, thread, function, filename, line, variable = rec
+        if rec is not None and rec[0] == short and not self._immortal(
+                refcnt) and refcnt - g.in_degree(v) <= rec[6]:
+            # every reference from outside the graph can be a local's:
+            # None or a str that C code holds too is no thread's root
+            _, thread, function, filename, line, variable, _ = rec
             return 'thread', "thread %r, %s() at %s:%d, local %r" % (
                 thread, function, os.path.basename(filename), line,
-                variable), rec[1:]
-        if short == 'module':
+                variable), tuple(rec[1:6])
+        if self.module_type[t]:
             return 'module', 'module %s' % self._name(v, 'module'), None
         if short in _CLASS_TYPES:
             return 'class', 'class %s' % self._name(v, 'class'), None
@@ -321,7 +346,7 @@ class Namer:
             if owner is not None:
                 kind, u = owner
                 return kind, '%s %s' % (kind, self._name(u, kind)), None
-        if self.imin is not None and refcnt >= self.imin:
+        if self._immortal(refcnt):
             return 'interpreter', 'immortal %s' % short, None
         if refcnt == _SATURATED:
             return 'c', 'C code: references uncounted (saturated)', None
@@ -350,10 +375,7 @@ class Namer:
         """{node: owner} for every module and class (its own owner) and
         their __dict__s (owned by them)."""
         g = self.g
-        flags = g.type_flags()
-        tmask = bytes(bool(f & _TYPE_IS_MODULE) or name == 'module'
-                      or name in _CLASS_TYPES
-                      for f, name in zip(flags, self.short))
+        tmask = bytes(map(self._is_namespace_type, range(len(self.short))))
         found = {}
         ids = array('I')
         ids.frombytes(g.select(None, tmask))
