@@ -24,15 +24,18 @@ frames from ``sys._current_frames()``, each frame's bound locals read in
 place (``_heapgraph.frame_locals``: on 3.11 and 3.12 ``frame.f_locals``
 would make the frame keep a dict of its locals' values, which would
 outlive the variables), thread names from ``threading.enumerate()``.
-Reading them before the capture rather than after lets the capture leave
-out the frame objects doing so creates, and the two objects the records
-go in (``take()``'s exclude): they are never suspects, in this snapshot
-or the next.  The records refer to no other object (addresses and line
-numbers go in an array, names in one string).  Another thread may run
-between the two (the interpreter switches threads every few
-milliseconds): a local rebound in that instant names nothing, since a
-root is matched by address and type.  Only the addresses and names are
-kept, never the values.
+Reading them before the capture rather than after reads them as the
+capture finds them: the capture lets other threads run once it has read
+the heap, and while it waits for another thread's collection.  The frame
+objects the calling thread's reading makes, and the two objects the
+records go in, are left out (``take()``'s exclude): they are never
+suspects, in this snapshot or the next.  Other threads' frame objects
+are let go before the capture (see :func:`thread_stacks`).  The records
+refer to no other object (addresses and line numbers go in an array,
+names in one string).  Another thread may run between the two (the
+interpreter switches threads every few milliseconds): a local rebound in
+that instant names nothing, since a root is matched by address and type.
+Only the addresses and names are kept, never the values.
 """
 
 import builtins
