@@ -23,7 +23,10 @@
  *     their type sequences are equal.  Signatures are hash-consed along the
  *     shortest-path tree, sig(v) = intern(sig(parent(v)), type(v)), so the
  *     work is the number of distinct nodes on the paths, never the sum of
- *     the path lengths (a leaked linked list stays linear);
+ *     the path lengths (a leaked linked list stays linear).  Nodes the
+ *     caller keys (roots by what holds them, modules, classes) add their
+ *     key as one more step of the signature: paths from two threads'
+ *     locals, or through two modules, never share a group;
  *   - cycle groups: components of two nodes or more keyed by their sorted
  *     set of type ids.
  *

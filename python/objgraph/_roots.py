@@ -48,7 +48,6 @@ from . import _heapgraph
 
 __all__ = ['Root']
 
-KINDS = ('module', 'class', 'thread', 'interpreter', 'c')
 _CLASS_TYPES = frozenset(('type', 'ABCMeta', 'EnumType', 'EnumMeta'))
 _SATURATED = 0xFFFFFFFF
 _TYPE_IS_MODULE = 1 << 1  # capture.h: HG_TYPE_IS_MODULE
@@ -390,43 +389,43 @@ class Namer:
         return found
 
     def path_roots(self, paths):
-        """path_root of each path, the objects needed looked up at once
-        (one walk of the collector's lists on a detached snapshot)."""
+        """The :class:`Root` each retention path (node ids, root first)
+        names: the module or class whose globals or attributes hold the
+        rest -- the last on the path, through its __dict__ or itself (the
+        modules in ``sys.modules`` are the roots objgraph users know), named
+        as such even when a thread's local holds it too -- or else the
+        path's root: a thread's local variable, the interpreter, C code.
+        The objects needed are looked up at once (one walk of the
+        collector's lists on a detached snapshot)."""
         holders = []
         for path in paths:
-            holder = path[0]
+            holder = (path[0], False)
             for v in reversed(path):
                 owner = self.namespace(v)
                 if owner is not None:
-                    holder = owner
+                    holder = (owner, True)
                     break
             holders.append(holder)
-        self._fetch(holders)
-        return [self.root(v) for v in holders]
+        self._fetch([v for v, _ in holders])
+        return [self.root(v, namespace) for v, namespace in holders]
 
-    def path_root(self, path):
-        """The :class:`Root` a retention path (node ids, root first)
-        names: the module or class whose globals or attributes hold the
-        rest -- the last on the path, through its __dict__ or itself
-        (the modules in ``sys.modules`` are the roots objgraph users
-        know) -- or else the path's root: a thread's local variable, the
-        interpreter, C code."""
-        for v in reversed(path):
-            owner = self.namespace(v)
-            if owner is not None:
-                return self.root(owner)
-        return self.root(path[0])
-
-    def root(self, v):
-        """Root v's :class:`Root`."""
-        found = self._roots.get(v)
+    def root(self, v, namespace=False):
+        """Root v's :class:`Root`; with ``namespace``, v being a module or
+        a class, named as one whatever holds it."""
+        found = self._roots.get((v, namespace))
         if found is None:
-            kind, text, details = self._named(v)
+            if namespace:
+                kind = 'module' if self.module_type[
+                    self.g.node(v)[1]] else 'class'
+                kind, text, details = kind, '%s %s' % (
+                    kind, self._name(v, kind)), None
+            else:
+                kind, text, details = self._named(v)
             _, _, _, refcnt, _ = self.g.node(v)
             immortal = self.imin is not None and refcnt >= self.imin
             excess = None if immortal or refcnt == _SATURATED else \
                 refcnt - self.g.in_degree(v)
-            found = self._roots[v] = Root(
+            found = self._roots[v, namespace] = Root(
                 kind, text, self.snap._hand_back([v])[0], excess,
                 *(details or ()))
         return found

@@ -204,3 +204,30 @@ def test_reading_the_stacks_leaves_no_garbage_and_no_new_object(app):
     finally:
         gc.enable()
     assert objgraph.leak_suspects(snaps) == []
+
+
+def test_the_same_path_through_two_modules_is_two_groups():
+    a, b = types.ModuleType('roots_a'), types.ModuleType('roots_b')
+    a.registry = [Job(i) for i in range(3)]
+    b.registry = [Job(i) for i in range(2)]
+    sys.modules.update(roots_a=a, roots_b=b)
+    try:
+        with objgraph.snapshot() as snap:
+            groups = {g.root.description: g.count for g in
+                      snap.retention_paths(a.registry + b.registry)}
+        assert groups == {'module roots_a': 3, 'module roots_b': 2}
+    finally:
+        del sys.modules['roots_a'], sys.modules['roots_b']
+
+
+def test_retention_groups_checks_its_keys():
+    with objgraph.snapshot(pin=False) as snap:
+        g = snap._g
+        with pytest.raises(TypeError, match='go together'):
+            g.retention_groups(b'', 0, b'')
+        with pytest.raises(ValueError, match='one key per'):
+            g.retention_groups(b'', 0, [0, 1], bytes(4))
+        with pytest.raises(ValueError, match='ascending'):
+            g.retention_groups(b'', 0, [1, 0], bytes(8))
+        with pytest.raises(ValueError, match='2\\*\\*31'):
+            g.retention_groups(b'', 0, [0], b'\xff' * 4)
