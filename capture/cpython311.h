@@ -36,7 +36,9 @@
 include interp.h, which chooses the header of the version built against"
 #endif
 
+#include "internal/pycore_code.h"
 #include "internal/pycore_dict.h"
+#include "internal/pycore_frame.h"
 #include "internal/pycore_gc.h"
 #include "internal/pycore_interp.h"
 #include "internal/pycore_moduleobject.h"
@@ -170,6 +172,38 @@ static inline Py_ssize_t hg__unicode_sizeof(PyObject *op) {
     }
     return (Py_ssize_t)sizeof(PyCompactUnicodeObject) +
            (a->length + 1) * (Py_ssize_t)a->state.kind;
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+/* A frame object's frame data (Include/internal/pycore_frame.h, 3.11):
+ * f_frame points into the thread's data stack while the function runs,
+ * and into the frame object itself once it has returned, so it is valid
+ * whenever the frame object is.  localsplus holds the arguments, locals,
+ * cells and free variables, named by the code's co_localsplusnames; a
+ * cell slot holds a cell once MAKE_CELL has run, the raw value before. */
+static inline PyCodeObject *hg__frame_code(PyObject *frame) {
+    _PyInterpreterFrame *f = ((PyFrameObject *)frame)->f_frame;
+    return f->f_code;
+}
+
+static inline Py_ssize_t hg__frame_n_locals(PyObject *frame) {
+    return hg__frame_code(frame)->co_nlocalsplus;
+}
+
+static inline PyObject *hg__frame_local(PyObject *frame, Py_ssize_t i,
+                                        PyObject **name) {
+    _PyInterpreterFrame *f = ((PyFrameObject *)frame)->f_frame;
+    PyCodeObject *co = hg__frame_code(frame);
+    PyObject *v = f->localsplus[i];
+    *name = PyTuple_GET_ITEM(co->co_localsplusnames, i);
+    if (v != NULL &&
+        (_PyLocals_GetKind(co->co_localspluskinds, (int)i) &
+         (CO_FAST_CELL | CO_FAST_FREE)) &&
+        PyCell_Check(v)) {
+        v = PyCell_GET(v);
+    }
+    return v;
 }
 
 #endif /* HG_CPYTHON311_H */

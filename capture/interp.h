@@ -129,6 +129,15 @@
  *                                does not compute (call the method)
  *   hg__sys_getsizeof(op)        sys.getsizeof itself (may run code):
  *                                (size_t)-1 with an exception on error
+ *
+ * Frames: a running function's local variables, which the collector does
+ * not see from 3.11 on (frames.c names the roots they hold)
+ *   hg__frame_n_locals(f)        the local slots of frame object f's frame:
+ *                                arguments, locals, cells, free variables
+ *   hg__frame_local(f, i, &name) slot i's value, borrowed (a cell's
+ *                                contents), NULL when unbound; its name,
+ *                                borrowed, in *name.  Reads memory only:
+ *                                no frame's locals dict is made or changed
  */
 #ifndef HG_CAPTURE_INTERP_H
 #define HG_CAPTURE_INTERP_H

@@ -23,7 +23,10 @@
  *     their type sequences are equal.  Signatures are hash-consed along the
  *     shortest-path tree, sig(v) = intern(sig(parent(v)), type(v)), so the
  *     work is the number of distinct nodes on the paths, never the sum of
- *     the path lengths (a leaked linked list stays linear);
+ *     the path lengths (a leaked linked list stays linear).  Nodes the
+ *     caller keys (roots by what holds them, modules, classes) add their
+ *     key as one more step of the signature: paths from two threads'
+ *     locals, or through two modules, never share a group;
  *   - cycle groups: components of two nodes or more keyed by their sorted
  *     set of type ids.
  *
@@ -767,11 +770,44 @@ typedef struct path_groups {
     ranked *groups; /* key = count, key2 = retained, v = example */
 } path_groups;
 
-/* Group the targets (tmask) by the signature of their path from a root;
+/* Nodes told apart in signatures (roots, modules, classes): ids
+ * ascending, key[i] the key of ids[i] (nodes with equal keys are alike).
+ * A keyed node's key enters its signature as one more step just above it,
+ * a pseudo type HG__KEY_TYPE | key that no type id reaches (type ids and
+ * keys are below 2^31): two paths share a signature when their types and
+ * the keys of their keyed nodes are equal. */
+#define HG__KEY_TYPE 0x80000000u
+typedef struct node_keys {
+    const hg_node *ids;
+    const uint32_t *key;
+    size_t n;
+} node_keys;
+
+/* 1 and *key when nk lists w, else 0. */
+static int key_of(const node_keys *nk, hg_node w, uint32_t *key) {
+    size_t lo = 0, hi = nk == NULL ? 0 : nk->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (nk->ids[mid] < w) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (nk != NULL && lo < nk->n && nk->ids[lo] == w) {
+        *key = nk->key[lo];
+        return 1;
+    }
+    return 0;
+}
+
+/* Group the targets (tmask) by the signature of their path from a root:
+ * its type sequence, and the keys of the nodes on it that nk lists;
  * with_retained == 0 leaves every group's retained bytes 0 (and needs no
  * dominator tree). */
 static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
-                             int with_retained, path_groups *out) {
+                             const node_keys *nk, int with_retained,
+                             path_groups *out) {
     hg_graph *g = G(self);
     hg_node n = g->n_nodes;
     const hg_node *parent = self->bfs_parent;
@@ -811,6 +847,13 @@ static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
         while (depth > 0) {
             hg_node w = stack[--depth];
             hg_node above = parent[w] == HG__ROOT ? HG_NONE : sig[parent[w]];
+            uint32_t key;
+            if (key_of(nk, w, &key)) {
+                st = intern_get(&tab, above, HG__KEY_TYPE | key, &above);
+                if (st != HG_OK) {
+                    goto cleanup;
+                }
+            }
             st = intern_get(&tab, above, g->type_id[w], &sig[w]);
             if (st != HG_OK) {
                 goto cleanup;
@@ -870,35 +913,101 @@ cleanup:
 }
 
 const char hg_graph_retention_groups_doc[] =
-    "retention_groups(targets, limit=0, retained=True)\n"
+    "retention_groups(targets, limit=0, keyed=None, keys=None,\n"
+    "                 retained=True)\n"
     "    -> (groups, n_groups, unreached)\n\n"
     "The targets (bytes of uint32 ids or an iterable of int) grouped by the\n"
     "type sequence of their shortest path from a root (one BFS from every\n"
-    "root, kept for the graph).  groups: the first `limit` (0: all) of\n"
+    "root, kept for the graph), and by the keys of the nodes on it: keyed\n"
+    "(node ids, ascending: roots, modules, classes...) and keys (bytes\n"
+    "of native uint32 below 2**31, one per node) tell nodes apart -- paths\n"
+    "through nodes with different keys never share a group; a node not\n"
+    "listed has no key.  groups: the first `limit` (0: all) of\n"
     "(count, retained bytes, example id) per group, most members first, then\n"
     "most bytes, then smallest example; retained bytes count each byte once.\n"
     "n_groups: how many groups there are; unreached: targets no root\n"
     "reaches.  retained=False: every group's retained bytes are 0 (no\n"
     "dominator tree is built), for the examples alone.";
 
-PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args) {
+/* nk from retention_groups' keyed and keys (ids to free with
+ * hg_free(nk->ids, nk->n * sizeof(hg_node) + 1), keys to release
+ * when keys->obj); 0, or -1 with an exception. */
+static int parse_node_keys(GraphObject *self, PyObject *keyed, PyObject *keys,
+                           node_keys *nk, Py_buffer *view) {
+    hg_node *ids = NULL;
+    size_t n = 0;
+    memset(nk, 0, sizeof(*nk));
+    view->obj = NULL;
+    if (keyed == Py_None && keys == Py_None) {
+        return 0;
+    }
+    if (keyed == Py_None || keys == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "retention_groups(): keyed and "
+                                         "keys go together");
+        return -1;
+    }
+    if (parse_ids(self, keyed, "retention_groups() keyed", &ids, &n) < 0) {
+        return -1;
+    }
+    if (hg_get_buffer(keys, view, (size_t)-1, 0, 0, "retention_groups() keys") <
+        0) {
+        hg_free(ids, n * sizeof(hg_node) + 1);
+        return -1;
+    }
+    nk->ids = ids;
+    nk->key = view->buf;
+    nk->n = n;
+    if ((size_t)view->len != n * sizeof(uint32_t)) {
+        PyErr_SetString(PyExc_ValueError, "retention_groups(): one key per "
+                                          "keyed node (native uint32)");
+        goto error;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && ids[i] <= ids[i - 1]) {
+            PyErr_SetString(PyExc_ValueError, "retention_groups(): keyed nodes "
+                                              "must be ascending");
+            goto error;
+        }
+        if (nk->key[i] >= HG__KEY_TYPE) {
+            PyErr_SetString(PyExc_ValueError,
+                            "retention_groups(): a key of 2**31 or more");
+            goto error;
+        }
+    }
+    return 0;
+error:
+    hg_free(ids, n * sizeof(hg_node) + 1);
+    hg_release_buffer(view);
+    view->obj = NULL;
+    memset(nk, 0, sizeof(*nk));
+    return -1;
+}
+
+PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args,
+                                    PyObject *kwds) {
+    static char *kwlist[] = {"targets", "limit", "keyed", "keys", "retained",
+                             NULL};
     hg_graph *g = G(self);
-    PyObject *arg;
+    PyObject *arg, *keyed = Py_None, *keys = Py_None;
     unsigned long long limit = 0;
     int with_retained = 1;
     hg_node *ids = NULL;
     size_t n_ids = 0, n_out;
     uint8_t *tmask = NULL;
     path_groups pg = {0};
+    node_keys nk = {0};
+    Py_buffer kview = {0};
     PyObject *list = NULL, *res = NULL;
     hg_status st;
 
-    if (!PyArg_ParseTuple(args, "O|Kp:retention_groups", &arg, &limit,
-                          &with_retained) ||
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|KOOp:retention_groups",
+                                     kwlist, &arg, &limit, &keyed, &keys,
+                                     &with_retained) ||
         parse_ids(self, arg, "retention_groups()", &ids, &n_ids) < 0) {
         return NULL;
     }
-    if (ensure_bfs(self) < 0 || (with_retained && ensure_retained(self) < 0)) {
+    if (parse_node_keys(self, keyed, keys, &nk, &kview) < 0 ||
+        ensure_bfs(self) < 0 || (with_retained && ensure_retained(self) < 0)) {
         goto cleanup;
     }
     tmask = hg_calloc((size_t)g->n_nodes + 1);
@@ -910,7 +1019,7 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args) {
         for (size_t i = 0; i < n_ids; i++) {
             tmask[ids[i]] = 1;
         }
-        st = group_paths(self, tmask, with_retained, &pg);
+        st = group_paths(self, tmask, nk.n ? &nk : NULL, with_retained, &pg);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "grouping retention paths");
@@ -933,6 +1042,10 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args) {
                             (Py_ssize_t)pg.n_unreached);
     }
 cleanup:
+    if (kview.obj != NULL) {
+        hg_release_buffer(&kview);
+    }
+    hg_free((void *)nk.ids, nk.n * sizeof(hg_node) + 1);
     hg_free(pg.groups, pg.n_groups * sizeof(ranked) + 1);
     hg_free(tmask, (size_t)g->n_nodes + 1);
     hg_free(ids, n_ids * sizeof(hg_node) + 1);

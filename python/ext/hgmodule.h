@@ -93,7 +93,8 @@ PyObject *hg_graph_idom(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_retained(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_top_retained(GraphObject *self, PyObject *args);
 PyObject *hg_graph_type_retained(GraphObject *self, PyObject *arg);
-PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args);
+PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args,
+                                    PyObject *kwds);
 PyObject *hg_graph_path_to_root(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_path_edges(GraphObject *self, PyObject *arg);
 PyObject *hg_graph_find_edges(GraphObject *self, PyObject *args);

@@ -238,6 +238,19 @@ static PyObject *hg_py_attribute_at(PyObject *module, PyObject *args) {
     return res;
 }
 
+#ifdef HG_HAVE_NATIVE_CAPTURE
+PyDoc_STRVAR(frame_locals_doc,
+             "frame_locals(frame) -> list[tuple[str, object]]\n\n"
+             "The bound local variables of a frame (arguments, locals, cell\n"
+             "contents) as (name, value) pairs, read in place: no locals dict\n"
+             "is made or kept by the frame.  Native captures only.");
+
+static PyObject *hg_py_frame_locals(PyObject *module, PyObject *frame) {
+    (void)module;
+    return hg_capture_frame_locals(frame);
+}
+#endif
+
 PyDoc_STRVAR(checksum_doc,
              "checksum(data, seed=0) -> int\n\n"
              "The snapshot format's checksum (XXH64) of a bytes-like object:\n"
@@ -314,6 +327,9 @@ static PyMethodDef hg_methods[] = {
      METH_VARARGS | METH_KEYWORDS, capture_doc},
     {"referent_at", hg_py_referent_at, METH_VARARGS, referent_at_doc},
     {"attribute_at", hg_py_attribute_at, METH_VARARGS, attribute_at_doc},
+#ifdef HG_HAVE_NATIVE_CAPTURE
+    {"frame_locals", hg_py_frame_locals, METH_O, frame_locals_doc},
+#endif
     {"checksum", hg_py_checksum, METH_VARARGS, checksum_doc},
     {"set_num_threads", hg_py_set_num_threads, METH_O, set_num_threads_doc},
     {"num_threads", hg_py_num_threads, METH_NOARGS,

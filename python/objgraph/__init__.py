@@ -42,6 +42,7 @@ from ._leaks import (
                      LeakSuspect,
                      Retainer,
                      RetentionPath,
+                     Root,
                      SnapshotDiff,
                      TypeChange,
                      leak_suspects,
@@ -63,9 +64,10 @@ __license__ = 'MIT'
 
 __all__ = [
     'IS_INTERACTIVE', 'Accumulation', 'CycleGroup', 'LeakSuspect',
-    'LoadedSnapshot', 'NodeInfo', 'Retainer', 'RetentionPath', 'Snapshot',
-    'SnapshotDiff', 'SnapshotError', 'TypeChange', 'at', 'at_addrs', 'by_type',
-    'count', 'find_backref_chain', 'find_ref_chain', 'get_leaking_objects',
+    'LoadedSnapshot', 'NodeInfo', 'Retainer', 'RetentionPath', 'Root',
+    'Snapshot', 'SnapshotDiff', 'SnapshotError', 'TypeChange', 'at',
+    'at_addrs', 'by_type', 'count', 'find_backref_chain', 'find_ref_chain',
+    'get_leaking_objects',
     'get_new_ids', 'growth', 'is_proper_module', 'leak_suspects', 'load',
     'most_common_types', 'show_backrefs', 'show_chain', 'show_growth',
     'show_most_common_types', 'show_refs', 'show_type_graph', 'snapshot',

@@ -146,7 +146,7 @@ def _example_paths(snap):
     is its smallest id)."""
     g = snap._g
     targets = g.select(snap._analysis_mask(), b'\x01' * len(g.type_flags()))
-    groups, _, _ = g.retention_groups(targets, 0, False)
+    groups, _, _ = g.retention_groups(targets, 0, retained=False)
     return [g.path_to_root(example) for _, _, example in groups]
 
 

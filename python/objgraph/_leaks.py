@@ -30,9 +30,10 @@ from array import array
 
 from . import _heapgraph
 from ._names import check_limit, plural, typename_func
+from ._roots import Namer, Root
 
 __all__ = ['Accumulation', 'LeakAnalysis', 'Retainer', 'RetentionPath',
-           'CycleGroup',
+           'Root', 'CycleGroup',
            'SnapshotDiff', 'TypeChange', 'LeakSuspect', 'leak_suspects',
            'write_sized_type_table']
 
@@ -92,16 +93,22 @@ class RetentionPath:
     ``retained_bytes``: what freeing all of them would free, each byte
     counted once; ``example``: one path, root first (objects when the
     snapshot is pinned, ids when detached).  Draw it with
-    ``snap.show_chain(group.example)``.
+    ``snap.show_chain(group.example)``.  ``root``: the :class:`Root` that
+    holds the group's objects -- every path of a group starts at a root
+    of the same kind and description (``"thread 'worker-1', run() at
+    app.py:12, local 'jobs'"``, ``'module app'``...); the example's root
+    for the figures (``root.object``, ``root.refcount_excess``).
     """
 
-    __slots__ = ('signature', 'count', 'retained_bytes', 'example')
+    __slots__ = ('signature', 'count', 'retained_bytes', 'example', 'root')
 
-    def __init__(self, signature, count, retained_bytes, example):
+    def __init__(self, signature, count, retained_bytes, example,
+                 root=None):
         self.signature = signature
         self.count = count
         self.retained_bytes = retained_bytes
         self.example = example
+        self.root = root
 
     def __repr__(self):
         return '<RetentionPath %s, %s: %s>' % (
@@ -288,7 +295,7 @@ class LeakAnalysis:
 
     # -- roots and garbage ---------------------------------------------------
 
-    def roots(self):
+    def roots(self, named=False):
         """Objects referenced from outside the snapshot's graph.
 
         A root's reference count exceeds the references the graph holds
@@ -301,8 +308,52 @@ class LeakAnalysis:
             ...     roots = snap.roots()
             >>> sys.modules in roots
             True
+
+        ``named=True``: :class:`Root` objects instead, each saying what
+        holds the root -- its ``kind`` (``'module'``, ``'class'``,
+        ``'thread'``, ``'interpreter'`` or ``'c'``), a ``description``
+        (``'module app'``, ``'class app.Cache'``, ``"thread 'worker-1',
+        run() at app.py:12, local 'jobs'"``, ``'sys.modules'``, ``'C code:
+        +1 reference'``), the ``object`` (its address on a detached or
+        loaded snapshot) and its ``refcount_excess``:
+
+            >>> with objgraph.snapshot() as snap:
+            ...     named = snap.roots(named=True)
+            >>> [r.kind for r in named if r.object is sys.modules]
+            ['interpreter']
+
+        Thread stacks are read when the snapshot is taken; a snapshot
+        loaded from a file does not record them (its thread roots are
+        described as held from C).
         """
-        return self._hand_back(_ids(self._g.roots()))
+        ids = _ids(self._g.roots())
+        if not named:
+            return self._hand_back(ids)
+        namer = Namer(self)
+        namer.prefetch(ids)
+        return [namer.root(v) for v in ids]
+
+    def _root_keys(self):
+        """What tells retention paths apart besides their types, for
+        retention_groups: (node ids, ascending, as bytes; the key number of
+        each, as bytes).  Every root is keyed by its :class:`Root` kind and
+        description (a C root's count left out: roots alike share a key),
+        and every module and class, and its __dict__, by the module or
+        class.  Computed once."""
+        found = self._masks.get('root keys')
+        if found is None:
+            namer = Namer(self)
+            numbers = {}
+            keyed = {v: numbers.setdefault(namer.key(v), len(numbers))
+                     for v in _ids(self._g.roots(False))}
+            for v, owner in namer.namespaces().items():
+                if v not in keyed:
+                    keyed[v] = numbers.setdefault(('node', owner),
+                                                  len(numbers))
+            ids = array('I', sorted(keyed))
+            keys = array('I', (keyed[v] for v in ids))
+            found = self._masks['root keys'] = (ids.tobytes(), keys.tobytes())
+        return found
 
     def unreachable(self):
         """Tracked objects no root reaches: cyclic garbage awaiting the
@@ -453,7 +504,10 @@ class LeakAnalysis:
         (on a detached or loaded snapshot, of addresses too).
         One breadth-first search from every root gives each object its
         shortest path; objects whose paths have the same sequence of types
-        form one :class:`RetentionPath` group.  Returns the ``limit``
+        and start at roots of the same kind and description (the same
+        module, class, or thread, function and local variable: see
+        :meth:`roots`) form one :class:`RetentionPath` group, whose
+        ``root`` says what holds it.  Returns the ``limit``
         largest groups (None: all), most objects first.  Objects no root
         reaches (garbage) are in no group.
 
@@ -464,9 +518,16 @@ class LeakAnalysis:
         """
         check_limit(limit)
         targets = self._target_ids(typename_or_objects, 'typename_or_objects')
-        groups, _, _ = self._g.retention_groups(targets, limit or 0)
-        return [self._retention_path(count, retained, example)
-                for count, retained, example in groups]
+        roots, keys = self._root_keys()
+        groups, _, _ = self._g.retention_groups(targets, limit or 0, roots,
+                                                keys)
+        paths = [self._retention_path(count, retained, example)
+                 for count, retained, example in groups]
+        g = self._g
+        for group, root in zip(paths, Namer(self).path_roots(
+                [g.path_to_root(example) for _, _, example in groups])):
+            group.root = root
+        return paths
 
     def _retention_path(self, count, retained, example):
         path = self._g.path_to_root(example)

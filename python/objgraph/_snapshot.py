@@ -14,7 +14,7 @@ import time
 import weakref
 from array import array
 
-from . import _draw, _heapgraph
+from . import _draw, _heapgraph, _roots
 from ._leaks import LeakAnalysis, write_sized_type_table
 from ._names import (
     check_callable,
@@ -738,8 +738,24 @@ def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
         # the portable capture finds frozen objects only by walking
         # (nothing public lists them), and objgraph counts them
         nodes_only = False
+    stacks = None
+    if own and not nodes_only:
+        # every thread's locals, read just before the heap is frozen; the
+        # frame objects that reading makes are left out (_roots)
+        stacks, made = _roots.thread_stacks()
+        exclude = (*exclude, *made, stacks, *stacks)
+        del made
     if own:
         exclude = (*exclude, *_own_objects())
-    return Snapshot(_heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
-                                       nodes_only=nodes_only, sizes=sizes,
-                                       gc_timeout=gc_timeout))
+    try:
+        graph = _heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
+                                   nodes_only=nodes_only, sizes=sizes,
+                                   gc_timeout=gc_timeout)
+    finally:
+        # the frame objects made above, this function's among them, are
+        # dropped before it returns: one still referenced then would keep
+        # this function's locals, exclude included (a cycle)
+        exclude = None
+    snap = Snapshot(graph)
+    snap._stacks = stacks
+    return snap
