@@ -985,8 +985,8 @@ error:
 
 PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args,
                                     PyObject *kwds) {
-    static char *kwlist[] = {"targets", "limit", "keyed", "keys", "retained",
-                             NULL};
+    static char *kwlist[] = {"targets", "limit",    "keyed",
+                             "keys",    "retained", NULL};
     hg_graph *g = G(self);
     PyObject *arg, *keyed = Py_None, *keys = Py_None;
     unsigned long long limit = 0;
