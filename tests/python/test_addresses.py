@@ -69,8 +69,11 @@ def test_chain_searches_run_over_addresses(detached):
     assert chain == [id(holder), id(holder['items']), id(item)]
     forward = snap.find_ref_chain(id(holder),
                                   lambda a: a == id(item.payload))
-    assert forward == [id(holder), id(holder['items']), id(item),
-                       id(item.payload)]
+    # (before 3.11 the instance's __dict__ is a node between it and its
+    # payload)
+    assert forward[:2] == [id(holder), id(holder['items'])]
+    assert forward[-1] == id(item.payload)
+    assert len(forward) == (4 if sys.version_info >= (3, 11) else 5)
 
 
 def test_an_unknown_address_is_refused_by_name(detached):

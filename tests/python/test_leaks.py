@@ -530,7 +530,7 @@ def test_long_dict_keys_are_cut_short_inside_their_quotes(quiet_gc,
 # -- our own text: 1 object, 2 objects ---------------------------------------
 
 class Single:
-    pass
+    __slots__ = ('other',)  # no __dict__ in a cycle on any version
 
 
 def test_one_of_a_thing_is_singular_in_our_own_text(quiet_gc):

@@ -119,7 +119,10 @@ def test_module_class_interpreter_and_c_roots_are_named(app):
     cls = 'class %s.Cache' % Cache.__module__
     assert cls in groups, list(groups)
     assert groups[cls].count == 6 and groups[cls].root.kind == 'class'
-    assert groups['C code: +1 reference'].count == 8
+    # before 3.11 worker-1's stack is a frame object, which the thread
+    # state holds from C: its 30 Jobs are held from C as well
+    assert groups['C code: +1 reference'].count == (
+        8 if sys.version_info >= (3, 11) else 8 + 30)
 
 
 @needs_frames
