@@ -218,23 +218,4 @@ static inline PyCodeObject *hg__frame_code(PyObject *frame) {
     return f->f_code;
 }
 
-static inline Py_ssize_t hg__frame_n_locals(PyObject *frame) {
-    return hg__frame_code(frame)->co_nlocalsplus;
-}
-
-static inline PyObject *hg__frame_local(PyObject *frame, Py_ssize_t i,
-                                        PyObject **name) {
-    _PyInterpreterFrame *f = ((PyFrameObject *)frame)->f_frame;
-    PyCodeObject *co = hg__frame_code(frame);
-    PyObject *v = f->localsplus[i];
-    *name = PyTuple_GET_ITEM(co->co_localsplusnames, i);
-    if (v != NULL &&
-        (_PyLocals_GetKind(co->co_localspluskinds, (int)i) &
-         (CO_FAST_CELL | CO_FAST_FREE)) &&
-        PyCell_Check(v)) {
-        v = PyCell_GET(v);
-    }
-    return v;
-}
-
 #endif /* HG_CPYTHON312_H */
