@@ -175,16 +175,6 @@ static inline int hg__shared_keys_class(PyTypeObject *tp) {
            ((PyHeapTypeObject *)tp)->ht_cached_keys != NULL;
 }
 
-/* The name of inline value i of an instance of tp (hg__shared_keys_class),
- * borrowed, or NULL. */
-static inline PyObject *hg__plain_key(PyTypeObject *tp, Py_ssize_t i) {
-    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
-    if (i < 0 || i >= keys->dk_nentries) {
-        return NULL;
-    }
-    return DK_UNICODE_ENTRIES(keys)[i].me_key;
-}
-
 /* ---- sizes ------------------------------------------------------------- */
 
 /* sys.getsizeof(o) in 3.13 (Python/sysmodule.c _PySys_GetSizeOf) is

@@ -406,6 +406,19 @@ static inline Py_ssize_t hg__set_sizeof(PyObject *op) {
     return res;
 }
 
+/* ---- attribute names of inline values -----------------------------------
+ * The same in each version: the class's shared keys name the slots. */
+
+/* The name of inline value i of an instance of tp (hg__shared_keys_class),
+ * borrowed, or NULL. */
+static inline PyObject *hg__plain_key(PyTypeObject *tp, Py_ssize_t i) {
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    if (i < 0 || i >= keys->dk_nentries) {
+        return NULL;
+    }
+    return DK_UNICODE_ENTRIES(keys)[i].me_key;
+}
+
 /* ---- a running frame's locals (frames.c) ---------------------------------
  * The frame's code object is where the versions differ (each version
  * header defines hg__frame_code); its slots are read alike. */
