@@ -293,9 +293,12 @@ def test_the_canary_s_own_allocations_are_never_suspects(tmp_path):
                       for frame in site['frames']]
             assert not any(f.startswith(canary_file + ':')
                            for f in frames), (s['typename'], frames)
-            # no type gains objects after the warm-up (the first
-            # interval, which leak_suspects does not count as growth)
-            assert s['counts'][-1] <= s['counts'][1], (
+            # no type keeps gaining objects after the warm-up (the first
+            # interval, which leak_suspects does not count as growth): a
+            # canary allocating per round would gain one or more in each
+            # later interval; one stray object (a str some C code interned
+            # once, now that untracked objects count) is not that
+            assert s['counts'][-1] - s['counts'][1] <= 1, (
                 s['typename'], s['counts'], s['paths'])
 
 
