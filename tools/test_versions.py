@@ -12,6 +12,12 @@ tests against objgraph 3.7.0, at ``--ref``, included) and
 docs/run_doctests.py with it.  3.11 runs a second time with the portable
 capture forced (OBJGRAPH_CAPTURE=portable).
 
+The environments are set up one after the other; the runs then go
+``--jobs`` at a time (default: 2, or 1 on a one-core machine), each in a
+temporary directory of its own (pytest's ``--basetemp``), its output
+kept in build/test-logs/ and printed whole when it ends, so that two
+runs' lines never mix.
+
 One line per run says what ran and how it ended, e.g.::
 
     == suite on CPython 3.12.1 (capture: portable): passed (...)
@@ -22,6 +28,7 @@ the others gave; the exit status is 1 if any failed (or if no CPython
 """
 
 import argparse
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -32,6 +39,7 @@ import pythons  # tools/, beside this file
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEPS = ['scikit-build-core', 'cmake', 'ninja', 'pytest', 'hypothesis',
         'graphviz']
+LOGS = os.path.join(ROOT, 'build', 'test-logs')
 PORTABLE_ON = (3, 11)  # the one version also run with the portable capture
 CAPTURE_PROBE = ('import objgraph\n'
                  'with objgraph.snapshot() as s:\n'
@@ -49,18 +57,19 @@ def interpreters():
     return dict(sorted(chosen.items()))
 
 
-def run(cmd, env=None, cwd=ROOT):
-    """Run cmd, its output going to ours; (ok, its last non-empty
-    line)."""
-    print('$', ' '.join(cmd), flush=True)
+def run(cmd, env=None, cwd=ROOT, out=None):
+    """Run cmd, its output going to ``out`` (default: ours); (ok, its
+    last non-empty line)."""
+    out = out or sys.stdout
+    print('$', ' '.join(cmd), file=out, flush=True)
     last = ''
     with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True) as proc:
         for line in proc.stdout:
-            sys.stdout.write(line)
+            out.write(line)
             if line.strip():
                 last = line.strip()
-        sys.stdout.flush()
+        out.flush()
     return proc.returncode == 0, last
 
 
@@ -96,20 +105,32 @@ def capture_kind(python, env):
     return out.stdout.strip() if out.returncode == 0 else 'unknown'
 
 
-def test(python, version, env, ref, images):
-    """The suite and the doctests with python under env: the lines that
-    say how each ended."""
+def test(python, version, env, ref, name):
+    """The suite and the doctests with python under env, the run called
+    ``name`` (its log, pictures and temporary files are build/*-name):
+    (the lines that say how each ended, the run's whole output)."""
     env = dict(env, OBJGRAPH_REF_PATH=ref)
     kind = capture_kind(python, env)
+    images = os.path.join(ROOT, 'build', 'docs-images-' + name)
+    basetemp = os.path.join(ROOT, 'build', 'pytest-tmp-' + name)
+    os.makedirs(LOGS, exist_ok=True)
+    log_path = os.path.join(LOGS, name + '.log')
     lines = []
+    with open(log_path, 'w') as out:
+        _test(python, version, env, kind, images, basetemp, out, lines)
+    with open(log_path) as f:
+        return lines, f.read()
+
+
+def _test(python, version, env, kind, images, basetemp, out, lines):
     for what, cmd, cwd in (
             ('suite', [python, '-m', 'pytest', '-q', '-p',
-                       'no:cacheprovider', '.'],
+                       'no:cacheprovider', '--basetemp', basetemp, '.'],
              os.path.join(ROOT, 'tests', 'python')),
             ('doctests', [python, os.path.join('docs', 'run_doctests.py'),
                           '--images', images], ROOT)):
         t0 = time.monotonic()
-        ok, last = run(cmd, env=env, cwd=cwd)
+        ok, last = run(cmd, env=env, cwd=cwd, out=out)
         line = '== %s on CPython %s (capture: %s): %s' % (
             what, version, kind, 'passed' if ok else 'FAILED')
         if what == 'suite':  # pytest's summary: "394 passed, ... in 219s"
@@ -118,22 +139,27 @@ def test(python, version, env, ref, images):
             outcome = last[len('FAILED ('):-1] + '; ' if (
                 last.startswith('FAILED (')) else ''
             line += ' (%s%.0f s)' % (outcome, time.monotonic() - t0)
-        print(line, flush=True)
+        print(line, file=out, flush=True)
         lines.append((ok, line))
-    return lines
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--ref', required=True,
                         help='objgraph 3.7.0 (objgraph.py), the reference')
+    parser.add_argument('--jobs', type=int,
+                        default=min(2, os.cpu_count() or 1),
+                        help='runs at a time (default: %(default)s)')
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error('--jobs must be at least 1, not %d' % args.jobs)
     ref = os.path.abspath(args.ref)
     t0 = time.monotonic()
     found = interpreters()
     results = []
     if not found:
         results.append((False, '== no CPython >= 3.10 found'))
+    runs = []  # (python, version, env, name)
     for key, (path, version) in found.items():
         print('== CPython %s: %s' % (version, path), flush=True)
         python = setup(path, version, key)
@@ -143,11 +169,22 @@ def main(argv=None):
             continue
         env = dict(os.environ)
         env.pop('OBJGRAPH_CAPTURE', None)
-        images = os.path.join(ROOT, 'build', 'docs-images-%d.%d' % key)
-        results += test(python, version, env, ref, images)
+        name = '%d.%d' % key
+        runs.append((python, version, env, name))
         if key == PORTABLE_ON:
-            env['OBJGRAPH_CAPTURE'] = 'portable'
-            results += test(python, version, env, ref, images + '-portable')
+            runs.append((python, version,
+                         dict(env, OBJGRAPH_CAPTURE='portable'),
+                         name + '-portable'))
+    print('== %d runs, %d at a time; logs in %s' % (
+        len(runs), args.jobs, os.path.relpath(LOGS, ROOT)), flush=True)
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(test, python, version, env, ref, name)
+                   for python, version, env, name in runs]
+        for future in concurrent.futures.as_completed(futures):
+            sys.stdout.write(future.result()[1])
+            sys.stdout.flush()
+        for future in futures:  # the summary in the order of the runs
+            results += future.result()[0]
     print('\n== %d runs in %.0f s:' % (len(results), time.monotonic() - t0))
     for _, line in results:
         print(line)

@@ -60,6 +60,7 @@ from ._files import _CLASS_TYPES, SnapshotError, load
 from ._leaks import LeakAnalysis, leak_suspects
 from ._names import check_type, plural
 from ._snapshot import _ids, take
+from ._snapshot import _own_objects as _live_own_objects
 
 __all__ = ['Canary', 'current', 'start', 'stop']
 
@@ -634,7 +635,8 @@ class Canary:
         report['analysis_seconds'] = time.perf_counter() - t0
         if snap is not None and report['suspects'] and self.samples:
             t0 = time.perf_counter()
-            _allocation_sites(snap, load(window[0]), report, self.samples)
+            _allocation_sites(snap, load(window[0]), report, self.samples,
+                              self._machinery(report))
             report['sampling_seconds'] = time.perf_counter() - t0
 
     def _record_memory(self, report, nbytes):
@@ -836,7 +838,7 @@ def _example(loaded, path):
     return ' -> '.join(parts)
 
 
-def _allocation_sites(snap, oldest, report, samples):
+def _allocation_sites(snap, oldest, report, samples, machinery):
     """Where a sample of each suspect's instances were allocated, from
     tracemalloc.
 
@@ -847,7 +849,11 @@ def _allocation_sites(snap, oldest, report, samples):
     looked up in the collector's lists by the addresses and types the
     detached snapshot recorded (one walk for every suspect, GIL held, no
     capture), never by dereferencing an address; an instance freed since
-    is counted as ``gone``.
+    is counted as ``gone``, and so is an object at its address that is
+    objgraph's own now (``machinery``, the canary's objects, or a live
+    snapshot's): the instance was freed and the canary's work since
+    reused its memory, so that object's allocation site is not the
+    suspect's.
     """
     g = snap._g
     newcomers = g.match(oldest._g, snap._mask(), False)
@@ -866,12 +872,13 @@ def _allocation_sites(snap, oldest, report, samples):
         picks.append(list(ids[::step][:samples]))
     flat = [v for ids in picks for v in ids]
     objs = g.objects(flat) if flat else []
+    ours = {id(o) for o in itertools.chain(machinery, _live_own_objects())}
     at = 0
     for entry, ids, origin in zip(report['suspects'], picks, origins):
         sites = collections.Counter()
         untraced = gone = 0
         for obj in objs[at:at + len(ids)]:
-            if obj is None:
+            if obj is None or id(obj) in ours:
                 gone += 1
                 continue
             frames = _traceback_of(obj)

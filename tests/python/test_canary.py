@@ -277,15 +277,15 @@ def test_the_canary_s_own_allocations_are_never_suspects(tmp_path):
     tracemalloc.start(10)
     try:
         canary = objgraph.canary.start(interval=3600, directory=tmp_path,
-                                       keep=4, limit=None)
-        for i in range(7):
+                                       keep=3, limit=None)
+        for i in range(5):
             canary.trigger()
             _wait_rounds(canary, i + 1)
         assert canary.stop()
     finally:
         tracemalloc.stop()
     reports = _reports_on_disk(tmp_path)
-    assert len(reports) == 4 and all(len(r['window']) >= 3
+    assert len(reports) == 3 and all(len(r['window']) >= 3
                                      for r in reports)
     for report in reports:
         for s in report['suspects']:
