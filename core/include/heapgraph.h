@@ -437,6 +437,12 @@ typedef struct hg_snapfile_data {
     uint64_t n_edge_labels;
     const uint64_t *edge_label_edges;
     hg_strtab edge_labels;
+    /* Optional notes on nodes, for the reader to name roots the way the
+     * capture did (what a thread's local or a class's module was):
+     * node note_nodes[i] (ids strictly ascending) has note notes[i]. */
+    hg_node n_notes;
+    const hg_node *note_nodes;
+    hg_strtab notes;
     /* The format version of the file read (1 to HG_SNAPFILE_VERSION): the
      * meaning of the edge labels depends on it (docs/snapshot-format.rst).
      * Ignored by the writer, which writes HG_SNAPFILE_VERSION. */

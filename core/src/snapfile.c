@@ -110,7 +110,9 @@ enum section_kind {
     SEC_EDGE_LABEL_EDGES = 14, /* optional: dict keys of references */
     SEC_EDGE_LABEL_TEXT = 15,
     SEC_NODE_SIZE_OVER = 16, /* version 2; only when a size >= UINT32_MAX */
-    SEC_N_KNOWN = 17,
+    SEC_NOTE_NODES = 17,     /* optional: notes on nodes (root names) */
+    SEC_NOTE_TEXT = 18,
+    SEC_N_KNOWN = 19,
 };
 
 /* Kinds a version 1 file may hold: version 1 readers knew 1..15, and
@@ -135,6 +137,8 @@ static const char *const section_names[SEC_N_KNOWN] = {
     "edge_label_edges",
     "edge_label_text",
     "node_size_over",
+    "note_nodes",
+    "note_text",
 };
 
 /* The fixed header, as stored (native byte order, no implicit padding). */
@@ -352,6 +356,16 @@ static int strtab_ok(const hg_strtab *s, uint64_t count) {
     return 1;
 }
 
+/* Whether the count node ids are strictly ascending and < n. */
+static int ids_ascending(const hg_node *ids, uint64_t count, hg_node n) {
+    for (uint64_t i = 0; i < count; i++) {
+        if (ids[i] >= n || (i > 0 && ids[i] <= ids[i - 1])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static hg_status check_data(const hg_snapfile_data *d, char *why,
                             size_t n_why) {
     const hg_graph *g = d->graph;
@@ -405,12 +419,16 @@ static hg_status check_data(const hg_snapfile_data *d, char *why,
         set_why(why, n_why, "labels without node ids");
         return HG_EINVAL;
     }
-    for (hg_node i = 0; i < d->n_labels; i++) {
-        if (d->label_nodes[i] >= n ||
-            (i > 0 && d->label_nodes[i] <= d->label_nodes[i - 1])) {
-            set_why(why, n_why, "label node ids must be ascending and < %u", n);
-            return HG_EINVAL;
-        }
+    if (!ids_ascending(d->label_nodes, d->n_labels, n)) {
+        set_why(why, n_why, "label node ids must be ascending and < %u", n);
+        return HG_EINVAL;
+    }
+    if (!strtab_ok(&d->notes, d->n_notes) ||
+        (d->n_notes > 0 && d->note_nodes == NULL) ||
+        !ids_ascending(d->note_nodes, d->n_notes, n)) {
+        set_why(why, n_why,
+                "invalid notes: node ids must be ascending and < %u", n);
+        return HG_EINVAL;
     }
     if (!strtab_ok(&d->edge_labels, d->n_edge_labels) ||
         (d->n_edge_labels > 0 && d->edge_label_edges == NULL)) {
@@ -658,6 +676,12 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
         sec[ns++] =
             (wsection){.kind = SEC_EDGE_LABEL_TEXT, .strtab = &d->edge_labels};
     }
+    if (d->n_notes > 0) {
+        sec[ns++] = (wsection){.kind = SEC_NOTE_NODES,
+                               .data = d->note_nodes,
+                               .length = (uint64_t)d->n_notes * 4};
+        sec[ns++] = (wsection){.kind = SEC_NOTE_TEXT, .strtab = &d->notes};
+    }
     for (uint32_t i = 0; i < ns; i++) {
         if (sec[i].strtab != NULL &&
             pack_strtab(sec[i].strtab, &sec[i]) != HG_OK) {
@@ -691,9 +715,11 @@ hg_status hg_snapfile_write(const char *path, const hg_snapfile_data *d,
     for (uint32_t i = 0; i < ns; i++) {
         off = align8(off);
         table[i].kind = sec[i].kind;
-        /* edge labels are optional: a reader may skip them */
+        /* edge labels and notes are optional: a reader may skip them */
         table[i].flags = sec[i].kind == SEC_EDGE_LABEL_EDGES ||
-                                 sec[i].kind == SEC_EDGE_LABEL_TEXT
+                                 sec[i].kind == SEC_EDGE_LABEL_TEXT ||
+                                 sec[i].kind == SEC_NOTE_NODES ||
+                                 sec[i].kind == SEC_NOTE_TEXT
                              ? 0
                              : HG__SECTION_REQUIRED;
         table[i].offset = off;
@@ -842,6 +868,32 @@ static int parse_strtab(const uint8_t *p, uint64_t len, uint64_t count,
 }
 
 /* Validate the bytes [base, base + len) and fill f; 0 or -1 with why set. */
+/* The optional notes (a pair of sections, or neither) into d. */
+static int parse_notes(const entry *nodes, const entry *text,
+                       const uint8_t *base, hg_node n, hg_snapfile_data *d,
+                       char *why, size_t n_why) {
+    if (nodes == NULL && text == NULL) {
+        return 0;
+    }
+    if (nodes == NULL || text == NULL) {
+        set_why(why, n_why, "note sections must come in pairs");
+        return -1;
+    }
+    if (nodes->length % 4 != 0 || nodes->length / 4 > n) {
+        set_why(why, n_why, "section note_nodes: %llu bytes for %u nodes",
+                (unsigned long long)nodes->length, n);
+        return -1;
+    }
+    d->n_notes = (hg_node)(nodes->length / 4);
+    d->note_nodes = (const hg_node *)(base + nodes->offset);
+    if (!ids_ascending(d->note_nodes, d->n_notes, n)) {
+        set_why(why, n_why, "note node ids out of range or out of order");
+        return -1;
+    }
+    return parse_strtab(base + text->offset, text->length, d->n_notes,
+                        &d->notes, "note_text", why, n_why);
+}
+
 static int parse(hg_snapfile *f, char *why, size_t n_why) {
     const uint8_t *base = f->base;
     uint64_t len = f->len, end, n, m, n_saturated = 0;
@@ -974,7 +1026,8 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
         int optional = ((k == SEC_LABEL_NODES || k == SEC_LABEL_TEXT) &&
                         h.n_labels == 0) ||
                        k == SEC_EDGE_LABEL_EDGES || k == SEC_EDGE_LABEL_TEXT ||
-                       k == SEC_NODE_SIZE_OVER;
+                       k == SEC_NODE_SIZE_OVER || k == SEC_NOTE_NODES ||
+                       k == SEC_NOTE_TEXT;
         if (found[k] == NULL && !optional) {
             set_why(why, n_why, "section %s is missing", section_names[k]);
             return -1;
@@ -1125,13 +1178,9 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
     d->n_labels = h.n_labels;
     if (found[SEC_LABEL_NODES] != NULL && found[SEC_LABEL_TEXT] != NULL) {
         const hg_node *ids = AT(SEC_LABEL_NODES);
-        for (uint32_t i = 0; i < h.n_labels; i++) {
-            if (ids[i] >= n || (i > 0 && ids[i] <= ids[i - 1])) {
-                set_why(why, n_why,
-                        "label %u: node id %u out of range or out of order", i,
-                        ids[i]);
-                return -1;
-            }
+        if (!ids_ascending(ids, h.n_labels, n)) {
+            set_why(why, n_why, "label node ids out of range or out of order");
+            return -1;
         }
         d->label_nodes = ids;
         if (parse_strtab(AT(SEC_LABEL_TEXT), found[SEC_LABEL_TEXT]->length,
@@ -1172,6 +1221,10 @@ static int parse(hg_snapfile *f, char *why, size_t n_why) {
     } else if (found[SEC_EDGE_LABEL_EDGES] != NULL ||
                found[SEC_EDGE_LABEL_TEXT] != NULL) {
         set_why(why, n_why, "edge label sections must come in pairs");
+        return -1;
+    }
+    if (parse_notes(found[SEC_NOTE_NODES], found[SEC_NOTE_TEXT], base, n, d,
+                    why, n_why) < 0) {
         return -1;
     }
 #undef AT

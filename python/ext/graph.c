@@ -1443,6 +1443,7 @@ static PyMethodDef Graph_methods[] = {
     {"file_info", (PyCFunction)hg_graph_file_info, METH_NOARGS,
      hg_graph_file_info_doc},
     {"labels", (PyCFunction)hg_graph_labels, METH_NOARGS, hg_graph_labels_doc},
+    {"notes", (PyCFunction)hg_graph_notes, METH_NOARGS, hg_graph_notes_doc},
     {"edge_labels", (PyCFunction)hg_graph_edge_labels, METH_NOARGS,
      hg_graph_edge_labels_doc},
     {"shown_filter", (PyCFunction)hg_graph_shown_filter, METH_O,

@@ -116,10 +116,12 @@ extern PyObject *hg_FileError;
 PyObject *hg_graph_save(GraphObject *self, PyObject *args);
 PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused);
 PyObject *hg_graph_labels(GraphObject *self, PyObject *unused);
+PyObject *hg_graph_notes(GraphObject *self, PyObject *unused);
 PyObject *hg_graph_edge_labels(GraphObject *self, PyObject *unused);
 PyObject *hg_py_load(PyObject *module, PyObject *args, PyObject *kwargs);
 void hg_graph_release_file(GraphObject *self);
 extern const char hg_graph_save_doc[], hg_graph_file_info_doc[],
-    hg_graph_labels_doc[], hg_graph_edge_labels_doc[], hg_load_doc[];
+    hg_graph_labels_doc[], hg_graph_notes_doc[], hg_graph_edge_labels_doc[],
+    hg_load_doc[];
 
 #endif /* HG_MODULE_H */

@@ -135,28 +135,32 @@ static PyObject *unpack_strings(const hg_strtab *t) {
 
 const char hg_graph_save_doc[] =
     "save(path, label_ids, labels, runtime, producer, created,\n"
-    "     edge_label_edges=b'', edge_labels=())\n\n"
+    "     edge_label_edges=b'', edge_labels=(), note_ids=b'', notes=())\n\n"
     "Write the graph to path atomically (core hg_snapfile_write): node\n"
     "table, forward CSR, type table, and labels[i] for node label_ids[i]\n"
     "(bytes of ascending uint32 ids); edge_labels[i] for the reference\n"
     "edge_label_edges[i] (bytes of ascending uint64 indices into the\n"
-    "forward CSR).  Raises FileError(reason) when the file cannot be\n"
+    "forward CSR); notes[i] for node note_ids[i] (bytes of ascending\n"
+    "uint32 ids).  Raises FileError(reason) when the file cannot be\n"
     "written; nothing is left behind then.";
 
 PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
     PyObject *path = NULL, *ids_obj, *labels_obj, *res = NULL;
     PyObject *edges_obj = NULL, *edge_labels_obj = NULL;
+    PyObject *note_ids_obj = NULL, *notes_obj = NULL;
     const char *runtime, *producer;
     double created;
-    Py_buffer ids = {0}, edges = {0};
+    Py_buffer ids = {0}, edges = {0}, note_ids = {0};
     packed_strings shorts = {0}, longs = {0}, labels = {0}, elabels = {0};
+    packed_strings notes = {0};
     hg_snapfile_data d;
     char why[512];
     hg_status st;
 
-    if (!PyArg_ParseTuple(args, "O&OOssd|OO:save", PyUnicode_FSConverter, &path,
-                          &ids_obj, &labels_obj, &runtime, &producer, &created,
-                          &edges_obj, &edge_labels_obj)) {
+    if (!PyArg_ParseTuple(args, "O&OOssd|OOOO:save", PyUnicode_FSConverter,
+                          &path, &ids_obj, &labels_obj, &runtime, &producer,
+                          &created, &edges_obj, &edge_labels_obj, &note_ids_obj,
+                          &notes_obj)) {
         return NULL;
     }
     if (self->nodes_only) {
@@ -186,6 +190,19 @@ PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
                         "edge_label_edges given without edge_labels");
         goto cleanup;
     }
+    if (note_ids_obj != NULL &&
+        hg_get_buffer(note_ids_obj, &note_ids, (size_t)-1, 0, 0, "note_ids") <
+            0) {
+        goto cleanup;
+    }
+    if (note_ids.len % sizeof(hg_node) != 0) {
+        PyErr_SetString(PyExc_ValueError, "note_ids: not a uint32 array");
+        goto cleanup;
+    }
+    if (note_ids.len > 0 && notes_obj == NULL) {
+        PyErr_SetString(PyExc_TypeError, "note_ids given without notes");
+        goto cleanup;
+    }
     if (pack_strings(self->cap.short_names, self->cap.n_types, &shorts,
                      "short names") < 0 ||
         pack_strings(self->cap.long_names, self->cap.n_types, &longs,
@@ -194,7 +211,10 @@ PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
                      "labels") < 0 ||
         (edges.len > 0 &&
          pack_strings(edge_labels_obj, edges.len / (Py_ssize_t)sizeof(uint64_t),
-                      &elabels, "edge_labels") < 0)) {
+                      &elabels, "edge_labels") < 0) ||
+        (note_ids.len > 0 &&
+         pack_strings(notes_obj, note_ids.len / (Py_ssize_t)sizeof(hg_node),
+                      &notes, "notes") < 0)) {
         goto cleanup;
     }
     memset(&d, 0, sizeof(d));
@@ -210,6 +230,9 @@ PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
     d.n_edge_labels = (uint64_t)edges.len / sizeof(uint64_t);
     d.edge_label_edges = edges.buf;
     d.edge_labels = elabels.tab;
+    d.n_notes = (hg_node)(note_ids.len / (Py_ssize_t)sizeof(hg_node));
+    d.note_nodes = note_ids.buf;
+    d.notes = notes.tab;
     d.pause_seconds = self->cap.pause_seconds;
     d.capture_seconds = self->cap.capture_seconds;
     d.created = created;
@@ -228,8 +251,10 @@ cleanup:
     packed_free(&longs);
     packed_free(&labels);
     packed_free(&elabels);
+    packed_free(&notes);
     hg_release_buffer(&ids);
     hg_release_buffer(&edges);
+    hg_release_buffer(&note_ids);
     Py_XDECREF(path);
     return res;
 }
@@ -265,22 +290,43 @@ const char hg_graph_labels_doc[] =
     "The node labels stored in the file the graph was loaded from: ids\n"
     "(ascending uint32) and texts; empty for a captured graph.";
 
-PyObject *hg_graph_labels(GraphObject *self, PyObject *unused) {
-    const hg_snapfile_data *d;
+/* (ids as bytes, texts) of a table of strings on nodes. */
+static PyObject *node_strings(const hg_node *nodes, hg_node count,
+                              const hg_strtab *tab) {
     PyObject *ids, *texts;
-    (void)unused;
-    if (self->file == NULL) {
-        return Py_BuildValue("(y#[])", "", (Py_ssize_t)0);
-    }
-    d = hg_snapfile_contents(self->file);
-    ids = PyBytes_FromStringAndSize((const char *)d->label_nodes,
-                                    (Py_ssize_t)d->n_labels * 4);
-    texts = ids != NULL ? unpack_strings(&d->labels) : NULL;
+    ids = PyBytes_FromStringAndSize((const char *)nodes, (Py_ssize_t)count * 4);
+    texts = ids != NULL ? unpack_strings(tab) : NULL;
     if (texts == NULL) {
         Py_XDECREF(ids);
         return NULL;
     }
     return Py_BuildValue("(NN)", ids, texts);
+}
+
+PyObject *hg_graph_labels(GraphObject *self, PyObject *unused) {
+    const hg_snapfile_data *d;
+    (void)unused;
+    if (self->file == NULL) {
+        return Py_BuildValue("(y#[])", "", (Py_ssize_t)0);
+    }
+    d = hg_snapfile_contents(self->file);
+    return node_strings(d->label_nodes, d->n_labels, &d->labels);
+}
+
+const char hg_graph_notes_doc[] =
+    "notes() -> (bytes, list[str])\n\n"
+    "The notes on nodes stored in the file the graph was loaded from (what\n"
+    "the capture knew of its roots): ids (ascending uint32) and texts;\n"
+    "empty for a captured graph or a file without notes.";
+
+PyObject *hg_graph_notes(GraphObject *self, PyObject *unused) {
+    const hg_snapfile_data *d;
+    (void)unused;
+    if (self->file == NULL) {
+        return Py_BuildValue("(y#[])", "", (Py_ssize_t)0);
+    }
+    d = hg_snapfile_contents(self->file);
+    return node_strings(d->note_nodes, d->n_notes, &d->notes);
 }
 
 const char hg_graph_edge_labels_doc[] =

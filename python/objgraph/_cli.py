@@ -35,6 +35,7 @@ import sys
 import time
 
 import objgraph
+from objgraph._leaks import path_text
 from objgraph._names import plural
 
 EXIT_OK = 0
@@ -153,15 +154,21 @@ def _path_nodes(snap, group):
 
 def _path_doc(snap, group):
     """A retention path group as JSON."""
+    root = group.root
     return {'signature': list(group.signature), 'count': group.count,
             'retained_bytes': group.retained_bytes,
+            'root': None if root is None else {
+                'kind': root.kind, 'description': root.description,
+                'refcount_excess': root.refcount_excess},
             'path': _path_nodes(snap, group)}
 
 
 def _path_text(path_doc):
-    """The path as its signature: types, module and class names, and the
-    dict keys the file records."""
-    return _arrow().join(path_doc['signature'])
+    """The path as its signature -- types, module and class names, and the
+    dict keys the file records -- and what holds it (RetentionPath.text)."""
+    root = path_doc.get('root')
+    return path_text(path_doc['signature'],
+                     root and root['description'], _arrow())
 
 
 def _known_type(snap, typename):
@@ -456,7 +463,8 @@ def _cmd_demo(args, progress):
            'suspects': rows,
            'top_path': None if top is None else {
                'signature': list(top.signature), 'count': top.count,
-               'retained_bytes': top.retained_bytes},
+               'retained_bytes': top.retained_bytes,
+               'root': None if top.root is None else top.root.description},
            'image': report['image'], 'seconds': report['seconds']}
     status, message = EXIT_OK, None
     if args.image and report['image'] is None:
@@ -482,7 +490,7 @@ def _cmd_demo(args, progress):
         lines += ['In the pinned snapshot, the path that keeps %d of them '
                   'alive (%s retained):' % (top.count,
                                             _size(top.retained_bytes)),
-                  '  ' + _arrow().join(top.signature)]
+                  '  ' + top.text(_arrow())]
     if report['image']:
         lines.append('Drawn to %s.' % report['image'])
     if rows and rows[0]['type'] == 'Request':

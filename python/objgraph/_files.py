@@ -31,6 +31,7 @@ from ._leaks import (
     _tracked_ids,
 )
 from ._names import check_typename, plural
+from ._roots import Namer
 from ._snapshot import Snapshot, _ids
 
 
@@ -186,7 +187,8 @@ def save(snap, path):
         created = time.time()
     try:
         g.save(path, label_ids, labels, runtime,
-               'objgraph %s' % __version__, created, edge_ids, edge_labels)
+               'objgraph %s' % __version__, created, edge_ids, edge_labels,
+               *Namer(snap).file_notes())
     except _heapgraph.FileError as e:
         reason = str(e)
         raise SnapshotError('cannot save snapshot to %r: %s' % (path, reason),

@@ -81,13 +81,15 @@ class Graph:
     # snapshot files (snapfile.c)
     def save(self, path: _Path, label_ids: _Ids, labels: list[str],
              runtime: str, producer: str, created: float,
-             edge_ids: _Ids = ..., edge_labels: list[str] = ...) -> None:
+             edge_ids: _Ids = ..., edge_labels: list[str] = ...,
+             note_ids: _Ids = ..., notes: list[str] = ...) -> None:
         """Raises FileError for a path naming a device, FIFO, socket or
         directory (refused, left as it is)."""
     def file_info(self) -> Optional[dict]:
         """None for a captured graph; else runtime, producer, created,
         nbytes (the file's size), memory (bytes held) and mapped."""
     def labels(self) -> tuple[bytes, list[str]]: ...
+    def notes(self) -> tuple[bytes, list[str]]: ...
     def edge_labels(self) -> tuple[bytes, list[str], bytes, bytes]: ...
 
 

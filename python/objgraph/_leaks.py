@@ -113,7 +113,21 @@ class RetentionPath:
     def __repr__(self):
         return '<RetentionPath %s, %s: %s>' % (
             plural(self.count, 'object'),
-            plural(self.retained_bytes, 'byte'), ' -> '.join(self.signature))
+            plural(self.retained_bytes, 'byte'), self.text())
+
+    def text(self, arrow=' -> '):
+        """The path and what holds it, the text every report prints:
+        ``"dict['_registry'] -> list -> Request (held by module app)"``
+        (no parenthesis when the group has no root)."""
+        return path_text(self.signature, self.root, arrow)
+
+
+def path_text(signature, root, arrow=' -> '):
+    """A retention path's signature and what holds it, as
+    :meth:`RetentionPath.text` prints them; ``root``: a :class:`Root`, its
+    description, or None."""
+    text = arrow.join(signature)
+    return text if root is None else '%s (held by %s)' % (text, root)
 
 
 class CycleGroup:
@@ -322,9 +336,9 @@ class LeakAnalysis:
             >>> [r.kind for r in named if r.object is sys.modules]
             ['interpreter']
 
-        Thread stacks are read when the snapshot is taken; a snapshot
-        loaded from a file does not record them (its thread roots are
-        described as held from C).
+        Thread stacks are read when the snapshot is taken, and a saved
+        file records what they named (a file written before objgraph
+        recorded them describes its thread roots as held from C).
         """
         ids = _ids(self._g.roots())
         if not named:
@@ -750,7 +764,8 @@ def leak_suspects(snapshots, limit=10, paths=3):
     ``snapshots``: three or more snapshots (pinned or detached) taken in
     order while the suspect code runs.  A type is a suspect when its count
     of objects a full collection would keep (untracked ones included, as
-    in every leak analysis), or the bytes they retain,
+    in every leak analysis) or -- for the program's own types, not builtin
+    ones -- their own bytes or the bytes they retain,
     never drops from one snapshot to the next and still grows after the
     second snapshot: growth confined to the first interval is warm-up --
     the first run of a code path importing modules and filling caches --
@@ -787,13 +802,19 @@ def leak_suspects(snapshots, limit=10, paths=3):
                 s._sizes_by_name(s._analysis_mask(live=True), True)}
                for s in snapshots]
     rows = []
-    for name in figures[-1]:
-        c = tuple(d[name][1] if name in d else 0 for d in figures)
-        r = tuple(d[name][3] if name in d else 0 for d in figures)
-        if _grows(c) or _grows(r):
-            rows.append((name, c, r))
     last = snapshots[-1]
     carriers = _builtin_names(last)
+    for name in figures[-1]:
+        c, shallow, r = (tuple(d[name][i] if name in d else 0
+                               for d in figures) for i in (1, 2, 3))
+        # a builtin type whose objects only grow in place or retain more
+        # -- the lists and dicts that carry the growing objects, the
+        # modules and classes above them, code objects filling their
+        # caches -- is no suspect of its own: the growing objects are,
+        # and the accumulation point names the container
+        if _grows(c) or (name not in carriers and (_grows(shallow) or
+                                                   _grows(r))):
+            rows.append((name, c, r))
     rows.sort(key=lambda row: (row[0] in carriers, row[1][0] - row[1][-1],
                                row[2][0] - row[2][-1], row[0]))
     if limit:

@@ -69,10 +69,11 @@ class Root:
     ``filename``, ``lineno`` and ``variable``; they are None for the other
     kinds.
 
-    On snapshots loaded from a file, thread roots are not recorded (the
-    file format does not hold them yet): a root a thread held is described
-    by its kind only, ``'c'``, with its excess; modules and classes are
-    named when the file recorded their names.
+    A snapshot loaded from a file names its roots as the snapshot saved
+    did: the file records the thread roots, the interpreter's tables and
+    every class's module (its notes, docs/snapshot-format.rst).  A file
+    written before notes existed describes a root a thread held by its
+    kind only, ``'c'``, with its excess.
     """
 
     __slots__ = ('kind', 'description', 'object', 'refcount_excess',
@@ -210,6 +211,22 @@ def _interpreter_tables():
     return {id(sys.modules): 'sys.modules', id(builtins.__dict__): 'builtins'}
 
 
+def _thread_text(thread, function, filename, line, variable):
+    return "thread %r, %s() at %s:%d, local %r" % (
+        thread, function, os.path.basename(filename), line, variable)
+
+
+def _read_notes(g):
+    """{node: fields} of a loaded file's notes (none: {})."""
+    try:
+        ids, texts = g.notes()
+    except Exception:  # a graph without the method
+        return {}
+    nodes = array('I')
+    nodes.frombytes(ids)
+    return {v: text.split('\0') for v, text in zip(nodes, texts)}
+
+
 class Namer:
     """Names the roots of one snapshot: ``root(v)`` gives node ``v``'s
     :class:`Root`, ``key(v)`` what tells roots apart in retention paths
@@ -232,6 +249,8 @@ class Namer:
         self.module_type = [bool(f & _TYPE_IS_MODULE) or name == 'module'
                             for f, name in zip(flags, self.short)]
         self.imin = snap._immortal_min()
+        # a loaded file's notes: what the capture knew of its roots
+        self.notes = {} if self.live else _read_notes(self.g)
         self._objects = {}
         self._names = {}
         self._roots = {}
@@ -282,6 +301,9 @@ class Namer:
                     '%s.%s' % (module, qual)
         except Exception:  # a hostile __dict__: the kind only
             return '?'
+        note = self.notes.get(v)
+        if note is not None and note[0] == kind:
+            return note[1]
         return self._label(v) or '?'
 
     def _immortal(self, refcnt):
@@ -330,15 +352,22 @@ class Namer:
         table = self.tables.get(addr)
         if table is not None:
             return 'interpreter', table, None
+        note = self.notes.get(v)
+        if note is not None and note[0] == 'interpreter':
+            return 'interpreter', note[1], None
+        if note is not None and note[0] == 'thread' and len(note) == 6:
+            thread, function, filename, line, variable = note[1:]
+            return 'thread', _thread_text(thread, function, filename,
+                                          int(line), variable), \
+                (thread, function, filename, int(line), variable)
         rec = self.stack_index.get(addr)
         if rec is not None and rec[0] == short and not self._immortal(
                 refcnt) and refcnt - g.in_degree(v) <= rec[6]:
             # every reference from outside the graph can be a local's:
             # None or a str that C code holds too is no thread's root
             _, thread, function, filename, line, variable, _ = rec
-            return 'thread', "thread %r, %s() at %s:%d, local %r" % (
-                thread, function, os.path.basename(filename), line,
-                variable), tuple(rec[1:6])
+            return 'thread', _thread_text(thread, function, filename, line,
+                                          variable), tuple(rec[1:6])
         if self.module_type[t]:
             return 'module', 'module %s' % self._name(v, 'module'), None
         if short in _CLASS_TYPES:
@@ -372,6 +401,41 @@ class Namer:
             return ('node', owner)
         kind, text, _ = self._named(v)
         return (kind,) if kind == 'c' else (kind, text)
+
+    def file_notes(self):
+        """What a file saved from this snapshot records of its roots, that
+        a reader cannot tell from the graph (docs/snapshot-format.rst,
+        "notes"): ``(node ids as uint32 bytes, texts)`` -- the roots
+        thread locals and the interpreter's tables hold, and the module
+        of every class.  A loaded snapshot's own notes, saved again."""
+        if not self.live:
+            ids, texts = self.g.notes()
+            return ids, texts
+        g = self.g
+        notes = {}
+        addrs = list(self.stack_index) + list(self.tables)
+        roots = array('I')
+        roots.frombytes(g.roots(False))
+        roots = set(roots)
+        for v in g.find(addrs) if addrs else ():
+            if v >= 0 and v in roots and v not in notes:
+                kind, text, details = self._named(v)
+                if kind == 'thread':
+                    thread, function, filename, line, variable = details
+                    notes[v] = '\0'.join(('thread', thread, function,
+                                          filename, str(line), variable))
+                elif kind == 'interpreter' and self.tables.get(
+                        g.node(v)[0]) == text:
+                    notes[v] = 'interpreter\0' + text
+        classes = [u for u, owner in self.namespaces().items()
+                   if u == owner and not self.module_type[g.node(u)[1]]]
+        self._fetch(classes)
+        for u in classes:
+            name = self._name(u, 'class')
+            if name != '?':
+                notes[u] = 'class\0' + name
+        ids = sorted(notes)
+        return array('I', ids).tobytes(), [notes[v] for v in ids]
 
     def namespaces(self):
         """{node: owner} for every module and class (its own owner) and

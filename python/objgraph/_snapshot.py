@@ -59,6 +59,11 @@ def _write_type_table(rows, file):
 # no capture counts (_own_objects).
 _LIVE_SNAPSHOTS = weakref.WeakSet()
 
+# Functions giving more of objgraph's own objects for _own_objects to
+# leave out, registered by the modules that make them (the canary: its
+# state while one runs), so that this module imports none of them.
+_OWN_HOOKS = []
+
 # What a snapshot's state holds that objgraph made (dicts of cached masks
 # and counts, type-name lists, the engine's graph), followed this deep.
 _OWN_CONTAINERS = (dict, list, tuple, set, bytes, bytearray, array,
@@ -74,6 +79,8 @@ def _own_objects():
     the registry that finds the snapshots.  Without this a loop that keeps
     the previous snapshot while taking the next sees Snapshots, dicts and
     lists grow.
+
+    And what the hooks in ``_OWN_HOOKS`` give: a running canary's state.
 
     Other values in those containers (strings, numbers) are left out only
     when nothing else holds them (the names a capture made, e.g.
@@ -106,7 +113,10 @@ def _own_objects():
         # getrefcount's own
         if sys.getrefcount(value) - 3 <= n:
             own[id(value)] = value
-    return list(own.values())
+    found = list(own.values())
+    for hook in _OWN_HOOKS:
+        found += hook()
+    return found
 
 
 class Snapshot(LeakAnalysis):
@@ -739,6 +749,11 @@ def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
         # (nothing public lists them), and objgraph counts them
         nodes_only = False
     stacks = None
+    if exclude:
+        # the caller's container too (the canary's tuple of its own
+        # objects, say): held by a frame of the caller's, it would be a
+        # root of the snapshot, growing with what it lists
+        exclude = (exclude, *exclude)
     if own and not nodes_only:
         # every thread's locals, read just before the heap is frozen; the
         # frame objects that reading makes are left out (_roots)

@@ -59,7 +59,7 @@ import tracemalloc
 from ._files import _CLASS_TYPES, SnapshotError, load
 from ._leaks import LeakAnalysis, leak_suspects
 from ._names import check_type, plural
-from ._snapshot import _ids, take
+from ._snapshot import _OWN_HOOKS, _ids, take
 from ._snapshot import _own_objects as _live_own_objects
 
 __all__ = ['Canary', 'current', 'start', 'stop']
@@ -813,6 +813,10 @@ def _suspect(loaded, s):
         'growth': s.growth,
         'retained_bytes': list(s.retained_bytes),
         'paths': [{'signature': ' -> '.join(p.signature),
+                   'root': None if p.root is None else {
+                       'kind': p.root.kind,
+                       'description': p.root.description},
+                   'text': p.text(),
                    'example': _example(loaded, p),
                    'count': p.count,
                    'retained_bytes': p.retained_bytes} for p in s.paths],
@@ -1066,6 +1070,17 @@ def stop(timeout=1.0):
     if canary is not None:
         canary.stop(timeout)
     return canary
+
+
+def _running_machinery():
+    """The running canary's own objects (Canary._machinery), for every
+    snapshot to leave out: a program's snapshots taken while its canary
+    runs do not see the canary's window and reports grow."""
+    canary = current()
+    return [] if canary is None else list(canary._machinery({}))
+
+
+_OWN_HOOKS.append(_running_machinery)
 
 
 def current():

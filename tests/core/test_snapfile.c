@@ -460,6 +460,58 @@ static void test_edge_labels_round_trip(void) {
     fixture_destroy(&fx);
 }
 
+/* Optional notes on nodes (root names) round-trip; a file without them
+ * reads as none; bad ones are refused by the writer. */
+static void test_notes_round_trip(void) {
+    static const char texts[] = "thread\0w\0f\0a.py\0"
+                                "3\0x"
+                                "class\0m.C";
+    uint64_t off[3] = {0, 19, 28};
+    hg_node nodes[2] = {7, 1999};
+    fixture fx;
+    char path[512], why[256];
+    hg_snapfile *f = NULL;
+    const hg_snapfile_data *d;
+    hg_status st;
+
+    fixture_init(&fx, 2000, 9000, 11);
+    path_in_tmp(path, sizeof(path), "notes.hgsnap");
+    st = hg_snapfile_write(path, &fx.d, why, sizeof(why));
+    REQUIRE(st == HG_OK, "write: %s (%s)", hg_status_str(st), why);
+    st = hg_snapfile_open(path, &f, why, sizeof(why));
+    REQUIRE(st == HG_OK, "open: %s (%s)", hg_status_str(st), why);
+    CHECK(hg_snapfile_contents(f)->n_notes == 0, "notes in a file without");
+    hg_snapfile_close(f);
+    fx.d.n_notes = 2;
+    fx.d.note_nodes = nodes;
+    fx.d.notes = (hg_strtab){2, off, texts};
+    st = hg_snapfile_write(path, &fx.d, why, sizeof(why));
+    REQUIRE(st == HG_OK, "write: %s (%s)", hg_status_str(st), why);
+    st = hg_snapfile_open(path, &f, why, sizeof(why));
+    REQUIRE(st == HG_OK, "open: %s (%s)", hg_status_str(st), why);
+    d = hg_snapfile_contents(f);
+    CHECK(d->n_notes == 2, "%u notes", d->n_notes);
+    CHECK_SAME("note_nodes", nodes, d->note_nodes, 2);
+    for (uint64_t i = 0; i < 2 && d->n_notes == 2; i++) {
+        CHECK(same_str(&fx.d.notes, &d->notes, i), "note %llu differs",
+              (unsigned long long)i);
+    }
+    hg_snapfile_close(f);
+    nodes[1] = 7; /* out of order, then out of range: refused */
+    CHECK(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_EINVAL,
+          "notes out of order must be refused");
+    nodes[1] = 2000;
+    CHECK(hg_snapfile_write(path, &fx.d, why, sizeof(why)) == HG_EINVAL,
+          "a note past the last node must be refused");
+    st = hg_snapfile_open(path, &f, why, sizeof(why));
+    CHECK(st == HG_OK && hg_snapfile_contents(f)->n_notes == 2,
+          "the previous file must be intact: %s", why);
+    hg_snapfile_close(f);
+    CHECK(tmp_files_left() == 0, "a temporary file was left behind");
+    unlink(path);
+    fixture_destroy(&fx);
+}
+
 /* ---- the file changes under the reader ----------------------------------- */
 
 /* Does f hold exactly fx's graph? */
@@ -748,6 +800,7 @@ int main(void) {
     test_checksum_is_xxh64();
     test_round_trip_keeps_everything();
     test_edge_labels_round_trip();
+    test_notes_round_trip();
     test_empty_graph_round_trips();
     test_every_truncation_is_rejected();
     test_random_byte_flips_are_rejected();
