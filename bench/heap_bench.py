@@ -157,9 +157,18 @@ def measure(plan):
 
     # -- capture: the first capture of this process comes first ----------
     progress('captures, gc.collect() and one tp_traverse pass...')
-    pauses, totals, phases = [], [], []
-    for _ in range(repeat + 1):
+    pauses, totals, phases, walls, saves = [], [], [], [], []
+    for i in range(repeat + 1):
+        t0 = time.perf_counter()
         snap = objgraph.snapshot(pin=False)
+        # the whole call: the capture, and before it the thread stacks
+        # read and objgraph's own objects listed
+        walls.append(time.perf_counter() - t0)
+        if i:  # saved: the labels and notes looked up, the file written
+            with tempfile.TemporaryDirectory() as tmp:
+                t0 = time.perf_counter()
+                snap.save(os.path.join(tmp, 'bench.hgsnap'))
+                saves.append(time.perf_counter() - t0)
         pauses.append(snap.pause_seconds)
         totals.append(snap.capture_seconds)
         phases.append(snap._g.phase_seconds)
@@ -174,6 +183,8 @@ def measure(plan):
                   pause_s=statistics.median(pauses[1:]),
                   total_first_s=totals[0],
                   total_s=statistics.median(totals[1:]),
+                  call_s=statistics.median(walls[1:]),
+                  save_s=statistics.median(saves),
                   phases_s={k: statistics.median(p[k] for p in phases[1:])
                             for k in phases[1]})
     for what, key in (('GIL pause', 'pause'), ('total', 'total')):
@@ -181,6 +192,10 @@ def measure(plan):
             COLLECT, t_collect)
         add('capture', 'snapshot: %s' % what, result[key + '_s'], COLLECT,
             t_collect)
+    add('capture', 'objgraph.snapshot(): whole call (thread stacks and own '
+        'objects included)', result['call_s'], COLLECT, t_collect)
+    add('capture', 'snap.save(): labels, notes and the file',
+        result['save_s'], COLLECT, t_collect)
     add('capture', 'snapshot: GIL pause, first', result['pause_first_s'],
         FLOOR, t_floor)
     add('capture', 'snapshot: GIL pause', result['pause_s'], FLOOR, t_floor)
@@ -534,13 +549,25 @@ def capture_tables(ok):
         ['instances', 'tracked objects', 'tp_traverse pass (s)',
          'gc.collect() (s)', 'pause, cold (s)', 'pause, warm (s)',
          'total, cold (s)', 'total, warm (s)', 'pause / pass',
-         'total / gc.collect()'],
-        'lrrrrrrrrr',
+         'total / gc.collect()', 'whole call, warm (s)',
+         'stacks and own objects (ms)', 'save (s)'],
+        'lrrrrrrrrrrrr',
         [[human(r['instances']), '%d' % r['tracked'], fmt_s(r['floor_s']),
           fmt_s(r['collect_s']), fmt_s(r['pause_first_s']),
           fmt_s(r['pause_s']), fmt_s(r['total_first_s']),
           fmt_s(r['total_s']), '%.2f' % (r['pause_s'] / r['floor_s']),
-          '%.2f' % (r['total_s'] / r['collect_s'])] for r in ok])
+          '%.2f' % (r['total_s'] / r['collect_s']),
+          fmt_s(r['call_s']) if 'call_s' in r else '-',
+          '%.1f' % (1e3 * (r['call_s'] - r['total_s']))
+          if 'call_s' in r else '-',
+          fmt_s(r['save_s']) if 'save_s' in r else '-'] for r in ok])
+    lines += ['', '"whole call": `objgraph.snapshot(pin=False)` as a user '
+              'times it: before the capture ("total") it reads every '
+              'thread\'s stack (what names thread roots) and lists '
+              'objgraph\'s own objects to leave out; the difference is '
+              'that work.  "save": `snap.save()` to a temporary file, the '
+              'labels and notes (what names the roots of a loaded file) '
+              'included.']
     with_phases = [r for r in ok if r.get('phases_s')]
     if with_phases:
         names = list(with_phases[0]['phases_s'])
