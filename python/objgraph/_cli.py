@@ -36,7 +36,7 @@ import time
 
 import objgraph
 from objgraph._leaks import path_text
-from objgraph._names import plural
+from objgraph._names import distinct_names, plural
 
 EXIT_OK = 0
 EXIT_LEAK = 1
@@ -235,7 +235,9 @@ def _cmd_top(args, progress):
     snap = _load(args.file, progress, args.mmap)
     progress.step('computing retained sizes')
     key = _TOP_SORT[args.sort]
-    rows = snap.retained_by_type(None)
+    rows = snap.retained_by_type(None, shortnames=False)
+    names = distinct_names(row[0] for row in rows)
+    rows = [(names[row[0]], *row[1:]) for row in rows]
     rows.sort(key=lambda r: (-r[key], -r[3], r[0]))
     if args.limit:
         rows = rows[:args.limit]
@@ -258,7 +260,14 @@ def _cmd_diff(args, progress):
     old = _load(args.old, progress, args.mmap)
     new = _load(args.new, progress, args.mmap)
     progress.step('comparing')
-    rows = new.diff(old).growth(args.limit, sizes=True)
+    rows = new.diff(old).growth(None, shortnames=False, sizes=True)
+    names = distinct_names([*(r.type for r in rows),
+                            *new.typestats(shortnames=False),
+                            *old.typestats(shortnames=False)])
+    rows = [r._replace(type=names[r.type]) for r in rows]
+    rows.sort(key=lambda r: (-r.delta, -r.bytes_delta, r.type))
+    if args.limit:
+        rows = rows[:args.limit]
     doc = {'old': args.old, 'new': args.new,
            'growth': [{'type': r.type, 'count': r.count, 'delta': r.delta,
                        'bytes': r.nbytes, 'bytes_delta': r.bytes_delta,

@@ -469,24 +469,26 @@ class LeakAnalysis:
                 for v, o, r in zip(ids, self._hand_back(ids),
                                    g.retained(ids))]
 
-    def retained_by_type(self, limit=10):
+    def retained_by_type(self, limit=10, shortnames=True):
         """The ``limit`` types retaining the most bytes (None: all), as
         ``(type name, count, shallow bytes, retained bytes)`` rows, most
-        retained first.
+        retained first; ``shortnames=False``: by qualified name
+        (``module.Class``).
 
         Objects of every kind count (untracked str and int too), garbage
         is left out.  Each byte is counted once per type: an object kept
         alive only by another object of the same type adds nothing to its
         type's retained bytes (a linked list of 1000 nodes retains its
         bytes once, not 1000 times).  Types sharing a short name are
-        counted together.
+        counted together (``objgraph top`` prints them apart, qualified).
 
             >>> with objgraph.snapshot() as snap:
             ...     snap.retained_by_type(1)
             [('dict', 5873, 1869752, 6211480)]
         """
         check_limit(limit)
-        rows = self._sizes_by_name(self._analysis_mask(live=True), True)
+        rows = self._sizes_by_name(self._analysis_mask(live=True),
+                                   shortnames)
         rows.sort(key=lambda r: (-r[3], -r[2], r[0]))
         return rows[:limit] if limit else rows
 

@@ -4,6 +4,7 @@ Names come from ``type(obj)``, never ``obj.__class__`` (which
 ``mock.Mock(spec=...)`` proxies).
 """
 
+import collections
 import inspect
 import numbers
 import sys
@@ -26,6 +27,19 @@ def long_typename(obj):
 
 def typename_func(shortnames):
     return short_typename if shortnames else long_typename
+
+
+def distinct_names(full_names):
+    """{full type name: the name a table prints}: the short name (the
+    type's ``__name__``), or the full one when another type among
+    ``full_names`` has the same short name -- two classes named Request
+    print as 'appa.Request' and 'appb.Request', never as one row."""
+    full_names = set(full_names)
+    shorts = collections.Counter(name.rsplit('.', 1)[-1]
+                                 for name in full_names)
+    return {name: name.rsplit('.', 1)[-1]
+            if shorts[name.rsplit('.', 1)[-1]] == 1 else name
+            for name in full_names}
 
 
 def plural(n, noun, signed=False):

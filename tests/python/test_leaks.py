@@ -467,9 +467,10 @@ def _dup_totals(snap):
 
 
 def test_types_sharing_a_short_name_are_summed(quiet_gc, tmp_path, capsys):
-    """retained_by_type, ``objgraph top`` and leak_suspects add up the
-    objects, shallow and retained bytes of every type with the short name
-    (3 + 5 objects of two classes named Dup are 8 Dup, not 5)."""
+    """retained_by_type and leak_suspects add up the objects, shallow and
+    retained bytes of every type with the short name (3 + 5 objects of
+    two classes named Dup are 8 Dup, not 5); ``objgraph top`` and
+    ``objgraph diff`` print the two apart, qualified."""
     from objgraph._cli import main
     mods = _dup_modules()
     snaps = []
@@ -491,9 +492,23 @@ def test_types_sharing_a_short_name_are_summed(quiet_gc, tmp_path, capsys):
         assert main(['top', path, '--limit', '0', '--json']) == 0
         doc = json.loads(capsys.readouterr().out)
         top = {row['type']: row for row in doc['types']}
-        assert top['Dup'] == {'type': 'Dup', 'count': count,
-                              'shallow_bytes': shallow,
-                              'retained_bytes': retained}
+        assert 'Dup' not in top
+        rows = {row[0]: row for row in snap.retained_by_type(
+            None, shortnames=False)}
+        for name, n in (('dup_home_a.Dup', 6), ('dup_home_b.Dup', 8)):
+            assert top[name] == {'type': name, 'count': n,
+                                 'shallow_bytes': rows[name][2],
+                                 'retained_bytes': rows[name][3]}
+        assert top['dup_home_a.Dup']['retained_bytes'] + top[
+            'dup_home_b.Dup']['retained_bytes'] == retained
+        first = str(tmp_path / 'first.hgsnap')
+        snaps[0].save(first)
+        assert main(['diff', first, path, '--limit', '0', '--json']) == 0
+        grown = {row['type']: row['delta'] for row in json.loads(
+            capsys.readouterr().out)['growth']}
+        assert grown['dup_home_a.Dup'] == 6 - 3
+        assert grown['dup_home_b.Dup'] == 8 - 5
+        assert 'Dup' not in grown
 
         suspect, = [s for s in objgraph.leak_suspects(snaps, limit=None)
                     if s.typename == 'Dup']
