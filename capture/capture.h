@@ -138,12 +138,12 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out);
 int hg_capture_portable_objects(const hg_capture *c, const hg_node *ids,
                                 size_t n, PyObject **out);
 
-/* The bound local variables of a frame object's frame (native captures
- * only: HG_HAVE_NATIVE_CAPTURE), as a new list of (name, value) pairs --
+/* The bound local variables of a frame object's frame (native captures,
+ * and 3.10: HG_HAVE_FRAME_LOCALS), as a new list of (name, value) pairs --
  * arguments, locals, and the contents of cells and free variables --
  * read in place: unlike frame.f_locals on 3.11 and 3.12, no locals dict is
- * made or kept by the frame (frames.c).  TypeError for a non-frame, NULL
- * with MemoryError. */
+ * made or kept by the frame (frames.c; frames310.c).  TypeError for a
+ * non-frame, NULL with MemoryError. */
 PyObject *hg_capture_frame_locals(PyObject *frame);
 
 /* Once, at module initialisation (GIL held): put first in gc.callbacks

@@ -238,12 +238,13 @@ static PyObject *hg_py_attribute_at(PyObject *module, PyObject *args) {
     return res;
 }
 
-#ifdef HG_HAVE_NATIVE_CAPTURE
-PyDoc_STRVAR(frame_locals_doc,
-             "frame_locals(frame) -> list[tuple[str, object]]\n\n"
-             "The bound local variables of a frame (arguments, locals, cell\n"
-             "contents) as (name, value) pairs, read in place: no locals dict\n"
-             "is made or kept by the frame.  Native captures only.");
+#ifdef HG_HAVE_FRAME_LOCALS
+PyDoc_STRVAR(
+    frame_locals_doc,
+    "frame_locals(frame) -> list[tuple[str, object]]\n\n"
+    "The bound local variables of a frame (arguments, locals, cell\n"
+    "contents) as (name, value) pairs, read in place: no locals dict\n"
+    "is made or kept by the frame.  Native captures and CPython 3.10.");
 
 static PyObject *hg_py_frame_locals(PyObject *module, PyObject *frame) {
     (void)module;
@@ -327,7 +328,7 @@ static PyMethodDef hg_methods[] = {
      METH_VARARGS | METH_KEYWORDS, capture_doc},
     {"referent_at", hg_py_referent_at, METH_VARARGS, referent_at_doc},
     {"attribute_at", hg_py_attribute_at, METH_VARARGS, attribute_at_doc},
-#ifdef HG_HAVE_NATIVE_CAPTURE
+#ifdef HG_HAVE_FRAME_LOCALS
     {"frame_locals", hg_py_frame_locals, METH_O, frame_locals_doc},
 #endif
     {"checksum", hg_py_checksum, METH_VARARGS, checksum_doc},

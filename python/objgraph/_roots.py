@@ -9,8 +9,10 @@ holds to it.  This module says what holds it, as a :class:`Root`:
   are invisible to the collector, so a module's dict is itself a root);
 - ``'class'``: a class, or a class's ``__dict__`` (its attributes);
 - ``'thread'``: a local variable of a function running on a thread:
-  from 3.11 on a running function's locals are not visible to the
-  collector, so an object held only by a local is a root;
+  a running function's locals are not visible to the collector (3.10
+  does not track the frame of a running function; from 3.11 on its
+  locals are not in an object at all), so an object held only by a local
+  is a root;
 - ``'interpreter'``: the interpreter's own tables (``sys.modules``,
   ``builtins``) and, from 3.12 on, immortal objects (interned strings,
   small ints, static types...);
@@ -126,13 +128,13 @@ def thread_stacks():
     objects of the heap (roots that refer to nothing), freed when their
     functions return.
 
-    Empty before CPython 3.11 (frames are GC objects there: the collector
-    sees their locals), and before 3.13 on builds without the native
-    capture (no way to read a frame's locals without changing it; 3.13's
-    ``frame.f_locals`` changes nothing)."""
+    Read in place by ``_heapgraph.frame_locals`` (native captures, and
+    3.10, where a running function's frame object is not tracked by the
+    collector either: what its locals hold are roots too), else by 3.13's
+    ``frame.f_locals``, which changes nothing; empty on 3.11 and 3.12
+    builds without the native capture (no way to read a frame's locals
+    without changing it)."""
     numbers, fields = array('Q'), []
-    if sys.version_info < (3, 11):
-        return (numbers, ''), ()
     read = getattr(_heapgraph, 'frame_locals', None)
     if read is None:
         if sys.version_info < (3, 13):
@@ -142,6 +144,10 @@ def thread_stacks():
             return list(frame.f_locals.items())
     names = {t.ident: t.name for t in threading.enumerate()}
     made = []
+    # from 3.11 on, frame objects are made when asked for (and are left
+    # out); 3.10's are the running frames themselves, which hold the
+    # locals: left out, they would hide what the locals hold
+    made_here = sys.version_info >= (3, 11)
     own = os.path.dirname(__file__)
     me = threading.get_ident()
     for ident, frame in sys._current_frames().items():
@@ -152,7 +158,7 @@ def thread_stacks():
             # returns)
             frame = frame.f_back
         while frame is not None:
-            if ident == me:
+            if ident == me and made_here:
                 made.append(frame)
             code = frame.f_code
             if os.path.dirname(code.co_filename) != own:  # never objgraph's
