@@ -95,7 +95,7 @@ class Reports:
                 self.handled.append(sum(self._service.handled))
             self._cond.notify_all()
 
-    def wait(self, predicate, timeout=15.0):
+    def wait(self, predicate, timeout=90.0):
         """Wait until ``predicate(reports)`` holds; fail after timeout."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -107,7 +107,7 @@ class Reports:
                 self._cond.wait(left)
             return list(self.reports)
 
-    def wait_count(self, n, timeout=15.0):
+    def wait_count(self, n, timeout=90.0):
         return self.wait(lambda reports: len(reports) >= n, timeout)
 
 
@@ -248,7 +248,7 @@ def test_the_canary_leaves_its_own_objects_out_of_its_counts(tmp_path):
     assert not names & {'_Summary', 'Canary', '_Estimator', 'deque'}, names
 
 
-def _wait_rounds(canary, n, timeout=15.0):
+def _wait_rounds(canary, n, timeout=90.0):
     """Wait until the canary has written n reports (no on_report: the
     test keeps no report objects that would grow the heap)."""
     deadline = time.monotonic() + timeout
