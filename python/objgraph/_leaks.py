@@ -822,25 +822,28 @@ def leak_suspects(snapshots, limit=10, paths=3):
     if limit:
         rows = rows[:limit]
     first = snapshots[0]
+    # the objects of last that first did not have, once for every suspect
+    new = None if getattr(first, '_g', None) is None else \
+        last._g.match(first._g, last._analysis_mask(live=True), False)
     return [LeakSuspect(name, c, r, last.retention_paths(name, paths)
                         if paths != 0 else [],
-                        _accumulation(first, last, name))
+                        _accumulation(first, last, name, new))
             for name, c, r in rows]
 
 
-def _accumulation(first, last, name):
+def _accumulation(first, last, name, new):
     """The :class:`Accumulation` of type ``name``: on the top retention
     path, in ``last``, of its objects that ``first`` did not have, the
     node that ``first`` had too
     (same address, same type) whose references grew the most, the one
     nearest the objects on a tie; None if none grew, or when ``first``
-    is no snapshot (the canary's summaries keep no references)."""
-    if getattr(first, '_g', None) is None:
+    is no snapshot (the canary's summaries keep no references: ``new``,
+    the mask of last's objects first did not have, is None)."""
+    if new is None:
         return None
     g, og = last._g, first._g
     # the objects of the type that first did not have: where the new ones
     # went (the top path of them all may be that of old ones)
-    new = g.match(og, last._analysis_mask(live=True), False)
     tmask = bytes(n == name for n in last._type_names('.' not in name))
     groups, _, _ = g.retention_groups(g.select(new, tmask), 1)
     if not groups:
