@@ -179,7 +179,7 @@ class _Summary(LeakAnalysis):
     Kept for each file instead of the loaded file itself, whose analysis
     arrays (dominator tree, reverse graph) take about as much memory again
     as the file: the canary's memory stays one analysed snapshot, not
-    ``keep`` of them.  Mirrors the three methods leak_suspects calls
+    ``keep`` of them.  Mirrors the two methods leak_suspects calls
     (tests/python/test_canary.py checks that the result equals a direct
     ``leak_suspects`` over the loaded files).  The figures are dicts of
     str to int, which the collector does not track, so a summary adds one
@@ -189,14 +189,10 @@ class _Summary(LeakAnalysis):
 
     def __init__(self, path, snap):
         self.path = path
-        self._counts = dict(snap._stats(True, True, None))
         rows = snap._sizes_by_name(snap._analysis_mask(live=True), True)
         self._n = {row[0]: row[1] for row in rows}
         self._shallow = {row[0]: row[2] for row in rows}
         self._retained = {row[0]: row[3] for row in rows}
-
-    def _stats(self, live, shortnames, filter):
-        return self._counts
 
     def _analysis_mask(self, live=False):
         return None
