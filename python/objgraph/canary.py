@@ -57,7 +57,7 @@ import time
 import tracemalloc
 
 from ._files import _CLASS_TYPES, SnapshotError, load
-from ._leaks import LeakAnalysis, leak_suspects
+from ._leaks import LeakAnalysis, _accumulation, leak_suspects
 from ._names import check_type, plural
 from ._snapshot import _OWN_HOOKS, _ids, take
 from ._snapshot import _own_objects as _live_own_objects
@@ -627,11 +627,21 @@ class Canary:
         suspects = leak_suspects(older + [loaded], limit=self.limit,
                                  paths=self.paths)
         report['suspects'] = [_suspect(loaded, s) for s in suspects]
-        self._record_memory(report, capture_bytes + loaded.nbytes)
+        oldest = load(window[0]) if suspects else None
+        if oldest is not None:
+            # where each accumulates: the summaries keep no references,
+            # the oldest file does
+            new = loaded._g.match(oldest._g,
+                                  loaded._analysis_mask(live=True), False)
+            for entry, s in zip(report['suspects'], suspects):
+                entry['accumulation'] = _accumulation_doc(
+                    _accumulation(oldest, loaded, s.typename, new))
+        self._record_memory(report, capture_bytes + loaded.nbytes + (
+            0 if oldest is None else oldest.nbytes))
         report['analysis_seconds'] = time.perf_counter() - t0
         if snap is not None and report['suspects'] and self.samples:
             t0 = time.perf_counter()
-            _allocation_sites(snap, load(window[0]), report, self.samples,
+            _allocation_sites(snap, oldest, report, self.samples,
                               self._machinery(report))
             report['sampling_seconds'] = time.perf_counter() - t0
 
@@ -801,6 +811,13 @@ _HELD_ALONE = _calibrate()
 
 
 # -- report pieces ----------------------------------------------------------
+
+def _accumulation_doc(acc):
+    """An :class:`objgraph.Accumulation` as JSON (None: None)."""
+    return None if acc is None else {
+        'path': list(acc.path), 'references': acc.references,
+        'holds': acc.holds}
+
 
 def _suspect(loaded, s):
     return {

@@ -119,6 +119,10 @@ def checkpoint(step, state):
     for s in report['suspects']:
         if s['typename'] in out['canary'] and s['paths']:
             out['canary'][s['typename']] = s['paths'][0]['text']
+    out['cli_accumulation'] = {row['type']: row['accumulation']
+                               for row in doc['suspects']}
+    out['canary_accumulation'] = {s['typename']: s['accumulation']
+                                  for s in report['suspects']}
     out['cli_exit'] = cli.returncode
     out['cli_suspects'] = [(row['type'], row['counts'])
                            for row in doc['suspects']]
@@ -224,3 +228,14 @@ def test_the_five_leaks_are_the_only_suspects(printed, where):
     containers that carry the leaks (their count unchanged)."""
     suspects = printed[where + '_suspects']
     assert sorted(t for t, _ in suspects) == sorted(TYPES), suspects
+
+
+def test_the_cli_and_the_canary_name_the_same_accumulation_points(printed):
+    """Where the module's and the class's leaks accumulate: their lists,
+    named the same way by ``objgraph suspects`` and the canary."""
+    cli, canary = printed['cli_accumulation'], printed['canary_accumulation']
+    assert cli['ModLeak']['path'] == ["dict['_registry']", 'list']
+    assert cli['ClassLeak']['path'][-1] == 'list'
+    for typename in ('ModLeak', 'ClassLeak'):
+        assert canary[typename]['path'] == cli[typename]['path']
+        assert canary[typename]['holds'] == typename
