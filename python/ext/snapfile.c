@@ -303,14 +303,21 @@ static PyObject *node_strings(const hg_node *nodes, hg_node count,
     return Py_BuildValue("(NN)", ids, texts);
 }
 
-PyObject *hg_graph_labels(GraphObject *self, PyObject *unused) {
+/* The file's node labels, or with notes its notes: (ids, texts), empty
+ * for a captured graph. */
+static PyObject *file_node_strings(GraphObject *self, int notes) {
     const hg_snapfile_data *d;
-    (void)unused;
     if (self->file == NULL) {
         return Py_BuildValue("(y#[])", "", (Py_ssize_t)0);
     }
     d = hg_snapfile_contents(self->file);
-    return node_strings(d->label_nodes, d->n_labels, &d->labels);
+    return notes ? node_strings(d->note_nodes, d->n_notes, &d->notes)
+                 : node_strings(d->label_nodes, d->n_labels, &d->labels);
+}
+
+PyObject *hg_graph_labels(GraphObject *self, PyObject *unused) {
+    (void)unused;
+    return file_node_strings(self, 0);
 }
 
 const char hg_graph_notes_doc[] =
@@ -320,13 +327,8 @@ const char hg_graph_notes_doc[] =
     "empty for a captured graph or a file without notes.";
 
 PyObject *hg_graph_notes(GraphObject *self, PyObject *unused) {
-    const hg_snapfile_data *d;
     (void)unused;
-    if (self->file == NULL) {
-        return Py_BuildValue("(y#[])", "", (Py_ssize_t)0);
-    }
-    d = hg_snapfile_contents(self->file);
-    return node_strings(d->note_nodes, d->n_notes, &d->notes);
+    return file_node_strings(self, 1);
 }
 
 const char hg_graph_edge_labels_doc[] =
