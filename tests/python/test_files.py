@@ -196,14 +196,16 @@ def _key_labels(body):
 
 def _as_version(data, version):
     """The same snapshot file as an earlier release wrote it: format
-    version 2 (edge labels: dict keys only) or 1 (that, with node sizes
-    in 8 bytes each and no size overflow section)."""
+    version 2 (edge labels: dict keys only, no notes) or 1 (that, with
+    node sizes in 8 bytes each and no size overflow section)."""
     n = struct.unpack_from('=I', data, 32)[0]
     table = [struct.unpack_from('=IIQQQ', data, 256 + 32 * i)
              for i in range(n)]
     body = {kind: (flags, data[off:off + length])
             for kind, flags, off, length, _ in table}
     _key_labels(body)
+    body.pop(17, None)  # no notes before version 3 (kinds 17 and 18)
+    body.pop(18, None)
     if version == 1:
         sizes = array('Q', array('I', body[7][1]))
         for node, _, size in struct.iter_unpack('=IIQ',
