@@ -186,9 +186,15 @@ def save(snap, path):
     if created is None:
         created = time.time()
     try:
+        notes = Namer(snap).file_notes()
+    except Exception:
+        # a class whose name raised at capture (its error is raised where
+        # names are used): the notes are optional, the file goes without
+        notes = (b'', [])
+    try:
         g.save(path, label_ids, labels, runtime,
                'objgraph %s' % __version__, created, edge_ids, edge_labels,
-               *Namer(snap).file_notes())
+               *notes)
     except _heapgraph.FileError as e:
         reason = str(e)
         raise SnapshotError('cannot save snapshot to %r: %s' % (path, reason),
