@@ -333,6 +333,10 @@ def test_ctrl_c_ends_the_wait():
     would any other blocking call."""
     out = _run_child(setup=_SLOW_COLLECTION, code='''
         import os, signal
+        # Python's own Ctrl-C handler, even when this test runs where
+        # SIGINT is ignored (a background job inherits it ignored, and
+        # Python then installs none)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         t = collect_in_a_thread(1, 3.0)
         threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
         started = time.perf_counter()
