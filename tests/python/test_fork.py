@@ -27,6 +27,7 @@ import time
 import pytest
 
 import objgraph
+import objgraph.canary
 from objgraph import _snapshot
 
 pytestmark = pytest.mark.skipif(
@@ -300,3 +301,45 @@ def test_fork_with_python_sizes_or_a_bad_timeout_is_refused():
         objgraph.snapshot(pin=False, fork=True, sizes='python')
     with pytest.raises(ValueError, match='fork_timeout'):
         objgraph.snapshot(pin=False, fork=True, fork_timeout=0)
+
+
+# -- the canary --------------------------------------------------------------
+
+class Session:
+    def __init__(self, user):
+        self.user = user
+
+
+def test_a_forking_canary_finds_the_leak(tmp_path):
+    registry, reports, got = [], [], threading.Event()
+
+    def on_report(report):
+        reports.append(report)
+        if len(reports) == 4:
+            got.set()
+
+    canary = objgraph.canary.start(interval=3600, directory=tmp_path,
+                                   keep=3, on_report=on_report, fork=True)
+    try:
+        assert canary.fork is True
+        for _ in range(4):
+            registry.extend(Session('u%d' % n) for n in range(100))
+            canary.trigger()
+            deadline = time.monotonic() + 60
+            n = len(reports)
+            while len(reports) == n and time.monotonic() < deadline:
+                time.sleep(0.02)
+    finally:
+        assert canary.stop()
+    assert got.is_set(), reports
+    last = reports[-1]
+    assert last['errors'] == [], last['errors']
+    assert last['suspects'][0]['typename'] == 'Session'
+    assert last['pause_seconds'] < last['capture_seconds'] + 1
+
+
+def test_a_forking_canary_where_there_is_no_fork_is_refused(monkeypatch,
+                                                             tmp_path):
+    monkeypatch.setattr(sys, 'platform', 'darwin')
+    with pytest.raises(NotImplementedError, match='darwin'):
+        objgraph.canary.start(directory=tmp_path, fork=True)
