@@ -651,6 +651,9 @@ int hg_capture_fork_run(const hg_capture_opts *opts,
             goto cleanup;
         }
     }
+    if (!opts->nodes_only) {
+        hg__p_fork_hint(g->n_nodes, g->fwd.n_edges);
+    }
     out->graph = g;
     g = NULL;
     out->kind = HG_CAPTURE_PORTABLE;

@@ -1044,6 +1044,12 @@ static int wait_for_collector(double timeout, double *waited) {
 }
 
 /* See portable.h. */
+void hg__p_fork_hint(size_t nodes, size_t edges) {
+    hint_nodes = nodes;
+    hint_edges = edges;
+}
+
+/* See portable.h. */
 int hg__p_fork_wait_collector(double timeout, double *waited) {
     return wait_for_collector(timeout, waited);
 }

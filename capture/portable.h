@@ -219,6 +219,10 @@ typedef struct hg__p_child_out {
  * when this thread does.  *waited grows by the time waited.  0 or -1. */
 int hg__p_fork_wait_collector(double timeout, double *waited);
 
+/* What a forked child's walk found (its own hints die with it), so that
+ * the next child allocates once.  GIL held. */
+void hg__p_fork_hint(size_t nodes, size_t edges);
+
 /* Before fork(), GIL held: whatever the child's walk would otherwise
  * fetch on first use (interned names, the sizes' method table and, with
  * no native lists, gc.get_objects, which an import finds).  0, or -1

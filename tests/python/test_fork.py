@@ -129,13 +129,19 @@ def test_a_forked_snapshot_is_the_in_process_one_of_a_quiet_heap(quiet_gc):
     # the whole heap: between the two captures only objgraph's own work
     # ran (the first snapshot, this frame's locals); everything else is
     # the same node with the same references
+    # (or a thread an earlier test left running: a few hundred objects
+    # in a suite's heap of 150k; a capture that lost a kind of object or
+    # reference would differ by thousands)
     common = a.keys() & b.keys()
     only = (a.keys() - b.keys()) | (b.keys() - a.keys())
-    assert len(common) > 10000 and len(only) < 200, (
-        '%d nodes in both, %d in one only' % (len(common), len(only)))
+    slack = max(200, len(common) // 200)
+    assert len(common) > 10000 and len(only) < slack, (
+        '%d nodes in both, %d in one only: %r' % (
+            len(common), len(only), collections.Counter(
+                (a.get(x) or b.get(x))[0] for x in only).most_common(8)))
     differ = [addr for addr in common
               if (a[addr][0], a[addr][4]) != (b[addr][0], b[addr][4])]
-    assert len(differ) < 100, (
+    assert len(differ) < slack, (
         'expected the same type and references for all but a few of '
         '%d nodes; %d differ, e.g. %r'
         % (len(common), len(differ),
@@ -145,7 +151,7 @@ def test_a_forked_snapshot_is_the_in_process_one_of_a_quiet_heap(quiet_gc):
     for name in ('Plain', 'Slotted', 'WithDel'):
         assert sa.get(name) == sb.get(name) and sa.get(name), name
     off = {n: (sa.get(n, 0), sb.get(n, 0)) for n in sa.keys() | sb.keys()
-           if abs(sa.get(n, 0) - sb.get(n, 0)) > 3}
+           if abs(sa.get(n, 0) - sb.get(n, 0)) > max(3, sa.get(n, 0) // 100)}
     assert off == {}, 'type counts that differ (in-process, forked): %r' % off
     assert forked.count('Plain') == 300
     del heap
