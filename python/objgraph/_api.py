@@ -122,9 +122,11 @@ def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0,
     lock another thread may have held at the fork (a ``logging``
     handler's, the import lock), and calls no ``__sizeof__`` method --
     objects whose class or extension defines one get the size without it,
-    and ``sizes='python'`` raises ValueError.  The child hands the graph
-    back through shared memory (``memfd_create``) and ends with
-    ``_exit``.  A child that crashes, is killed (by the kernel's
+    and ``sizes='python'`` raises ValueError (on CPython 3.10 it lists
+    the objects through ``gc.get_objects()``, which calls the audit
+    hooks).  The child hands the graph back through shared memory
+    (``memfd_create``) and ends with ``_exit``; ``os.register_at_fork``
+    callbacks are not called.  A child that crashes, is killed (by the kernel's
     out-of-memory killer too), runs out of memory or takes more than
     ``fork_timeout`` seconds (default 60) raises
     :class:`objgraph.SnapshotError`; it is reaped and nothing is left
