@@ -117,9 +117,12 @@ lint: build/.deps
 	$(PYTHON) -m ruff check $(PY_SOURCES)
 
 # The Python suite: 1M/3M/10M-instance heaps against gc.collect(), one
-# tp_traverse pass, objgraph 3.7.0, guppy3 and pympler; writes
+# tp_traverse pass, objgraph 3.7.0, guppy3 and pympler; snapshot(fork=True)
+# against one tp_traverse pass and the in-process capture, with a counting
+# thread and the child's memory (bench/fork_bench.py); writes
 # build/heap_bench.json, docs/benchmarks.md and docs/benchmarks.png (with
-# the core harness tables from bench-core, which runs first).  Then the
+# the core harness tables from bench-core, which runs first, and the fork
+# table).  Then the
 # capture on every CPython >= 3.10 found, native and portable, at 1M and 3M
 # instances (bench/version_bench.py, a venv per version in
 # build/bench-venv-3.X): build/version_bench.json,
@@ -131,6 +134,8 @@ bench: build $(REF) bench-core
 	  --markdown build/draw_bench.md
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/retention_bench.py \
 	  --json build/retention_bench.json --markdown build/retention_bench.md
+	$(PYTHON) bench/fork_bench.py --json build/fork_bench.json \
+	  --markdown build/fork_bench.md
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py \
 	  --json build/heap_bench.json --markdown docs/benchmarks.md
 	$(PYTHON) bench/version_bench.py --json build/version_bench.json \

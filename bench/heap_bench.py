@@ -73,6 +73,7 @@ CORE_JSON = os.path.join(ROOT, 'build', 'core_bench.json')
 CORE_MALLOC_JSON = os.path.join(ROOT, 'build', 'core_bench_malloc.json')
 DRAW_MD = os.path.join(ROOT, 'build', 'draw_bench.md')
 RETENTION_MD = os.path.join(ROOT, 'build', 'retention_bench.md')
+FORK_MD = os.path.join(ROOT, 'build', 'fork_bench.md')
 
 REF = 'objgraph 3.7.0'
 COLLECT = 'gc.collect()'
@@ -865,6 +866,9 @@ def markdown(doc, plot_name=None):
     lines += [''] + draw_section()
     lines += [''] + included_section(RETENTION_MD, 'Retention paths',
                                      'bench/retention_bench.py')
+    lines += [''] + included_section(
+        FORK_MD, 'Capture in a forked child (`fork=True`)',
+        'bench/fork_bench.py')
     lines += [''] + core_section()
     return '\n'.join(lines) + '\n'
 

@@ -87,6 +87,11 @@ typedef struct hg_capture {
     double pause_seconds;   /* wall time the GIL was held by the capture */
     double capture_seconds; /* wall time of the whole capture */
     double phase_seconds[HG_N_PHASES]; /* wall time of each phase */
+    int forked;                        /* taken by hg_capture_fork_run */
+    uint64_t fork_extra_bytes;         /* forked: the child's memory beyond the
+                                        * parent's -- pages copied on write, its
+                                        * own tables, the shared file -- at its
+                                        * end (peak, about) */
 } hg_capture;
 
 typedef struct hg_capture_opts {
@@ -105,6 +110,19 @@ typedef struct hg_capture_opts {
     double gc_timeout; /* seconds to wait, at most, for a collection
                         * running in another thread (0: refuse at once) */
 } hg_capture_opts;
+
+/* A capture in a forked child (hg_capture_fork_run). */
+typedef struct hg_capture_fork_opts {
+    double timeout;          /* seconds the child may take, then killed */
+    double child_sleep;      /* test hook: the child sleeps this long
+                              * first (0: not) */
+    uint64_t child_as_limit; /* test hook: the child's RLIMIT_AS, bytes
+                              * (0: unchanged) */
+} hg_capture_fork_opts;
+
+/* The bindings' default fork timeout, seconds: a heap of 50M objects
+ * takes the child about 10 s. */
+#define HG_CAPTURE_FORK_TIMEOUT 60.0
 
 /* The bindings' default gc_timeout, seconds: longer than any collection's
  * finalizers should run, short enough to end a capture that waits for a
@@ -131,6 +149,19 @@ int hg_capture_run(const hg_capture_opts *opts, hg_capture *out);
  * another thread as long as the gc.callbacks entry (gcwatch.c) says one
  * runs.  Sets out->kind to HG_CAPTURE_PORTABLE. */
 int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out);
+
+/* The same snapshot as hg_capture_portable_run, detached, taken in a
+ * child made by fork() (fork.c; Linux only): the calling thread holds the
+ * GIL through the fork only -- the pause -- and waits for the child with
+ * it released, so the program's other threads run.  The child runs no
+ * Python code and takes no lock; a size that needs a call (an extension's
+ * C __sizeof__, a Python one) is object's formula there.  opts->pin must
+ * be 0 (ValueError).  The child killed, crashed, out of memory or past
+ * fopts->timeout: ChildProcessError, the child reaped, nothing left
+ * behind.  Not on Linux: NotImplementedError.  Sets out->forked and
+ * out->fork_extra_bytes; out->capture_seconds is the child's wall time. */
+int hg_capture_fork_run(const hg_capture_opts *opts,
+                        const hg_capture_fork_opts *fopts, hg_capture *out);
 
 /* Live objects for tracked node ids, as hg_capture_objects, finding a
  * detached capture's objects through the same enumeration as

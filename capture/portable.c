@@ -184,6 +184,7 @@ typedef struct pwalk {
     pdefer *defer;
     size_t n_defer, cap_defer;
     int py_sizes, nodes_only, pin;
+    int child;      /* in a forked child (fork.c): no call is ever made */
     int pinned;     /* the tracked nodes hold a reference each */
     int refs_owned; /* types[] and defer[] hold strong references */
     int status;     /* hg_status, or HG__TRAVERSE_FAILED */
@@ -296,7 +297,27 @@ static int64_t type_id(pwalk *w, PyTypeObject *tp) {
     return tid;
 }
 
-/* Record the size of node id, or defer it to phase 4. */
+static int store_size(pwalk *w, hg_node id, Py_ssize_t n) {
+    if ((uint64_t)n < UINT32_MAX) {
+        w->size[id] = (uint32_t)n;
+        return 0;
+    }
+    w->size[id] = UINT32_MAX;
+    if (grow((void **)&w->sover, &w->cap_sover, sizeof(hg_size_overflow),
+             w->n_sover + 1) < 0) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    w->sover[w->n_sover++] = (hg_size_overflow){id, 0, (uint64_t)n};
+    return 0;
+}
+
+static int store_child_size(pwalk *w, PyObject *op, uint32_t tid, hg_node id) {
+    return store_size(w, id, hg__p_sizer_nocall(&w->types[tid].sizer, op));
+}
+
+/* Record the size of node id, or defer it to phase 4 (in a forked child:
+ * the size without the call). */
 static int record_size(pwalk *w, PyObject *op, uint32_t tid, hg_node id) {
     Py_ssize_t n = hg__p_sizer_quick(&w->types[tid].sizer, op);
     if (n == -2) {
@@ -305,18 +326,12 @@ static int record_size(pwalk *w, PyObject *op, uint32_t tid, hg_node id) {
         return -1;
     }
     if (n >= 0) {
-        if ((uint64_t)n < UINT32_MAX) {
-            w->size[id] = (uint32_t)n;
-            return 0;
-        }
-        w->size[id] = UINT32_MAX;
-        if (grow((void **)&w->sover, &w->cap_sover, sizeof(hg_size_overflow),
-                 w->n_sover + 1) < 0) {
-            w->status = HG_ENOMEM;
-            return -1;
-        }
-        w->sover[w->n_sover++] = (hg_size_overflow){id, 0, (uint64_t)n};
-        return 0;
+        return store_size(w, id, n);
+    }
+    if (w->child) {
+        /* a call could take a lock another thread held at the fork: the
+         * size without it (object's formula and the pre-header) */
+        return store_child_size(w, op, tid, id);
     }
     w->size[id] = 0;
     if (grow((void **)&w->defer, &w->cap_defer, sizeof(pdefer),
@@ -1028,6 +1043,17 @@ static int wait_for_collector(double timeout, double *waited) {
     return rc;
 }
 
+/* See portable.h. */
+void hg__p_fork_hint(size_t nodes, size_t edges) {
+    hint_nodes = nodes;
+    hint_edges = edges;
+}
+
+/* See portable.h. */
+int hg__p_fork_wait_collector(double timeout, double *waited) {
+    return wait_for_collector(timeout, waited);
+}
+
 /* ---- entry point --------------------------------------------------------- */
 
 /* See capture.h.  Phases as in the file header. */
@@ -1169,4 +1195,117 @@ cleanup:
         ph[HG_PHASE_FINISH] = out->capture_seconds - (t_release - t0);
     }
     return rc;
+}
+
+/* ---- the walk of a forked child (fork.c) --------------------------------- */
+
+#ifdef HG_HAVE_NATIVE_CAPTURE
+static int child_enum_add(PyObject *op, int gen, void *arg) {
+    return enum_add(arg, op, gen);
+}
+#endif
+
+/* See portable.h.  Phases 1 to 3 and 5 as above, in the only thread of
+ * a forked child, which holds the GIL and never releases it (the GIL's
+ * own mutex may be held by a thread that did not survive the fork): no
+ * wait for a collector (the parent waited before forking), no pins, no
+ * phase 4. */
+int hg__p_child_walk(PyObject *exclude, int nodes_only, hg__p_child_out *out) {
+    pwalk w;
+    hg_graph *g = NULL;
+    hg_status st;
+    size_t hint_n = hint_nodes > 0 ? hint_nodes : (size_t)1 << 16;
+
+    memset(&w, 0, sizeof(w));
+    memset(out, 0, sizeof(*out));
+    w.nodes_only = nodes_only;
+    w.child = 1;
+    if (prepare(&w, hint_n,
+                nodes_only       ? 0
+                : hint_edges > 0 ? hint_edges
+                                 : 4 * hint_n) < 0) {
+        goto fail;
+    }
+    (void)PyGC_Disable(); /* this process's collector: nothing allocated
+                           * here may start a collection (finalizers) */
+#ifdef HG_HAVE_NATIVE_CAPTURE
+    if (hg__gc_visit_listed(child_enum_add, &w) < 0) {
+        goto fail;
+    }
+    w.n_enum = (hg_node)w.n;
+    if (index_enumerated(&w) < 0) {
+        goto fail;
+    }
+#else
+    if (enumerate_tracked(&w) < 0) {
+        goto fail;
+    }
+#endif
+    if (walk_all(&w) < 0) {
+        goto fail;
+    }
+    flag_modules_and_excluded(&w, exclude);
+    out->n_types = w.n_types;
+    out->type_addr = hg_alloc((w.n_types + 1) * sizeof(uint64_t));
+    out->type_nflags = hg_alloc(w.n_types + 1);
+    if (out->type_addr == NULL || out->type_nflags == NULL) {
+        w.status = HG_ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < w.n_types; i++) {
+        out->type_addr[i] = (uint64_t)(uintptr_t)w.types[i].tp;
+        out->type_nflags[i] = w.types[i].node_flags;
+    }
+    if (hg_graph_new(0, &g) != HG_OK) {
+        w.status = HG_ENOMEM;
+        goto fail;
+    }
+    if ((st = assemble(&w, g)) != HG_OK) {
+        w.status = st;
+        goto fail;
+    }
+    out->graph = g;
+    out->table_bytes =
+        ((uint64_t)w.ids.mask + 1 + w.tindex.mask + 1) * sizeof(pslot);
+    pwalk_free(&w);
+    return 0;
+
+fail:
+    out->status = w.status != HG_OK ? w.status : HG_EINVAL;
+    PyErr_Clear();
+    hg_graph_free(g);
+    pwalk_free(&w);
+    hg__p_child_out_free(out);
+    return -1;
+}
+
+/* See portable.h. */
+void hg__p_child_out_free(hg__p_child_out *out) {
+    int status = out->status;
+    hg_graph_free(out->graph);
+    hg_free(out->type_addr, (out->n_types + 1) * sizeof(uint64_t));
+    hg_free(out->type_nflags, out->n_types + 1);
+    memset(out, 0, sizeof(*out));
+    out->status = status;
+}
+
+/* See portable.h. */
+int hg__p_child_prepare(void) {
+    hg__p_sizer s;
+    if (hg__p_names_init() < 0) {
+        return -1;
+    }
+    /* the sizes' method table, filled on first use */
+    hg__p_sizer_init(&PyList_Type, 0, &s);
+#ifndef HG_HAVE_NATIVE_CAPTURE
+    /* gc.get_objects, fetched by an import: never in the child */
+    {
+        PyObject *list = get_objects(0);
+        if (list == NULL) {
+            return -1;
+        }
+        Py_DECREF(list);
+    }
+#endif
+    return 0;
 }

@@ -104,6 +104,13 @@ Py_ssize_t hg__p_sizer_quick(const hg__p_sizer *s, PyObject *op);
  * may run Python code.  -1 with an exception set. */
 Py_ssize_t hg__p_sizer_slow(const hg__p_sizer *s, PyObject *op);
 
+/* The size without any call a walk would defer (CMETH, CDESCR, PYTHON:
+ * object's formula and the pre-header; but CPython's own
+ * type.__sizeof__ is called), for a forked child (fork.c): an
+ * extension's method could take a lock no thread will release.  Never
+ * fails; a builtin's int that cannot be made counts as object's size. */
+Py_ssize_t hg__p_sizer_nocall(const hg__p_sizer *s, PyObject *op);
+
 /* The C size (what Python sizes 0 give), for a failed Python-level
  * __sizeof__; never fails (object's formula at worst). */
 Py_ssize_t hg__p_sizer_c_size(PyObject *op);
@@ -194,5 +201,51 @@ void hg__result_status_error(int status);
 /* Shrink (or grow) an exact-size array from old_n to new_n items (0:
  * freed, *p NULL).  0, or -1 when the allocator failed (*p unchanged). */
 int hg__resize_exact(void **p, size_t elem, size_t old_n, size_t new_n);
+
+/* ---- the walk of a forked child (portable.c, for fork.c) ----------------
+ * What the child hands back: the graph and its type table, by address. */
+typedef struct hg__p_child_out {
+    hg_graph *graph;      /* owned */
+    size_t n_types;       /* type ids 0 .. n_types-1 of graph->type_id */
+    uint64_t *type_addr;  /* n_types: the type objects' addresses */
+    uint8_t *type_nflags; /* n_types: HG_NODE_HAS_DEL when it has __del__ */
+    uint64_t table_bytes; /* the walk's address tables, freed on return
+                           * (part of the child's peak memory) */
+    int status;           /* on failure: hg_status or HG__TRAVERSE_FAILED */
+} hg__p_child_out;
+
+/* Wait, the GIL released, while the gc.callbacks entry says another
+ * thread collects (the portable capture's wait); RuntimeError at once
+ * when this thread does.  *waited grows by the time waited.  0 or -1. */
+int hg__p_fork_wait_collector(double timeout, double *waited);
+
+/* What a forked child's walk found (its own hints die with it), so that
+ * the next child allocates once.  GIL held. */
+void hg__p_fork_hint(size_t nodes, size_t edges);
+
+/* Before fork(), GIL held: whatever the child's walk would otherwise
+ * fetch on first use (interned names, the sizes' method table and, with
+ * no native lists, gc.get_objects, which an import finds).  0, or -1
+ * with an exception. */
+int hg__p_child_prepare(void);
+
+/* The portable walk in the only thread of a forked child (the GIL held,
+ * never released): no Python code, no call that could take a lock (sizes
+ * without deferred calls: hg__p_sizer_nocall), tracked objects listed by
+ * hg__gc_visit_listed where the native capture is built (nothing
+ * written), else by the portable enumeration.  exclude: NULL or a tuple,
+ * flagged.  0, or -1 with out->status set (no exception is left). */
+int hg__p_child_walk(PyObject *exclude, int nodes_only, hg__p_child_out *out);
+
+/* Free out's graph and arrays (status kept); accepts a zeroed struct. */
+void hg__p_child_out_free(hg__p_child_out *out);
+
+#ifdef HG_HAVE_NATIVE_CAPTURE
+/* fn(op, generation, arg) for every object of the collector's
+ * generations 0-2 in list order, reading the lists only: no reference
+ * taken, no byte written, no call (gclists.c).  Stops at fn's first
+ * -1 and returns it; 0 otherwise. */
+int hg__gc_visit_listed(int (*fn)(PyObject *op, int gen, void *arg), void *arg);
+#endif
 
 #endif /* HG_CAPTURE_PORTABLE_H */

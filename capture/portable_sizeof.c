@@ -36,6 +36,8 @@ static struct {
     int ready;
     PyCFunction object;
     PyCFunction builtin[N_KNOWN];
+    PyCFunction type; /* type.__sizeof__: pure C, safe in a forked child
+                       * (it stays a call after the walk in the process) */
 } known;
 
 static PyCFunction meth_of(PyTypeObject *tp) {
@@ -57,6 +59,7 @@ static void known_init(void) {
         return;
     }
     known.object = meth_of(&PyBaseObject_Type);
+    known.type = meth_of(&PyType_Type);
     for (int i = 0; i < N_KNOWN; i++) {
         PyCFunction f = meth_of(types[i]);
         /* a type without its own method inherits object's */
@@ -251,6 +254,25 @@ Py_ssize_t hg__p_sizer_slow(const hg__p_sizer *s, PyObject *op) {
     }
     n = hg__size_of_result(res);
     return n < 0 ? -1 : add_preheader(s, op, n);
+}
+
+/* See portable.h. */
+Py_ssize_t hg__p_sizer_nocall(const hg__p_sizer *s, PyObject *op) {
+    Py_ssize_t n = hg__p_sizer_quick(s, op);
+    if (n == -1 && s->kind == HG__P_SZ_CMETH && known.type != NULL &&
+        known.type != known.object && s->meth == known.type) {
+        /* a class: CPython's own type.__sizeof__, which only reads the
+         * class and makes an int */
+        n = hg__size_of_result(s->meth(op, NULL));
+        if (n >= 0) {
+            return add_preheader(s, op, n);
+        }
+        n = -2;
+    }
+    if (n == -2) {
+        PyErr_Clear(); /* MemoryError from the int */
+    }
+    return n >= 0 ? n : add_preheader(s, op, object_sizeof(op));
 }
 
 /* See portable.h. */

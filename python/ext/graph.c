@@ -488,6 +488,14 @@ static PyObject *Graph_get_capture_kind(GraphObject *self, void *c) {
     }
 }
 
+static PyObject *Graph_get_fork_extra_bytes(GraphObject *self, void *c) {
+    (void)c;
+    if (!self->cap.forked) {
+        Py_RETURN_NONE;
+    }
+    return PyLong_FromUnsignedLongLong(self->cap.fork_extra_bytes);
+}
+
 static PyObject *Graph_get_pinned(GraphObject *self, void *c) {
     (void)c;
     return PyBool_FromLong(self->cap.pinned && !self->closed);
@@ -539,6 +547,11 @@ static PyGetSetDef Graph_getset[] = {
     {"phase_seconds", (getter)Graph_get_phases, NULL,
      "Seconds of each phase of the capture (all 0 for a loaded file): "
      "prepare, chase, walk, restore, calls, finish.",
+     NULL},
+    {"fork_extra_bytes", (getter)Graph_get_fork_extra_bytes, NULL,
+     "Bytes the capture's forked child held beyond the parent's memory "
+     "(pages copied on write, its tables, the shared file); None unless "
+     "captured with fork=True.",
      NULL},
     {"capture_kind", (getter)Graph_get_capture_kind, NULL,
      "Which capture took the graph: 'native' (interpreter internals) or\n"

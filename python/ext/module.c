@@ -86,7 +86,7 @@ static int run_capture(int kind, const hg_capture_opts *opts, hg_capture *out) {
 PyDoc_STRVAR(
     capture_doc,
     "capture(pin=True, exclude=None, nodes_only=False, sizes='c',\n"
-    "        gc_timeout=10.0) -> Graph\n\n"
+    "        gc_timeout=10.0, fork=False, fork_timeout=60.0) -> Graph\n\n"
     "Freeze the heap: every object the cyclic GC tracks (frozen ones\n"
     "included) and each distinct untracked referent become nodes, references\n"
     "become edges.  pin: hold a strong reference to every tracked node until\n"
@@ -99,6 +99,11 @@ PyDoc_STRVAR(
     "collection running in another thread to finish (RuntimeError after\n"
     "that); a capture from inside a collection in this thread (a finalizer,\n"
     "gc.callbacks) raises RuntimeError at once.\n\n"
+    "fork: capture in a child made by fork() (Linux; pin must be False):\n"
+    "the program is paused for the fork only; the portable walk runs in\n"
+    "the child, which is killed after fork_timeout seconds.  A failed\n"
+    "child raises ChildProcessError.  child_sleep and child_as_limit are\n"
+    "test hooks: the child sleeps that long first, its RLIMIT_AS is set.\n\n"
     "The environment variable OBJGRAPH_CAPTURE, read at each capture,\n"
     "chooses the capture: 'auto' (or unset: the native one when built for\n"
     "this interpreter, else the portable one), 'native' or 'portable'\n"
@@ -108,9 +113,12 @@ PyDoc_STRVAR(
 
 static PyObject *hg_py_capture(PyObject *module, PyObject *args,
                                PyObject *kwds) {
-    static char *kwlist[] = {"pin",   "exclude",    "nodes_only",
-                             "sizes", "gc_timeout", NULL};
-    int pin = 1, nodes_only = 0, rc, kind;
+    static char *kwlist[] = {
+        "pin",  "exclude",      "nodes_only",  "sizes",          "gc_timeout",
+        "fork", "fork_timeout", "child_sleep", "child_as_limit", NULL};
+    int pin = 1, nodes_only = 0, fork = 0, rc, kind;
+    hg_capture_fork_opts fopts = {HG_CAPTURE_FORK_TIMEOUT, 0, 0};
+    unsigned long long as_limit = 0;
     const char *sizes = "c";
     PyObject *exclude = Py_None; /* borrowed */
     double gc_timeout = HG_CAPTURE_GC_TIMEOUT;
@@ -118,9 +126,24 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     GraphObject *g = NULL;
     (void)module;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOpsd:capture", kwlist, &pin,
-                                     &exclude, &nodes_only, &sizes,
-                                     &gc_timeout)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOpsdpddK:capture", kwlist,
+                                     &pin, &exclude, &nodes_only, &sizes,
+                                     &gc_timeout, &fork, &fopts.timeout,
+                                     &fopts.child_sleep, &as_limit)) {
+        return NULL;
+    }
+    fopts.child_as_limit = as_limit;
+    if (fork && !(fopts.timeout > 0)) { /* NaN too */
+        PyErr_SetString(PyExc_ValueError,
+                        "capture(): fork_timeout must be a number of "
+                        "seconds > 0");
+        return NULL;
+    }
+    if (fork && strcmp(sizes, "python") == 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "capture(): sizes='python' calls __sizeof__ methods, "
+                        "which a forked child must not: use sizes='c' with "
+                        "fork=True");
         return NULL;
     }
     if (strcmp(sizes, "c") != 0 && strcmp(sizes, "python") != 0) {
@@ -166,7 +189,8 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     }
     /* earlier pinned graphs show no references to this walk (graph.c) */
     hg_pins_hidden++;
-    rc = run_capture(kind, &opts, &g->cap);
+    rc = fork ? hg_capture_fork_run(&opts, &fopts, &g->cap)
+              : run_capture(kind, &opts, &g->cap);
     hg_pins_hidden--;
     if (rc < 0) {
         Py_DECREF(g);

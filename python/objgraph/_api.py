@@ -16,6 +16,7 @@ import sys
 from . import _draw
 from ._names import check_typename
 from ._snapshot import (
+    FORK_TIMEOUT,
     _by_type_of,
     _count_of,
     _show_chain,
@@ -34,7 +35,8 @@ __all__ = [
 ]
 
 
-def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0):
+def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0,
+             fork=False, fork_timeout=FORK_TIMEOUT):
     """Freeze the heap into a :class:`Snapshot` that answers queries
     instantly.
 
@@ -101,6 +103,35 @@ def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0):
     collection in the same thread (a ``__del__``, a weakref callback or a
     ``gc.callbacks`` entry), it raises RuntimeError at once.
 
+    ``fork`` (default False; Linux only): capture the heap in a child
+    process made by ``fork()``, a copy-on-write copy of the program, so
+    that the program is paused for the fork only -- a few milliseconds per
+    gigabyte of memory, at any heap size, where a capture in the process
+    holds the GIL for at least one pass over every object.  The calling
+    thread then waits for the child with the GIL released, so the
+    program's other threads run; ``snap.pause_seconds`` is the fork (and
+    the few milliseconds of reading the result back with the GIL held),
+    ``snap.capture_seconds`` the child's own time, and
+    :attr:`Snapshot.fork_extra_bytes` the memory the child added (the
+    pages copied on write, its tables, the graph it hands back).  The
+    snapshot is the heap as it was at the fork, with the parent's
+    addresses, as ``pin=False`` gives it; ``fork=True`` with ``pin=True``
+    raises ValueError, and where there is no ``fork()`` (not Linux)
+    NotImplementedError.  The child runs the portable capture (below),
+    which writes nothing into the objects, and no Python code: it takes no
+    lock another thread may have held at the fork (a ``logging``
+    handler's, the import lock), and calls no ``__sizeof__`` method --
+    objects whose class or extension defines one get the size without it,
+    and ``sizes='python'`` raises ValueError (on CPython 3.10 it lists
+    the objects through ``gc.get_objects()``, which calls the audit
+    hooks).  The child hands the graph back through shared memory
+    (``memfd_create``) and ends with ``_exit``; ``os.register_at_fork``
+    callbacks are not called.  A child that crashes, is killed (by the kernel's
+    out-of-memory killer too), runs out of memory or takes more than
+    ``fork_timeout`` seconds (default 60) raises
+    :class:`objgraph.SnapshotError`; it is reaped and nothing is left
+    behind.
+
     Two captures give the same snapshot: the native one, which reads the
     interpreter's internals (built for the CPython versions it knows, 3.11,
     3.12 and 3.13, without free threading), and the portable one, which uses
@@ -119,7 +150,7 @@ def snapshot(pin=True, collect=False, sizes='c', gc_timeout=10.0):
         >>> snap.close()
     """
     return take(pin=pin, collect=collect, sizes=sizes,
-                gc_timeout=gc_timeout)
+                gc_timeout=gc_timeout, fork=fork, fork_timeout=fork_timeout)
 
 
 def _snap(pin, collect=False, exclude=(), nodes_only=False):

@@ -43,6 +43,10 @@ class SnapshotError(Exception):
     failed save (full disk, file size limit, missing directory, a path
     that names a device, FIFO, socket or directory, ...).  ``path`` is the
     file, ``reason`` the cause; the message names both.
+
+    Also raised by ``objgraph.snapshot(fork=True)`` when the child that
+    captures the heap fails (killed, crashed, out of memory, past
+    ``fork_timeout``); ``path`` is then None.
     """
 
     __module__ = 'objgraph'

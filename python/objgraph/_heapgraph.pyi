@@ -25,6 +25,7 @@ class Graph:
     capture_seconds: float
     phase_seconds: dict[str, float]
     capture_kind: Optional[str]  # 'native', 'portable'; None if loaded
+    fork_extra_bytes: Optional[int]  # fork=True: the child's extra memory
     pinned: bool
     closed: bool
     saturated_refcounts: int
@@ -95,8 +96,16 @@ class Graph:
 
 def capture(pin: bool = True, exclude: Optional[tuple] = None,
             nodes_only: bool = False, sizes: str = 'c',
-            gc_timeout: float = 10.0) -> Graph:
+            gc_timeout: float = 10.0, fork: bool = False,
+            fork_timeout: float = 60.0, child_sleep: float = 0.0,
+            child_as_limit: int = 0) -> Graph:
     """Freeze the heap into a Graph.
+
+    ``fork``: capture in a child made by ``fork()`` (Linux; ``pin`` must
+    be False), the program paused for the fork only; the child is killed
+    after ``fork_timeout`` seconds, and a failed child raises
+    ChildProcessError.  ``child_sleep``, ``child_as_limit``: test hooks
+    (the child sleeps first; its RLIMIT_AS in bytes).
 
     ``pin``: hold a strong reference to every tracked node until
     ``Graph.close()``; a pinned Graph takes part in cyclic garbage

@@ -207,6 +207,16 @@ class Snapshot(LeakAnalysis):
         return self._g.capture_seconds
 
     @property
+    def fork_extra_bytes(self):
+        """For a snapshot taken with ``fork=True``: the bytes of memory its
+        capture added, at its end, beyond the program's own -- the child's
+        private pages (those copied on write, because the program or the
+        child changed them, and the child's own tables) and the graph it
+        handed back through shared memory.  ``None`` for any other
+        snapshot."""
+        return self._g.fork_extra_bytes
+
+    @property
     def capture_kind(self):
         """Which capture took the snapshot: ``'native'`` (it reads the
         interpreter's internals) or ``'portable'`` (public C API only);
@@ -718,6 +728,13 @@ def _by_type_of(typename, objects):
     return [o for o in objects if name_of(o) == typename]
 
 
+def _fork_error(e):
+    """The :class:`objgraph.SnapshotError` for a forked capture that
+    failed (ChildProcessError from the extension)."""
+    from ._files import SnapshotError  # _files imports this module
+    return SnapshotError(str(e), reason=str(e))
+
+
 def _portable():
     """Whether the next capture is the portable one (OBJGRAPH_CAPTURE, or
     no native capture built): as _heapgraph.capture chooses."""
@@ -725,8 +742,30 @@ def _portable():
             or not _heapgraph.NATIVE_CAPTURE)
 
 
+#: fork=True's default fork_timeout, seconds (capture.h:
+#: HG_CAPTURE_FORK_TIMEOUT).
+FORK_TIMEOUT = 60.0
+
+
+def check_fork(pin, fork):
+    """ValueError or NotImplementedError for a ``fork=True`` that cannot
+    be: a pinned snapshot, or a platform without fork() (not Linux)."""
+    if not fork:
+        return
+    if pin:
+        raise ValueError('snapshot(fork=True) needs pin=False: a pinned '
+                         'snapshot holds the program\'s objects, and the '
+                         'forked child that captures the heap has only '
+                         'copies of them')
+    if not sys.platform.startswith('linux') or not hasattr(os, 'fork'):
+        raise NotImplementedError(
+            'snapshot(fork=True) needs fork() and Linux (memfd_create, '
+            '/proc); this platform is %r' % sys.platform)
+
+
 def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
-         gc_timeout=10.0, own=True):
+         gc_timeout=10.0, own=True, fork=False, fork_timeout=FORK_TIMEOUT,
+         _fork_hooks=None):
     """Capture a :class:`Snapshot`; see :func:`objgraph.snapshot`.
 
     ``nodes_only``: tracked objects and types without references -- for
@@ -734,6 +773,10 @@ def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
     ``sizes``: 'c' or 'python' (see :func:`objgraph.snapshot`).
     ``own``: leave objgraph's own objects out (_own_objects); objgraph
     3.x's functions count them, as gc.get_objects() lists them.
+    ``fork``, ``fork_timeout``: see :func:`objgraph.snapshot`; a child
+    that fails raises :class:`objgraph.SnapshotError`.  ``_fork_hooks``:
+    tests only, ``{'child_sleep': seconds, 'child_as_limit': bytes}``
+    (the child sleeps first; its RLIMIT_AS).
 
     The cycle a pinned snapshot can close (an object it pins refers to the
     Snapshot, which refers to its Graph, which pins the object) is freed by
@@ -742,6 +785,10 @@ def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
     adds nothing the collector cannot see.
     """
     check_sizes(sizes)
+    check_fork(pin, fork)
+    if fork and sizes != 'c':
+        raise ValueError("snapshot(fork=True) needs sizes='c': the forked "
+                         "child calls no __sizeof__ method")
     if collect:
         gc.collect()
     if nodes_only and _portable() and gc.get_freeze_count():
@@ -763,9 +810,15 @@ def take(pin=True, collect=False, exclude=(), nodes_only=False, sizes='c',
     if own:
         exclude = (*exclude, *_own_objects())
     try:
+        kwargs = {}
+        if fork:
+            kwargs = dict(fork=True, fork_timeout=fork_timeout,
+                          **(_fork_hooks or {}))
         graph = _heapgraph.capture(pin=bool(pin), exclude=tuple(exclude),
                                    nodes_only=nodes_only, sizes=sizes,
-                                   gc_timeout=gc_timeout)
+                                   gc_timeout=gc_timeout, **kwargs)
+    except ChildProcessError as e:
+        raise _fork_error(e) from None
     finally:
         # the frame objects made above, this function's among them, are
         # dropped before it returns: one still referenced then would keep

@@ -59,7 +59,7 @@ import tracemalloc
 from ._files import _CLASS_TYPES, SnapshotError, load
 from ._leaks import LeakAnalysis, _accumulation, leak_suspects
 from ._names import check_type, plural
-from ._snapshot import _OWN_HOOKS, _ids, take
+from ._snapshot import _OWN_HOOKS, _ids, check_fork, take
 from ._snapshot import _own_objects as _live_own_objects
 
 __all__ = ['Canary', 'current', 'start', 'stop']
@@ -288,9 +288,9 @@ class Canary:
 
     Attributes (read only): ``interval``, ``directory``, ``keep``,
     ``max_pause``, ``max_bytes``, ``signal``, ``limit``, ``paths``,
-    ``samples``; ``rounds`` (reports written so far) and ``last_report``
-    (the latest report, a dict as written to ``latest-report.json``, or
-    None).
+    ``samples``, ``fork``; ``rounds`` (reports written so far) and
+    ``last_report`` (the latest report, a dict as written to
+    ``latest-report.json``, or None).
 
     A context manager: leaving the ``with`` block stops it.
 
@@ -313,7 +313,8 @@ class Canary:
     """
 
     def __init__(self, interval, directory, keep, max_pause, max_bytes,
-                 on_report, signum, limit, paths, samples, delay):
+                 on_report, signum, limit, paths, samples, delay,
+                 fork=False):
         self.interval = interval
         self.directory = directory
         self.keep = keep
@@ -323,6 +324,7 @@ class Canary:
         self.limit = limit
         self.paths = paths
         self.samples = samples
+        self.fork = fork
         self.rounds = 0
         self.last_report = None
         self._on_report = on_report
@@ -571,7 +573,7 @@ class Canary:
         another thread (a finalizer that let go of the GIL) refuses it."""
         for attempt in range(_GC_RETRIES):
             try:
-                return take(pin=False, exclude=exclude)
+                return take(pin=False, exclude=exclude, fork=self.fork)
             except RuntimeError as e:
                 if 'garbage collector' not in str(e):
                     raise
@@ -999,7 +1001,7 @@ def _write_json(path, obj):
 
 def start(interval=600, directory=None, keep=6, max_pause=0.5,
           on_report=None, signal=None, max_bytes=None, limit=10, paths=3,
-          samples=10, delay=None):
+          samples=10, delay=None, fork=False):
     """Start the process's leak canary; returns its :class:`Canary`.
 
     ``interval``: seconds between rounds (> 0); the first comes after
@@ -1028,7 +1030,10 @@ def start(interval=600, directory=None, keep=6, max_pause=0.5,
     called from the main thread.  ``limit``: suspects reported (None:
     all); ``paths``: retention paths per suspect; ``samples``: instances
     per suspect whose allocation site is looked up when :mod:`tracemalloc`
-    is tracing (0: none).
+    is tracing (0: none).  ``fork``: take each snapshot in a forked child
+    (``objgraph.snapshot(pin=False, fork=True)``, Linux only): the program
+    is paused for the fork only, so ``max_pause`` and the estimate then
+    measure the fork; a child that fails is an error of its round.
 
     Raises RuntimeError if a canary is already running, TypeError or
     ValueError naming the argument when one is wrong.
@@ -1046,6 +1051,7 @@ def start(interval=600, directory=None, keep=6, max_pause=0.5,
     limit = _check_int('limit', limit, 1, optional=True)
     paths = _check_int('paths', paths, 0)
     samples = _check_int('samples', samples, 0)
+    check_fork(False, fork)
     if on_report is not None and not callable(on_report):
         raise TypeError('on_report must be callable or None, not %s'
                         % type(on_report).__name__)
@@ -1061,7 +1067,8 @@ def start(interval=600, directory=None, keep=6, max_pause=0.5,
     with _lock:
         _check_none_running()
         canary = Canary(interval, directory, keep, max_pause, max_bytes,
-                        on_report, signum, limit, paths, samples, delay)
+                        on_report, signum, limit, paths, samples, delay,
+                        bool(fork))
         canary._start()
         _current = canary
     return canary
