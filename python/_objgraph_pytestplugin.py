@@ -53,25 +53,27 @@ def pytest_pyfunc_call(pyfuncitem):
     marker = pyfuncitem.get_closest_marker(MARKER)
     if marker is None:
         return None
-    if marker.args:
-        raise pytest.UsageError(
-            '@pytest.mark.%s takes keyword arguments only (warmups, '
-            'iterations, types, ignore, filter_fn), not %r'
-            % (MARKER, marker.args))
+    from objgraph._growth import GrowthCheck, GrowthError
+
     func = pyfuncitem.obj
+    if marker.args:
+        pytest.fail('@pytest.mark.%s takes keyword arguments only '
+                    '(warmups, iterations, types, ignore, filter_fn), not '
+                    '%r' % (MARKER, marker.args), pytrace=False)
     if inspect.iscoroutinefunction(func):
         pytest.fail('@pytest.mark.%s: an async test cannot be run '
                     'repeatedly by the marker; use the objgraph_no_growth '
                     'fixture around a block of it' % MARKER, pytrace=False)
-    from objgraph._growth import GrowthCheck, GrowthError
-
-    names = pyfuncitem._fixtureinfo.argnames
-    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
     try:
         check = GrowthCheck(**marker.kwargs)
-    except TypeError as e:
-        raise pytest.UsageError('@pytest.mark.%s: %s' % (MARKER, e)) \
-            from None
+    except (TypeError, ValueError) as e:
+        error = '@pytest.mark.%s: %s' % (MARKER, e)
+    else:
+        error = None
+    if error is not None:
+        pytest.fail(error, pytrace=False)
+    names = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
     failure = None
     try:
         for _ in check:
