@@ -27,6 +27,7 @@ Costs: one capture and one dominator tree per snapshot (a few tens of
 milliseconds on the heap of a pytest run); nothing is pinned.
 """
 
+import logging
 import numbers
 import warnings
 
@@ -98,7 +99,7 @@ class GrowthCheck:
             if i >= warmups:
                 snaps[i - warmups + 1] = take(pin=False)
         try:
-            failure = self._failure(snaps, recorded)
+            failure = self._failure(snaps, _runner_objects(recorded))
         finally:
             for s in snaps:
                 s.close()
@@ -117,7 +118,7 @@ class GrowthCheck:
                 'round: "for _ in rounds: ..." (the rounds were not all run)')
         return False
 
-    def _failure(self, snaps, recorded):
+    def _failure(self, snaps, runner_addrs):
         """A GrowthError naming the types that kept growing, or None."""
         suspects = [s for s in leak_suspects(snaps, limit=None, paths=0)
                     if _grows(s.counts) and self._watched(s.typename)]
@@ -131,7 +132,7 @@ class GrowthCheck:
         for s in suspects:
             top = last.retention_paths(new.get(s.typename) or s.typename, 1)
             top = top[0] if top else None
-            if top is not None and _runners(last, top, recorded):
+            if top is not None and _runners(last, top, runner_addrs):
                 continue
             if self.filter_fn is not None and not self.filter_fn(s):
                 continue
@@ -236,25 +237,50 @@ def _names(value, arg, optional=False):
 
 
 def _recorded_warnings():
-    """The id of the list a ``warnings.catch_warnings(record=True)``
-    around the check records into (pytest's, around every test), or
-    None: the warnings the code emits each round accumulate there."""
+    """The list a ``warnings.catch_warnings(record=True)`` around the
+    check records into (pytest's, around every test), or None: the
+    warnings the code emits each round accumulate there."""
     impl = getattr(warnings, '_showwarnmsg_impl', None)
     log = getattr(impl, '__self__', None)
-    return id(log) if type(log) is list else None
+    return log if type(log) is list else None
 
 
-def _runners(snap, path, recorded):
+def _runner_objects(recorded):
+    """The addresses of the runner's bookkeeping objects that no type
+    tells apart: the recorded warnings' list, and the ``__dict__`` of
+    each log record pytest's handlers keep (on CPython 3.13 a record's
+    ``__dict__``, made when it is formatted while its values are kept
+    inline, is reported neither by the record nor as its referent: a
+    root of its own, held by C code)."""
+    found = set()
+    if recorded is not None:
+        found.add(id(recorded))
+    for handler in logging.getLogger().handlers:
+        if not type(handler).__module__.startswith(_RUNNER_MODULES):
+            continue
+        records = getattr(handler, 'records', None)
+        if type(records) is not list:
+            continue
+        for record in records:
+            try:
+                # pytest's handler formatted it: the dict exists already
+                found.add(id(object.__getattribute__(record, '__dict__')))
+            except (AttributeError, TypeError):
+                continue
+    return found
+
+
+def _runners(snap, path, runner_addrs):
     """Whether the retention path goes through the test runner's
-    bookkeeping: an object of pytest's or pluggy's, or the recorded
-    warnings' list."""
+    bookkeeping: an object of pytest's or pluggy's, or one of
+    ``runner_addrs`` (:func:`_runner_objects`)."""
     g = snap._g
-    long_names = snap._type_names(False)
     addrs = path.example
     if not all(type(a) is int for a in addrs):  # a pinned snapshot's
         addrs = [id(o) for o in addrs]
-    if recorded is not None and recorded in addrs:
+    if not runner_addrs.isdisjoint(addrs):
         return True
+    long_names = snap._type_names(False)
     for v in g.find(addrs):
         if v >= 0 and long_names[g.node(v)[1]].startswith(_RUNNER_MODULES):
             return True

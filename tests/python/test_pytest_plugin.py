@@ -6,8 +6,6 @@ plugin through the installed ``pytest11`` entry point only.  Each run
 takes a few seconds: every check captures the heap four times.
 """
 
-import sys
-
 import pytest
 
 import objgraph
@@ -48,7 +46,7 @@ def test_open_session(run):
 
 
 @pytest.mark.parametrize('run', [1, 2])
-@pytest.mark.objgraph_no_growth(warmups=2, iterations=3)
+@pytest.mark.objgraph_no_growth(warmups=2, iterations=2)
 def test_handle(run, tmp_path):
     assert handle('ada') == 100
     (tmp_path / 'out.txt').write_text('ada')
@@ -89,7 +87,8 @@ def test_a_leaking_test_fails_and_a_clean_one_passes_run_after_run(
     result.assert_outcomes(passed=4, failed=5)
     result.stdout.fnmatch_lines([
         '*_ test_open_session?1? _*',
-        'objects kept growing over 3 iterations after 1 warm-up (1 type):',
+        # 2 types before 3.11: each Session's __dict__ is a dict of its own
+        'objects kept growing over 3 iterations after 1 warm-up (* type*):',
         '  Session: objects * -> * -> * -> * (+3), retained bytes *',
         '    top path of the new ones (2 objects, * bytes), from module '
         'test_app:',
@@ -101,7 +100,7 @@ def test_a_leaking_test_fails_and_a_clean_one_passes_run_after_run(
         '*_ test_fixture_leak _*',
         '*for _ in objgraph_no_growth():',
         'E       objgraph.GrowthError: objects kept growing over 3 '
-        'iterations after 1 warm-up (1 type):',
+        'iterations after 1 warm-up (* type*):',
         'E         Session: objects * -> * -> * -> * (+3), *',
     ])
     result.stdout.fnmatch_lines([
@@ -147,7 +146,7 @@ _kept = []
 
 
 class Kept:
-    pass
+    __slots__ = ()  # no __dict__: Kept alone grows, on every version
 
 
 def _leak():
@@ -160,9 +159,10 @@ def _allocate_and_free():
 
 def test_assert_no_growth_raises_an_assertion_error_naming_the_leak():
     with pytest.raises(AssertionError) as info:
-        objgraph.assert_no_growth(_leak, iterations=2)
+        objgraph.assert_no_growth(_leak, iterations=2, warmups=0)
     error = info.value
     assert isinstance(error, objgraph.GrowthError)
+    assert type(error).__module__ == 'objgraph'
     assert [s.typename for s in error.suspects] == ['Kept']
     counts = error.suspects[0].counts
     assert [b - a for a, b in zip(counts, counts[1:])] == [1, 1], counts
@@ -170,19 +170,24 @@ def test_assert_no_growth_raises_an_assertion_error_naming_the_leak():
     assert path.signature[-3:] == ("dict['_kept']", 'list', 'Kept'), \
         path.signature
     assert path.root.description == 'module %s' % __name__, path.root
-    assert "dict['_kept'] -> list -> Kept" in str(error)
+    lines = str(error).splitlines()
+    assert lines[0] == ('objects kept growing over 2 iterations after '
+                        '0 warm-ups (1 type):'), lines
+    assert lines[1].startswith('  Kept: objects %d -> %d -> %d (+2), '
+                               'retained bytes ' % counts), lines
+    assert lines[3].endswith("dict['_kept'] -> list -> Kept"), lines
+    assert lines[-1].startswith('(counts: after the warm-up'), lines
 
 
 def test_assert_no_growth_passes_code_that_allocates_and_frees():
-    for _ in objgraph.assert_no_growth(iterations=2):
-        _allocate_and_free()
-    objgraph.assert_no_growth(_allocate_and_free)
+    with objgraph.assert_no_growth(iterations=2) as rounds:
+        for _ in rounds:
+            _allocate_and_free()
 
 
 def test_assert_no_growth_lets_ignored_and_filtered_types_pass():
     objgraph.assert_no_growth(_leak, iterations=2, ignore=['Kept'])
-    objgraph.assert_no_growth(_leak, iterations=2, types=['dict'])
-    objgraph.assert_no_growth(_leak, iterations=2,
+    objgraph.assert_no_growth(_leak, iterations=2, warmups=0,
                               filter_fn=lambda s: s.typename != 'Kept')
 
 
@@ -200,16 +205,4 @@ def test_assert_no_growth_checks_its_arguments():
     with pytest.raises(RuntimeError, match='rounds were not all run'):
         with objgraph.assert_no_growth():
             pass
-
-
-def test_a_growth_error_s_text_is_its_report():
-    with pytest.raises(objgraph.GrowthError) as info:
-        objgraph.assert_no_growth(_leak, iterations=2, warmups=0)
-    lines = str(info.value).splitlines()
-    assert lines[0] == ('objects kept growing over 2 iterations after '
-                        '0 warm-ups (1 type):'), lines
-    assert lines[1].startswith('  Kept: objects '), lines
-    assert lines[-1].startswith('(counts: after the warm-up'), lines
-    assert 'GrowthError' in objgraph.__all__
-    assert 'assert_no_growth' in objgraph.__all__
-    assert sys.modules['objgraph'].GrowthError.__module__ == 'objgraph'
+    assert {'GrowthError', 'assert_no_growth'} <= set(objgraph.__all__)
