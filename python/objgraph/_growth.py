@@ -92,17 +92,18 @@ class GrowthCheck:
         # would be one more object growing
         snaps = [None] * (self.iterations + 1)
         recorded = _recorded_warnings()
-        for i in range(warmups + self.iterations):
-            if i == warmups:
-                snaps[0] = take(pin=False)
-            yield i
-            if i >= warmups:
-                snaps[i - warmups + 1] = take(pin=False)
         try:
+            for i in range(warmups + self.iterations):
+                if i == warmups:
+                    snaps[0] = take(pin=False)
+                yield i
+                if i >= warmups:
+                    snaps[i - warmups + 1] = take(pin=False)
             failure = self._failure(snaps, _runner_objects(recorded))
-        finally:
+        finally:  # also when the code raised, or the loop was left
             for s in snaps:
-                s.close()
+                if s is not None:
+                    s.close()
             snaps = None
         self.done = True
         if failure is not None:
