@@ -163,11 +163,10 @@ class GrowthCheck:
                 _series(s.retained_bytes),
                 s.retained_bytes[-1] - s.retained_bytes[0]))
             if top is not None:
-                lines.append('    top path of the new ones (%s, %s), from '
-                             '%s:' % (plural(top.count, 'object'),
-                                      plural(top.retained_bytes, 'byte'),
-                                      top.root))
-                lines.append('      ' + ' -> '.join(top.signature))
+                lines.append('    top path of the new ones (%s, %s):' % (
+                    plural(top.count, 'object'),
+                    plural(top.retained_bytes, 'byte')))
+                lines.append('      ' + top.text())
             if s.accumulation is not None:
                 acc = s.accumulation
                 lines.append('    accumulating in: %s (%s to %s)' % (

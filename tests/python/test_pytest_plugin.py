@@ -90,9 +90,8 @@ def test_a_leaking_test_fails_and_a_clean_one_passes_run_after_run(
         # 2 types before 3.11: each Session's __dict__ is a dict of its own
         'objects kept growing over 3 iterations after 1 warm-up (* type*):',
         '  Session: objects * -> * -> * -> * (+3), retained bytes *',
-        '    top path of the new ones (2 objects, * bytes), from module '
-        'test_app:',
-        "      *dict?'_cache'? -> list -> Session",
+        '    top path of the new ones (2 objects, * bytes):',
+        "      *dict?'_cache'? -> list -> Session (held by module test_app)",
         "    accumulating in: *dict?'_cache'? -> list "
         '(+3 references to Session)',
     ])
@@ -189,7 +188,8 @@ def test_assert_no_growth_raises_an_assertion_error_naming_the_leak():
                         '0 warm-ups (1 type):'), lines
     assert lines[1].startswith('  Kept: objects %d -> %d -> %d (+2), '
                                'retained bytes ' % counts), lines
-    assert lines[3].endswith("dict['_kept'] -> list -> Kept"), lines
+    assert lines[3].endswith("dict['_kept'] -> list -> Kept (held by "
+                             'module %s)' % __name__), lines
     assert lines[-1].startswith('(counts: after the warm-up'), lines
 
 
