@@ -18,7 +18,7 @@ STAMP := build/.installed
 C_SOURCES = $(shell git ls-files 'core/*.c' 'core/*.h' 'capture/*.c' \
               'capture/*.h' 'python/ext/*.c' 'python/ext/*.h' \
               'tests/core/*.c' 'tests/core/*.h' 'bench/*.cc' 2>/dev/null)
-PY_SOURCES = python/objgraph tests/python bench docs/run_doctests.py tools
+PY_SOURCES = python/objgraph python/_objgraph_pytestplugin.py tests/python bench docs/run_doctests.py tools
 
 all: build
 

@@ -65,6 +65,7 @@ PAGES = [
     'large-graphs.rst',
     'snapshots.rst',
     'leak-hunt.rst',
+    'leak-tests.rst',
     'snapshot-format.rst',
     'cli.rst',
     'canary.rst',

@@ -36,6 +36,7 @@ from ._api import (
 )
 from ._draw import detect_interactive as _detect_interactive
 from ._files import LoadedSnapshot, NodeInfo, SnapshotError, load
+from ._growth import GrowthError, assert_no_growth
 from ._leaks import (
                      Accumulation,
                      CycleGroup,
@@ -63,11 +64,11 @@ IS_INTERACTIVE = _detect_interactive()
 __license__ = 'MIT'
 
 __all__ = [
-    'IS_INTERACTIVE', 'Accumulation', 'CycleGroup', 'LeakSuspect',
-    'LoadedSnapshot', 'NodeInfo', 'Retainer', 'RetentionPath', 'Root',
-    'Snapshot', 'SnapshotDiff', 'SnapshotError', 'TypeChange', 'at',
-    'at_addrs', 'by_type', 'count', 'find_backref_chain', 'find_ref_chain',
-    'get_leaking_objects',
+    'IS_INTERACTIVE', 'Accumulation', 'CycleGroup', 'GrowthError',
+    'LeakSuspect', 'LoadedSnapshot', 'NodeInfo', 'Retainer',
+    'RetentionPath', 'Root', 'Snapshot', 'SnapshotDiff', 'SnapshotError',
+    'TypeChange', 'assert_no_growth', 'at', 'at_addrs', 'by_type', 'count',
+    'find_backref_chain', 'find_ref_chain', 'get_leaking_objects',
     'get_new_ids', 'growth', 'is_proper_module', 'leak_suspects', 'load',
     'most_common_types', 'show_backrefs', 'show_chain', 'show_growth',
     'show_most_common_types', 'show_refs', 'show_type_graph', 'snapshot',
