@@ -92,6 +92,14 @@ class Graph:
     def labels(self) -> tuple[bytes, list[str]]: ...
     def notes(self) -> tuple[bytes, list[str]]: ...
     def edge_labels(self) -> tuple[bytes, list[str], bytes, bytes]: ...
+    def path_edges(self, type_mask: bytes) -> tuple[bytes, bytes, bytes]:
+        """The references on shortest paths from the roots whose source's
+        type is in type_mask: (indices into the forward CSR as uint64,
+        sources, targets as uint32)."""
+    def type_order(self, mask: Optional[bytes],
+                   merged: bool = False) -> list[int]:
+        """Type ids in the order their first masked node appears (with
+        merged, in the order after a full collection)."""
 
 
 def capture(pin: bool = True, exclude: Optional[tuple] = None,
