@@ -224,10 +224,7 @@ def _thread_text(thread, function, filename, line, variable):
 
 def _read_notes(g):
     """{node: fields} of a loaded file's notes (none: {})."""
-    try:
-        ids, texts = g.notes()
-    except Exception:  # a graph without the method
-        return {}
+    ids, texts = g.notes()
     nodes = array('I')
     nodes.frombytes(ids)
     return {v: text.split('\0') for v, text in zip(nodes, texts)}
@@ -415,8 +412,7 @@ class Namer:
         thread locals and the interpreter's tables hold, and the module
         of every class.  A loaded snapshot's own notes, saved again."""
         if not self.live:
-            ids, texts = self.g.notes()
-            return ids, texts
+            return self.g.notes()
         g = self.g
         notes = {}
         addrs = list(self.stack_index) + list(self.tables)

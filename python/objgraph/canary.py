@@ -1095,9 +1095,13 @@ def stop(timeout=1.0):
 def _running_machinery():
     """The running canary's own objects (Canary._machinery), for every
     snapshot to leave out: a program's snapshots taken while its canary
-    runs do not see the canary's window and reports grow."""
+    runs do not see the canary's window and reports grow.  None from the
+    canary's own thread: its rounds list them already (with the round's
+    report), as the exclude of their captures and of their sampling."""
     canary = current()
-    return [] if canary is None else list(canary._machinery({}))
+    if canary is None or threading.current_thread() is canary._thread:
+        return []
+    return list(canary._machinery({}))
 
 
 _OWN_HOOKS.append(_running_machinery)
