@@ -332,6 +332,17 @@ hg_status hg_bfs_diropt(const hg_csr *fwd, const hg_csr *rev,
                         const uint8_t *blocked, uint32_t max_depth,
                         hg_node *parent, uint32_t *depth);
 
+/* The parents of a finished hg_bfs or hg_bfs_diropt chosen again by a key
+ * of the caller's: every node v at depth d > 0 (depth as the search left
+ * it) gets as parent its referrer u at depth d - 1 with the smallest
+ * (key[u], u); sources and unreached nodes keep theirs.  rev: the reverse
+ * of the graph searched (rows in any order).  Paths stay shortest, and
+ * which of equally near referrers a node hangs from no longer depends on
+ * node ids: with key = addresses, two captures of one heap, whatever order
+ * they numbered it in, choose the same paths.  O(edges), parallel. */
+hg_status hg_bfs_rekey_parents(const hg_csr *rev, const uint32_t *depth,
+                               const uint64_t *key, hg_node *parent);
+
 /* reached[v] = 1 if v is reachable from a source (sources included), else 0.
  * n_nodes bytes, overwritten. */
 hg_status hg_reach(const hg_csr *g, const hg_node *sources, size_t n_sources,

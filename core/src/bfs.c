@@ -1,7 +1,8 @@
 /*
  * bfs.c -- breadth-first searches: multi-source BFS with parent pointers and
  * depths (hg_bfs), reachability (hg_reach), and one FIFO-ordered level for
- * searches with a stopping test between levels (hg_bfs_step).
+ * searches with a stopping test between levels (hg_bfs_step); and the
+ * parents of a finished search chosen again by a key (hg_bfs_rekey_parents).
  *
  * hg_bfs is level synchronous, top-down.  The frontier of level L is a
  * segment q[lo, hi) of one queue of n entries (every node enters it at most
@@ -195,6 +196,41 @@ cleanup:
     hg_free(q, n * sizeof(hg_node));
     hg_free(own_dep, n * sizeof(uint32_t));
     return st;
+}
+
+/* ---- hg_bfs_rekey_parents ---------------------------------------------- */
+
+/* Each node's choice reads only its own row of rev and the depths, so the
+ * nodes are split over the threads with no shared writes. */
+hg_status hg_bfs_rekey_parents(const hg_csr *rev, const uint32_t *depth,
+                               const uint64_t *key, hg_node *parent) {
+    int64_t n;
+    if (!hg__csr_readable(rev) ||
+        (rev->n_nodes > 0 &&
+         (depth == NULL || key == NULL || parent == NULL))) {
+        return HG_EINVAL;
+    }
+    n = (int64_t)rev->n_nodes;
+#pragma omp parallel for schedule(dynamic, 4096)                               \
+    num_threads(hg_num_threads()) if (n >= 65536)
+    for (int64_t i = 0; i < n; i++) {
+        hg_node v = (hg_node)i, best = HG_NONE;
+        uint32_t d = depth[v];
+        if (d == UNSEEN || d == 0) {
+            continue;
+        }
+        for (hg_edge e = rev->offsets[v]; e < rev->offsets[v + 1]; e++) {
+            hg_node u = rev->targets[e];
+            if (depth[u] == d - 1 && (best == HG_NONE || key[u] < key[best] ||
+                                      (key[u] == key[best] && u < best))) {
+                best = u;
+            }
+        }
+        if (best != HG_NONE) {
+            parent[v] = best;
+        }
+    }
+    return HG_OK;
 }
 
 /* ---- hg_reach ----------------------------------------------------------- */

@@ -8,7 +8,9 @@
  *   idom       hg_domtree_build, a virtual root pointing at every root;
  *   retained   hg_domtree_retained (shallow sizes summed over subtrees);
  *   comp       hg_scc over the nodes outside the capturer's machinery;
- *   bfs_parent hg_bfs_diropt from every root, excluded nodes blocked.
+ *   bfs_parent hg_bfs_diropt from every root, excluded nodes blocked, ties
+ *              between equally near parents broken by address
+ *              (hg_bfs_rekey_parents).
  * Each array is built on first use under self->lock and kept (counted in
  * nbytes, freed with the graph).
  *
@@ -153,10 +155,15 @@ static hg_status build_comp(GraphObject *self) {
     return HG_OK;
 }
 
-/* Shortest paths from the roots outside the machinery, never through it. */
+/* Shortest paths from the roots outside the machinery, never through it;
+ * of equally near referrers, a node hangs from the one of lowest address,
+ * so every snapshot of one heap -- pinned, detached, a file of either,
+ * numbered in whatever order the collector's lists were in -- prints the
+ * same paths. */
 static hg_status build_bfs(GraphObject *self) {
     hg_graph *g = G(self);
     hg_node *parent = NULL, *sources = NULL;
+    uint32_t *depth = NULL;
     uint8_t *blocked = NULL;
     size_t n_src = 0;
     hg_status st = hg_graph_build_roots(self);
@@ -164,9 +171,10 @@ static hg_status build_bfs(GraphObject *self) {
         return st;
     }
     parent = hg_alloc(nodes_nbytes(self, sizeof(hg_node)));
+    depth = hg_alloc(nodes_nbytes(self, sizeof(uint32_t)));
     sources = hg_alloc(self->n_roots * sizeof(hg_node) + 1);
     blocked = machinery_mask(self, 1);
-    if (parent == NULL || sources == NULL || blocked == NULL) {
+    if (parent == NULL || depth == NULL || sources == NULL || blocked == NULL) {
         st = HG_ENOMEM;
         goto cleanup;
     }
@@ -176,7 +184,10 @@ static hg_status build_bfs(GraphObject *self) {
         }
     }
     st = hg_bfs_diropt(&g->fwd, &g->rev, sources, n_src, blocked, UINT32_MAX,
-                       parent, NULL);
+                       parent, depth);
+    if (st == HG_OK) {
+        st = hg_bfs_rekey_parents(&g->rev, depth, g->addr, parent);
+    }
     if (st != HG_OK) {
         goto cleanup;
     }
@@ -187,6 +198,7 @@ static hg_status build_bfs(GraphObject *self) {
     parent = NULL;
 cleanup:
     hg_free(parent, nodes_nbytes(self, sizeof(hg_node)));
+    hg_free(depth, nodes_nbytes(self, sizeof(uint32_t)));
     hg_free(sources, self->n_roots * sizeof(hg_node) + 1);
     hg_free(blocked, (size_t)g->n_nodes + 1);
     return st;
@@ -801,6 +813,40 @@ static int key_of(const node_keys *nk, hg_node w, uint32_t *key) {
     return 0;
 }
 
+typedef struct addr_ranked {
+    ranked r;
+    uint64_t addr; /* the example's: ties go to the lower address */
+} addr_ranked;
+
+static int cmp_addr_ranked(const void *pa, const void *pb) {
+    const addr_ranked *a = pa, *b = pb;
+    int c = cmp_ranked(&a->r, &b->r);
+    if (a->r.key != b->r.key || a->r.key2 != b->r.key2) {
+        return c;
+    }
+    return (a->addr > b->addr) - (a->addr < b->addr);
+}
+
+/* Sort groups most members first, then most retained bytes, then by their
+ * example's address (node ids order a heap differently from one capture
+ * to the next; addresses do not). */
+static hg_status sort_groups(const hg_graph *g, ranked *groups, size_t n) {
+    addr_ranked *tmp = hg_alloc(n * sizeof(addr_ranked) + 1);
+    if (tmp == NULL) {
+        return HG_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        tmp[i].r = groups[i];
+        tmp[i].addr = g->addr[groups[i].v];
+    }
+    qsort(tmp, n, sizeof(addr_ranked), cmp_addr_ranked);
+    for (size_t i = 0; i < n; i++) {
+        groups[i] = tmp[i].r;
+    }
+    hg_free(tmp, n * sizeof(addr_ranked) + 1);
+    return HG_OK;
+}
+
 /* Group the targets (tmask) by the signature of their path from a root:
  * its type sequence, and the keys of the nodes on it that nk lists;
  * with_retained == 0 leaves every group's retained bytes 0 (and needs no
@@ -877,6 +923,9 @@ static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
         if (count[sig[v]]++ == 0) {
             example[sig[v]] = v;
             out->n_groups++;
+        } else if (g->addr[v] < g->addr[example[sig[v]]]) {
+            example[sig[v]] = v; /* the lowest address: the same in every
+                                  * snapshot of the heap */
         }
     }
     st = with_retained
@@ -896,7 +945,7 @@ static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
             out->groups[i++] = r;
         }
     }
-    qsort(out->groups, out->n_groups, sizeof(ranked), cmp_ranked);
+    st = sort_groups(g, out->groups, out->n_groups);
 cleanup:
     hg_free(sig, nb);
     hg_free(stack, nb);

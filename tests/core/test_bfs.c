@@ -1,7 +1,8 @@
 /*
  * test_bfs.c -- hg_bfs, hg_reach and hg_bfs_step against references:
  * random graphs with blocked nodes and depth limits, a long chain (high
- * diameter), a hub with a million edges each way; 1, 2 and 4 threads.
+ * diameter), a hub with a million edges each way; 1, 2 and 4 threads;
+ * and hg_bfs_rekey_parents on one graph numbered two ways.
  */
 #include "check.h"
 #include "ref/ref.h"
@@ -216,11 +217,135 @@ static void test_bad_arguments(void) {
     hg_csr_destroy(&g);
 }
 
+/* hg_bfs_rekey_parents: on a graph and the same graph numbered in another
+ * order, with each node keeping its (distinct) key, every node hangs from
+ * the same node -- what lets two captures of one heap print the same
+ * paths -- and at one level nearer; with repeated keys, from the smallest
+ * (key, id) among its referrers one level nearer. */
+static void test_rekey_parents(void) {
+    hg_node n = 60000;
+    hg_edge m = 240000;
+    hg_node *src = malloc(m * sizeof(hg_node)),
+            *dst = malloc(m * sizeof(hg_node));
+    hg_node *psrc = malloc(m * sizeof(hg_node)),
+            *pdst = malloc(m * sizeof(hg_node));
+    hg_node *perm = malloc(n * sizeof(hg_node));
+    hg_node *parent = malloc(n * sizeof(hg_node)),
+            *pparent = malloc(n * sizeof(hg_node));
+    uint32_t *depth = malloc(n * sizeof(uint32_t)),
+             *pdepth = malloc(n * sizeof(uint32_t));
+    uint64_t *key = malloc(n * sizeof(uint64_t)),
+             *pkey = malloc(n * sizeof(uint64_t));
+    hg_node sources[5], psources[5];
+    hg_csr g, rev = {0}, pg, prev = {0};
+    rng r = {4242};
+
+    REQUIRE(src && dst && psrc && pdst && perm && parent && pparent && depth &&
+                pdepth && key && pkey,
+            "allocation");
+    for (hg_node v = 0; v < n; v++) {
+        perm[v] = v;
+        key[v] = (uint64_t)v * 2654435761u % 1000003u * 64 + 16; /* distinct */
+    }
+    for (hg_node v = n - 1; v > 0; v--) { /* Fisher-Yates */
+        hg_node j = (hg_node)rng_below(&r, (uint64_t)v + 1), t = perm[v];
+        perm[v] = perm[j];
+        perm[j] = t;
+    }
+    for (hg_edge e = 0; e < m; e++) {
+        src[e] = (hg_node)rng_below(&r, n);
+        dst[e] = (hg_node)rng_below(&r, n);
+        psrc[e] = perm[src[e]];
+        pdst[e] = perm[dst[e]];
+    }
+    for (hg_node v = 0; v < n; v++) {
+        pkey[perm[v]] = key[v];
+    }
+    for (size_t i = 0; i < 5; i++) {
+        sources[i] = (hg_node)rng_below(&r, n);
+        psources[i] = perm[sources[i]];
+    }
+    csr_from_edges(&g, n, m, src, dst);
+    csr_from_edges(&pg, n, m, psrc, pdst);
+    REQUIRE(hg_csr_transpose(&g, &rev) == HG_OK &&
+                hg_csr_transpose(&pg, &prev) == HG_OK,
+            "transpose");
+    for (int t = 0; t < N_THREAD_COUNTS; t++) {
+        size_t bad = 0, moved = 0;
+        hg_set_num_threads(test_thread_counts[t]);
+        REQUIRE(
+            hg_bfs(&g, sources, 5, NULL, UINT32_MAX, parent, depth) == HG_OK &&
+                hg_bfs(&pg, psources, 5, NULL, UINT32_MAX, pparent, pdepth) ==
+                    HG_OK,
+            "bfs");
+        for (hg_node v = 0; v < n; v++) {
+            moved += parent[v] != HG_NONE && pparent[perm[v]] != HG_NONE &&
+                     perm[parent[v]] != pparent[perm[v]];
+        }
+        CHECK(moved > 0, "ids alone must choose differently on this graph");
+        CHECK(hg_bfs_rekey_parents(&rev, depth, key, parent) == HG_OK &&
+                  hg_bfs_rekey_parents(&prev, pdepth, pkey, pparent) == HG_OK,
+              "rekey");
+        for (hg_node v = 0; v < n; v++) {
+            hg_node p = parent[v], pp = pparent[perm[v]];
+            if (depth[v] == UINT32_MAX || depth[v] == 0) {
+                bad += p != HG_NONE || pp != HG_NONE;
+                continue;
+            }
+            bad += depth[p] + 1 != depth[v] || perm[p] != pp;
+            for (hg_edge e = rev.offsets[v]; e < rev.offsets[v + 1]; e++) {
+                hg_node u = rev.targets[e];
+                bad += depth[u] + 1 == depth[v] && key[u] < key[p];
+            }
+        }
+        CHECK(bad == 0, "rekeyed parents: %zu wrong (%d threads)", bad,
+              test_thread_counts[t]);
+    }
+    /* repeated keys: the smaller id among equal keys */
+    {
+        hg_node s2[] = {0, 1}, par[3];
+        hg_node es[] = {0, 1}, ed[] = {2, 2};
+        uint32_t dep[3];
+        uint64_t same[3] = {7, 7, 7}, lower1[3] = {7, 3, 7};
+        hg_csr tiny, trev = {0};
+        csr_from_edges(&tiny, 3, 2, es, ed);
+        REQUIRE(hg_csr_transpose(&tiny, &trev) == HG_OK, "transpose");
+        REQUIRE(hg_bfs(&tiny, s2, 2, NULL, UINT32_MAX, par, dep) == HG_OK,
+                "bfs");
+        CHECK(hg_bfs_rekey_parents(&trev, dep, same, par) == HG_OK &&
+                  par[2] == 0,
+              "equal keys: smaller id");
+        CHECK(hg_bfs_rekey_parents(&trev, dep, lower1, par) == HG_OK &&
+                  par[2] == 1 && par[0] == HG_NONE,
+              "lower key wins; sources keep theirs");
+        CHECK(hg_bfs_rekey_parents(&trev, NULL, same, par) == HG_EINVAL,
+              "NULL depth");
+        hg_csr_destroy(&tiny);
+        hg_csr_destroy(&trev);
+    }
+    hg_csr_destroy(&g);
+    hg_csr_destroy(&rev);
+    hg_csr_destroy(&pg);
+    hg_csr_destroy(&prev);
+    free(src);
+    free(dst);
+    free(psrc);
+    free(pdst);
+    free(perm);
+    free(parent);
+    free(pparent);
+    free(depth);
+    free(pdepth);
+    free(key);
+    free(pkey);
+}
+
 int main(void) {
     test_random_graphs();
     test_long_chain();
     test_hub();
     test_bfs_step();
     test_bad_arguments();
+    test_rekey_parents();
     return check_summary("test_bfs");
 }
