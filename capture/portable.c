@@ -54,95 +54,15 @@
  * most), 4 per edge.  Scale: as the native capture, 1M-50M objects.
  */
 #include "portable.h"
+#include "portable_table.h"
 
 #include <string.h>
 #include <time.h>
 
-#define HG__P_GOLDEN 0x9E3779B97F4A7C15ull
 /* visit_queued resolves a referent HG__P_LAG referents after it is met;
  * the ring (a power of two) holds more. */
 #define HG__P_LAG 32
 #define HG__P_RING 64
-
-/* ---- the address table ----------------------------------------------------
- * Open addressing, linear probing, at most half full; key and value share
- * a slot, so a probe is one cache miss. */
-typedef struct pslot {
-    uint64_t key; /* address, 0: empty */
-    uint32_t val; /* node id (or type id) */
-} pslot;
-
-typedef struct ptable {
-    pslot *slot;
-    size_t mask, n;
-} ptable;
-
-static inline size_t slot_of(uint64_t a, size_t mask) {
-    return (size_t)(((a >> 3) * HG__P_GOLDEN) >> 29) & mask;
-}
-
-static void ptable_free(ptable *t) {
-    if (t->slot != NULL) {
-        hg_free(t->slot, (t->mask + 1) * sizeof(pslot));
-    }
-    memset(t, 0, sizeof(*t));
-}
-
-/* An empty table for about n keys.  -1 on allocation failure. */
-static int ptable_init(ptable *t, size_t n) {
-    size_t cap = 64;
-    while (cap < 2 * n + 2) {
-        cap *= 2;
-    }
-    t->slot = hg_calloc(cap * sizeof(pslot));
-    t->mask = cap - 1;
-    t->n = 0;
-    return t->slot != NULL ? 0 : -1;
-}
-
-/* The value of key a, or HG_NONE. */
-static inline uint32_t ptable_get(const ptable *t, uint64_t a) {
-    size_t h = slot_of(a, t->mask);
-    while (t->slot[h].key != 0) {
-        if (t->slot[h].key == a) {
-            return t->slot[h].val;
-        }
-        h = (h + 1) & t->mask;
-    }
-    return HG_NONE;
-}
-
-static void ptable_put_new(pslot *slot, size_t mask, uint64_t a, uint32_t v) {
-    size_t h = slot_of(a, mask);
-    while (slot[h].key != 0) {
-        h = (h + 1) & mask;
-    }
-    slot[h].key = a;
-    slot[h].val = v;
-}
-
-/* Insert a (not in the table yet) -> v, growing the table first when it
- * is half full.  -1 on allocation failure (the table unchanged). */
-static int ptable_add(ptable *t, uint64_t a, uint32_t v) {
-    if (2 * (t->n + 1) > t->mask + 1) {
-        size_t cap = (t->mask + 1) * 2;
-        pslot *ns = hg_calloc(cap * sizeof(pslot));
-        if (ns == NULL) {
-            return -1;
-        }
-        for (size_t i = 0; i <= t->mask; i++) {
-            if (t->slot[i].key != 0) {
-                ptable_put_new(ns, cap - 1, t->slot[i].key, t->slot[i].val);
-            }
-        }
-        hg_free(t->slot, (t->mask + 1) * sizeof(pslot));
-        t->slot = ns;
-        t->mask = cap - 1;
-    }
-    ptable_put_new(t->slot, t->mask, a, v);
-    t->n++;
-    return 0;
-}
 
 /* ---- walk state ---------------------------------------------------------- */
 
@@ -397,7 +317,7 @@ static int prepare(pwalk *w, size_t nodes, size_t edges) {
     }
     touch(w->offsets, w->cap_off * sizeof(hg_edge));
     touch(w->targets, w->cap_edges * sizeof(hg_node));
-    touch(w->ids.slot, (w->ids.mask + 1) * sizeof(pslot));
+    touch(w->ids.slot, w->ids.cap * sizeof(pslot));
     return 0;
 }
 
@@ -417,12 +337,14 @@ static int enum_add(pwalk *w, PyObject *op, int gen) {
 }
 
 /* The enumerated addresses into the table, made large enough first for
- * them and as many untracked nodes again (a first capture has no
- * previous size to go by): one allocation, no rehash on the way. */
+ * them and as many untracked nodes again when the previous capture's size
+ * (prepare) did not already: a heap with more untracked nodes than
+ * tracked ones grows the table during the walk, a first capture only --
+ * the next one is prepared for its size. */
 static int index_enumerated(pwalk *w) {
-    if (2 * (3 * w->n + 2) > w->ids.mask + 1) {
+    if (2 * (2 * w->n + 2) > w->ids.cap) {
         ptable bigger;
-        if (ptable_init(&bigger, 3 * w->n) < 0) {
+        if (ptable_init(&bigger, 2 * w->n) < 0) {
             w->status = HG_ENOMEM;
             return -1;
         }
@@ -433,7 +355,7 @@ static int index_enumerated(pwalk *w) {
         /* independent inserts at random slots: fetch ahead of them */
         if (v + HG__P_LAG < w->n) {
             __builtin_prefetch(
-                &w->ids.slot[slot_of(w->addr[v + HG__P_LAG], w->ids.mask)], 1);
+                &w->ids.slot[slot_of(w->addr[v + HG__P_LAG], w->ids.cap)], 1);
         }
         if (ptable_add(&w->ids, w->addr[v], (uint32_t)v) < 0) {
             w->status = HG_ENOMEM;
@@ -615,7 +537,7 @@ static int visit(PyObject *op, void *arg) {
 static int visit_queued(PyObject *op, void *arg) {
     pwalk *w = arg;
     __builtin_prefetch(
-        &w->ids.slot[slot_of((uint64_t)(uintptr_t)op, w->ids.mask)]);
+        &w->ids.slot[slot_of((uint64_t)(uintptr_t)op, w->ids.cap)]);
     __builtin_prefetch(op);
     w->ring[w->ring_head++ & (HG__P_RING - 1)] = op;
     if (w->ring_head - w->ring_tail > HG__P_LAG) {
@@ -1265,8 +1187,7 @@ int hg__p_child_walk(PyObject *exclude, int nodes_only, hg__p_child_out *out) {
         goto fail;
     }
     out->graph = g;
-    out->table_bytes =
-        ((uint64_t)w.ids.mask + 1 + w.tindex.mask + 1) * sizeof(pslot);
+    out->table_bytes = ((uint64_t)w.ids.cap + w.tindex.cap) * sizeof(pslot);
     pwalk_free(&w);
     return 0;
 
