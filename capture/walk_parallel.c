@@ -144,15 +144,29 @@ static int part_alloc(part *p, size_t cap_nodes, size_t cap_edges) {
     return 0;
 }
 
+/* What phase 2b met in the previous parallel walk: its part's nodes and
+ * edges, and the untracked GC nodes it traversed (srcs).  A heap of
+ * untracked dicts (json.loads' dicts of strings, untracked by the first
+ * collection) puts most of its nodes there; sized from these, the next
+ * walk neither grows those arrays into fresh pages nor copies them. */
+static size_t hint_2b_nodes, hint_2b_edges, hint_srcs;
+
 /* See walk.h.  Each walking part gets its share of the estimate, with a
  * quarter to spare, pre-faulted; a part that walks more (a thread the
  * system starves leaves more blocks to the others) grows its arrays, which
- * moves no data (mremap). */
+ * moves no data (mremap).  Phase 2b's part and its srcs get what the
+ * previous walk's phase 2b used, plus an eighth, pre-faulted too. */
 int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
                  size_t est_edges) {
     int n_walkers = w->team; /* capture.c's plan_team */
-    size_t cap_nodes = est_untracked + est_untracked / 8 + 1024;
-    size_t cap_edges = est_edges + est_edges / 8 + 1024;
+    size_t cap_nodes, cap_edges;
+    size_t cap_all = est_untracked + est_untracked / 8 + 1024;
+
+    /* the walkers' share: what phase 2b took is not theirs */
+    est_untracked -= est_untracked > hint_2b_nodes ? hint_2b_nodes : 0;
+    est_edges -= est_edges > hint_2b_edges ? hint_2b_edges : 0;
+    cap_nodes = est_untracked + est_untracked / 8 + 1024;
+    cap_edges = est_edges + est_edges / 8 + 1024;
 
     if (w->nodes_only || n_walkers < 2 || est_tracked < HG__PAR_MIN_TRACKED) {
         return 0;
@@ -176,8 +190,27 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
             return -1;
         }
     }
+    if (hint_2b_nodes + hint_2b_edges > 0 &&
+        part_alloc(&w->parts[n_walkers],
+                   hint_2b_nodes + hint_2b_nodes / 8 + 1024,
+                   hint_2b_edges + hint_2b_edges / 8 + 1024) < 0) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    if (hint_srcs > 0) {
+        hg__range r;
+        w->cap_srcs = hint_srcs + hint_srcs / 8 + 1024;
+        w->srcs = hg_alloc(w->cap_srcs * sizeof(untracked_src));
+        if (w->srcs == NULL) {
+            w->cap_srcs = 0;
+            w->status = HG_ENOMEM;
+            return -1;
+        }
+        r = (hg__range){w->srcs, w->cap_srcs * sizeof(untracked_src)};
+        hg__prefault(&r, 1);
+    }
     /* the renumbering's table of encoded ids, by final id */
-    w->cap_inv = cap_nodes;
+    w->cap_inv = cap_all;
     w->inv = hg_alloc(w->cap_inv * sizeof(hg_node));
     if (w->inv == NULL) {
         w->status = HG_ENOMEM;
@@ -680,6 +713,9 @@ int hg__par_walk(walk *w) {
         w->n_nodes += p->n;
         w->n_edges += p->n_edges;
     }
+    hint_2b_nodes = w->parts[w->n_parts - 1].n;
+    hint_2b_edges = w->parts[w->n_parts - 1].n_edges;
+    hint_srcs = w->n_srcs;
     w->par_walked = 1;
     return 0;
 }
