@@ -58,9 +58,10 @@ void *hg_realloc(void *p, size_t old_nbytes, size_t new_nbytes);
 void hg_free(void *p, size_t nbytes);
 /* Bytes currently allocated through the shim (whole process). */
 uint64_t hg_alloc_live_bytes(void);
-/* Give back to the system the freed large blocks the shim keeps for reuse
- * (malloc builds keep up to 4 GiB, each for at most 30 s). */
-void hg_alloc_trim(void);
+/* Give back to the system, now, the freed large blocks the shim keeps for
+ * reuse (malloc builds keep up to 4 GiB, each for 5 s after it was freed,
+ * then a thread of the shim unmaps it); the bytes given back. */
+uint64_t hg_alloc_trim(void);
 /* Name of the allocator in use: "jemalloc" or "malloc". */
 const char *hg_alloc_name(void);
 /* Testing hook: make the n-th following allocation (0 = the next one) and

@@ -19,7 +19,14 @@
  *     extents give the jemalloc build.  Repeated snapshots then reuse
  *     pages already faulted in instead of paying the kernel's page
  *     clearing again.  A live table maps each such block to its length,
- *     so the sized frees of the API need no header;
+ *     so the sized frees of the API need no header.  The memory goes back
+ *     to the system by itself: a detached "trimmer" thread, started when
+ *     the cache receives a block and gone when it is empty, unmaps each
+ *     block HG__RETAIN_SECONDS after it was freed (jemalloc's decay, in
+ *     small), so snapshots taken one after another stay warm and a
+ *     service's RSS returns to where it was; hg_alloc_trim() unmaps them
+ *     at once.  Fork: pthread_atfork handlers hold the lock across fork(),
+ *     and the child, which has no trimmer, starts its own when needed;
  *   - a testing hook, hg_alloc_fail_after(n): the n-th following allocation
  *     and every later one fail (SQLite/LAGraph "brutal" tests).  Plain
  *     allocation is never called inside an OpenMP region, so the countdown
@@ -59,7 +66,9 @@ static void advise_huge(void *p, size_t nbytes);
  * parallel walk's parts and the graph's own arrays, about 3 GB), so that
  * snapshots taken one after another do not fault their pages in again. */
 #define HG__RETAIN_MAX ((size_t)4 << 30)
-#define HG__RETAIN_SECONDS 30.0
+/* Long enough for back-to-back snapshots (a canary's rounds, a REPL's
+ * queries), short enough that RSS is back 10 s after close(). */
+#define HG__RETAIN_SECONDS 5.0
 #define HG__N_LIVE 256
 #define HG__N_CACHE 64
 
@@ -70,6 +79,10 @@ typedef struct hg__map {
 } hg__map;
 
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t trim_cond; /* CLOCK_MONOTONIC; signals new blocks */
+static pthread_once_t trim_once = PTHREAD_ONCE_INIT;
+static int trim_ready;      /* trim_cond initialised, atfork set */
+static int trimmer_running; /* under maps_lock */
 static hg__map live_maps[HG__N_LIVE];
 static size_t n_live_maps;
 static hg__map cache_maps[HG__N_CACHE];
@@ -85,19 +98,23 @@ static size_t map_length(size_t nbytes) {
     return (nbytes + HG__HUGE_PAGE - 1) & ~(size_t)(HG__HUGE_PAGE - 1);
 }
 
-/* Drop cache entry i (lock held). */
-static void cache_drop(size_t i) {
-    (void)munmap(cache_maps[i].p, cache_maps[i].len);
-    cache_bytes -= cache_maps[i].len;
+/* Drop cache entry i (lock held); its length. */
+static size_t cache_drop(size_t i) {
+    size_t len = cache_maps[i].len;
+    (void)munmap(cache_maps[i].p, len);
+    cache_bytes -= len;
     cache_maps[i] = cache_maps[--n_cache_maps];
+    return len;
 }
 
-/* Unmap what is too old, then what exceeds the budget (lock held). */
-static void cache_trim(size_t budget) {
+/* Unmap what is too old, then what exceeds the budget (lock held); the
+ * bytes unmapped. */
+static uint64_t cache_trim(size_t budget) {
     double now = now_seconds();
+    uint64_t dropped = 0;
     for (size_t i = 0; i < n_cache_maps;) {
-        if (now - cache_maps[i].freed_at > HG__RETAIN_SECONDS) {
-            cache_drop(i);
+        if (now - cache_maps[i].freed_at >= HG__RETAIN_SECONDS) {
+            dropped += cache_drop(i);
         } else {
             i++;
         }
@@ -109,8 +126,83 @@ static void cache_trim(size_t budget) {
                 oldest = i;
             }
         }
-        cache_drop(oldest);
+        dropped += cache_drop(oldest);
     }
+    return dropped;
+}
+
+/* ---- the trimmer ----------------------------------------------------------
+ * One detached thread while the cache holds blocks: it sleeps until the
+ * oldest block is due, unmaps what is due, and ends when the cache is
+ * empty.  It runs no Python and takes only maps_lock. */
+
+static void atfork_prepare(void) {
+    pthread_mutex_lock(&maps_lock);
+}
+
+static void atfork_parent(void) {
+    pthread_mutex_unlock(&maps_lock);
+}
+
+static void atfork_child(void) {
+    trimmer_running = 0; /* the parent's trimmer did not come along */
+    pthread_mutex_unlock(&maps_lock);
+}
+
+static void trim_init(void) {
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0) {
+        return;
+    }
+    if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+        pthread_cond_init(&trim_cond, &attr) == 0) {
+        if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) == 0) {
+            trim_ready = 1;
+        } else {
+            pthread_cond_destroy(&trim_cond);
+        }
+    }
+    pthread_condattr_destroy(&attr);
+}
+
+static void *trimmer(void *unused) {
+    (void)unused;
+    pthread_mutex_lock(&maps_lock);
+    while (n_cache_maps > 0) {
+        double due = cache_maps[0].freed_at;
+        struct timespec ts;
+        for (size_t i = 1; i < n_cache_maps; i++) {
+            due = cache_maps[i].freed_at < due ? cache_maps[i].freed_at : due;
+        }
+        due += HG__RETAIN_SECONDS;
+        ts.tv_sec = (time_t)due;
+        ts.tv_nsec = (long)((due - (double)ts.tv_sec) * 1e9);
+        (void)pthread_cond_timedwait(&trim_cond, &maps_lock, &ts);
+        (void)cache_trim(HG__RETAIN_MAX);
+    }
+    trimmer_running = 0;
+    pthread_mutex_unlock(&maps_lock);
+    return NULL;
+}
+
+/* A trimmer for the blocks just cached, unless one runs (lock held).  If
+ * no thread can be made, the blocks wait for the next allocation, free or
+ * hg_alloc_trim(). */
+static void trimmer_wake(void) {
+    pthread_attr_t attr;
+    pthread_t t;
+    if (trimmer_running || !trim_ready) {
+        return;
+    }
+    if (pthread_attr_init(&attr) != 0) {
+        return;
+    }
+    (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    (void)pthread_attr_setstacksize(&attr, (size_t)64 << 10);
+    if (pthread_create(&t, &attr, trimmer, NULL) == 0) {
+        trimmer_running = 1;
+    }
+    pthread_attr_destroy(&attr);
 }
 
 /* A mapping of at least nbytes: a cached one no more than twice as big,
@@ -121,6 +213,7 @@ static void *map_alloc(size_t nbytes, int *fresh) {
     size_t len = map_length(nbytes), best = (size_t)-1;
     void *p = NULL;
 
+    (void)pthread_once(&trim_once, trim_init);
     pthread_mutex_lock(&maps_lock);
     if (n_live_maps == HG__N_LIVE) {
         goto done;
@@ -186,7 +279,8 @@ static int map_free(void *p) {
         m.freed_at = now_seconds();
         cache_maps[n_cache_maps++] = m;
         cache_bytes += m.len;
-        cache_trim(HG__RETAIN_MAX);
+        (void)cache_trim(HG__RETAIN_MAX);
+        trimmer_wake();
     }
     pthread_mutex_unlock(&maps_lock);
     return 1;
@@ -220,13 +314,19 @@ static int map_realloc(void *p, size_t nbytes, void **q) {
     return rc;
 }
 
-void hg_alloc_trim(void) {
+uint64_t hg_alloc_trim(void) {
+    uint64_t dropped;
     pthread_mutex_lock(&maps_lock);
-    cache_trim(0);
+    dropped = cache_trim(0);
+    if (trim_ready) {
+        pthread_cond_signal(&trim_cond); /* the trimmer sees it empty */
+    }
     pthread_mutex_unlock(&maps_lock);
+    return dropped;
 }
 #else
-void hg_alloc_trim(void) {
+uint64_t hg_alloc_trim(void) {
+    return 0;
 }
 #endif
 static long fail_countdown = -1; /* atomic: < 0 off, 0 fail, > 0 count down */

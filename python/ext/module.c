@@ -8,6 +8,10 @@
  */
 #include "hgmodule.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 PyObject *hg_raise_status(hg_status st, const char *what) {
     switch (st) {
     case HG_OK:
@@ -332,6 +336,21 @@ static PyObject *hg_py_live_bytes(PyObject *module, PyObject *unused) {
     return PyLong_FromUnsignedLongLong(hg_alloc_live_bytes());
 }
 
+/* The shim's kept blocks, then glibc's free memory at the top of its
+ * heaps and in its arenas (malloc_trim), back to the system now. */
+static PyObject *hg_py_release_memory(PyObject *module, PyObject *unused) {
+    uint64_t dropped;
+    (void)module;
+    (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+        dropped = hg_alloc_trim();
+#ifdef __GLIBC__
+        (void)malloc_trim(0);
+#endif
+    Py_END_ALLOW_THREADS
+    return PyLong_FromUnsignedLongLong(dropped);
+}
+
 PyDoc_STRVAR(
     fail_after_doc,
     "_alloc_fail_after(n)\n\nTesting hook: the n-th following core allocation\n"
@@ -366,6 +385,9 @@ static PyMethodDef hg_methods[] = {
      "allocator() -> str\n\n'jemalloc' or 'malloc'."},
     {"live_bytes", hg_py_live_bytes, METH_NOARGS,
      "live_bytes() -> int\n\nBytes held by the core's allocator shim."},
+    {"release_memory", hg_py_release_memory, METH_NOARGS,
+     "release_memory() -> int\n\nGive the memory freed snapshots leave "
+     "for reuse back to\nthe system now; the bytes the shim unmapped."},
     {"_alloc_fail_after", hg_py_fail_after, METH_O, fail_after_doc},
     {"load", (PyCFunction)(void (*)(void))hg_py_load,
      METH_VARARGS | METH_KEYWORDS, hg_load_doc},

@@ -25,6 +25,7 @@ from ._api import (
                    get_new_ids,
                    growth,
                    most_common_types,
+                   release_memory,
                    show_backrefs,
                    show_chain,
                    show_growth,
@@ -65,12 +66,12 @@ __license__ = 'MIT'
 
 __all__ = [
     'IS_INTERACTIVE', 'Accumulation', 'CycleGroup', 'GrowthError',
-    'LeakSuspect', 'LoadedSnapshot', 'NodeInfo', 'Retainer',
-    'RetentionPath', 'Root', 'Snapshot', 'SnapshotDiff', 'SnapshotError',
-    'TypeChange', 'assert_no_growth', 'at', 'at_addrs', 'by_type', 'count',
+    'LeakSuspect', 'LoadedSnapshot', 'NodeInfo', 'Retainer', 'RetentionPath',
+    'Root', 'Snapshot', 'SnapshotDiff', 'SnapshotError', 'TypeChange',
+    'assert_no_growth', 'at', 'at_addrs', 'by_type', 'count',
     'find_backref_chain', 'find_ref_chain', 'get_leaking_objects',
     'get_new_ids', 'growth', 'is_proper_module', 'leak_suspects', 'load',
-    'most_common_types', 'show_backrefs', 'show_chain', 'show_growth',
-    'show_most_common_types', 'show_refs', 'show_type_graph', 'snapshot',
-    'typestats'
+    'most_common_types', 'release_memory', 'show_backrefs', 'show_chain',
+    'show_growth', 'show_most_common_types', 'show_refs', 'show_type_graph',
+    'snapshot', 'typestats'
 ]
