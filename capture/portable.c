@@ -287,9 +287,12 @@ static int fill_node(pwalk *w, PyObject *op, hg_node id, uint8_t fl) {
  * that the next one allocates once.  Read and written with the GIL. */
 static size_t hint_nodes, hint_edges;
 
-/* Store to one byte per page of [p, p + nbytes): the kernel maps (and
- * clears) fresh pages now, not one fault at a time during the pause. */
+/* Map every page of [p, p + nbytes) now, not one fault at a time during
+ * the pause: populated by the kernel, or a store to one byte per page. */
 static void touch(void *p, size_t nbytes) {
+    if (hg_populate(p, nbytes) == 0) {
+        return; /* by the kernel, in one call (alloc.c) */
+    }
     for (size_t off = 0; off < nbytes; off += 4096) {
         ((volatile char *)p)[off] = 0;
     }

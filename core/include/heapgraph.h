@@ -62,6 +62,11 @@ uint64_t hg_alloc_live_bytes(void);
  * reuse (malloc builds keep up to 4 GiB, each for 5 s after it was freed,
  * then a thread of the shim unmaps it); the bytes given back. */
 uint64_t hg_alloc_trim(void);
+/* Have the kernel map every page of [p, p + nbytes) now, in one call
+ * (MADV_POPULATE_WRITE): 0 if done, -1 if the system cannot (a kernel
+ * before 5.14, not Linux, an error) -- the caller then touches the pages
+ * itself.  The memory must be writable and may hold data (it is kept). */
+int hg_populate(void *p, size_t nbytes);
 /* Name of the allocator in use: "jemalloc" or "malloc". */
 const char *hg_alloc_name(void);
 /* Testing hook: make the n-th following allocation (0 = the next one) and
