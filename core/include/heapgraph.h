@@ -370,6 +370,17 @@ hg_status hg_bfs_step(const hg_csr *g, const hg_node *frontier,
                       size_t n_frontier, const uint8_t *blocked, uint8_t *seen,
                       hg_node *parent, hg_node *next, size_t *n_next);
 
+/* hg_bfs_step over the reverse of g, without it: exactly what hg_bfs_step
+ * gives on hg_csr_transpose(g) (referrers in frontier order, then
+ * ascending), from one parallel scan of g's edges.  O(edges) a level
+ * instead of O(edges) once for the transpose and O(frontier's in-edges) a
+ * level: for the first few levels of a backward search on a graph whose
+ * reverse is not built (a short chain on a fresh snapshot). */
+hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
+                           size_t n_frontier, const uint8_t *blocked,
+                           uint8_t *seen, hg_node *parent, hg_node *next,
+                           size_t *n_next);
+
 /* ---- leak analysis --------------------------------------------------------
  * The dominator tree answers "what would be freed if this object went
  * away" (its retained size); strongly connected components are the

@@ -40,6 +40,8 @@
  */
 #include "hg_internal.h"
 
+#include <stdlib.h> /* qsort */
+
 #define UNSEEN UINT32_MAX
 
 static inline hg_edge out_degree(const hg_csr *g, hg_node v) {
@@ -373,4 +375,195 @@ hg_status hg_bfs_step(const hg_csr *g, const hg_node *frontier,
     }
     *n_next = count;
     return HG_OK;
+}
+
+/* ---- hg_bfs_step_back ---------------------------------------------------- */
+
+typedef struct back_hit {
+    hg_node r; /* a referrer, not seen, not blocked */
+    hg_node t; /* the frontier node it refers to */
+} back_hit;
+
+/* hits[] of one thread's range of sources, ascending by source. */
+typedef struct back_part {
+    back_hit *hits;
+    size_t n, cap;
+    int oom;
+} back_part;
+
+static int cmp_node(const void *a, const void *b) {
+    hg_node x = *(const hg_node *)a, y = *(const hg_node *)b;
+    return (x > y) - (x < y);
+}
+
+/* Position of t in the frontier, from (node, position) pairs sorted by
+ * node: sorted[2k] = node, sorted[2k + 1] = its position. */
+static size_t frontier_pos(const hg_node *sorted, size_t n, hg_node t) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sorted[2 * mid] < t) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return sorted[2 * lo + 1];
+}
+
+/* Sources [lo, hi) whose edges reach the frontier (bit set in inF). */
+static void back_scan(const hg_csr *g, const uint64_t *inF,
+                      const uint8_t *blocked, const uint8_t *seen, hg_node lo,
+                      hg_node hi, back_part *bp) {
+    for (hg_node r = lo; r < hi && !bp->oom; r++) {
+        if (seen[r] || is_blocked(blocked, r)) {
+            continue;
+        }
+        for (hg_edge e = g->offsets[r]; e < g->offsets[r + 1]; e++) {
+            hg_node t = g->targets[e];
+            if (!hg__bit_test(inF, t)) {
+                continue;
+            }
+            if (bp->n == bp->cap) {
+                size_t ncap = bp->cap ? 2 * bp->cap : 256;
+                back_hit *nh = hg_realloc(bp->hits, bp->cap * sizeof(back_hit),
+                                          ncap * sizeof(back_hit));
+                if (nh == NULL) {
+                    bp->oom = 1;
+                    break;
+                }
+                bp->hits = nh;
+                bp->cap = ncap;
+            }
+            bp->hits[bp->n++] = (back_hit){r, t};
+        }
+    }
+}
+
+/* One scan of every edge finds the frontier's referrers, each thread over
+ * a range of sources, so each thread's hits come ascending by source, and
+ * the threads' in order of their ranges; a counting sort by frontier
+ * position (stable) then gives them exactly in the order of the reverse
+ * graph's rows -- frontier order, then ascending source -- and the FIFO
+ * pass over them is hg_bfs_step's. */
+hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
+                           size_t n_frontier, const uint8_t *blocked,
+                           uint8_t *seen, hg_node *parent, hg_node *next,
+                           size_t *n_next) {
+    size_t n, words, total = 0, count = 0;
+    uint64_t *inF = NULL;
+    hg_node *sorted = NULL;
+    size_t *start = NULL;
+    back_part *parts = NULL;
+    back_hit *order = NULL;
+    int nt = hg_num_threads();
+    hg_status st = HG_OK;
+
+    if (!hg__csr_readable(g) || n_next == NULL ||
+        ((seen == NULL || next == NULL) && g->n_nodes > 0) ||
+        hg__bad_ids(frontier, n_frontier, g->n_nodes)) {
+        return HG_EINVAL;
+    }
+    *n_next = 0;
+    n = g->n_nodes;
+    if (n_frontier == 0 || n == 0) {
+        return HG_OK;
+    }
+    words = (n + 63) / 64;
+    inF = hg_calloc(words * sizeof(uint64_t));
+    sorted = hg_alloc(2 * n_frontier * sizeof(hg_node));
+    start = hg_calloc((n_frontier + 1) * sizeof(size_t));
+    parts = hg_calloc((size_t)nt * sizeof(back_part));
+    if (inF == NULL || sorted == NULL || start == NULL || parts == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n_frontier; i++) {
+        inF[frontier[i] / 64] |= (uint64_t)1 << (frontier[i] % 64);
+        sorted[2 * i] = frontier[i];
+        sorted[2 * i + 1] = (hg_node)i;
+    }
+    qsort(sorted, n_frontier, 2 * sizeof(hg_node), cmp_node);
+
+#pragma omp parallel num_threads(nt) if (g->offsets[n] >= HG__BFS_PAR_EDGES)
+    {
+        int t = omp_get_thread_num(), k = omp_get_num_threads();
+        /* equal shares of edges, on source boundaries */
+        hg_edge e_lo = g->offsets[n] * (hg_edge)t / (hg_edge)k;
+        hg_edge e_hi = g->offsets[n] * (hg_edge)(t + 1) / (hg_edge)k;
+        hg_node lo = 0, hi = 0;
+        size_t a = 0, b = n;
+        while (a < b) { /* first source whose edges start at e_lo or later */
+            size_t m = a + (b - a) / 2;
+            if (g->offsets[m] < e_lo) {
+                a = m + 1;
+            } else {
+                b = m;
+            }
+        }
+        lo = t == 0 ? 0 : (hg_node)a;
+        a = 0;
+        b = n;
+        while (a < b) {
+            size_t m = a + (b - a) / 2;
+            if (g->offsets[m] < e_hi) {
+                a = m + 1;
+            } else {
+                b = m;
+            }
+        }
+        hi = t == k - 1 ? (hg_node)n : (hg_node)a;
+        back_scan(g, inF, blocked, seen, lo, hi, &parts[t]);
+    }
+    for (int t = 0; t < nt; t++) {
+        if (parts[t].oom) {
+            st = HG_ENOMEM;
+            goto cleanup;
+        }
+        total += parts[t].n;
+    }
+    order = hg_alloc(total * sizeof(back_hit) + 1);
+    if (order == NULL) {
+        st = HG_ENOMEM;
+        goto cleanup;
+    }
+    /* counting sort by frontier position, stable */
+    for (int t = 0; t < nt; t++) {
+        for (size_t i = 0; i < parts[t].n; i++) {
+            start[frontier_pos(sorted, n_frontier, parts[t].hits[i].t) + 1]++;
+        }
+    }
+    for (size_t i = 0; i < n_frontier; i++) {
+        start[i + 1] += start[i];
+    }
+    for (int t = 0; t < nt; t++) {
+        for (size_t i = 0; i < parts[t].n; i++) {
+            back_hit h = parts[t].hits[i];
+            order[start[frontier_pos(sorted, n_frontier, h.t)]++] = h;
+        }
+    }
+    for (size_t i = 0; i < total; i++) {
+        hg_node r = order[i].r;
+        if (seen[r]) {
+            continue;
+        }
+        seen[r] = 1;
+        if (parent != NULL) {
+            parent[r] = order[i].t;
+        }
+        next[count++] = r;
+    }
+    *n_next = count;
+cleanup:
+    if (parts != NULL) {
+        for (int t = 0; t < nt; t++) {
+            hg_free(parts[t].hits, parts[t].cap * sizeof(back_hit));
+        }
+    }
+    hg_free(parts, (size_t)nt * sizeof(back_part));
+    hg_free(order, total * sizeof(back_hit) + 1);
+    hg_free(inF, words * sizeof(uint64_t));
+    hg_free(sorted, 2 * n_frontier * sizeof(hg_node));
+    hg_free(start, (n_frontier + 1) * sizeof(size_t));
+    return st;
 }

@@ -18,6 +18,11 @@
 
 #include "hgmodule.h"
 
+/* Backward BFS levels (bfs_step) a graph answers by scanning its forward
+ * edges before it builds its reverse graph: a scan costs about a fifth of
+ * the build, and the chains objgraph users ask for are a few levels long. */
+#define HG__BACK_SCANS 4
+
 /* ---- helpers ------------------------------------------------------------- */
 
 static hg_graph *G(GraphObject *self) {
@@ -1340,6 +1345,7 @@ static PyObject *Graph_bfs_step(GraphObject *self, PyObject *args) {
     Py_buffer front, blocked, seen, parent;
     hg_node *next = NULL;
     size_t n_next = 0, cap = 0, n_front;
+    int scan;
     const hg_csr *c;
     const hg_node *f;
     PyObject *res = NULL;
@@ -1350,10 +1356,16 @@ static PyObject *Graph_bfs_step(GraphObject *self, PyObject *args) {
         check_edges(self) < 0) {
         return NULL;
     }
-    if (reverse && hg_graph_ensure_reverse(self) < 0) {
+    /* A backward level on a graph without its reverse: one scan of the
+     * forward edges answers it (hg_bfs_step_back), cheaper than building
+     * the reverse graph for the few levels a short chain needs; past
+     * HG__BACK_SCANS such levels the reverse graph pays and is built. */
+    scan =
+        reverse && g->rev.offsets == NULL && self->back_scans < HG__BACK_SCANS;
+    if (reverse && !scan && hg_graph_ensure_reverse(self) < 0) {
         return NULL;
     }
-    c = reverse ? &g->rev : &g->fwd;
+    c = reverse && !scan ? &g->rev : &g->fwd;
     memset(&blocked, 0, sizeof(blocked));
     memset(&seen, 0, sizeof(seen));
     memset(&parent, 0, sizeof(parent));
@@ -1373,7 +1385,8 @@ static PyObject *Graph_bfs_step(GraphObject *self, PyObject *args) {
             check_node(self, f[i], "bfs_step()");
             goto cleanup;
         }
-        cap += (size_t)(c->offsets[f[i] + 1] - c->offsets[f[i]]);
+        cap += scan ? g->n_nodes
+                    : (size_t)(c->offsets[f[i] + 1] - c->offsets[f[i]]);
     }
     if (cap > g->n_nodes) {
         cap = g->n_nodes;
@@ -1384,9 +1397,10 @@ static PyObject *Graph_bfs_step(GraphObject *self, PyObject *args) {
         goto cleanup;
     }
     Py_BEGIN_ALLOW_THREADS
-        st = hg_bfs_step(c, f, n_front, blocked.buf, seen.buf, parent.buf, next,
-                         &n_next);
+        st = (scan ? hg_bfs_step_back : hg_bfs_step)(
+            c, f, n_front, blocked.buf, seen.buf, parent.buf, next, &n_next);
     Py_END_ALLOW_THREADS
+    self->back_scans += scan;
     if (st != HG_OK) {
         hg_raise_status(st, "bfs_step");
         goto cleanup;
@@ -1459,9 +1473,14 @@ static PyMethodDef Graph_methods[] = {
     {"notes", (PyCFunction)hg_graph_notes, METH_NOARGS, hg_graph_notes_doc},
     {"edge_labels", (PyCFunction)hg_graph_edge_labels, METH_NOARGS,
      hg_graph_edge_labels_doc},
-    {"shown_filter", (PyCFunction)hg_graph_shown_filter, METH_O,
-     "shown_filter(frontier) -> bytes\n\nThe ids draw_referrers would show "
-     "(see referrers.c)."},
+    {"shown", (PyCFunction)hg_graph_shown, METH_O,
+     "shown(id) -> bool\n\nWhether draw_referrers would show node id: "
+     "tracked, not objgraph's\nown, not garbage, not what a collection "
+     "would untrack."},
+    {"shown_filter", (PyCFunction)hg_graph_shown_filter, METH_VARARGS,
+     "shown_filter(frontier, local=False) -> bytes\n\nThe ids "
+     "draw_referrers would show (see referrers.c);\nlocal=True: without "
+     "the garbage test, which needs the reverse graph."},
     {"draw_referrers", (PyCFunction)hg_graph_draw_referrers, METH_O,
      "draw_referrers(id) -> list[int]\n\nThe referrers show_backrefs draws: "
      "as gc.get_referrers()\nafter a full collection lists them (see "

@@ -25,7 +25,9 @@ typedef struct {
     hg_node *gc_pos;      /* rank in the list a full collection leaves, HG_NONE
                            * for garbage and unlisted nodes; built on demand */
     int was_pinned;       /* pinned at capture (pins dropped on close) */
-    int nodes_only;       /* captured without references */
+    int back_scans; /* backward BFS levels answered without the reverse graph
+                     * (bfs_step): after HG__BACK_SCANS, it is built */
+    int nodes_only; /* captured without references */
     /* the default view (tracked nodes outside the excluded machinery),
      * summarised once at capture time so the first query is instant: */
     uint64_t *base_counts; /* n_types: nodes per type */
@@ -81,7 +83,8 @@ int hg_graph_ensure_gc_pos(GraphObject *self);
 /* Graph.draw_referrers(id) (referrers.c). */
 PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg);
 /* Graph.shown_filter(frontier) (referrers.c). */
-PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *arg);
+PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *args);
+PyObject *hg_graph_shown(GraphObject *self, PyObject *arg);
 
 /* Leak analysis (analysis.c): free its arrays (dealloc), their bytes
  * (nbytes), and its Graph methods, spliced into graph.c's table. */

@@ -295,22 +295,36 @@ cleanup:
     return res;
 }
 
-/* Graph.shown_filter(frontier): the ids of frontier (native uint32 bytes)
- * that draw_referrers would show -- tracked, not objgraph's own, not
- * garbage, not what a collection would untrack -- in the same order.  A
- * backward search (find_backref_chain) enters only those, as objgraph
- * 3.x's gc.get_referrers after its gc.collect() would. */
-PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *arg) {
+/* What shown() decides without the reverse graph: tracked, not objgraph's
+ * own, not what a collection would untrack. */
+static int shown_locally(const GraphObject *self, hg_node u) {
+    uint8_t f = self->cap.graph->flags[u];
+    return (f & HG_NODE_TRACKED) && !(f & HG_NODE_EXCLUDED) &&
+           !local_untrackable(self, u, 0);
+}
+
+/* Graph.shown_filter(frontier, local=False): the ids of frontier (native
+ * uint32 bytes) that draw_referrers would show -- tracked, not objgraph's
+ * own, not garbage, not what a collection would untrack -- in the same
+ * order.  local=True leaves the garbage test out and needs no reverse
+ * graph: a backward search may enter garbage, which only garbage refers
+ * to, so that no chain from a live object passes through it, and asks
+ * Graph.shown() of the one node its predicate matches (find_backref_chain
+ * on a fresh snapshot). */
+PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *args) {
+    PyObject *arg;
+    int local = 0;
     Py_buffer in;
     hg_node *out = NULL;
     size_t n, k = 0;
     PyObject *res = NULL;
 
-    if (PyObject_GetBuffer(arg, &in, PyBUF_SIMPLE) < 0) {
+    if (!PyArg_ParseTuple(args, "O|p:shown_filter", &arg, &local) ||
+        PyObject_GetBuffer(arg, &in, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
     n = (size_t)in.len / sizeof(hg_node);
-    if (hg_graph_ensure_reverse(self) < 0) {
+    if (!local && hg_graph_ensure_reverse(self) < 0) {
         goto cleanup;
     }
     out = malloc(n * sizeof(hg_node) + 1);
@@ -326,7 +340,7 @@ PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *arg) {
                          "shown_filter(): node id %u out of range", u);
             goto cleanup;
         }
-        keep = shown_settled(self, u);
+        keep = local ? shown_locally(self, u) : shown_settled(self, u);
         if (keep < 0) {
             goto cleanup;
         }
@@ -340,4 +354,50 @@ cleanup:
     free(out);
     PyBuffer_Release(&in);
     return res;
+}
+
+/* Graph.shown(id): whether draw_referrers would show node id (see
+ * shown_filter).  A root -- referenced from outside the graph, so alive --
+ * is settled by the in-degrees (O(edges) once, no reverse graph); any
+ * other node by a backward search to a root. */
+PyObject *hg_graph_shown(GraphObject *self, PyObject *arg) {
+    const hg_graph *g = self->cap.graph;
+    long long v = PyLong_AsLongLong(arg);
+    hg_status st = HG_OK;
+    int keep;
+
+    if (v == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (v < 0 || v >= (long long)g->n_nodes) {
+        PyErr_Format(PyExc_IndexError,
+                     "shown(): node id %lld out of range [0, %u)", v,
+                     g->n_nodes);
+        return NULL;
+    }
+    if (!shown_locally(self, (hg_node)v)) {
+        Py_RETURN_FALSE;
+    }
+    if (self->roots == NULL) {
+        Py_BEGIN_ALLOW_THREADS
+            PyThread_acquire_lock(self->lock, WAIT_LOCK);
+            st = hg_graph_build_roots(self);
+            PyThread_release_lock(self->lock);
+        Py_END_ALLOW_THREADS
+        if (st != HG_OK) {
+            hg_raise_status(st, "finding the roots");
+            return NULL;
+        }
+    }
+    if (g->refcnt[v] > self->in_degree[v]) {
+        Py_RETURN_TRUE;
+    }
+    if (hg_graph_ensure_reverse(self) < 0) {
+        return NULL;
+    }
+    keep = shown_settled(self, (hg_node)v);
+    if (keep < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(keep);
 }

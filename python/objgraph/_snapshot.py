@@ -7,6 +7,7 @@ heap runs in Python.
 """
 
 import gc
+import mmap
 import operator
 import os
 import sys
@@ -495,20 +496,32 @@ class Snapshot(LeakAnalysis):
         # tracked, and each level's are checked node by node for garbage
         # and for what a collection would untrack (shown_filter), rather
         # than by reachability over the whole heap.
-        allowed = g.mask(live=False, untracked=not reverse)
-        blocked = bytearray(allowed.translate(_INVERT))
-        for v in g.find([int(a) for a in extra_ignore]):
-            if v >= 0:
+        key = ('chain blocked', reverse)
+        blocked = self._masks.get(key)
+        if blocked is None:
+            allowed = g.mask(live=False, untracked=not reverse)
+            blocked = self._masks[key] = allowed.translate(_INVERT)
+        ignored = [v for v in g.find([int(a) for a in extra_ignore]) if v >= 0]
+        if ignored:
+            blocked = bytearray(blocked)
+            for v in ignored:
                 blocked[v] = 1
-        seen = bytearray(n)
+        # zero-filled pages the kernel maps as the search touches them:
+        # no O(heap) clearing for a search that visits a few nodes
+        seen = mmap.mmap(-1, n or 1)
         seen[start] = 1
-        parent = bytearray(b'\xff' * (4 * n))
+        parent = mmap.mmap(-1, 4 * n or 4)
         parents = memoryview(parent).cast('I')
         objmap = {start: obj}
         frontier = array('I', [start])
         for _ in range(max_depth):
             frontier = g.bfs_step(frontier, reverse, blocked, seen, parent)
-            frontier = _ids(g.shown_filter(frontier) if reverse else frontier)
+            # backward: referrers as gc.get_referrers after a collection,
+            # but for the garbage test, which needs the reverse graph: a
+            # garbage referrer only leads to garbage, so it is asked of
+            # the one node the predicate matches
+            frontier = _ids(g.shown_filter(frontier, True) if reverse
+                            else frontier)
             if not frontier:
                 break
             level = ([g.node(v)[0] for v in frontier] if by_address else
@@ -517,9 +530,9 @@ class Snapshot(LeakAnalysis):
                 if o is None:
                     continue
                 objmap[v] = o
-                if predicate(o):
+                if predicate(o) and (not reverse or g.shown(v)):
                     chain = [o]
-                    while parents[v] != _NONE:
+                    while v != start:
                         v = parents[v]
                         chain.append(objmap[v])
                     return chain

@@ -340,6 +340,117 @@ static void test_rekey_parents(void) {
     free(pkey);
 }
 
+/* hg_bfs_step_back: level after level, exactly hg_bfs_step on the
+ * transpose -- the same next nodes in the same order, the same parents and
+ * seen marks -- for random graphs with multi-edges and loops, blocked
+ * nodes, 1, 2 and 4 threads, and a hub whose level has a million
+ * referrers. */
+static void check_back_steps(const char *name, const hg_csr *g,
+                             const hg_node *start, size_t n_start,
+                             const uint8_t *blocked) {
+    size_t n = g->n_nodes;
+    hg_csr rev = {0};
+    uint8_t *seen_a = calloc(n, 1), *seen_b = calloc(n, 1);
+    hg_node *par_a = malloc(n * sizeof(hg_node)),
+            *par_b = malloc(n * sizeof(hg_node));
+    hg_node *fa = malloc(n * sizeof(hg_node)),
+            *fb = malloc(n * sizeof(hg_node));
+    hg_node *na = malloc(n * sizeof(hg_node)),
+            *nb = malloc(n * sizeof(hg_node));
+    REQUIRE(seen_a && seen_b && par_a && par_b && fa && fb && na && nb,
+            "allocation");
+    REQUIRE(hg_csr_transpose(g, &rev) == HG_OK, "transpose");
+    for (int t = 0; t < N_THREAD_COUNTS; t++) {
+        size_t len = n_start, levels = 0, bad = 0;
+        hg_set_num_threads(test_thread_counts[t]);
+        memset(seen_a, 0, n);
+        memset(seen_b, 0, n);
+        memset(par_a, 0xff, n * sizeof(hg_node));
+        memset(par_b, 0xff, n * sizeof(hg_node));
+        memcpy(fa, start, n_start * sizeof(hg_node));
+        for (size_t i = 0; i < n_start; i++) {
+            seen_a[start[i]] = seen_b[start[i]] = 1;
+        }
+        while (len > 0 && levels < 50) {
+            size_t la = 0, lb = 0;
+            REQUIRE(hg_bfs_step(&rev, fa, len, blocked, seen_a, par_a, na,
+                                &la) == HG_OK &&
+                        hg_bfs_step_back(g, fa, len, blocked, seen_b, par_b, nb,
+                                         &lb) == HG_OK,
+                    "%s: steps", name);
+            bad += la != lb || memcmp(na, nb, la * sizeof(hg_node)) != 0;
+            memcpy(fa, na, la * sizeof(hg_node));
+            len = la;
+            levels++;
+        }
+        bad += memcmp(seen_a, seen_b, n) != 0;
+        bad += memcmp(par_a, par_b, n * sizeof(hg_node)) != 0;
+        CHECK(bad == 0, "%s: %zu levels differ (%d threads)", name, bad,
+              test_thread_counts[t]);
+    }
+    hg_csr_destroy(&rev);
+    free(seen_a);
+    free(seen_b);
+    free(par_a);
+    free(par_b);
+    free(fa);
+    free(fb);
+    free(na);
+    free(nb);
+}
+
+static void test_bfs_step_back(void) {
+    char name[64];
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        hg_node n = (hg_node)(seed * 20000);
+        hg_csr g;
+        uint8_t *blocked = malloc(n);
+        hg_node start[3] = {0, (hg_node)(n / 3), (hg_node)(n - 1)};
+        rng r = {seed + 7};
+        REQUIRE(blocked, "allocation");
+        csr_random(&g, seed + 300, n, (hg_edge)n * 3);
+        for (hg_node v = 0; v < n; v++) {
+            blocked[v] = rng_below(&r, 8) == 0;
+        }
+        snprintf(name, sizeof(name), "back steps seed %llu",
+                 (unsigned long long)seed);
+        check_back_steps(name, &g, start, 1, NULL);
+        check_back_steps(name, &g, start, 3, blocked);
+        hg_csr_destroy(&g);
+        free(blocked);
+    }
+    {
+        hg_node n = 1000001, zero = 0;
+        hg_node *src = malloc(2 * (size_t)n * sizeof(hg_node));
+        hg_node *dst = malloc(2 * (size_t)n * sizeof(hg_node));
+        size_t m = 0;
+        hg_csr g;
+        REQUIRE(src && dst, "allocation");
+        for (hg_node v = 1; v < n; v++) {
+            src[m] = v;
+            dst[m++] = 0;
+            src[m] = 0;
+            dst[m++] = v;
+        }
+        csr_from_edges(&g, n, m, src, dst);
+        check_back_steps("back steps: hub", &g, &zero, 1, NULL);
+        hg_csr_destroy(&g);
+        free(src);
+        free(dst);
+    }
+    {
+        hg_node src[] = {0}, dst[] = {1}, bad = 2, next[2], par[2];
+        uint8_t seen[2] = {0};
+        size_t nn;
+        hg_csr g;
+        csr_from_edges(&g, 2, 1, src, dst);
+        CHECK(hg_bfs_step_back(&g, &bad, 1, NULL, seen, par, next, &nn) ==
+                  HG_EINVAL,
+              "back step: frontier node out of range");
+        hg_csr_destroy(&g);
+    }
+}
+
 int main(void) {
     test_random_graphs();
     test_long_chain();
@@ -347,5 +458,6 @@ int main(void) {
     test_bfs_step();
     test_bad_arguments();
     test_rekey_parents();
+    test_bfs_step_back();
     return check_summary("test_bfs");
 }
