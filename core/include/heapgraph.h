@@ -401,6 +401,19 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
                               const hg_size_overflow *over, hg_node n_over,
                               uint64_t *retained);
 
+/* Retained bytes per class, each byte counted once: out[c] (n_cls entries,
+ * overwritten) = the sum of retained[v] over the nodes v of class c
+ * (cls[v] == c and, when mask is not NULL, mask[v] != 0) that have no
+ * proper dominator of class c; cls[v] == HG_NONE: v has no class.  idom
+ * as hg_domtree_build writes it, retained as hg_domtree_retained does.
+ * One iterative depth-first walk of the dominator tree (class_retained.c),
+ * 16 bytes of scratch per node.  HG_EINVAL for an idom entry out of range
+ * or a class >= n_cls; on HG_ENOMEM out is untouched. */
+hg_status hg_domtree_class_retained(const hg_node *idom, hg_node n_nodes,
+                                    const uint64_t *retained,
+                                    const uint32_t *cls, uint32_t n_cls,
+                                    const uint8_t *mask, uint64_t *out);
+
 /* Strongly connected components: comp[v] (n_nodes entries) = the id of
  * v's component, components numbered 0..*n_comp-1 in order of their
  * smallest node id; nodes with mask[v] == 0 (mask may be NULL) are left

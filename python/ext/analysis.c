@@ -326,87 +326,6 @@ static PyObject *ids_bytes(const hg_node *ids, size_t n) {
                                      (Py_ssize_t)(n * sizeof(hg_node)));
 }
 
-/* ---- each byte counted once ------------------------------------------------
- * out[c] (n_cls entries, zeroed here) = the sum of retained[v] over nodes v
- * with cls[v] == c (cls[v] == HG_NONE: no class; mask, if not NULL, must
- * be set too) that have no proper dominator of class c.  One iterative
- * depth-first walk of the dominator tree: active[c] counts the nodes of
- * class c on the current tree path.  O(n_nodes + n_cls).
- */
-static hg_status class_retained(const GraphObject *self, const uint32_t *cls,
-                                uint32_t n_cls, const uint8_t *mask,
-                                uint64_t *out) {
-    hg_node n = G(self)->n_nodes;
-    const hg_node *idom = self->idom;
-    size_t nb = (size_t)n * sizeof(hg_node) + sizeof(hg_node);
-    hg_node *start = hg_alloc(nb), *child = hg_alloc(nb);
-    hg_node *stack = hg_alloc(nb), *cursor = hg_alloc(nb);
-    uint32_t *active = hg_calloc((size_t)n_cls * sizeof(uint32_t) + 1);
-    hg_status st = HG_OK;
-
-    if (start == NULL || child == NULL || stack == NULL || cursor == NULL ||
-        active == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    memset(out, 0, (size_t)n_cls * sizeof(uint64_t));
-    /* children lists of the dominator tree, by a counting sort on idom */
-    memset(start, 0, nb);
-    for (hg_node v = 0; v < n; v++) {
-        if (idom[v] < n) {
-            start[idom[v] + 1]++;
-        }
-    }
-    for (hg_node v = 0; v < n; v++) {
-        start[v + 1] += start[v];
-    }
-    memcpy(cursor, start, nb);
-    for (hg_node v = 0; v < n; v++) {
-        if (idom[v] < n) {
-            child[cursor[idom[v]]++] = v;
-        }
-    }
-    /* walk each tree hanging from the virtual root */
-    for (hg_node top = 0; top < n; top++) {
-        size_t depth = 0;
-        if (idom[top] != HG_DOM_VIRTUAL) {
-            continue;
-        }
-        stack[depth++] = top;
-        cursor[top] = start[top];
-        if (cls[top] != HG_NONE && (mask == NULL || mask[top])) {
-            out[cls[top]] += self->retained[top];
-            active[cls[top]]++;
-        }
-        while (depth > 0) {
-            hg_node u = stack[depth - 1];
-            if (cursor[u] < start[u + 1]) {
-                hg_node v = child[cursor[u]++];
-                uint32_t c = cls[v];
-                if (c != HG_NONE && (mask == NULL || mask[v])) {
-                    if (active[c]++ == 0) {
-                        out[c] += self->retained[v];
-                    }
-                }
-                cursor[v] = start[v];
-                stack[depth++] = v;
-            } else {
-                depth--;
-                if (cls[u] != HG_NONE && (mask == NULL || mask[u])) {
-                    active[cls[u]]--;
-                }
-            }
-        }
-    }
-cleanup:
-    hg_free(start, nb);
-    hg_free(child, nb);
-    hg_free(stack, nb);
-    hg_free(cursor, nb);
-    hg_free(active, (size_t)n_cls * sizeof(uint32_t) + 1);
-    return st;
-}
-
 /* ---- roots and garbage --------------------------------------------------- */
 
 const char hg_graph_roots_doc[] =
@@ -688,7 +607,8 @@ PyObject *hg_graph_type_retained(GraphObject *self, PyObject *arg) {
         goto cleanup;
     }
     Py_BEGIN_ALLOW_THREADS
-        st = class_retained(self, g->type_id, nt, mask.buf, out);
+        st = hg_domtree_class_retained(self->idom, g->n_nodes, self->retained,
+                                       g->type_id, nt, mask.buf, out);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "retained bytes by type");
@@ -929,7 +849,8 @@ static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
         }
     }
     st = with_retained
-             ? class_retained(self, sig, (uint32_t)tab.used, NULL, retained)
+             ? hg_domtree_class_retained(self->idom, n, self->retained, sig,
+                                         (uint32_t)tab.used, NULL, retained)
              : HG_OK;
     if (st != HG_OK) {
         goto cleanup;

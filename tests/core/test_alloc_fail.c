@@ -16,6 +16,8 @@ typedef struct fixture {
     hg_edge n_edges;
     uint32_t *type_ids;
     uint64_t *sizes; /* some of 4 GiB or more */
+    hg_node *idom;   /* g's dominator tree from node 0 */
+    uint64_t *retained;
 } fixture;
 
 /* Each op runs one entry point and frees what it produced on success. */
@@ -119,6 +121,12 @@ static hg_status op_reach(const fixture *f) {
     return st;
 }
 
+static hg_status op_class_retained(const fixture *f) {
+    uint64_t out[50];
+    return hg_domtree_class_retained(f->idom, f->g.n_nodes, f->retained,
+                                     f->type_ids, 50, NULL, out);
+}
+
 /* expect_alloc: the call must allocate through the shim at least once. */
 static void brutal(const char *name, op_fn op, const fixture *f,
                    int expect_alloc) {
@@ -173,6 +181,14 @@ int main(void) {
     }
     f.rev = (hg_csr){0};
     REQUIRE(hg_csr_transpose(&f.g, &f.rev) == HG_OK, "transpose");
+    f.idom = malloc(f.g.n_nodes * sizeof(hg_node));
+    f.retained = malloc(f.g.n_nodes * sizeof(uint64_t));
+    REQUIRE(f.idom && f.retained, "allocation");
+    for (hg_node v = 0; v < f.g.n_nodes; v++) {
+        f.retained[v] = 24; /* the allocations do not depend on sizes */
+    }
+    REQUIRE(hg_domtree_build(&f.g, &f.rev, &(hg_node){0}, 1, f.idom) == HG_OK,
+            "dominator tree");
     for (int t = 0; t < N_THREAD_COUNTS; t++) {
         hg_set_num_threads(test_thread_counts[t]);
         int parallel = hg_num_threads() > 1;
@@ -188,6 +204,7 @@ int main(void) {
         brutal("hg_bfs_diropt", op_bfs_diropt, &f, 1);
         brutal("hg_reach", op_reach, &f, 1);
         brutal("hg_reach_diropt", op_reach_diropt, &f, 1);
+        brutal("hg_domtree_class_retained", op_class_retained, &f, 1);
     }
     hg_csr_destroy(&f.g);
     hg_csr_destroy(&f.rev);
@@ -195,5 +212,7 @@ int main(void) {
     free(f.edges);
     free(f.type_ids);
     free(f.sizes);
+    free(f.idom);
+    free(f.retained);
     return check_summary("test_alloc_fail");
 }

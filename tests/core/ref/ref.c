@@ -521,3 +521,25 @@ hg_node ref_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp) {
     free(stack);
     return n_comp;
 }
+
+void ref_class_retained(const hg_node *idom, hg_node n,
+                        const uint64_t *retained, const uint32_t *cls,
+                        uint32_t n_cls, const uint8_t *mask, uint64_t *out) {
+    for (uint32_t c = 0; c < n_cls; c++) {
+        out[c] = 0;
+    }
+    for (hg_node v = 0; v < n; v++) {
+        int topmost = 1;
+        if (cls[v] == HG_NONE || (mask && !mask[v]) || idom[v] == HG_NONE) {
+            continue;
+        }
+        for (hg_node d = idom[v]; d != HG_DOM_VIRTUAL; d = idom[d]) {
+            if (cls[d] == cls[v] && (!mask || mask[d])) {
+                topmost = 0;
+            }
+        }
+        if (topmost) {
+            out[cls[v]] += retained[v];
+        }
+    }
+}

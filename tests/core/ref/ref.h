@@ -68,6 +68,13 @@ void ref_domtree(const hg_csr *g, const hg_node *roots, size_t n_roots,
 void ref_retained(const hg_node *idom, hg_node n, const uint64_t *size,
                   uint64_t *retained);
 
+/* out[c] by walking up from every node of class c (and mask) to the
+ * virtual root: it counts retained[v] when no ancestor on the way has
+ * class c and mask (hg_domtree_class_retained). */
+void ref_class_retained(const hg_node *idom, hg_node n,
+                        const uint64_t *retained, const uint32_t *cls,
+                        uint32_t n_cls, const uint8_t *mask, uint64_t *out);
+
 /* Components by mutual reachability (one search per node over the masked
  * nodes), numbered by smallest node id; returns their count. */
 hg_node ref_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp);
