@@ -423,6 +423,17 @@ hg_status hg_domtree_class_retained(const hg_node *idom, hg_node n_nodes,
 hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
                  hg_node *n_comp);
 
+/* ---- ranking ---------------------------------------------------------------
+ */
+
+/* The k nodes v (mask == NULL: all; else those with mask[v] != 0) with the
+ * largest key[v], into out, most first, ties to the smaller id; *n_out =
+ * how many (min(k, masked nodes)).  k == 0 or k > n_nodes: all of them.
+ * out must hold min(k, n_nodes) entries (k == 0: n_nodes).  A bounded heap
+ * per chunk of nodes (topk.c): 16 bytes per entry kept, O(n log k). */
+hg_status hg_topk(const uint64_t *key, hg_node n_nodes, const uint8_t *mask,
+                  size_t k, hg_node *out, size_t *n_out);
+
 /* ---- snapshot files --------------------------------------------------------
  * A versioned binary file holding a graph's node table and forward CSR, the
  * type table and short node labels (snapfile.c; docs/snapshot-format.rst).

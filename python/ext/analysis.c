@@ -469,54 +469,6 @@ static int cmp_ranked(const void *pa, const void *pb) {
     return (a->v > b->v) - (a->v < b->v);
 }
 
-/* Sift the worst-ranked entry to the top of a heap of k (worst on top). */
-static void heap_down(ranked *h, size_t k, size_t i) {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < k && cmp_ranked(&h[l], &h[w]) > 0) {
-            w = l;
-        }
-        if (r < k && cmp_ranked(&h[r], &h[w]) > 0) {
-            w = r;
-        }
-        if (w == i) {
-            return;
-        }
-        ranked t = h[i];
-        h[i] = h[w];
-        h[w] = t;
-        i = w;
-    }
-}
-
-static void heap_up(ranked *h, size_t i) {
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (cmp_ranked(&h[i], &h[p]) <= 0) {
-            return;
-        }
-        ranked t = h[i];
-        h[i] = h[p];
-        h[p] = t;
-        i = p;
-    }
-}
-
-/* Offer x to a heap h of the best k entries seen (worst on top) holding
- * `used` entries; returns the new count. */
-static size_t top_k_push(ranked *h, size_t used, size_t k, ranked x) {
-    if (used < k) {
-        h[used] = x;
-        heap_up(h, used);
-        return used + 1;
-    }
-    if (cmp_ranked(&x, &h[0]) < 0) {
-        h[0] = x;
-        heap_down(h, k, 0);
-    }
-    return used;
-}
-
 const char hg_graph_top_retained_doc[] =
     "top_retained(mask, k) -> bytes\n\n"
     "Ids of the k masked nodes (mask None: all) with the most retained\n"
@@ -527,9 +479,9 @@ PyObject *hg_graph_top_retained(GraphObject *self, PyObject *args) {
     PyObject *mask_obj, *res = NULL;
     unsigned long long k_arg;
     Py_buffer mask;
-    ranked *h = NULL;
     hg_node *ids = NULL;
     size_t k = 0, used = 0;
+    hg_status st;
 
     if (!PyArg_ParseTuple(args, "OK:top_retained", &mask_obj, &k_arg)) {
         return NULL;
@@ -541,28 +493,20 @@ PyObject *hg_graph_top_retained(GraphObject *self, PyObject *args) {
         goto cleanup;
     }
     k = k_arg == 0 || k_arg > g->n_nodes ? g->n_nodes : (size_t)k_arg;
-    h = hg_alloc((k + 1) * sizeof(ranked));
     ids = hg_alloc((k + 1) * sizeof(hg_node));
-    if (h == NULL || ids == NULL) {
+    if (ids == NULL) {
         PyErr_NoMemory();
         goto cleanup;
     }
     Py_BEGIN_ALLOW_THREADS
-        const uint8_t *m = mask.buf;
-        for (hg_node v = 0; v < g->n_nodes; v++) {
-            if (m == NULL || m[v]) {
-                ranked x = {self->retained[v], 0, v};
-                used = top_k_push(h, used, k, x);
-            }
-        }
-        qsort(h, used, sizeof(ranked), cmp_ranked);
-        for (size_t i = 0; i < used; i++) {
-            ids[i] = h[i].v;
-        }
+        st = hg_topk(self->retained, g->n_nodes, mask.buf, k, ids, &used);
     Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "ranking retained sizes");
+        goto cleanup;
+    }
     res = ids_bytes(ids, used);
 cleanup:
-    hg_free(h, h != NULL ? (k + 1) * sizeof(ranked) : 0);
     hg_free(ids, ids != NULL ? (k + 1) * sizeof(hg_node) : 0);
     hg_release_buffer(&mask);
     return res;

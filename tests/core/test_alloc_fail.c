@@ -127,6 +127,12 @@ static hg_status op_class_retained(const fixture *f) {
                                      f->type_ids, 50, NULL, out);
 }
 
+static hg_status op_topk(const fixture *f) {
+    hg_node out[100];
+    size_t n_out = 0;
+    return hg_topk(f->retained, f->g.n_nodes, NULL, 100, out, &n_out);
+}
+
 /* expect_alloc: the call must allocate through the shim at least once. */
 static void brutal(const char *name, op_fn op, const fixture *f,
                    int expect_alloc) {
@@ -205,6 +211,7 @@ int main(void) {
         brutal("hg_reach", op_reach, &f, 1);
         brutal("hg_reach_diropt", op_reach_diropt, &f, 1);
         brutal("hg_domtree_class_retained", op_class_retained, &f, 1);
+        brutal("hg_topk", op_topk, &f, 1);
     }
     hg_csr_destroy(&f.g);
     hg_csr_destroy(&f.rev);

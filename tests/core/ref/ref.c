@@ -543,3 +543,32 @@ void ref_class_retained(const hg_node *idom, hg_node n,
         }
     }
 }
+
+static const uint64_t *topk_key; /* qsort has no context argument */
+
+static int cmp_topk(const void *x, const void *y) {
+    hg_node a = *(const hg_node *)x, b = *(const hg_node *)y;
+    if (topk_key[a] != topk_key[b]) {
+        return topk_key[a] > topk_key[b] ? -1 : 1;
+    }
+    return (a > b) - (a < b);
+}
+
+size_t ref_topk(const uint64_t *key, hg_node n, const uint8_t *mask, size_t k,
+                hg_node *out) {
+    hg_node *all = xmalloc((size_t)n * sizeof(hg_node));
+    size_t m = 0;
+    for (hg_node v = 0; v < n; v++) {
+        if (!mask || mask[v]) {
+            all[m++] = v;
+        }
+    }
+    topk_key = key;
+    qsort(all, m, sizeof(hg_node), cmp_topk);
+    if (k == 0 || k > m) {
+        k = m;
+    }
+    memcpy(out, all, k * sizeof(hg_node));
+    free(all);
+    return k;
+}

@@ -75,6 +75,11 @@ void ref_class_retained(const hg_node *idom, hg_node n,
                         const uint64_t *retained, const uint32_t *cls,
                         uint32_t n_cls, const uint8_t *mask, uint64_t *out);
 
+/* hg_topk by sorting every masked node (key descending, id ascending)
+ * and keeping the first k; returns how many. */
+size_t ref_topk(const uint64_t *key, hg_node n, const uint8_t *mask, size_t k,
+                hg_node *out);
+
 /* Components by mutual reachability (one search per node over the masked
  * nodes), numbered by smallest node id; returns their count. */
 hg_node ref_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp);
