@@ -423,6 +423,54 @@ hg_status hg_domtree_class_retained(const hg_node *idom, hg_node n_nodes,
 hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
                  hg_node *n_comp);
 
+/* ---- retention paths -----------------------------------------------------
+ * A shortest-path tree from the roots (hg_bfs or hg_bfs_diropt, then
+ * hg_bfs_rekey_parents) with the parent of each root of the search set to
+ * HG_PATH_ROOT: every reached node's path from a root follows its parents.
+ */
+#define HG_PATH_ROOT ((hg_node)UINT32_MAX - 1)
+
+/* Nodes told apart in signatures (roots, modules, classes): ids[i]
+ * strictly ascending, key[i] < 2^31 its key (nodes with equal keys are
+ * alike; a node not listed has no key). */
+typedef struct hg_path_keys {
+    const hg_node *ids;
+    const uint32_t *key;
+    size_t n;
+} hg_path_keys;
+
+typedef struct hg_path_group {
+    uint64_t count;    /* targets whose path has this signature */
+    uint64_t retained; /* their retained bytes, each byte counted once */
+    hg_node example;   /* the member of lowest address */
+} hg_path_group;
+
+typedef struct hg_path_groups {
+    hg_path_group *groups; /* n_groups entries, owned, ranked */
+    size_t n_groups;
+    size_t n_unreached; /* targets no root reaches */
+} hg_path_groups;
+
+/* The targets (targets[v] != 0) grouped by the signature of their path:
+ * its type sequence (g->type_id, each below 2^31) and the keys of the
+ * keyed nodes on it (keys may be NULL).  Groups rank most members first,
+ * then most retained bytes, then lowest example address (g->addr), then
+ * smallest example id.  With idom and retained (as hg_domtree_build and
+ * hg_domtree_retained write them) each group's retained bytes are
+ * counted as hg_domtree_class_retained counts a class; with both NULL
+ * they are 0.  Signatures are hash-consed along the tree (paths.c): the
+ * work is the number of distinct nodes on the paths.  *out (zeroed or
+ * destroyed; written on success only) is freed with
+ * hg_path_groups_destroy.  HG_EINVAL for a parent out of range, a path
+ * that does not end at an HG_PATH_ROOT, a type id or key of 2^31 or more,
+ * keyed ids not ascending. */
+hg_status hg_paths_group(const hg_graph *g, const hg_node *parent,
+                         const uint8_t *targets, const hg_path_keys *keys,
+                         const hg_node *idom, const uint64_t *retained,
+                         hg_path_groups *out);
+/* Free the groups and zero the struct; accepts NULL. */
+void hg_path_groups_destroy(hg_path_groups *pg);
+
 /* ---- ranking ---------------------------------------------------------------
  */
 

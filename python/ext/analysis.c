@@ -14,37 +14,28 @@
  * Each array is built on first use under self->lock and kept (counted in
  * nbytes, freed with the graph).
  *
- * What stays here is glue that shapes the kernels' output for one query,
- * in O(nodes) serial passes without the GIL:
- *   - "each byte counted once" per class (a type, a group of paths): the
- *     retained size of a node counts for its class unless a proper
- *     dominator of it has the same class.  One iterative depth-first walk
- *     of the dominator tree with a per-class count of active ancestors
- *     decides it for every node at once (class_retained);
- *   - path signatures: two retention paths have the same signature when
- *     their type sequences are equal.  Signatures are hash-consed along the
- *     shortest-path tree, sig(v) = intern(sig(parent(v)), type(v)), so the
- *     work is the number of distinct nodes on the paths, never the sum of
- *     the path lengths (a leaked linked list stays linear).  Nodes the
- *     caller keys (roots by what holds them, modules, classes) add their
- *     key as one more step of the signature: paths from two threads'
- *     locals, or through two modules, never share a group;
+ * Each query then runs a core kernel on those arrays, the GIL released:
+ *   top_retained      hg_topk over the retained sizes;
+ *   type_retained     hg_domtree_class_retained, each byte counted once
+ *                     per type;
+ *   retention_groups  hg_paths_group: the targets grouped by the
+ *                     signature of their path from a root;
+ * What stays here is glue that shapes the kernels' output for one query:
  *   - cycle groups: components of two nodes or more keyed by their sorted
  *     set of type ids.
  *
  * Encodings:
  *   idom(v)        node id, -1 for the virtual root, -2 when no root
  *                  reaches v;
- *   bfs_parent[v]  parent on a shortest path from a root, HG__ROOT for the
- *                  roots themselves, HG_NONE when unreached.
+ *   bfs_parent[v]  parent on a shortest path from a root, HG_PATH_ROOT for
+ *                  the roots themselves, HG_NONE when unreached.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "hgmodule.h"
 
-#define HG__ROOT ((hg_node)UINT32_MAX - 1) /* bfs_parent of a root */
-#define HG__EMPTY_KEY UINT64_MAX           /* free slot of an intern table */
+#define HG__EMPTY_KEY UINT64_MAX /* free slot of an intern table */
 
 static hg_graph *G(const GraphObject *self) {
     return self->cap.graph;
@@ -192,7 +183,7 @@ static hg_status build_bfs(GraphObject *self) {
         goto cleanup;
     }
     for (size_t i = 0; i < n_src; i++) {
-        parent[sources[i]] = HG__ROOT;
+        parent[sources[i]] = HG_PATH_ROOT;
     }
     self->bfs_parent = parent;
     parent = NULL;
@@ -451,24 +442,6 @@ PyObject *hg_graph_retained(GraphObject *self, PyObject *arg) {
     return res;
 }
 
-typedef struct ranked {
-    uint64_t key; /* retained bytes (or count): larger first */
-    uint64_t key2;
-    hg_node v; /* then smaller id first */
-} ranked;
-
-/* -1 when a ranks before b. */
-static int cmp_ranked(const void *pa, const void *pb) {
-    const ranked *a = pa, *b = pb;
-    if (a->key != b->key) {
-        return a->key > b->key ? -1 : 1;
-    }
-    if (a->key2 != b->key2) {
-        return a->key2 > b->key2 ? -1 : 1;
-    }
-    return (a->v > b->v) - (a->v < b->v);
-}
-
 const char hg_graph_top_retained_doc[] =
     "top_retained(mask, k) -> bytes\n\n"
     "Ids of the k masked nodes (mask None: all) with the most retained\n"
@@ -565,9 +538,7 @@ cleanup:
     return res;
 }
 
-/* ---- retention paths ------------------------------------------------------
- * Signature ids are hash-consed: (parent signature, type id) -> id, with
- * HG_NONE as the empty signature above a root.
+/* ---- an intern table: (comp, type) pairs of cycle grouping --------------
  */
 typedef struct intern {
     uint64_t *keys; /* HG__EMPTY_KEY: free */
@@ -639,193 +610,6 @@ static hg_status intern_get(intern *t, hg_node parent_sig, uint32_t type,
     return HG_OK;
 }
 
-typedef struct path_groups {
-    hg_node n_sigs;
-    size_t n_unreached;
-    size_t n_groups;
-    ranked *groups; /* key = count, key2 = retained, v = example */
-} path_groups;
-
-/* Nodes told apart in signatures (roots, modules, classes): ids
- * ascending, key[i] the key of ids[i] (nodes with equal keys are alike).
- * A keyed node's key enters its signature as one more step just above it,
- * a pseudo type HG__KEY_TYPE | key that no type id reaches (type ids and
- * keys are below 2^31): two paths share a signature when their types and
- * the keys of their keyed nodes are equal. */
-#define HG__KEY_TYPE 0x80000000u
-typedef struct node_keys {
-    const hg_node *ids;
-    const uint32_t *key;
-    size_t n;
-} node_keys;
-
-/* 1 and *key when nk lists w, else 0. */
-static int key_of(const node_keys *nk, hg_node w, uint32_t *key) {
-    size_t lo = 0, hi = nk == NULL ? 0 : nk->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (nk->ids[mid] < w) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    if (nk != NULL && lo < nk->n && nk->ids[lo] == w) {
-        *key = nk->key[lo];
-        return 1;
-    }
-    return 0;
-}
-
-typedef struct addr_ranked {
-    ranked r;
-    uint64_t addr; /* the example's: ties go to the lower address */
-} addr_ranked;
-
-static int cmp_addr_ranked(const void *pa, const void *pb) {
-    const addr_ranked *a = pa, *b = pb;
-    int c = cmp_ranked(&a->r, &b->r);
-    if (a->r.key != b->r.key || a->r.key2 != b->r.key2) {
-        return c;
-    }
-    return (a->addr > b->addr) - (a->addr < b->addr);
-}
-
-/* Sort groups most members first, then most retained bytes, then by their
- * example's address (node ids order a heap differently from one capture
- * to the next; addresses do not). */
-static hg_status sort_groups(const hg_graph *g, ranked *groups, size_t n) {
-    addr_ranked *tmp = hg_alloc(n * sizeof(addr_ranked) + 1);
-    if (tmp == NULL) {
-        return HG_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        tmp[i].r = groups[i];
-        tmp[i].addr = g->addr[groups[i].v];
-    }
-    qsort(tmp, n, sizeof(addr_ranked), cmp_addr_ranked);
-    for (size_t i = 0; i < n; i++) {
-        groups[i] = tmp[i].r;
-    }
-    hg_free(tmp, n * sizeof(addr_ranked) + 1);
-    return HG_OK;
-}
-
-/* Group the targets (tmask) by the signature of their path from a root:
- * its type sequence, and the keys of the nodes on it that nk lists;
- * with_retained == 0 leaves every group's retained bytes 0 (and needs no
- * dominator tree). */
-static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
-                             const node_keys *nk, int with_retained,
-                             path_groups *out) {
-    hg_graph *g = G(self);
-    hg_node n = g->n_nodes;
-    const hg_node *parent = self->bfs_parent;
-    size_t nb = (size_t)n * sizeof(hg_node) + 1;
-    hg_node *sig = hg_alloc(nb), *stack = hg_alloc(nb);
-    hg_node *example = NULL;
-    uint64_t *count = NULL, *retained = NULL;
-    intern tab = {0};
-    hg_status st = HG_OK;
-
-    memset(out, 0, sizeof(*out));
-    if (sig == NULL || stack == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    for (hg_node v = 0; v < n; v++) {
-        sig[v] = HG_NONE;
-    }
-    /* signatures of the targets and of the nodes on their paths */
-    for (hg_node v = 0; v < n; v++) {
-        size_t depth = 0;
-        hg_node u = v;
-        if (!tmask[v] || sig[v] != HG_NONE) {
-            continue;
-        }
-        if (parent[v] == HG_NONE) {
-            out->n_unreached++;
-            continue;
-        }
-        while (sig[u] == HG_NONE) {
-            stack[depth++] = u;
-            if (parent[u] == HG__ROOT) {
-                break;
-            }
-            u = parent[u];
-        }
-        while (depth > 0) {
-            hg_node w = stack[--depth];
-            hg_node above = parent[w] == HG__ROOT ? HG_NONE : sig[parent[w]];
-            uint32_t key;
-            if (key_of(nk, w, &key)) {
-                st = intern_get(&tab, above, HG__KEY_TYPE | key, &above);
-                if (st != HG_OK) {
-                    goto cleanup;
-                }
-            }
-            st = intern_get(&tab, above, g->type_id[w], &sig[w]);
-            if (st != HG_OK) {
-                goto cleanup;
-            }
-        }
-    }
-    out->n_sigs = (hg_node)tab.used;
-    count = hg_calloc(tab.used * sizeof(uint64_t) + 1);
-    retained = hg_calloc(tab.used * sizeof(uint64_t) + 1);
-    example = hg_alloc(tab.used * sizeof(hg_node) + 1);
-    if (count == NULL || retained == NULL || example == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    /* classes: the targets' signatures; other nodes have none */
-    for (hg_node v = 0; v < n; v++) {
-        if (!tmask[v] || sig[v] == HG_NONE) {
-            sig[v] = HG_NONE;
-            continue;
-        }
-        if (count[sig[v]]++ == 0) {
-            example[sig[v]] = v;
-            out->n_groups++;
-        } else if (g->addr[v] < g->addr[example[sig[v]]]) {
-            example[sig[v]] = v; /* the lowest address: the same in every
-                                  * snapshot of the heap */
-        }
-    }
-    st = with_retained
-             ? hg_domtree_class_retained(self->idom, n, self->retained, sig,
-                                         (uint32_t)tab.used, NULL, retained)
-             : HG_OK;
-    if (st != HG_OK) {
-        goto cleanup;
-    }
-    out->groups = hg_alloc(out->n_groups * sizeof(ranked) + 1);
-    if (out->groups == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    for (size_t s = 0, i = 0; s < tab.used; s++) {
-        if (count[s] != 0) {
-            ranked r = {count[s], retained[s], example[s]};
-            out->groups[i++] = r;
-        }
-    }
-    st = sort_groups(g, out->groups, out->n_groups);
-cleanup:
-    hg_free(sig, nb);
-    hg_free(stack, nb);
-    hg_free(tab.keys, tab.cap * sizeof(uint64_t));
-    hg_free(tab.vals, tab.cap * sizeof(hg_node));
-    hg_free(count, tab.used * sizeof(uint64_t) + 1);
-    hg_free(retained, tab.used * sizeof(uint64_t) + 1);
-    hg_free(example, tab.used * sizeof(hg_node) + 1);
-    if (st != HG_OK) {
-        hg_free(out->groups, out->n_groups * sizeof(ranked) + 1);
-        out->groups = NULL;
-    }
-    return st;
-}
-
 const char hg_graph_retention_groups_doc[] =
     "retention_groups(targets, limit=0, keyed=None, keys=None,\n"
     "                 retained=True)\n"
@@ -843,11 +627,15 @@ const char hg_graph_retention_groups_doc[] =
     "reaches.  retained=False: every group's retained bytes are 0 (no\n"
     "dominator tree is built), for the examples alone.";
 
+/* ---- retention paths ---------------------------------------------------- */
+
+#define KEY_LIMIT 0x80000000u /* keys are below 2**31 (hg_paths_group) */
+
 /* nk from retention_groups' keyed and keys (ids to free with
  * hg_free(nk->ids, nk->n * sizeof(hg_node) + 1), keys to release
  * when keys->obj); 0, or -1 with an exception. */
 static int parse_node_keys(GraphObject *self, PyObject *keyed, PyObject *keys,
-                           node_keys *nk, Py_buffer *view) {
+                           hg_path_keys *nk, Py_buffer *view) {
     hg_node *ids = NULL;
     size_t n = 0;
     memset(nk, 0, sizeof(*nk));
@@ -882,7 +670,7 @@ static int parse_node_keys(GraphObject *self, PyObject *keyed, PyObject *keys,
                                               "must be ascending");
             goto error;
         }
-        if (nk->key[i] >= HG__KEY_TYPE) {
+        if (nk->key[i] >= KEY_LIMIT) {
             PyErr_SetString(PyExc_ValueError,
                             "retention_groups(): a key of 2**31 or more");
             goto error;
@@ -908,8 +696,8 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args,
     hg_node *ids = NULL;
     size_t n_ids = 0, n_out;
     uint8_t *tmask = NULL;
-    path_groups pg = {0};
-    node_keys nk = {0};
+    hg_path_groups pg = {0};
+    hg_path_keys nk = {0};
     Py_buffer kview = {0};
     PyObject *list = NULL, *res = NULL;
     hg_status st;
@@ -933,7 +721,9 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args,
         for (size_t i = 0; i < n_ids; i++) {
             tmask[ids[i]] = 1;
         }
-        st = group_paths(self, tmask, nk.n ? &nk : NULL, with_retained, &pg);
+        st = hg_paths_group(g, self->bfs_parent, tmask, nk.n ? &nk : NULL,
+                            with_retained ? self->idom : NULL,
+                            with_retained ? self->retained : NULL, &pg);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "grouping retention paths");
@@ -943,8 +733,8 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args,
     list = PyList_New((Py_ssize_t)n_out);
     for (size_t i = 0; list != NULL && i < n_out; i++) {
         PyObject *t =
-            Py_BuildValue("(KKk)", pg.groups[i].key, pg.groups[i].key2,
-                          (unsigned long)pg.groups[i].v);
+            Py_BuildValue("(KKk)", pg.groups[i].count, pg.groups[i].retained,
+                          (unsigned long)pg.groups[i].example);
         if (t == NULL) {
             Py_CLEAR(list);
             break;
@@ -960,7 +750,7 @@ cleanup:
         hg_release_buffer(&kview);
     }
     hg_free((void *)nk.ids, nk.n * sizeof(hg_node) + 1);
-    hg_free(pg.groups, pg.n_groups * sizeof(ranked) + 1);
+    hg_path_groups_destroy(&pg);
     hg_free(tmask, (size_t)g->n_nodes + 1);
     hg_free(ids, n_ids * sizeof(hg_node) + 1);
     return res;
@@ -997,7 +787,7 @@ PyObject *hg_graph_path_to_root(GraphObject *self, PyObject *arg) {
             cap *= 2;
         }
         path[len++] = u;
-        if (self->bfs_parent[u] == HG__ROOT) {
+        if (self->bfs_parent[u] == HG_PATH_ROOT) {
             break;
         }
     }

@@ -18,6 +18,9 @@ typedef struct fixture {
     uint64_t *sizes; /* some of 4 GiB or more */
     hg_node *idom;   /* g's dominator tree from node 0 */
     uint64_t *retained;
+    hg_graph *nodes;  /* g's node table: types, addresses (no edges) */
+    hg_node *parent;  /* g's BFS tree from node 0 (HG_PATH_ROOT there) */
+    uint8_t *targets; /* every third node */
 } fixture;
 
 /* Each op runs one entry point and frees what it produced on success. */
@@ -133,6 +136,14 @@ static hg_status op_topk(const fixture *f) {
     return hg_topk(f->retained, f->g.n_nodes, NULL, 100, out, &n_out);
 }
 
+static hg_status op_paths_group(const fixture *f) {
+    hg_path_groups pg = {0};
+    hg_status st = hg_paths_group(f->nodes, f->parent, f->targets, NULL,
+                                  f->idom, f->retained, &pg);
+    hg_path_groups_destroy(&pg);
+    return st;
+}
+
 /* expect_alloc: the call must allocate through the shim at least once. */
 static void brutal(const char *name, op_fn op, const fixture *f,
                    int expect_alloc) {
@@ -195,6 +206,20 @@ int main(void) {
     }
     REQUIRE(hg_domtree_build(&f.g, &f.rev, &(hg_node){0}, 1, f.idom) == HG_OK,
             "dominator tree");
+    f.parent = malloc(f.g.n_nodes * sizeof(hg_node));
+    f.targets = malloc(f.g.n_nodes);
+    REQUIRE(f.parent && f.targets &&
+                hg_graph_new(f.g.n_nodes, &f.nodes) == HG_OK,
+            "allocation");
+    REQUIRE(hg_bfs(&f.g, &(hg_node){0}, 1, NULL, UINT32_MAX, f.parent, NULL) ==
+                HG_OK,
+            "bfs");
+    f.parent[0] = HG_PATH_ROOT;
+    for (hg_node v = 0; v < f.g.n_nodes; v++) {
+        f.nodes->addr[v] = f.src_addrs[v];
+        f.nodes->type_id[v] = f.type_ids[v];
+        f.targets[v] = v % 3 == 0;
+    }
     for (int t = 0; t < N_THREAD_COUNTS; t++) {
         hg_set_num_threads(test_thread_counts[t]);
         int parallel = hg_num_threads() > 1;
@@ -212,6 +237,7 @@ int main(void) {
         brutal("hg_reach_diropt", op_reach_diropt, &f, 1);
         brutal("hg_domtree_class_retained", op_class_retained, &f, 1);
         brutal("hg_topk", op_topk, &f, 1);
+        brutal("hg_paths_group", op_paths_group, &f, 1);
     }
     hg_csr_destroy(&f.g);
     hg_csr_destroy(&f.rev);
@@ -221,5 +247,8 @@ int main(void) {
     free(f.sizes);
     free(f.idom);
     free(f.retained);
+    free(f.parent);
+    free(f.targets);
+    hg_graph_free(f.nodes);
     return check_summary("test_alloc_fail");
 }

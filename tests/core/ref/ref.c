@@ -572,3 +572,119 @@ size_t ref_topk(const uint64_t *key, hg_node n, const uint8_t *mask, size_t k,
     free(all);
     return k;
 }
+
+/* One reached target's path as tokens, root first: a keyed node's
+ * 0x80000000 | key, then every node's type id. */
+typedef struct ref_path {
+    hg_node v;
+    uint32_t *tok;
+    size_t len;
+} ref_path;
+
+static int cmp_path(const void *x, const void *y) {
+    const ref_path *a = x, *b = y;
+    for (size_t i = 0; i < a->len && i < b->len; i++) {
+        if (a->tok[i] != b->tok[i]) {
+            return a->tok[i] < b->tok[i] ? -1 : 1;
+        }
+    }
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+static const uint64_t *group_addr; /* qsort has no context argument */
+
+static int cmp_group(const void *x, const void *y) {
+    const hg_path_group *a = x, *b = y;
+    if (a->count != b->count) {
+        return a->count > b->count ? -1 : 1;
+    }
+    if (a->retained != b->retained) {
+        return a->retained > b->retained ? -1 : 1;
+    }
+    if (group_addr[a->example] != group_addr[b->example]) {
+        return group_addr[a->example] < group_addr[b->example] ? -1 : 1;
+    }
+    return (a->example > b->example) - (a->example < b->example);
+}
+
+static void path_tokens(const hg_graph *g, const hg_node *parent,
+                        const hg_path_keys *keys, hg_node v, ref_path *p) {
+    size_t cap = 2 * (size_t)g->n_nodes + 2;
+    hg_node *nodes = xmalloc(cap * sizeof(hg_node));
+    size_t n = 0;
+    for (hg_node u = v;; u = parent[u]) {
+        nodes[n++] = u;
+        if (parent[u] == HG_PATH_ROOT) {
+            break;
+        }
+    }
+    p->v = v;
+    p->tok = xmalloc(cap * sizeof(uint32_t));
+    p->len = 0;
+    while (n > 0) {
+        hg_node w = nodes[--n];
+        for (size_t i = 0; keys != NULL && i < keys->n; i++) {
+            if (keys->ids[i] == w) {
+                p->tok[p->len++] = 0x80000000u | keys->key[i];
+            }
+        }
+        p->tok[p->len++] = g->type_id[w];
+    }
+    free(nodes);
+}
+
+size_t ref_paths_group(const hg_graph *g, const hg_node *parent,
+                       const uint8_t *targets, const hg_path_keys *keys,
+                       const hg_node *idom, const uint64_t *retained,
+                       hg_path_group **groups, size_t *n_unreached) {
+    hg_node n = g->n_nodes;
+    ref_path *paths = xmalloc(((size_t)n + 1) * sizeof(ref_path));
+    uint32_t *cls = xmalloc(((size_t)n + 1) * sizeof(uint32_t));
+    uint64_t *bytes = xmalloc(((size_t)n + 1) * sizeof(uint64_t));
+    hg_path_group *out = xmalloc(((size_t)n + 1) * sizeof(hg_path_group));
+    size_t n_paths = 0, n_groups = 0;
+
+    *n_unreached = 0;
+    for (hg_node v = 0; v < n; v++) {
+        cls[v] = HG_NONE;
+        if (targets[v] && parent[v] == HG_NONE) {
+            (*n_unreached)++;
+        } else if (targets[v]) {
+            path_tokens(g, parent, keys, v, &paths[n_paths++]);
+        }
+    }
+    qsort(paths, n_paths, sizeof(ref_path), cmp_path);
+    for (size_t i = 0; i < n_paths; i++) {
+        hg_node v = paths[i].v;
+        if (i == 0 || cmp_path(&paths[i - 1], &paths[i]) != 0) {
+            out[n_groups].count = 0;
+            out[n_groups].retained = 0;
+            out[n_groups].example = v;
+            n_groups++;
+        }
+        hg_path_group *grp = &out[n_groups - 1];
+        grp->count++;
+        if (g->addr[v] < g->addr[grp->example] ||
+            (g->addr[v] == g->addr[grp->example] && v < grp->example)) {
+            grp->example = v;
+        }
+        cls[v] = (uint32_t)(n_groups - 1);
+    }
+    if (idom != NULL) {
+        ref_class_retained(idom, n, retained, cls, (uint32_t)n_groups, NULL,
+                           bytes);
+        for (size_t i = 0; i < n_groups; i++) {
+            out[i].retained = bytes[i];
+        }
+    }
+    group_addr = g->addr;
+    qsort(out, n_groups, sizeof(hg_path_group), cmp_group);
+    for (size_t i = 0; i < n_paths; i++) {
+        free(paths[i].tok);
+    }
+    free(paths);
+    free(cls);
+    free(bytes);
+    *groups = out;
+    return n_groups;
+}

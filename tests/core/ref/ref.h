@@ -80,6 +80,16 @@ void ref_class_retained(const hg_node *idom, hg_node n,
 size_t ref_topk(const uint64_t *key, hg_node n, const uint8_t *mask, size_t k,
                 hg_node *out);
 
+/* hg_paths_group by writing every reached target's path out as tokens
+ * (0x80000000 | key before a keyed node, then its type id; root first),
+ * sorting the paths and cutting equal runs into groups; retained bytes by
+ * ref_class_retained with the groups as classes.  *groups (n_nodes + 1
+ * entries, free()) gets the ranked groups; returns their count. */
+size_t ref_paths_group(const hg_graph *g, const hg_node *parent,
+                       const uint8_t *targets, const hg_path_keys *keys,
+                       const hg_node *idom, const uint64_t *retained,
+                       hg_path_group **groups, size_t *n_unreached);
+
 /* Components by mutual reachability (one search per node over the masked
  * nodes), numbered by smallest node id; returns their count. */
 hg_node ref_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp);
