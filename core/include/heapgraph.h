@@ -482,6 +482,38 @@ void hg_path_groups_destroy(hg_path_groups *pg);
 hg_status hg_topk(const uint64_t *key, hg_node n_nodes, const uint8_t *mask,
                   size_t k, hg_node *out, size_t *n_out);
 
+/* ---- reference cycles ------------------------------------------------------
+ */
+
+typedef struct hg_cycle_group {
+    uint64_t first_type; /* its type ids: types[first_type ..) */
+    uint32_t n_types;    /* .. + n_types), ascending */
+    hg_node n_comps;     /* components with exactly these types */
+    uint64_t n_nodes;    /* their nodes */
+    uint64_t nbytes;     /* their shallow bytes */
+    hg_node example;     /* the component of smallest id */
+} hg_cycle_group;
+
+typedef struct hg_cycle_groups {
+    hg_cycle_group *groups; /* n_groups entries, owned */
+    size_t n_groups;
+    uint32_t *types; /* n_types entries, owned: the groups' type ids */
+    size_t n_types;
+} hg_cycle_groups;
+
+/* The components of two nodes or more (comp and n_comp as hg_scc writes
+ * them; HG_NONE: left out) grouped by their set of type ids (g->type_id),
+ * groups in order of those sets: fewer types first, then ascending type
+ * ids compared in turn.  Bytes are g's shallow sizes (hg_node_size).
+ * Distinct (component, type) pairs through a hash table, then sorts
+ * (cycles.c).  *out (zeroed or destroyed; written on success only) is
+ * freed with hg_cycle_groups_destroy.  HG_EINVAL for a component id >=
+ * n_comp or a bad size overflow table. */
+hg_status hg_cycles_group(const hg_graph *g, const hg_node *comp,
+                          hg_node n_comp, hg_cycle_groups *out);
+/* Free the groups and zero the struct; accepts NULL. */
+void hg_cycle_groups_destroy(hg_cycle_groups *cg);
+
 /* ---- snapshot files --------------------------------------------------------
  * A versioned binary file holding a graph's node table and forward CSR, the
  * type table and short node labels (snapfile.c; docs/snapshot-format.rst).

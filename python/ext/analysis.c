@@ -20,9 +20,10 @@
  *                     per type;
  *   retention_groups  hg_paths_group: the targets grouped by the
  *                     signature of their path from a root;
- * What stays here is glue that shapes the kernels' output for one query:
- *   - cycle groups: components of two nodes or more keyed by their sorted
- *     set of type ids.
+ *   cycle_groups      hg_cycles_group: components of two nodes or more
+ *                     keyed by their set of type ids.
+ * What stays here is argument parsing, the lazy builders above and the
+ * shaping of the kernels' output into Python objects.
  *
  * Encodings:
  *   idom(v)        node id, -1 for the virtual root, -2 when no root
@@ -34,8 +35,6 @@
 #include <string.h>
 
 #include "hgmodule.h"
-
-#define HG__EMPTY_KEY UINT64_MAX /* free slot of an intern table */
 
 static hg_graph *G(const GraphObject *self) {
     return self->cap.graph;
@@ -538,77 +537,7 @@ cleanup:
     return res;
 }
 
-/* ---- an intern table: (comp, type) pairs of cycle grouping --------------
- */
-typedef struct intern {
-    uint64_t *keys; /* HG__EMPTY_KEY: free */
-    hg_node *vals;
-    size_t cap; /* a power of two */
-    size_t used;
-} intern;
-
-/* MurmurHash3's 64-bit finalizer: keys are (id << 32 | type), whose bits
- * vary in a few places only; every bit of the key reaches the slot bits. */
-static inline size_t intern_slot(uint64_t key, size_t mask) {
-    key ^= key >> 33;
-    key *= 0xFF51AFD7ED558CCDull;
-    key ^= key >> 33;
-    key *= 0xC4CEB9FE1A85EC53ull;
-    key ^= key >> 33;
-    return (size_t)key & mask;
-}
-
-static hg_status intern_grow(intern *t) {
-    size_t cap = t->cap ? 2 * t->cap : 1024;
-    uint64_t *keys = hg_alloc(cap * sizeof(uint64_t));
-    hg_node *vals = hg_alloc(cap * sizeof(hg_node));
-    if (keys == NULL || vals == NULL) {
-        hg_free(keys, cap * sizeof(uint64_t));
-        hg_free(vals, cap * sizeof(hg_node));
-        return HG_ENOMEM;
-    }
-    for (size_t i = 0; i < cap; i++) {
-        keys[i] = HG__EMPTY_KEY;
-    }
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->keys[i] != HG__EMPTY_KEY) {
-            size_t s = intern_slot(t->keys[i], cap - 1);
-            while (keys[s] != HG__EMPTY_KEY) {
-                s = (s + 1) & (cap - 1);
-            }
-            keys[s] = t->keys[i];
-            vals[s] = t->vals[i];
-        }
-    }
-    hg_free(t->keys, t->cap * sizeof(uint64_t));
-    hg_free(t->vals, t->cap * sizeof(hg_node));
-    t->keys = keys;
-    t->vals = vals;
-    t->cap = cap;
-    return HG_OK;
-}
-
-static hg_status intern_get(intern *t, hg_node parent_sig, uint32_t type,
-                            hg_node *out) {
-    uint64_t key = (uint64_t)parent_sig << 32 | type;
-    size_t s;
-    if (2 * (t->used + 1) > t->cap) {
-        hg_status st = intern_grow(t);
-        if (st != HG_OK) {
-            return st;
-        }
-    }
-    s = intern_slot(key, t->cap - 1);
-    while (t->keys[s] != HG__EMPTY_KEY && t->keys[s] != key) {
-        s = (s + 1) & (t->cap - 1);
-    }
-    if (t->keys[s] == HG__EMPTY_KEY) {
-        t->keys[s] = key;
-        t->vals[s] = (hg_node)t->used++;
-    }
-    *out = t->vals[s];
-    return HG_OK;
-}
+/* ---- retention paths ---------------------------------------------------- */
 
 const char hg_graph_retention_groups_doc[] =
     "retention_groups(targets, limit=0, keyed=None, keys=None,\n"
@@ -622,12 +551,11 @@ const char hg_graph_retention_groups_doc[] =
     "through nodes with different keys never share a group; a node not\n"
     "listed has no key.  groups: the first `limit` (0: all) of\n"
     "(count, retained bytes, example id) per group, most members first, then\n"
-    "most bytes, then smallest example; retained bytes count each byte once.\n"
+    "most bytes, then lowest example address (the example: the member of\n"
+    "lowest address); retained bytes count each byte once.\n"
     "n_groups: how many groups there are; unreached: targets no root\n"
     "reaches.  retained=False: every group's retained bytes are 0 (no\n"
     "dominator tree is built), for the examples alone.";
-
-/* ---- retention paths ---------------------------------------------------- */
 
 #define KEY_LIMIT 0x80000000u /* keys are below 2**31 (hg_paths_group) */
 
@@ -924,129 +852,7 @@ cleanup:
     return res;
 }
 
-/* ---- cycles ---------------------------------------------------------------
- * A component's key is its sorted set of type ids: the distinct (comp,
- * type) pairs of the nodes in components of two nodes or more, sorted.
- */
-typedef struct comp_key {
-    const uint64_t *run; /* its (comp << 32 | type) pairs */
-    size_t len;
-    hg_node comp;
-} comp_key;
-
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int same_types(const comp_key *a, const comp_key *b) {
-    if (a->len != b->len) {
-        return 0;
-    }
-    for (size_t i = 0; i < a->len; i++) {
-        if ((uint32_t)a->run[i] != (uint32_t)b->run[i]) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int cmp_comp_key(const void *pa, const void *pb) {
-    const comp_key *a = pa, *b = pb;
-    if (a->len != b->len) {
-        return a->len < b->len ? -1 : 1;
-    }
-    for (size_t i = 0; i < a->len; i++) {
-        uint32_t x = (uint32_t)a->run[i], y = (uint32_t)b->run[i];
-        if (x != y) {
-            return x < y ? -1 : 1;
-        }
-    }
-    return (a->comp > b->comp) - (a->comp < b->comp);
-}
-
-typedef struct cycles {
-    uint64_t *pairs;
-    size_t n_pairs;
-    comp_key *keys;
-    size_t n_keys;
-    uint32_t *csize; /* nodes per component */
-    uint64_t *cbytes;
-} cycles;
-
-static void cycles_free(cycles *c, hg_node n_comp) {
-    hg_free(c->pairs, c->n_pairs * sizeof(uint64_t) + 1);
-    hg_free(c->keys, c->n_keys * sizeof(comp_key) + 1);
-    hg_free(c->csize, (size_t)n_comp * sizeof(uint32_t) + 1);
-    hg_free(c->cbytes, (size_t)n_comp * sizeof(uint64_t) + 1);
-}
-
-static hg_status find_cycles(const GraphObject *self, cycles *c) {
-    hg_graph *g = G(self);
-    const hg_node *comp = self->comp;
-    hg_node n_comp = self->n_comp;
-    intern seen = {0}; /* (comp, type) pairs already listed */
-    hg_status st = HG_OK;
-    size_t n_cyclic = 0;
-
-    memset(c, 0, sizeof(*c));
-    c->csize = hg_calloc((size_t)n_comp * sizeof(uint32_t) + 1);
-    c->cbytes = hg_calloc((size_t)n_comp * sizeof(uint64_t) + 1);
-    if (c->csize == NULL || c->cbytes == NULL) {
-        return HG_ENOMEM;
-    }
-    for (hg_node v = 0; v < g->n_nodes; v++) {
-        if (comp[v] != HG_NONE) {
-            c->csize[comp[v]]++;
-            c->cbytes[comp[v]] += hg_node_size(g, v);
-        }
-    }
-    for (hg_node v = 0; v < g->n_nodes; v++) {
-        if (comp[v] != HG_NONE && c->csize[comp[v]] >= 2) {
-            hg_node id;
-            st = intern_get(&seen, comp[v], g->type_id[v], &id);
-            if (st != HG_OK) {
-                goto cleanup;
-            }
-        }
-    }
-    c->n_pairs = seen.used;
-    c->pairs = hg_alloc(c->n_pairs * sizeof(uint64_t) + 1);
-    if (c->pairs == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    for (size_t i = 0, k = 0; i < seen.cap; i++) {
-        if (seen.keys[i] != HG__EMPTY_KEY) {
-            c->pairs[k++] = seen.keys[i];
-        }
-    }
-    qsort(c->pairs, c->n_pairs, sizeof(uint64_t), cmp_u64);
-    for (hg_node x = 0; x < n_comp; x++) {
-        n_cyclic += c->csize[x] >= 2;
-    }
-    c->keys = hg_alloc(n_cyclic * sizeof(comp_key) + 1);
-    if (c->keys == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    for (size_t i = 0; i < c->n_pairs;) {
-        size_t j = i;
-        while (j < c->n_pairs && c->pairs[j] >> 32 == c->pairs[i] >> 32) {
-            j++;
-        }
-        c->keys[c->n_keys].run = c->pairs + i;
-        c->keys[c->n_keys].len = j - i;
-        c->keys[c->n_keys].comp = (hg_node)(c->pairs[i] >> 32);
-        c->n_keys++;
-        i = j;
-    }
-    qsort(c->keys, c->n_keys, sizeof(comp_key), cmp_comp_key);
-cleanup:
-    hg_free(seen.keys, seen.cap * sizeof(uint64_t));
-    hg_free(seen.vals, seen.cap * sizeof(hg_node));
-    return st;
-}
+/* ---- cycles -------------------------------------------------------------- */
 
 const char hg_graph_cycle_groups_doc[] =
     "cycle_groups() -> list[tuple]\n\n"
@@ -1056,8 +862,28 @@ const char hg_graph_cycle_groups_doc[] =
     "group, type ids ascending, the example the component with the\n"
     "smallest node id.";
 
+/* One row of cycle_groups: (type ids, components, nodes, bytes, example). */
+static PyObject *cycle_row(const hg_cycle_groups *cg, size_t i) {
+    const hg_cycle_group *grp = &cg->groups[i];
+    PyObject *types = PyTuple_New((Py_ssize_t)grp->n_types);
+    for (uint32_t t = 0; types != NULL && t < grp->n_types; t++) {
+        PyObject *x = PyLong_FromUnsignedLong(cg->types[grp->first_type + t]);
+        if (x == NULL) {
+            Py_CLEAR(types);
+            break;
+        }
+        PyTuple_SET_ITEM(types, (Py_ssize_t)t, x);
+    }
+    if (types == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("(NnKKk)", types, (Py_ssize_t)grp->n_comps,
+                         grp->n_nodes, grp->nbytes,
+                         (unsigned long)grp->example);
+}
+
 PyObject *hg_graph_cycle_groups(GraphObject *self, PyObject *unused) {
-    cycles c;
+    hg_cycle_groups cg = {0};
     hg_status st;
     PyObject *res = NULL;
     (void)unused;
@@ -1066,49 +892,23 @@ PyObject *hg_graph_cycle_groups(GraphObject *self, PyObject *unused) {
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-        st = find_cycles(self, &c);
+        st = hg_cycles_group(G(self), self->comp, self->n_comp, &cg);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "grouping reference cycles");
-        goto cleanup;
+        return NULL;
     }
     res = PyList_New(0);
-    for (size_t i = 0; res != NULL && i < c.n_keys;) {
-        size_t j = i;
-        uint64_t n_nodes = 0, nbytes = 0;
-        hg_node example = c.keys[i].comp;
-        PyObject *types, *row;
-        while (j < c.n_keys && same_types(&c.keys[i], &c.keys[j])) {
-            n_nodes += c.csize[c.keys[j].comp];
-            nbytes += c.cbytes[c.keys[j].comp];
-            if (c.keys[j].comp < example) {
-                example = c.keys[j].comp;
-            }
-            j++;
-        }
-        types = PyTuple_New((Py_ssize_t)c.keys[i].len);
-        for (size_t t = 0; types != NULL && t < c.keys[i].len; t++) {
-            PyObject *x = PyLong_FromUnsignedLong((uint32_t)c.keys[i].run[t]);
-            if (x == NULL) {
-                Py_CLEAR(types);
-                break;
-            }
-            PyTuple_SET_ITEM(types, (Py_ssize_t)t, x);
-        }
-        row = types == NULL
-                  ? NULL
-                  : Py_BuildValue("(NnKKk)", types, (Py_ssize_t)(j - i),
-                                  n_nodes, nbytes, (unsigned long)example);
+    for (size_t i = 0; res != NULL && i < cg.n_groups; i++) {
+        PyObject *row = cycle_row(&cg, i);
         if (row == NULL || PyList_Append(res, row) < 0) {
             Py_XDECREF(row);
             Py_CLEAR(res);
             break;
         }
         Py_DECREF(row);
-        i = j;
     }
-cleanup:
-    cycles_free(&c, self->n_comp);
+    hg_cycle_groups_destroy(&cg);
     return res;
 }
 

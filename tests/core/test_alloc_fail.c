@@ -21,6 +21,8 @@ typedef struct fixture {
     hg_graph *nodes;  /* g's node table: types, addresses (no edges) */
     hg_node *parent;  /* g's BFS tree from node 0 (HG_PATH_ROOT there) */
     uint8_t *targets; /* every third node */
+    hg_node *comp;    /* g's strongly connected components */
+    hg_node n_comp;
 } fixture;
 
 /* Each op runs one entry point and frees what it produced on success. */
@@ -144,6 +146,13 @@ static hg_status op_paths_group(const fixture *f) {
     return st;
 }
 
+static hg_status op_cycles_group(const fixture *f) {
+    hg_cycle_groups cg = {0};
+    hg_status st = hg_cycles_group(f->nodes, f->comp, f->n_comp, &cg);
+    hg_cycle_groups_destroy(&cg);
+    return st;
+}
+
 /* expect_alloc: the call must allocate through the shim at least once. */
 static void brutal(const char *name, op_fn op, const fixture *f,
                    int expect_alloc) {
@@ -215,9 +224,14 @@ int main(void) {
                 HG_OK,
             "bfs");
     f.parent[0] = HG_PATH_ROOT;
+    f.comp = malloc(f.g.n_nodes * sizeof(hg_node));
+    REQUIRE(f.comp && hg_scc(&f.g, NULL, f.comp, &f.n_comp) == HG_OK, "scc");
     for (hg_node v = 0; v < f.g.n_nodes; v++) {
         f.nodes->addr[v] = f.src_addrs[v];
         f.nodes->type_id[v] = f.type_ids[v];
+        f.nodes->size[v] = (uint32_t)f.sizes[v] == UINT32_MAX
+                               ? 24 /* no overflow table here */
+                               : (uint32_t)f.sizes[v];
         f.targets[v] = v % 3 == 0;
     }
     for (int t = 0; t < N_THREAD_COUNTS; t++) {
@@ -238,6 +252,7 @@ int main(void) {
         brutal("hg_domtree_class_retained", op_class_retained, &f, 1);
         brutal("hg_topk", op_topk, &f, 1);
         brutal("hg_paths_group", op_paths_group, &f, 1);
+        brutal("hg_cycles_group", op_cycles_group, &f, 1);
     }
     hg_csr_destroy(&f.g);
     hg_csr_destroy(&f.rev);
@@ -249,6 +264,7 @@ int main(void) {
     free(f.retained);
     free(f.parent);
     free(f.targets);
+    free(f.comp);
     hg_graph_free(f.nodes);
     return check_summary("test_alloc_fail");
 }

@@ -688,3 +688,87 @@ size_t ref_paths_group(const hg_graph *g, const hg_node *parent,
     *groups = out;
     return n_groups;
 }
+
+/* Component c's sorted distinct type ids into set; returns how many (its
+ * node count into *n_nodes, its bytes into *nbytes). */
+static size_t comp_types(const hg_graph *g, const hg_node *comp, hg_node c,
+                         uint32_t *set, uint64_t *n_nodes, uint64_t *nbytes) {
+    size_t n = 0;
+    *n_nodes = *nbytes = 0;
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        size_t i = 0;
+        if (comp[v] != c) {
+            continue;
+        }
+        (*n_nodes)++;
+        *nbytes += hg_node_size(g, v);
+        while (i < n && set[i] < g->type_id[v]) {
+            i++;
+        }
+        if (i < n && set[i] == g->type_id[v]) {
+            continue;
+        }
+        memmove(set + i + 1, set + i, (n - i) * sizeof(uint32_t));
+        set[i] = g->type_id[v];
+        n++;
+    }
+    return n;
+}
+
+static const uint32_t *group_types; /* qsort has no context argument */
+
+static int cmp_type_set(const void *x, const void *y) {
+    const hg_cycle_group *a = x, *b = y;
+    if (a->n_types != b->n_types) {
+        return a->n_types < b->n_types ? -1 : 1;
+    }
+    for (uint32_t i = 0; i < a->n_types; i++) {
+        uint32_t s = group_types[a->first_type + i];
+        uint32_t t = group_types[b->first_type + i];
+        if (s != t) {
+            return s < t ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+size_t ref_cycles_group(const hg_graph *g, const hg_node *comp, hg_node n_comp,
+                        hg_cycle_group *groups, uint32_t *types,
+                        size_t *n_types) {
+    uint32_t *a = xmalloc(((size_t)g->n_nodes + 1) * sizeof(uint32_t));
+    size_t n_groups = 0;
+    *n_types = 0;
+    /* a group is opened by the first component with its set (its
+     * example); the groups are then sorted by their sets */
+    for (hg_node c = 0; c < n_comp; c++) {
+        uint64_t nn, nb;
+        size_t na = comp_types(g, comp, c, a, &nn, &nb), k;
+        if (nn < 2) {
+            continue;
+        }
+        for (k = 0; k < n_groups; k++) {
+            const uint32_t *b = types + groups[k].first_type;
+            if (groups[k].n_types == na &&
+                memcmp(a, b, na * sizeof(uint32_t)) == 0) {
+                break;
+            }
+        }
+        if (k == n_groups) {
+            groups[k].first_type = *n_types;
+            groups[k].n_types = (uint32_t)na;
+            groups[k].n_comps = 0;
+            groups[k].n_nodes = groups[k].nbytes = 0;
+            groups[k].example = c;
+            memcpy(types + *n_types, a, na * sizeof(uint32_t));
+            *n_types += na;
+            n_groups++;
+        }
+        groups[k].n_comps++;
+        groups[k].n_nodes += nn;
+        groups[k].nbytes += nb;
+    }
+    group_types = types;
+    qsort(groups, n_groups, sizeof(hg_cycle_group), cmp_type_set);
+    free(a);
+    return n_groups;
+}

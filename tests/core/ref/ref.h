@@ -90,6 +90,14 @@ size_t ref_paths_group(const hg_graph *g, const hg_node *parent,
                        const hg_node *idom, const uint64_t *retained,
                        hg_path_group **groups, size_t *n_unreached);
 
+/* hg_cycles_group by listing each component's nodes, writing out its
+ * sorted set of types and comparing the sets of every pair of
+ * components.  groups (n_nodes + 1 entries) and types (n_nodes + 1) are
+ * the caller's; returns the number of groups, *n_types the types written. */
+size_t ref_cycles_group(const hg_graph *g, const hg_node *comp, hg_node n_comp,
+                        hg_cycle_group *groups, uint32_t *types,
+                        size_t *n_types);
+
 /* Components by mutual reachability (one search per node over the masked
  * nodes), numbered by smallest node id; returns their count. */
 hg_node ref_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp);
