@@ -230,6 +230,15 @@ hg_node hg_graph_count_saturated(const hg_graph *g);
  * CPython 3.12 on, a count of 2^31 or more marks an immortal object.) */
 hg_node hg_graph_count_refcnt_from(const hg_graph *g, uint32_t min);
 
+/* The roots of g: the nodes whose reference count exceeds their in-degree
+ * (referenced from outside the graph; in_degree as hg_csr_in_degree
+ * writes it for g->fwd, n_nodes entries), ids ascending.  *roots is
+ * hg_alloc'ed with room for *n_roots + 1 ids (never NULL on success):
+ * free it with hg_free(*roots, (*n_roots + 1) * sizeof(hg_node)).  Two
+ * parallel passes (roots.c); on failure *roots is untouched. */
+hg_status hg_graph_find_roots(const hg_graph *g, const uint32_t *in_degree,
+                              hg_node **roots, size_t *n_roots);
+
 /* Whether node v is reachable from a root -- a node whose refcnt exceeds
  * its in-degree -- by a backward search over g->rev (which must be built)
  * that stops at the first root.  *out = 1 (reachable), 0 (not: garbage),

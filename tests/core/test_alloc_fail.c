@@ -23,6 +23,7 @@ typedef struct fixture {
     uint8_t *targets; /* every third node */
     hg_node *comp;    /* g's strongly connected components */
     hg_node n_comp;
+    uint32_t *in_degree; /* g's, beside counts in nodes->refcnt */
 } fixture;
 
 /* Each op runs one entry point and frees what it produced on success. */
@@ -153,6 +154,17 @@ static hg_status op_cycles_group(const fixture *f) {
     return st;
 }
 
+static hg_status op_find_roots(const fixture *f) {
+    hg_node *roots = NULL;
+    size_t n_roots = 0;
+    hg_status st =
+        hg_graph_find_roots(f->nodes, f->in_degree, &roots, &n_roots);
+    if (st == HG_OK) {
+        hg_free(roots, (n_roots + 1) * sizeof(hg_node));
+    }
+    return st;
+}
+
 /* expect_alloc: the call must allocate through the shim at least once. */
 static void brutal(const char *name, op_fn op, const fixture *f,
                    int expect_alloc) {
@@ -226,6 +238,9 @@ int main(void) {
     f.parent[0] = HG_PATH_ROOT;
     f.comp = malloc(f.g.n_nodes * sizeof(hg_node));
     REQUIRE(f.comp && hg_scc(&f.g, NULL, f.comp, &f.n_comp) == HG_OK, "scc");
+    f.in_degree = malloc(f.g.n_nodes * sizeof(uint32_t));
+    REQUIRE(f.in_degree && hg_csr_in_degree(&f.g, NULL, f.in_degree) == HG_OK,
+            "in-degree");
     for (hg_node v = 0; v < f.g.n_nodes; v++) {
         f.nodes->addr[v] = f.src_addrs[v];
         f.nodes->type_id[v] = f.type_ids[v];
@@ -233,6 +248,7 @@ int main(void) {
                                ? 24 /* no overflow table here */
                                : (uint32_t)f.sizes[v];
         f.targets[v] = v % 3 == 0;
+        f.nodes->refcnt[v] = f.in_degree[v] + (v % 5 == 0); /* some roots */
     }
     for (int t = 0; t < N_THREAD_COUNTS; t++) {
         hg_set_num_threads(test_thread_counts[t]);
@@ -253,6 +269,7 @@ int main(void) {
         brutal("hg_topk", op_topk, &f, 1);
         brutal("hg_paths_group", op_paths_group, &f, 1);
         brutal("hg_cycles_group", op_cycles_group, &f, 1);
+        brutal("hg_graph_find_roots", op_find_roots, &f, 1);
     }
     hg_csr_destroy(&f.g);
     hg_csr_destroy(&f.rev);
@@ -265,6 +282,7 @@ int main(void) {
     free(f.parent);
     free(f.targets);
     free(f.comp);
+    free(f.in_degree);
     hg_graph_free(f.nodes);
     return check_summary("test_alloc_fail");
 }

@@ -772,3 +772,14 @@ size_t ref_cycles_group(const hg_graph *g, const hg_node *comp, hg_node n_comp,
     free(a);
     return n_groups;
 }
+
+size_t ref_roots(const uint32_t *refcnt, const uint32_t *in_degree, hg_node n,
+                 hg_node *roots) {
+    size_t k = 0;
+    for (hg_node v = 0; v < n; v++) {
+        if ((uint64_t)refcnt[v] > (uint64_t)in_degree[v]) {
+            roots[k++] = v;
+        }
+    }
+    return k;
+}

@@ -41,6 +41,10 @@ int ref_build(hg_node n_src, const uint64_t *src_addrs,
               const hg_raw_edge *edges, hg_edge n_edges, hg_node *n_nodes,
               uint64_t **addrs, hg_edge **off, hg_node **tgt);
 
+/* The nodes with refcnt[v] > in_degree[v], one by one; returns how many. */
+size_t ref_roots(const uint32_t *refcnt, const uint32_t *in_degree, hg_node n,
+                 hg_node *roots);
+
 /* BFS by definition: depths from a FIFO search, then parent[v] = the
  * smallest u with an edge u -> v and depth[u] + 1 == depth[v]. */
 void ref_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
