@@ -19,26 +19,14 @@ typedef struct tree {
 static void tree_init(tree *t, uint64_t seed, hg_node n) {
     hg_csr g;
     hg_node roots[] = {0, n / 3, n - 1};
-    uint64_t *size = malloc((size_t)n * sizeof(uint64_t) + 1);
-    rng r = {seed};
-    packed_sizes ps;
 
     t->n = n;
     t->idom = malloc((size_t)n * sizeof(hg_node) + 1);
     t->retained = malloc((size_t)n * sizeof(uint64_t) + 1);
-    REQUIRE(size && t->idom && t->retained, "allocation");
+    REQUIRE(t->idom && t->retained, "allocation");
     csr_heapish(&g, seed, n, 0.7);
-    for (hg_node v = 0; v < n; v++) {
-        size[v] = rng_size(&r);
-    }
-    packed_sizes_init(&ps, size, n);
-    REQUIRE(hg_domtree_build(&g, NULL, roots, 3, t->idom) == HG_OK, "build");
-    REQUIRE(hg_domtree_retained(t->idom, n, ps.size, ps.over, ps.n_over,
-                                t->retained) == HG_OK,
-            "retained");
-    packed_sizes_free(&ps);
+    domtree_with_sizes(&g, roots, 3, seed, t->idom, t->retained);
     hg_csr_destroy(&g);
-    free(size);
 }
 
 static void tree_free(tree *t) {

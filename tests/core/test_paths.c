@@ -23,15 +23,13 @@ typedef struct heap {
 static void heap_init(heap *h, uint64_t seed, hg_node n, uint32_t n_types) {
     hg_csr csr;
     hg_node roots[] = {0, n / 2, n - 1};
-    uint64_t *size = malloc((size_t)n * sizeof(uint64_t) + 1);
     rng r = {seed};
-    packed_sizes ps;
 
     REQUIRE(hg_graph_new(n, &h->g) == HG_OK, "graph");
     h->parent = malloc((size_t)n * sizeof(hg_node) + 1);
     h->idom = malloc((size_t)n * sizeof(hg_node) + 1);
     h->retained = malloc((size_t)n * sizeof(uint64_t) + 1);
-    REQUIRE(size && h->parent && h->idom && h->retained, "allocation");
+    REQUIRE(h->parent && h->idom && h->retained, "allocation");
     csr_heapish(&csr, seed, n, 0.7);
     for (hg_node v = 0; v < n; v++) {
         hg_node w = (hg_node)rng_below(&r, (uint64_t)v + 1);
@@ -40,21 +38,14 @@ static void heap_init(heap *h, uint64_t seed, hg_node n, uint32_t n_types) {
         }
         h->g->addr[w] = 0x10000 + 32 * (uint64_t)v;
         h->g->type_id[v] = (uint32_t)rng_below(&r, n_types);
-        size[v] = rng_size(&r);
     }
-    packed_sizes_init(&ps, size, n);
     REQUIRE(hg_bfs(&csr, roots, 3, NULL, UINT32_MAX, h->parent, NULL) == HG_OK,
             "bfs");
     for (int i = 0; i < 3; i++) {
         h->parent[roots[i]] = HG_PATH_ROOT;
     }
-    REQUIRE(hg_domtree_build(&csr, NULL, roots, 3, h->idom) == HG_OK, "dom");
-    REQUIRE(hg_domtree_retained(h->idom, n, ps.size, ps.over, ps.n_over,
-                                h->retained) == HG_OK,
-            "retained");
-    packed_sizes_free(&ps);
+    domtree_with_sizes(&csr, roots, 3, seed, h->idom, h->retained);
     hg_csr_destroy(&csr);
-    free(size);
 }
 
 static void heap_free(heap *h) {
