@@ -4,7 +4,8 @@
  *
  * The Python layer (objgraph/_leaks.py) asks these methods; the whole-heap
  * work is done by core kernels with the GIL released:
- *   roots      refcnt > in-degree (hg_graph_build_roots, graph.c);
+ *   roots      hg_graph_find_roots, refcnt > in-degree (cached by
+ *              hg_graph_build_roots, graph.c);
  *   idom       hg_domtree_build, a virtual root pointing at every root;
  *   retained   hg_domtree_retained (shallow sizes summed over subtrees);
  *   comp       hg_scc over the nodes outside the capturer's machinery;
