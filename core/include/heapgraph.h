@@ -236,6 +236,15 @@ hg_node hg_graph_count_saturated(const hg_graph *g);
  * CPython 3.12 on, a count of 2^31 or more marks an immortal object.) */
 hg_node hg_graph_count_refcnt_from(const hg_graph *g, uint32_t min);
 
+/* The roots of g: the nodes whose reference count exceeds their in-degree
+ * (referenced from outside the graph; in_degree as hg_csr_in_degree
+ * writes it for g->fwd, n_nodes entries), ids ascending.  *roots is
+ * hg_alloc'ed with room for *n_roots + 1 ids (never NULL on success):
+ * free it with hg_free(*roots, (*n_roots + 1) * sizeof(hg_node)).  Two
+ * parallel passes (roots.c); on failure *roots is untouched. */
+hg_status hg_graph_find_roots(const hg_graph *g, const uint32_t *in_degree,
+                              hg_node **roots, size_t *n_roots);
+
 /* Whether node v is reachable from a root -- a node whose refcnt exceeds
  * its in-degree -- by a backward search over g->rev (which must be built)
  * that stops at the first root.  *out = 1 (reachable), 0 (not: garbage),
@@ -418,6 +427,19 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
                               const hg_size_overflow *over, hg_node n_over,
                               uint64_t *retained);
 
+/* Retained bytes per class, each byte counted once: out[c] (n_cls entries,
+ * overwritten) = the sum of retained[v] over the nodes v of class c
+ * (cls[v] == c and, when mask is not NULL, mask[v] != 0) that have no
+ * proper dominator of class c; cls[v] == HG_NONE: v has no class.  idom
+ * as hg_domtree_build writes it, retained as hg_domtree_retained does.
+ * One iterative depth-first walk of the dominator tree (class_retained.c),
+ * 16 bytes of scratch per node.  HG_EINVAL for an idom entry out of range
+ * or a class >= n_cls; on HG_ENOMEM out is untouched. */
+hg_status hg_domtree_class_retained(const hg_node *idom, hg_node n_nodes,
+                                    const uint64_t *retained,
+                                    const uint32_t *cls, uint32_t n_cls,
+                                    const uint8_t *mask, uint64_t *out);
+
 /* Strongly connected components: comp[v] (n_nodes entries) = the id of
  * v's component, components numbered 0..*n_comp-1 in order of their
  * smallest node id; nodes with mask[v] == 0 (mask may be NULL) are left
@@ -426,6 +448,97 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
  * scratch per node at most; on HG_ENOMEM comp is untouched. */
 hg_status hg_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp,
                  hg_node *n_comp);
+
+/* ---- retention paths -----------------------------------------------------
+ * A shortest-path tree from the roots (hg_bfs or hg_bfs_diropt, then
+ * hg_bfs_rekey_parents) with the parent of each root of the search set to
+ * HG_PATH_ROOT: every reached node's path from a root follows its parents.
+ */
+#define HG_PATH_ROOT ((hg_node)UINT32_MAX - 1)
+
+/* Nodes told apart in signatures (roots, modules, classes): ids[i]
+ * strictly ascending, key[i] < 2^31 its key (nodes with equal keys are
+ * alike; a node not listed has no key). */
+typedef struct hg_path_keys {
+    const hg_node *ids;
+    const uint32_t *key;
+    size_t n;
+} hg_path_keys;
+
+typedef struct hg_path_group {
+    uint64_t count;    /* targets whose path has this signature */
+    uint64_t retained; /* their retained bytes, each byte counted once */
+    hg_node example;   /* the member of lowest address */
+} hg_path_group;
+
+typedef struct hg_path_groups {
+    hg_path_group *groups; /* n_groups entries, owned, ranked */
+    size_t n_groups;
+    size_t n_unreached; /* targets no root reaches */
+} hg_path_groups;
+
+/* The targets (targets[v] != 0) grouped by the signature of their path:
+ * its type sequence (g->type_id, each below 2^31) and the keys of the
+ * keyed nodes on it (keys may be NULL).  Groups rank most members first,
+ * then most retained bytes, then lowest example address (g->addr), then
+ * smallest example id.  With idom and retained (as hg_domtree_build and
+ * hg_domtree_retained write them) each group's retained bytes are
+ * counted as hg_domtree_class_retained counts a class; with both NULL
+ * they are 0.  Signatures are hash-consed along the tree (paths.c): the
+ * work is the number of distinct nodes on the paths.  *out (zeroed or
+ * destroyed; written on success only) is freed with
+ * hg_path_groups_destroy.  HG_EINVAL for a parent out of range, a path
+ * that does not end at an HG_PATH_ROOT, a type id or key of 2^31 or more,
+ * keyed ids not ascending. */
+hg_status hg_paths_group(const hg_graph *g, const hg_node *parent,
+                         const uint8_t *targets, const hg_path_keys *keys,
+                         const hg_node *idom, const uint64_t *retained,
+                         hg_path_groups *out);
+/* Free the groups and zero the struct; accepts NULL. */
+void hg_path_groups_destroy(hg_path_groups *pg);
+
+/* ---- ranking ---------------------------------------------------------------
+ */
+
+/* The k nodes v (mask == NULL: all; else those with mask[v] != 0) with the
+ * largest key[v], into out, most first, ties to the smaller id; *n_out =
+ * how many (min(k, masked nodes)).  k == 0 or k > n_nodes: all of them.
+ * out must hold min(k, n_nodes) entries (k == 0: n_nodes).  A bounded heap
+ * per chunk of nodes (topk.c): 16 bytes per entry kept, O(n log k). */
+hg_status hg_topk(const uint64_t *key, hg_node n_nodes, const uint8_t *mask,
+                  size_t k, hg_node *out, size_t *n_out);
+
+/* ---- reference cycles ------------------------------------------------------
+ */
+
+typedef struct hg_cycle_group {
+    uint64_t first_type; /* its type ids: types[first_type ..) */
+    uint32_t n_types;    /* .. + n_types), ascending */
+    hg_node n_comps;     /* components with exactly these types */
+    uint64_t n_nodes;    /* their nodes */
+    uint64_t nbytes;     /* their shallow bytes */
+    hg_node example;     /* the component of smallest id */
+} hg_cycle_group;
+
+typedef struct hg_cycle_groups {
+    hg_cycle_group *groups; /* n_groups entries, owned */
+    size_t n_groups;
+    uint32_t *types; /* n_types entries, owned: the groups' type ids */
+    size_t n_types;
+} hg_cycle_groups;
+
+/* The components of two nodes or more (comp and n_comp as hg_scc writes
+ * them; HG_NONE: left out) grouped by their set of type ids (g->type_id),
+ * groups in order of those sets: fewer types first, then ascending type
+ * ids compared in turn.  Bytes are g's shallow sizes (hg_node_size).
+ * Distinct (component, type) pairs through a hash table, then sorts
+ * (cycles.c).  *out (zeroed or destroyed; written on success only) is
+ * freed with hg_cycle_groups_destroy.  HG_EINVAL for a component id >=
+ * n_comp or a bad size overflow table. */
+hg_status hg_cycles_group(const hg_graph *g, const hg_node *comp,
+                          hg_node n_comp, hg_cycle_groups *out);
+/* Free the groups and zero the struct; accepts NULL. */
+void hg_cycle_groups_destroy(hg_cycle_groups *cg);
 
 /* ---- snapshot files --------------------------------------------------------
  * A versioned binary file holding a graph's node table and forward CSR, the

@@ -4,7 +4,8 @@
  *
  * The Python layer (objgraph/_leaks.py) asks these methods; the whole-heap
  * work is done by core kernels with the GIL released:
- *   roots      refcnt > in-degree (hg_graph_build_roots, graph.c);
+ *   roots      hg_graph_find_roots, refcnt > in-degree (cached by
+ *              hg_graph_build_roots, graph.c);
  *   idom       hg_domtree_build, a virtual root pointing at every root;
  *   retained   hg_domtree_retained (shallow sizes summed over subtrees);
  *   comp       hg_scc over the nodes outside the capturer's machinery;
@@ -14,37 +15,27 @@
  * Each array is built on first use under self->lock and kept (counted in
  * nbytes, freed with the graph).
  *
- * What stays here is glue that shapes the kernels' output for one query,
- * in O(nodes) serial passes without the GIL:
- *   - "each byte counted once" per class (a type, a group of paths): the
- *     retained size of a node counts for its class unless a proper
- *     dominator of it has the same class.  One iterative depth-first walk
- *     of the dominator tree with a per-class count of active ancestors
- *     decides it for every node at once (class_retained);
- *   - path signatures: two retention paths have the same signature when
- *     their type sequences are equal.  Signatures are hash-consed along the
- *     shortest-path tree, sig(v) = intern(sig(parent(v)), type(v)), so the
- *     work is the number of distinct nodes on the paths, never the sum of
- *     the path lengths (a leaked linked list stays linear).  Nodes the
- *     caller keys (roots by what holds them, modules, classes) add their
- *     key as one more step of the signature: paths from two threads'
- *     locals, or through two modules, never share a group;
- *   - cycle groups: components of two nodes or more keyed by their sorted
- *     set of type ids.
+ * Each query then runs a core kernel on those arrays, the GIL released:
+ *   top_retained      hg_topk over the retained sizes;
+ *   type_retained     hg_domtree_class_retained, each byte counted once
+ *                     per type;
+ *   retention_groups  hg_paths_group: the targets grouped by the
+ *                     signature of their path from a root;
+ *   cycle_groups      hg_cycles_group: components of two nodes or more
+ *                     keyed by their set of type ids.
+ * What stays here is argument parsing, the lazy builders above and the
+ * shaping of the kernels' output into Python objects.
  *
  * Encodings:
  *   idom(v)        node id, -1 for the virtual root, -2 when no root
  *                  reaches v;
- *   bfs_parent[v]  parent on a shortest path from a root, HG__ROOT for the
- *                  roots themselves, HG_NONE when unreached.
+ *   bfs_parent[v]  parent on a shortest path from a root, HG_PATH_ROOT for
+ *                  the roots themselves, HG_NONE when unreached.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "hgmodule.h"
-
-#define HG__ROOT ((hg_node)UINT32_MAX - 1) /* bfs_parent of a root */
-#define HG__EMPTY_KEY UINT64_MAX           /* free slot of an intern table */
 
 static hg_graph *G(const GraphObject *self) {
     return self->cap.graph;
@@ -192,7 +183,7 @@ static hg_status build_bfs(GraphObject *self) {
         goto cleanup;
     }
     for (size_t i = 0; i < n_src; i++) {
-        parent[sources[i]] = HG__ROOT;
+        parent[sources[i]] = HG_PATH_ROOT;
     }
     self->bfs_parent = parent;
     parent = NULL;
@@ -326,87 +317,6 @@ static PyObject *ids_bytes(const hg_node *ids, size_t n) {
                                      (Py_ssize_t)(n * sizeof(hg_node)));
 }
 
-/* ---- each byte counted once ------------------------------------------------
- * out[c] (n_cls entries, zeroed here) = the sum of retained[v] over nodes v
- * with cls[v] == c (cls[v] == HG_NONE: no class; mask, if not NULL, must
- * be set too) that have no proper dominator of class c.  One iterative
- * depth-first walk of the dominator tree: active[c] counts the nodes of
- * class c on the current tree path.  O(n_nodes + n_cls).
- */
-static hg_status class_retained(const GraphObject *self, const uint32_t *cls,
-                                uint32_t n_cls, const uint8_t *mask,
-                                uint64_t *out) {
-    hg_node n = G(self)->n_nodes;
-    const hg_node *idom = self->idom;
-    size_t nb = (size_t)n * sizeof(hg_node) + sizeof(hg_node);
-    hg_node *start = hg_alloc(nb), *child = hg_alloc(nb);
-    hg_node *stack = hg_alloc(nb), *cursor = hg_alloc(nb);
-    uint32_t *active = hg_calloc((size_t)n_cls * sizeof(uint32_t) + 1);
-    hg_status st = HG_OK;
-
-    if (start == NULL || child == NULL || stack == NULL || cursor == NULL ||
-        active == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    memset(out, 0, (size_t)n_cls * sizeof(uint64_t));
-    /* children lists of the dominator tree, by a counting sort on idom */
-    memset(start, 0, nb);
-    for (hg_node v = 0; v < n; v++) {
-        if (idom[v] < n) {
-            start[idom[v] + 1]++;
-        }
-    }
-    for (hg_node v = 0; v < n; v++) {
-        start[v + 1] += start[v];
-    }
-    memcpy(cursor, start, nb);
-    for (hg_node v = 0; v < n; v++) {
-        if (idom[v] < n) {
-            child[cursor[idom[v]]++] = v;
-        }
-    }
-    /* walk each tree hanging from the virtual root */
-    for (hg_node top = 0; top < n; top++) {
-        size_t depth = 0;
-        if (idom[top] != HG_DOM_VIRTUAL) {
-            continue;
-        }
-        stack[depth++] = top;
-        cursor[top] = start[top];
-        if (cls[top] != HG_NONE && (mask == NULL || mask[top])) {
-            out[cls[top]] += self->retained[top];
-            active[cls[top]]++;
-        }
-        while (depth > 0) {
-            hg_node u = stack[depth - 1];
-            if (cursor[u] < start[u + 1]) {
-                hg_node v = child[cursor[u]++];
-                uint32_t c = cls[v];
-                if (c != HG_NONE && (mask == NULL || mask[v])) {
-                    if (active[c]++ == 0) {
-                        out[c] += self->retained[v];
-                    }
-                }
-                cursor[v] = start[v];
-                stack[depth++] = v;
-            } else {
-                depth--;
-                if (cls[u] != HG_NONE && (mask == NULL || mask[u])) {
-                    active[cls[u]]--;
-                }
-            }
-        }
-    }
-cleanup:
-    hg_free(start, nb);
-    hg_free(child, nb);
-    hg_free(stack, nb);
-    hg_free(cursor, nb);
-    hg_free(active, (size_t)n_cls * sizeof(uint32_t) + 1);
-    return st;
-}
-
 /* ---- roots and garbage --------------------------------------------------- */
 
 const char hg_graph_roots_doc[] =
@@ -532,72 +442,6 @@ PyObject *hg_graph_retained(GraphObject *self, PyObject *arg) {
     return res;
 }
 
-typedef struct ranked {
-    uint64_t key; /* retained bytes (or count): larger first */
-    uint64_t key2;
-    hg_node v; /* then smaller id first */
-} ranked;
-
-/* -1 when a ranks before b. */
-static int cmp_ranked(const void *pa, const void *pb) {
-    const ranked *a = pa, *b = pb;
-    if (a->key != b->key) {
-        return a->key > b->key ? -1 : 1;
-    }
-    if (a->key2 != b->key2) {
-        return a->key2 > b->key2 ? -1 : 1;
-    }
-    return (a->v > b->v) - (a->v < b->v);
-}
-
-/* Sift the worst-ranked entry to the top of a heap of k (worst on top). */
-static void heap_down(ranked *h, size_t k, size_t i) {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < k && cmp_ranked(&h[l], &h[w]) > 0) {
-            w = l;
-        }
-        if (r < k && cmp_ranked(&h[r], &h[w]) > 0) {
-            w = r;
-        }
-        if (w == i) {
-            return;
-        }
-        ranked t = h[i];
-        h[i] = h[w];
-        h[w] = t;
-        i = w;
-    }
-}
-
-static void heap_up(ranked *h, size_t i) {
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (cmp_ranked(&h[i], &h[p]) <= 0) {
-            return;
-        }
-        ranked t = h[i];
-        h[i] = h[p];
-        h[p] = t;
-        i = p;
-    }
-}
-
-/* Offer x to a heap h of the best k entries seen (worst on top) holding
- * `used` entries; returns the new count. */
-static size_t top_k_push(ranked *h, size_t used, size_t k, ranked x) {
-    if (used < k) {
-        h[used] = x;
-        heap_up(h, used);
-        return used + 1;
-    }
-    if (cmp_ranked(&x, &h[0]) < 0) {
-        h[0] = x;
-        heap_down(h, k, 0);
-    }
-    return used;
-}
-
 const char hg_graph_top_retained_doc[] =
     "top_retained(mask, k) -> bytes\n\n"
     "Ids of the k masked nodes (mask None: all) with the most retained\n"
@@ -608,9 +452,9 @@ PyObject *hg_graph_top_retained(GraphObject *self, PyObject *args) {
     PyObject *mask_obj, *res = NULL;
     unsigned long long k_arg;
     Py_buffer mask;
-    ranked *h = NULL;
     hg_node *ids = NULL;
     size_t k = 0, used = 0;
+    hg_status st;
 
     if (!PyArg_ParseTuple(args, "OK:top_retained", &mask_obj, &k_arg)) {
         return NULL;
@@ -622,28 +466,20 @@ PyObject *hg_graph_top_retained(GraphObject *self, PyObject *args) {
         goto cleanup;
     }
     k = k_arg == 0 || k_arg > g->n_nodes ? g->n_nodes : (size_t)k_arg;
-    h = hg_alloc((k + 1) * sizeof(ranked));
     ids = hg_alloc((k + 1) * sizeof(hg_node));
-    if (h == NULL || ids == NULL) {
+    if (ids == NULL) {
         PyErr_NoMemory();
         goto cleanup;
     }
     Py_BEGIN_ALLOW_THREADS
-        const uint8_t *m = mask.buf;
-        for (hg_node v = 0; v < g->n_nodes; v++) {
-            if (m == NULL || m[v]) {
-                ranked x = {self->retained[v], 0, v};
-                used = top_k_push(h, used, k, x);
-            }
-        }
-        qsort(h, used, sizeof(ranked), cmp_ranked);
-        for (size_t i = 0; i < used; i++) {
-            ids[i] = h[i].v;
-        }
+        st = hg_topk(self->retained, g->n_nodes, mask.buf, k, ids, &used);
     Py_END_ALLOW_THREADS
+    if (st != HG_OK) {
+        hg_raise_status(st, "ranking retained sizes");
+        goto cleanup;
+    }
     res = ids_bytes(ids, used);
 cleanup:
-    hg_free(h, h != NULL ? (k + 1) * sizeof(ranked) : 0);
     hg_free(ids, ids != NULL ? (k + 1) * sizeof(hg_node) : 0);
     hg_release_buffer(&mask);
     return res;
@@ -688,7 +524,8 @@ PyObject *hg_graph_type_retained(GraphObject *self, PyObject *arg) {
         goto cleanup;
     }
     Py_BEGIN_ALLOW_THREADS
-        st = class_retained(self, g->type_id, nt, mask.buf, out);
+        st = hg_domtree_class_retained(self->idom, g->n_nodes, self->retained,
+                                       g->type_id, nt, mask.buf, out);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "retained bytes by type");
@@ -701,265 +538,7 @@ cleanup:
     return res;
 }
 
-/* ---- retention paths ------------------------------------------------------
- * Signature ids are hash-consed: (parent signature, type id) -> id, with
- * HG_NONE as the empty signature above a root.
- */
-typedef struct intern {
-    uint64_t *keys; /* HG__EMPTY_KEY: free */
-    hg_node *vals;
-    size_t cap; /* a power of two */
-    size_t used;
-} intern;
-
-/* MurmurHash3's 64-bit finalizer: keys are (id << 32 | type), whose bits
- * vary in a few places only; every bit of the key reaches the slot bits. */
-static inline size_t intern_slot(uint64_t key, size_t mask) {
-    key ^= key >> 33;
-    key *= 0xFF51AFD7ED558CCDull;
-    key ^= key >> 33;
-    key *= 0xC4CEB9FE1A85EC53ull;
-    key ^= key >> 33;
-    return (size_t)key & mask;
-}
-
-static hg_status intern_grow(intern *t) {
-    size_t cap = t->cap ? 2 * t->cap : 1024;
-    uint64_t *keys = hg_alloc(cap * sizeof(uint64_t));
-    hg_node *vals = hg_alloc(cap * sizeof(hg_node));
-    if (keys == NULL || vals == NULL) {
-        hg_free(keys, cap * sizeof(uint64_t));
-        hg_free(vals, cap * sizeof(hg_node));
-        return HG_ENOMEM;
-    }
-    for (size_t i = 0; i < cap; i++) {
-        keys[i] = HG__EMPTY_KEY;
-    }
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->keys[i] != HG__EMPTY_KEY) {
-            size_t s = intern_slot(t->keys[i], cap - 1);
-            while (keys[s] != HG__EMPTY_KEY) {
-                s = (s + 1) & (cap - 1);
-            }
-            keys[s] = t->keys[i];
-            vals[s] = t->vals[i];
-        }
-    }
-    hg_free(t->keys, t->cap * sizeof(uint64_t));
-    hg_free(t->vals, t->cap * sizeof(hg_node));
-    t->keys = keys;
-    t->vals = vals;
-    t->cap = cap;
-    return HG_OK;
-}
-
-static hg_status intern_get(intern *t, hg_node parent_sig, uint32_t type,
-                            hg_node *out) {
-    uint64_t key = (uint64_t)parent_sig << 32 | type;
-    size_t s;
-    if (2 * (t->used + 1) > t->cap) {
-        hg_status st = intern_grow(t);
-        if (st != HG_OK) {
-            return st;
-        }
-    }
-    s = intern_slot(key, t->cap - 1);
-    while (t->keys[s] != HG__EMPTY_KEY && t->keys[s] != key) {
-        s = (s + 1) & (t->cap - 1);
-    }
-    if (t->keys[s] == HG__EMPTY_KEY) {
-        t->keys[s] = key;
-        t->vals[s] = (hg_node)t->used++;
-    }
-    *out = t->vals[s];
-    return HG_OK;
-}
-
-typedef struct path_groups {
-    hg_node n_sigs;
-    size_t n_unreached;
-    size_t n_groups;
-    ranked *groups; /* key = count, key2 = retained, v = example */
-} path_groups;
-
-/* Nodes told apart in signatures (roots, modules, classes): ids
- * ascending, key[i] the key of ids[i] (nodes with equal keys are alike).
- * A keyed node's key enters its signature as one more step just above it,
- * a pseudo type HG__KEY_TYPE | key that no type id reaches (type ids and
- * keys are below 2^31): two paths share a signature when their types and
- * the keys of their keyed nodes are equal. */
-#define HG__KEY_TYPE 0x80000000u
-typedef struct node_keys {
-    const hg_node *ids;
-    const uint32_t *key;
-    size_t n;
-} node_keys;
-
-/* 1 and *key when nk lists w, else 0. */
-static int key_of(const node_keys *nk, hg_node w, uint32_t *key) {
-    size_t lo = 0, hi = nk == NULL ? 0 : nk->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (nk->ids[mid] < w) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    if (nk != NULL && lo < nk->n && nk->ids[lo] == w) {
-        *key = nk->key[lo];
-        return 1;
-    }
-    return 0;
-}
-
-typedef struct addr_ranked {
-    ranked r;
-    uint64_t addr; /* the example's: ties go to the lower address */
-} addr_ranked;
-
-static int cmp_addr_ranked(const void *pa, const void *pb) {
-    const addr_ranked *a = pa, *b = pb;
-    int c = cmp_ranked(&a->r, &b->r);
-    if (a->r.key != b->r.key || a->r.key2 != b->r.key2) {
-        return c;
-    }
-    return (a->addr > b->addr) - (a->addr < b->addr);
-}
-
-/* Sort groups most members first, then most retained bytes, then by their
- * example's address (node ids order a heap differently from one capture
- * to the next; addresses do not). */
-static hg_status sort_groups(const hg_graph *g, ranked *groups, size_t n) {
-    addr_ranked *tmp = hg_alloc(n * sizeof(addr_ranked) + 1);
-    if (tmp == NULL) {
-        return HG_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        tmp[i].r = groups[i];
-        tmp[i].addr = g->addr[groups[i].v];
-    }
-    qsort(tmp, n, sizeof(addr_ranked), cmp_addr_ranked);
-    for (size_t i = 0; i < n; i++) {
-        groups[i] = tmp[i].r;
-    }
-    hg_free(tmp, n * sizeof(addr_ranked) + 1);
-    return HG_OK;
-}
-
-/* Group the targets (tmask) by the signature of their path from a root:
- * its type sequence, and the keys of the nodes on it that nk lists;
- * with_retained == 0 leaves every group's retained bytes 0 (and needs no
- * dominator tree). */
-static hg_status group_paths(const GraphObject *self, const uint8_t *tmask,
-                             const node_keys *nk, int with_retained,
-                             path_groups *out) {
-    hg_graph *g = G(self);
-    hg_node n = g->n_nodes;
-    const hg_node *parent = self->bfs_parent;
-    size_t nb = (size_t)n * sizeof(hg_node) + 1;
-    hg_node *sig = hg_alloc(nb), *stack = hg_alloc(nb);
-    hg_node *example = NULL;
-    uint64_t *count = NULL, *retained = NULL;
-    intern tab = {0};
-    hg_status st = HG_OK;
-
-    memset(out, 0, sizeof(*out));
-    if (sig == NULL || stack == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    for (hg_node v = 0; v < n; v++) {
-        sig[v] = HG_NONE;
-    }
-    /* signatures of the targets and of the nodes on their paths */
-    for (hg_node v = 0; v < n; v++) {
-        size_t depth = 0;
-        hg_node u = v;
-        if (!tmask[v] || sig[v] != HG_NONE) {
-            continue;
-        }
-        if (parent[v] == HG_NONE) {
-            out->n_unreached++;
-            continue;
-        }
-        while (sig[u] == HG_NONE) {
-            stack[depth++] = u;
-            if (parent[u] == HG__ROOT) {
-                break;
-            }
-            u = parent[u];
-        }
-        while (depth > 0) {
-            hg_node w = stack[--depth];
-            hg_node above = parent[w] == HG__ROOT ? HG_NONE : sig[parent[w]];
-            uint32_t key;
-            if (key_of(nk, w, &key)) {
-                st = intern_get(&tab, above, HG__KEY_TYPE | key, &above);
-                if (st != HG_OK) {
-                    goto cleanup;
-                }
-            }
-            st = intern_get(&tab, above, g->type_id[w], &sig[w]);
-            if (st != HG_OK) {
-                goto cleanup;
-            }
-        }
-    }
-    out->n_sigs = (hg_node)tab.used;
-    count = hg_calloc(tab.used * sizeof(uint64_t) + 1);
-    retained = hg_calloc(tab.used * sizeof(uint64_t) + 1);
-    example = hg_alloc(tab.used * sizeof(hg_node) + 1);
-    if (count == NULL || retained == NULL || example == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    /* classes: the targets' signatures; other nodes have none */
-    for (hg_node v = 0; v < n; v++) {
-        if (!tmask[v] || sig[v] == HG_NONE) {
-            sig[v] = HG_NONE;
-            continue;
-        }
-        if (count[sig[v]]++ == 0) {
-            example[sig[v]] = v;
-            out->n_groups++;
-        } else if (g->addr[v] < g->addr[example[sig[v]]]) {
-            example[sig[v]] = v; /* the lowest address: the same in every
-                                  * snapshot of the heap */
-        }
-    }
-    st = with_retained
-             ? class_retained(self, sig, (uint32_t)tab.used, NULL, retained)
-             : HG_OK;
-    if (st != HG_OK) {
-        goto cleanup;
-    }
-    out->groups = hg_alloc(out->n_groups * sizeof(ranked) + 1);
-    if (out->groups == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    for (size_t s = 0, i = 0; s < tab.used; s++) {
-        if (count[s] != 0) {
-            ranked r = {count[s], retained[s], example[s]};
-            out->groups[i++] = r;
-        }
-    }
-    st = sort_groups(g, out->groups, out->n_groups);
-cleanup:
-    hg_free(sig, nb);
-    hg_free(stack, nb);
-    hg_free(tab.keys, tab.cap * sizeof(uint64_t));
-    hg_free(tab.vals, tab.cap * sizeof(hg_node));
-    hg_free(count, tab.used * sizeof(uint64_t) + 1);
-    hg_free(retained, tab.used * sizeof(uint64_t) + 1);
-    hg_free(example, tab.used * sizeof(hg_node) + 1);
-    if (st != HG_OK) {
-        hg_free(out->groups, out->n_groups * sizeof(ranked) + 1);
-        out->groups = NULL;
-    }
-    return st;
-}
+/* ---- retention paths ---------------------------------------------------- */
 
 const char hg_graph_retention_groups_doc[] =
     "retention_groups(targets, limit=0, keyed=None, keys=None,\n"
@@ -973,16 +552,19 @@ const char hg_graph_retention_groups_doc[] =
     "through nodes with different keys never share a group; a node not\n"
     "listed has no key.  groups: the first `limit` (0: all) of\n"
     "(count, retained bytes, example id) per group, most members first, then\n"
-    "most bytes, then smallest example; retained bytes count each byte once.\n"
+    "most bytes, then lowest example address (the example: the member of\n"
+    "lowest address); retained bytes count each byte once.\n"
     "n_groups: how many groups there are; unreached: targets no root\n"
     "reaches.  retained=False: every group's retained bytes are 0 (no\n"
     "dominator tree is built), for the examples alone.";
+
+#define KEY_LIMIT 0x80000000u /* keys are below 2**31 (hg_paths_group) */
 
 /* nk from retention_groups' keyed and keys (ids to free with
  * hg_free(nk->ids, nk->n * sizeof(hg_node) + 1), keys to release
  * when keys->obj); 0, or -1 with an exception. */
 static int parse_node_keys(GraphObject *self, PyObject *keyed, PyObject *keys,
-                           node_keys *nk, Py_buffer *view) {
+                           hg_path_keys *nk, Py_buffer *view) {
     hg_node *ids = NULL;
     size_t n = 0;
     memset(nk, 0, sizeof(*nk));
@@ -1017,7 +599,7 @@ static int parse_node_keys(GraphObject *self, PyObject *keyed, PyObject *keys,
                                               "must be ascending");
             goto error;
         }
-        if (nk->key[i] >= HG__KEY_TYPE) {
+        if (nk->key[i] >= KEY_LIMIT) {
             PyErr_SetString(PyExc_ValueError,
                             "retention_groups(): a key of 2**31 or more");
             goto error;
@@ -1043,8 +625,8 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args,
     hg_node *ids = NULL;
     size_t n_ids = 0, n_out;
     uint8_t *tmask = NULL;
-    path_groups pg = {0};
-    node_keys nk = {0};
+    hg_path_groups pg = {0};
+    hg_path_keys nk = {0};
     Py_buffer kview = {0};
     PyObject *list = NULL, *res = NULL;
     hg_status st;
@@ -1068,7 +650,9 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args,
         for (size_t i = 0; i < n_ids; i++) {
             tmask[ids[i]] = 1;
         }
-        st = group_paths(self, tmask, nk.n ? &nk : NULL, with_retained, &pg);
+        st = hg_paths_group(g, self->bfs_parent, tmask, nk.n ? &nk : NULL,
+                            with_retained ? self->idom : NULL,
+                            with_retained ? self->retained : NULL, &pg);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "grouping retention paths");
@@ -1078,8 +662,8 @@ PyObject *hg_graph_retention_groups(GraphObject *self, PyObject *args,
     list = PyList_New((Py_ssize_t)n_out);
     for (size_t i = 0; list != NULL && i < n_out; i++) {
         PyObject *t =
-            Py_BuildValue("(KKk)", pg.groups[i].key, pg.groups[i].key2,
-                          (unsigned long)pg.groups[i].v);
+            Py_BuildValue("(KKk)", pg.groups[i].count, pg.groups[i].retained,
+                          (unsigned long)pg.groups[i].example);
         if (t == NULL) {
             Py_CLEAR(list);
             break;
@@ -1095,7 +679,7 @@ cleanup:
         hg_release_buffer(&kview);
     }
     hg_free((void *)nk.ids, nk.n * sizeof(hg_node) + 1);
-    hg_free(pg.groups, pg.n_groups * sizeof(ranked) + 1);
+    hg_path_groups_destroy(&pg);
     hg_free(tmask, (size_t)g->n_nodes + 1);
     hg_free(ids, n_ids * sizeof(hg_node) + 1);
     return res;
@@ -1132,7 +716,7 @@ PyObject *hg_graph_path_to_root(GraphObject *self, PyObject *arg) {
             cap *= 2;
         }
         path[len++] = u;
-        if (self->bfs_parent[u] == HG__ROOT) {
+        if (self->bfs_parent[u] == HG_PATH_ROOT) {
             break;
         }
     }
@@ -1269,129 +853,7 @@ cleanup:
     return res;
 }
 
-/* ---- cycles ---------------------------------------------------------------
- * A component's key is its sorted set of type ids: the distinct (comp,
- * type) pairs of the nodes in components of two nodes or more, sorted.
- */
-typedef struct comp_key {
-    const uint64_t *run; /* its (comp << 32 | type) pairs */
-    size_t len;
-    hg_node comp;
-} comp_key;
-
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int same_types(const comp_key *a, const comp_key *b) {
-    if (a->len != b->len) {
-        return 0;
-    }
-    for (size_t i = 0; i < a->len; i++) {
-        if ((uint32_t)a->run[i] != (uint32_t)b->run[i]) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int cmp_comp_key(const void *pa, const void *pb) {
-    const comp_key *a = pa, *b = pb;
-    if (a->len != b->len) {
-        return a->len < b->len ? -1 : 1;
-    }
-    for (size_t i = 0; i < a->len; i++) {
-        uint32_t x = (uint32_t)a->run[i], y = (uint32_t)b->run[i];
-        if (x != y) {
-            return x < y ? -1 : 1;
-        }
-    }
-    return (a->comp > b->comp) - (a->comp < b->comp);
-}
-
-typedef struct cycles {
-    uint64_t *pairs;
-    size_t n_pairs;
-    comp_key *keys;
-    size_t n_keys;
-    uint32_t *csize; /* nodes per component */
-    uint64_t *cbytes;
-} cycles;
-
-static void cycles_free(cycles *c, hg_node n_comp) {
-    hg_free(c->pairs, c->n_pairs * sizeof(uint64_t) + 1);
-    hg_free(c->keys, c->n_keys * sizeof(comp_key) + 1);
-    hg_free(c->csize, (size_t)n_comp * sizeof(uint32_t) + 1);
-    hg_free(c->cbytes, (size_t)n_comp * sizeof(uint64_t) + 1);
-}
-
-static hg_status find_cycles(const GraphObject *self, cycles *c) {
-    hg_graph *g = G(self);
-    const hg_node *comp = self->comp;
-    hg_node n_comp = self->n_comp;
-    intern seen = {0}; /* (comp, type) pairs already listed */
-    hg_status st = HG_OK;
-    size_t n_cyclic = 0;
-
-    memset(c, 0, sizeof(*c));
-    c->csize = hg_calloc((size_t)n_comp * sizeof(uint32_t) + 1);
-    c->cbytes = hg_calloc((size_t)n_comp * sizeof(uint64_t) + 1);
-    if (c->csize == NULL || c->cbytes == NULL) {
-        return HG_ENOMEM;
-    }
-    for (hg_node v = 0; v < g->n_nodes; v++) {
-        if (comp[v] != HG_NONE) {
-            c->csize[comp[v]]++;
-            c->cbytes[comp[v]] += hg_node_size(g, v);
-        }
-    }
-    for (hg_node v = 0; v < g->n_nodes; v++) {
-        if (comp[v] != HG_NONE && c->csize[comp[v]] >= 2) {
-            hg_node id;
-            st = intern_get(&seen, comp[v], g->type_id[v], &id);
-            if (st != HG_OK) {
-                goto cleanup;
-            }
-        }
-    }
-    c->n_pairs = seen.used;
-    c->pairs = hg_alloc(c->n_pairs * sizeof(uint64_t) + 1);
-    if (c->pairs == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    for (size_t i = 0, k = 0; i < seen.cap; i++) {
-        if (seen.keys[i] != HG__EMPTY_KEY) {
-            c->pairs[k++] = seen.keys[i];
-        }
-    }
-    qsort(c->pairs, c->n_pairs, sizeof(uint64_t), cmp_u64);
-    for (hg_node x = 0; x < n_comp; x++) {
-        n_cyclic += c->csize[x] >= 2;
-    }
-    c->keys = hg_alloc(n_cyclic * sizeof(comp_key) + 1);
-    if (c->keys == NULL) {
-        st = HG_ENOMEM;
-        goto cleanup;
-    }
-    for (size_t i = 0; i < c->n_pairs;) {
-        size_t j = i;
-        while (j < c->n_pairs && c->pairs[j] >> 32 == c->pairs[i] >> 32) {
-            j++;
-        }
-        c->keys[c->n_keys].run = c->pairs + i;
-        c->keys[c->n_keys].len = j - i;
-        c->keys[c->n_keys].comp = (hg_node)(c->pairs[i] >> 32);
-        c->n_keys++;
-        i = j;
-    }
-    qsort(c->keys, c->n_keys, sizeof(comp_key), cmp_comp_key);
-cleanup:
-    hg_free(seen.keys, seen.cap * sizeof(uint64_t));
-    hg_free(seen.vals, seen.cap * sizeof(hg_node));
-    return st;
-}
+/* ---- cycles -------------------------------------------------------------- */
 
 const char hg_graph_cycle_groups_doc[] =
     "cycle_groups() -> list[tuple]\n\n"
@@ -1401,8 +863,28 @@ const char hg_graph_cycle_groups_doc[] =
     "group, type ids ascending, the example the component with the\n"
     "smallest node id.";
 
+/* One row of cycle_groups: (type ids, components, nodes, bytes, example). */
+static PyObject *cycle_row(const hg_cycle_groups *cg, size_t i) {
+    const hg_cycle_group *grp = &cg->groups[i];
+    PyObject *types = PyTuple_New((Py_ssize_t)grp->n_types);
+    for (uint32_t t = 0; types != NULL && t < grp->n_types; t++) {
+        PyObject *x = PyLong_FromUnsignedLong(cg->types[grp->first_type + t]);
+        if (x == NULL) {
+            Py_CLEAR(types);
+            break;
+        }
+        PyTuple_SET_ITEM(types, (Py_ssize_t)t, x);
+    }
+    if (types == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("(NnKKk)", types, (Py_ssize_t)grp->n_comps,
+                         grp->n_nodes, grp->nbytes,
+                         (unsigned long)grp->example);
+}
+
 PyObject *hg_graph_cycle_groups(GraphObject *self, PyObject *unused) {
-    cycles c;
+    hg_cycle_groups cg = {0};
     hg_status st;
     PyObject *res = NULL;
     (void)unused;
@@ -1411,49 +893,23 @@ PyObject *hg_graph_cycle_groups(GraphObject *self, PyObject *unused) {
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-        st = find_cycles(self, &c);
+        st = hg_cycles_group(G(self), self->comp, self->n_comp, &cg);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
         hg_raise_status(st, "grouping reference cycles");
-        goto cleanup;
+        return NULL;
     }
     res = PyList_New(0);
-    for (size_t i = 0; res != NULL && i < c.n_keys;) {
-        size_t j = i;
-        uint64_t n_nodes = 0, nbytes = 0;
-        hg_node example = c.keys[i].comp;
-        PyObject *types, *row;
-        while (j < c.n_keys && same_types(&c.keys[i], &c.keys[j])) {
-            n_nodes += c.csize[c.keys[j].comp];
-            nbytes += c.cbytes[c.keys[j].comp];
-            if (c.keys[j].comp < example) {
-                example = c.keys[j].comp;
-            }
-            j++;
-        }
-        types = PyTuple_New((Py_ssize_t)c.keys[i].len);
-        for (size_t t = 0; types != NULL && t < c.keys[i].len; t++) {
-            PyObject *x = PyLong_FromUnsignedLong((uint32_t)c.keys[i].run[t]);
-            if (x == NULL) {
-                Py_CLEAR(types);
-                break;
-            }
-            PyTuple_SET_ITEM(types, (Py_ssize_t)t, x);
-        }
-        row = types == NULL
-                  ? NULL
-                  : Py_BuildValue("(NnKKk)", types, (Py_ssize_t)(j - i),
-                                  n_nodes, nbytes, (unsigned long)example);
+    for (size_t i = 0; res != NULL && i < cg.n_groups; i++) {
+        PyObject *row = cycle_row(&cg, i);
         if (row == NULL || PyList_Append(res, row) < 0) {
             Py_XDECREF(row);
             Py_CLEAR(res);
             break;
         }
         Py_DECREF(row);
-        i = j;
     }
-cleanup:
-    cycles_free(&c, self->n_comp);
+    hg_cycle_groups_destroy(&cg);
     return res;
 }
 

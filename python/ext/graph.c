@@ -152,10 +152,9 @@ int hg_graph_ensure_reverse(GraphObject *self) {
     return 0;
 }
 
-/* The roots: nodes whose reference count exceeds their in-degree (CPython's
- * own test for "referenced from outside"), kept in self->roots in id order.
- * Builds in_degree on the way.  The caller holds self->lock (the GIL need
- * not be held). */
+/* The roots (hg_graph_find_roots: nodes whose reference count exceeds their
+ * in-degree), kept in self->roots in id order.  Builds in_degree on the
+ * way.  The caller holds self->lock (the GIL need not be held). */
 hg_status hg_graph_build_roots(GraphObject *self) {
     hg_graph *g = G(self);
     hg_node n = g->n_nodes;
@@ -179,18 +178,9 @@ hg_status hg_graph_build_roots(GraphObject *self) {
         }
         self->in_degree = indeg;
     }
-    for (hg_node v = 0; v < n; v++) {
-        n_roots += g->refcnt[v] > indeg[v];
-    }
-    roots = hg_alloc(n_roots * sizeof(*roots) + 1);
-    if (roots == NULL) {
-        return HG_ENOMEM;
-    }
-    n_roots = 0;
-    for (hg_node v = 0; v < n; v++) {
-        if (g->refcnt[v] > indeg[v]) {
-            roots[n_roots++] = v;
-        }
+    st = hg_graph_find_roots(g, indeg, &roots, &n_roots);
+    if (st != HG_OK) {
+        return st;
     }
     self->n_roots = n_roots;
     self->roots = roots;
@@ -382,7 +372,7 @@ static void Graph_dealloc(GraphObject *self) {
     hg_free(self->live, (size_t)n + 1);
     hg_free(self->untrackable, (size_t)n + 1);
     hg_free(self->gc_pos, (size_t)n * sizeof(hg_node) + 1);
-    hg_free(self->roots, self->n_roots * sizeof(hg_node) + 1);
+    hg_free(self->roots, (self->n_roots + 1) * sizeof(hg_node));
     hg_graph_free_analysis(self);
     hg_free(self->base_counts,
             (size_t)self->cap.n_types * sizeof(uint64_t) + 1);

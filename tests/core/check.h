@@ -257,4 +257,33 @@ static inline void csr_heapish(hg_csr *g, uint64_t seed, hg_node n,
     free(dst);
 }
 
+/* ---- dominator trees ------------------------------------------------------
+ */
+
+/* idom and retained (n_nodes entries each, the caller's) of g from roots,
+ * with random shallow sizes (rng_size, seeded; some of 4 GiB or more):
+ * the input of the kernels that read a dominator tree.  Aborts the test
+ * on error. */
+static inline void domtree_with_sizes(const hg_csr *g, const hg_node *roots,
+                                      size_t n_roots, uint64_t seed,
+                                      hg_node *idom, uint64_t *retained) {
+    hg_node n = g->n_nodes;
+    uint64_t *size = malloc((size_t)n * sizeof(uint64_t) + 1);
+    rng r = {seed};
+    packed_sizes ps;
+
+    REQUIRE(size, "allocation");
+    for (hg_node v = 0; v < n; v++) {
+        size[v] = rng_size(&r);
+    }
+    packed_sizes_init(&ps, size, n);
+    REQUIRE(hg_domtree_build(g, NULL, roots, n_roots, idom) == HG_OK,
+            "dominator tree");
+    REQUIRE(hg_domtree_retained(idom, n, ps.size, ps.over, ps.n_over,
+                                retained) == HG_OK,
+            "retained sizes");
+    packed_sizes_free(&ps);
+    free(size);
+}
+
 #endif /* HG_TEST_CHECK_H */

@@ -16,6 +16,14 @@ typedef struct fixture {
     hg_edge n_edges;
     uint32_t *type_ids;
     uint64_t *sizes; /* some of 4 GiB or more */
+    hg_node *idom;   /* g's dominator tree from node 0 */
+    uint64_t *retained;
+    hg_graph *nodes;  /* g's node table: types, addresses (no edges) */
+    hg_node *parent;  /* g's BFS tree from node 0 (HG_PATH_ROOT there) */
+    uint8_t *targets; /* every third node */
+    hg_node *comp;    /* g's strongly connected components */
+    hg_node n_comp;
+    uint32_t *in_degree; /* g's, beside counts in nodes->refcnt */
 } fixture;
 
 /* Each op runs one entry point and frees what it produced on success. */
@@ -119,6 +127,44 @@ static hg_status op_reach(const fixture *f) {
     return st;
 }
 
+static hg_status op_class_retained(const fixture *f) {
+    uint64_t out[50];
+    return hg_domtree_class_retained(f->idom, f->g.n_nodes, f->retained,
+                                     f->type_ids, 50, NULL, out);
+}
+
+static hg_status op_topk(const fixture *f) {
+    hg_node out[100];
+    size_t n_out = 0;
+    return hg_topk(f->retained, f->g.n_nodes, NULL, 100, out, &n_out);
+}
+
+static hg_status op_paths_group(const fixture *f) {
+    hg_path_groups pg = {0};
+    hg_status st = hg_paths_group(f->nodes, f->parent, f->targets, NULL,
+                                  f->idom, f->retained, &pg);
+    hg_path_groups_destroy(&pg);
+    return st;
+}
+
+static hg_status op_cycles_group(const fixture *f) {
+    hg_cycle_groups cg = {0};
+    hg_status st = hg_cycles_group(f->nodes, f->comp, f->n_comp, &cg);
+    hg_cycle_groups_destroy(&cg);
+    return st;
+}
+
+static hg_status op_find_roots(const fixture *f) {
+    hg_node *roots = NULL;
+    size_t n_roots = 0;
+    hg_status st =
+        hg_graph_find_roots(f->nodes, f->in_degree, &roots, &n_roots);
+    if (st == HG_OK) {
+        hg_free(roots, (n_roots + 1) * sizeof(hg_node));
+    }
+    return st;
+}
+
 /* expect_alloc: the call must allocate through the shim at least once. */
 static void brutal(const char *name, op_fn op, const fixture *f,
                    int expect_alloc) {
@@ -173,6 +219,37 @@ int main(void) {
     }
     f.rev = (hg_csr){0};
     REQUIRE(hg_csr_transpose(&f.g, &f.rev) == HG_OK, "transpose");
+    f.idom = malloc(f.g.n_nodes * sizeof(hg_node));
+    f.retained = malloc(f.g.n_nodes * sizeof(uint64_t));
+    REQUIRE(f.idom && f.retained, "allocation");
+    for (hg_node v = 0; v < f.g.n_nodes; v++) {
+        f.retained[v] = 24; /* the allocations do not depend on sizes */
+    }
+    REQUIRE(hg_domtree_build(&f.g, &f.rev, &(hg_node){0}, 1, f.idom) == HG_OK,
+            "dominator tree");
+    f.parent = malloc(f.g.n_nodes * sizeof(hg_node));
+    f.targets = malloc(f.g.n_nodes);
+    REQUIRE(f.parent && f.targets &&
+                hg_graph_new(f.g.n_nodes, &f.nodes) == HG_OK,
+            "allocation");
+    REQUIRE(hg_bfs(&f.g, &(hg_node){0}, 1, NULL, UINT32_MAX, f.parent, NULL) ==
+                HG_OK,
+            "bfs");
+    f.parent[0] = HG_PATH_ROOT;
+    f.comp = malloc(f.g.n_nodes * sizeof(hg_node));
+    REQUIRE(f.comp && hg_scc(&f.g, NULL, f.comp, &f.n_comp) == HG_OK, "scc");
+    f.in_degree = malloc(f.g.n_nodes * sizeof(uint32_t));
+    REQUIRE(f.in_degree && hg_csr_in_degree(&f.g, NULL, f.in_degree) == HG_OK,
+            "in-degree");
+    for (hg_node v = 0; v < f.g.n_nodes; v++) {
+        f.nodes->addr[v] = f.src_addrs[v];
+        f.nodes->type_id[v] = f.type_ids[v];
+        f.nodes->size[v] = (uint32_t)f.sizes[v] == UINT32_MAX
+                               ? 24 /* no overflow table here */
+                               : (uint32_t)f.sizes[v];
+        f.targets[v] = v % 3 == 0;
+        f.nodes->refcnt[v] = f.in_degree[v] + (v % 5 == 0); /* some roots */
+    }
     for (int t = 0; t < N_THREAD_COUNTS; t++) {
         hg_set_num_threads(test_thread_counts[t]);
         int parallel = hg_num_threads() > 1;
@@ -188,6 +265,11 @@ int main(void) {
         brutal("hg_bfs_diropt", op_bfs_diropt, &f, 1);
         brutal("hg_reach", op_reach, &f, 1);
         brutal("hg_reach_diropt", op_reach_diropt, &f, 1);
+        brutal("hg_domtree_class_retained", op_class_retained, &f, 1);
+        brutal("hg_topk", op_topk, &f, 1);
+        brutal("hg_paths_group", op_paths_group, &f, 1);
+        brutal("hg_cycles_group", op_cycles_group, &f, 1);
+        brutal("hg_graph_find_roots", op_find_roots, &f, 1);
     }
     hg_csr_destroy(&f.g);
     hg_csr_destroy(&f.rev);
@@ -195,5 +277,12 @@ int main(void) {
     free(f.edges);
     free(f.type_ids);
     free(f.sizes);
+    free(f.idom);
+    free(f.retained);
+    free(f.parent);
+    free(f.targets);
+    free(f.comp);
+    free(f.in_degree);
+    hg_graph_free(f.nodes);
     return check_summary("test_alloc_fail");
 }

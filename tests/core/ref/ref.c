@@ -521,3 +521,265 @@ hg_node ref_scc(const hg_csr *g, const uint8_t *mask, hg_node *comp) {
     free(stack);
     return n_comp;
 }
+
+void ref_class_retained(const hg_node *idom, hg_node n,
+                        const uint64_t *retained, const uint32_t *cls,
+                        uint32_t n_cls, const uint8_t *mask, uint64_t *out) {
+    for (uint32_t c = 0; c < n_cls; c++) {
+        out[c] = 0;
+    }
+    for (hg_node v = 0; v < n; v++) {
+        int topmost = 1;
+        if (cls[v] == HG_NONE || (mask && !mask[v]) || idom[v] == HG_NONE) {
+            continue;
+        }
+        for (hg_node d = idom[v]; d != HG_DOM_VIRTUAL; d = idom[d]) {
+            if (cls[d] == cls[v] && (!mask || mask[d])) {
+                topmost = 0;
+            }
+        }
+        if (topmost) {
+            out[cls[v]] += retained[v];
+        }
+    }
+}
+
+static const uint64_t *topk_key; /* qsort has no context argument */
+
+static int cmp_topk(const void *x, const void *y) {
+    hg_node a = *(const hg_node *)x, b = *(const hg_node *)y;
+    if (topk_key[a] != topk_key[b]) {
+        return topk_key[a] > topk_key[b] ? -1 : 1;
+    }
+    return (a > b) - (a < b);
+}
+
+size_t ref_topk(const uint64_t *key, hg_node n, const uint8_t *mask, size_t k,
+                hg_node *out) {
+    hg_node *all = xmalloc((size_t)n * sizeof(hg_node));
+    size_t m = 0;
+    for (hg_node v = 0; v < n; v++) {
+        if (!mask || mask[v]) {
+            all[m++] = v;
+        }
+    }
+    topk_key = key;
+    qsort(all, m, sizeof(hg_node), cmp_topk);
+    if (k == 0 || k > m) {
+        k = m;
+    }
+    memcpy(out, all, k * sizeof(hg_node));
+    free(all);
+    return k;
+}
+
+/* One reached target's path as tokens, root first: a keyed node's
+ * 0x80000000 | key, then every node's type id. */
+typedef struct ref_path {
+    hg_node v;
+    uint32_t *tok;
+    size_t len;
+} ref_path;
+
+static int cmp_path(const void *x, const void *y) {
+    const ref_path *a = x, *b = y;
+    for (size_t i = 0; i < a->len && i < b->len; i++) {
+        if (a->tok[i] != b->tok[i]) {
+            return a->tok[i] < b->tok[i] ? -1 : 1;
+        }
+    }
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+static const uint64_t *group_addr; /* qsort has no context argument */
+
+static int cmp_group(const void *x, const void *y) {
+    const hg_path_group *a = x, *b = y;
+    if (a->count != b->count) {
+        return a->count > b->count ? -1 : 1;
+    }
+    if (a->retained != b->retained) {
+        return a->retained > b->retained ? -1 : 1;
+    }
+    if (group_addr[a->example] != group_addr[b->example]) {
+        return group_addr[a->example] < group_addr[b->example] ? -1 : 1;
+    }
+    return (a->example > b->example) - (a->example < b->example);
+}
+
+static void path_tokens(const hg_graph *g, const hg_node *parent,
+                        const hg_path_keys *keys, hg_node v, ref_path *p) {
+    size_t cap = 2 * (size_t)g->n_nodes + 2;
+    hg_node *nodes = xmalloc(cap * sizeof(hg_node));
+    size_t n = 0;
+    for (hg_node u = v;; u = parent[u]) {
+        nodes[n++] = u;
+        if (parent[u] == HG_PATH_ROOT) {
+            break;
+        }
+    }
+    p->v = v;
+    p->tok = xmalloc(cap * sizeof(uint32_t));
+    p->len = 0;
+    while (n > 0) {
+        hg_node w = nodes[--n];
+        for (size_t i = 0; keys != NULL && i < keys->n; i++) {
+            if (keys->ids[i] == w) {
+                p->tok[p->len++] = 0x80000000u | keys->key[i];
+            }
+        }
+        p->tok[p->len++] = g->type_id[w];
+    }
+    free(nodes);
+}
+
+size_t ref_paths_group(const hg_graph *g, const hg_node *parent,
+                       const uint8_t *targets, const hg_path_keys *keys,
+                       const hg_node *idom, const uint64_t *retained,
+                       hg_path_group **groups, size_t *n_unreached) {
+    hg_node n = g->n_nodes;
+    ref_path *paths = xmalloc(((size_t)n + 1) * sizeof(ref_path));
+    uint32_t *cls = xmalloc(((size_t)n + 1) * sizeof(uint32_t));
+    uint64_t *bytes = xmalloc(((size_t)n + 1) * sizeof(uint64_t));
+    hg_path_group *out = xmalloc(((size_t)n + 1) * sizeof(hg_path_group));
+    size_t n_paths = 0, n_groups = 0;
+
+    *n_unreached = 0;
+    for (hg_node v = 0; v < n; v++) {
+        cls[v] = HG_NONE;
+        if (targets[v] && parent[v] == HG_NONE) {
+            (*n_unreached)++;
+        } else if (targets[v]) {
+            path_tokens(g, parent, keys, v, &paths[n_paths++]);
+        }
+    }
+    qsort(paths, n_paths, sizeof(ref_path), cmp_path);
+    for (size_t i = 0; i < n_paths; i++) {
+        hg_node v = paths[i].v;
+        if (i == 0 || cmp_path(&paths[i - 1], &paths[i]) != 0) {
+            out[n_groups].count = 0;
+            out[n_groups].retained = 0;
+            out[n_groups].example = v;
+            n_groups++;
+        }
+        hg_path_group *grp = &out[n_groups - 1];
+        grp->count++;
+        if (g->addr[v] < g->addr[grp->example] ||
+            (g->addr[v] == g->addr[grp->example] && v < grp->example)) {
+            grp->example = v;
+        }
+        cls[v] = (uint32_t)(n_groups - 1);
+    }
+    if (idom != NULL) {
+        ref_class_retained(idom, n, retained, cls, (uint32_t)n_groups, NULL,
+                           bytes);
+        for (size_t i = 0; i < n_groups; i++) {
+            out[i].retained = bytes[i];
+        }
+    }
+    group_addr = g->addr;
+    qsort(out, n_groups, sizeof(hg_path_group), cmp_group);
+    for (size_t i = 0; i < n_paths; i++) {
+        free(paths[i].tok);
+    }
+    free(paths);
+    free(cls);
+    free(bytes);
+    *groups = out;
+    return n_groups;
+}
+
+/* Component c's sorted distinct type ids into set; returns how many (its
+ * node count into *n_nodes, its bytes into *nbytes). */
+static size_t comp_types(const hg_graph *g, const hg_node *comp, hg_node c,
+                         uint32_t *set, uint64_t *n_nodes, uint64_t *nbytes) {
+    size_t n = 0;
+    *n_nodes = *nbytes = 0;
+    for (hg_node v = 0; v < g->n_nodes; v++) {
+        size_t i = 0;
+        if (comp[v] != c) {
+            continue;
+        }
+        (*n_nodes)++;
+        *nbytes += hg_node_size(g, v);
+        while (i < n && set[i] < g->type_id[v]) {
+            i++;
+        }
+        if (i < n && set[i] == g->type_id[v]) {
+            continue;
+        }
+        memmove(set + i + 1, set + i, (n - i) * sizeof(uint32_t));
+        set[i] = g->type_id[v];
+        n++;
+    }
+    return n;
+}
+
+static const uint32_t *group_types; /* qsort has no context argument */
+
+static int cmp_type_set(const void *x, const void *y) {
+    const hg_cycle_group *a = x, *b = y;
+    if (a->n_types != b->n_types) {
+        return a->n_types < b->n_types ? -1 : 1;
+    }
+    for (uint32_t i = 0; i < a->n_types; i++) {
+        uint32_t s = group_types[a->first_type + i];
+        uint32_t t = group_types[b->first_type + i];
+        if (s != t) {
+            return s < t ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+size_t ref_cycles_group(const hg_graph *g, const hg_node *comp, hg_node n_comp,
+                        hg_cycle_group *groups, uint32_t *types,
+                        size_t *n_types) {
+    uint32_t *a = xmalloc(((size_t)g->n_nodes + 1) * sizeof(uint32_t));
+    size_t n_groups = 0;
+    *n_types = 0;
+    /* a group is opened by the first component with its set (its
+     * example); the groups are then sorted by their sets */
+    for (hg_node c = 0; c < n_comp; c++) {
+        uint64_t nn, nb;
+        size_t na = comp_types(g, comp, c, a, &nn, &nb), k;
+        if (nn < 2) {
+            continue;
+        }
+        for (k = 0; k < n_groups; k++) {
+            const uint32_t *b = types + groups[k].first_type;
+            if (groups[k].n_types == na &&
+                memcmp(a, b, na * sizeof(uint32_t)) == 0) {
+                break;
+            }
+        }
+        if (k == n_groups) {
+            groups[k].first_type = *n_types;
+            groups[k].n_types = (uint32_t)na;
+            groups[k].n_comps = 0;
+            groups[k].n_nodes = groups[k].nbytes = 0;
+            groups[k].example = c;
+            memcpy(types + *n_types, a, na * sizeof(uint32_t));
+            *n_types += na;
+            n_groups++;
+        }
+        groups[k].n_comps++;
+        groups[k].n_nodes += nn;
+        groups[k].nbytes += nb;
+    }
+    group_types = types;
+    qsort(groups, n_groups, sizeof(hg_cycle_group), cmp_type_set);
+    free(a);
+    return n_groups;
+}
+
+size_t ref_roots(const uint32_t *refcnt, const uint32_t *in_degree, hg_node n,
+                 hg_node *roots) {
+    size_t k = 0;
+    for (hg_node v = 0; v < n; v++) {
+        if ((uint64_t)refcnt[v] > (uint64_t)in_degree[v]) {
+            roots[k++] = v;
+        }
+    }
+    return k;
+}

@@ -41,6 +41,10 @@ int ref_build(hg_node n_src, const uint64_t *src_addrs,
               const hg_raw_edge *edges, hg_edge n_edges, hg_node *n_nodes,
               uint64_t **addrs, hg_edge **off, hg_node **tgt);
 
+/* The nodes with refcnt[v] > in_degree[v], one by one; returns how many. */
+size_t ref_roots(const uint32_t *refcnt, const uint32_t *in_degree, hg_node n,
+                 hg_node *roots);
+
 /* BFS by definition: depths from a FIFO search, then parent[v] = the
  * smallest u with an edge u -> v and depth[u] + 1 == depth[v]. */
 void ref_bfs(const hg_csr *g, const hg_node *sources, size_t n_sources,
@@ -67,6 +71,36 @@ void ref_domtree(const hg_csr *g, const hg_node *roots, size_t n_roots,
  * its dominator-tree ancestors (and itself). */
 void ref_retained(const hg_node *idom, hg_node n, const uint64_t *size,
                   uint64_t *retained);
+
+/* out[c] by walking up from every node of class c (and mask) to the
+ * virtual root: it counts retained[v] when no ancestor on the way has
+ * class c and mask (hg_domtree_class_retained). */
+void ref_class_retained(const hg_node *idom, hg_node n,
+                        const uint64_t *retained, const uint32_t *cls,
+                        uint32_t n_cls, const uint8_t *mask, uint64_t *out);
+
+/* hg_topk by sorting every masked node (key descending, id ascending)
+ * and keeping the first k; returns how many. */
+size_t ref_topk(const uint64_t *key, hg_node n, const uint8_t *mask, size_t k,
+                hg_node *out);
+
+/* hg_paths_group by writing every reached target's path out as tokens
+ * (0x80000000 | key before a keyed node, then its type id; root first),
+ * sorting the paths and cutting equal runs into groups; retained bytes by
+ * ref_class_retained with the groups as classes.  *groups (n_nodes + 1
+ * entries, free()) gets the ranked groups; returns their count. */
+size_t ref_paths_group(const hg_graph *g, const hg_node *parent,
+                       const uint8_t *targets, const hg_path_keys *keys,
+                       const hg_node *idom, const uint64_t *retained,
+                       hg_path_group **groups, size_t *n_unreached);
+
+/* hg_cycles_group by listing each component's nodes, writing out its
+ * sorted set of types and comparing the sets of every pair of
+ * components.  groups (n_nodes + 1 entries) and types (n_nodes + 1) are
+ * the caller's; returns the number of groups, *n_types the types written. */
+size_t ref_cycles_group(const hg_graph *g, const hg_node *comp, hg_node n_comp,
+                        hg_cycle_group *groups, uint32_t *types,
+                        size_t *n_types);
 
 /* Components by mutual reachability (one search per node over the masked
  * nodes), numbered by smallest node id; returns their count. */
