@@ -29,6 +29,7 @@ No network: styles and the script are inline, the drawing is inline SVG.
 
 import contextlib
 import datetime
+import heapq
 import html
 import io
 import json
@@ -46,6 +47,8 @@ _PATHS = 3            # retention paths per suspect
 _TREE_NODES = 2000    # nodes of the dominator tree embedded
 _TREE_CHILDREN = 20   # children kept per node of the tree
 _TREE_TOP = 30        # top-level entries of the tree
+_TREE_SAMPLED = 400   # children shown below the top nodes, in all
+_SAMPLE_SCAN = 200    # referents looked at for them, per node
 
 
 def _esc(value):
@@ -152,7 +155,12 @@ def _tree(snap, n_nodes):
 
     The ``n_nodes`` nodes retaining the most are closed under their
     dominators (a dominator retains more, so it is there too but for ties
-    of zero-sized objects, which the loop adds)."""
+    of zero-sized objects, which the loop adds); each keeps its
+    ``_TREE_CHILDREN`` largest children among them.  A node none of whose
+    children made it (a list of a million small objects) shows some of
+    them instead, the largest of its first referents that it dominates
+    (:func:`_sampled_children`), for ``_TREE_SAMPLED`` such children in
+    all, the nodes retaining most served first."""
     g = snap._g
     ids = list(array('I', g.top_retained(snap._analysis_mask(), n_nodes)))
     idom = {}
@@ -175,18 +183,37 @@ def _tree(snap, n_nodes):
     top = children.get(-1, [])[:_TREE_TOP]
     names = snap._type_names(True)
     nodes = {}
-    labels = _labels(snap, ids)
     roots = _root_texts(snap, top)
-    todo = list(top)
+    budget = _TREE_SAMPLED
+    todo = [(-retained[v], v) for v in top]
+    heapq.heapify(todo)
     while todo:
-        v = todo.pop()
+        _, v = heapq.heappop(todo)
         addr, t, size, _, _ = g.node(v)
         kids = children.get(v, [])[:_TREE_CHILDREN]
+        if not kids and retained[v] > size and budget > 0:
+            kids = _sampled_children(g, v, retained)[:budget]
+            budget -= len(kids)
         rest = retained[v] - size - sum(retained[u] for u in kids)
-        nodes[v] = [names[t], roots.get(v) or labels.get(v) or '',
-                    '%#x' % addr, size, retained[v], kids, max(rest, 0)]
-        todo.extend(kids)
+        nodes[v] = [names[t], roots.get(v, ''), '%#x' % addr, size,
+                    retained[v], kids, max(rest, 0)]
+        for u in kids:
+            heapq.heappush(todo, (-retained[u], u))
+    labels = _labels(snap, list(nodes))
+    for v, node in nodes.items():
+        node[1] = node[1] or labels.get(v) or ''
     return {'top': top, 'nodes': nodes}
+
+
+def _sampled_children(g, v, retained):
+    """Up to ``_TREE_CHILDREN`` children of ``v`` in the dominator tree,
+    the largest among the first ``_SAMPLE_SCAN`` referents of ``v`` that
+    ``v`` dominates (their retained sizes go into ``retained``)."""
+    kids = [u for u in g.referents(v)[:_SAMPLE_SCAN] if g.idom(u) == v]
+    kids = list(dict.fromkeys(kids))
+    retained.update(zip(kids, g.retained(kids)))
+    kids.sort(key=lambda u: (-retained[u], u))
+    return kids[:_TREE_CHILDREN]
 
 
 def _labels(snap, ids):
