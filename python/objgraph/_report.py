@@ -20,7 +20,8 @@ a node's dominator retains more than the node, so those nodes form the top
 of the tree, and each keeps its ``_TREE_CHILDREN`` largest children; what
 the others retain is one figure per node.  The tree is embedded once, as
 JSON, and the page's script builds a node's children only when it is
-expanded.  A 3M-node heap gives a page of about 200 KB (docs/report.rst).
+expanded.  Three files of a 3M-node heap give a page of 100 KiB
+(docs/report.rst).
 
 Everything the heap controls -- type names, dict keys, module names, file
 names -- is escaped (html.escape in the page, ``\\u003c`` in the JSON).
@@ -201,7 +202,7 @@ def _tree(snap, n_nodes):
             heapq.heappush(todo, (-retained[u], u))
     labels = _labels(snap, list(nodes))
     for v, node in nodes.items():
-        node[1] = node[1] or labels.get(v) or ''
+        node[1] = _node_text(labels.get(v), node[1])
     return {'top': top, 'nodes': nodes}
 
 
@@ -231,6 +232,15 @@ def _labels(snap, ids):
             for label in [_label_of(obj)] if label}
 
 
+def _node_text(label, root):
+    """A tree node's text beside its type: its label ('app.Cache'), and
+    what holds it if it is a root, unless that says the same ('module
+    app' for the module app)."""
+    if not root or root in ('module %s' % label, 'class %s' % label):
+        return label or ''
+    return '%sheld by %s' % (label + ', ' if label else '', root)
+
+
 def _root_texts(snap, ids):
     """What holds each of ``ids`` that is a root: 'module app', "thread
     'worker', ...", ..."""
@@ -239,7 +249,7 @@ def _root_texts(snap, ids):
     namer = Namer(snap)
     found = [v for v in ids if v in roots]
     namer.prefetch(found)
-    return {v: 'held by %s' % namer.root(v).description for v in found}
+    return {v: namer.root(v).description for v in found}
 
 
 # -- The drawing --------------------------------------------------------------
@@ -422,7 +432,7 @@ border-radius:3px}
 .tree button{width:20px;height:20px;border:1px solid #c5cbd6;
 background:#fff;border-radius:3px;cursor:pointer;padding:0;
 font:12px monospace;margin-right:6px}
-.tree .leaf{display:inline-block;width:28px}
+.tree .leaf{display:inline-block;width:26px}
 .tree .t{font-weight:600}.tree .l{color:#2c4f8a}
 .tree .a{color:#8a93a3;font:11px monospace}
 .tree .r{color:#5b6475}.tree .more{color:#8a93a3;font-style:italic}
@@ -476,7 +486,7 @@ _SCRIPT = r"""
     if (n[6]) {
       var more = document.createElement("li");
       more.className = "more";
-      more.textContent = "smaller objects retain " + size(n[6]) + " more";
+      more.textContent = "the others retain " + size(n[6]) + " more";
       ul.appendChild(more);
     }
     li.appendChild(ul);
