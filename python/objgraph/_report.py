@@ -35,6 +35,7 @@ import html
 import io
 import json
 import os
+import platform
 import secrets
 import tempfile
 from array import array
@@ -98,6 +99,7 @@ def _heap_bytes(snap):
 
 
 def _created(snap):
+    """When ``snap`` was taken, in UTC."""
     t = getattr(snap, 'created', None)
     if t is None:
         t = snap._created
@@ -106,15 +108,16 @@ def _created(snap):
 
 
 def _python(snap):
+    """The Python ``snap`` was taken on: a file's runtime, or this one."""
     runtime = getattr(snap, 'runtime', None)
     if runtime:
         return runtime
-    import platform
     return '%s %s' % (platform.python_implementation(),
                       platform.python_version())
 
 
 def _summary(snaps, names):
+    """One dict of figures per snapshot."""
     return [{'name': name, 'python': _python(s), 'created': _created(s),
              'nodes': len(s), 'edges': s.num_edges,
              'heap_bytes': _heap_bytes(s), 'snapshot_bytes': s.nbytes,
@@ -123,6 +126,8 @@ def _summary(snaps, names):
 
 
 def _paths_doc(groups):
+    """RetentionPath groups as dicts: text, signature, root, count,
+    retained."""
     return [{'text': g.text(' \u2192 '), 'signature': list(g.signature),
              'root': None if g.root is None else str(g.root),
              'count': g.count, 'retained': g.retained_bytes}
@@ -626,8 +631,6 @@ def write_report(snapshots, path, names=None, limit=_SUSPECTS,
         if not isinstance(s, LeakAnalysis):
             raise TypeError('report(): snapshots must hold Snapshot '
                             'objects, not %s' % type(s).__name__)
-        if s._g.closed and s._g.pinned:
-            raise ValueError('report(): a snapshot is closed')
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError('report(): path must be a file name, not %s'
                         % type(path).__name__)
