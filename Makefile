@@ -8,6 +8,8 @@ PIP := $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ graphviz libjemalloc-dev libbenchmark-dev \
                 libigraph-dev clang-format
+# the HTML report's tests load it in headless Chromium
+APT_PACKAGES += chromium
 PY_PACKAGES := scikit-build-core cmake ninja pytest hypothesis ruff graphviz
 REF_DIR := build/ref
 REF := $(REF_DIR)/objgraph.py

@@ -50,6 +50,7 @@ from ._leaks import (
                      leak_suspects,
 )
 from ._names import is_proper_module
+from ._report import report
 from ._snapshot import Snapshot
 
 __version__ = '4.0.0.dev0'
@@ -71,7 +72,7 @@ __all__ = [
     'assert_no_growth', 'at', 'at_addrs', 'by_type', 'count',
     'find_backref_chain', 'find_ref_chain', 'get_leaking_objects',
     'get_new_ids', 'growth', 'is_proper_module', 'leak_suspects', 'load',
-    'most_common_types', 'release_memory', 'show_backrefs', 'show_chain',
-    'show_growth', 'show_most_common_types', 'show_refs', 'show_type_graph',
-    'snapshot', 'typestats'
+    'most_common_types', 'release_memory', 'report', 'show_backrefs',
+    'show_chain', 'show_growth', 'show_most_common_types', 'show_refs',
+    'show_type_graph', 'snapshot', 'typestats'
 ]

@@ -10,6 +10,7 @@ a CI job, and the demo.
     objgraph suspects FILE FILE FILE... [--limit N] [--paths N]
                       [--min-growth N] [--fail-on-leak]
     objgraph render FILE --type TYPE -o OUT
+    objgraph report FILE... -o OUT.html [--limit N]
 
 Files are snapshots written by ``Snapshot.save``; every figure comes from
 the :class:`objgraph.LoadedSnapshot` API (and :func:`objgraph.leak_suspects`)
@@ -36,7 +37,8 @@ import time
 
 import objgraph
 from objgraph._leaks import path_text
-from objgraph._names import distinct_names, plural
+from objgraph._names import human_size, plural
+from objgraph._report import growth_rows, type_rows, write_report
 
 EXIT_OK = 0
 EXIT_LEAK = 1
@@ -102,16 +104,7 @@ def _arrow():
     return ' → '
 
 
-def _size(n):
-    """Bytes for people: '512 B', '3.4 KiB', '18.8 MiB'."""
-    if n < 0:
-        return '-' + _size(-n)
-    for unit in ('B', 'KiB', 'MiB', 'GiB'):
-        if n < 1024:
-            return '%d %s' % (n, unit) if unit == 'B' else '%.1f %s' % (
-                n, unit)
-        n /= 1024.0
-    return '%.1f TiB' % n
+_size = human_size
 
 
 def _objects(n):
@@ -235,9 +228,7 @@ def _cmd_top(args, progress):
     snap = _load(args.file, progress, args.mmap)
     progress.step('computing retained sizes')
     key = _TOP_SORT[args.sort]
-    rows = snap.retained_by_type(None, shortnames=False)
-    names = distinct_names(row[0] for row in rows)
-    rows = [(names[row[0]], *row[1:]) for row in rows]
+    rows = type_rows(snap)
     rows.sort(key=lambda r: (-r[key], -r[3], r[0]))
     if args.limit:
         rows = rows[:args.limit]
@@ -260,12 +251,7 @@ def _cmd_diff(args, progress):
     old = _load(args.old, progress, args.mmap)
     new = _load(args.new, progress, args.mmap)
     progress.step('comparing')
-    rows = new.diff(old).growth(None, shortnames=False, sizes=True)
-    names = distinct_names([*(r.type for r in rows),
-                            *new.typestats(shortnames=False),
-                            *old.typestats(shortnames=False)])
-    rows = [r._replace(type=names[r.type]) for r in rows]
-    rows.sort(key=lambda r: (-r.delta, -r.bytes_delta, r.type))
+    rows = growth_rows(old, new)
     if args.limit:
         rows = rows[:args.limit]
     doc = {'old': args.old, 'new': args.new,
@@ -411,15 +397,7 @@ def _check_output(path):
     if ext not in _IMAGE_FORMATS:
         raise UsageError('cannot tell the image format of %r: name it '
                          '.png, .svg, .pdf or .dot' % path)
-    directory = os.path.dirname(path) or os.curdir
-    if not os.path.isdir(directory):
-        raise UsageError('cannot write %s: no directory %s'
-                         % (path, directory))
-    if os.path.isdir(path):
-        raise UsageError('cannot write %s: it is a directory' % path)
-    if not os.access(directory, os.W_OK):
-        raise UsageError('cannot write %s: directory %s is not writable'
-                         % (path, directory))
+    _check_writable(path)
 
 
 def _cmd_render(args, progress):
@@ -447,6 +425,34 @@ def _cmd_render(args, progress):
                                    args.output),
              '  ' + _path_text(path)]
     return doc, lines, EXIT_OK, None
+
+
+def _cmd_report(args, progress):
+    _check_writable(args.output)
+    _check_distinct(args.files)
+    snaps = [_load(path, progress, args.mmap) for path in args.files]
+    _check_in_order(args.files, snaps)
+    progress.step('writing %s' % args.output)
+    write_report(snaps, args.output, names=args.files, limit=args.limit)
+    size = os.path.getsize(args.output)
+    doc = {'files': args.files, 'output': args.output, 'bytes': size}
+    lines = ['wrote the report on %s to %s (%s)'
+             % (', '.join(args.files), args.output, _size(size))]
+    return doc, lines, EXIT_OK, None
+
+
+def _check_writable(path):
+    """An output path must name a directory that exists and can be
+    written, and not be a directory itself."""
+    directory = os.path.dirname(path) or os.curdir
+    if not os.path.isdir(directory):
+        raise UsageError('cannot write %s: no directory %s'
+                         % (path, directory))
+    if os.path.isdir(path):
+        raise UsageError('cannot write %s: it is a directory' % path)
+    if not os.access(directory, os.W_OK):
+        raise UsageError('cannot write %s: directory %s is not writable'
+                         % (path, directory))
 
 
 def _cmd_demo(args, progress):
@@ -668,6 +674,21 @@ def build_parser():
     p.add_argument('--output', '-o', required=True, metavar='OUT',
                    help='the image to write; its extension names the '
                         'format: .png, .svg, .pdf or .dot')
+
+    p = command('report', _cmd_report,
+                'one HTML page of what the files say',
+                'Write one self-contained HTML page (no network needed) '
+                'about the snapshot files, oldest first: a summary of '
+                'each, the leak suspects across them (3 files or more) '
+                'with their growth charted, retention paths, the last '
+                'file\'s dominator tree (browsable) and types (sortable), '
+                'the diff between the first and the last file, and the top '
+                'suspect\'s path drawn by graphviz.')
+    p.add_argument('files', nargs='+', metavar='FILE',
+                   help='1 or more snapshot files, oldest first')
+    p.add_argument('--output', '-o', required=True, metavar='OUT',
+                   help='the HTML file to write')
+    limit(p, 10)
     return parser
 
 

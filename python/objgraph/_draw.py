@@ -26,6 +26,7 @@ the xdot and dot not-found messages) are objgraph's, word for word.
 
 import builtins
 import collections
+import contextlib
 import io
 import math
 import os
@@ -733,6 +734,17 @@ def show_node_chains(chains, *, filename=None, output=None):
 
 
 # -- The heap by type ------------------------------------------------------
+
+def draw_chain(snap, chain, image):
+    """Draw ``chain`` with ``snap.show_chain`` into ``image``: (the file
+    drawn or None, what the drawing printed)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        snap.show_chain(chain, filename=image)
+    made = (image.endswith('.dot') or
+            'Image generated as' in printed.getvalue())
+    return (image if made else None), printed.getvalue()
+
 
 def _human_bytes(n):
     for unit in ('B', 'KiB', 'MiB', 'GiB'):

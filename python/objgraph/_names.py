@@ -42,6 +42,18 @@ def distinct_names(full_names):
             for name in full_names}
 
 
+def human_size(n):
+    """Bytes for people: '512 B', '3.4 KiB', '18.8 MiB'."""
+    if n < 0:
+        return '-' + human_size(-n)
+    for unit in ('B', 'KiB', 'MiB', 'GiB'):
+        if n < 1024:
+            return '%d %s' % (n, unit) if unit == 'B' else '%.1f %s' % (
+                n, unit)
+        n /= 1024.0
+    return '%.1f TiB' % n
+
+
 def plural(n, noun, signed=False):
     """``n`` and ``noun``, plural unless n is 1 or -1: '1 object',
     '2 objects', '+1 object' when ``signed``.  For the text of our own

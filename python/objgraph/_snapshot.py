@@ -299,6 +299,32 @@ class Snapshot(LeakAnalysis):
         from ._files import save
         save(self, path)
 
+    def report(self, path, previous=(), limit=10):
+        """Write an HTML report on this snapshot to ``path`` and return
+        ``path``: one self-contained page (no network needed) with a
+        summary, retention paths, the dominator tree (browsable), the
+        types (sortable) and the top path drawn by graphviz.
+        ``previous``: earlier snapshots of the same program, oldest
+        first; with them the page shows the diff from the first to this
+        one and, from 3 snapshots on, the leak suspects (the ``limit``
+        strongest, see :func:`objgraph.leak_suspects`) with their growth
+        charted.  Works for pinned, detached and loaded snapshots.  See
+        :func:`objgraph.report`.
+
+            >>> before = objgraph.snapshot(pin=False)
+            >>> middle = objgraph.snapshot(pin=False)
+            >>> after = objgraph.snapshot(pin=False)
+            >>> after.report('heap.html', previous=[before, middle])
+            'heap.html'
+        """
+        from ._report import write_report
+        try:
+            previous = list(previous)
+        except TypeError:
+            raise TypeError('previous must be an iterable of Snapshot, '
+                            'not %s' % type(previous).__name__) from None
+        return write_report(previous + [self], path, limit=limit)
+
     # -- building blocks ----------------------------------------------------
 
     def _mask(self, live=False):

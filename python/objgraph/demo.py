@@ -13,8 +13,6 @@ requests, saved to a file; the files loaded back and handed to
 (``objgraph._cli``) prints it.
 """
 
-import contextlib
-import io
 import os
 import shutil
 import sys
@@ -24,6 +22,7 @@ import types
 
 import objgraph
 
+from ._draw import draw_chain
 from ._names import plural
 
 
@@ -162,15 +161,7 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
     return report
 
 
-def _draw(snap, chain, image):
-    """Draw ``chain`` with ``snap.show_chain`` into ``image``: (the file
-    drawn or None, what the drawing printed)."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        snap.show_chain(chain, filename=image)
-    made = (image.endswith('.dot') or
-            'Image generated as' in printed.getvalue())
-    return (image if made else None), printed.getvalue()
+_draw = draw_chain
 
 
 def main(argv=None):
