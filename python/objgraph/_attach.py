@@ -522,7 +522,7 @@ def _attempt_gdb(gdb, pid, script_path, deadline):
     return result
 
 
-def _inject_gdb(pid, version, script, deadline):
+def _inject_gdb(pid, version, script, deadline, timeout):
     gdb = shutil.which('gdb')
     if gdb is None:
         raise AttachError('gdb is not installed: attach uses it on CPython '
@@ -534,7 +534,7 @@ def _inject_gdb(pid, version, script, deadline):
     with os.fdopen(fd, 'w') as f:
         f.write(gdb_script)
     label = 'process %d (%s)' % (pid, _name(pid))
-    busy = 'no reason'
+    busy = None
     try:
         while True:
             was_stopped = _state(pid) == 'T'
@@ -545,17 +545,17 @@ def _inject_gdb(pid, version, script, deadline):
                 return
             if kind == 'error':
                 raise _gdb_error(pid, detail)
-            if kind == 'timeout':
+            if kind != 'busy':
+                busy = ('the GIL was not handed to the injected call (it '
+                        'was unwound)' if detail == 'calling' else
+                        busy or 'gdb did not attach in time')
+            else:
+                busy = detail
+            if kind == 'timeout' or \
+                    time.monotonic() + _RETRY_SECONDS >= deadline:
                 raise AttachError(
-                    '%s did not reach a point where it can run the snapshot '
-                    'within the timeout (%s); it was left running'
-                    % (label, busy if detail == 'attaching' else
-                       'the GIL was not released to the injected call'))
-            busy = detail
-            if time.monotonic() + _RETRY_SECONDS >= deadline:
-                raise AttachError(
-                    '%s is busy past the timeout: %s (a C call that keeps '
-                    'the GIL?); it was left running' % (label, busy))
+                    '%s is busy past the %gs timeout: %s; it was left '
+                    'running' % (label, timeout, busy))
             time.sleep(_RETRY_SECONDS)
             check_process(pid)
     finally:
@@ -635,7 +635,7 @@ def attach(pid, path, timeout=30.0):
             _inject_remote_exec(pid, version, script_path, workdir,
                                 deadline)
         else:
-            _inject_gdb(pid, version, script, deadline)
+            _inject_gdb(pid, version, script, deadline, timeout)
         try:
             with open(os.path.join(workdir, 'status.json')) as f:
                 doc = json.load(f)
