@@ -30,24 +30,27 @@ objgraph's extension was built for, which is checked first (from the
 
 Every failure is an :class:`AttachError` with a one-line message, and the
 target keeps running: it is never entered unless it can take the GIL at
-once, and a gdb that does not finish in time is interrupted (the call
-unwound, ``set unwindonsignal on``) and made to detach; a target left
-stopped is continued.  ``timeout`` bounds the wait for such a point; once
-the script runs, the capture is waited for to its end (interrupting it
-would leave the target's heap walk half done).
+once; a gdb that has not called in by the timeout is terminated, which
+detaches it, and a target it left stopped is continued.  gdb is never
+killed inside its call (it would leave the thread to return to a
+breakpoint no one removes): one that called in and still waits for the
+GIL at the timeout is left to finish in the background, and the script,
+past its deadline, takes no snapshot.
+
+``timeout`` bounds the wait for such a point; once the script runs, the
+capture is waited for to its end (interrupting it would leave the
+target's heap walk half done).
 """
 
 import glob
 import json
 import os
-import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 #: The oldest CPython this objgraph captures.
@@ -58,8 +61,8 @@ REMOTE_EXEC_VERSION = (3, 14)
 _TAG = 'objgraph-attach:'
 #: Seconds between two attempts to find the target at a safe point.
 _RETRY_SECONDS = 0.2
-#: Seconds given to gdb to unwind its call and detach, once interrupted.
-_UNWIND_SECONDS = 10.0
+#: Seconds given to gdb to detach and exit, once terminated.
+_STOP_SECONDS = 5.0
 
 
 class AttachError(Exception):
@@ -183,14 +186,18 @@ def _objgraph_attach(workdir, site, output, deadline):
     import time
 
     def report(doc):
-        tmp = os.path.join(workdir, 'status.tmp')
-        with open(tmp, 'w') as f:
-            json.dump(doc, f)
-        os.replace(tmp, os.path.join(workdir, 'status.json'))
+        try:
+            tmp = os.path.join(workdir, 'status.tmp')
+            with open(tmp, 'w') as f:
+                json.dump(doc, f)
+            os.replace(tmp, os.path.join(workdir, 'status.json'))
+        except OSError:  # attach gave up and removed the directory
+            pass
 
     started = time.perf_counter()
     try:
-        if time.time() > deadline:  # a remote_exec that came too late
+        if time.time() > deadline:  # a call that came too late
+            report({'ok': False, 'error': 'past the timeout'})
             return
         with open(os.path.join(workdir, 'started'), 'w'):
             pass
@@ -248,6 +255,7 @@ def _c_string(text):
 # taken, the script running), done RC.
 _GDB_SCRIPT = r'''
 import re
+import signal
 import sys
 
 import gdb
@@ -371,10 +379,13 @@ def runs_bytecode(thread):
 
 
 def main():
-    for setting in ('confirm off', 'pagination off', 'unwindonsignal on',
+    for setting in ('confirm off', 'pagination off',
                     'print thread-events off'):
         gdb.execute('set ' + setting, to_string=True)
-    gdb.execute('handle SIGURG stop print nopass', to_string=True)
+    # Signals the target gets while gdb is attached go to it, as if gdb
+    # were not there (Python's C handler notes them for later).
+    for sig in ('all', 'SIGINT'):
+        gdb.execute('handle %%s nostop noprint pass' %% sig, to_string=True)
     threads = sorted(gdb.selected_inferior().threads(),
                      key=lambda t: (t.ptid[1] != PID, t.num))
     locked = gil_locked()
@@ -406,6 +417,10 @@ def main():
         say('busy', 'no thread waits in a C call: ' + '; '.join(reasons))
         return
     chosen.switch()
+    # From here on gdb must not die: killed inside the call, it would
+    # leave the thread to return to a breakpoint no one removes.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     say('calling', chosen.ptid[1])
     state = int(gdb.parse_and_eval('(int)PyGILState_Ensure()'))
     say('entered')
@@ -446,83 +461,80 @@ def _gdb_error(pid, text):
     return AttachError('%s: gdb failed: %s' % (label, line[:300]))
 
 
-def _reader(stream, lines):
-    for line in stream:
-        lines.put(line.rstrip('\n'))
-    lines.put(None)
+class _Session:
+    """One gdb session on the target; its output goes to a file (never a
+    pipe: a gdb left behind must not die of SIGPIPE inside its call)."""
 
+    def __init__(self, gdb, pid, script_path, workdir):
+        self.out_path = os.path.join(workdir, 'gdb.out')
+        self.pid = pid
+        with open(self.out_path, 'w') as out:
+            self.proc = subprocess.Popen(
+                [gdb, '-nx', '-q', '-batch',
+                 '-iex', 'set debuginfod enabled off',
+                 '-iex', 'set auto-load python-scripts off',
+                 '-p', str(pid), '-x', script_path],
+                stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True)  # a terminal's Ctrl-C stays ours
+        self.phase = 'attaching'
+        self.result = None
+        self.text = ''
 
-def _stop_gdb(proc, pid, in_call):
-    """Make gdb detach and exit.  Inside its call (``in_call``) the
-    target gets SIGURG, which gdb intercepts (``handle SIGURG stop
-    nopass``): the call is unwound (``unwindonsignal``) and the script
-    detaches.  Otherwise gdb is terminated, and detaches as it quits."""
-    if in_call:
-        try:
-            os.kill(pid, signal.SIGURG)  # ignored by Python if it arrives
-        except OSError:
-            pass
-    else:
-        proc.terminate()
-    try:
-        proc.wait(_UNWIND_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _attempt_gdb(gdb, pid, script_path, deadline):
-    """One gdb session.  Returns ('busy', reason), ('error', text),
-    ('done', rc) or ('timeout', reason)."""
-    proc = subprocess.Popen(
-        [gdb, '-nx', '-q', '-batch', '-iex', 'set debuginfod enabled off',
-         '-iex', 'set auto-load python-scripts off', '-p', str(pid),
-         '-x', script_path],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, errors='replace',
-        start_new_session=True)  # the terminal's Ctrl-C never reaches gdb
-    lines = queue.Queue()
-    errors = []
-    threading.Thread(target=_reader, args=(proc.stdout, lines),
-                     daemon=True).start()
-    err_thread = threading.Thread(
-        target=lambda: errors.append(proc.stderr.read()), daemon=True)
-    err_thread.start()
-    result = None
-    phase = 'attaching'
-    try:
-        while True:
-            wait = deadline - time.monotonic()
-            if phase == 'entered':
-                wait = None  # the capture runs: wait for its end
-            elif wait <= 0:
-                _stop_gdb(proc, pid, phase == 'calling')
-                return 'timeout', phase
-            try:
-                line = lines.get(timeout=wait)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
+    def poll(self):
+        """Read what gdb said so far; True once it has exited."""
+        exited = self.proc.poll() is not None
+        with open(self.out_path, errors='replace') as f:
+            self.text = f.read()
+        for line in self.text.splitlines():
             if not line.startswith(_TAG):
                 continue
             word, _, rest = line[len(_TAG):].strip().partition(' ')
             if word in ('calling', 'entered'):
-                phase = word
+                self.phase = word
             elif word in ('busy', 'error', 'done'):
-                result = word, rest
-    except BaseException:
-        _stop_gdb(proc, pid, phase == 'calling')
+                self.result = word, rest
+        return exited
+
+    def stop(self):
+        """Make gdb detach and exit unless it is inside its call: then
+        it is left to finish in the background (it ignores SIGTERM there;
+        the script, past its deadline, does nothing).  Returns the phase
+        gdb was in."""
+        if self.poll() or self.phase != 'attaching':
+            return self.phase
+        self.proc.terminate()  # not in a call: gdb quits and detaches
+        limit = time.monotonic() + _STOP_SECONDS
+        while time.monotonic() < limit:
+            if self.poll() or self.phase != 'attaching':
+                return self.phase
+            time.sleep(0.05)
+        self.proc.kill()  # hung outside any call: the kernel detaches
+        self.proc.wait()
+        return self.phase
+
+
+def _attempt_gdb(gdb, pid, script_path, workdir, deadline):
+    """One gdb session.  Returns ('busy', reason), ('error', text),
+    ('done', rc) or ('timeout', phase)."""
+    session = _Session(gdb, pid, script_path, workdir)
+    try:
+        while not session.poll():
+            if session.phase != 'entered' and time.monotonic() > deadline:
+                phase = session.stop()
+                if phase != 'entered':
+                    return 'timeout', phase
+            time.sleep(0.02)
+    except BaseException:  # KeyboardInterrupt: detach, or leave the call
+        session.stop()
         raise
-    proc.wait()
-    err_thread.join(1.0)
-    if result is None:
-        return 'error', ''.join(errors).strip() or 'gdb exited with %s' % (
-            proc.returncode)
-    return result
+    if session.result is None:
+        return 'error', session.text.strip() or 'gdb exited with %s' % (
+            session.proc.returncode)
+    return session.result
 
 
-def _inject_gdb(pid, version, script, deadline, timeout):
+def _inject_gdb(pid, version, script, workdir, deadline, timeout):
     gdb = shutil.which('gdb')
     if gdb is None:
         raise AttachError('gdb is not installed: attach uses it on CPython '
@@ -530,36 +542,34 @@ def _inject_gdb(pid, version, script, deadline, timeout):
     gdb_script = _GDB_SCRIPT % {
         'pid': pid, 'tag': _TAG, 'holder_api': version[:2] < (3, 12),
         'call': _c_string(_run_line(script))}
-    fd, path = tempfile.mkstemp(prefix='objgraph-attach-', suffix='.py')
-    with os.fdopen(fd, 'w') as f:
+    path = os.path.join(workdir, 'inject-gdb.py')
+    with open(path, 'w') as f:
         f.write(gdb_script)
     label = 'process %d (%s)' % (pid, _name(pid))
     busy = None
-    try:
-        while True:
-            was_stopped = _state(pid) == 'T'
-            kind, detail = _attempt_gdb(gdb, pid, path, deadline)
-            if not was_stopped and _state(pid) == 'T':
-                os.kill(pid, signal.SIGCONT)  # gdb died holding it stopped
-            if kind == 'done':
-                return
-            if kind == 'error':
-                raise _gdb_error(pid, detail)
-            if kind != 'busy':
-                busy = ('the GIL was not handed to the injected call (it '
-                        'was unwound)' if detail == 'calling' else
-                        busy or 'gdb did not attach in time')
-            else:
-                busy = detail
-            if kind == 'timeout' or \
-                    time.monotonic() + _RETRY_SECONDS >= deadline:
-                raise AttachError(
-                    '%s is busy past the %gs timeout: %s; it was left '
-                    'running' % (label, timeout, busy))
-            time.sleep(_RETRY_SECONDS)
-            check_process(pid)
-    finally:
-        os.unlink(path)
+    while True:
+        was_stopped = _state(pid) == 'T'
+        kind, detail = _attempt_gdb(gdb, pid, path, workdir, deadline)
+        if not was_stopped and _state(pid) == 'T':
+            os.kill(pid, signal.SIGCONT)  # gdb died holding it stopped
+        if kind == 'done':
+            return
+        if kind == 'error':
+            raise _gdb_error(pid, detail)
+        if kind != 'busy':
+            busy = ('the GIL was not handed to the injected call (gdb '
+                    'waits for it in the background, then detaches '
+                    'without a snapshot)' if detail == 'calling' else
+                    busy or 'gdb did not attach in time')
+        else:
+            busy = detail
+        if kind == 'timeout' or \
+                time.monotonic() + _RETRY_SECONDS >= deadline:
+            raise AttachError(
+                '%s is busy past the %gs timeout: %s; it was left '
+                'running' % (label, timeout, busy))
+        time.sleep(_RETRY_SECONDS)
+        check_process(pid)
 
 
 # -- sys.remote_exec (CPython 3.14 and later) --------------------------------
@@ -635,7 +645,7 @@ def attach(pid, path, timeout=30.0):
             _inject_remote_exec(pid, version, script_path, workdir,
                                 deadline)
         else:
-            _inject_gdb(pid, version, script, deadline, timeout)
+            _inject_gdb(pid, version, script, workdir, deadline, timeout)
         try:
             with open(os.path.join(workdir, 'status.json')) as f:
                 doc = json.load(f)
