@@ -271,6 +271,10 @@ UNSAFE = ('take_gil', 'drop_gil', 'PyEval_RestoreThread',
           '_PyThreadState_Detach', 'PyThread_exit_thread')
 UNSAFE_PARTS = ('malloc', 'calloc', 'realloc', 'free', 'memalign', '_dl_',
                 'fork', 'PyMem_', 'PyObject_Malloc')
+# libc functions that return soon: a GIL holder in one still runs Python.
+ALLOCATOR = ('malloc', 'calloc', 'realloc', 'free', 'memalign', 'memcpy',
+             'memmove', 'memset', 'memcmp', 'strlen', 'strcmp', 'mmap',
+             'munmap', 'brk', 'madvise')
 
 
 def say(*words):
@@ -369,13 +373,17 @@ def waits_in_c(thread):
 
 
 def runs_bytecode(thread):
-    """Whether ``thread`` (the GIL's holder) runs bytecode, or a short
-    helper of the interpreter's, and so will let the GIL go within the
-    switch interval."""
+    """Whether ``thread`` (the GIL's holder) runs bytecode, or code of the
+    interpreter's or the allocator's called by it, and so will let the GIL
+    go within the switch interval: it waits in no system call."""
     frames = stack(thread)
-    return frames is not None and len(frames) <= 5 and \
-        unsafe_name(frames) is None and \
-        all(not so or 'libpython' in so for _, so in frames)
+    if frames is None or len(frames) > 16:
+        return False
+    for name, so in frames:
+        if so and 'libpython' not in so and not any(
+                p in name for p in ALLOCATOR):
+            return False  # e.g. a libc sleep or read, the GIL kept
+    return True
 
 
 def main():
