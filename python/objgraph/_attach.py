@@ -129,9 +129,9 @@ def target_python(pid):
         exe = os.readlink('/proc/%d/exe' % pid)
         maps = _read('/proc/%d/maps' % pid)
     except PermissionError:
-        raise AttachError('%s: permission refused reading /proc/%d/maps '
-                          '(run as its user or as root)' % (label, pid)
-                          ) from None
+        raise AttachError('%s: permission refused: cannot read /proc/%d/'
+                          'maps (ptrace access; run as its user or as '
+                          'root)' % (label, pid)) from None
     except OSError as e:
         raise AttachError('%s: %s' % (label, e.strerror or e)) from None
     if re.search(r'/libpypy[\w.-]*\.so', maps):
@@ -202,9 +202,7 @@ def _objgraph_attach(workdir, site, output, deadline):
         with open(os.path.join(workdir, 'started'), 'w'):
             pass
         before = set(sys.modules)
-        added = site not in sys.path
-        if added:
-            sys.path.insert(0, site)
+        sys.path.insert(0, site)  # first: this objgraph, not another
         try:
             import objgraph
             found = os.path.dirname(getattr(objgraph, '__file__', '') or '')
@@ -220,8 +218,8 @@ def _objgraph_attach(workdir, site, output, deadline):
                    'python': sys.version.split()[0],
                    'seconds': time.perf_counter() - started}
         finally:
-            if added and site in sys.path:
-                sys.path.remove(site)
+            if site in sys.path:
+                sys.path.remove(site)  # the first one: ours
             if 'objgraph' not in before:
                 for name in [n for n in sys.modules if n not in before and (
                         n == 'objgraph' or n.startswith('objgraph.'))]:
@@ -452,7 +450,7 @@ finally:
 def _gdb_error(pid, text):
     """An AttachError from gdb's complaint."""
     label = 'process %d (%s)' % (pid, _name(pid))
-    if 'Operation not permitted' in text or 'ptrace' in text:
+    if 'Operation not permitted' in text:
         scope = ''
         try:
             scope = _read('/proc/sys/kernel/yama/ptrace_scope').strip()
@@ -465,8 +463,9 @@ def _gdb_error(pid, text):
                            '(%s)' % (label, hint))
     if 'No such process' in text:
         return AttachError('process %d: no such process' % pid)
-    line = ' '.join(text.split())
-    return AttachError('%s: gdb failed: %s' % (label, line[:300]))
+    said = [line.strip() for line in text.splitlines() if line.strip()]
+    return AttachError('%s: gdb failed: %s' % (
+        label, said[-1][:300] if said else 'no output'))
 
 
 class _Session:

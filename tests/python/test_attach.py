@@ -14,6 +14,7 @@ target keeps running.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -249,6 +250,27 @@ def test_attach_refuses_interpreters_it_cannot_run_in():
     _attach.check_version(pid, tuple(sys.version_info[:2]) + (False,))
     with pytest.raises(_attach.AttachError, match='this objgraph itself'):
         _attach.check_process(pid)
+
+
+@pytest.mark.skipif(os.getuid() != 0 or not shutil.which('setpriv'),
+                    reason='needs root to run attach as another user')
+def test_attach_without_permission_fails_in_one_line(tmp_path):
+    nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+    if subprocess.run([*nobody, sys.executable, '-c', 'import objgraph'],
+                      capture_output=True).returncode != 0:
+        pytest.skip('user nobody cannot run this Python and objgraph')
+    child = start(tmp_path, LEAKY_SERVICE, str(tmp_path / 'stop'))
+    try:
+        done = subprocess.run(
+            [*nobody, sys.executable, '-m', 'objgraph', 'attach',
+             str(child.pid), '-o', '/tmp/objgraph-nobody.hgsnap'],
+            capture_output=True, text=True, timeout=60)
+        assert_one_line_error(done.returncode, done.stdout, done.stderr,
+                              'process %d' % child.pid,
+                              'permission refused')
+        assert_still_running(child)
+    finally:
+        stop_and_wait(child)
 
 
 def test_gdb_permission_refusal_is_one_line_naming_ptrace():
