@@ -604,7 +604,7 @@ def _inject_remote_exec(pid, version, script_path, workdir, deadline):
                 'process %d did not run the snapshot within the timeout '
                 '(its main thread never reached the interpreter loop); it '
                 'was left running and will not take it later' % pid)
-        if _state(pid) is None:
+        if _state(pid) in (None, 'Z', 'X'):
             raise AttachError('process %d exited' % pid)
         time.sleep(0.05)
 
@@ -664,5 +664,6 @@ def attach(pid, path, timeout=30.0):
         shutil.rmtree(workdir, ignore_errors=True)
     if not doc.get('ok'):
         raise AttachError('process %d (%s) could not take the snapshot: %s'
-                          % (pid, _name(pid), doc.get('error')))
+                          % (pid, _name(pid),
+                             ' '.join(str(doc.get('error')).split())))
     return doc
