@@ -7,7 +7,7 @@ PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ graphviz libjemalloc-dev libbenchmark-dev \
-                libigraph-dev clang-format
+                libigraph-dev clang-format gdb
 # the HTML report's tests load it in headless Chromium
 APT_PACKAGES += chromium
 PY_PACKAGES := scikit-build-core cmake ninja pytest hypothesis ruff graphviz

@@ -69,6 +69,7 @@ PAGES = [
     'snapshot-format.rst',
     'cli.rst',
     'canary.rst',
+    'attach.rst',
     'safety.rst',
     'differences.rst',
 ]

@@ -11,6 +11,7 @@ a CI job, and the demo.
                       [--min-growth N] [--fail-on-leak]
     objgraph render FILE --type TYPE -o OUT
     objgraph report FILE... -o OUT.html [--limit N]
+    objgraph attach PID -o FILE [--timeout SECONDS]
 
 Files are snapshots written by ``Snapshot.save``; every figure comes from
 the :class:`objgraph.LoadedSnapshot` API (and :func:`objgraph.leak_suspects`)
@@ -455,6 +456,24 @@ def _check_writable(path):
                          % (path, directory))
 
 
+def _cmd_attach(args, progress):
+    from . import _attach
+    progress.step('attaching to process %d' % args.pid)
+    try:
+        done = _attach.attach(args.pid, args.output, args.timeout)
+    except _attach.AttachError as e:
+        raise UsageError(str(e)) from None
+    doc = {'pid': args.pid, 'output': args.output}
+    doc.update(done)
+    lines = ['process %d (CPython %s): wrote %s (%s): %s, %s; the target '
+             'paused %.1f ms' % (
+                 args.pid, done['python'], args.output,
+                 _size(done['file_size']), _objects(done['nodes']),
+                 plural(done['edges'], 'reference'),
+                 done['pause_seconds'] * 1e3)]
+    return doc, lines, EXIT_OK, None
+
+
 def _cmd_demo(args, progress):
     from . import demo
     if args.image:  # before the minutes of work, not after
@@ -533,6 +552,17 @@ def _positive(text):
     n = _count(text)
     if n < 1:
         raise argparse.ArgumentTypeError('must be >= 1, not %d' % n)
+    return n
+
+
+def _seconds(text):
+    """argparse type: a number of seconds > 0."""
+    try:
+        n = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('not a number: %r' % text) from None
+    if not n > 0:
+        raise argparse.ArgumentTypeError('must be > 0, not %s' % text)
     return n
 
 
@@ -689,6 +719,29 @@ def build_parser():
     p.add_argument('--output', '-o', required=True, metavar='OUT',
                    help='the HTML file to write')
     limit(p, 10)
+    p = command('attach', _cmd_attach,
+                'snapshot a running Python process to a file',
+                'Take a detached snapshot inside the running CPython '
+                'process PID, which need not have imported objgraph, and '
+                'write it to FILE; the process keeps running.  It imports '
+                'this objgraph from the directory it is installed in, put '
+                'on its sys.path for the duration, so it must run the '
+                'same CPython version (3.10 and later).  Through gdb on '
+                'CPython 3.10 to 3.13 (ptrace: run as root or as the '
+                'process\'s user), sys.remote_exec from 3.14 on.  '
+                'docs/attach.rst says how.', loads=False)
+    p.add_argument('pid', type=_positive, metavar='PID',
+                   help='the id of the process')
+    p.add_argument('--output', '-o', required=True, metavar='FILE',
+                   help='the snapshot file to write (written by the '
+                        'process itself, atomically)')
+    p.add_argument('--timeout', type=_seconds, default=30.0,
+                   metavar='SECONDS',
+                   help='give up if the process has not reached a point '
+                        'where it can take the snapshot (its threads '
+                        'waiting with the GIL free, or running bytecode) '
+                        'within SECONDS (default 30); the snapshot itself, '
+                        'once started, is waited for')
     return parser
 
 
