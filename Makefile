@@ -129,6 +129,9 @@ lint: build/.deps
 # instances (bench/version_bench.py, a venv per version in
 # build/bench-venv-3.X): build/version_bench.json,
 # docs/benchmarks-versions.md and its section of docs/benchmarks.md.
+# Then the capture on heaps shaped like real programs (ast, json, mixed
+# beside the plain one: bench/shapes_bench.py), its section of
+# docs/benchmarks.md.
 bench: build $(REF) bench-core
 	$(PIP) install -q --disable-pip-version-check guppy3 pympler matplotlib
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/draw_bench.py \
@@ -142,6 +145,8 @@ bench: build $(REF) bench-core
 	  --json build/heap_bench.json --markdown docs/benchmarks.md
 	$(PYTHON) bench/version_bench.py --json build/version_bench.json \
 	  --markdown docs/benchmarks-versions.md --section docs/benchmarks.md
+	$(PYTHON) bench/shapes_bench.py --json build/shapes_bench.json \
+	  --section docs/benchmarks.md
 
 # The core kernels against igraph's C core and memcpy (bench/core_bench.cc),
 # built with jemalloc and with malloc: build/core_bench.json and

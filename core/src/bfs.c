@@ -456,7 +456,7 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
     size_t *start = NULL;
     back_part *parts = NULL;
     back_hit *order = NULL;
-    int nt = hg_num_threads();
+    int team = hg_num_threads();
     hg_status st = HG_OK;
 
     if (!hg__csr_readable(g) || n_next == NULL ||
@@ -473,7 +473,7 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
     inF = hg_calloc(words * sizeof(uint64_t));
     sorted = hg_alloc(2 * n_frontier * sizeof(hg_node));
     start = hg_calloc((n_frontier + 1) * sizeof(size_t));
-    parts = hg_calloc((size_t)nt * sizeof(back_part));
+    parts = hg_calloc((size_t)team * sizeof(back_part));
     if (inF == NULL || sorted == NULL || start == NULL || parts == NULL) {
         st = HG_ENOMEM;
         goto cleanup;
@@ -485,7 +485,7 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
     }
     qsort(sorted, n_frontier, 2 * sizeof(hg_node), cmp_node);
 
-#pragma omp parallel num_threads(nt) if (g->offsets[n] >= HG__BFS_PAR_EDGES)
+#pragma omp parallel num_threads(team) if (g->offsets[n] >= HG__BFS_PAR_EDGES)
     {
         int t = omp_get_thread_num(), k = omp_get_num_threads();
         /* equal shares of edges, on source boundaries */
@@ -515,7 +515,7 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
         hi = t == k - 1 ? (hg_node)n : (hg_node)a;
         back_scan(g, inF, blocked, seen, lo, hi, &parts[t]);
     }
-    for (int t = 0; t < nt; t++) {
+    for (int t = 0; t < team; t++) {
         if (parts[t].oom) {
             st = HG_ENOMEM;
             goto cleanup;
@@ -528,7 +528,7 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
         goto cleanup;
     }
     /* counting sort by frontier position, stable */
-    for (int t = 0; t < nt; t++) {
+    for (int t = 0; t < team; t++) {
         for (size_t i = 0; i < parts[t].n; i++) {
             start[frontier_pos(sorted, n_frontier, parts[t].hits[i].t) + 1]++;
         }
@@ -536,7 +536,7 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
     for (size_t i = 0; i < n_frontier; i++) {
         start[i + 1] += start[i];
     }
-    for (int t = 0; t < nt; t++) {
+    for (int t = 0; t < team; t++) {
         for (size_t i = 0; i < parts[t].n; i++) {
             back_hit h = parts[t].hits[i];
             order[start[frontier_pos(sorted, n_frontier, h.t)]++] = h;
@@ -556,11 +556,11 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
     *n_next = count;
 cleanup:
     if (parts != NULL) {
-        for (int t = 0; t < nt; t++) {
+        for (int t = 0; t < team; t++) {
             hg_free(parts[t].hits, parts[t].cap * sizeof(back_hit));
         }
     }
-    hg_free(parts, (size_t)nt * sizeof(back_part));
+    hg_free(parts, (size_t)team * sizeof(back_part));
     hg_free(order, total * sizeof(back_hit) + 1);
     hg_free(inF, words * sizeof(uint64_t));
     hg_free(sorted, 2 * n_frontier * sizeof(hg_node));
