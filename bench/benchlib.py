@@ -6,6 +6,7 @@ Markdown tables the pages print."""
 import argparse
 import gc
 import importlib.util
+import json
 import os
 import statistics
 import sys
@@ -98,6 +99,19 @@ def median_time(fn, repeat):
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def run_worker(measure, plan_json, out_path):
+    """The child side of a benchmark that measures each cell in a fresh
+    process: measure(plan) into out_path as JSON, then the process ends
+    at once -- freeing millions of objects one by one would take seconds
+    for nothing."""
+    result = measure(json.loads(plan_json))
+    with open(out_path, 'w') as f:
+        json.dump(result, f)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def progress(msg):

@@ -47,7 +47,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from benchlib import ROOT, human, one_traverse_pass, progress, sizes_arg, table  # noqa: E402
+from benchlib import (  # noqa: E402
+    ROOT,
+    human,
+    one_traverse_pass,
+    progress,
+    run_worker,
+    sizes_arg,
+    table,
+)
 
 BUILD = os.path.join(ROOT, 'build')
 TARGETS = {'pause_pass': 2.5, 'detached_collect': 0.5,
@@ -129,12 +137,7 @@ def figures(cell):
 
 
 def worker(plan_json, out_path):
-    result = measure(json.loads(plan_json))
-    with open(out_path, 'w') as f:
-        json.dump(result, f)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # skip freeing millions of objects one by one
+    run_worker(measure, plan_json, out_path)
 
 
 def run_one(plan, timeout):

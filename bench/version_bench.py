@@ -73,6 +73,7 @@ from benchlib import (  # noqa: E402
     median_time,
     one_traverse_pass,
     progress,
+    run_worker,
     sizes_arg,
     table,
     with_reverse_bytes,
@@ -166,13 +167,7 @@ def measure(plan):
 
 
 def worker(plan_json, out_path):
-    result = measure(json.loads(plan_json))
-    with open(out_path, 'w') as f:
-        json.dump(result, f)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # skip freeing millions of objects one by one: the process ends here
-    os._exit(0)
+    run_worker(measure, plan_json, out_path)
 
 
 # -- interpreters and their venvs -------------------------------------------
