@@ -458,6 +458,8 @@ def _check_writable(path):
 
 def _cmd_attach(args, progress):
     from . import _attach
+    if args.report is not None:  # before the target is touched, not after
+        _check_writable(args.report)
     progress.step('attaching to process %d' % args.pid)
     try:
         done = _attach.attach(args.pid, args.output, args.timeout)
@@ -471,6 +473,13 @@ def _cmd_attach(args, progress):
                  _size(done['file_size']), _objects(done['nodes']),
                  plural(done['edges'], 'reference'),
                  done['pause_seconds'] * 1e3)]
+    if args.report is not None:
+        snap = _load(args.output, progress, False)
+        progress.step('writing %s' % args.report)
+        write_report([snap], args.report, names=[args.output])
+        doc['report'] = args.report
+        lines.append('wrote the report on %s to %s (%s)' % (
+            args.output, args.report, _size(os.path.getsize(args.report))))
     return doc, lines, EXIT_OK, None
 
 
@@ -742,6 +751,9 @@ def build_parser():
                         'waiting with the GIL free, or running bytecode) '
                         'within SECONDS (default 30); the snapshot itself, '
                         'once started, is waited for')
+    p.add_argument('--report', metavar='HTML',
+                   help='also write the HTML report on the file (as '
+                        '"objgraph report FILE -o HTML")')
     return parser
 
 

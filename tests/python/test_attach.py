@@ -174,9 +174,15 @@ def test_attach_reaches_a_process_whose_worker_runs_python(tmp_path):
     child = start(tmp_path, BUSY_IN_PYTHON)
     try:
         path = tmp_path / 'busy.hgsnap'
-        status, out, err = attach(child.pid, path, '--timeout', '20')
+        report = tmp_path / 'busy.html'
+        status, out, err = attach(child.pid, path, '--timeout', '20',
+                                  '--report', report)
         assert status == 0, err
         assert 'Churn' in cli('top', '--sort', 'count', '--limit', 0, path)
+        # --report: the HTML report on the file, written after it
+        assert out.splitlines()[-1].startswith(
+            'wrote the report on %s to %s (' % (path, report)), out
+        assert 'Churn' in report.read_text()
         assert_still_running(child)
     finally:
         stop_and_wait(child)
