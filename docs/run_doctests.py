@@ -70,6 +70,7 @@ PAGES = [
     'cli.rst',
     'canary.rst',
     'attach.rst',
+    'report.rst',
     'safety.rst',
     'differences.rst',
 ]
