@@ -10,7 +10,7 @@ APT_PACKAGES := cmake g++ graphviz libjemalloc-dev libbenchmark-dev \
                 libigraph-dev clang-format gdb
 # the HTML report's tests load it in headless Chromium
 APT_PACKAGES += chromium
-PY_PACKAGES := scikit-build-core cmake ninja pytest hypothesis ruff graphviz
+PY_PACKAGES := scikit-build-core cmake ninja pytest hypothesis ruff graphviz mypy
 REF_DIR := build/ref
 REF := $(REF_DIR)/objgraph.py
 STAMP := build/.installed

@@ -38,7 +38,7 @@ import pythons  # tools/, beside this file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEPS = ['scikit-build-core', 'cmake', 'ninja', 'pytest', 'hypothesis',
-        'graphviz']
+        'graphviz', 'mypy']  # mypy: stubtest (tests/python/test_stubs.py)
 LOGS = os.path.join(ROOT, 'build', 'test-logs')
 PORTABLE_ON = (3, 11)  # the one version also run with the portable capture
 CAPTURE_PROBE = ('import objgraph\n'

@@ -1,7 +1,7 @@
 """Type stubs for objgraph._heapgraph, the private engine extension."""
 
 from os import PathLike
-from typing import Iterable, Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence, Union, final
 
 _Ids = Union[bytes, bytearray, memoryview, Sequence[int]]
 _Mask = Union[bytes, bytearray, memoryview]
@@ -16,6 +16,7 @@ NODE_GEN_SHIFT: int
 NATIVE_CAPTURE: bool  # built with the native capture for this Python
 
 
+@final  # no subclasses at runtime (no Py_TPFLAGS_BASETYPE)
 class Graph:
     n_tracked: int
     num_edges: int
