@@ -23,6 +23,7 @@ import time
 from array import array
 
 from . import _draw, _heapgraph
+from ._errors import SnapshotError
 from ._leaks import (
     _fixed_part,
     _label,
@@ -32,30 +33,7 @@ from ._leaks import (
 )
 from ._names import check_typename, plural
 from ._roots import Namer
-from ._snapshot import Snapshot, _ids
-
-
-class SnapshotError(Exception):
-    """A snapshot file could not be saved or loaded.
-
-    Raised for a missing, unreadable, truncated, corrupt, foreign or
-    wrong-version file, one changed while it was being loaded, and for a
-    failed save (full disk, file size limit, missing directory, a path
-    that names a device, FIFO, socket or directory, ...).  ``path`` is the
-    file, ``reason`` the cause; the message names both.
-
-    Also raised by ``objgraph.snapshot(fork=True)`` when the child that
-    captures the heap fails (killed, crashed, out of memory, past
-    ``fork_timeout``); ``path`` is then None.
-    """
-
-    __module__ = 'objgraph'
-
-    def __init__(self, message, path=None, reason=None):
-        super().__init__(message)
-        self.path = path
-        self.reason = reason
-
+from ._snapshot import Snapshot, _ids, _writers
 
 NodeInfo = collections.namedtuple(
     'NodeInfo', 'id addr type size refcnt label')
@@ -479,3 +457,6 @@ class LoadedSnapshot(Snapshot):
                 'objects' % (method, self.path, type(obj).__name__))
     show_refs = _no_objects('show_refs')
     show_backrefs = _no_objects('show_backrefs')
+
+
+_writers['save'] = save  # Snapshot.save writes through it

@@ -40,8 +40,10 @@ import secrets
 import tempfile
 from array import array
 
+from ._files import load
 from ._leaks import LeakAnalysis, leak_suspects
 from ._names import distinct_names, human_size, plural
+from ._snapshot import _writers, take
 
 _TABLE_ROWS = 50      # rows of the type and diff tables
 _SUSPECTS = 10        # suspects shown
@@ -591,9 +593,7 @@ def report(path, snapshots=None, limit=_SUSPECTS):
     arguments.  From a shell: ``objgraph report S1 S2 S3 -o
     leak.html``.
     """
-    from ._files import load
     if snapshots is None:
-        from ._snapshot import take
         return write_report([take(pin=False)], path, limit=limit)
     if isinstance(snapshots, (str, os.PathLike)):
         raise TypeError('report(): snapshots must be a list of snapshots '
@@ -699,3 +699,6 @@ def _write(path, text):
                 os.unlink(tmp)
         raise OSError(e.errno, 'cannot write the report: %s'
                       % (e.strerror or e), path) from e
+
+
+_writers['report'] = write_report  # Snapshot.report writes through it

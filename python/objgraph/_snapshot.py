@@ -16,6 +16,7 @@ import weakref
 from array import array
 
 from . import _draw, _heapgraph, _roots
+from ._errors import SnapshotError
 from ._leaks import LeakAnalysis, write_sized_type_table
 from ._names import (
     check_callable,
@@ -32,6 +33,13 @@ _NONE = 0xFFFFFFFF
 _SATURATED = 0xFFFFFFFF  # a reference count of 2**32 - 1 or more
 _MAX_TYPE_SLOTS = 4096  # types a type graph can hold (k * k counts)
 _INVERT = bytes([1] + [0] * 255)  # mask -> its complement
+
+
+#: What writes a snapshot's file and its HTML report: objgraph._files and
+#: objgraph._report put their writers here as they are imported (the
+#: package imports both), so that they depend on this module and not the
+#: reverse.
+_writers = {}
 
 
 def _ids(raw):
@@ -296,8 +304,7 @@ class Snapshot(LeakAnalysis):
         is not a regular file, ...); the previous file, if any, is left as
         it was and no temporary file remains.
         """
-        from ._files import save
-        save(self, path)
+        _writers['save'](self, path)
 
     def report(self, path, previous=(), limit=10):
         """Write an HTML report on this snapshot to ``path`` and return
@@ -317,13 +324,12 @@ class Snapshot(LeakAnalysis):
             >>> after.report('heap.html', previous=[before, middle])
             'heap.html'
         """
-        from ._report import write_report
         try:
             previous = list(previous)
         except TypeError:
             raise TypeError('previous must be an iterable of Snapshot, '
                             'not %s' % type(previous).__name__) from None
-        return write_report(previous + [self], path, limit=limit)
+        return _writers['report'](previous + [self], path, limit=limit)
 
     # -- building blocks ----------------------------------------------------
 
@@ -770,7 +776,6 @@ def _by_type_of(typename, objects):
 def _fork_error(e):
     """The :class:`objgraph.SnapshotError` for a forked capture that
     failed (ChildProcessError from the extension)."""
-    from ._files import SnapshotError  # _files imports this module
     return SnapshotError(str(e), reason=str(e))
 
 

@@ -164,14 +164,8 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
 _draw = draw_chain
 
 
-def main(argv=None):
-    """``python -m objgraph.demo [options]``: ``objgraph demo
-    [options]``."""
-    from ._cli import main as cli_main
-    if argv is None:
-        argv = sys.argv[1:]
-    return cli_main(['demo'] + list(argv))
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    # ``python -m objgraph.demo [options]`` is ``objgraph demo [options]``:
+    # the command line runs this module, never the reverse
+    from objgraph._cli import main as cli_main
+    sys.exit(cli_main(['demo'] + sys.argv[1:]))
