@@ -686,6 +686,37 @@ static PyObject *Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds) {
     return res;
 }
 
+PyDoc_STRVAR(Graph_blocked_doc,
+             "blocked(untracked) -> bytes\n\nOne byte per node, 1 where a "
+             "search must not enter: objgraph's\nown machinery, and with "
+             "untracked=True the untracked nodes too\n(what "
+             "mask(untracked=...) allows, inverted, in one pass).");
+
+static PyObject *Graph_blocked(GraphObject *self, PyObject *arg) {
+    hg_graph *g = G(self);
+    int untracked = PyObject_IsTrue(arg);
+    uint8_t bad;
+    PyObject *res;
+    uint8_t *m;
+
+    if (untracked < 0) {
+        return NULL;
+    }
+    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)g->n_nodes);
+    if (res == NULL) {
+        return NULL;
+    }
+    m = (uint8_t *)PyBytes_AS_STRING(res);
+    bad = (uint8_t)HG_NODE_EXCLUDED;
+    Py_BEGIN_ALLOW_THREADS
+        for (hg_node v = 0; v < g->n_nodes; v++) {
+            uint8_t f = g->flags[v];
+            m[v] = (f & bad) != 0 || (untracked && !(f & HG_NODE_TRACKED));
+        }
+    Py_END_ALLOW_THREADS
+    return res;
+}
+
 PyDoc_STRVAR(Graph_type_counts_doc,
              "type_counts(mask) -> list[int]\n\nNodes per type id among the "
              "masked ones;\nmask None: the default view, counted at capture "
@@ -1436,6 +1467,7 @@ static PyMethodDef Graph_methods[] = {
      "in_degree(id) -> int\n\nEdges pointing at the node."},
     {"mask", (PyCFunction)(void (*)(void))Graph_mask,
      METH_VARARGS | METH_KEYWORDS, Graph_mask_doc},
+    {"blocked", (PyCFunction)Graph_blocked, METH_O, Graph_blocked_doc},
     {"type_counts", (PyCFunction)Graph_type_counts, METH_O,
      Graph_type_counts_doc},
     {"type_order", (PyCFunction)Graph_type_order, METH_VARARGS,

@@ -32,7 +32,6 @@ from ._names import (
 _NONE = 0xFFFFFFFF
 _SATURATED = 0xFFFFFFFF  # a reference count of 2**32 - 1 or more
 _MAX_TYPE_SLOTS = 4096  # types a type graph can hold (k * k counts)
-_INVERT = bytes([1] + [0] * 255)  # mask -> its complement
 
 
 #: What writes a snapshot's file and its HTML report: objgraph._files and
@@ -531,8 +530,7 @@ class Snapshot(LeakAnalysis):
         key = ('chain blocked', reverse)
         blocked = self._masks.get(key)
         if blocked is None:
-            allowed = g.mask(live=False, untracked=not reverse)
-            blocked = self._masks[key] = allowed.translate(_INVERT)
+            blocked = self._masks[key] = g.blocked(reverse)
         ignored = [v for v in g.find([int(a) for a in extra_ignore]) if v >= 0]
         if ignored:
             blocked = bytearray(blocked)
