@@ -62,6 +62,7 @@ from benchlib import (
     median_time,
     one_traverse_pass,
     progress,
+    run_worker,
     sizes_arg,
     table,
     with_reverse_bytes,
@@ -378,13 +379,7 @@ def peers_on_heap(rec, result, typestats_s, chain_s, target, leak):
 
 
 def worker(plan_json, out_path):
-    result = measure(json.loads(plan_json))
-    with open(out_path, 'w') as f:
-        json.dump(result, f)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # skip freeing millions of objects one by one: the process ends here
-    os._exit(0)
+    run_worker(measure, plan_json, out_path)
 
 
 # -- the driver: one child per size ----------------------------------------
