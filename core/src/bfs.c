@@ -381,7 +381,7 @@ hg_status hg_bfs_step(const hg_csr *g, const hg_node *frontier,
 
 typedef struct back_hit {
     hg_node r; /* a referrer, not seen, not blocked */
-    hg_node t; /* the frontier node it refers to */
+    hg_node t; /* the frontier node it refers to; then its position */
 } back_hit;
 
 /* hits[] of one thread's range of sources, ascending by source. */
@@ -409,6 +409,20 @@ static size_t frontier_pos(const hg_node *sorted, size_t n, hg_node t) {
         }
     }
     return sorted[2 * lo + 1];
+}
+
+/* The first source whose edges start at edge e or later. */
+static hg_node first_source_from(const hg_csr *g, hg_edge e) {
+    size_t a = 0, b = g->n_nodes;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (g->offsets[m] < e) {
+            a = m + 1;
+        } else {
+            b = m;
+        }
+    }
+    return (hg_node)a;
 }
 
 /* Sources [lo, hi) whose edges reach the frontier (bit set in inF). */
@@ -489,30 +503,14 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
     {
         int t = omp_get_thread_num(), k = omp_get_num_threads();
         /* equal shares of edges, on source boundaries */
-        hg_edge e_lo = g->offsets[n] * (hg_edge)t / (hg_edge)k;
-        hg_edge e_hi = g->offsets[n] * (hg_edge)(t + 1) / (hg_edge)k;
-        hg_node lo = 0, hi = 0;
-        size_t a = 0, b = n;
-        while (a < b) { /* first source whose edges start at e_lo or later */
-            size_t m = a + (b - a) / 2;
-            if (g->offsets[m] < e_lo) {
-                a = m + 1;
-            } else {
-                b = m;
-            }
-        }
-        lo = t == 0 ? 0 : (hg_node)a;
-        a = 0;
-        b = n;
-        while (a < b) {
-            size_t m = a + (b - a) / 2;
-            if (g->offsets[m] < e_hi) {
-                a = m + 1;
-            } else {
-                b = m;
-            }
-        }
-        hi = t == k - 1 ? (hg_node)n : (hg_node)a;
+        hg_node lo =
+            t == 0
+                ? 0
+                : first_source_from(g, g->offsets[n] * (hg_edge)t / (hg_edge)k);
+        hg_node hi =
+            t == k - 1 ? (hg_node)n
+                       : first_source_from(g, g->offsets[n] * (hg_edge)(t + 1) /
+                                                  (hg_edge)k);
         back_scan(g, inF, blocked, seen, lo, hi, &parts[t]);
     }
     for (int t = 0; t < team; t++) {
@@ -527,10 +525,13 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
         st = HG_ENOMEM;
         goto cleanup;
     }
-    /* counting sort by frontier position, stable */
+    /* counting sort by frontier position, stable; each hit's t becomes
+     * its frontier position (looked up once) */
     for (int t = 0; t < team; t++) {
         for (size_t i = 0; i < parts[t].n; i++) {
-            start[frontier_pos(sorted, n_frontier, parts[t].hits[i].t) + 1]++;
+            back_hit *h = &parts[t].hits[i];
+            h->t = (hg_node)frontier_pos(sorted, n_frontier, h->t);
+            start[h->t + 1]++;
         }
     }
     for (size_t i = 0; i < n_frontier; i++) {
@@ -539,7 +540,7 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
     for (int t = 0; t < team; t++) {
         for (size_t i = 0; i < parts[t].n; i++) {
             back_hit h = parts[t].hits[i];
-            order[start[frontier_pos(sorted, n_frontier, h.t)]++] = h;
+            order[start[h.t]++] = h;
         }
     }
     for (size_t i = 0; i < total; i++) {
@@ -549,7 +550,7 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
         }
         seen[r] = 1;
         if (parent != NULL) {
-            parent[r] = order[i].t;
+            parent[r] = frontier[order[i].t];
         }
         next[count++] = r;
     }

@@ -647,22 +647,24 @@ static PyObject *Graph_in_degree(GraphObject *self, PyObject *arg) {
 
 PyDoc_STRVAR(
     Graph_mask_doc,
-    "mask(live=False, excluded=False, untracked=False) -> bytes\n\n"
+    "mask(live=False, excluded=False, untracked=False, invert=False)\n"
+    "    -> bytes\n\n"
     "One byte per node: 1 for tracked nodes (and untracked ones when\n"
     "untracked=True), without the capturer's excluded machinery unless\n"
     "excluded=True.  live=True gives the heap as a full gc.collect() would\n"
     "leave it: only nodes reachable from a root, and the tuples and dicts a\n"
-    "collection would untrack count as untracked.");
+    "collection would untrack count as untracked.  invert=True: 0 and 1\n"
+    "swapped, in the same pass (what a search must not enter).");
 
 static PyObject *Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"live", "excluded", "untracked", NULL};
-    int live = 0, excluded = 0, untracked = 0;
+    static char *kwlist[] = {"live", "excluded", "untracked", "invert", NULL};
+    int live = 0, excluded = 0, untracked = 0, invert = 0;
     hg_graph *g = G(self);
     PyObject *res;
     uint8_t *m;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|ppp:mask", kwlist, &live,
-                                     &excluded, &untracked)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pppp:mask", kwlist, &live,
+                                     &excluded, &untracked, &invert)) {
         return NULL;
     }
     if (live && hg_graph_ensure_live(self) < 0) {
@@ -678,40 +680,10 @@ static PyObject *Graph_mask(GraphObject *self, PyObject *args, PyObject *kwds) {
             uint8_t f = g->flags[v];
             int tracked =
                 (f & HG_NODE_TRACKED) && !(live && self->untrackable[v]);
-            m[v] = (untracked || tracked) &&
-                   (excluded || !(f & HG_NODE_EXCLUDED)) &&
-                   (!live || self->live[v]);
-        }
-    Py_END_ALLOW_THREADS
-    return res;
-}
-
-PyDoc_STRVAR(Graph_blocked_doc,
-             "blocked(untracked) -> bytes\n\nOne byte per node, 1 where a "
-             "search must not enter: objgraph's\nown machinery, and with "
-             "untracked=True the untracked nodes too\n(what "
-             "mask(untracked=...) allows, inverted, in one pass).");
-
-static PyObject *Graph_blocked(GraphObject *self, PyObject *arg) {
-    hg_graph *g = G(self);
-    int untracked = PyObject_IsTrue(arg);
-    uint8_t bad;
-    PyObject *res;
-    uint8_t *m;
-
-    if (untracked < 0) {
-        return NULL;
-    }
-    res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)g->n_nodes);
-    if (res == NULL) {
-        return NULL;
-    }
-    m = (uint8_t *)PyBytes_AS_STRING(res);
-    bad = (uint8_t)HG_NODE_EXCLUDED;
-    Py_BEGIN_ALLOW_THREADS
-        for (hg_node v = 0; v < g->n_nodes; v++) {
-            uint8_t f = g->flags[v];
-            m[v] = (f & bad) != 0 || (untracked && !(f & HG_NODE_TRACKED));
+            m[v] = (uint8_t)(((untracked || tracked) &&
+                              (excluded || !(f & HG_NODE_EXCLUDED)) &&
+                              (!live || self->live[v])) ^
+                             invert);
         }
     Py_END_ALLOW_THREADS
     return res;
@@ -1467,7 +1439,6 @@ static PyMethodDef Graph_methods[] = {
      "in_degree(id) -> int\n\nEdges pointing at the node."},
     {"mask", (PyCFunction)(void (*)(void))Graph_mask,
      METH_VARARGS | METH_KEYWORDS, Graph_mask_doc},
-    {"blocked", (PyCFunction)Graph_blocked, METH_O, Graph_blocked_doc},
     {"type_counts", (PyCFunction)Graph_type_counts, METH_O,
      Graph_type_counts_doc},
     {"type_order", (PyCFunction)Graph_type_order, METH_VARARGS,

@@ -530,7 +530,8 @@ class Snapshot(LeakAnalysis):
         key = ('chain blocked', reverse)
         blocked = self._masks.get(key)
         if blocked is None:
-            blocked = self._masks[key] = g.blocked(reverse)
+            blocked = self._masks[key] = g.mask(untracked=not reverse,
+                                                    invert=True)
         ignored = [v for v in g.find([int(a) for a in extra_ignore]) if v >= 0]
         if ignored:
             blocked = bytearray(blocked)
