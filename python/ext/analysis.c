@@ -248,7 +248,7 @@ static int ensure_bfs(GraphObject *self) {
                   "searching shortest paths from the roots");
 }
 
-static int ensure_roots(GraphObject *self) {
+int hg_graph_ensure_roots(GraphObject *self) {
     return ensure(self, (void *const *)&self->roots, hg_graph_build_roots, 0,
                   "finding the roots");
 }
@@ -335,7 +335,7 @@ PyObject *hg_graph_roots(GraphObject *self, PyObject *args, PyObject *kwds) {
 
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p:roots", kwlist,
                                      &tracked_only) ||
-        ensure_roots(self) < 0) {
+        hg_graph_ensure_roots(self) < 0) {
         return NULL;
     }
     if (!tracked_only) {

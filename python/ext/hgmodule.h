@@ -68,6 +68,9 @@ PyObject *hg_ids_to_list(const hg_node *ids, size_t n);
 
 /* Lazily built derived data; 0 on success, -1 with an exception set. */
 int hg_graph_ensure_reverse(GraphObject *self);
+/* self->roots (and in_degree), built once under self->lock: 0, or -1 with
+ * an exception (analysis.c). */
+int hg_graph_ensure_roots(GraphObject *self);
 int hg_graph_ensure_live(GraphObject *self);
 int hg_graph_ensure_index(GraphObject *self);
 /* Compute base_counts/base_order; 0 or -1 with MemoryError. */

@@ -363,7 +363,6 @@ cleanup:
 PyObject *hg_graph_shown(GraphObject *self, PyObject *arg) {
     const hg_graph *g = self->cap.graph;
     long long v = PyLong_AsLongLong(arg);
-    hg_status st = HG_OK;
     int keep;
 
     if (v == -1 && PyErr_Occurred()) {
@@ -378,16 +377,8 @@ PyObject *hg_graph_shown(GraphObject *self, PyObject *arg) {
     if (!shown_locally(self, (hg_node)v)) {
         Py_RETURN_FALSE;
     }
-    if (self->roots == NULL) {
-        Py_BEGIN_ALLOW_THREADS
-            PyThread_acquire_lock(self->lock, WAIT_LOCK);
-            st = hg_graph_build_roots(self);
-            PyThread_release_lock(self->lock);
-        Py_END_ALLOW_THREADS
-        if (st != HG_OK) {
-            hg_raise_status(st, "finding the roots");
-            return NULL;
-        }
+    if (hg_graph_ensure_roots(self) < 0) {
+        return NULL;
     }
     if (g->refcnt[v] > self->in_degree[v]) {
         Py_RETURN_TRUE;
