@@ -584,6 +584,12 @@ int hg_capture_fork_run(const hg_capture_opts *opts,
         PyErr_SetString(PyExc_TypeError, "exclude must be a tuple");
         return -1;
     }
+    /* Freed arrays the allocator keeps mapped (core/src/alloc.c: an earlier
+     * snapshot's, say) would be page tables for fork() to copy, and the
+     * child needs none of them: unmapped first, the GIL released. */
+    Py_BEGIN_ALLOW_THREADS
+        hg_alloc_trim();
+    Py_END_ALLOW_THREADS
     t0 = hg__p_now();
     if (hg__p_fork_wait_collector(opts->gc_timeout, &waited) < 0 ||
         hg__p_child_prepare() < 0) {
