@@ -160,23 +160,30 @@ def measure(plan):
     # -- capture: the first capture of this process comes first ----------
     progress('captures, gc.collect() and one tp_traverse pass...')
     pauses, totals, phases, walls, saves = [], [], [], [], []
-    for i in range(repeat + 1):
+    for _ in range(repeat + 1):
         t0 = time.perf_counter()
         snap = objgraph.snapshot(pin=False)
         # the whole call: the capture, and before it the thread stacks
         # read and objgraph's own objects listed
         walls.append(time.perf_counter() - t0)
-        if i:  # saved: the labels and notes looked up, the file written
-            with tempfile.TemporaryDirectory() as tmp:
-                t0 = time.perf_counter()
-                snap.save(os.path.join(tmp, 'bench.hgsnap'))
-                saves.append(time.perf_counter() - t0)
+        # its bytes as captured (saving computes, and keeps, what its
+        # labels and notes need: the roots and the paths from them)
+        n_nodes, n_edges, nbytes = len(snap), snap.num_edges, snap.nbytes
         pauses.append(snap.pause_seconds)
         totals.append(snap.capture_seconds)
         phases.append(snap._g.phase_seconds)
-        n_nodes, n_edges, nbytes = len(snap), snap.num_edges, snap.nbytes
         snap.close()
         del snap
+    # saved, after the captures: the labels and notes looked up, the file
+    # written (between captures, a save of several seconds would let the
+    # allocator give the last capture's memory back -- core/src/alloc.c --
+    # and the next capture would no longer be a warm one)
+    for _ in range(repeat):
+        with objgraph.snapshot(pin=False) as snap, \
+                tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            snap.save(os.path.join(tmp, 'bench.hgsnap'))
+            saves.append(time.perf_counter() - t0)
     t_collect = median_time(gc.collect, repeat)
     t_floor = median_time(one_traverse_pass, repeat)
     result.update(nodes=n_nodes, edges=n_edges, snapshot_bytes=nbytes,
@@ -744,9 +751,30 @@ def plan_lines(results, args):
     return lines
 
 
-def core_section():
+def kept_section(previous, heading, script):
+    """The section of the page's previous version whose heading starts
+    with ``heading`` (up to the next one), marked as kept, or None: a
+    benchmark that did not run this time leaves its last tables in place
+    rather than a gap."""
+    lines = (previous or '').split('\n')
+    for i, line in enumerate(lines):
+        if line.startswith(heading):
+            end = next((j for j in range(i + 1, len(lines))
+                        if lines[j].startswith('## ')), len(lines))
+            body = '\n'.join(
+                x for x in lines[i + 1:end]
+                if not x.startswith('*Kept from the previous')).strip('\n')
+            return [line, '', '*Kept from the previous version of this '
+                    'page: %s did not run this time.*' % script, '', body]
+    return None
+
+
+def core_section(previous=None):
     lines = ['## Core harness (C++, Google Benchmark)', '']
     if not os.path.exists(CORE_JSON):
+        kept = kept_section(previous, '## Core ', '`make bench-core`')
+        if kept:
+            return kept
         return lines + [
             'The core harness did not run: no build/core_bench.json (`make '
             'bench-core` writes it, and build/core_bench_malloc.json).']
@@ -772,22 +800,26 @@ def core_section():
     return lines + [note, '', text]
 
 
-def included_section(path, title, script):
+def included_section(path, title, script, previous=None):
     """The tables another benchmark script wrote, if `make bench` ran it
-    first."""
+    first (else those of the page's previous version, if it had them)."""
     if not os.path.exists(path):
+        kept = kept_section(previous, '## ' + title, script)
+        if kept:
+            return kept
         return ['## ' + title, '', '%s did not run: no %s (`make bench` '
                 'writes it).' % (script, os.path.relpath(path, ROOT))]
     with open(path) as f:
         return [f.read().strip('\n')]
 
 
-def draw_section():
+def draw_section(previous=None):
     """bench/draw_bench.py's tables."""
-    return included_section(DRAW_MD, 'Drawing', 'bench/draw_bench.py')
+    return included_section(DRAW_MD, 'Drawing', 'bench/draw_bench.py',
+                            previous)
 
 
-def markdown(doc, plot_name=None):
+def markdown(doc, plot_name=None, previous=None):
     results = doc['sizes']
     ok = [r for r in results if 'rows' in r]
     lines = [
@@ -858,13 +890,13 @@ def markdown(doc, plot_name=None):
         lines += [''] + [' '.join(extra)]
     lines += ['', '## How this run was planned', '']
     lines += plan_lines(results, doc['args'])
-    lines += [''] + draw_section()
+    lines += [''] + draw_section(previous)
     lines += [''] + included_section(RETENTION_MD, 'Retention paths',
-                                     'bench/retention_bench.py')
+                                     'bench/retention_bench.py', previous)
     lines += [''] + included_section(
         FORK_MD, 'Capture in a forked child (`fork=True`)',
-        'bench/fork_bench.py')
-    lines += [''] + core_section()
+        'bench/fork_bench.py', previous)
+    lines += [''] + core_section(previous)
     return '\n'.join(lines) + '\n'
 
 
@@ -936,7 +968,11 @@ def main(argv=None):
         if args.markdown:
             plot_name = os.path.relpath(
                 plot_path, os.path.dirname(args.markdown) or '.')
-    page = markdown(doc, plot_name)
+    previous = None
+    if args.markdown and os.path.exists(args.markdown):
+        with open(args.markdown) as f:
+            previous = f.read()
+    page = markdown(doc, plot_name, previous)
     print(page)
     if args.json and not args.from_json:
         with open(args.json, 'w') as f:
