@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import types
+from array import array
 
 import objgraph
 
@@ -109,6 +110,13 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
     say('built demo_app: %s and their sessions (%.1f s)'
         % (plural(users, 'user'), report['build_seconds']))
     pinned = None
+    # the figures of each round, in arrays made before the first snapshot:
+    # a row of new numbers per round would be a (small) growth of the
+    # demo's own for the later snapshots to find (a float suspect)
+    figures = {key: array('d', bytes(8 * snapshots)) for key in (
+        'requests', 'nodes', 'edges', 'pause_seconds', 'file_size')}
+    paths = [os.path.join(directory, 'round-%d.hgsnap' % (i + 1))
+             for i in range(snapshots)]
     try:
         handled = 0
         for i in range(snapshots):
@@ -118,25 +126,32 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
                 handled += 1
             last = i == snapshots - 1
             snap = objgraph.snapshot(pin=last)
-            path = os.path.join(directory, 'round-%d.hgsnap' % (i + 1))
-            snap.save(path)
-            row = {'path': path, 'requests': handled, 'nodes': len(snap),
-                   'edges': snap.num_edges,
-                   'pause_seconds': snap.pause_seconds,
-                   'file_size': os.path.getsize(path)}
-            report['snapshots'].append(row)
+            snap.save(paths[i])
+            figures['requests'][i] = handled
+            figures['nodes'][i] = len(snap)
+            figures['edges'][i] = snap.num_edges
+            figures['pause_seconds'][i] = snap.pause_seconds
+            figures['file_size'][i] = os.path.getsize(paths[i])
             say('snapshot %d after %s: %s, %s, '
                 'paused %.0f ms, saved to %s (%.1f MB)%s'
                 % (i + 1, plural(handled, 'request'),
-                   plural(row['nodes'], 'object'),
-                   plural(row['edges'], 'reference'),
-                   row['pause_seconds'] * 1e3, path, row['file_size'] / 1e6,
+                   plural(len(snap), 'object'),
+                   plural(snap.num_edges, 'reference'),
+                   snap.pause_seconds * 1e3, paths[i],
+                   figures['file_size'][i] / 1e6,
                    ' -- pinned, for the drawing' if last else ''))
             if last:
                 pinned = snap
             else:
                 snap.close()
             del snap  # not to be counted in the next snapshot
+        report['snapshots'] = [
+            {'path': path, 'requests': int(figures['requests'][i]),
+             'nodes': int(figures['nodes'][i]),
+             'edges': int(figures['edges'][i]),
+             'pause_seconds': figures['pause_seconds'][i],
+             'file_size': int(figures['file_size'][i])}
+            for i, path in enumerate(paths)]
         loaded = [objgraph.load(row['path']) for row in report['snapshots']]
         report['loaded'] = loaded
         report['suspects'] = objgraph.leak_suspects(loaded, limit=5, paths=1)
