@@ -73,6 +73,7 @@ PAGES = [
     'report.rst',
     'safety.rst',
     'differences.rst',
+    'architecture.rst',
 ]
 
 NODES_VARY = doctest.register_optionflag('NODES_VARY')

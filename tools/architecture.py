@@ -1,0 +1,171 @@
+"""architecture.py -- draw the layers of the source tree as they are.
+
+    python3 tools/architecture.py [--dot FILE] [--png FILE]
+
+Reads the tree, not a description of it: the modules of python/objgraph
+and what each imports from the others (lazy imports inside functions
+included), which of them call the C extension, and which of the C
+layers -- python/ext (the extension's bindings), capture/ (the heap
+walk), core/ (the engine) -- include which public header.  Writes the
+DOT text (--dot, or standard output) and, with --png, the picture
+graphviz's ``dot`` draws from it: docs/architecture.rst shows it, and
+``make docs`` redraws it (``make test`` draws it into build/).
+
+An arrow A -> B means A imports or includes B: every arrow points down
+the page, and a circle would show as an arrow pointing up.
+"""
+
+import argparse
+import ast
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.join(ROOT, 'python', 'objgraph')
+C_LAYERS = [
+    # (directory, name on the picture, its public header, what it is)
+    ('python/ext', 'objgraph._heapgraph', None,
+     'python/ext: the bindings\\n(arguments in, results out)'),
+    ('capture', 'capture', 'capture.h',
+     'capture/: the heap walk\\n(the only C that reads the interpreter)'),
+    ('core', 'core', 'heapgraph.h',
+     'core/: the engine, C11 + OpenMP\\n(no Python: graph, kernels, files)'),
+]
+
+
+def module_imports(path, package='objgraph'):
+    """The package's modules a module imports, top-level and lazy ones
+    alike: ``{name}`` of the sibling modules (``_heapgraph`` included)."""
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    found = set()
+    for node in _walk_skipping_main(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ''
+            if node.level == 1 and base:
+                found.add(base.split('.')[0])
+            elif node.level == 1:  # from . import x, y
+                found.update(a.name for a in node.names)
+            elif base == package or base.startswith(package + '.'):
+                rest = base[len(package) + 1:]
+                if rest:
+                    found.add(rest.split('.')[0])
+                else:
+                    found.update(a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith(package + '.'):
+                    found.add(a.name.split('.')[1])
+    return found
+
+
+def _is_main_block(node):
+    """``if __name__ == '__main__':`` -- a module run as a script may
+    call what is above it (demo.py runs the CLI that imports it)."""
+    t = getattr(node, 'test', None)
+    return (isinstance(node, ast.If) and isinstance(t, ast.Compare)
+            and isinstance(t.left, ast.Name) and t.left.id == '__name__'
+            and len(t.comparators) == 1
+            and isinstance(t.comparators[0], ast.Constant)
+            and t.comparators[0].value == '__main__')
+
+
+def _walk_skipping_main(tree):
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo.extend(c for c in ast.iter_child_nodes(node)
+                    if not _is_main_block(c))
+
+
+def python_layer():
+    """{module: set of sibling modules it imports}, for every module of
+    python/objgraph (``_heapgraph`` is the C extension)."""
+    modules = sorted(name[:-3] for name in os.listdir(PACKAGE)
+                     if name.endswith('.py'))
+    graph = {}
+    for m in modules:
+        deps = module_imports(os.path.join(PACKAGE, m + '.py'))
+        graph[m] = {d for d in deps if d in modules or d == '_heapgraph'}
+        graph[m].discard(m)
+    return graph
+
+
+def c_includes(directory):
+    """The quoted #include names of a C layer's files."""
+    found = set()
+    top = os.path.join(ROOT, directory)
+    for dirpath, _, names in os.walk(top):
+        for name in names:
+            if name.endswith(('.c', '.h')):
+                with open(os.path.join(dirpath, name)) as f:
+                    found.update(re.findall(r'^#include\s+["<]([^">]+)[">]',
+                                            f.read(), re.M))
+    return found
+
+
+def c_files(directory):
+    top = os.path.join(ROOT, directory)
+    return sum(1 for _, _, names in os.walk(top) for n in names
+               if n.endswith(('.c', '.h')))
+
+
+def dot_text():
+    """The DOT text of the picture."""
+    py = python_layer()
+    lines = ['digraph architecture {', '  rankdir=TB;',
+             '  node [shape=box, fontname="Helvetica", fontsize=11];',
+             '  edge [color="#555555", arrowsize=0.6];',
+             '  subgraph cluster_python {',
+             '    label="python/objgraph: the objgraph 3.x API, snapshots, '
+             'leak analyses, drawing, files, CLI";',
+             '    fontname="Helvetica"; fontsize=12; style=rounded;']
+    for m in sorted(py):
+        lines.append('    "%s";' % m)
+    lines.append('  }')
+    for directory, name, _, label in C_LAYERS:
+        lines.append('  "%s" [label="%s\\n%d files", style=filled, '
+                     'fillcolor="#eef3fb"];' % (name, label,
+                                                c_files(directory)))
+    for m in sorted(py):
+        for d in sorted(py[m]):
+            target = 'objgraph._heapgraph' if d == '_heapgraph' else d
+            lines.append('  "%s" -> "%s";' % (m, target))
+    # a C layer -> a lower one whose public header it includes
+    for directory, name, _, _ in C_LAYERS:
+        incs = c_includes(directory)
+        for _, other, header, _ in C_LAYERS:
+            if other != name and header and header in incs:
+                lines.append('  "%s" -> "%s" [penwidth=2];' % (name, other))
+    lines.append('}')
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--dot', help='write the DOT text here (default: '
+                   'standard output, unless --png is given)')
+    p.add_argument('--png', help='draw the picture here with graphviz')
+    args = p.parse_args(argv)
+    text = dot_text()
+    if args.dot:
+        with open(args.dot, 'w') as f:
+            f.write(text)
+    elif not args.png:
+        sys.stdout.write(text)
+    if args.png:
+        os.makedirs(os.path.dirname(os.path.abspath(args.png)),
+                    exist_ok=True)
+        run = subprocess.run(['dot', '-Tpng', '-Gdpi=80', '-o', args.png],
+                             input=text, text=True, capture_output=True)
+        if run.returncode != 0:
+            sys.exit('architecture.py: dot failed on the picture: %s'
+                     % run.stderr.strip())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
