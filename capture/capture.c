@@ -20,7 +20,8 @@
  *      phase 1 to the restore, the OpenMP runtime creates no thread and
  *      allocates nothing.
  *   1. chase (walk_state.c): walk the GC lists (generations 0, 1, 2,
- *      permanent) once, the only dependent pointer chase of the capture:
+ *      permanent) once, each from both ends at once (two chains of loads),
+ *      the only dependent pointer chase of the capture:
  *      stash each tracked object's node id in its GC header (interp.h; the
  *      version header states the invariant) and record its address, type,
  *      refcount and flags (and take the pin, if asked).  The collector's
@@ -130,7 +131,7 @@ static int plan_team(const walk *w) {
 static hg_node find_node(walk *w, PyObject *op) {
     uint64_t sid, a = (uint64_t)(uintptr_t)op;
     Py_ssize_t rc;
-    if (hg__gc_tracked(op) && (sid = hg__gc_stashed_id(op)) < w->n_tracked &&
+    if (hg__gc_tracked(op) && (sid = hg__walk_stashed(w, op)) < w->n_tracked &&
         w->addr[sid] == a) {
         return (hg_node)sid;
     }

@@ -20,11 +20,12 @@
  * The id stash (the same trick the collector plays with gc_refs):
  * between the list walk that calls hg__gc_stash() on every tracked object
  * and hg__gc_restore_listed() (or hg__gc_restore()) the _gc_prev of every
- * tracked object holds (node id << 2) | FINALIZED | COLLECTING, while
- * _gc_next and the list heads stay intact.  This is valid only while the
- * GIL is held, no Python code runs and nothing tracks, untracks or frees a
- * GC object: all of those read or write _gc_prev.  A stashed header also
- * has the COLLECTING flag bit set, which is always clear outside a
+ * tracked object holds (v << 2) | FINALIZED | COLLECTING -- v its node
+ * id, or walk.h's encoding of it for an object the chase met from a
+ * list's end -- while _gc_next and the list heads stay intact.  This is valid
+ * only while the GIL is held, no Python code runs and nothing tracks, untracks
+ * or frees a GC object: all of those read or write _gc_prev.  A stashed header
+ * also has the COLLECTING flag bit set, which is always clear outside a
  * collection (the collector sets it only for the generation it is
  * collecting, and clears it before it returns; _PyObject_GC_TRACK asserts
  * it is clear): so "stashed" is told apart from "still a prev pointer"
@@ -142,6 +143,11 @@ static inline hg__gc_link *hg__gc_list(hg__gcstate *gc, int i) {
 
 static inline hg__gc_link *hg__gc_next(hg__gc_link *g) {
     return (hg__gc_link *)g->_gc_next;
+}
+
+/* The link before g in its list (its header not stashed yet). */
+static inline hg__gc_link *hg__gc_prev(hg__gc_link *g) {
+    return (hg__gc_link *)_PyGCHead_PREV(g);
 }
 
 static inline PyObject *hg__gc_object(hg__gc_link *g) {

@@ -61,6 +61,9 @@
  *                                circular: hg__gc_next(head) is the first
  *                                link, and the last links back to head
  *   hg__gc_next(link), hg__gc_object(link)
+ *   hg__gc_prev(link)            the link before, read before link's own
+ *                                header is stashed (the chase follows the
+ *                                lists from both ends)
  *   hg__gc_full_rank(gen)        where generation gen's objects stand in
  *                                the list a full collection walks (0 is
  *                                walked first), or -1 if it walks none
@@ -72,10 +75,11 @@
  *                                traverse it
  *
  * The id stash (the version header states its invariant)
- *   hg__gc_stash(link, id)       write node id into a tracked object's
+ *   hg__gc_stash(link, v)        write v (< 2^61: a node id, or walk.h's
+ *                                encoding of one) into a tracked object's
  *                                header, the lists' forward links intact
- *   hg__gc_stashed_id(op)        the id stashed in tracked op's header, or
- *                                HG__NOT_STASHED
+ *   hg__gc_stashed_id(op)        the v stashed in tracked op's header, or
+ *                                HG__NOT_STASHED (walk.h decodes v)
  *   hg__gc_restore(gc)           undo every stash by walking the lists
  *   hg__gc_restore_span(gc, obj, starts, k0, k1), hg__gc_restore_listed(
  *   gc, obj, starts)             the same from the recorded addresses:

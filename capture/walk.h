@@ -311,6 +311,31 @@ static inline int64_t hg__walk_type_id(walk *w, PyTypeObject *tp) {
     return hg__walk_type_lookup(w, tp);
 }
 
+/* ---- the stash's encoding -------------------------------------------------
+ * The chase follows each GC list from both ends at once (two independent
+ * chains of loads: about half the time of one on heaps whose list order
+ * is not their address order).  An object met from the front gets its id
+ * stashed; one met from the back, whose id depends on how long the list
+ * turns out to be, gets HG__STASH_BACK | (list << 48) | j: the j-th object
+ * from list `list`'s end, id list_start[list + 1] - 1 - j once the chase
+ * is done. */
+#define HG__STASH_BACK ((uint64_t)1 << 60)
+_Static_assert(HG__N_GC_LISTS <= 4, "hg__walk_stashed reads 2 bits of list");
+
+static inline uint64_t hg__stash_back(int list, size_t j) {
+    return HG__STASH_BACK | ((uint64_t)list << 48) | (uint64_t)j;
+}
+
+/* The node id stashed in tracked op's header once the chase is done, or
+ * a value >= n_tracked if it holds none.  Branch-free: half the tracked
+ * referents of a walk are met from the back, at random. */
+static inline uint64_t hg__walk_stashed(const walk *w, PyObject *op) {
+    uint64_t v = hg__gc_stashed_id(op);
+    uint64_t back = w->list_start[((v >> 48) & 3) + 1] - 1 -
+                    (v & (((uint64_t)1 << 48) - 1));
+    return (v >> 60) == 1 ? back : v;
+}
+
 /* Append (id, size) to an overflow list; -1 on allocation failure. */
 int hg__walk_add_over(hg_size_overflow **over, size_t *n, size_t *cap,
                       hg_node id, uint64_t size);

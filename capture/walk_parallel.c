@@ -408,7 +408,7 @@ static int part_resolve(part *p, size_t keep) {
             }
             targets = p->targets;
         }
-        if (hg__gc_tracked(op) && (sid = hg__gc_stashed_id(op)) < nt) {
+        if (hg__gc_tracked(op) && (sid = hg__walk_stashed(w, op)) < nt) {
             id = (hg_node)sid;
         } else {
             /* marked by a block no later than this one (in its count, or

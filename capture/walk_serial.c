@@ -120,7 +120,7 @@ static inline int add_edge(walk *w, PyObject *op) {
     hg_node id;
     uint64_t sid;
 
-    if (hg__gc_tracked(op) && (sid = hg__gc_stashed_id(op)) < w->n_tracked) {
+    if (hg__gc_tracked(op) && (sid = hg__walk_stashed(w, op)) < w->n_tracked) {
         id = (hg_node)sid;
     } else if (untracked_id(w, op, &id) < 0) {
         return -1;

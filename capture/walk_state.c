@@ -313,74 +313,163 @@ hg_status hg__walk_alloc(walk *w) {
 
 /* ---- phase 1: the list walk, and its undo -------------------------------- */
 
+/* The chase's node arrays, in locals: the flags store (a byte) may alias
+ * anything, so fields read through w would be read again for every
+ * object.  Reloaded when the arrays grow. */
+typedef struct chase_arrays {
+    uint64_t *addr;
+    uint32_t *type, *refcnt;
+    uint8_t *flags;
+    size_t cap; /* w->cap_n, at most HG_MAX_NODES */
+} chase_arrays;
+
+static void chase_load(const walk *w, chase_arrays *a) {
+    a->addr = w->addr;
+    a->type = w->type;
+    a->refcnt = w->refcnt;
+    a->flags = w->flags;
+    a->cap = w->cap_n < HG_MAX_NODES ? w->cap_n : HG_MAX_NODES;
+}
+
+/* Node entry k (all but the size) of tracked object op, its header g
+ * stashed with v; fl: its list's flags.  -1 on allocation failure. */
+static inline int chase_record(walk *w, const chase_arrays *a, size_t k,
+                               hg__gc_link *g, uint64_t v, uint8_t fl) {
+    PyObject *op = hg__gc_object(g); /* borrowed */
+    int64_t tid = hg__walk_type_id(w, Py_TYPE(op));
+    Py_ssize_t rc;
+    if (tid < 0) {
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    hg__gc_stash(g, v);
+    a->addr[k] = (uint64_t)(uintptr_t)op;
+    a->type[k] = (uint32_t)tid;
+    rc = hg__word_load(hg__refcnt_word(op));
+    a->refcnt[k] = hg__sat_refcnt(rc);
+    a->flags[k] = fl | w->types[tid].node_flags;
+    if ((fl & HG_NODE_FROZEN) && hg__immortal_count(rc)) {
+        /* the interpreter's own: 3.12 freezes the immortal __mro__ and
+         * __bases__ of its static types at startup; out of every view, as
+         * gc.get_objects() leaves them out */
+        a->flags[k] |= HG_NODE_EXCLUDED;
+    }
+    if (Py_TYPE(op) == &PyDict_Type && hg__dict_kept_elsewhere(op)) {
+        a->flags[k] |= HG_NODE_DICT_KEPT; /* untrack.c */
+    }
+    if (w->pin) {
+        Py_INCREF(op); /* cannot run code: only a count goes up */
+    }
+    return 0;
+}
+
+/* Room for `need` entries below the nb met from the back, which sit at
+ * the top of the arrays (a->cap - nb .. a->cap - 1) and move up with it.
+ * -1 (w->status set) if the arrays cannot grow. */
+static int chase_room(walk *w, chase_arrays *a, size_t need, size_t nb) {
+    void **arr[4] = {(void **)&w->addr, (void **)&w->type, (void **)&w->refcnt,
+                     (void **)&w->flags};
+    static const size_t elem[4] = {8, 4, 4, 1};
+    size_t old = a->cap;
+    if (need >= HG_MAX_NODES) {
+        w->status = HG_ERANGE;
+        return -1;
+    }
+    if (hg__walk_reserve(w, need) < 0) {
+        /* some arrays may have moved, their entries at the same places */
+        chase_load(w, a);
+        a->cap = old;
+        w->status = HG_ENOMEM;
+        return -1;
+    }
+    chase_load(w, a);
+    for (int i = 0; i < 4; i++) {
+        char *base = *(char **)arr[i];
+        memmove(base + (a->cap - nb) * elem[i], base + (old - nb) * elem[i],
+                nb * elem[i]);
+    }
+    return 0;
+}
+
+/* The objects met from the back (nb of them, at the top of the arrays,
+ * last object of the list first) moved to their ids: k0 .. k0 + nb - 1.
+ * The top holds them in id order already: the j-th from the list's end is
+ * at cap - 1 - j and gets id k0 + nb - 1 - j. */
+static void chase_place(const chase_arrays *a, size_t k0, size_t nb) {
+    size_t from = a->cap - nb;
+    memmove(a->addr + k0, a->addr + from, nb * sizeof(*a->addr));
+    memmove(a->type + k0, a->type + from, nb * sizeof(*a->type));
+    memmove(a->refcnt + k0, a->refcnt + from, nb * sizeof(*a->refcnt));
+    memmove(a->flags + k0, a->flags + from, nb * sizeof(*a->flags));
+}
+
+/* A chase that failed with nb objects met from the back not yet placed:
+ * their pins are dropped (each object held another reference before:
+ * nothing is freed, no code runs). */
+static void chase_unpin_top(walk *w, const chase_arrays *a, size_t nb) {
+    for (size_t j = 0; w->pin && j < nb; j++) {
+        Py_DECREF((PyObject *)(uintptr_t)a->addr[a->cap - 1 - j]);
+    }
+}
+
 /* Phase 1: the one walk of the GC lists.  Each tracked object gets the
  * next id, stashed in its header, and its node entry except the size.
  * Following the list links is a chain of dependent loads (memory latency per
  * object), so this is the only time the lists are followed: everything
  * after works from addr[], whose loads are independent and prefetched.
- * The header, refcount and type pointer read here share the cache line
- * the chase brings in anyway. */
+ * Each list is followed from both ends at once, which makes two chains
+ * (walk.h: the stash's encoding); those met from the back are recorded at
+ * the top of the arrays, then moved below those met from the front.  The
+ * header, refcount and type pointer read here share the cache line the
+ * chase brings in anyway. */
 int hg__walk_chase(walk *w, hg__gcstate *gc) {
     size_t id = 0;
-    /* the arrays in locals: the flags store (a byte) may alias anything,
-     * so fields read through w would be read again for every object */
-    uint64_t *addr = w->addr;
-    uint32_t *type = w->type, *refcnt = w->refcnt;
-    uint8_t *flags = w->flags;
-    size_t cap = w->cap_n < HG_MAX_NODES ? w->cap_n : HG_MAX_NODES;
-    int pin = w->pin;
+    chase_arrays a;
 
+    chase_load(w, &a);
     for (int i = 0; i < HG__N_GC_LISTS; i++) {
         hg__gc_link *head = hg__gc_list(gc, i);
+        hg__gc_link *f = hg__gc_next(head), *b = hg__gc_prev(head);
         uint8_t fl =
             (uint8_t)(HG_NODE_TRACKED | HG_NODE_GC | (i << HG_NODE_GEN_SHIFT) |
                       (i == HG__GC_LIST_FROZEN ? HG_NODE_FROZEN : 0));
+        size_t nb = 0; /* met from the back: at the top of the arrays */
         w->list_start[i] = id;
-        for (hg__gc_link *g = hg__gc_next(head); g != head;
-             g = hg__gc_next(g)) {
-            PyObject *op = hg__gc_object(g); /* borrowed */
-            int64_t tid;
-            Py_ssize_t rc;
-            if (id == cap) {
-                if (id >= HG_MAX_NODES) {
-                    w->status = HG_ERANGE;
-                    return -1;
-                }
-                if (hg__walk_reserve(w, w->cap_n + 1) < 0) {
-                    w->status = HG_ENOMEM;
-                    return -1;
-                }
-                addr = w->addr;
-                type = w->type;
-                refcnt = w->refcnt;
-                flags = w->flags;
-                cap = w->cap_n < HG_MAX_NODES ? w->cap_n : HG_MAX_NODES;
-            }
-            tid = hg__walk_type_id(w, Py_TYPE(op));
-            if (tid < 0) {
-                w->status = HG_ENOMEM;
+        /* invariant: the objects not met yet are f .. b, in list order */
+        while (f != head) {
+            hg__gc_link *nf = hg__gc_next(f), *pb;
+            if (id + nb + 2 > a.cap && chase_room(w, &a, id + nb + 2, nb) < 0) {
+                chase_unpin_top(w, &a, nb);
                 return -1;
             }
-            hg__gc_stash(g, id);
-            addr[id] = (uint64_t)(uintptr_t)op;
-            type[id] = (uint32_t)tid;
-            rc = hg__word_load(hg__refcnt_word(op));
-            refcnt[id] = hg__sat_refcnt(rc);
-            flags[id] = fl | w->types[tid].node_flags;
-            if (i == HG__GC_LIST_FROZEN && hg__immortal_count(rc)) {
-                /* the interpreter's own: 3.12 freezes the immortal
-                 * __mro__ and __bases__ of its static types at startup;
-                 * out of every view, as gc.get_objects() leaves them */
-                flags[id] |= HG_NODE_EXCLUDED;
-            }
-            if (Py_TYPE(op) == &PyDict_Type && hg__dict_kept_elsewhere(op)) {
-                flags[id] |= HG_NODE_DICT_KEPT; /* untrack.c */
-            }
-            if (pin) {
-                Py_INCREF(op); /* cannot run code: only a count goes up */
-                w->n_pinned = id + 1;
+            if (chase_record(w, &a, id, f, id, fl) < 0) {
+                chase_unpin_top(w, &a, nb);
+                return -1;
             }
             id++;
+            if (w->pin) {
+                w->n_pinned = id;
+            }
+            if (f == b) {
+                break;
+            }
+            pb = hg__gc_prev(b); /* before b's header holds the stash */
+            if (chase_record(w, &a, a.cap - 1 - nb, b, hg__stash_back(i, nb),
+                             fl) < 0) {
+                chase_unpin_top(w, &a, nb);
+                return -1;
+            }
+            nb++;
+            if (nf == b) {
+                break;
+            }
+            f = nf;
+            b = pb;
+        }
+        chase_place(&a, id, nb);
+        id += nb;
+        if (w->pin) {
+            w->n_pinned = id;
         }
     }
     w->list_start[HG__N_GC_LISTS] = id;
