@@ -191,10 +191,11 @@ int hg__walk_add_over(hg_size_overflow **over, size_t *n, size_t *cap,
 /* Have the kernel map (and clear) every page now, while other threads may
  * run Python, rather than one fault at a time during the walk (ANCHORS.md:
  * first touch runs at 0.27 GB/s here, which made the first capture's pause
- * 3x a warm one): fresh ranges are populated in one call each
- * (hg_populate; about 5x faster than a store per page, alloc.c), or where
- * the kernel cannot, stored to one byte per page, split over the OpenMP
- * threads (faults on different pages proceed in parallel).  A block the
+ * 3x a warm one): fresh ranges are populated by the kernel
+ * (hg_populate; about 5x faster than a store per page, alloc.c) a chunk
+ * per call, the chunks split over the OpenMP threads (faults on different
+ * pages proceed in parallel), or where the kernel cannot, stored to one
+ * byte per page, split over the threads the same way.  A block the
  * allocator shim reuses from an earlier capture is mapped already: one
  * cheap store per missing page, done serially -- waking a second thread
  * cost up to 13 ms when other processes kept the other core busy. */
@@ -243,9 +244,14 @@ static void touch_missing(void *p, size_t nbytes) {
     }
 }
 
+/* Fresh memory is populated in chunks of this many bytes, over the
+ * threads: the kernel clears pages at about 3 GB/s per core. */
+#define HG__POPULATE_CHUNK ((size_t)4 << 20)
+
 void hg__prefault(const hg__range *r, int n) {
     hg__range fresh[HG__N_RANGES];
     size_t first[HG__N_RANGES + 1];
+    int failed[HG__N_RANGES] = {0};
     int n_fresh = 0;
     long total;
 
@@ -255,13 +261,39 @@ void hg__prefault(const hg__range *r, int n) {
         }
         if (page_resident(r[i].p)) {
             touch_missing(r[i].p, r[i].nbytes);
-        } else if (hg_populate(r[i].p, r[i].nbytes) != 0) {
+        } else {
             fresh[n_fresh++] = r[i];
         }
     }
+    /* fresh ranges: populated by the kernel, a chunk per call, the chunks
+     * over the threads (faults on different pages proceed in parallel) */
     first[0] = 0;
     for (int i = 0; i < n_fresh; i++) {
-        first[i + 1] = first[i] + (fresh[i].nbytes + HG__PAGE - 1) / HG__PAGE;
+        first[i + 1] = first[i] + (fresh[i].nbytes + HG__POPULATE_CHUNK - 1) /
+                                      HG__POPULATE_CHUNK;
+    }
+    total = (long)first[n_fresh];
+#pragma omp parallel for schedule(dynamic, 1) if (total >= 4)                  \
+    num_threads(hg_num_threads())
+    for (long c = 0; c < total; c++) {
+        int i = 0;
+        size_t off, len;
+        while ((size_t)c >= first[i + 1]) {
+            i++;
+        }
+        off = ((size_t)c - first[i]) * HG__POPULATE_CHUNK;
+        len = fresh[i].nbytes - off < HG__POPULATE_CHUNK ? fresh[i].nbytes - off
+                                                         : HG__POPULATE_CHUNK;
+        if (hg_populate((char *)fresh[i].p + off, len) != 0) {
+#pragma omp atomic write
+            failed[i] = 1;
+        }
+    }
+    /* where the kernel cannot (before Linux 5.14): a store per page */
+    first[0] = 0;
+    for (int i = 0; i < n_fresh; i++) {
+        size_t pages = (fresh[i].nbytes + HG__PAGE - 1) / HG__PAGE;
+        first[i + 1] = first[i] + (failed[i] ? pages : 0);
     }
     total = (long)first[n_fresh];
 #pragma omp parallel for schedule(static) if (total >= 4096)                   \
