@@ -56,11 +56,12 @@ import threading
 import time
 import tracemalloc
 
-from ._files import _CLASS_TYPES, SnapshotError, load
+from ._files import CLASS_TYPES, SnapshotError, load
 from ._leaks import LeakAnalysis, _accumulation, leak_suspects
 from ._names import check_type, plural
-from ._snapshot import _OWN_HOOKS, _ids, check_fork, take
-from ._snapshot import _own_objects as _live_own_objects
+from ._snapshot import OWN_HOOKS, check_fork, take
+from ._snapshot import own_objects as _live_own_objects
+from ._snapshot_base import id_array as _ids
 
 __all__ = ['Canary', 'current', 'start', 'stop']
 
@@ -850,7 +851,7 @@ def _example(loaded, path):
             if v >= 0 and i < len(parts):
                 label = loaded.node(v).label
                 if label and ' ' not in parts[i]:
-                    kind = 'class' if parts[i] in _CLASS_TYPES else parts[i]
+                    kind = 'class' if parts[i] in CLASS_TYPES else parts[i]
                     parts[i] = '%s %s' % (kind, label)
     except (TypeError, ValueError):  # no labels: the type names alone
         parts = list(path.signature)
@@ -1104,7 +1105,7 @@ def _running_machinery():
     return list(canary._machinery({}))
 
 
-_OWN_HOOKS.append(_running_machinery)
+OWN_HOOKS.append(_running_machinery)
 
 
 def current():
