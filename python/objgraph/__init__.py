@@ -15,25 +15,27 @@ either.
 """
 
 from ._api import (
-                   at,
-                   at_addrs,
-                   by_type,
                    count,
-                   find_backref_chain,
-                   find_ref_chain,
-                   get_leaking_objects,
                    get_new_ids,
                    growth,
                    most_common_types,
                    release_memory,
-                   show_backrefs,
-                   show_chain,
                    show_growth,
                    show_most_common_types,
-                   show_refs,
-                   show_type_graph,
                    snapshot,
                    typestats,
+)
+from ._api_graph import (
+                         at,
+                         at_addrs,
+                         by_type,
+                         find_backref_chain,
+                         find_ref_chain,
+                         get_leaking_objects,
+                         show_backrefs,
+                         show_chain,
+                         show_refs,
+                         show_type_graph,
 )
 from ._draw import detect_interactive as _detect_interactive
 from ._files import LoadedSnapshot, NodeInfo, SnapshotError, load

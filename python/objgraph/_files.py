@@ -18,7 +18,6 @@ the ones that return objects.
 import collections
 import os
 import platform
-import sys
 import time
 from array import array
 
@@ -33,7 +32,8 @@ from ._leaks import (
 )
 from ._names import check_typename, plural
 from ._roots import Namer
-from ._snapshot import Snapshot, _ids, _writers
+from ._snapshot import Snapshot
+from ._snapshot_base import BaseSnapshot, id_array, writers
 
 NodeInfo = collections.namedtuple(
     'NodeInfo', 'id addr type size refcnt label')
@@ -41,8 +41,8 @@ NodeInfo.__doc__ = """One node of a snapshot: its id, address (``id()`` at
 capture time), type name, shallow size, reference count at capture time
 and label (module, class or function name; None when not stored)."""
 
-_CLASS_TYPES = frozenset(('type', 'ABCMeta', 'EnumType', 'EnumMeta'))
-_LABEL_TYPES = _CLASS_TYPES | {'module', 'function',
+CLASS_TYPES = frozenset(('type', 'ABCMeta', 'EnumType', 'EnumMeta'))
+_LABEL_TYPES = CLASS_TYPES | {'module', 'function',
                                'builtin_function_or_method'}
 #: The first format version whose edge labels are whole signature parts
 #: ("Holder.cache", "dict[int]"); versions 1 and 2 hold dict keys only.
@@ -77,7 +77,7 @@ def _labels(snap):
         return g.labels(), _upgraded_edge_labels(snap)
     names = g.type_names(True)
     tflags = g.type_flags()
-    node_ids = list(_ids(g.select(None, bytes(name in _LABEL_TYPES
+    node_ids = list(id_array(g.select(None, bytes(name in _LABEL_TYPES
                                               for name in names))))
     paths = _example_paths(snap)
     path_ids = _tracked_ids(g, paths)
@@ -141,7 +141,7 @@ def _upgraded_edge_labels(snap):
     edges, texts, sources, _ = g.edge_labels()
     names = snap._type_names(True)
     return edges, ['%s[%s]' % (names[g.node(u)[1]], key)
-                   for u, key in zip(_ids(sources), texts)]
+                   for u, key in zip(id_array(sources), texts)]
 
 
 def _runtime():
@@ -241,20 +241,7 @@ def _edge_text(typename, part):
     return part[len(typename):].lstrip('. ') or None
 
 
-def _no_objects(method):
-    def refuse(self, *args, **kwargs):
-        raise ValueError(
-            '%s() returns live objects, and this snapshot was loaded from '
-            '%r: it has none.  Use the id-returning queries '
-            '(get_leaking_ids, by_type_ids, node) instead.'
-            % (method, self.path))
-    refuse.__name__ = method
-    refuse.__doc__ = ('Not available on a loaded snapshot (raises '
-                      'ValueError): it has no live objects.')
-    return refuse
-
-
-class LoadedSnapshot(Snapshot):
+class LoadedSnapshot(BaseSnapshot):
     """A snapshot read back from a file by :func:`objgraph.load`.
 
     Detached from any process: it holds no objects, so the queries that
@@ -269,9 +256,10 @@ class LoadedSnapshot(Snapshot):
     """
 
     def __init__(self, graph, path):
-        super().__init__(graph)
+        info = graph.file_info()
+        super().__init__(graph, info['runtime'])
         self.path = path
-        self._info = graph.file_info()
+        self._info = info
         self._labels = None
         self._keys = None
 
@@ -290,13 +278,6 @@ class LoadedSnapshot(Snapshot):
     def python_version(self):
         """The captured program's Python version, e.g. ``'3.11.2'``."""
         return self._info['runtime'].rpartition(' ')[2]
-
-    def _python_version(self):
-        try:
-            major, minor = self.python_version.split('.')[:2]
-            return int(major), int(minor)
-        except ValueError:  # a runtime string this version does not know
-            return sys.version_info[:2]
 
     @property
     def producer(self):
@@ -324,13 +305,13 @@ class LoadedSnapshot(Snapshot):
         :meth:`Snapshot.get_leaking_objects` returns as objects, as ids
         (cyclic garbage left out).  Describe them with :meth:`node`."""
         live = self._mask(live=True)
-        return list(_ids(self._g.zero_in_degree(live, live)))
+        return list(id_array(self._g.zero_in_degree(live, live)))
 
     def by_type_ids(self, typename):
         """Node ids of the tracked objects with a given class name
         (optionally fully qualified), in id order."""
         check_typename(typename)
-        return list(_ids(self._g.select(None, self._type_mask(typename))))
+        return list(id_array(self._g.select(None, self._type_mask(typename))))
 
     def _path_parts(self, paths):
         """The paths' signatures from the labels the file records: what
@@ -341,7 +322,7 @@ class LoadedSnapshot(Snapshot):
         if self._keys is None:
             _, texts, sources, targets = g.edge_labels()
             self._keys = {}
-            for u, t, text in zip(_ids(sources), _ids(targets), texts):
+            for u, t, text in zip(id_array(sources), id_array(targets), texts):
                 self._keys.setdefault((u, t), text)
         names = self._type_names(True)
         tflags = g.type_flags()
@@ -359,7 +340,7 @@ class LoadedSnapshot(Snapshot):
                                                  tflags[t]))
                 elif info.label and info.type == 'module':
                     signature.append('module %s' % info.label)
-                elif info.label and info.type in _CLASS_TYPES:
+                elif info.label and info.type in CLASS_TYPES:
                     signature.append('class %s' % info.label)
                 elif text is not None:
                     signature.append('%s[%s]' % (info.type, text))
@@ -373,7 +354,7 @@ class LoadedSnapshot(Snapshot):
         addr, t, size, refcnt, _flags = self._g.node(v)
         if self._labels is None:
             ids, texts = self._g.labels()
-            self._labels = dict(zip(_ids(ids), texts))
+            self._labels = dict(zip(id_array(ids), texts))
         return NodeInfo(v, addr, self._type_names(True)[t], size, refcnt,
                         self._labels.get(v))
 
@@ -428,17 +409,13 @@ class LoadedSnapshot(Snapshot):
         return _draw.show_node_chains(described, filename=filename,
                                       output=output)
 
-    by_type = _no_objects('by_type')
-    at = _no_objects('at')
-    at_addrs = _no_objects('at_addrs')
-    get_leaking_objects = _no_objects('get_leaking_objects')
     def find_ref_chain(self, obj, predicate, max_depth=20, extra_ignore=()):
         """As :meth:`Snapshot.find_ref_chain`, from an address (a loaded
         snapshot has no objects): ``predicate`` is called with addresses,
         and :meth:`node_at` describes one."""
         self._check_address(obj, 'find_ref_chain')
-        return super().find_ref_chain(obj, predicate, max_depth,
-                                      extra_ignore)
+        return self._find_chain(obj, predicate, False, max_depth,
+                                extra_ignore)[::-1]
 
     def find_backref_chain(self, obj, predicate, max_depth=20,
                            extra_ignore=()):
@@ -446,8 +423,8 @@ class LoadedSnapshot(Snapshot):
         ``predicate`` is called with addresses, e.g. ``lambda a:
         loaded.node_at(a).type == 'module'``."""
         self._check_address(obj, 'find_backref_chain')
-        return super().find_backref_chain(obj, predicate, max_depth,
-                                          extra_ignore)
+        return self._find_chain(obj, predicate, True, max_depth,
+                                extra_ignore)
 
     def _check_address(self, obj, method):
         if type(obj) is not int:
@@ -455,8 +432,53 @@ class LoadedSnapshot(Snapshot):
                 '%s() on a snapshot loaded from %r takes an address (an '
                 'int: id() at capture time), not a %s: it has no live '
                 'objects' % (method, self.path, type(obj).__name__))
-    show_refs = _no_objects('show_refs')
-    show_backrefs = _no_objects('show_backrefs')
+
+    # -- what returns objects on a live snapshot ---------------------------
+    #
+    # Public on every Snapshot; a loaded one has no objects, so each says
+    # so and names the queries that answer with node ids instead.
+
+    def _no_objects(self, method):
+        return ValueError(
+            '%s() returns live objects, and this snapshot was loaded from '
+            '%r: it has none.  Use the id-returning queries '
+            '(get_leaking_ids, by_type_ids, node) instead.'
+            % (method, self.path))
+
+    def by_type(self, typename, objects=None):
+        """Not available on a loaded snapshot (raises ValueError): it has
+        no live objects.  :meth:`by_type_ids` gives their node ids."""
+        raise self._no_objects('by_type')
+
+    def at(self, addr):
+        """Not available on a loaded snapshot (raises ValueError): it has
+        no live objects.  :meth:`node_at` describes the node at ``addr``."""
+        raise self._no_objects('at')
+
+    def at_addrs(self, address_set):
+        """Not available on a loaded snapshot (raises ValueError): it has
+        no live objects.  :meth:`node_at` describes the node at an
+        address."""
+        raise self._no_objects('at_addrs')
+
+    def get_leaking_objects(self, objects=None):
+        """Not available on a loaded snapshot (raises ValueError): it has
+        no live objects.  :meth:`get_leaking_ids` gives their node ids."""
+        raise self._no_objects('get_leaking_objects')
+
+    def show_refs(self, objs, *args, **kw):
+        """Not available on a loaded snapshot (raises ValueError): it has
+        no live objects.  :meth:`show_chain` draws chains of addresses."""
+        raise self._no_objects('show_refs')
+
+    def show_backrefs(self, objs, *args, **kw):
+        """Not available on a loaded snapshot (raises ValueError): it has
+        no live objects.  :meth:`show_chain` draws chains of addresses."""
+        raise self._no_objects('show_backrefs')
 
 
-_writers['save'] = save  # Snapshot.save writes through it
+# A loaded snapshot is a Snapshot to its users (isinstance, the docs): it
+# answers every Snapshot method, handing back addresses where a live one
+# hands back objects.  It shares Snapshot's base, not its code.
+Snapshot.register(LoadedSnapshot)
+writers['save'] = save  # Snapshot.save writes through it

@@ -39,6 +39,7 @@ import warnings
 from ._leaks import _grows, leak_suspects
 from ._names import check_callable, check_type, plural
 from ._snapshot import take
+from ._snapshot_base import long_type_names_at
 
 __all__ = ['GrowthError', 'GrowthCheck', 'assert_no_growth']
 
@@ -279,17 +280,13 @@ def _runners(snap, path, runner_addrs):
     """Whether the retention path goes through the test runner's
     bookkeeping: an object of pytest's or pluggy's, or one of
     ``runner_addrs`` (:func:`_runner_objects`)."""
-    g = snap._g
     addrs = path.example
     if not all(type(a) is int for a in addrs):  # a pinned snapshot's
         addrs = [id(o) for o in addrs]
     if not runner_addrs.isdisjoint(addrs):
         return True
-    long_names = snap._type_names(False)
-    for v in g.find(addrs):
-        if v >= 0 and long_names[g.node(v)[1]].startswith(_RUNNER_MODULES):
-            return True
-    return False
+    return any(name.startswith(_RUNNER_MODULES)
+               for name in long_type_names_at(snap, addrs))
 
 
 def _series(values):
