@@ -4,7 +4,9 @@
 
 Reads the tree, not a description of it: the modules of python/objgraph
 and what each imports from the others (lazy imports inside functions
-included), which of them call the C extension, and which of the C
+included; a module split in parts, ``_leaks`` and ``_leaks_rows``, is
+one box naming its parts), which of them call the C extension, and which
+of the C
 layers -- python/ext (the extension's bindings), capture/ (the heap
 walk), core/ (the engine) -- include which public header.  Writes the
 DOT text (--dot, or standard output) and, with --png, the picture
@@ -94,6 +96,35 @@ def python_layer():
     return graph
 
 
+def family(module):
+    """The module a part belongs to: ``_leaks_rows`` -> ``_leaks``,
+    ``_canary_budget`` -> ``canary``; a module is its own family."""
+    if module.startswith('__'):
+        return module
+    head = module.lstrip('_').split('_')[0]
+    for name in ('_' + head, head):
+        if name != module and os.path.exists(
+                os.path.join(PACKAGE, name + '.py')):
+            return name
+    return module
+
+
+def families(graph):
+    """The module graph with each family's parts folded into it:
+    ({family: sorted parts}, {family: set of families it imports})."""
+    parts, deps = {}, {}
+    for m, imported in graph.items():
+        f = family(m)
+        parts.setdefault(f, [])
+        if f != m:
+            parts[f].append(m)
+        deps.setdefault(f, set()).update(
+            d if d == '_heapgraph' else family(d) for d in imported)
+    for f in deps:
+        deps[f].discard(f)
+    return {f: sorted(p) for f, p in parts.items()}, deps
+
+
 def c_includes(directory):
     """The quoted #include names of a C layer's files."""
     found = set()
@@ -115,7 +146,7 @@ def c_files(directory):
 
 def dot_text():
     """The DOT text of the picture."""
-    py = python_layer()
+    parts, py = families(python_layer())
     lines = ['digraph architecture {', '  rankdir=TB;',
              '  node [shape=box, fontname="Helvetica", fontsize=11];',
              '  edge [color="#555555", arrowsize=0.6];',
@@ -124,7 +155,14 @@ def dot_text():
              'leak analyses, drawing, files, CLI";',
              '    fontname="Helvetica"; fontsize=12; style=rounded;']
     for m in sorted(py):
-        lines.append('    "%s";' % m)
+        label = m
+        if parts[m]:  # its parts, named by what follows the family's name
+            names = [p[len(m.lstrip('_')) + 1:].lstrip('_') if
+                     p.lstrip('_').startswith(m.lstrip('_')) else p
+                     for p in parts[m]]
+            label = '%s\\n+ %s' % (m, ', '.join(n.lstrip('_')
+                                                  for n in names))
+        lines.append('    "%s" [label="%s"];' % (m, label))
     lines.append('  }')
     for directory, name, _, label in C_LAYERS:
         lines.append('  "%s" [label="%s\\n%d files", style=filled, '
