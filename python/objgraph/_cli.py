@@ -37,6 +37,7 @@ import sys
 import time
 
 import objgraph
+from objgraph._draw import draw_chain
 from objgraph._leaks import path_text
 from objgraph._names import human_size, plural
 from objgraph._report import growth_rows, type_rows, write_report
@@ -411,12 +412,9 @@ def _cmd_render(args, progress):
                          'draw' % (args.type, args.file))
     path = _path_doc(snap, groups[0])
     progress.step('drawing %s' % args.output)
-    from .demo import _draw
-    made, printed = _draw(snap, groups[0].example, args.output)
+    made, failure = draw_chain(snap, groups[0].example, args.output)
     if made is None:
-        said = printed.strip().splitlines()
-        raise UsageError('cannot draw %s: %s' % (
-            args.output, said[-1] if said else 'graphviz failed'))
+        raise UsageError('cannot draw %s: %s' % (args.output, failure))
     doc = {'file': args.file, 'type': args.type, 'output': args.output}
     doc.update(path)
     lines = ['drew the top retention path of %s in %s (%s, %s '
@@ -511,10 +509,9 @@ def _cmd_demo(args, progress):
            'image': report['image'], 'seconds': report['seconds']}
     status, message = EXIT_OK, None
     if args.image and report['image'] is None:
-        said = report['draw_output'].strip().splitlines()
         status = EXIT_ERROR
         doc['error'] = 'cannot draw %s: %s' % (
-            args.image, said[-1] if said else 'no leak path to draw')
+            args.image, report['draw_error'] or 'no leak path to draw')
         doc['status'] = status
         message = 'error: ' + doc['error']
     shown = files if args.keep else [os.path.basename(f) for f in files]

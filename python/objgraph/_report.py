@@ -268,12 +268,11 @@ def _drawing(snap, group):
     with tempfile.TemporaryDirectory(prefix='objgraph-report-') as tmp:
         svg = os.path.join(tmp, 'path.svg')
         try:
-            made, printed = draw_chain(snap, group.example, svg)
+            made, failure = draw_chain(snap, group.example, svg)
         except Exception as e:  # a detached snapshot cannot draw
             return None, '%s: %s' % (type(e).__name__, e)
         if made is None:
-            said = printed.strip().splitlines()
-            return None, said[-1] if said else 'graphviz failed'
+            return None, failure
         with open(svg, encoding='utf-8') as f:
             text = f.read()
     start = text.find('<svg')
