@@ -141,6 +141,7 @@ bench: build $(REF) bench-core
 	  --json build/retention_bench.json --markdown build/retention_bench.md
 	$(PYTHON) bench/fork_bench.py --json build/fork_bench.json \
 	  --markdown build/fork_bench.md
+	$(PYTHON) bench/canary_bench.py --json build/canary_bench.json --markdown build/canary_bench.md
 	OBJGRAPH_REF_PATH=$(CURDIR)/$(REF) $(PYTHON) bench/heap_bench.py \
 	  --json build/heap_bench.json --markdown docs/benchmarks.md
 	$(PYTHON) bench/version_bench.py --json build/version_bench.json \

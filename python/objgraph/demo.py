@@ -92,7 +92,8 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
     ``loaded`` (the loaded snapshots, for describing their paths),
     ``top_path`` (the top suspect's :class:`objgraph.RetentionPath` in the
     pinned snapshot, or None), ``image`` (the file drawn, or None),
-    ``draw_output`` (what the drawing printed), ``seconds`` (in all).
+    ``draw_error`` (why the drawing failed, one line; None when drawn or
+    not tried), ``seconds`` (in all).
     """
     if users < 1 or requests < 1 or snapshots < 3:
         raise ValueError('users and requests must be >= 1 and snapshots '
@@ -156,14 +157,14 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
         report['loaded'] = loaded
         report['suspects'] = objgraph.leak_suspects(loaded, limit=5, paths=1)
         report['top_path'] = report['image'] = None
-        report['draw_output'] = ''
+        report['draw_error'] = None
         if report['suspects']:
             top = report['suspects'][0].typename
             groups = pinned.retention_paths(top, limit=1)
             if groups:
                 report['top_path'] = groups[0]
                 if image:
-                    report['image'], report['draw_output'] = _draw(
+                    report['image'], report['draw_error'] = draw_chain(
                         pinned, groups[0].example, image)
     finally:
         if pinned is not None:
@@ -174,9 +175,6 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
             shutil.rmtree(directory, ignore_errors=True)
     report['seconds'] = time.perf_counter() - t0
     return report
-
-
-_draw = draw_chain
 
 
 if __name__ == '__main__':

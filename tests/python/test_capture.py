@@ -11,6 +11,7 @@ set, sys.getrefcount for its reference count.
 import gc
 import inspect
 import sys
+import time
 import types
 
 import pytest
@@ -272,16 +273,24 @@ def test_refused_while_collecting():
     assert len(errors) == 1
 
 
-def test_phase_times_add_up_to_the_capture():
+def test_phase_times_fit_in_the_capture():
+    # the capture's clock is time.perf_counter's (hg__now): the call, timed
+    # from outside, bounds the capture, which bounds each phase and the
+    # pause; the phases the GIL is held for are in the pause
+    t0 = time.perf_counter()
     g = hg.capture(pin=False)
+    outside = time.perf_counter() - t0
     try:
         phases = g.phase_seconds
         assert list(phases) == ['prepare', 'chase', 'walk', 'restore',
                                 'calls', 'finish']
         assert all(t >= 0 for t in phases.values()), phases
-        assert sum(phases.values()) == pytest.approx(g.capture_seconds,
-                                                     rel=1e-6, abs=1e-9)
+        assert 0 < g.capture_seconds <= outside, (g.capture_seconds, outside)
+        assert max(phases.values()) <= g.capture_seconds, phases
+        assert phases['walk'] > 0, phases
         held = sum(phases[k] for k in ('chase', 'walk', 'restore', 'calls'))
         assert held <= g.pause_seconds + 1e-9
+        assert g.pause_seconds <= g.capture_seconds, (g.pause_seconds,
+                                                      g.capture_seconds)
     finally:
         g.close()

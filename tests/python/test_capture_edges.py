@@ -16,23 +16,34 @@ import objgraph
 
 
 def test_referents_are_gc_get_referents_for_every_object(quiet_gc):
+    """Every object tracked before the snapshot is a node of it, and its
+    referents are those ``gc.get_referents`` returns, in its order.  The
+    one exception is stated and checked per object: an object that changed
+    while the snapshot was taken -- its referents read just before and
+    just after differ: objgraph's own bookkeeping (the set of live
+    snapshots, the cell that receives the graph), frames running -- is
+    captured as it was at one moment in between, so it is compared with
+    nothing."""
     objects = gc.get_objects()
-    checked = 0
+    before = [[id(r) for r in gc.get_referents(o)] for o in objects]
     with objgraph.snapshot() as snap:
+        after = [[id(r) for r in gc.get_referents(o)] for o in objects]
         g = snap._g
         ids = g.find([id(o) for o in objects])
-        for obj, v in zip(objects, ids):
-            if v < 0:
-                continue
-            want = [id(r) for r in gc.get_referents(obj)]
+        changed = []
+        for obj, v, was, now in zip(objects, ids, before, after):
+            assert v >= 0, ('a %s tracked before the snapshot is not in it'
+                            % type(obj).__name__)
             got = [g.node(u)[0] for u in g.referents(v)]
-            if len(want) != len(got):
-                continue  # changed since the capture (sys.modules, ...)
-            assert got == want, (
+            if was != now:
+                changed.append(type(obj).__name__)
+                continue
+            assert got == now, (
                 'referents of %s: the snapshot has %r, gc.get_referents %r'
-                % (type(obj).__name__, got, want))
-            checked += 1
-    assert checked > 0.9 * len(objects)
+                % (type(obj).__name__, got, now))
+    # objgraph's bookkeeping is a handful of objects: the exception must
+    # not swallow the comparison
+    assert len(changed) < 0.01 * len(objects), sorted(changed)
 
 
 class NewType:

@@ -258,6 +258,28 @@ def test_render_draws_the_top_retention_path(capsys, files, loaded,
     assert text.count(' -> ') == len(doc['path']) - 1
 
 
+def test_render_without_graphviz_is_a_one_line_error(capsys, files,
+                                                    tmp_path, monkeypatch):
+    """What the drawing module says went wrong is the error: no dot in
+    $PATH, and dot failing, both named; nothing of the drawing's own
+    output reaches stdout."""
+    monkeypatch.setenv('PATH', str(tmp_path))  # no dot
+    png = tmp_path / 'leak.png'
+    status, out, err = run(capsys, 'render', files[2], '-t', 'CliLeak',
+                           '-o', png)
+    assert_one_line_error(status, err, 'cannot draw %s' % png,
+                          'Image renderer (dot) not found')
+    assert out == '' and not png.exists()
+    fake = tmp_path / 'dot'  # a dot that fails
+    fake.write_text('#!/bin/sh\nexit 3\n')
+    fake.chmod(0o755)
+    status, out, err = run(capsys, 'render', files[2], '-t', 'CliLeak',
+                           '-o', png, '--json')
+    assert_one_line_error(status, err, 'cannot draw %s' % png,
+                          'dot failed (exit code 3)')
+    assert json.loads(out)['status'] == 2
+
+
 def test_a_loaded_snapshot_draws_a_retention_path(loaded, tmp_path, capsys):
     group = loaded[2].retention_paths('CliLeak', 1)[0]
     loaded[2].show_chain(group.example, filename=str(tmp_path / 'p.png'))
