@@ -24,11 +24,11 @@ from array import array
 from . import _draw, _heapgraph
 from ._errors import SnapshotError
 from ._leaks import (
-    _fixed_part,
-    _label,
-    _label_of,
-    _path_objects,
-    _tracked_ids,
+    fixed_part,
+    label_of,
+    path_label,
+    path_objects,
+    tracked_ids,
 )
 from ._names import check_typename, plural
 from ._roots import Namer
@@ -52,12 +52,12 @@ _NO_EDGE = (1 << 64) - 1  # find_edges: no such reference
 
 def _labels(snap):
     """The file's labels: ``(node ids, texts)`` -- the names of modules,
-    classes and functions (:func:`_label_of`) -- and ``(reference
+    classes and functions (:func:`label_of`) -- and ``(reference
     indices, texts)``: for references on the shortest paths from the
-    roots, the signature part of their source (:func:`_leaks._label`:
+    roots, the signature part of their source (:func:`_leaks.path_label`:
     ``Holder.cache``, ``dict['h']``, ``dict[int]``) where it differs from
     what the reader derives from the node labels alone
-    (:func:`_leaks._fixed_part`); as bytes of ascending ids and lists of
+    (:func:`_leaks.fixed_part`); as bytes of ascending ids and lists of
     str.
 
     Labelled: every reference on the example path of each retention-path
@@ -80,32 +80,32 @@ def _labels(snap):
     node_ids = list(id_array(g.select(None, bytes(name in _LABEL_TYPES
                                               for name in names))))
     paths = _example_paths(snap)
-    path_ids = _tracked_ids(g, paths)
+    path_ids = tracked_ids(g, paths)
     try:
         objs = g.objects(node_ids + path_ids)
     except ValueError:  # a closed pinned snapshot: no objects any more
         return (b'', []), (b'', [])
     labels = {}
     for v, o in zip(node_ids, objs):
-        label = None if o is None else _label_of(o)
+        label = None if o is None else label_of(o)
         if label is not None:
             labels[v] = label
     texts = {}
-    chains = _path_objects(g, paths, objs[len(node_ids):])
+    chains = path_objects(g, paths, objs[len(node_ids):])
     del objs
     pairs, seen = {}, set()
     for path, chain in zip(paths, chains):
         for v, o in zip(path, chain):
             if v not in seen:
                 seen.add(v)
-                label = None if o is None else _label_of(o)
+                label = None if o is None else label_of(o)
                 if label is not None:
                     labels.setdefault(v, label)
         for v, o, nxt in zip(path, chain, path[1:]):
             if (v, nxt) not in pairs:
                 t = g.node(v)[1]
-                part = _label(o, g.node(nxt)[0], names[t])
-                if part != _fixed_part(names[t], labels.get(v), tflags[t]):
+                part = path_label(o, g.node(nxt)[0], names[t])
+                if part != fixed_part(names[t], labels.get(v), tflags[t]):
                     pairs[v, nxt] = part
     del chains
     if pairs:
@@ -336,7 +336,7 @@ class LoadedSnapshot(BaseSnapshot):
                 text = self._keys.get((v, nxt))
                 if parts_version:
                     signature.append(text if text is not None else
-                                     _fixed_part(names[t], info.label,
+                                     fixed_part(names[t], info.label,
                                                  tflags[t]))
                 elif info.label and info.type == 'module':
                     signature.append('module %s' % info.label)

@@ -12,7 +12,7 @@ reported by neither the instance nor its values, so it is a root of its
 own, alive in the graph while its owner waits in a garbage cycle.  The
 snapshots go to :func:`objgraph.leak_suspects`, and a type fails the
 check when its count of objects a full collection would keep grows by
-the rule leak_suspects uses (``_leaks._grows``): never drops from one
+the rule leak_suspects uses (``_leaks.grows``): never drops from one
 snapshot to the next, and grows after the second -- growth in the first
 measured interval is one more warm-up.  So the first failing run of a
 test that leaks one object per call needs ``iterations >= 2``; the
@@ -36,7 +36,7 @@ import logging
 import numbers
 import warnings
 
-from ._leaks import _grows, leak_suspects
+from ._leaks import grows, leak_suspects
 from ._names import check_callable, check_type, plural
 from ._snapshot import take
 from ._snapshot_base import long_type_names_at
@@ -128,7 +128,7 @@ class GrowthCheck:
     def _failure(self, snaps, runner_addrs):
         """A GrowthError naming the types that kept growing, or None."""
         suspects = [s for s in leak_suspects(snaps, limit=None, paths=0)
-                    if _grows(s.counts) and self._watched(s.typename)]
+                    if grows(s.counts) and self._watched(s.typename)]
         if not suspects:
             return None
         # the objects that came after the first iteration, whose growth

@@ -34,11 +34,11 @@ public names, and the private ones other modules import from here.
 from ._leaks_analysis import LeakAnalysis, write_sized_type_table
 from ._leaks_diff import SnapshotDiff
 from ._leaks_labels import (  # noqa: F401
-    _fixed_part,
-    _label,
-    _label_of,
-    _path_objects,
-    _tracked_ids,
+    fixed_part,
+    label_of,
+    path_label,
+    path_objects,
+    tracked_ids,
 )
 from ._leaks_rows import (
     Accumulation,
@@ -50,8 +50,8 @@ from ._leaks_rows import (
     path_text,  # noqa: F401
 )
 from ._leaks_suspects import (  # noqa: F401
-    _accumulation,
-    _grows,
+    accumulation_point,
+    grows,
     leak_suspects,
 )
 from ._roots import Root

@@ -8,7 +8,7 @@ from array import array
 
 from . import _heapgraph
 from ._leaks_diff import SnapshotDiff
-from ._leaks_labels import _label, _path_objects
+from ._leaks_labels import path_label, path_objects
 from ._leaks_rows import CycleGroup, Retainer, RetentionPath
 from ._names import check_limit, typename_func
 from ._roots import Namer
@@ -361,7 +361,7 @@ class LeakAnalysis:
 
     def _path_parts(self, paths):
         """The signature of each path (node ids, root first): a tuple of
-        one :func:`_label` per node, read from the live objects -- a
+        one :func:`path_label` per node, read from the live objects -- a
         pinned snapshot's own, or those a detached one finds again at
         their addresses (type names alone for objects gone since, or all
         of them once a pinned snapshot is closed).  What a saved file
@@ -370,10 +370,10 @@ class LeakAnalysis:
         g = self._g
         names = self._type_names(True)
         signatures = []
-        for path, chain in zip(paths, _path_objects(g, paths)):
+        for path, chain in zip(paths, path_objects(g, paths)):
             addrs = [g.node(v)[0] for v in path]
             signatures.append(tuple(
-                _label(o, nxt, names[g.node(v)[1]])
+                path_label(o, nxt, names[g.node(v)[1]])
                 for v, o, nxt in zip(path, chain, addrs[1:] + [None])))
         return signatures
 

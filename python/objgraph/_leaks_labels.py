@@ -2,7 +2,7 @@
 signature (``module app``, ``dict['_cache']``, ``Holder.cache``, ``list``).
 Read from live objects, for pinned and detached snapshots; a saved file
 records what they gave (objgraph._files), which a loaded snapshot reads
-back through :func:`_fixed_part`."""
+back through :func:`fixed_part`."""
 
 import sys
 
@@ -23,18 +23,18 @@ def _key_repr(key, limit=_MAX_KEY_LABEL):
 # -- path labels ------------------------------------------------------------
 #
 # One labelling for every kind of snapshot.  A path's signature names each
-# node by _label(object, address of the next node, type name): pinned and
+# node by path_label(object, address of the next node, type name): pinned and
 # detached snapshots compute it from live objects (LeakAnalysis._path_parts),
 # a saved file records what it gave (objgraph._files._labels: node labels
-# from _label_of, and the text of every reference whose _label differs from
-# _fixed_part), and a loaded snapshot reads that back through _fixed_part.
+# from label_of, and the text of every reference whose path_label differs from
+# fixed_part), and a loaded snapshot reads that back through fixed_part.
 
 _ModuleType = type(sys)
 _TYPE_IS_MODULE = 2  # type flag: a subclass of ModuleType (snapshot-format)
 _FUNCTION_TYPES = frozenset(('function', 'builtin_function_or_method'))
 
 
-def _label_of(obj):
+def label_of(obj):
     """The short label of a module (its ``__name__``), a class or a
     function (its qualified name), or None.  Reads what the interpreter
     stores itself, never user properties."""
@@ -54,10 +54,10 @@ def _label_of(obj):
     return None
 
 
-def _fixed_part(typename, label, type_flags):
+def fixed_part(typename, label, type_flags):
     """How a node that names itself whatever it holds next appears in a
     path: ``module app`` for a module, ``class app.Cache`` for a class,
-    from its label (:func:`_label_of`) and its type's flags; its type
+    from its label (:func:`label_of`) and its type's flags; its type
     name for anything else."""
     if label is None or typename in _FUNCTION_TYPES:
         return typename
@@ -66,17 +66,17 @@ def _fixed_part(typename, label, type_flags):
     return 'class %s' % label
 
 
-def _path_objects(g, paths, found=None):
+def path_objects(g, paths, found=None):
     """The objects of each path's nodes (node ids, root first), None for
     those gone: tracked ones by id (a detached snapshot finds them again
     in the collector's lists, checking their types), untracked ones
     through the previous object's referents.  ``found``: the objects of
-    :func:`_tracked_ids` already looked up.  No objects at all (a closed
+    :func:`tracked_ids` already looked up.  No objects at all (a closed
     pinned snapshot, a loaded one): Nones."""
     n_tracked = g.n_tracked
     if found is None:
         try:
-            found = g.objects(_tracked_ids(g, paths))
+            found = g.objects(tracked_ids(g, paths))
         except ValueError:  # no objects any more
             found = [None] * sum(map(len, paths))
     chains, i = [], 0
@@ -92,14 +92,14 @@ def _path_objects(g, paths, found=None):
     return chains
 
 
-def _tracked_ids(g, paths):
+def tracked_ids(g, paths):
     """The node ids of the paths, one after the other, untracked ones
     replaced by 0 (looked up through their referrer instead)."""
     n_tracked = g.n_tracked
     return [v if v < n_tracked else 0 for path in paths for v in path]
 
 
-def _label(obj, nxt, typename):
+def path_label(obj, nxt, typename):
     """How ``obj`` appears in a path signature, given the address of the
     next node on the path (None for the last): its type name, the key or
     attribute through which it holds the next node when that can be told,
@@ -115,9 +115,9 @@ def _describe(obj, nxt, typename):
         return typename
     kind = type(obj)
     if issubclass(kind, (_ModuleType, type)):
-        label = _label_of(obj)
+        label = label_of(obj)
         if label is not None:
-            return _fixed_part(typename, label,
+            return fixed_part(typename, label,
                                _TYPE_IS_MODULE
                                if issubclass(kind, _ModuleType) else 0)
     if nxt is None:

@@ -1,6 +1,6 @@
 """Leak suspects across three or more snapshots:
 :func:`leak_suspects`, the types that keep growing, each with its top
-retention paths and its accumulation point (:func:`_accumulation`: the
+retention paths and its accumulation point (:func:`accumulation_point`: the
 container on the top path that holds more and more of them)."""
 
 from ._leaks_analysis import LeakAnalysis
@@ -62,8 +62,8 @@ def leak_suspects(snapshots, limit=10, paths=3):
         # modules and classes above them, code objects filling their
         # caches -- is no suspect of its own: the growing objects are,
         # and the accumulation point names the container
-        if _grows(c) or (name not in carriers and (_grows(shallow) or
-                                                   _grows(r))):
+        if grows(c) or (name not in carriers and (grows(shallow) or
+                                                   grows(r))):
             rows.append((name, c, r))
     rows.sort(key=lambda row: (row[0] in carriers, row[1][0] - row[1][-1],
                                row[2][0] - row[2][-1], row[0]))
@@ -75,11 +75,11 @@ def leak_suspects(snapshots, limit=10, paths=3):
         last._g.match(first._g, last._analysis_mask(live=True), False)
     return [LeakSuspect(name, c, r, last.retention_paths(name, paths)
                         if paths != 0 else [],
-                        _accumulation(first, last, name, new))
+                        accumulation_point(first, last, name, new))
             for name, c, r in rows]
 
 
-def _accumulation(first, last, name, new):
+def accumulation_point(first, last, name, new):
     """The :class:`Accumulation` of type ``name``: on the top retention
     path, in ``last``, of its objects that ``first`` did not have, the
     node that ``first`` had too
@@ -128,7 +128,7 @@ def _builtin_names(snap):
     return builtin - own
 
 
-def _grows(values):
+def grows(values):
     """Never drops, and grows after the first interval (leak_suspects)."""
     return values[-1] > values[1] and all(
         a <= b for a, b in zip(values, values[1:]))

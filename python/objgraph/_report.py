@@ -50,7 +50,8 @@ from ._report_page import (
     _suspects_html,
     _types_html,
 )
-from ._snapshot import _writers, take
+from ._snapshot import take
+from ._snapshot_base import writers
 
 _TABLE_ROWS = 50      # rows of the type and diff tables
 _SUSPECTS = 10        # suspects shown
@@ -226,10 +227,10 @@ def _labels(snap, ids):
     g = snap._g
     if not g.pinned or g.closed:
         return {}
-    from ._leaks_labels import _label_of
+    from ._leaks_labels import label_of
     tracked = [v for v in ids if v < g.n_tracked]
     return {v: label for v, obj in zip(tracked, g.objects(tracked))
-            for label in [_label_of(obj)] if label}
+            for label in [label_of(obj)] if label}
 
 
 def _node_text(label, root):
@@ -407,4 +408,4 @@ def _write(path, text):
                       % (e.strerror or e), path) from e
 
 
-_writers['report'] = write_report  # Snapshot.report writes through it
+writers['report'] = write_report  # Snapshot.report writes through it

@@ -28,14 +28,9 @@ from ._snapshot_base import (
     LIVE_SNAPSHOTS,
     BaseSnapshot,
     id_array,
-    writers,
 )
 
 _SATURATED = 0xFFFFFFFF  # a reference count of 2**32 - 1 or more
-
-#: objgraph._report registers its writer here (see
-#: objgraph._snapshot_base.writers).
-_writers = writers
 
 # Functions giving more of objgraph's own objects for own_objects to
 # leave out, registered by the modules that make them (the canary: its

@@ -81,7 +81,7 @@ from ._canary_report import (
 )
 from ._canary_sites import allocation_sites, prepare_tracebacks
 from ._files import SnapshotError, load
-from ._leaks import _accumulation, leak_suspects
+from ._leaks import accumulation_point, leak_suspects
 from ._names import plural
 from ._snapshot import OWN_HOOKS, check_fork, take
 from ._snapshot_base import newcomers
@@ -404,7 +404,7 @@ class Canary:
             new = newcomers(loaded, oldest)
             for entry, s in zip(report['suspects'], suspects):
                 entry['accumulation'] = accumulation_doc(
-                    _accumulation(oldest, loaded, s.typename, new))
+                    accumulation_point(oldest, loaded, s.typename, new))
         self._record_memory(report, capture_bytes + loaded.nbytes + (
             0 if oldest is None else oldest.nbytes))
         report['analysis_seconds'] = time.perf_counter() - t0
