@@ -456,7 +456,7 @@ cleanup:
 
 /* Copy section [off, off + n) of the file into a new hg_alloc'd array. */
 static void *copy_out(const char *base, uint64_t off, uint64_t n) {
-    void *p = hg_alloc(n > 0 ? n : 1);
+    void *p = hg_alloc(n);
     if (p != NULL && n > 0) {
         memcpy(p, base + off, n);
     }

@@ -796,7 +796,7 @@ static int build_types(pwalk *w, hg_capture *out) {
  * ones, before the untracked nodes, each group in its order of first
  * visit: the graph's nodes 0 .. n_tracked-1 are the tracked ones. */
 static hg_status renumber(pwalk *w) {
-    size_t n = w->n, e = w->n_edges, e_cap = e > 0 ? e : 1;
+    size_t n = w->n, e = w->n_edges;
     hg_node *new_id = NULL, *old_of = NULL, *nt = NULL;
     hg_edge *no = NULL;
     char *na[5] = {NULL, NULL, NULL, NULL, NULL};
@@ -810,7 +810,7 @@ static hg_status renumber(pwalk *w) {
      * flags, which must still match) */
     new_id = hg_alloc(n * sizeof(hg_node));
     old_of = hg_alloc(n * sizeof(hg_node));
-    nt = hg_alloc(e_cap * sizeof(hg_node));
+    nt = hg_alloc(e * sizeof(hg_node));
     no = hg_alloc(w->cap_off * sizeof(hg_edge));
     for (int i = 0; i < 5; i++) {
         na[i] = hg_alloc(n * node_elem[i]);
@@ -863,7 +863,7 @@ static hg_status renumber(pwalk *w) {
     no = NULL;
     hg_free(w->targets, w->cap_edges * sizeof(hg_node));
     w->targets = nt;
-    w->cap_edges = e_cap;
+    w->cap_edges = e;
     nt = NULL;
     st = HG_OK;
 cleanup:
@@ -872,7 +872,7 @@ cleanup:
     }
     hg_free(new_id, n * sizeof(hg_node));
     hg_free(old_of, n * sizeof(hg_node));
-    hg_free(nt, e_cap * sizeof(hg_node));
+    hg_free(nt, e * sizeof(hg_node));
     hg_free(no, w->cap_off * sizeof(hg_edge));
     return st;
 }
@@ -1171,8 +1171,8 @@ int hg__p_child_walk(PyObject *exclude, int nodes_only, hg__p_child_out *out) {
     }
     flag_modules_and_excluded(&w, exclude);
     out->n_types = w.n_types;
-    out->type_addr = hg_alloc((w.n_types + 1) * sizeof(uint64_t));
-    out->type_nflags = hg_alloc(w.n_types + 1);
+    out->type_addr = hg_alloc(w.n_types * sizeof(uint64_t));
+    out->type_nflags = hg_alloc(w.n_types);
     if (out->type_addr == NULL || out->type_nflags == NULL) {
         w.status = HG_ENOMEM;
         goto fail;
@@ -1207,8 +1207,8 @@ fail:
 void hg__p_child_out_free(hg__p_child_out *out) {
     int status = out->status;
     hg_graph_free(out->graph);
-    hg_free(out->type_addr, (out->n_types + 1) * sizeof(uint64_t));
-    hg_free(out->type_nflags, out->n_types + 1);
+    hg_free(out->type_addr, out->n_types * sizeof(uint64_t));
+    hg_free(out->type_nflags, out->n_types);
     memset(out, 0, sizeof(*out));
     out->status = status;
 }

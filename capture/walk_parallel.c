@@ -231,15 +231,15 @@ void hg__par_free(walk *w) {
         hg_free(w->parts, (size_t)w->n_parts * sizeof(part));
     }
     if (w->blocks != NULL) {
-        hg_free(w->blocks, w->n_blocks * sizeof(block) + 1);
+        hg_free(w->blocks, w->n_blocks * sizeof(block));
     }
     if (w->counts != NULL) {
         hg_free(w->counts,
-                (size_t)(w->n_parts - 1) * w->n_blocks * sizeof(uint32_t) + 1);
+                (size_t)(w->n_parts - 1) * w->n_blocks * sizeof(uint32_t));
     }
     hg_free(w->srcs, w->cap_srcs * sizeof(untracked_src));
     if (w->tsizers != NULL) {
-        hg_free(w->tsizers, w->n_tsizers * sizeof(hg__sizer) + 1);
+        hg_free(w->tsizers, w->n_tsizers * sizeof(hg__sizer));
     }
     hg_free(w->inv, w->cap_inv * sizeof(hg_node));
     w->parts = NULL;
@@ -664,11 +664,11 @@ int hg__par_walk(walk *w) {
     /* the sizers of the tracked nodes' types, fixed while the threads
      * add types to the table */
     w->n_tsizers = w->n_types;
-    w->tsizers = hg_alloc(w->n_tsizers * sizeof(hg__sizer) + 1);
-    w->blocks = hg_calloc((size_t)n_blocks * sizeof(block) + 1);
+    w->tsizers = hg_alloc(w->n_tsizers * sizeof(hg__sizer));
+    w->blocks = hg_calloc((size_t)n_blocks * sizeof(block));
     w->n_blocks = (size_t)n_blocks;
     w->counts =
-        hg_calloc((size_t)n_walkers * (size_t)n_blocks * sizeof(uint32_t) + 1);
+        hg_calloc((size_t)n_walkers * (size_t)n_blocks * sizeof(uint32_t));
     if (w->tsizers == NULL || w->blocks == NULL || w->counts == NULL ||
         (n + 1 > w->n_offsets &&
          hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),

@@ -51,9 +51,16 @@ typedef uint64_t hg_edge; /* edge index into a CSR target array */
  * Every large array of the core goes through these.  With HG_WITH_JEMALLOC
  * they use jemalloc's mallocx/sdallocx; otherwise malloc/free.  Sizes are
  * passed back on free (sized deallocation).  hg_free(NULL, n) is a no-op.
+ * Zero bytes are an allocation like any other: hg_alloc(0) and hg_calloc(0)
+ * return a valid, unique pointer (never to be read or written) that
+ * hg_free(p, 0) takes back, so NULL always means failure and an empty array
+ * needs no padding.  Every call, zero bytes included, may fail (NULL).
  */
-void *hg_alloc(size_t nbytes);  /* NULL on failure or nbytes==0 */
-void *hg_calloc(size_t nbytes); /* zeroed */
+void *hg_alloc(size_t nbytes);  /* NULL on failure only */
+void *hg_calloc(size_t nbytes); /* zeroed; NULL on failure only */
+/* p == NULL allocates; otherwise p (of old_nbytes) is resized to new_nbytes,
+ * 0 included (a zero-byte block, as from hg_alloc(0)); on failure NULL is
+ * returned and p is left as it was. */
 void *hg_realloc(void *p, size_t old_nbytes, size_t new_nbytes);
 void hg_free(void *p, size_t nbytes);
 /* Bytes currently allocated through the shim (whole process). */
