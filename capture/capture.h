@@ -38,12 +38,11 @@
 
 #include "heapgraph.h"
 
-/* Per-type facts, one entry per distinct type among the nodes. */
+/* Per-type facts, one entry per distinct type among the nodes; bits 2 and 3
+ * are core's HG_TYPE_EXACT_TUPLE and HG_TYPE_EXACT_DICT (heapgraph.h). */
 enum hg_type_flag {
-    HG_TYPE_HAS_DEL = 1u << 0,     /* the class defines __del__ (hasattr) */
-    HG_TYPE_IS_MODULE = 1u << 1,   /* a subclass of types.ModuleType */
-    HG_TYPE_EXACT_TUPLE = 1u << 2, /* exactly tuple */
-    HG_TYPE_EXACT_DICT = 1u << 3,  /* exactly dict */
+    HG_TYPE_HAS_DEL = 1u << 0,   /* the class defines __del__ (hasattr) */
+    HG_TYPE_IS_MODULE = 1u << 1, /* a subclass of types.ModuleType */
 };
 
 /* Which capture took a snapshot (hg_capture.kind). */
@@ -220,15 +219,10 @@ PyObject *hg_capture_referent_at(PyObject *parent, uint64_t addr);
  * or without shared keys): the caller reads obj.__dict__ itself. */
 PyObject *hg_capture_attribute_at(PyObject *obj, uint64_t addr);
 
-/* The tracked nodes a full gc.collect() would untrack, as CPython 3.11's
- * collector does for reachable objects: exact tuples none of whose items
- * may be tracked (taken in the collector's list order after it merges the
- * young generations into the old: generation 2, 0, then 1), then exact
- * dicts none of whose keys or values may be tracked.  An item "may be
- * tracked" if it is a GC object and not an untracked (or just untracked)
- * exact tuple.  Only nodes with live[v] != 0 and not frozen are
- * considered.  out (n_nodes bytes) receives 1 for those nodes.  Needs no
- * Python; HG_ENOMEM on allocation failure. */
+/* The tracked nodes a full gc.collect() would untrack: core's
+ * hg_untrack_replay on the capture's graph and type flags (see there).
+ * live (n_nodes bytes): the nodes considered.  out (n_nodes bytes) gets 1
+ * for those nodes.  Needs no Python; HG_EINVAL for a NULL argument. */
 hg_status hg_capture_untrackable(const hg_capture *c, const uint8_t *live,
                                  uint8_t *out);
 
