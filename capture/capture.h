@@ -52,16 +52,20 @@ enum hg_capture_kind {
     HG_CAPTURE_PORTABLE = 2, /* hg_capture_portable_run, public C API */
 };
 
-/* The phases of a capture, timed (capture.c's header describes them;
- * hg_capture_run runs them in this order). */
+/* The phases of a capture, timed: capture.c's header numbers them 0 to 5
+ * and hg_capture_run runs them in this order (portable.c's phases map
+ * onto the same slots: its enumeration is the chase, its flags end the
+ * walk, its pins and strong references are the restore). */
 enum hg_capture_phase {
-    HG_PHASE_PREPARE, /* 0: arrays allocated and touched, GIL released;
-                       * a wait for another thread's collection */
-    HG_PHASE_CHASE,   /* 1: the GC lists walked, ids stashed */
-    HG_PHASE_WALK,    /* 2, 2b, 3: sizes and tp_traverse; flags */
-    HG_PHASE_RESTORE, /* 4a: reference counts and GC headers */
-    HG_PHASE_CALLS,   /* 4b, 4c: __sizeof__ calls, type names */
-    HG_PHASE_FINISH,  /* 5: renumbering, the graph assembled, GIL released */
+    HG_PHASE_PREPARE, /* 0 prepare: arrays allocated and populated, GIL
+                       * released; a wait for another thread's
+                       * collection */
+    HG_PHASE_CHASE,   /* 1 chase: the GC lists walked, ids stashed */
+    HG_PHASE_WALK,    /* 2 walk, 2b untracked GC objects, 3 flags */
+    HG_PHASE_RESTORE, /* 4a restore: reference counts and GC headers */
+    HG_PHASE_CALLS,   /* 4b, 4c calls: __sizeof__, type names */
+    HG_PHASE_FINISH,  /* 5 finish, GIL released: renumbering, the graph
+                       * assembled */
     HG_N_PHASES
 };
 

@@ -74,7 +74,7 @@ enum {
 
 typedef struct fork_header {
     uint64_t magic;
-    int64_t status; /* 0, or the walk's hg_status (HG__TRAVERSE_FAILED) */
+    int64_t status; /* 0, or how the walk failed (hg__walk_status) */
     uint64_t n_nodes, n_tracked, n_edges, n_sover, n_types, names_bytes;
     double seconds;       /* the child's wall time */
     uint64_t extra_bytes; /* memory the child added to the parent's */
@@ -538,7 +538,7 @@ static void child_error(int wstatus, int timed_out, double timeout,
         PyErr_SetString(PyExc_ChildProcessError,
                         "heap snapshot (fork): the capture child ran out of "
                         "memory");
-    } else if (h != NULL && h->status == HG__TRAVERSE_FAILED) {
+    } else if (h != NULL && h->status == HG__WALK_TRAVERSE_FAILED) {
         PyErr_SetString(PyExc_ChildProcessError,
                         "heap snapshot (fork): a tp_traverse function failed "
                         "in the capture child");

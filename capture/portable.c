@@ -90,7 +90,7 @@ static int prepare(pwalk *w, size_t nodes, size_t edges) {
         hg__pw_grow((void **)&w->targets, &w->cap_edges, sizeof(hg_node), e) <
             0 ||
         ptable_init(&w->ids, n) < 0 || ptable_init(&w->tindex, 256) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     hg__pw_node_arrays(w, arr);
@@ -416,7 +416,7 @@ int hg_capture_portable_run(const hg_capture_opts *opts, hg_capture *out) {
         st = hg__pw_assemble(&w, g);
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
-        hg__result_status_error(st);
+        hg__result_status_error(hg__walk_status_of(st));
         goto cleanup;
     }
     out->graph = g;
@@ -492,7 +492,7 @@ int hg__p_child_walk(PyObject *exclude, int nodes_only, hg__p_child_out *out) {
     out->type_addr = hg_alloc(w.n_types * sizeof(uint64_t));
     out->type_nflags = hg_alloc(w.n_types);
     if (out->type_addr == NULL || out->type_nflags == NULL) {
-        w.status = HG_ENOMEM;
+        w.status = HG__WALK_ENOMEM;
         goto fail;
     }
     for (size_t i = 0; i < w.n_types; i++) {
@@ -500,11 +500,11 @@ int hg__p_child_walk(PyObject *exclude, int nodes_only, hg__p_child_out *out) {
         out->type_nflags[i] = w.types[i].node_flags;
     }
     if (hg_graph_new(0, &g) != HG_OK) {
-        w.status = HG_ENOMEM;
+        w.status = HG__WALK_ENOMEM;
         goto fail;
     }
     if ((st = hg__pw_assemble(&w, g)) != HG_OK) {
-        w.status = st;
+        w.status = hg__walk_status_of(st);
         goto fail;
     }
     out->graph = g;
@@ -513,7 +513,7 @@ int hg__p_child_walk(PyObject *exclude, int nodes_only, hg__p_child_out *out) {
     return 0;
 
 fail:
-    out->status = w.status != HG_OK ? w.status : HG_EINVAL;
+    out->status = w.status != HG__WALK_OK ? w.status : HG__WALK_EINVAL;
     PyErr_Clear();
     hg_graph_free(g);
     hg__pw_free(&w);
@@ -523,7 +523,7 @@ fail:
 
 /* See portable.h. */
 void hg__p_child_out_free(hg__p_child_out *out) {
-    int status = out->status;
+    hg__walk_status status = out->status;
     hg_graph_free(out->graph);
     hg_free(out->type_addr, out->n_types * sizeof(uint64_t));
     hg_free(out->type_nflags, out->n_types);

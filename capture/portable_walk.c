@@ -42,14 +42,14 @@ int hg__pw_reserve_nodes(pwalk *w, size_t need) {
         return 0;
     }
     if (need > HG_MAX_NODES) {
-        w->status = HG_ERANGE;
+        w->status = HG__WALK_ERANGE;
         return -1;
     }
     hg__pw_node_arrays(w, arr);
     for (int i = 0; i < 5; i++) {
         if (hg__pw_grow(arr[i], &w->cap_each[i], hg__pw_node_elem[i], need) <
             0) {
-            w->status = HG_ENOMEM;
+            w->status = HG__WALK_ENOMEM;
             return -1;
         }
     }
@@ -91,7 +91,7 @@ static int64_t type_id(pwalk *w, PyTypeObject *tp) {
                         w->n_types + 1) < 0 ||
             ptable_add(&w->tindex, (uint64_t)(uintptr_t)tp,
                        (uint32_t)w->n_types) < 0) {
-            w->status = HG_ENOMEM;
+            w->status = HG__WALK_ENOMEM;
             return -1;
         }
         tid = (uint32_t)w->n_types++;
@@ -116,7 +116,7 @@ static int store_size(pwalk *w, hg_node id, Py_ssize_t n) {
     w->size[id] = UINT32_MAX;
     if (hg__pw_grow((void **)&w->sover, &w->cap_sover, sizeof(hg_size_overflow),
                     w->n_sover + 1) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     w->sover[w->n_sover++] = (hg_size_overflow){id, 0, (uint64_t)n};
@@ -133,7 +133,7 @@ static int record_size(pwalk *w, PyObject *op, uint32_t tid, hg_node id) {
     Py_ssize_t n = hg__p_sizer_quick(&w->types[tid].sizer, op);
     if (n == -2) {
         PyErr_Clear(); /* MemoryError from an int */
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     if (n >= 0) {
@@ -147,7 +147,7 @@ static int record_size(pwalk *w, PyObject *op, uint32_t tid, hg_node id) {
     w->size[id] = 0;
     if (hg__pw_grow((void **)&w->defer, &w->cap_defer, sizeof(pdefer),
                     w->n_defer + 1) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     w->defer[w->n_defer].op = op;
@@ -192,7 +192,7 @@ int hg__pw_index_enumerated(pwalk *w) {
     if (2 * (2 * w->n + 2) > w->ids.cap) {
         ptable bigger;
         if (ptable_init(&bigger, 2 * w->n) < 0) {
-            w->status = HG_ENOMEM;
+            w->status = HG__WALK_ENOMEM;
             return -1;
         }
         ptable_free(&w->ids);
@@ -205,7 +205,7 @@ int hg__pw_index_enumerated(pwalk *w) {
                 &w->ids.slot[slot_of(w->addr[v + HG__P_LAG], w->ids.cap)], 1);
         }
         if (ptable_add(&w->ids, w->addr[v], (uint32_t)v) < 0) {
-            w->status = HG_ENOMEM;
+            w->status = HG__WALK_ENOMEM;
             return -1;
         }
     }
@@ -275,7 +275,7 @@ int hg__pw_enumerate(pwalk *w) {
         Py_DECREF(list);
     }
     PyUnstable_GC_VisitObjects(enum_visit, &vs);
-    if (w->status != HG_OK) {
+    if (w->status != HG__WALK_OK) {
         return -1;
     }
 #else
@@ -323,7 +323,7 @@ static int new_node(pwalk *w, PyObject *op, hg_node *out) {
         return -1;
     }
     if (ptable_add(&w->ids, (uint64_t)(uintptr_t)op, id) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     if (PyObject_IS_GC(op)) {
@@ -360,7 +360,7 @@ static int add_edge(pwalk *w, PyObject *op) {
     if (w->n_edges == w->cap_edges &&
         hg__pw_grow((void **)&w->targets, &w->cap_edges, sizeof(hg_node),
                     w->n_edges + 1) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     w->targets[w->n_edges++] = id;
@@ -422,7 +422,7 @@ static int traverse(pwalk *w, hg_node id, visitproc visit_fn) {
     traverseproc trav = Py_TYPE(op)->tp_traverse;
     if (hg__pw_grow((void **)&w->offsets, &w->cap_off, sizeof(hg_edge),
                     (size_t)id + 2) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     w->offsets[id] = w->n_edges + (w->ring_head - w->ring_tail);
@@ -430,8 +430,8 @@ static int traverse(pwalk *w, hg_node id, visitproc visit_fn) {
         return 0;
     }
     if (trav(op, visit_fn, w) != 0) {
-        if (w->status == HG_OK) {
-            w->status = HG__TRAVERSE_FAILED;
+        if (w->status == HG__WALK_OK) {
+            w->status = HG__WALK_TRAVERSE_FAILED;
         }
         return -1;
     }
@@ -489,7 +489,7 @@ int hg__pw_walk_all(pwalk *w) {
     }
     if (hg__pw_grow((void **)&w->offsets, &w->cap_off, sizeof(hg_edge),
                     w->n + 1) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     w->offsets[w->n] = w->n_edges;

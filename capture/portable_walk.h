@@ -59,7 +59,7 @@ typedef struct pwalk {
     int child;      /* in a forked child (fork.c): no call is ever made */
     int pinned;     /* the tracked nodes hold a reference each */
     int refs_owned; /* types[] and defer[] hold strong references */
-    int status;     /* hg_status, or HG__TRAVERSE_FAILED */
+    hg__walk_status status; /* of the first failure */
     /* referents queued by visit_queued, not yet resolved: ring[tail ..
      * head) (indices mod HG__P_RING); borrowed */
     PyObject *ring[HG__P_RING];

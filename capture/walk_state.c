@@ -86,14 +86,14 @@ void hg__walk_free(walk *w) {
 
 /* ---- type table ---------------------------------------------------------- */
 
-static int type_index_insert(uint32_t *ix, size_t mask, PyTypeObject *tp,
-                             uint32_t tid) {
+/* Index tp as type id tid (stored tid + 1; the index has a free slot). */
+static void type_index_insert(uint32_t *ix, size_t mask, PyTypeObject *tp,
+                              uint32_t tid) {
     size_t h = hash_addr((uint64_t)(uintptr_t)tp, mask);
     while (ix[h] != 0) {
         h = (h + 1) & mask;
     }
     ix[h] = tid + 1;
-    return 0;
 }
 
 /* Put tp first in the two-entry cache. */
@@ -343,11 +343,11 @@ int hg__walk_chase(walk *w, hg__gcstate *gc) {
             Py_ssize_t rc;
             if (id == cap) {
                 if (id >= HG_MAX_NODES) {
-                    w->status = HG_ERANGE;
+                    w->status = HG__WALK_ERANGE;
                     return -1;
                 }
                 if (hg__walk_reserve(w, w->cap_n + 1) < 0) {
-                    w->status = HG_ENOMEM;
+                    w->status = HG__WALK_ENOMEM;
                     return -1;
                 }
                 addr = w->addr;
@@ -358,7 +358,7 @@ int hg__walk_chase(walk *w, hg__gcstate *gc) {
             }
             tid = hg__walk_type_id(w, Py_TYPE(op));
             if (tid < 0) {
-                w->status = HG_ENOMEM;
+                w->status = HG__WALK_ENOMEM;
                 return -1;
             }
             hg__gc_stash(g, id);
