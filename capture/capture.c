@@ -10,11 +10,15 @@
  *
  * Algorithm (GIL released in phases 0 and 5, held from 1 to 4):
  *   0. prepare: allocate the output arrays, sized from the previous
- *      capture (or, for the first one, the collector's counts), and touch
- *      every page, all without the GIL (walk_state.c, and walk_parallel.c
- *      for the parallel walk's parts): first touch of fresh memory is slow
- *      (kernel page clearing) and used to make the first capture's pause
- *      3x a warm one.  Other threads may run Python meanwhile; the heap is
+ *      capture (or, for the first one, the collector's counts), and have
+ *      every page mapped, all without the GIL (walk_state.c's
+ *      hg__prefault, and walk_parallel.c for the parallel walk's parts):
+ *      fresh memory is populated by the kernel in one call per array
+ *      (hg_populate: MADV_POPULATE_WRITE; a store per page only where the
+ *      kernel cannot), a reused block's missing pages touched.  First
+ *      touch of fresh memory is slow (kernel page clearing) and used to
+ *      make the first capture's pause 3x a warm one.  Other threads may
+ *      run Python meanwhile; the heap is
  *      read only from phase 1 on.  Before that, the threads of the regions
  *      that run while the heap is marked are reserved (plan_team): from
  *      phase 1 to the restore, the OpenMP runtime creates no thread and
@@ -300,7 +304,7 @@ typedef struct run {
     hg__gcstate *gc;
     walk w;
     hg_graph *g;             /* owned until handed to out */
-    int st;                  /* hg_status or HG__TRAVERSE_FAILED of the walk */
+    hg__walk_status st;      /* how the walk ended */
     double waited;           /* for a collection in another thread (gcwait.c) */
     double t0;               /* the start, after any first wait */
     double t_unlock, t_lock; /* phase 0 without the GIL */
@@ -311,7 +315,7 @@ typedef struct run {
  * pre-fault without the GIL.  0, or -1 with an exception set. */
 static int prepare(run *r) {
     walk *w = &r->w;
-    hg_status st;
+    hg__walk_status st;
 
     if (hg__gc_collecting(r->gc)) {
         /* another thread's collection, running finalizers: wait for it
@@ -326,14 +330,15 @@ static int prepare(run *r) {
     r->t_unlock = hg__now();
     Py_BEGIN_ALLOW_THREADS
         w->team = plan_team(w);
-        st = hg__walk_alloc(w);
-        if (st == HG_OK && hg__par_plan(w, w->est_tracked, w->est_untracked,
-                                        w->est_edges) < 0) {
+        st = hg__walk_status_of(hg__walk_alloc(w));
+        if (st == HG__WALK_OK &&
+            hg__par_plan(w, w->est_tracked, w->est_untracked, w->est_edges) <
+                0) {
             st = w->status;
         }
     Py_END_ALLOW_THREADS
     r->t_lock = hg__now();
-    if (st != HG_OK) {
+    if (st != HG__WALK_OK) {
         hg__result_status_error(st);
         return -1;
     }
@@ -382,7 +387,7 @@ static int restore(run *r) {
     restore_objects(w, r->gc);
     hg__gc_set_collecting(r->gc, 0);
     r->t_restored = hg__now();
-    if (r->st != HG_OK) {
+    if (r->st != HG__WALK_OK) {
         hg__result_status_error(r->st);
         return -1;
     }
@@ -435,7 +440,7 @@ static int finish(run *r) {
         }
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
-        hg__result_status_error(st);
+        hg__result_status_error(hg__walk_status_of(st));
         return -1;
     }
     r->out->graph = r->g;
@@ -487,7 +492,7 @@ static int capture_once(const hg_capture_opts *opts, hg_capture *out,
     r.opts = opts;
     r.out = out;
     r.gc = hg__gc_state();
-    r.st = HG_OK;
+    r.st = HG__WALK_OK;
     r.t0 = hg__now();
     r.w.pin = opts->pin;
     r.w.nodes_only = opts->nodes_only;

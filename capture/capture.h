@@ -38,12 +38,11 @@
 
 #include "heapgraph.h"
 
-/* Per-type facts, one entry per distinct type among the nodes. */
+/* Per-type facts, one entry per distinct type among the nodes; bits 2 and 3
+ * are core's HG_TYPE_EXACT_TUPLE and HG_TYPE_EXACT_DICT (heapgraph.h). */
 enum hg_type_flag {
-    HG_TYPE_HAS_DEL = 1u << 0,     /* the class defines __del__ (hasattr) */
-    HG_TYPE_IS_MODULE = 1u << 1,   /* a subclass of types.ModuleType */
-    HG_TYPE_EXACT_TUPLE = 1u << 2, /* exactly tuple */
-    HG_TYPE_EXACT_DICT = 1u << 3,  /* exactly dict */
+    HG_TYPE_HAS_DEL = 1u << 0,   /* the class defines __del__ (hasattr) */
+    HG_TYPE_IS_MODULE = 1u << 1, /* a subclass of types.ModuleType */
 };
 
 /* Which capture took a snapshot (hg_capture.kind). */
@@ -53,16 +52,20 @@ enum hg_capture_kind {
     HG_CAPTURE_PORTABLE = 2, /* hg_capture_portable_run, public C API */
 };
 
-/* The phases of a capture, timed (capture.c's header describes them;
- * hg_capture_run runs them in this order). */
+/* The phases of a capture, timed: capture.c's header numbers them 0 to 5
+ * and hg_capture_run runs them in this order (portable.c's phases map
+ * onto the same slots: its enumeration is the chase, its flags end the
+ * walk, its pins and strong references are the restore). */
 enum hg_capture_phase {
-    HG_PHASE_PREPARE, /* 0: arrays allocated and touched, GIL released;
-                       * a wait for another thread's collection */
-    HG_PHASE_CHASE,   /* 1: the GC lists walked, ids stashed */
-    HG_PHASE_WALK,    /* 2, 2b, 3: sizes and tp_traverse; flags */
-    HG_PHASE_RESTORE, /* 4a: reference counts and GC headers */
-    HG_PHASE_CALLS,   /* 4b, 4c: __sizeof__ calls, type names */
-    HG_PHASE_FINISH,  /* 5: renumbering, the graph assembled, GIL released */
+    HG_PHASE_PREPARE, /* 0 prepare: arrays allocated and populated, GIL
+                       * released; a wait for another thread's
+                       * collection */
+    HG_PHASE_CHASE,   /* 1 chase: the GC lists walked, ids stashed */
+    HG_PHASE_WALK,    /* 2 walk, 2b untracked GC objects, 3 flags */
+    HG_PHASE_RESTORE, /* 4a restore: reference counts and GC headers */
+    HG_PHASE_CALLS,   /* 4b, 4c calls: __sizeof__, type names */
+    HG_PHASE_FINISH,  /* 5 finish, GIL released: renumbering, the graph
+                       * assembled */
     HG_N_PHASES
 };
 
@@ -220,15 +223,10 @@ PyObject *hg_capture_referent_at(PyObject *parent, uint64_t addr);
  * or without shared keys): the caller reads obj.__dict__ itself. */
 PyObject *hg_capture_attribute_at(PyObject *obj, uint64_t addr);
 
-/* The tracked nodes a full gc.collect() would untrack, as CPython 3.11's
- * collector does for reachable objects: exact tuples none of whose items
- * may be tracked (taken in the collector's list order after it merges the
- * young generations into the old: generation 2, 0, then 1), then exact
- * dicts none of whose keys or values may be tracked.  An item "may be
- * tracked" if it is a GC object and not an untracked (or just untracked)
- * exact tuple.  Only nodes with live[v] != 0 and not frozen are
- * considered.  out (n_nodes bytes) receives 1 for those nodes.  Needs no
- * Python; HG_ENOMEM on allocation failure. */
+/* The tracked nodes a full gc.collect() would untrack: core's
+ * hg_untrack_replay on the capture's graph and type flags (see there).
+ * live (n_nodes bytes): the nodes considered.  out (n_nodes bytes) gets 1
+ * for those nodes.  Needs no Python; HG_EINVAL for a NULL argument. */
 hg_status hg_capture_untrackable(const hg_capture *c, const uint8_t *live,
                                  uint8_t *out);
 

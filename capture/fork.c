@@ -74,7 +74,7 @@ enum {
 
 typedef struct fork_header {
     uint64_t magic;
-    int64_t status; /* 0, or the walk's hg_status (HG__TRAVERSE_FAILED) */
+    int64_t status; /* 0, or how the walk failed (hg__walk_status) */
     uint64_t n_nodes, n_tracked, n_edges, n_sover, n_types, names_bytes;
     double seconds;       /* the child's wall time */
     uint64_t extra_bytes; /* memory the child added to the parent's */
@@ -456,7 +456,7 @@ cleanup:
 
 /* Copy section [off, off + n) of the file into a new hg_alloc'd array. */
 static void *copy_out(const char *base, uint64_t off, uint64_t n) {
-    void *p = hg_alloc(n > 0 ? n : 1);
+    void *p = hg_alloc(n);
     if (p != NULL && n > 0) {
         memcpy(p, base + off, n);
     }
@@ -538,7 +538,7 @@ static void child_error(int wstatus, int timed_out, double timeout,
         PyErr_SetString(PyExc_ChildProcessError,
                         "heap snapshot (fork): the capture child ran out of "
                         "memory");
-    } else if (h != NULL && h->status == HG__TRAVERSE_FAILED) {
+    } else if (h != NULL && h->status == HG__WALK_TRAVERSE_FAILED) {
         PyErr_SetString(PyExc_ChildProcessError,
                         "heap snapshot (fork): a tp_traverse function failed "
                         "in the capture child");
@@ -558,21 +558,8 @@ static void child_error(int wstatus, int timed_out, double timeout,
     }
 }
 
-/* See capture.h. */
-int hg_capture_fork_run(const hg_capture_opts *opts,
-                        const hg_capture_fork_opts *fopts, hg_capture *out) {
-    double t0, t_fork, t_forked, t_back, t_locked, waited = 0;
-    double timeout = fopts->timeout;
-    int fd = -1, wstatus = 0, timed_out, rc = -1;
-    pid_t pid, self = getpid();
-    struct stat stbuf;
-    const char *base = MAP_FAILED;
-    size_t mapped = 0;
-    const fork_header *h = NULL;
-    hg_graph *g = NULL;
-    hg_status st = HG_OK;
-
-    memset(out, 0, sizeof(*out));
+/* The options a forked capture refuses.  0, or -1 with an exception. */
+static int check_opts(const hg_capture_opts *opts) {
     if (opts->pin) {
         PyErr_SetString(PyExc_ValueError,
                         "heap snapshot (fork): pin must be False: a pinned "
@@ -582,6 +569,46 @@ int hg_capture_fork_run(const hg_capture_opts *opts,
     }
     if (opts->exclude != NULL && !PyTuple_Check(opts->exclude)) {
         PyErr_SetString(PyExc_TypeError, "exclude must be a tuple");
+        return -1;
+    }
+    return 0;
+}
+
+/* The child's shared file mapped (*base, *mapped bytes; MAP_FAILED when it
+ * could not be), and its header, or NULL when the file is too short or
+ * holds no header (a child that died before writing one). */
+static const fork_header *map_result(int fd, const char **base,
+                                     size_t *mapped) {
+    struct stat stbuf;
+    const fork_header *h;
+    if (fstat(fd, &stbuf) < 0 ||
+        (uint64_t)stbuf.st_size < sizeof(fork_header)) {
+        return NULL;
+    }
+    *mapped = (size_t)stbuf.st_size;
+    *base = mmap(NULL, *mapped, PROT_READ, MAP_SHARED, fd, 0);
+    if (*base == MAP_FAILED) {
+        return NULL;
+    }
+    h = (const fork_header *)*base;
+    return h->magic == HG__FORK_MAGIC ? h : NULL;
+}
+
+/* See capture.h. */
+int hg_capture_fork_run(const hg_capture_opts *opts,
+                        const hg_capture_fork_opts *fopts, hg_capture *out) {
+    double t0, t_fork, t_forked, t_back, t_locked, waited = 0;
+    double timeout = fopts->timeout;
+    int fd = -1, wstatus = 0, timed_out, rc = -1;
+    pid_t pid, self = getpid();
+    const char *base = MAP_FAILED;
+    size_t mapped = 0;
+    const fork_header *h = NULL;
+    hg_graph *g = NULL;
+    hg_status st = HG_OK;
+
+    memset(out, 0, sizeof(*out));
+    if (check_opts(opts) < 0) {
         return -1;
     }
     /* Freed arrays the allocator keeps mapped (core/src/alloc.c: an earlier
@@ -619,16 +646,7 @@ int hg_capture_fork_run(const hg_capture_opts *opts,
         return -1;
     }
     t_back = hg__p_now();
-    if (fstat(fd, &stbuf) == 0 && (uint64_t)stbuf.st_size >= sizeof(*h)) {
-        mapped = (size_t)stbuf.st_size;
-        base = mmap(NULL, mapped, PROT_READ, MAP_SHARED, fd, 0);
-        if (base != MAP_FAILED) {
-            h = (const fork_header *)base;
-            if (h->magic != HG__FORK_MAGIC) {
-                h = NULL;
-            }
-        }
-    }
+    h = map_result(fd, &base, &mapped);
     if (timed_out || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 ||
         h == NULL || h->status != 0) {
         child_error(wstatus, timed_out, timeout, h);

@@ -177,9 +177,24 @@ static inline int hg__tracked_id(const hg_capture *c, hg_node id) {
     return c->graph != NULL && id < c->graph->n_tracked;
 }
 
-/* ---- the result, as both captures hand it over (result.c) ----------------
- * status of a walk stopped by a tp_traverse that failed on its own */
-#define HG__TRAVERSE_FAILED 100
+/* ---- the result, as both captures hand it over (result.c) ---------------- */
+
+/* How a walk ended: HG_OK, the core status of its first failure, or the
+ * capture's own failure -- a tp_traverse that returned nonzero by itself.
+ * A walk's status variable is of this type and holds nothing else. */
+typedef enum hg__walk_status {
+    HG__WALK_OK = HG_OK,
+    HG__WALK_ENOMEM = HG_ENOMEM,
+    HG__WALK_EINVAL = HG_EINVAL,
+    HG__WALK_ERANGE = HG_ERANGE,
+    HG__WALK_EIO = HG_EIO,
+    HG__WALK_TRAVERSE_FAILED = 100, /* beyond every hg_status */
+} hg__walk_status;
+
+/* A core status as the walk status it is. */
+static inline hg__walk_status hg__walk_status_of(hg_status st) {
+    return (hg__walk_status)st;
+}
 
 /* The type table of out for nt types: arrays and name lists allocated,
  * n_types set (what hg_capture_release frees).  0, or -1 with an
@@ -194,9 +209,9 @@ int hg__result_types_begin(hg_capture *out, size_t nt);
 int hg__result_type_set(hg_capture *out, size_t i, PyTypeObject *tp,
                         uint32_t node_flags);
 
-/* Set the Python exception for a failed walk's status (hg_status or
- * HG__TRAVERSE_FAILED), unless one is set already. */
-void hg__result_status_error(int status);
+/* Set the Python exception for a failed walk's status, unless one is set
+ * already. */
+void hg__result_status_error(hg__walk_status status);
 
 /* Shrink (or grow) an exact-size array from old_n to new_n items (0:
  * freed, *p NULL).  0, or -1 when the allocator failed (*p unchanged). */
@@ -205,13 +220,13 @@ int hg__resize_exact(void **p, size_t elem, size_t old_n, size_t new_n);
 /* ---- the walk of a forked child (portable.c, for fork.c) ----------------
  * What the child hands back: the graph and its type table, by address. */
 typedef struct hg__p_child_out {
-    hg_graph *graph;      /* owned */
-    size_t n_types;       /* type ids 0 .. n_types-1 of graph->type_id */
-    uint64_t *type_addr;  /* n_types: the type objects' addresses */
-    uint8_t *type_nflags; /* n_types: HG_NODE_HAS_DEL when it has __del__ */
-    uint64_t table_bytes; /* the walk's address tables, freed on return
-                           * (part of the child's peak memory) */
-    int status;           /* on failure: hg_status or HG__TRAVERSE_FAILED */
+    hg_graph *graph;        /* owned */
+    size_t n_types;         /* type ids 0 .. n_types-1 of graph->type_id */
+    uint64_t *type_addr;    /* n_types: the type objects' addresses */
+    uint8_t *type_nflags;   /* n_types: HG_NODE_HAS_DEL when it has __del__ */
+    uint64_t table_bytes;   /* the walk's address tables, freed on return
+                             * (part of the child's peak memory) */
+    hg__walk_status status; /* on failure: why */
 } hg__p_child_out;
 
 /* Wait, the GIL released, while the gc.callbacks entry says another

@@ -80,17 +80,17 @@ int hg__result_type_set(hg_capture *out, size_t i, PyTypeObject *tp,
 }
 
 /* See portable.h. */
-void hg__result_status_error(int status) {
+void hg__result_status_error(hg__walk_status status) {
     if (PyErr_Occurred()) {
         return;
     }
-    if (status == HG_ERANGE) {
+    if (status == HG__WALK_ERANGE) {
         PyErr_SetString(PyExc_MemoryError,
                         "heap snapshot: more objects than node ids (2^32-2)");
-    } else if (status == HG__TRAVERSE_FAILED) {
+    } else if (status == HG__WALK_TRAVERSE_FAILED) {
         PyErr_SetString(PyExc_RuntimeError,
                         "heap snapshot: a tp_traverse function failed");
-    } else if (status == HG_ENOMEM) {
+    } else if (status == HG__WALK_ENOMEM) {
         PyErr_SetString(PyExc_MemoryError,
                         "heap snapshot: out of memory while capturing");
     } else {

@@ -91,7 +91,7 @@ typedef struct part {
     PyObject *ring[HG__RING]; /* borrowed */
     size_t ring_head, ring_tail;
     tcache_entry tc[HG__TCACHE];
-    int status;
+    hg__walk_status status;
     uint32_t cur_block; /* the block being walked (HG__NO_BLOCK: 2b) */
     uint32_t *fblock;   /* from the restore: the block of each node's mark */
     uint32_t *srcidx;   /* from phase 2b: index in srcs of each GC node */
@@ -142,8 +142,8 @@ typedef struct imm_table {
 
 typedef struct walk {
     hg_node n_tracked;
-    size_t n_nodes; /* n_tracked + untracked so far (serial walk) */
-    int status;     /* hg_status of the first failure */
+    size_t n_nodes;         /* n_tracked + untracked so far (serial walk) */
+    hg__walk_status status; /* of the first failure */
 
     /* node table, tracked part then untracked part: cap_n entries each;
      * sizes saturate at UINT32_MAX, the true ones in sover (as the graph
@@ -247,8 +247,11 @@ typedef struct hg__range {
  * The int functions return 0, or -1 (with w->status set when they take a
  * walk). */
 
-/* Touch every page of the n (<= HG__N_RANGES) ranges, fresh ones over the
- * OpenMP threads.  No GIL needed. */
+/* Have every page of the n (<= HG__N_RANGES) ranges mapped now: a fresh
+ * range populated by the kernel in one call (hg_populate,
+ * MADV_POPULATE_WRITE), or, where the kernel cannot, stored to one byte per
+ * page over the OpenMP threads; a range reused from an earlier capture has
+ * only its missing pages touched.  No GIL needed. */
 void hg__prefault(const hg__range *r, int n);
 
 /* Phase 0 (no GIL): allocate and pre-fault the arrays w's capacities

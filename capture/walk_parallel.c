@@ -173,7 +173,7 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
     }
     w->parts = hg_calloc((size_t)(n_walkers + 1) * sizeof(part));
     if (w->parts == NULL) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     w->n_parts = n_walkers + 1;
@@ -186,7 +186,7 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
         share_n = share_n < cap_nodes ? share_n : cap_nodes;
         share_e = share_e < cap_edges ? share_e : cap_edges;
         if (part_alloc(&w->parts[i], share_n, share_e) < 0) {
-            w->status = HG_ENOMEM;
+            w->status = HG__WALK_ENOMEM;
             return -1;
         }
     }
@@ -194,7 +194,7 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
         part_alloc(&w->parts[n_walkers],
                    hint_2b_nodes + hint_2b_nodes / 8 + 1024,
                    hint_2b_edges + hint_2b_edges / 8 + 1024) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     if (hint_srcs > 0) {
@@ -203,7 +203,7 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
         w->srcs = hg_alloc(w->cap_srcs * sizeof(untracked_src));
         if (w->srcs == NULL) {
             w->cap_srcs = 0;
-            w->status = HG_ENOMEM;
+            w->status = HG__WALK_ENOMEM;
             return -1;
         }
         r = (hg__range){w->srcs, w->cap_srcs * sizeof(untracked_src)};
@@ -213,7 +213,7 @@ int hg__par_plan(walk *w, size_t est_tracked, size_t est_untracked,
     w->cap_inv = cap_all;
     w->inv = hg_alloc(w->cap_inv * sizeof(hg_node));
     if (w->inv == NULL) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     {
@@ -231,15 +231,15 @@ void hg__par_free(walk *w) {
         hg_free(w->parts, (size_t)w->n_parts * sizeof(part));
     }
     if (w->blocks != NULL) {
-        hg_free(w->blocks, w->n_blocks * sizeof(block) + 1);
+        hg_free(w->blocks, w->n_blocks * sizeof(block));
     }
     if (w->counts != NULL) {
         hg_free(w->counts,
-                (size_t)(w->n_parts - 1) * w->n_blocks * sizeof(uint32_t) + 1);
+                (size_t)(w->n_parts - 1) * w->n_blocks * sizeof(uint32_t));
     }
     hg_free(w->srcs, w->cap_srcs * sizeof(untracked_src));
     if (w->tsizers != NULL) {
-        hg_free(w->tsizers, w->n_tsizers * sizeof(hg__sizer) + 1);
+        hg_free(w->tsizers, w->n_tsizers * sizeof(hg__sizer));
     }
     hg_free(w->inv, w->cap_inv * sizeof(hg_node));
     w->parts = NULL;
@@ -334,7 +334,7 @@ static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
         return 0;
     }
     if (l >> w->shift) {
-        p->status = HG_ERANGE;
+        p->status = HG__WALK_ERANGE;
         return -1;
     }
     /* everything that can fail comes before the mark */
@@ -382,7 +382,7 @@ static int part_untracked(walk *w, part *p, PyObject *op, hg_node *out) {
     return 0;
 
 nomem:
-    p->status = HG_ENOMEM;
+    p->status = HG__WALK_ENOMEM;
     return -1;
 }
 
@@ -402,7 +402,7 @@ static int part_resolve(part *p, size_t keep) {
         if (ne == p->cap_edges) {
             if (hg__walk_grow((void **)&p->targets, &p->cap_edges,
                               sizeof(hg_node), ne + 1) < 0) {
-                p->status = HG_ENOMEM;
+                p->status = HG__WALK_ENOMEM;
                 rc = -1;
                 break;
             }
@@ -550,18 +550,18 @@ static int part_block(walk *w, part *p, size_t b) {
         if (size < 0) {
             w->size[id] = 0; /* phase 4 calls for it */
             if (part_defer(p, op, id) < 0) {
-                p->status = HG_ENOMEM;
+                p->status = HG__WALK_ENOMEM;
                 return -1;
             }
         } else if (hg__store_size(&w->size[id], (uint64_t)size, id, &p->sover,
                                   &p->n_sover, &p->cap_sover) < 0) {
-            p->status = HG_ENOMEM;
+            p->status = HG__WALK_ENOMEM;
             return -1;
         }
         w->offsets[id] = p->n_edges + (p->ring_head - p->ring_tail);
         if (part_traverse(p, op) != 0) {
-            if (p->status == HG_OK) {
-                p->status = HG__TRAVERSE_FAILED;
+            if (p->status == HG__WALK_OK) {
+                p->status = HG__WALK_TRAVERSE_FAILED;
             }
             return -1;
         }
@@ -594,7 +594,7 @@ static int walk_untracked_gc(walk *w) {
             if (w->n_srcs == w->cap_srcs &&
                 hg__walk_grow((void **)&w->srcs, &w->cap_srcs,
                               sizeof(untracked_src), w->n_srcs + 1) < 0) {
-                w->status = HG_ENOMEM;
+                w->status = HG__WALK_ENOMEM;
                 return -1;
             }
             if (p != u) {
@@ -606,8 +606,8 @@ static int walk_untracked_gc(walk *w) {
             op = (PyObject *)(uintptr_t)p->addr[l];
             trav = Py_TYPE(op)->tp_traverse;
             if (trav != NULL && trav(op, part_visit, u) != 0) {
-                w->status =
-                    u->status != HG_OK ? u->status : HG__TRAVERSE_FAILED;
+                w->status = u->status != HG__WALK_OK ? u->status
+                                                     : HG__WALK_TRAVERSE_FAILED;
                 return -1;
             }
             s->e1 = u->n_edges;
@@ -624,7 +624,7 @@ static int gather_deferred(walk *w) {
         for (size_t k = 0; k < p->n_sover; k++) {
             if (hg__walk_add_over(&w->sover, &w->n_sover, &w->cap_sover,
                                   p->sover[k].node, p->sover[k].size) < 0) {
-                w->status = HG_ENOMEM;
+                w->status = HG__WALK_ENOMEM;
                 return -1;
             }
         }
@@ -633,7 +633,7 @@ static int gather_deferred(walk *w) {
         }
         if (hg__walk_grow((void **)&w->defer, &w->cap_defer, sizeof(deferred),
                           w->n_defer + p->n_defer) < 0) {
-            w->status = HG_ENOMEM;
+            w->status = HG__WALK_ENOMEM;
             return -1;
         }
         memcpy(w->defer + w->n_defer, p->defer, p->n_defer * sizeof(deferred));
@@ -651,7 +651,7 @@ int hg__par_walk(walk *w) {
 
     /* the widest range per part that keeps every enc below HG_NONE */
     if (avail < 1) {
-        w->status = HG_ERANGE;
+        w->status = HG__WALK_ERANGE;
         return -1;
     }
     w->shift = 0;
@@ -664,16 +664,16 @@ int hg__par_walk(walk *w) {
     /* the sizers of the tracked nodes' types, fixed while the threads
      * add types to the table */
     w->n_tsizers = w->n_types;
-    w->tsizers = hg_alloc(w->n_tsizers * sizeof(hg__sizer) + 1);
-    w->blocks = hg_calloc((size_t)n_blocks * sizeof(block) + 1);
+    w->tsizers = hg_alloc(w->n_tsizers * sizeof(hg__sizer));
+    w->blocks = hg_calloc((size_t)n_blocks * sizeof(block));
     w->n_blocks = (size_t)n_blocks;
     w->counts =
-        hg_calloc((size_t)n_walkers * (size_t)n_blocks * sizeof(uint32_t) + 1);
+        hg_calloc((size_t)n_walkers * (size_t)n_blocks * sizeof(uint32_t));
     if (w->tsizers == NULL || w->blocks == NULL || w->counts == NULL ||
         (n + 1 > w->n_offsets &&
          hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
                        n + 1) < 0)) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     for (size_t t = 0; t < w->n_tsizers; t++) {
@@ -698,7 +698,7 @@ int hg__par_walk(walk *w) {
         }
     }
     for (int q = 0; q < n_walkers; q++) {
-        if (w->parts[q].status != HG_OK) {
+        if (w->parts[q].status != HG__WALK_OK) {
             w->status = w->parts[q].status;
             return -1;
         }

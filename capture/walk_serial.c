@@ -67,7 +67,7 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
         return 0;
     }
     if (w->n_nodes >= HG_MAX_NODES) {
-        w->status = HG_ERANGE;
+        w->status = HG__WALK_ERANGE;
         return -1;
     }
     id = (hg_node)w->n_nodes;
@@ -108,8 +108,8 @@ static int untracked_id(walk *w, PyObject *op, hg_node *out) {
     return 0;
 
 nomem:
-    if (w->status == HG_OK) {
-        w->status = HG_ENOMEM;
+    if (w->status == HG__WALK_OK) {
+        w->status = HG__WALK_ENOMEM;
     }
     return -1;
 }
@@ -128,7 +128,7 @@ static inline int add_edge(walk *w, PyObject *op) {
     if (w->n_edges == w->cap_edges &&
         hg__walk_grow((void **)&w->targets, &w->cap_edges, sizeof(hg_node),
                       w->n_edges + 1) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     w->targets[w->n_edges++] = id;
@@ -175,7 +175,7 @@ static int walk_tracked(walk *w) {
     if (n + 1 > w->n_offsets &&
         hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
                       n + 1) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     for (hg_node id = 0; id < n; id++) {
@@ -188,7 +188,7 @@ static int walk_tracked(walk *w) {
                 (PyObject *)(uintptr_t)w->addr[id + HG__PREFETCH]);
         }
         if (record_size(w, op, w->type[id], id, &w->size[id]) < 0) {
-            w->status = HG_ENOMEM;
+            w->status = HG__WALK_ENOMEM;
             return -1;
         }
         /* its edges start after the resolved and the queued ones */
@@ -198,8 +198,8 @@ static int walk_tracked(walk *w) {
         }
         trav = Py_TYPE(op)->tp_traverse;
         if (trav != NULL && trav(op, visit_queued, w) != 0) {
-            if (w->status == HG_OK) {
-                w->status = HG__TRAVERSE_FAILED;
+            if (w->status == HG__WALK_OK) {
+                w->status = HG__WALK_TRAVERSE_FAILED;
             }
             return -1;
         }
@@ -224,7 +224,7 @@ static int walk_untracked(walk *w) {
         if (id + 2 > w->n_offsets &&
             hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
                           id + 2) < 0) {
-            w->status = HG_ENOMEM;
+            w->status = HG__WALK_ENOMEM;
             return -1;
         }
         w->offsets[id] = w->n_edges;
@@ -234,8 +234,8 @@ static int walk_untracked(walk *w) {
         op = (PyObject *)(uintptr_t)w->addr[id];
         trav = Py_TYPE(op)->tp_traverse;
         if (trav != NULL && trav(op, visit, w) != 0) {
-            if (w->status == HG_OK) {
-                w->status = HG__TRAVERSE_FAILED;
+            if (w->status == HG__WALK_OK) {
+                w->status = HG__WALK_TRAVERSE_FAILED;
             }
             return -1;
         }
@@ -243,7 +243,7 @@ static int walk_untracked(walk *w) {
     if (w->n_nodes + 1 > w->n_offsets &&
         hg__walk_grow((void **)&w->offsets, &w->n_offsets, sizeof(hg_edge),
                       w->n_nodes + 1) < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     w->offsets[w->n_nodes] = w->n_edges;

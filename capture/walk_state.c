@@ -86,14 +86,14 @@ void hg__walk_free(walk *w) {
 
 /* ---- type table ---------------------------------------------------------- */
 
-static int type_index_insert(uint32_t *ix, size_t mask, PyTypeObject *tp,
-                             uint32_t tid) {
+/* Index tp as type id tid (stored tid + 1; the index has a free slot). */
+static void type_index_insert(uint32_t *ix, size_t mask, PyTypeObject *tp,
+                              uint32_t tid) {
     size_t h = hash_addr((uint64_t)(uintptr_t)tp, mask);
     while (ix[h] != 0) {
         h = (h + 1) & mask;
     }
     ix[h] = tid + 1;
-    return 0;
 }
 
 /* Put tp first in the two-entry cache. */
@@ -371,7 +371,7 @@ static inline int chase_record(walk *w, const chase_arrays *a, size_t k,
     int64_t tid = hg__walk_type_id(w, Py_TYPE(op));
     Py_ssize_t rc;
     if (tid < 0) {
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     hg__gc_stash(g, v);
@@ -404,14 +404,14 @@ static int chase_room(walk *w, chase_arrays *a, size_t need, size_t nb) {
     static const size_t elem[4] = {8, 4, 4, 1};
     size_t old = a->cap;
     if (need >= HG_MAX_NODES) {
-        w->status = HG_ERANGE;
+        w->status = HG__WALK_ERANGE;
         return -1;
     }
     if (hg__walk_reserve(w, need) < 0) {
         /* some arrays may have moved, their entries at the same places */
         chase_load(w, a);
         a->cap = old;
-        w->status = HG_ENOMEM;
+        w->status = HG__WALK_ENOMEM;
         return -1;
     }
     chase_load(w, a);

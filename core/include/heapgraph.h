@@ -51,9 +51,16 @@ typedef uint64_t hg_edge; /* edge index into a CSR target array */
  * Every large array of the core goes through these.  With HG_WITH_JEMALLOC
  * they use jemalloc's mallocx/sdallocx; otherwise malloc/free.  Sizes are
  * passed back on free (sized deallocation).  hg_free(NULL, n) is a no-op.
+ * Zero bytes are an allocation like any other: hg_alloc(0) and hg_calloc(0)
+ * return a valid, unique pointer (never to be read or written) that
+ * hg_free(p, 0) takes back, so NULL always means failure and an empty array
+ * needs no padding.  Every call, zero bytes included, may fail (NULL).
  */
-void *hg_alloc(size_t nbytes);  /* NULL on failure or nbytes==0 */
-void *hg_calloc(size_t nbytes); /* zeroed */
+void *hg_alloc(size_t nbytes);  /* NULL on failure only */
+void *hg_calloc(size_t nbytes); /* zeroed; NULL on failure only */
+/* p == NULL allocates; otherwise p (of old_nbytes) is resized to new_nbytes,
+ * 0 included (a zero-byte block, as from hg_alloc(0)); on failure NULL is
+ * returned and p is left as it was. */
 void *hg_realloc(void *p, size_t old_nbytes, size_t new_nbytes);
 void hg_free(void *p, size_t nbytes);
 /* Bytes currently allocated through the shim (whole process). */
@@ -183,6 +190,13 @@ enum hg_node_flag {
     HG_NODE_GC = 1u << 7,       /* a GC-aware object (tracked or not) */
 };
 
+/* Bits of a per-type flag table (n_types entries, the capturer's: capture.h
+ * adds bits of its own) that the kernels read. */
+enum hg_type_flag_core {
+    HG_TYPE_EXACT_TUPLE = 1u << 2, /* exactly tuple */
+    HG_TYPE_EXACT_DICT = 1u << 3,  /* exactly dict */
+};
+
 typedef struct hg_graph {
     hg_node n_nodes;
     hg_node n_tracked;
@@ -262,6 +276,26 @@ hg_status hg_graph_rooted(const hg_graph *g, hg_node v, size_t budget,
  * HG_EINVAL for an id out of range or listed twice. */
 hg_status hg_gc_order(const hg_csr *g, const uint32_t *refcnt,
                       const hg_node *list, hg_node n_list, hg_node *pos);
+
+/* The tracked nodes a full collection would untrack (untrack.c), as
+ * CPython 3.11's collector does for reachable objects: exact tuples none of
+ * whose items may be tracked, taken in the collector's list order after it
+ * merges the young generations into the old (generation 2, 0, then 1; ids
+ * in list order within one), then exact dicts none of whose keys or values
+ * may be tracked, unless flagged HG_NODE_DICT_KEPT.  An item "may be
+ * tracked" if it is HG_NODE_GC and not an untracked (or just untracked)
+ * exact tuple.  type_flags: n_types entries, enum hg_type_flag_core bits.
+ * Only tracked nodes with live[v] != 0 (n_nodes entries) and not frozen
+ * are considered.  out (n_nodes bytes, overwritten) gets 1 for those the
+ * collection would untrack, 0 elsewhere.  Allocates nothing. */
+hg_status hg_untrack_replay(const hg_graph *g, const uint32_t *type_flags,
+                            const uint8_t *live, uint8_t *out);
+/* The same test for one node, with no list order and no liveness: 1 if a
+ * collection would untrack v (an exact tuple or dict, not frozen), a nested
+ * tuple counting as untracked when it would be untracked itself, looked at
+ * up to 32 levels deep (deeper nesting counts as tracked).  0 otherwise,
+ * and for a bad argument. */
+int hg_untrack_local(const hg_graph *g, const uint32_t *type_flags, hg_node v);
 
 /* ---- construction from raw edges -------------------------------------------
  * Nodes 0..n_src-1 are given with their addresses (distinct).  Each raw edge

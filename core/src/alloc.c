@@ -35,6 +35,10 @@
  *     service's RSS returns to where it was; hg_alloc_trim() unmaps them
  *     at once.  Fork: pthread_atfork handlers hold the lock across fork(),
  *     and the child, which has no trimmer, starts its own when needed;
+ *   - zero bytes: hg_alloc(0) is a real allocation, a unique pointer that
+ *     hg_free(p, 0) takes back (one byte underneath, counted as zero live
+ *     bytes), so callers need no "+ 1" to tell an empty array from a
+ *     failure; it can fail like any other allocation;
  *   - a testing hook, hg_alloc_fail_after(n): the n-th following allocation
  *     and every later one fail (SQLite/LAGraph "brutal" tests).  Plain
  *     allocation is never called inside an OpenMP region, so the countdown
@@ -403,13 +407,19 @@ static void *raw_alloc(size_t nbytes, int zero) {
 #endif
 }
 
+/* What the underlying allocator is asked for: a zero-byte block is one
+ * byte there (malloc(0) may be NULL, mallocx(0) is undefined). */
+static size_t raw_size(size_t nbytes) {
+    return nbytes > 0 ? nbytes : 1;
+}
+
 static void *shim_alloc(size_t nbytes, int zero) {
     void *p;
 
-    if (nbytes == 0 || should_fail()) {
+    if (should_fail()) {
         return NULL;
     }
-    p = raw_alloc(nbytes, zero);
+    p = raw_alloc(raw_size(nbytes), zero);
     if (p == NULL) {
         return NULL;
     }
@@ -426,23 +436,20 @@ void *hg_calloc(size_t nbytes) {
     return shim_alloc(nbytes, 1);
 }
 
-/* p == NULL allocates; new_nbytes == 0 frees p and returns NULL; on failure
- * p is left as it was and NULL is returned. */
+/* p == NULL allocates; new_nbytes == 0 leaves a zero-byte block (a valid
+ * pointer, like hg_alloc(0)); on failure p is left as it was and NULL is
+ * returned. */
 void *hg_realloc(void *p, size_t old_nbytes, size_t new_nbytes) {
     void *q;
 
     if (p == NULL) {
         return hg_alloc(new_nbytes);
     }
-    if (new_nbytes == 0) {
-        hg_free(p, old_nbytes);
-        return NULL;
-    }
     if (should_fail()) {
         return NULL;
     }
 #ifdef HG_WITH_JEMALLOC
-    q = rallocx(p, new_nbytes, 0);
+    q = rallocx(p, raw_size(new_nbytes), 0);
 #else
 #ifdef HG__MAPS
     switch (map_realloc(p, new_nbytes, &q)) {
@@ -466,7 +473,7 @@ void *hg_realloc(void *p, size_t old_nbytes, size_t new_nbytes) {
         }
     }
 #endif
-    q = realloc(p, new_nbytes);
+    q = realloc(p, raw_size(new_nbytes));
 #endif
     if (q == NULL) {
         return NULL;
@@ -481,7 +488,7 @@ void hg_free(void *p, size_t nbytes) {
         return;
     }
 #ifdef HG_WITH_JEMALLOC
-    sdallocx(p, nbytes, 0);
+    sdallocx(p, raw_size(nbytes), 0);
 #else
 #ifdef HG__MAPS
     if (!map_free(p))

@@ -520,7 +520,7 @@ hg_status hg_bfs_step_back(const hg_csr *g, const hg_node *frontier,
         }
         total += parts[t].n;
     }
-    order = hg_alloc(total * sizeof(back_hit) + 1);
+    order = hg_alloc(total * sizeof(back_hit));
     if (order == NULL) {
         st = HG_ENOMEM;
         goto cleanup;
@@ -562,7 +562,7 @@ cleanup:
         }
     }
     hg_free(parts, (size_t)team * sizeof(back_part));
-    hg_free(order, total * sizeof(back_hit) + 1);
+    hg_free(order, total * sizeof(back_hit));
     hg_free(inF, words * sizeof(uint64_t));
     hg_free(sorted, 2 * n_frontier * sizeof(hg_node));
     hg_free(start, (n_frontier + 1) * sizeof(size_t));

@@ -75,6 +75,63 @@ static void sort_chunked(const hg_raw_edge *edges, size_t m,
     }
 }
 
+/* Step 2: mapped[i] = the id of edge i's target if it is a source, else
+ * HG_NONE, in parallel (the table is read-only here).  HG_EINVAL for a
+ * source id out of range. */
+static hg_status map_to_sources(const hg__addr_table *table,
+                                const hg_raw_edge *edges, size_t m,
+                                hg_node n_src, hg_node *mapped) {
+    int bad = 0;
+    int n_chunks = hg__n_chunks(m);
+    int64_t j;
+
+    (void)n_chunks; /* without OpenMP */
+    /* (clang-format 14 would split "reduction(| : bad)") */
+    /* clang-format off */
+#pragma omp parallel for schedule(static) reduction(| : bad) if (n_chunks > 1) \
+    num_threads(hg_num_threads())
+    /* clang-format on */
+    for (j = 0; j < (int64_t)m; j++) {
+        if (j + HG__PREFETCH < (int64_t)m) {
+            hg__addr_table_prefetch(table, edges[j + HG__PREFETCH].target_addr);
+        }
+        bad |= edges[j].source >= n_src;
+        mapped[j] = hg__addr_table_find(table, edges[j].target_addr);
+    }
+    return bad ? HG_EINVAL : HG_OK;
+}
+
+/* Step 3: the targets left at HG_NONE numbered *n_nodes, *n_nodes + 1, ...
+ * in order of first appearance (one serial pass, inserting them into the
+ * table); *n_nodes grows.  HG_ERANGE past HG_MAX_NODES nodes. */
+static hg_status number_the_others(hg__addr_table *table,
+                                   const hg_raw_edge *edges, size_t m,
+                                   hg_node *mapped, uint64_t *n_nodes) {
+    for (size_t i = 0; i < m; i++) {
+        hg_node got;
+        hg_status st;
+        if (i + HG__PREFETCH < m && mapped[i + HG__PREFETCH] == HG_NONE) {
+            hg__addr_table_prefetch(table, edges[i + HG__PREFETCH].target_addr);
+        }
+        if (mapped[i] != HG_NONE) {
+            continue;
+        }
+        st = hg__addr_table_insert(table, edges[i].target_addr,
+                                   (hg_node)*n_nodes, &got);
+        if (st != HG_OK) {
+            return st;
+        }
+        if (got == *n_nodes) {
+            if (*n_nodes >= HG_MAX_NODES) {
+                return HG_ERANGE; /* this new node would be one too many */
+            }
+            (*n_nodes)++;
+        }
+        mapped[i] = got;
+    }
+    return HG_OK;
+}
+
 hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
                          const hg_raw_edge *edges, hg_edge n_edges, hg_csr *out,
                          uint64_t **out_addrs, hg_node *out_n_nodes) {
@@ -88,9 +145,7 @@ hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
     size_t m = n_edges;
     uint64_t n_nodes = n_src; /* grows in step 3 */
     uint64_t n_dup = 0;
-    int bad = 0;
     int n_chunks = 1;
-    int64_t j;
 
     if (out == NULL || out_addrs == NULL || out_n_nodes == NULL ||
         (src_addrs == NULL && n_src > 0) || (edges == NULL && n_edges > 0)) {
@@ -116,52 +171,19 @@ hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
 
     /* ---- 2. targets that are sources, in parallel ---- */
     mapped = hg_alloc(m * sizeof(hg_node));
-    if (mapped == NULL && m > 0) {
+    if (mapped == NULL) {
         st = HG_ENOMEM;
         goto cleanup;
     }
-    n_chunks = hg__n_chunks(m);
-    /* (clang-format 14 would split "reduction(| : bad)") */
-    /* clang-format off */
-#pragma omp parallel for schedule(static) reduction(| : bad) if (n_chunks > 1) \
-    num_threads(hg_num_threads())
-    /* clang-format on */
-    for (j = 0; j < (int64_t)m; j++) {
-        if (j + HG__PREFETCH < (int64_t)m) {
-            hg__addr_table_prefetch(&table,
-                                    edges[j + HG__PREFETCH].target_addr);
-        }
-        bad |= edges[j].source >= n_src;
-        mapped[j] = hg__addr_table_find(&table, edges[j].target_addr);
-    }
-    if (bad) {
-        st = HG_EINVAL;
+    st = map_to_sources(&table, edges, m, n_src, mapped);
+    if (st != HG_OK) {
         goto cleanup;
     }
 
     /* ---- 3. number the other targets by first appearance ---- */
-    for (size_t i = 0; i < m; i++) {
-        hg_node got;
-        if (i + HG__PREFETCH < m && mapped[i + HG__PREFETCH] == HG_NONE) {
-            hg__addr_table_prefetch(&table,
-                                    edges[i + HG__PREFETCH].target_addr);
-        }
-        if (mapped[i] != HG_NONE) {
-            continue;
-        }
-        st = hg__addr_table_insert(&table, edges[i].target_addr,
-                                   (hg_node)n_nodes, &got);
-        if (st != HG_OK) {
-            goto cleanup;
-        }
-        if (got == n_nodes) {
-            if (n_nodes >= HG_MAX_NODES) {
-                st = HG_ERANGE; /* this new node would be one too many */
-                goto cleanup;
-            }
-            n_nodes++;
-        }
-        mapped[i] = got;
+    st = number_the_others(&table, edges, m, mapped, &n_nodes);
+    if (st != HG_OK) {
+        goto cleanup;
     }
     hg__addr_table_destroy(&table);
 
@@ -173,8 +195,8 @@ hg_status hg_graph_build(hg_node n_src, const uint64_t *src_addrs,
     if (n_chunks > 1) {
         cur = hg_calloc((size_t)n_chunks * n_src * sizeof(uint32_t));
     }
-    if ((addrs == NULL && n_nodes > 0) || off == NULL ||
-        (tgt == NULL && m > 0) || (cur == NULL && n_chunks > 1 && n_src > 0)) {
+    if (addrs == NULL || off == NULL || tgt == NULL ||
+        (n_chunks > 1 && cur == NULL)) {
         st = HG_ENOMEM;
         goto cleanup;
     }

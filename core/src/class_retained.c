@@ -83,8 +83,9 @@ hg_status hg_domtree_class_retained(const hg_node *idom, hg_node n_nodes,
                                     const uint64_t *retained,
                                     const uint32_t *cls, uint32_t n_cls,
                                     const uint8_t *mask, uint64_t *out) {
-    size_t nb = ((size_t)n_nodes + 1) * sizeof(hg_node);
-    size_t ab = ((size_t)n_cls + 1) * sizeof(uint32_t);
+    size_t nb = ((size_t)n_nodes + 1) * sizeof(hg_node); /* offsets */
+    size_t vb = (size_t)n_nodes * sizeof(hg_node);
+    size_t ab = (size_t)n_cls * sizeof(uint32_t);
     hg_node *start = NULL, *child = NULL, *stack = NULL, *cursor = NULL;
     uint32_t *active = NULL;
     hg_status st = HG_OK;
@@ -100,8 +101,8 @@ hg_status hg_domtree_class_retained(const hg_node *idom, hg_node n_nodes,
         return HG_EINVAL;
     }
     start = hg_calloc(nb);
-    child = hg_alloc(nb);
-    stack = hg_alloc(nb);
+    child = hg_alloc(vb);
+    stack = hg_alloc(vb);
     cursor = hg_alloc(nb);
     active = hg_calloc(ab);
     if (start == NULL || child == NULL || stack == NULL || cursor == NULL ||
@@ -138,8 +139,8 @@ hg_status hg_domtree_class_retained(const hg_node *idom, hg_node n_nodes,
     }
 cleanup:
     hg_free(start, nb);
-    hg_free(child, nb);
-    hg_free(stack, nb);
+    hg_free(child, vb);
+    hg_free(stack, vb);
     hg_free(cursor, nb);
     hg_free(active, ab);
     return st;

@@ -39,7 +39,7 @@ typedef struct scratch {
     uint64_t *cbytes;
     uint64_t *pairs; /* distinct pairs, then sorted */
     size_t n_pairs;
-    size_t pairs_cap; /* entries allocated, + 1 */
+    size_t pairs_cap; /* entries allocated */
     comp_key *keys;   /* one per cyclic component */
     size_t n_keys;
 } scratch;
@@ -70,10 +70,10 @@ static int cmp_comp_key(const void *pa, const void *pb) {
 }
 
 static void scratch_free(scratch *s) {
-    hg_free(s->csize, ((size_t)s->n_comp + 1) * sizeof(uint32_t));
-    hg_free(s->cbytes, ((size_t)s->n_comp + 1) * sizeof(uint64_t));
-    hg_free(s->pairs, (s->pairs_cap + 1) * sizeof(uint64_t));
-    hg_free(s->keys, (s->n_keys + 1) * sizeof(comp_key));
+    hg_free(s->csize, (size_t)s->n_comp * sizeof(uint32_t));
+    hg_free(s->cbytes, (size_t)s->n_comp * sizeof(uint64_t));
+    hg_free(s->pairs, s->pairs_cap * sizeof(uint64_t));
+    hg_free(s->keys, s->n_keys * sizeof(comp_key));
 }
 
 /* Node counts and bytes per component; the distinct (comp, type) pairs of
@@ -98,7 +98,7 @@ static hg_status list_pairs(const hg_graph *g, const hg_node *comp,
     }
     if (st == HG_OK) {
         s->pairs_cap = seen.count;
-        s->pairs = hg_alloc((s->pairs_cap + 1) * sizeof(uint64_t));
+        s->pairs = hg_alloc(s->pairs_cap * sizeof(uint64_t));
         st = s->pairs == NULL ? HG_ENOMEM : HG_OK;
     }
     if (st == HG_OK) {
@@ -122,7 +122,7 @@ static hg_status sort_keys(scratch *s) {
     for (hg_node x = 0; x < s->n_comp; x++) {
         n_cyclic += s->csize[x] >= 2;
     }
-    s->keys = hg_alloc((n_cyclic + 1) * sizeof(comp_key));
+    s->keys = hg_alloc(n_cyclic * sizeof(comp_key));
     if (s->keys == NULL) {
         return HG_ENOMEM;
     }
@@ -151,11 +151,11 @@ static hg_status cut_groups(const scratch *s, hg_cycle_groups *out) {
             n_types += s->keys[i].len;
         }
     }
-    out->groups = hg_alloc((n_groups + 1) * sizeof(hg_cycle_group));
-    out->types = hg_alloc((n_types + 1) * sizeof(uint32_t));
+    out->groups = hg_alloc(n_groups * sizeof(hg_cycle_group));
+    out->types = hg_alloc(n_types * sizeof(uint32_t));
     if (out->groups == NULL || out->types == NULL) {
-        hg_free(out->groups, (n_groups + 1) * sizeof(hg_cycle_group));
-        hg_free(out->types, (n_types + 1) * sizeof(uint32_t));
+        hg_free(out->groups, n_groups * sizeof(hg_cycle_group));
+        hg_free(out->types, n_types * sizeof(uint32_t));
         return HG_ENOMEM;
     }
     out->n_groups = out->n_types = 0;
@@ -200,8 +200,8 @@ hg_status hg_cycles_group(const hg_graph *g, const hg_node *comp,
         return HG_EINVAL;
     }
     s.n_comp = n_comp;
-    s.csize = hg_calloc(((size_t)n_comp + 1) * sizeof(uint32_t));
-    s.cbytes = hg_calloc(((size_t)n_comp + 1) * sizeof(uint64_t));
+    s.csize = hg_calloc((size_t)n_comp * sizeof(uint32_t));
+    s.cbytes = hg_calloc((size_t)n_comp * sizeof(uint64_t));
     if (s.csize == NULL || s.cbytes == NULL) {
         st = HG_ENOMEM;
         goto cleanup;
@@ -225,7 +225,7 @@ void hg_cycle_groups_destroy(hg_cycle_groups *cg) {
     if (cg == NULL) {
         return;
     }
-    hg_free(cg->groups, (cg->n_groups + 1) * sizeof(hg_cycle_group));
-    hg_free(cg->types, (cg->n_types + 1) * sizeof(uint32_t));
+    hg_free(cg->groups, cg->n_groups * sizeof(hg_cycle_group));
+    hg_free(cg->types, cg->n_types * sizeof(uint32_t));
     memset(cg, 0, sizeof(*cg));
 }

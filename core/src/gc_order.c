@@ -49,9 +49,9 @@ hg_status hg_gc_order(const hg_csr *g, const uint32_t *refcnt,
     if (n_list > n) {
         return HG_EINVAL;
     }
-    refs = hg_alloc((size_t)n * sizeof(int64_t) + 1);
-    state = hg_calloc((size_t)n + 1);
-    walk = hg_alloc(2 * (size_t)n_list * sizeof(hg_node) + 1);
+    refs = hg_alloc((size_t)n * sizeof(int64_t));
+    state = hg_calloc((size_t)n);
+    walk = hg_alloc(2 * (size_t)n_list * sizeof(hg_node));
     if (refs == NULL || state == NULL || walk == NULL) {
         st = HG_ENOMEM;
         goto cleanup;
@@ -109,8 +109,8 @@ hg_status hg_gc_order(const hg_csr *g, const uint32_t *refcnt,
     }
 
 cleanup:
-    hg_free(refs, (size_t)n * sizeof(int64_t) + 1);
-    hg_free(state, (size_t)n + 1);
-    hg_free(walk, 2 * (size_t)n_list * sizeof(hg_node) + 1);
+    hg_free(refs, (size_t)n * sizeof(int64_t));
+    hg_free(state, (size_t)n);
+    hg_free(walk, 2 * (size_t)n_list * sizeof(hg_node));
     return st;
 }

@@ -151,7 +151,7 @@ static hg_status sign_targets(const hg_graph *g, const hg_node *parent,
                               const uint8_t *targets, const hg_path_keys *keys,
                               hg_node *sig, hg__addr_table *tab,
                               size_t *n_unreached) {
-    size_t nb = ((size_t)g->n_nodes + 1) * sizeof(hg_node);
+    size_t nb = (size_t)g->n_nodes * sizeof(hg_node);
     hg_node *stack = hg_alloc(nb);
     hg_status st = HG_OK;
     if (stack == NULL) {
@@ -177,9 +177,9 @@ static hg_status sign_targets(const hg_graph *g, const hg_node *parent,
 static hg_status rank_groups(const hg_graph *g, const uint8_t *targets,
                              hg_node *sig, hg_node n_sigs, const hg_node *idom,
                              const uint64_t *retained, hg_path_groups *out) {
-    size_t sb = ((size_t)n_sigs + 1) * sizeof(uint64_t);
+    size_t sb = (size_t)n_sigs * sizeof(uint64_t);
     uint64_t *count = hg_calloc(sb), *bytes = hg_calloc(sb);
-    hg_node *example = hg_alloc(((size_t)n_sigs + 1) * sizeof(hg_node));
+    hg_node *example = hg_alloc((size_t)n_sigs * sizeof(hg_node));
     ranked_group *rg = NULL;
     size_t n_groups = 0;
     hg_status st = HG_OK;
@@ -205,8 +205,8 @@ static hg_status rank_groups(const hg_graph *g, const uint8_t *targets,
             goto cleanup;
         }
     }
-    rg = hg_alloc((n_groups + 1) * sizeof(ranked_group));
-    out->groups = hg_alloc((n_groups + 1) * sizeof(hg_path_group));
+    rg = hg_alloc(n_groups * sizeof(ranked_group));
+    out->groups = hg_alloc(n_groups * sizeof(hg_path_group));
     if (rg == NULL || out->groups == NULL) {
         st = HG_ENOMEM;
         goto cleanup;
@@ -225,13 +225,13 @@ static hg_status rank_groups(const hg_graph *g, const uint8_t *targets,
     out->n_groups = n_groups;
 cleanup:
     if (st != HG_OK) {
-        hg_free(out->groups, (n_groups + 1) * sizeof(hg_path_group));
+        hg_free(out->groups, n_groups * sizeof(hg_path_group));
         out->groups = NULL;
     }
-    hg_free(rg, (n_groups + 1) * sizeof(ranked_group));
+    hg_free(rg, n_groups * sizeof(ranked_group));
     hg_free(count, sb);
     hg_free(bytes, sb);
-    hg_free(example, ((size_t)n_sigs + 1) * sizeof(hg_node));
+    hg_free(example, (size_t)n_sigs * sizeof(hg_node));
     return st;
 }
 
@@ -254,7 +254,7 @@ hg_status hg_paths_group(const hg_graph *g, const hg_node *parent,
     if (bad_input(g, parent, keys)) {
         return HG_EINVAL;
     }
-    nb = ((size_t)g->n_nodes + 1) * sizeof(hg_node);
+    nb = (size_t)g->n_nodes * sizeof(hg_node);
     sig = hg_alloc(nb);
     st = hg__addr_table_init(&tab, 1024);
     if (sig == NULL || st != HG_OK) {
@@ -279,6 +279,6 @@ void hg_path_groups_destroy(hg_path_groups *pg) {
     if (pg == NULL) {
         return;
     }
-    hg_free(pg->groups, (pg->n_groups + 1) * sizeof(hg_path_group));
+    hg_free(pg->groups, pg->n_groups * sizeof(hg_path_group));
     memset(pg, 0, sizeof(*pg));
 }

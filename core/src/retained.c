@@ -41,7 +41,7 @@ hg_status hg_domtree_retained(const hg_node *idom, hg_node n_nodes,
                               const hg_size_overflow *over, hg_node n_over,
                               uint64_t *retained) {
     uint32_t *pending = NULL;
-    size_t bytes = ((size_t)n_nodes + 1) * sizeof(uint32_t);
+    size_t bytes = (size_t)n_nodes * sizeof(uint32_t);
     hg_status st = HG_OK;
     uint64_t n_tree = 0, n_done = 0;
     int bad = 0, par = hg__n_chunks(n_nodes) > 1;

@@ -115,7 +115,7 @@ hg_status hg_topk(const uint64_t *key, hg_node n_nodes, const uint8_t *mask,
     if ((uint64_t)k * (uint64_t)n_chunks > n_nodes) {
         n_chunks = 1;
     }
-    hb = ((size_t)n_chunks * k + 1) * sizeof(entry);
+    hb = (size_t)n_chunks * k * sizeof(entry);
     h = hg_alloc(hb);
     chunk_used = hg_alloc((size_t)n_chunks * sizeof(size_t));
     if (h == NULL || chunk_used == NULL) {

@@ -249,7 +249,7 @@ hg_status hg_csr_transpose(const hg_csr *in, hg_csr *out) {
 
     off = hg_alloc((n + 1) * sizeof(hg_edge));
     tgt = hg_alloc(m * sizeof(hg_node));
-    if (off == NULL || (tgt == NULL && m > 0)) {
+    if (off == NULL || tgt == NULL) {
         st = HG_ENOMEM;
         goto cleanup;
     }

@@ -24,11 +24,11 @@
  * whole-heap answer (hg_graph_ensure_live), which is then used for every
  * later query of this graph.
  *
- * The untracking test is the one capture/untrack.c applies to the whole
- * heap, made local: a tuple or dict would be untracked when nothing it
- * refers to may be tracked, a nested tuple counting as tracked unless it
- * would be untracked itself (looked at up to HG__UNTRACK_DEPTH levels deep;
- * deeper nesting counts as tracked).
+ * The untracking test is core's hg_untrack_local, the rule of the
+ * whole-heap replay (hg_untrack_replay) made local: a tuple or dict would
+ * be untracked when nothing it refers to may be tracked, a nested tuple
+ * counting as tracked unless it would be untracked itself (looked at up to
+ * 32 levels deep; deeper nesting counts as tracked).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +36,6 @@
 #include "hgmodule.h"
 
 #define HG__ROOTED_BUDGET ((size_t)1 << 16)
-#define HG__UNTRACK_DEPTH 32
 #define HG__STAYS_DEPTH 32  /* levels back towards a root */
 #define HG__STAYS_ROW 64    /* rows longer than this are not looked at */
 #define HG__STAYS_WORK 4096 /* nodes looked at, per referrer settled */
@@ -46,34 +45,9 @@ static inline int listed(const hg_graph *g, hg_node v) {
     return (g->flags[v] & HG_NODE_TRACKED) && !(g->flags[v] & HG_NODE_FROZEN);
 }
 
-static int local_untrackable(const GraphObject *self, hg_node v, int depth);
-
-static int may_be_tracked(const GraphObject *self, hg_node w, int depth) {
-    const hg_graph *g = self->cap.graph;
-    uint8_t f = g->flags[w];
-    if (!(f & HG_NODE_GC)) {
-        return 0;
-    }
-    if (self->cap.type_flags[g->type_id[w]] & HG_TYPE_EXACT_TUPLE) {
-        return (f & HG_NODE_TRACKED) && !local_untrackable(self, w, depth + 1);
-    }
-    return 1;
-}
-
-/* Whether a collection would untrack v (an exact tuple or dict). */
-static int local_untrackable(const GraphObject *self, hg_node v, int depth) {
-    const hg_graph *g = self->cap.graph;
-    uint32_t tf = self->cap.type_flags[g->type_id[v]];
-    if (!(tf & (HG_TYPE_EXACT_TUPLE | HG_TYPE_EXACT_DICT)) ||
-        depth > HG__UNTRACK_DEPTH || (g->flags[v] & HG_NODE_FROZEN)) {
-        return 0;
-    }
-    for (hg_edge e = g->fwd.offsets[v]; e < g->fwd.offsets[v + 1]; e++) {
-        if (may_be_tracked(self, g->fwd.targets[e], depth)) {
-            return 0;
-        }
-    }
-    return 1;
+/* Whether a collection would untrack v (core's local test). */
+static inline int local_untrackable(const GraphObject *self, hg_node v) {
+    return hg_untrack_local(self->cap.graph, self->cap.type_flags, v);
 }
 
 /* Position of a node's generation in the merged list: 2, 0, 1, frozen. */
@@ -178,7 +152,7 @@ static int shown(GraphObject *self, hg_node u) {
         return self->live[u] && !self->untrackable[u];
     }
     if (self->gc_pos != NULL && listed(g, u)) {
-        return self->gc_pos[u] != HG_NONE && !local_untrackable(self, u, 0);
+        return self->gc_pos[u] != HG_NONE && !local_untrackable(self, u);
     }
     st = hg_graph_rooted(g, u, HG__ROOTED_BUDGET, &rooted);
     if (st != HG_OK) {
@@ -188,7 +162,7 @@ static int shown(GraphObject *self, hg_node u) {
     if (rooted != 1) {
         return rooted; /* 0 garbage, -1 unknown */
     }
-    return !local_untrackable(self, u, 0);
+    return !local_untrackable(self, u);
 }
 
 /* shown(), settled: 1 keep u, 0 leave it out, -1 an error (exception
@@ -300,7 +274,7 @@ cleanup:
 static int shown_locally(const GraphObject *self, hg_node u) {
     uint8_t f = self->cap.graph->flags[u];
     return (f & HG_NODE_TRACKED) && !(f & HG_NODE_EXCLUDED) &&
-           !local_untrackable(self, u, 0);
+           !local_untrackable(self, u);
 }
 
 /* Graph.shown_filter(frontier, local=False): the ids of frontier (native

@@ -21,9 +21,31 @@ static void test_live_bytes_follow_alloc_and_free(void) {
           hg_alloc_live_bytes());
 }
 
-static void test_zero_bytes_gives_null(void) {
-    CHECK(hg_alloc(0) == NULL, "hg_alloc(0) should be NULL");
-    CHECK(hg_calloc(0) == NULL, "hg_calloc(0) should be NULL");
+static void test_zero_bytes_gives_a_valid_pointer(void) {
+    uint64_t start = hg_alloc_live_bytes();
+    void *a = hg_alloc(0);
+    void *b = hg_calloc(0);
+    void *c;
+
+    CHECK(a != NULL, "hg_alloc(0) should be a valid pointer, got NULL");
+    CHECK(b != NULL, "hg_calloc(0) should be a valid pointer, got NULL");
+    CHECK(a != b, "two zero-byte allocations should differ, both %p", a);
+    CHECK(hg_alloc_live_bytes() == start,
+          "expected zero-byte blocks to count 0 live bytes, got %" PRIu64,
+          hg_alloc_live_bytes() - start);
+    c = hg_realloc(a, 0, 64);
+    REQUIRE(c != NULL, "a zero-byte block grows by hg_realloc");
+    memset(c, 0xab, 64);
+    a = hg_realloc(c, 64, 0);
+    CHECK(a != NULL, "hg_realloc to 0 should leave a valid pointer");
+    hg_free(a, 0);
+    hg_free(b, 0);
+    CHECK(hg_alloc_live_bytes() == start,
+          "expected live bytes back at %" PRIu64 ", got %" PRIu64, start,
+          hg_alloc_live_bytes());
+    hg_alloc_fail_after(0);
+    CHECK(hg_alloc(0) == NULL, "a zero-byte allocation can fail too");
+    hg_alloc_fail_after(-1);
 }
 
 static void test_calloc_zeroes_and_realloc_keeps_contents(void) {
@@ -52,8 +74,9 @@ static void test_calloc_zeroes_and_realloc_keeps_contents(void) {
         }
     }
     p = hg_realloc(p, 2 * n, 0);
-    CHECK(p == NULL, "realloc to 0 frees and returns NULL");
+    CHECK(p != NULL, "realloc to 0 leaves a zero-byte block");
     CHECK(hg_alloc_live_bytes() == start, "expected no live bytes left");
+    hg_free(p, 0);
     p = hg_realloc(NULL, 0, 64);
     CHECK(p != NULL, "realloc(NULL) allocates");
     hg_free(p, 64);
@@ -92,7 +115,7 @@ static void test_allocator_name(void) {
 
 int main(void) {
     test_live_bytes_follow_alloc_and_free();
-    test_zero_bytes_gives_null();
+    test_zero_bytes_gives_a_valid_pointer();
     test_calloc_zeroes_and_realloc_keeps_contents();
     test_fail_after_counts_allocations();
     test_allocator_name();

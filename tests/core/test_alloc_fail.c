@@ -165,6 +165,29 @@ static hg_status op_find_roots(const fixture *f) {
     return st;
 }
 
+/* The replay allocates nothing: it must succeed while every allocation
+ * fails. */
+static hg_status op_untrack_replay(const fixture *f) {
+    hg_graph g = *f->nodes; /* the node table with g's edges, all tracked */
+    uint32_t type_flags[50];
+    uint8_t *live = malloc(f->g.n_nodes), *out = malloc(f->g.n_nodes);
+    hg_status st;
+
+    REQUIRE(live && out, "allocation");
+    for (uint32_t t = 0; t < 50; t++) {
+        type_flags[t] = t % 3 == 1   ? HG_TYPE_EXACT_TUPLE
+                        : t % 3 == 2 ? HG_TYPE_EXACT_DICT
+                                     : 0;
+    }
+    g.fwd = f->g;
+    g.n_tracked = g.n_nodes;
+    memset(live, 1, f->g.n_nodes);
+    st = hg_untrack_replay(&g, type_flags, live, out);
+    free(live);
+    free(out);
+    return st;
+}
+
 /* expect_alloc: the call must allocate through the shim at least once. */
 static void brutal(const char *name, op_fn op, const fixture *f,
                    int expect_alloc) {
@@ -270,6 +293,7 @@ int main(void) {
         brutal("hg_paths_group", op_paths_group, &f, 1);
         brutal("hg_cycles_group", op_cycles_group, &f, 1);
         brutal("hg_graph_find_roots", op_find_roots, &f, 1);
+        brutal("hg_untrack_replay", op_untrack_replay, &f, 0);
     }
     hg_csr_destroy(&f.g);
     hg_csr_destroy(&f.rev);

@@ -783,3 +783,67 @@ size_t ref_roots(const uint32_t *refcnt, const uint32_t *in_degree, hg_node n,
     }
     return k;
 }
+
+/* ---- untracking --------------------------------------------------------- */
+
+static int ref_is(const hg_graph *g, const uint32_t *type_flags, hg_node v,
+                  uint32_t bit) {
+    return (type_flags[g->type_id[v]] & bit) != 0;
+}
+
+/* An item "may be tracked": a GC object, and not an exact tuple that is
+ * untracked or was just untracked (out). */
+static int ref_may_be_tracked(const hg_graph *g, const uint32_t *type_flags,
+                              const uint8_t *out, hg_node w) {
+    if (!(g->flags[w] & HG_NODE_GC)) {
+        return 0;
+    }
+    if (ref_is(g, type_flags, w, HG_TYPE_EXACT_TUPLE)) {
+        return (g->flags[w] & HG_NODE_TRACKED) && !out[w];
+    }
+    return 1;
+}
+
+static int ref_untrack_one(const hg_graph *g, const uint32_t *type_flags,
+                           const uint8_t *out, hg_node v) {
+    for (hg_edge e = g->fwd.offsets[v]; e < g->fwd.offsets[v + 1]; e++) {
+        if (ref_may_be_tracked(g, type_flags, out, g->fwd.targets[e])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void ref_untrack_replay(const hg_graph *g, const uint32_t *type_flags,
+                        const uint8_t *live, uint8_t *out) {
+    /* the collector's list, written out: generation 2, then 0, then 1 */
+    static const int gens[3] = {2, 0, 1};
+    hg_node *list = xmalloc((size_t)g->n_tracked * sizeof(hg_node));
+    hg_node n_list = 0;
+
+    for (int k = 0; k < 3; k++) {
+        for (hg_node v = 0; v < g->n_tracked; v++) {
+            int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
+            if (gen == gens[k] && live[v]) {
+                list[n_list++] = v;
+            }
+        }
+    }
+    memset(out, 0, g->n_nodes);
+    /* untrack_tuples: one pass over the list */
+    for (hg_node i = 0; i < n_list; i++) {
+        hg_node v = list[i];
+        if (ref_is(g, type_flags, v, HG_TYPE_EXACT_TUPLE)) {
+            out[v] = (uint8_t)ref_untrack_one(g, type_flags, out, v);
+        }
+    }
+    /* untrack_dicts: another, after it */
+    for (hg_node i = 0; i < n_list; i++) {
+        hg_node v = list[i];
+        if (ref_is(g, type_flags, v, HG_TYPE_EXACT_DICT) &&
+            !(g->flags[v] & HG_NODE_DICT_KEPT)) {
+            out[v] = (uint8_t)ref_untrack_one(g, type_flags, out, v);
+        }
+    }
+    free(list);
+}

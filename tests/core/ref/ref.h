@@ -35,6 +35,12 @@ void ref_type_edges(const hg_csr *g, const uint32_t *type_ids,
 void ref_gc_order(const hg_csr *g, const uint32_t *refcnt, const hg_node *list,
                   hg_node n_list, hg_node *pos);
 
+/* hg_untrack_replay by writing the collector's merged list out (the live
+ * tracked nodes of generation 2, then 0, then 1) and walking it twice, the
+ * tuples in the first pass, the dicts in the second. */
+void ref_untrack_replay(const hg_graph *g, const uint32_t *type_flags,
+                        const uint8_t *live, uint8_t *out);
+
 /* hg_graph_build by sorting and binary search; returns 0, or -1 if the
  * input is invalid (repeated source address, source id out of range). */
 int ref_build(hg_node n_src, const uint64_t *src_addrs,
