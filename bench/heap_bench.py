@@ -75,6 +75,7 @@ CORE_MALLOC_JSON = os.path.join(ROOT, 'build', 'core_bench_malloc.json')
 DRAW_MD = os.path.join(ROOT, 'build', 'draw_bench.md')
 RETENTION_MD = os.path.join(ROOT, 'build', 'retention_bench.md')
 FORK_MD = os.path.join(ROOT, 'build', 'fork_bench.md')
+CANARY_MD = os.path.join(ROOT, 'build', 'canary_bench.md')
 
 REF = 'objgraph 3.7.0'
 COLLECT = 'gc.collect()'
@@ -896,6 +897,9 @@ def markdown(doc, plot_name=None, previous=None):
     lines += [''] + included_section(
         FORK_MD, 'Capture in a forked child (`fork=True`)',
         'bench/fork_bench.py', previous)
+    lines += [''] + included_section(
+        CANARY_MD, 'What a canary round costs', 'bench/canary_bench.py',
+        previous)
     lines += [''] + core_section(previous)
     return '\n'.join(lines) + '\n'
 
