@@ -128,11 +128,7 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
             last = i == snapshots - 1
             snap = objgraph.snapshot(pin=last)
             snap.save(paths[i])
-            figures['requests'][i] = handled
-            figures['nodes'][i] = len(snap)
-            figures['edges'][i] = snap.num_edges
-            figures['pause_seconds'][i] = snap.pause_seconds
-            figures['file_size'][i] = os.path.getsize(paths[i])
+            _record(figures, i, snap, handled, paths[i])
             say('snapshot %d after %s: %s, %s, '
                 'paused %.0f ms, saved to %s (%.1f MB)%s'
                 % (i + 1, plural(handled, 'request'),
@@ -146,13 +142,7 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
             else:
                 snap.close()
             del snap  # not to be counted in the next snapshot
-        report['snapshots'] = [
-            {'path': path, 'requests': int(figures['requests'][i]),
-             'nodes': int(figures['nodes'][i]),
-             'edges': int(figures['edges'][i]),
-             'pause_seconds': figures['pause_seconds'][i],
-             'file_size': int(figures['file_size'][i])}
-            for i, path in enumerate(paths)]
+        report['snapshots'] = _rows(figures, paths)
         loaded = [objgraph.load(row['path']) for row in report['snapshots']]
         report['loaded'] = loaded
         report['suspects'] = objgraph.leak_suspects(loaded, limit=5, paths=1)
@@ -175,6 +165,25 @@ def run(users=200_000, requests=20_000, snapshots=3, image='', keep=None,
             shutil.rmtree(directory, ignore_errors=True)
     report['seconds'] = time.perf_counter() - t0
     return report
+
+
+def _record(figures, i, snap, handled, path):
+    """Round i's figures, stored in the arrays (no new object kept)."""
+    figures['requests'][i] = handled
+    figures['nodes'][i] = len(snap)
+    figures['edges'][i] = snap.num_edges
+    figures['pause_seconds'][i] = snap.pause_seconds
+    figures['file_size'][i] = os.path.getsize(path)
+
+
+def _rows(figures, paths):
+    """The rounds' figures as rows, once the snapshots are taken."""
+    return [{'path': path, 'requests': int(figures['requests'][i]),
+             'nodes': int(figures['nodes'][i]),
+             'edges': int(figures['edges'][i]),
+             'pause_seconds': figures['pause_seconds'][i],
+             'file_size': int(figures['file_size'][i])}
+            for i, path in enumerate(paths)]
 
 
 if __name__ == '__main__':
