@@ -136,19 +136,128 @@ PyDoc_STRVAR(
     "uint32 ids).  Raises FileError(reason) when the file cannot be\n"
     "written; nothing is left behind then.");
 
+/* save()'s arguments: the id arrays, and the string tables packed from the
+ * graph's type names and the caller's labels and notes. */
+typedef struct save_input {
+    Py_buffer ids, edges, note_ids;
+    packed_strings shorts, longs, labels, elabels, notes;
+} save_input;
+
+static void save_input_release(save_input *in) {
+    packed_free(&in->shorts);
+    packed_free(&in->longs);
+    packed_free(&in->labels);
+    packed_free(&in->elabels);
+    packed_free(&in->notes);
+    hgpy_release_buffer(&in->ids);
+    hgpy_release_buffer(&in->edges);
+    hgpy_release_buffer(&in->note_ids);
+}
+
+/* Step 1: the id arrays, each a whole number of ids, each with its texts
+ * (edges_obj and after may be NULL: not given).  0, or -1 with an
+ * exception. */
+static int get_id_arrays(PyObject *ids_obj, PyObject *edges_obj,
+                         PyObject *edge_labels_obj, PyObject *note_ids_obj,
+                         PyObject *notes_obj, save_input *in) {
+    if (hgpy_get_buffer(ids_obj, &in->ids, (size_t)-1, 0, 0, "label_ids") < 0) {
+        return -1;
+    }
+    if (in->ids.len % sizeof(hg_node) != 0) {
+        PyErr_SetString(PyExc_ValueError, "label_ids: not a uint32 array");
+        return -1;
+    }
+    if (edges_obj != NULL && hgpy_get_buffer(edges_obj, &in->edges, (size_t)-1,
+                                             0, 0, "edge_label_edges") < 0) {
+        return -1;
+    }
+    if (in->edges.len % sizeof(uint64_t) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "edge_label_edges: not a uint64 array");
+        return -1;
+    }
+    if (in->edges.len > 0 && edge_labels_obj == NULL) {
+        PyErr_SetString(PyExc_TypeError,
+                        "edge_label_edges given without edge_labels");
+        return -1;
+    }
+    if (note_ids_obj != NULL &&
+        hgpy_get_buffer(note_ids_obj, &in->note_ids, (size_t)-1, 0, 0,
+                        "note_ids") < 0) {
+        return -1;
+    }
+    if (in->note_ids.len % sizeof(hg_node) != 0) {
+        PyErr_SetString(PyExc_ValueError, "note_ids: not a uint32 array");
+        return -1;
+    }
+    if (in->note_ids.len > 0 && notes_obj == NULL) {
+        PyErr_SetString(PyExc_TypeError, "note_ids given without notes");
+        return -1;
+    }
+    return 0;
+}
+
+/* Step 2: the string tables, one string per type, label, reference label
+ * and note.  0, or -1 with an exception. */
+static int pack_tables(GraphObject *self, PyObject *labels_obj,
+                       PyObject *edge_labels_obj, PyObject *notes_obj,
+                       save_input *in) {
+    Py_ssize_t n_labels = in->ids.len / (Py_ssize_t)sizeof(hg_node);
+    Py_ssize_t n_edges = in->edges.len / (Py_ssize_t)sizeof(uint64_t);
+    Py_ssize_t n_notes = in->note_ids.len / (Py_ssize_t)sizeof(hg_node);
+    if (pack_strings(self->cap.short_names, self->cap.n_types, &in->shorts,
+                     "short names") < 0 ||
+        pack_strings(self->cap.long_names, self->cap.n_types, &in->longs,
+                     "long names") < 0 ||
+        pack_strings(labels_obj, n_labels, &in->labels, "labels") < 0 ||
+        (n_edges > 0 && pack_strings(edge_labels_obj, n_edges, &in->elabels,
+                                     "edge_labels") < 0) ||
+        (n_notes > 0 &&
+         pack_strings(notes_obj, n_notes, &in->notes, "notes") < 0)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Step 3: what the core writer writes. */
+static void describe(const GraphObject *self, const save_input *in,
+                     const char *runtime, const char *producer, double created,
+                     hg_snapfile_data *d) {
+    memset(d, 0, sizeof(*d));
+    d->graph = self->cap.graph;
+    d->n_types = self->cap.n_types;
+    d->type_addr = self->cap.type_addr;
+    d->type_flags = self->cap.type_flags;
+    d->short_names = in->shorts.tab;
+    d->long_names = in->longs.tab;
+    d->n_labels = (hg_node)(in->ids.len / (Py_ssize_t)sizeof(hg_node));
+    d->label_nodes = in->ids.buf;
+    d->labels = in->labels.tab;
+    d->n_edge_labels = (uint64_t)in->edges.len / sizeof(uint64_t);
+    d->edge_label_edges = in->edges.buf;
+    d->edge_labels = in->elabels.tab;
+    d->n_notes = (hg_node)(in->note_ids.len / (Py_ssize_t)sizeof(hg_node));
+    d->note_nodes = in->note_ids.buf;
+    d->notes = in->notes.tab;
+    d->pause_seconds = self->cap.pause_seconds;
+    d->capture_seconds = self->cap.capture_seconds;
+    d->created = created;
+    snprintf(d->runtime, sizeof(d->runtime), "%s", runtime);
+    snprintf(d->producer, sizeof(d->producer), "%s", producer);
+}
+
 static PyObject *Graph_save(GraphObject *self, PyObject *args) {
     PyObject *path = NULL, *ids_obj, *labels_obj, *res = NULL;
     PyObject *edges_obj = NULL, *edge_labels_obj = NULL;
     PyObject *note_ids_obj = NULL, *notes_obj = NULL;
     const char *runtime, *producer;
     double created;
-    Py_buffer ids = {0}, edges = {0}, note_ids = {0};
-    packed_strings shorts = {0}, longs = {0}, labels = {0}, elabels = {0};
-    packed_strings notes = {0};
+    save_input in;
     hg_snapfile_data d;
     char why[512];
     hg_status st;
 
+    memset(&in, 0, sizeof(in));
     if (!PyArg_ParseTuple(args, "O&OOssd|OOOO:save", PyUnicode_FSConverter,
                           &path, &ids_obj, &labels_obj, &runtime, &producer,
                           &created, &edges_obj, &edge_labels_obj, &note_ids_obj,
@@ -161,75 +270,12 @@ static PyObject *Graph_save(GraphObject *self, PyObject *args) {
                         "(nodes_only=True) and cannot be saved");
         goto cleanup;
     }
-    if (hgpy_get_buffer(ids_obj, &ids, (size_t)-1, 0, 0, "label_ids") < 0) {
+    if (get_id_arrays(ids_obj, edges_obj, edge_labels_obj, note_ids_obj,
+                      notes_obj, &in) < 0 ||
+        pack_tables(self, labels_obj, edge_labels_obj, notes_obj, &in) < 0) {
         goto cleanup;
     }
-    if (ids.len % sizeof(hg_node) != 0) {
-        PyErr_SetString(PyExc_ValueError, "label_ids: not a uint32 array");
-        goto cleanup;
-    }
-    if (edges_obj != NULL && hgpy_get_buffer(edges_obj, &edges, (size_t)-1, 0,
-                                             0, "edge_label_edges") < 0) {
-        goto cleanup;
-    }
-    if (edges.len % sizeof(uint64_t) != 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        "edge_label_edges: not a uint64 array");
-        goto cleanup;
-    }
-    if (edges.len > 0 && edge_labels_obj == NULL) {
-        PyErr_SetString(PyExc_TypeError,
-                        "edge_label_edges given without edge_labels");
-        goto cleanup;
-    }
-    if (note_ids_obj != NULL &&
-        hgpy_get_buffer(note_ids_obj, &note_ids, (size_t)-1, 0, 0, "note_ids") <
-            0) {
-        goto cleanup;
-    }
-    if (note_ids.len % sizeof(hg_node) != 0) {
-        PyErr_SetString(PyExc_ValueError, "note_ids: not a uint32 array");
-        goto cleanup;
-    }
-    if (note_ids.len > 0 && notes_obj == NULL) {
-        PyErr_SetString(PyExc_TypeError, "note_ids given without notes");
-        goto cleanup;
-    }
-    if (pack_strings(self->cap.short_names, self->cap.n_types, &shorts,
-                     "short names") < 0 ||
-        pack_strings(self->cap.long_names, self->cap.n_types, &longs,
-                     "long names") < 0 ||
-        pack_strings(labels_obj, ids.len / (Py_ssize_t)sizeof(hg_node), &labels,
-                     "labels") < 0 ||
-        (edges.len > 0 &&
-         pack_strings(edge_labels_obj, edges.len / (Py_ssize_t)sizeof(uint64_t),
-                      &elabels, "edge_labels") < 0) ||
-        (note_ids.len > 0 &&
-         pack_strings(notes_obj, note_ids.len / (Py_ssize_t)sizeof(hg_node),
-                      &notes, "notes") < 0)) {
-        goto cleanup;
-    }
-    memset(&d, 0, sizeof(d));
-    d.graph = self->cap.graph;
-    d.n_types = self->cap.n_types;
-    d.type_addr = self->cap.type_addr;
-    d.type_flags = self->cap.type_flags;
-    d.short_names = shorts.tab;
-    d.long_names = longs.tab;
-    d.n_labels = (hg_node)(ids.len / (Py_ssize_t)sizeof(hg_node));
-    d.label_nodes = ids.buf;
-    d.labels = labels.tab;
-    d.n_edge_labels = (uint64_t)edges.len / sizeof(uint64_t);
-    d.edge_label_edges = edges.buf;
-    d.edge_labels = elabels.tab;
-    d.n_notes = (hg_node)(note_ids.len / (Py_ssize_t)sizeof(hg_node));
-    d.note_nodes = note_ids.buf;
-    d.notes = notes.tab;
-    d.pause_seconds = self->cap.pause_seconds;
-    d.capture_seconds = self->cap.capture_seconds;
-    d.created = created;
-    snprintf(d.runtime, sizeof(d.runtime), "%s", runtime);
-    snprintf(d.producer, sizeof(d.producer), "%s", producer);
+    describe(self, &in, runtime, producer, created, &d);
     Py_BEGIN_ALLOW_THREADS
         st = hg_snapfile_write(PyBytes_AS_STRING(path), &d, why, sizeof(why));
     Py_END_ALLOW_THREADS
@@ -239,14 +285,7 @@ static PyObject *Graph_save(GraphObject *self, PyObject *args) {
     }
     res = Py_NewRef(Py_None);
 cleanup:
-    packed_free(&shorts);
-    packed_free(&longs);
-    packed_free(&labels);
-    packed_free(&elabels);
-    packed_free(&notes);
-    hgpy_release_buffer(&ids);
-    hgpy_release_buffer(&edges);
-    hgpy_release_buffer(&note_ids);
+    save_input_release(&in);
     Py_XDECREF(path);
     return res;
 }
