@@ -2,36 +2,23 @@
  * module.c -- objgraph._heapgraph: module definition and capture().
  *
  * The private extension behind the objgraph package.  capture() freezes the
- * heap through capture/ and wraps the result in a Graph (graph.c).  Errors
- * from the core come back as hg_status values and become exceptions in one
- * place, hg_raise_status().
+ * heap through capture/ and wraps the result in a Graph (graphobj.c).  This
+ * file is the top of the bindings: it puts the Graph method table together
+ * from each method file's part (graph.c, views.c, snapfile.c, analysis.c,
+ * retention.c, and referrers.c's functions, listed here), and none of them
+ * includes it.
+ * Errors from the core become exceptions in errors.c alone.
  */
-#include "hgmodule.h"
+#include "analysis.h"
+#include "graph.h"
+#include "referrers.h"
+#include "retention.h"
+#include "snapfile.h"
+#include "views.h"
 
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-
-PyObject *hg_raise_status(hg_status st, const char *what) {
-    switch (st) {
-    case HG_OK:
-        PyErr_Format(PyExc_SystemError, "%s: no error", what);
-        break;
-    case HG_ENOMEM:
-        PyErr_Format(PyExc_MemoryError, "%s: out of memory", what);
-        break;
-    case HG_EINVAL:
-        PyErr_Format(PyExc_ValueError, "%s: %s", what, hg_status_str(st));
-        break;
-    case HG_ERANGE:
-        PyErr_Format(PyExc_OverflowError, "%s: %s", what, hg_status_str(st));
-        break;
-    default:
-        PyErr_Format(PyExc_RuntimeError, "%s: %s", what, hg_status_str(st));
-        break;
-    }
-    return NULL;
-}
 
 #ifdef HG_HAVE_NATIVE_CAPTURE
 #define HG_NATIVE_BUILT 1
@@ -115,8 +102,8 @@ PyDoc_STRVAR(
     "counts, other node ids; frozen objects only when referenced).\n"
     "Graph.capture_kind says which one ran.");
 
-static PyObject *hg_py_capture(PyObject *module, PyObject *args,
-                               PyObject *kwds) {
+static PyObject *hgpy_capture(PyObject *module, PyObject *args,
+                              PyObject *kwds) {
     static char *kwlist[] = {
         "pin",  "exclude",      "nodes_only",  "sizes",          "gc_timeout",
         "fork", "fork_timeout", "child_sleep", "child_as_limit", NULL};
@@ -180,34 +167,27 @@ static PyObject *hg_py_capture(PyObject *module, PyObject *args,
     /* Allocate the wrapper first: a failure after the capture would have to
      * undo the pins.  It is not tracked by the collector yet, so it is not
      * a node of its own capture. */
-    g = PyObject_GC_New(GraphObject, &Graph_Type);
+    g = hgpy_graph_new();
     if (g == NULL) {
         return NULL;
     }
-    memset((char *)g + sizeof(PyObject), 0,
-           sizeof(GraphObject) - sizeof(PyObject));
-    g->lock = PyThread_allocate_lock();
-    if (g->lock == NULL) {
-        Py_DECREF(g);
-        return PyErr_NoMemory();
-    }
-    /* earlier pinned graphs show no references to this walk (graph.c) */
-    hg_pins_hidden++;
+    /* earlier pinned graphs show no references to this walk (graphobj.c) */
+    hgpy_pins_hidden++;
     rc = fork ? hg_capture_fork_run(&opts, &fopts, &g->cap)
               : run_capture(kind, &opts, &g->cap);
-    hg_pins_hidden--;
+    hgpy_pins_hidden--;
     if (rc < 0) {
         Py_DECREF(g);
         return NULL;
     }
     g->was_pinned = g->cap.pinned;
     g->nodes_only = nodes_only;
-    if (hg_graph_summarise(g) < 0) {
+    if (hgpy_graph_summarise(g) < 0) {
         Py_DECREF(g);
         return NULL;
     }
     if (g->cap.pinned) {
-        /* its pins may hold it in a cycle (graph.c): the collector must
+        /* its pins may hold it in a cycle (graphobj.c): the collector must
          * see them, in full collections only */
         hg_capture_gc_track_oldest((PyObject *)g);
     }
@@ -220,7 +200,7 @@ PyDoc_STRVAR(
     "The referent of parent (as its tp_traverse reports them) whose id() is\n"
     "addr, or None.");
 
-static PyObject *hg_py_referent_at(PyObject *module, PyObject *args) {
+static PyObject *hgpy_referent_at(PyObject *module, PyObject *args) {
     PyObject *parent; /* borrowed */
     unsigned long long addr;
     PyObject *res;
@@ -247,7 +227,7 @@ PyDoc_STRVAR(
     "None; read without making obj a __dict__.  NotImplementedError when\n"
     "this build cannot tell for obj: read obj.__dict__ instead.");
 
-static PyObject *hg_py_attribute_at(PyObject *module, PyObject *args) {
+static PyObject *hgpy_attribute_at(PyObject *module, PyObject *args) {
     PyObject *obj; /* borrowed */
     unsigned long long addr;
     PyObject *res;
@@ -274,7 +254,7 @@ PyDoc_STRVAR(
     "contents) as (name, value) pairs, read in place: no locals dict\n"
     "is made or kept by the frame.  Native captures and CPython 3.10.");
 
-static PyObject *hg_py_frame_locals(PyObject *module, PyObject *frame) {
+static PyObject *hgpy_frame_locals(PyObject *module, PyObject *frame) {
     (void)module;
     return hg_capture_frame_locals(frame);
 }
@@ -285,7 +265,7 @@ PyDoc_STRVAR(checksum_doc,
              "The snapshot format's checksum (XXH64) of a bytes-like object:\n"
              "for tools and tests that rewrite a file's sections.");
 
-static PyObject *hg_py_checksum(PyObject *module, PyObject *args) {
+static PyObject *hgpy_checksum(PyObject *module, PyObject *args) {
     Py_buffer data;
     unsigned long long seed = 0;
     uint64_t sum;
@@ -304,7 +284,7 @@ PyDoc_STRVAR(
     set_num_threads_doc,
     "set_num_threads(n)\n\nThreads the parallel kernels use (n >= 1).");
 
-static PyObject *hg_py_set_num_threads(PyObject *module, PyObject *arg) {
+static PyObject *hgpy_set_num_threads(PyObject *module, PyObject *arg) {
     long n = PyLong_AsLong(arg);
     (void)module;
     if (n == -1 && PyErr_Occurred()) {
@@ -318,19 +298,19 @@ static PyObject *hg_py_set_num_threads(PyObject *module, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
-static PyObject *hg_py_num_threads(PyObject *module, PyObject *unused) {
+static PyObject *hgpy_num_threads(PyObject *module, PyObject *unused) {
     (void)module;
     (void)unused;
     return PyLong_FromLong(hg_num_threads());
 }
 
-static PyObject *hg_py_allocator(PyObject *module, PyObject *unused) {
+static PyObject *hgpy_allocator(PyObject *module, PyObject *unused) {
     (void)module;
     (void)unused;
     return PyUnicode_FromString(hg_alloc_name());
 }
 
-static PyObject *hg_py_live_bytes(PyObject *module, PyObject *unused) {
+static PyObject *hgpy_live_bytes(PyObject *module, PyObject *unused) {
     (void)module;
     (void)unused;
     return PyLong_FromUnsignedLongLong(hg_alloc_live_bytes());
@@ -338,7 +318,7 @@ static PyObject *hg_py_live_bytes(PyObject *module, PyObject *unused) {
 
 /* The shim's kept blocks, then glibc's free memory at the top of its
  * heaps and in its arenas (malloc_trim), back to the system now. */
-static PyObject *hg_py_release_memory(PyObject *module, PyObject *unused) {
+static PyObject *hgpy_release_memory(PyObject *module, PyObject *unused) {
     uint64_t dropped;
     (void)module;
     (void)unused;
@@ -356,7 +336,7 @@ PyDoc_STRVAR(
     "_alloc_fail_after(n)\n\nTesting hook: the n-th following core allocation\n"
     "and all later ones fail, until called with n < 0.");
 
-static PyObject *hg_py_fail_after(PyObject *module, PyObject *arg) {
+static PyObject *hgpy_fail_after(PyObject *module, PyObject *arg) {
     long n = PyLong_AsLong(arg);
     (void)module;
     if (n == -1 && PyErr_Occurred()) {
@@ -367,30 +347,30 @@ static PyObject *hg_py_fail_after(PyObject *module, PyObject *arg) {
 }
 
 static PyMethodDef hg_methods[] = {
-    {"capture", (PyCFunction)(void (*)(void))hg_py_capture,
+    {"capture", (PyCFunction)(void (*)(void))hgpy_capture,
      METH_VARARGS | METH_KEYWORDS, capture_doc},
-    {"referent_at", hg_py_referent_at, METH_VARARGS, referent_at_doc},
-    {"attribute_at", hg_py_attribute_at, METH_VARARGS, attribute_at_doc},
+    {"referent_at", hgpy_referent_at, METH_VARARGS, referent_at_doc},
+    {"attribute_at", hgpy_attribute_at, METH_VARARGS, attribute_at_doc},
 #ifdef HG_HAVE_FRAME_LOCALS
-    {"frame_locals", hg_py_frame_locals, METH_O, frame_locals_doc},
+    {"frame_locals", hgpy_frame_locals, METH_O, frame_locals_doc},
 #endif
-    {"checksum", hg_py_checksum, METH_VARARGS, checksum_doc},
-    {"set_num_threads", hg_py_set_num_threads, METH_O, set_num_threads_doc},
-    {"num_threads", hg_py_num_threads, METH_NOARGS,
+    {"checksum", hgpy_checksum, METH_VARARGS, checksum_doc},
+    {"set_num_threads", hgpy_set_num_threads, METH_O, set_num_threads_doc},
+    {"num_threads", hgpy_num_threads, METH_NOARGS,
      "num_threads() -> int\n\nThreads the parallel kernels use when "
      "called from this\nthread: set_num_threads() or OMP_NUM_THREADS, "
      "fewer if no more\ncan be created, 1 on the thread that called "
      "fork(), in the child."},
-    {"allocator", hg_py_allocator, METH_NOARGS,
+    {"allocator", hgpy_allocator, METH_NOARGS,
      "allocator() -> str\n\n'jemalloc' or 'malloc'."},
-    {"live_bytes", hg_py_live_bytes, METH_NOARGS,
+    {"live_bytes", hgpy_live_bytes, METH_NOARGS,
      "live_bytes() -> int\n\nBytes held by the core's allocator shim."},
-    {"release_memory", hg_py_release_memory, METH_NOARGS,
+    {"release_memory", hgpy_release_memory, METH_NOARGS,
      "release_memory() -> int\n\nGive the memory freed snapshots leave "
      "for reuse back to\nthe system now; the bytes the shim unmapped."},
-    {"_alloc_fail_after", hg_py_fail_after, METH_O, fail_after_doc},
-    {"load", (PyCFunction)(void (*)(void))hg_py_load,
-     METH_VARARGS | METH_KEYWORDS, hg_load_doc},
+    {"_alloc_fail_after", hgpy_fail_after, METH_O, fail_after_doc},
+    {"load", (PyCFunction)(void (*)(void))hgpy_load,
+     METH_VARARGS | METH_KEYWORDS, hgpy_load_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -406,29 +386,67 @@ static struct PyModuleDef hg_module = {
     NULL,
 };
 
+/* ---- the Graph method table ------------------------------------------- */
+
+/* referrers.c's methods (it exports the functions, not a table). */
+static PyMethodDef referrers_methods[] = {
+    {"shown", (PyCFunction)hg_graph_shown, METH_O,
+     "shown(id) -> bool\n\nWhether draw_referrers would show node id: "
+     "tracked, not objgraph's\nown, not garbage, not what a collection "
+     "would untrack."},
+    {"shown_filter", (PyCFunction)hg_graph_shown_filter, METH_VARARGS,
+     "shown_filter(frontier, local=False) -> bytes\n\nThe ids "
+     "draw_referrers would show (see referrers.c);\nlocal=True: without "
+     "the garbage test, which needs the reverse graph."},
+    {"draw_referrers", (PyCFunction)hg_graph_draw_referrers, METH_O,
+     "draw_referrers(id) -> list[int]\n\nThe referrers show_backrefs draws: "
+     "as gc.get_referrers()\nafter a full collection lists them (see "
+     "referrers.c)."},
+    {NULL, NULL, 0, NULL},
+};
+
+#define HGPY_MAX_METHODS 64
+
+/* Every file's part, in the order Graph's methods are listed. */
+static PyMethodDef graph_methods[HGPY_MAX_METHODS + 1];
+
+/* Fill graph_methods from the parts: 0, or -1 with SystemError. */
+static int join_methods(void) {
+    PyMethodDef *parts[] = {hgpy_graph_methods,    hgpy_views_methods,
+                            hgpy_snapfile_methods, referrers_methods,
+                            hgpy_analysis_methods, hgpy_retention_methods};
+    size_t n = 0;
+    for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+        for (PyMethodDef *m = parts[p]; m->ml_name != NULL; m++) {
+            if (n == HGPY_MAX_METHODS) {
+                PyErr_SetString(PyExc_SystemError,
+                                "Graph has more than HGPY_MAX_METHODS methods");
+                return -1;
+            }
+            graph_methods[n++] = *m;
+        }
+    }
+    return 0;
+}
+
 PyMODINIT_FUNC PyInit__heapgraph(void) {
     PyObject *m;
 
-    if (PyType_Ready(&Graph_Type) < 0 || hg_capture_init() < 0 ||
-        hg_capture_watch_gc() < 0) {
+    if (join_methods() < 0 || hgpy_graph_ready(graph_methods) < 0 ||
+        hg_capture_init() < 0 || hg_capture_watch_gc() < 0) {
         return NULL;
     }
     m = PyModule_Create(&hg_module);
     if (m == NULL) {
         return NULL;
     }
-    Py_INCREF(&Graph_Type);
-    if (PyModule_AddObject(m, "Graph", (PyObject *)&Graph_Type) < 0) {
-        Py_DECREF(&Graph_Type);
+    Py_INCREF(&hgpy_graph_type);
+    if (PyModule_AddObject(m, "Graph", (PyObject *)&hgpy_graph_type) < 0) {
+        Py_DECREF(&hgpy_graph_type);
         Py_DECREF(m);
         return NULL;
     }
-    hg_FileError = PyErr_NewExceptionWithDoc(
-        "objgraph._heapgraph.FileError",
-        "A snapshot file could not be written or read; args[0] says why.", NULL,
-        NULL);
-    if (hg_FileError == NULL ||
-        PyModule_AddObjectRef(m, "FileError", hg_FileError) < 0) {
+    if (hgpy_errors_init(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hgmodule.h"
+#include "referrers.h"
 
 #define HG__ROOTED_BUDGET ((size_t)1 << 16)
 #define HG__STAYS_DEPTH 32  /* levels back towards a root */
@@ -132,7 +132,7 @@ int hg_graph_ensure_gc_pos(GraphObject *self) {
     hg_free(list, (size_t)g->n_tracked * sizeof(hg_node) + 1);
     if (st != HG_OK) {
         hg_free(pos, (size_t)n * sizeof(hg_node) + 1);
-        hg_raise_status(st, "replaying a collection");
+        hgpy_raise_status(st, HGPY_ON_GRAPH, "replaying a collection");
         return -1;
     }
     self->gc_pos = pos;
@@ -156,7 +156,7 @@ static int shown(GraphObject *self, hg_node u) {
     }
     st = hg_graph_rooted(g, u, HG__ROOTED_BUDGET, &rooted);
     if (st != HG_OK) {
-        hg_raise_status(st, "searching for a root");
+        hgpy_raise_status(st, HGPY_ON_GRAPH, "searching for a root");
         return -2;
     }
     if (rooted != 1) {
@@ -171,7 +171,7 @@ static int shown(GraphObject *self, hg_node u) {
 static int shown_settled(GraphObject *self, hg_node u) {
     int keep = shown(self, u);
     if (keep == -1) {
-        if (hg_graph_ensure_live(self) < 0) {
+        if (hgpy_graph_ensure_live(self) < 0) {
             return -1;
         }
         keep = shown(self, u);
@@ -195,7 +195,7 @@ PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg) {
                      g->n_nodes);
         return NULL;
     }
-    if (hg_graph_ensure_reverse(self) < 0) {
+    if (hgpy_graph_ensure_reverse(self) < 0) {
         return NULL;
     }
     cap = (size_t)(g->rev.offsets[v + 1] - g->rev.offsets[v]);
@@ -298,7 +298,7 @@ PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *args) {
         return NULL;
     }
     n = (size_t)in.len / sizeof(hg_node);
-    if (!local && hg_graph_ensure_reverse(self) < 0) {
+    if (!local && hgpy_graph_ensure_reverse(self) < 0) {
         goto cleanup;
     }
     out = malloc(n * sizeof(hg_node) + 1);
@@ -351,13 +351,13 @@ PyObject *hg_graph_shown(GraphObject *self, PyObject *arg) {
     if (!shown_locally(self, (hg_node)v)) {
         Py_RETURN_FALSE;
     }
-    if (hg_graph_ensure_roots(self) < 0) {
+    if (hgpy_graph_ensure_roots(self) < 0) {
         return NULL;
     }
     if (g->refcnt[v] > self->in_degree[v]) {
         Py_RETURN_TRUE;
     }
-    if (hg_graph_ensure_reverse(self) < 0) {
+    if (hgpy_graph_ensure_reverse(self) < 0) {
         return NULL;
     }
     keep = shown_settled(self, (hg_node)v);

@@ -10,35 +10,26 @@
  * whose capture points into those bytes: cap.graph is the file's graph,
  * cap.type_addr and cap.type_flags its arrays, cap.short_names and
  * cap.long_names Python lists decoded from it.  Such a Graph owns none of
- * those arrays: self->file says so, and Graph_dealloc calls
- * hg_graph_release_file() before hg_capture_release(), which detaches them
- * and frees or unmaps the file's bytes (and the reverse graph if one was
- * built).  A loaded Graph is detached and has no live objects:
- * Graph.objects() refuses (an address from another process is not an
- * object here).  Read (the default), it never looks at the file again;
- * mapped, the file must not be truncated or rewritten in place while the
- * Graph lives (the caller's promise: load()'s docstring says so).
+ * those arrays: self->file says so, and the Graph's dealloc (graphobj.c)
+ * detaches them and frees or unmaps the file's bytes (and the reverse
+ * graph if one was built) before hg_capture_release().  A loaded Graph is
+ * detached and has no live objects: Graph.objects() refuses (an address from
+ * another process is not an object here).  Read (the default), it never looks
+ * at the file again; mapped, the file must not be truncated or rewritten in
+ * place while the Graph lives (the caller's promise: load()'s docstring says
+ * so).
  *
  * save() to a path naming a device, FIFO, socket or directory is refused
  * by the core writer before anything is written (FileError naming it).
  *
  * Errors: a file that cannot be written or read raises
  * _heapgraph.FileError(reason) (objgraph turns it into SnapshotError naming
- * the file); out of memory raises MemoryError.
+ * the file); out of memory raises MemoryError (both through errors.c's
+ * hgpy_raise_status, HGPY_ON_FILE).
  */
 #include <string.h>
 
-#include "hgmodule.h"
-
-PyObject *hg_FileError; /* _heapgraph.FileError, made in module.c */
-
-static PyObject *raise_file(hg_status st, const char *why) {
-    if (st == HG_ENOMEM) {
-        return PyErr_NoMemory();
-    }
-    PyErr_SetString(hg_FileError, why);
-    return NULL;
-}
+#include "snapfile.h"
 
 /* ---- string tables --------------------------------------------------------
  */
@@ -133,7 +124,8 @@ static PyObject *unpack_strings(const hg_strtab *t) {
 /* ---- Graph.save ------------------------------------------------------------
  */
 
-const char hg_graph_save_doc[] =
+PyDoc_STRVAR(
+    Graph_save_doc,
     "save(path, label_ids, labels, runtime, producer, created,\n"
     "     edge_label_edges=b'', edge_labels=(), note_ids=b'', notes=())\n\n"
     "Write the graph to path atomically (core hg_snapfile_write): node\n"
@@ -142,21 +134,130 @@ const char hg_graph_save_doc[] =
     "edge_label_edges[i] (bytes of ascending uint64 indices into the\n"
     "forward CSR); notes[i] for node note_ids[i] (bytes of ascending\n"
     "uint32 ids).  Raises FileError(reason) when the file cannot be\n"
-    "written; nothing is left behind then.";
+    "written; nothing is left behind then.");
 
-PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
+/* save()'s arguments: the id arrays, and the string tables packed from the
+ * graph's type names and the caller's labels and notes. */
+typedef struct save_input {
+    Py_buffer ids, edges, note_ids;
+    packed_strings shorts, longs, labels, elabels, notes;
+} save_input;
+
+static void save_input_release(save_input *in) {
+    packed_free(&in->shorts);
+    packed_free(&in->longs);
+    packed_free(&in->labels);
+    packed_free(&in->elabels);
+    packed_free(&in->notes);
+    hgpy_release_buffer(&in->ids);
+    hgpy_release_buffer(&in->edges);
+    hgpy_release_buffer(&in->note_ids);
+}
+
+/* Step 1: the id arrays, each a whole number of ids, each with its texts
+ * (edges_obj and after may be NULL: not given).  0, or -1 with an
+ * exception. */
+static int get_id_arrays(PyObject *ids_obj, PyObject *edges_obj,
+                         PyObject *edge_labels_obj, PyObject *note_ids_obj,
+                         PyObject *notes_obj, save_input *in) {
+    if (hgpy_get_buffer(ids_obj, &in->ids, (size_t)-1, 0, 0, "label_ids") < 0) {
+        return -1;
+    }
+    if (in->ids.len % sizeof(hg_node) != 0) {
+        PyErr_SetString(PyExc_ValueError, "label_ids: not a uint32 array");
+        return -1;
+    }
+    if (edges_obj != NULL && hgpy_get_buffer(edges_obj, &in->edges, (size_t)-1,
+                                             0, 0, "edge_label_edges") < 0) {
+        return -1;
+    }
+    if (in->edges.len % sizeof(uint64_t) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "edge_label_edges: not a uint64 array");
+        return -1;
+    }
+    if (in->edges.len > 0 && edge_labels_obj == NULL) {
+        PyErr_SetString(PyExc_TypeError,
+                        "edge_label_edges given without edge_labels");
+        return -1;
+    }
+    if (note_ids_obj != NULL &&
+        hgpy_get_buffer(note_ids_obj, &in->note_ids, (size_t)-1, 0, 0,
+                        "note_ids") < 0) {
+        return -1;
+    }
+    if (in->note_ids.len % sizeof(hg_node) != 0) {
+        PyErr_SetString(PyExc_ValueError, "note_ids: not a uint32 array");
+        return -1;
+    }
+    if (in->note_ids.len > 0 && notes_obj == NULL) {
+        PyErr_SetString(PyExc_TypeError, "note_ids given without notes");
+        return -1;
+    }
+    return 0;
+}
+
+/* Step 2: the string tables, one string per type, label, reference label
+ * and note.  0, or -1 with an exception. */
+static int pack_tables(GraphObject *self, PyObject *labels_obj,
+                       PyObject *edge_labels_obj, PyObject *notes_obj,
+                       save_input *in) {
+    Py_ssize_t n_labels = in->ids.len / (Py_ssize_t)sizeof(hg_node);
+    Py_ssize_t n_edges = in->edges.len / (Py_ssize_t)sizeof(uint64_t);
+    Py_ssize_t n_notes = in->note_ids.len / (Py_ssize_t)sizeof(hg_node);
+    if (pack_strings(self->cap.short_names, self->cap.n_types, &in->shorts,
+                     "short names") < 0 ||
+        pack_strings(self->cap.long_names, self->cap.n_types, &in->longs,
+                     "long names") < 0 ||
+        pack_strings(labels_obj, n_labels, &in->labels, "labels") < 0 ||
+        (n_edges > 0 && pack_strings(edge_labels_obj, n_edges, &in->elabels,
+                                     "edge_labels") < 0) ||
+        (n_notes > 0 &&
+         pack_strings(notes_obj, n_notes, &in->notes, "notes") < 0)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Step 3: what the core writer writes. */
+static void describe(const GraphObject *self, const save_input *in,
+                     const char *runtime, const char *producer, double created,
+                     hg_snapfile_data *d) {
+    memset(d, 0, sizeof(*d));
+    d->graph = self->cap.graph;
+    d->n_types = self->cap.n_types;
+    d->type_addr = self->cap.type_addr;
+    d->type_flags = self->cap.type_flags;
+    d->short_names = in->shorts.tab;
+    d->long_names = in->longs.tab;
+    d->n_labels = (hg_node)(in->ids.len / (Py_ssize_t)sizeof(hg_node));
+    d->label_nodes = in->ids.buf;
+    d->labels = in->labels.tab;
+    d->n_edge_labels = (uint64_t)in->edges.len / sizeof(uint64_t);
+    d->edge_label_edges = in->edges.buf;
+    d->edge_labels = in->elabels.tab;
+    d->n_notes = (hg_node)(in->note_ids.len / (Py_ssize_t)sizeof(hg_node));
+    d->note_nodes = in->note_ids.buf;
+    d->notes = in->notes.tab;
+    d->pause_seconds = self->cap.pause_seconds;
+    d->capture_seconds = self->cap.capture_seconds;
+    d->created = created;
+    snprintf(d->runtime, sizeof(d->runtime), "%s", runtime);
+    snprintf(d->producer, sizeof(d->producer), "%s", producer);
+}
+
+static PyObject *Graph_save(GraphObject *self, PyObject *args) {
     PyObject *path = NULL, *ids_obj, *labels_obj, *res = NULL;
     PyObject *edges_obj = NULL, *edge_labels_obj = NULL;
     PyObject *note_ids_obj = NULL, *notes_obj = NULL;
     const char *runtime, *producer;
     double created;
-    Py_buffer ids = {0}, edges = {0}, note_ids = {0};
-    packed_strings shorts = {0}, longs = {0}, labels = {0}, elabels = {0};
-    packed_strings notes = {0};
+    save_input in;
     hg_snapfile_data d;
     char why[512];
     hg_status st;
 
+    memset(&in, 0, sizeof(in));
     if (!PyArg_ParseTuple(args, "O&OOssd|OOOO:save", PyUnicode_FSConverter,
                           &path, &ids_obj, &labels_obj, &runtime, &producer,
                           &created, &edges_obj, &edge_labels_obj, &note_ids_obj,
@@ -169,92 +270,22 @@ PyObject *hg_graph_save(GraphObject *self, PyObject *args) {
                         "(nodes_only=True) and cannot be saved");
         goto cleanup;
     }
-    if (hg_get_buffer(ids_obj, &ids, (size_t)-1, 0, 0, "label_ids") < 0) {
+    if (get_id_arrays(ids_obj, edges_obj, edge_labels_obj, note_ids_obj,
+                      notes_obj, &in) < 0 ||
+        pack_tables(self, labels_obj, edge_labels_obj, notes_obj, &in) < 0) {
         goto cleanup;
     }
-    if (ids.len % sizeof(hg_node) != 0) {
-        PyErr_SetString(PyExc_ValueError, "label_ids: not a uint32 array");
-        goto cleanup;
-    }
-    if (edges_obj != NULL && hg_get_buffer(edges_obj, &edges, (size_t)-1, 0, 0,
-                                           "edge_label_edges") < 0) {
-        goto cleanup;
-    }
-    if (edges.len % sizeof(uint64_t) != 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        "edge_label_edges: not a uint64 array");
-        goto cleanup;
-    }
-    if (edges.len > 0 && edge_labels_obj == NULL) {
-        PyErr_SetString(PyExc_TypeError,
-                        "edge_label_edges given without edge_labels");
-        goto cleanup;
-    }
-    if (note_ids_obj != NULL &&
-        hg_get_buffer(note_ids_obj, &note_ids, (size_t)-1, 0, 0, "note_ids") <
-            0) {
-        goto cleanup;
-    }
-    if (note_ids.len % sizeof(hg_node) != 0) {
-        PyErr_SetString(PyExc_ValueError, "note_ids: not a uint32 array");
-        goto cleanup;
-    }
-    if (note_ids.len > 0 && notes_obj == NULL) {
-        PyErr_SetString(PyExc_TypeError, "note_ids given without notes");
-        goto cleanup;
-    }
-    if (pack_strings(self->cap.short_names, self->cap.n_types, &shorts,
-                     "short names") < 0 ||
-        pack_strings(self->cap.long_names, self->cap.n_types, &longs,
-                     "long names") < 0 ||
-        pack_strings(labels_obj, ids.len / (Py_ssize_t)sizeof(hg_node), &labels,
-                     "labels") < 0 ||
-        (edges.len > 0 &&
-         pack_strings(edge_labels_obj, edges.len / (Py_ssize_t)sizeof(uint64_t),
-                      &elabels, "edge_labels") < 0) ||
-        (note_ids.len > 0 &&
-         pack_strings(notes_obj, note_ids.len / (Py_ssize_t)sizeof(hg_node),
-                      &notes, "notes") < 0)) {
-        goto cleanup;
-    }
-    memset(&d, 0, sizeof(d));
-    d.graph = self->cap.graph;
-    d.n_types = self->cap.n_types;
-    d.type_addr = self->cap.type_addr;
-    d.type_flags = self->cap.type_flags;
-    d.short_names = shorts.tab;
-    d.long_names = longs.tab;
-    d.n_labels = (hg_node)(ids.len / (Py_ssize_t)sizeof(hg_node));
-    d.label_nodes = ids.buf;
-    d.labels = labels.tab;
-    d.n_edge_labels = (uint64_t)edges.len / sizeof(uint64_t);
-    d.edge_label_edges = edges.buf;
-    d.edge_labels = elabels.tab;
-    d.n_notes = (hg_node)(note_ids.len / (Py_ssize_t)sizeof(hg_node));
-    d.note_nodes = note_ids.buf;
-    d.notes = notes.tab;
-    d.pause_seconds = self->cap.pause_seconds;
-    d.capture_seconds = self->cap.capture_seconds;
-    d.created = created;
-    snprintf(d.runtime, sizeof(d.runtime), "%s", runtime);
-    snprintf(d.producer, sizeof(d.producer), "%s", producer);
+    describe(self, &in, runtime, producer, created, &d);
     Py_BEGIN_ALLOW_THREADS
         st = hg_snapfile_write(PyBytes_AS_STRING(path), &d, why, sizeof(why));
     Py_END_ALLOW_THREADS
     if (st != HG_OK) {
-        raise_file(st, why);
+        hgpy_raise_status(st, HGPY_ON_FILE, why);
         goto cleanup;
     }
     res = Py_NewRef(Py_None);
 cleanup:
-    packed_free(&shorts);
-    packed_free(&longs);
-    packed_free(&labels);
-    packed_free(&elabels);
-    packed_free(&notes);
-    hg_release_buffer(&ids);
-    hg_release_buffer(&edges);
-    hg_release_buffer(&note_ids);
+    save_input_release(&in);
     Py_XDECREF(path);
     return res;
 }
@@ -262,15 +293,16 @@ cleanup:
 /* ---- Graph.file_info, Graph.labels ----------------------------------------
  */
 
-const char hg_graph_file_info_doc[] =
+PyDoc_STRVAR(
+    Graph_file_info_doc,
     "file_info() -> dict or None\n\n"
     "For a graph loaded from a file: version (of the format), runtime,\n"
     "producer, created (Unix time),\n"
     "nbytes (the file's size), memory (bytes the file's contents hold in\n"
     "memory: read, or mapped) and mapped (load(mmap=True)); None for a\n"
-    "captured graph.";
+    "captured graph.");
 
-PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused) {
+static PyObject *Graph_file_info(GraphObject *self, PyObject *unused) {
     const hg_snapfile_data *d;
     (void)unused;
     if (self->file == NULL) {
@@ -285,10 +317,11 @@ PyObject *hg_graph_file_info(GraphObject *self, PyObject *unused) {
         hg_snapfile_is_mapped(self->file) ? Py_True : Py_False);
 }
 
-const char hg_graph_labels_doc[] =
+PyDoc_STRVAR(
+    Graph_labels_doc,
     "labels() -> (bytes, list[str])\n\n"
     "The node labels stored in the file the graph was loaded from: ids\n"
-    "(ascending uint32) and texts; empty for a captured graph.";
+    "(ascending uint32) and texts; empty for a captured graph.");
 
 /* (ids as bytes, texts) of a table of strings on nodes. */
 static PyObject *node_strings(const hg_node *nodes, hg_node count,
@@ -315,31 +348,33 @@ static PyObject *file_node_strings(GraphObject *self, int notes) {
                  : node_strings(d->label_nodes, d->n_labels, &d->labels);
 }
 
-PyObject *hg_graph_labels(GraphObject *self, PyObject *unused) {
+static PyObject *Graph_labels(GraphObject *self, PyObject *unused) {
     (void)unused;
     return file_node_strings(self, 0);
 }
 
-const char hg_graph_notes_doc[] =
+PyDoc_STRVAR(
+    Graph_notes_doc,
     "notes() -> (bytes, list[str])\n\n"
     "The notes on nodes stored in the file the graph was loaded from (what\n"
     "the capture knew of its roots): ids (ascending uint32) and texts;\n"
-    "empty for a captured graph or a file without notes.";
+    "empty for a captured graph or a file without notes.");
 
-PyObject *hg_graph_notes(GraphObject *self, PyObject *unused) {
+static PyObject *Graph_notes(GraphObject *self, PyObject *unused) {
     (void)unused;
     return file_node_strings(self, 1);
 }
 
-const char hg_graph_edge_labels_doc[] =
+PyDoc_STRVAR(
+    Graph_edge_labels_doc,
     "edge_labels() -> (edges, texts, sources, targets)\n\n"
     "The reference labels (dict keys on paths) stored in the file the\n"
     "graph was loaded from: indices into the forward CSR (bytes of\n"
     "ascending uint64), texts, and each reference's source and target\n"
     "node ids (bytes of uint32); empty for a captured graph or a file\n"
-    "without them.";
+    "without them.");
 
-PyObject *hg_graph_edge_labels(GraphObject *self, PyObject *unused) {
+static PyObject *Graph_edge_labels(GraphObject *self, PyObject *unused) {
     const hg_snapfile_data *d;
     const hg_graph *g;
     PyObject *edges, *texts, *res;
@@ -380,25 +415,10 @@ PyObject *hg_graph_edge_labels(GraphObject *self, PyObject *unused) {
     return res;
 }
 
-/* ---- lifetime -------------------------------------------------------------
- */
-
-void hg_graph_release_file(GraphObject *self) {
-    hg_snapfile *f = self->file;
-    if (f == NULL) {
-        return;
-    }
-    self->file = NULL;
-    self->cap.graph = NULL; /* the file's: hg_capture_release must not free */
-    self->cap.type_addr = NULL;
-    self->cap.type_flags = NULL;
-    hg_snapfile_close(f);
-}
-
 /* ---- load ------------------------------------------------------------------
  */
 
-const char hg_load_doc[] =
+const char hgpy_load_doc[] =
     "load(path, mmap=False) -> Graph\n\n"
     "Read a snapshot file into memory and validate it (core\n"
     "hg_snapfile_open); the Graph answers from that copy, whatever happens\n"
@@ -408,7 +428,7 @@ const char hg_load_doc[] =
     "FileError(reason) for a missing, unreadable, invalid file, or one\n"
     "changed while it was read.";
 
-PyObject *hg_py_load(PyObject *module, PyObject *args, PyObject *kwargs) {
+PyObject *hgpy_load(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *kwlist[] = {"path", "mmap", NULL};
     PyObject *path = NULL;
     int map = 0;
@@ -431,15 +451,13 @@ PyObject *hg_py_load(PyObject *module, PyObject *args, PyObject *kwargs) {
     Py_END_ALLOW_THREADS
     Py_DECREF(path);
     if (st != HG_OK) {
-        return raise_file(st, why);
+        return hgpy_raise_status(st, HGPY_ON_FILE, why);
     }
-    g = PyObject_GC_New(GraphObject, &Graph_Type); /* never tracked */
+    g = hgpy_graph_new(); /* never tracked */
     if (g == NULL) {
         hg_snapfile_close(f);
         return NULL;
     }
-    memset((char *)g + sizeof(PyObject), 0,
-           sizeof(GraphObject) - sizeof(PyObject));
     g->file = f; /* from here on, dealloc frees or unmaps it */
     d = hg_snapfile_contents(f);
     g->cap.graph = hg_snapfile_graph(f);
@@ -448,17 +466,25 @@ PyObject *hg_py_load(PyObject *module, PyObject *args, PyObject *kwargs) {
     g->cap.type_flags = (uint32_t *)(uintptr_t)d->type_flags;
     g->cap.pause_seconds = d->pause_seconds;
     g->cap.capture_seconds = d->capture_seconds;
-    g->lock = PyThread_allocate_lock();
-    if (g->lock == NULL) {
-        Py_DECREF(g);
-        return PyErr_NoMemory();
-    }
     g->cap.short_names = unpack_strings(&d->short_names);
     g->cap.long_names = unpack_strings(&d->long_names);
     if (g->cap.short_names == NULL || g->cap.long_names == NULL ||
-        hg_graph_summarise(g) < 0) {
+        hgpy_graph_summarise(g) < 0) {
         Py_DECREF(g);
         return NULL;
     }
     return (PyObject *)g;
 }
+
+/* ---- the method table ---------------------------------------------------- */
+
+PyMethodDef hgpy_snapfile_methods[] = {
+    {"save", (PyCFunction)Graph_save, METH_VARARGS, Graph_save_doc},
+    {"file_info", (PyCFunction)Graph_file_info, METH_NOARGS,
+     Graph_file_info_doc},
+    {"labels", (PyCFunction)Graph_labels, METH_NOARGS, Graph_labels_doc},
+    {"notes", (PyCFunction)Graph_notes, METH_NOARGS, Graph_notes_doc},
+    {"edge_labels", (PyCFunction)Graph_edge_labels, METH_NOARGS,
+     Graph_edge_labels_doc},
+    {NULL, NULL, 0, NULL},
+};

@@ -150,8 +150,59 @@ def test_the_c_tree_has_no_include_circle():
                     edges[name] = set(include.findall(f.read()))
     for name in edges:
         edges[name] = {os.path.basename(h) for h in edges[name]} & set(edges)
-    assert edges['hgmodule.h'], 'the include reader found nothing'
+    assert edges['graphobj.h'], 'the include reader found nothing'
     assert _cycles(edges) == [], 'headers that include each other'
+
+
+EXT = os.path.join(ROOT, 'python', 'ext')
+C_COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"', re.S)
+# A definition at the start of a line that is not static: a function
+# (name, then its parameters and a body) or a variable (name, then = or ;).
+EXPORT = re.compile(r'^(?!static\b|extern\b|typedef\b|#)[A-Za-z_][\w \t*]*?'
+                    r'\b([A-Za-z_]\w*)\s*(?:\[\w*\]\s*)?(?:\(|=|;)', re.M)
+
+
+def _ext_units():
+    """{unit: (code of unit.c, code of unit.h)} of python/ext, comments
+    and strings left out: a file and its header are one unit."""
+    units = {}
+    for name in sorted(os.listdir(EXT)):
+        stem, ext = os.path.splitext(name)
+        if ext in ('.c', '.h'):
+            with open(os.path.join(EXT, name)) as f:
+                code = C_COMMENT.sub(' ', f.read())
+            c, h = units.get(stem, ('', ''))
+            units[stem] = (code, h) if ext == '.c' else (c, code)
+    return units
+
+
+def test_the_bindings_files_never_call_back():
+    # python/ext: each file and its header one unit; a unit depends on the
+    # units whose header it includes and whose functions or tables it
+    # names.  No unit may depend, through others, on one that depends on
+    # it: module.c at the top puts the method tables together, the method
+    # files sit on graphobj.c, which calls none of them.
+    units = _ext_units()
+    defined = {}
+    for unit, (c, _) in units.items():
+        for name in EXPORT.findall(c):
+            defined.setdefault(name, unit)
+    edges = {}
+    for unit, (c, h) in units.items():
+        code = c + h
+        deps = {os.path.splitext(os.path.basename(n))[0]
+                for n in re.findall(r'#\s*include\s+"([^"]+)"', code)}
+        deps |= {defined[w] for w in re.findall(r'\b\w+\b', code)
+                 if w in defined}
+        edges[unit] = (deps & set(units)) - {unit}
+    assert 'hgpy_graph_ensure' in defined, 'the definition reader failed'
+    assert 'graphobj' in edges['analysis'], 'the use reader failed'
+    assert _cycles(edges) == [], (
+        'files of python/ext that depend on each other (a file and its '
+        'header count as one): %s' % _cycles(edges))
+    assert edges['graphobj'] <= {'errors'}, (
+        'expected graphobj.c to depend on errors.c alone, not on %s'
+        % sorted(edges['graphobj'] - {'errors'}))
 
 
 # -- private names -----------------------------------------------------------
