@@ -354,12 +354,8 @@ def test_the_private_name_checks_find_what_they_look_for():
 
 # -- sizes -------------------------------------------------------------------
 
-#: The modules whose sizes are checked: those issue 16's snapshot, file and
-#: canary work covers.  The rest of the package (_cli, _draw, _leaks,
-#: _report, _attach, demo) joins once its own rework is merged.
-SIZED = ('__init__', '__main__', '_api', '_api_graph', '_canary_*',
-         '_errors', '_files', '_growth', '_names', '_roots', '_snapshot',
-         '_snapshot_base', 'canary')
+#: The modules whose sizes are checked: every module of the package.
+SIZED = ('*',)
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
 
@@ -393,6 +389,69 @@ def test_modules_and_functions_stay_small():
     assert too_long == {}, 'modules over %d lines' % MAX_MODULE_LINES
     assert too_big == {}, ('functions over %d lines (docstrings excluded)'
                            % MAX_FUNCTION_LINES)
+
+
+#: The C tree's limits: files and functions (from the line of the
+#: signature to the closing brace in column 0).
+MAX_C_FILE_LINES = 900
+MAX_C_FUNCTION_LINES = 120
+_C_FUNCTION = re.compile(r'^[A-Za-z_][^;{}()]*\b(\w+)\s*\([^;{}]*\)\s*\{\s*$',
+                         re.M)
+
+
+def _c_functions(source):
+    """{name: lines} of the functions defined at file scope in a C
+    source written in the house style (clang-format: the opening brace
+    on the signature's last line, the closing one alone in column 0)."""
+    found = {}
+    lines = source.split('\n')
+    # signatures may span lines: join each line with those before it up
+    # to the previous blank, '}' or ';' line, and look for one ending '{'
+    start = None
+    for i, line in enumerate(lines):
+        if start is None and re.match(r'^[A-Za-z_]', line):
+            start = i
+        if start is not None and line.endswith('{') and \
+                not line.startswith((' ', '\t')) or (
+                    start is not None and line.endswith(') {')):
+            head = ' '.join(lines[start:i + 1])
+            m = _C_FUNCTION.match(head)
+            if m and not head.startswith(('struct', 'typedef', 'enum',
+                                          'static const', 'union')):
+                end = next((j for j in range(i + 1, len(lines))
+                            if lines[j] == '}'), len(lines) - 1)
+                found[m.group(1)] = end - start + 1
+            start = None
+        elif start is not None and (line == '' or line.endswith((';', '}'))
+                                    or line.startswith('#')):
+            start = None
+    return found
+
+
+def test_c_files_and_functions_stay_small():
+    too_long, too_big, seen = {}, {}, 0
+    for folder in ('core/src', 'core/include', 'capture', 'python/ext'):
+        for name in sorted(os.listdir(os.path.join(ROOT, folder))):
+            if not name.endswith(('.c', '.h')):
+                continue
+            with open(os.path.join(ROOT, folder, name)) as f:
+                source = f.read()
+            path = folder + '/' + name
+            if source.count('\n') > MAX_C_FILE_LINES:
+                too_long[path] = source.count('\n')
+            for fn, n in _c_functions(source).items():
+                seen += 1
+                if n > MAX_C_FUNCTION_LINES:
+                    too_big['%s: %s' % (path, fn)] = n
+    assert seen > 300, 'the function reader found %d functions' % seen
+    assert too_long == {}, 'C files over %d lines' % MAX_C_FILE_LINES
+    assert too_big == {}, 'C functions over %d lines' % MAX_C_FUNCTION_LINES
+
+
+def test_the_c_function_reader_measures_a_function():
+    source = ('/* x */\nstatic int f(int a,\n          int b) {\n'
+              '    return a + b;\n}\n\nint g(void) {\n    return 0;\n}\n')
+    assert _c_functions(source) == {'f': 4, 'g': 3}
 
 
 def test_the_checks_find_a_circle():
