@@ -16,7 +16,6 @@
  */
 #include <string.h>
 
-#include "heapgraph_edges.h"
 #include "leakdata.h"
 #include "retention.h"
 

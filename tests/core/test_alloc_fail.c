@@ -188,6 +188,33 @@ static hg_status op_untrack_replay(const fixture *f) {
     return st;
 }
 
+static hg_status op_paths_tree_edges(const fixture *f) {
+    hg_graph g = *f->nodes; /* the node table with g's edges */
+    uint8_t type_mask[50];
+    hg_edge_list list = {0};
+    hg_status st;
+    for (int t = 0; t < 50; t++) {
+        type_mask[t] = t % 2 == 0;
+    }
+    g.fwd = f->g;
+    g.n_types = 50;
+    st = hg_paths_tree_edges(&g, f->parent, type_mask, &list);
+    hg_edge_list_destroy(&list);
+    return st;
+}
+
+/* The search allocates nothing: it must succeed while every allocation
+ * fails. */
+static hg_status op_csr_find_edges(const fixture *f) {
+    hg_node src[64], dst[64];
+    uint64_t out[64];
+    for (int i = 0; i < 64; i++) {
+        src[i] = (hg_node)(i * 997 % f->g.n_nodes);
+        dst[i] = (hg_node)(i * 7919 % f->g.n_nodes);
+    }
+    return hg_csr_find_edges(&f->g, src, dst, 64, out);
+}
+
 /* expect_alloc: the call must allocate through the shim at least once. */
 static void brutal(const char *name, op_fn op, const fixture *f,
                    int expect_alloc) {
@@ -294,6 +321,8 @@ int main(void) {
         brutal("hg_cycles_group", op_cycles_group, &f, 1);
         brutal("hg_graph_find_roots", op_find_roots, &f, 1);
         brutal("hg_untrack_replay", op_untrack_replay, &f, 0);
+        brutal("hg_paths_tree_edges", op_paths_tree_edges, &f, 1);
+        brutal("hg_csr_find_edges", op_csr_find_edges, &f, 0);
     }
     hg_csr_destroy(&f.g);
     hg_csr_destroy(&f.rev);

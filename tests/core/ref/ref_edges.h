@@ -1,11 +1,7 @@
 /*
- * ref_edges.h -- naive references for heapgraph_edges.h's kernels
- * (hg_paths_tree_edges, hg_csr_find_edges), in ref_edges.c.
- *
- * Below them, the kernels' prototypes as core/include/heapgraph_edges.h
- * declares them: tests/core sees heapgraph.h alone (test_layout.py), and
- * heapgraph.h gains these when that staging header is folded into it --
- * then this block goes.
+ * ref_edges.h -- naive references for the kernels of heapgraph.h's
+ * "references on paths" (hg_paths_tree_edges, hg_csr_find_edges), in
+ * ref_edges.c.
  */
 #ifndef HG_TEST_REF_EDGES_H
 #define HG_TEST_REF_EDGES_H
@@ -23,20 +19,5 @@ size_t ref_tree_edges(const hg_graph *g, const hg_node *parent,
  * (the last match seen from the end), UINT64_MAX if none. */
 void ref_find_edges(const hg_csr *g, const hg_node *src, const hg_node *dst,
                     size_t n, uint64_t *out);
-
-/* ---- the kernels (heapgraph_edges.h) ------------------------------------ */
-
-typedef struct hg_edge_list {
-    size_t n;
-    hg_edge *edges;
-    hg_node *src;
-    hg_node *dst;
-} hg_edge_list;
-
-void hg_edge_list_destroy(hg_edge_list *list);
-hg_status hg_paths_tree_edges(const hg_graph *g, const hg_node *parent,
-                              const uint8_t *type_mask, hg_edge_list *out);
-hg_status hg_csr_find_edges(const hg_csr *g, const hg_node *src,
-                            const hg_node *dst, size_t n, uint64_t *out);
 
 #endif /* HG_TEST_REF_EDGES_H */
