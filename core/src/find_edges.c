@@ -15,7 +15,6 @@
  */
 #include "hg_internal.h"
 
-
 hg_status hg_csr_find_edges(const hg_csr *g, const hg_node *src,
                             const hg_node *dst, size_t n, uint64_t *out) {
     int n_chunks;

@@ -23,7 +23,6 @@
  */
 #include "hg_internal.h"
 
-
 void hg_edge_list_destroy(hg_edge_list *list) {
     if (list == NULL) {
         return;
