@@ -154,15 +154,6 @@ static inline PyObject *hg__gc_object(hg__gc_link *g) {
     return (PyObject *)(g + 1);
 }
 
-/* The rank of generation gen (list index) in a full collection's merged
- * list: 2 first, then 0, then 1; the permanent generation is never
- * walked (gcmodule.c gc_collect_main: gc_list_merge of the younger
- * generations into the collected one). */
-static inline int hg__gc_full_rank(int gen) {
-    static const int rank[HG__N_GC_LISTS] = {1, 2, 0, -1};
-    return gen >= 0 && gen < HG__N_GC_LISTS ? rank[gen] : -1;
-}
-
 /* True if op's type makes it a GC object (the pre-header holds a GC
  * header), as PyObject_IS_GC, inline. */
 static inline int hg__is_gc(PyObject *op) {

@@ -64,9 +64,6 @@
  *   hg__gc_prev(link)            the link before, read before link's own
  *                                header is stashed (the chase follows the
  *                                lists from both ends)
- *   hg__gc_full_rank(gen)        where generation gen's objects stand in
- *                                the list a full collection walks (0 is
- *                                walked first), or -1 if it walks none
  *   hg__gc_tracked_estimate(gc)  a guess of the tracked objects, from the
  *                                collector's counts, walking nothing
  *   hg__is_gc(op)                op's type makes it a GC object

@@ -190,6 +190,16 @@ enum hg_node_flag {
     HG_NODE_GC = 1u << 7,       /* a GC-aware object (tracked or not) */
 };
 
+/* The rank of GC generation gen (HG_NODE_GEN_MASK's value: 0, 1, 2, or 3
+ * for the permanent one) in the list a full collection of CPython walks:
+ * it merges the younger generations into the oldest, so 2 first (rank 0),
+ * then 0, then 1; the permanent generation, never walked, ranks
+ * HG_GC_RANK_FROZEN, after every other. */
+#define HG_GC_RANK_FROZEN 3u
+static inline unsigned hg_gc_rank(unsigned gen) {
+    return (0x3021u >> (4 * (gen & 3))) & 0xf; /* 1, 2, 0, 3 */
+}
+
 /* Bits of a per-type flag table (n_types entries, the capturer's: capture.h
  * adds bits of its own) that the kernels read. */
 enum hg_type_flag_core {

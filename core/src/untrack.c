@@ -35,11 +35,7 @@
 
 #define HG__UNTRACK_DEPTH 32
 
-/* Generation bits -> position of the generation in the merged list a full
- * collection walks: 2 first, then 0, then 1; 3 (frozen) is never walked. */
-static const int merged_rank[4] = {1, 2, 0, -1};
-
-static inline int generation(const hg_graph *g, hg_node v) {
+static inline unsigned generation(const hg_graph *g, hg_node v) {
     return (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
 }
 
@@ -93,9 +89,9 @@ hg_status hg_untrack_replay(const hg_graph *g, const uint32_t *type_flags,
     memset(out, 0, g->n_nodes);
 
     /* ---- tuples, generation by generation in the merged order ---- */
-    for (int rank = 0; rank < 3; rank++) {
+    for (unsigned rank = 0; rank < HG_GC_RANK_FROZEN; rank++) {
         for (hg_node u = 0; u < g->n_tracked; u++) {
-            if (merged_rank[generation(g, u)] != rank || !live[u] ||
+            if (hg_gc_rank(generation(g, u)) != rank || !live[u] ||
                 !is_tuple(g, type_flags, u)) {
                 continue;
             }
@@ -108,7 +104,7 @@ hg_status hg_untrack_replay(const hg_graph *g, const uint32_t *type_flags,
 #pragma omp parallel for schedule(static) if (par) num_threads(hg_num_threads())
     for (v = 0; v < (int64_t)g->n_tracked; v++) {
         hg_node u = (hg_node)v;
-        if (merged_rank[generation(g, u)] < 0 || !live[u] ||
+        if (hg_gc_rank(generation(g, u)) == HG_GC_RANK_FROZEN || !live[u] ||
             !is_dict(g, type_flags, u)) {
             continue;
         }

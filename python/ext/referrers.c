@@ -52,11 +52,11 @@ static inline int local_untrackable(const GraphObject *self, hg_node v) {
 
 /* Position of a node's generation in the merged list: 2, 0, 1, frozen. */
 static inline uint64_t merged_key(const hg_graph *g, hg_node v) {
-    /* frozen (gen 3) ranks 4: rank 3 is the one referrer known to be
-     * moved to the list's tail (draw_referrers) */
-    static const uint64_t rank[4] = {1, 2, 0, 4};
-    int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
-    return rank[gen] << 32 | v;
+    /* frozen ranks 4: rank 3 is the one referrer known to be moved to the
+     * list's tail (draw_referrers) */
+    unsigned rank =
+        hg_gc_rank((g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT);
+    return (uint64_t)(rank == HG_GC_RANK_FROZEN ? 4 : rank) << 32 | v;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -105,7 +105,6 @@ int hg_graph_ensure_gc_pos(GraphObject *self) {
     hg_node n = g->n_nodes, n_list = 0;
     hg_node *list = NULL, *pos = NULL;
     hg_status st = HG_OK;
-    static const int merged_gens[3] = {2, 0, 1};
 
     if (self->gc_pos != NULL) {
         return 0;
@@ -119,10 +118,11 @@ int hg_graph_ensure_gc_pos(GraphObject *self) {
         return -1;
     }
     Py_BEGIN_ALLOW_THREADS
-        for (int k = 0; k < 3; k++) {
+        for (unsigned k = 0; k < HG_GC_RANK_FROZEN; k++) {
             for (hg_node v = 0; v < g->n_tracked; v++) {
-                int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
-                if (gen == merged_gens[k] && listed(g, v)) {
+                unsigned gen =
+                    (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
+                if (hg_gc_rank(gen) == k && listed(g, v)) {
                     list[n_list++] = v;
                 }
             }

@@ -222,7 +222,6 @@ static int cmp_first_seen(const void *a, const void *b) {
 }
 
 static PyObject *Graph_type_order(GraphObject *self, PyObject *args) {
-    static const uint64_t merged_rank[4] = {1, 2, 0, 3};
     hg_graph *g = G(self);
     PyObject *mask_obj, *res = NULL;
     int merged = 0;
@@ -269,7 +268,7 @@ static PyObject *Graph_type_order(GraphObject *self, PyObject *args) {
             key = v;
             if (merged) {
                 int gen = (g->flags[v] & HG_NODE_GEN_MASK) >> HG_NODE_GEN_SHIFT;
-                key |= merged_rank[gen] << 32;
+                key |= (uint64_t)hg_gc_rank((unsigned)gen) << 32;
             }
             if (key < first[g->type_id[v]].key) {
                 first[g->type_id[v]].key = key;
