@@ -16,6 +16,7 @@ import tracemalloc
 from ._canary_files import remove
 from ._files import CLASS_TYPES
 from ._leaks import LeakAnalysis
+from ._names import check_limit
 
 REPORT_VERSION = 1
 
@@ -62,10 +63,8 @@ class Summary(LeakAnalysis):
     arrays (dominator tree, reverse graph) take about as much memory again
     as the file: the canary's memory stays one analysed snapshot, not
     ``keep`` of them.  Built from the loaded file's public
-    :meth:`~objgraph.Snapshot.retained_by_type`; answers the two methods
-    leak_suspects reads of every snapshot but the newest
-    (objgraph._leaks: ``_analysis_mask`` and ``_sizes_by_name``, private
-    to LeakAnalysis until leak_suspects reads a public one).
+    :meth:`~objgraph.Snapshot.retained_by_type`, and answers that method
+    again: what leak_suspects reads of every snapshot but the newest.
     tests/python/test_canary.py checks that the result equals a direct
     ``leak_suspects`` over the loaded files.  The figures are dicts of
     str to int, which the collector does not track, so a summary adds one
@@ -80,12 +79,16 @@ class Summary(LeakAnalysis):
         self._shallow = {row[0]: row[2] for row in rows}
         self._retained = {row[0]: row[3] for row in rows}
 
-    def _analysis_mask(self, live=False):
-        return None
-
-    def _sizes_by_name(self, mask, shortnames):
-        return [(name, n, self._shallow[name], self._retained[name])
+    def retained_by_type(self, limit=10, shortnames=True):
+        """:meth:`objgraph.Snapshot.retained_by_type` of the file, from the
+        figures kept (short names: what the summary was built with)."""
+        check_limit(limit)
+        if not shortnames:
+            raise ValueError('a canary summary keeps short type names only')
+        rows = [(name, n, self._shallow[name], self._retained[name])
                 for name, n in self._n.items()]
+        rows.sort(key=lambda r: (-r[3], -r[2], r[0]))
+        return rows[:limit] if limit else rows
 
 
 def accumulation_doc(acc):

@@ -48,8 +48,7 @@ def leak_suspects(snapshots, limit=10, paths=3):
                          % len(snapshots))
     check_limit(limit)
     check_limit(paths, 'paths')
-    figures = [{row[0]: row for row in
-                s._sizes_by_name(s._analysis_mask(live=True), True)}
+    figures = [{row[0]: row for row in s.retained_by_type(None)}
                for s in snapshots]
     rows = []
     last = snapshots[-1]
