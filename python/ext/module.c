@@ -390,15 +390,15 @@ static struct PyModuleDef hg_module = {
 
 /* referrers.c's methods (it exports the functions, not a table). */
 static PyMethodDef referrers_methods[] = {
-    {"shown", (PyCFunction)hg_graph_shown, METH_O,
+    {"shown", (PyCFunction)hgpy_graph_shown, METH_O,
      "shown(id) -> bool\n\nWhether draw_referrers would show node id: "
      "tracked, not objgraph's\nown, not garbage, not what a collection "
      "would untrack."},
-    {"shown_filter", (PyCFunction)hg_graph_shown_filter, METH_VARARGS,
+    {"shown_filter", (PyCFunction)hgpy_graph_shown_filter, METH_VARARGS,
      "shown_filter(frontier, local=False) -> bytes\n\nThe ids "
      "draw_referrers would show (see referrers.c);\nlocal=True: without "
      "the garbage test, which needs the reverse graph."},
-    {"draw_referrers", (PyCFunction)hg_graph_draw_referrers, METH_O,
+    {"draw_referrers", (PyCFunction)hgpy_graph_draw_referrers, METH_O,
      "draw_referrers(id) -> list[int]\n\nThe referrers show_backrefs draws: "
      "as gc.get_referrers()\nafter a full collection lists them (see "
      "referrers.c)."},

@@ -100,7 +100,7 @@ static int stays(const hg_graph *g, hg_node v, int depth, int *work) {
     return unknown ? -1 : 0;
 }
 
-int hg_graph_ensure_gc_pos(GraphObject *self) {
+int hgpy_graph_ensure_gc_pos(GraphObject *self) {
     const hg_graph *g = self->cap.graph;
     hg_node n = g->n_nodes, n_list = 0;
     hg_node *list = NULL, *pos = NULL;
@@ -179,7 +179,7 @@ static int shown_settled(GraphObject *self, hg_node u) {
     return keep == -2 ? -1 : keep;
 }
 
-PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg) {
+PyObject *hgpy_graph_draw_referrers(GraphObject *self, PyObject *arg) {
     const hg_graph *g = self->cap.graph;
     long long v = PyLong_AsLongLong(arg);
     uint64_t *keys = NULL;
@@ -235,7 +235,7 @@ PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg) {
                 continue;
             }
             moved = n;
-            if (hg_graph_ensure_gc_pos(self) < 0) {
+            if (hgpy_graph_ensure_gc_pos(self) < 0) {
                 goto cleanup;
             }
             break;
@@ -285,7 +285,7 @@ static int shown_locally(const GraphObject *self, hg_node u) {
  * to, so that no chain from a live object passes through it, and asks
  * Graph.shown() of the one node its predicate matches (find_backref_chain
  * on a fresh snapshot). */
-PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *args) {
+PyObject *hgpy_graph_shown_filter(GraphObject *self, PyObject *args) {
     PyObject *arg;
     int local = 0;
     Py_buffer in;
@@ -334,7 +334,7 @@ cleanup:
  * shown_filter).  A root -- referenced from outside the graph, so alive --
  * is settled by the in-degrees (O(edges) once, no reverse graph); any
  * other node by a backward search to a root. */
-PyObject *hg_graph_shown(GraphObject *self, PyObject *arg) {
+PyObject *hgpy_graph_shown(GraphObject *self, PyObject *arg) {
     const hg_graph *g = self->cap.graph;
     long long v = PyLong_AsLongLong(arg);
     int keep;

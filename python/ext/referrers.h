@@ -11,12 +11,12 @@
 #include "graphobj.h"
 
 /* Build self->gc_pos if it is not built: 0, or -1 with an exception. */
-int hg_graph_ensure_gc_pos(GraphObject *self);
+int hgpy_graph_ensure_gc_pos(GraphObject *self);
 /* Graph.draw_referrers(id) -> list[int]. */
-PyObject *hg_graph_draw_referrers(GraphObject *self, PyObject *arg);
+PyObject *hgpy_graph_draw_referrers(GraphObject *self, PyObject *arg);
 /* Graph.shown_filter(frontier, local=False) -> bytes. */
-PyObject *hg_graph_shown_filter(GraphObject *self, PyObject *args);
+PyObject *hgpy_graph_shown_filter(GraphObject *self, PyObject *args);
 /* Graph.shown(id) -> bool. */
-PyObject *hg_graph_shown(GraphObject *self, PyObject *arg);
+PyObject *hgpy_graph_shown(GraphObject *self, PyObject *arg);
 
 #endif /* HGPY_REFERRERS_H */
