@@ -9,7 +9,9 @@ import importlib.util
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -112,6 +114,30 @@ def run_worker(measure, plan_json, out_path):
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def run_in_child(script, plan, timeout):
+    """The parent side of run_worker: ``script --worker PLAN_JSON
+    --worker-out FILE`` in a fresh process, its result read back; on any
+    failure ``{'instances': plan['instances'], 'error': why}`` (said on
+    stderr too)."""
+    fd, out = tempfile.mkstemp(prefix=os.path.basename(script) + '.',
+                               suffix='.json')
+    os.close(fd)
+    try:
+        proc = subprocess.run(
+            [sys.executable, os.path.abspath(script), '--worker',
+             json.dumps(plan), '--worker-out', out], timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError('exit status %d' % proc.returncode)
+        with open(out) as f:
+            return json.load(f)
+    except (RuntimeError, subprocess.TimeoutExpired, OSError,
+            ValueError) as e:
+        progress('  %s instances failed: %s' % (human(plan['instances']), e))
+        return {'instances': plan['instances'], 'error': str(e)}
+    finally:
+        os.unlink(out)
 
 
 def progress(msg):

@@ -38,7 +38,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,6 +49,7 @@ from benchlib import (
     human,
     median_time,
     progress,
+    run_in_child,
     run_worker,
     sizes_arg,
     table,
@@ -136,25 +136,9 @@ def run_sizes(args):
     results = []
     for n in args.sizes:
         progress('== %s instances (%d rounds) ==' % (human(n), args.rounds))
-        fd, out = tempfile.mkstemp(prefix='canary_bench.', suffix='.json')
-        os.close(fd)
-        plan = {'instances': n, 'rounds': args.rounds,
-                'repeat': args.repeat}
-        try:
-            proc = subprocess.run(
-                [sys.executable, os.path.abspath(__file__), '--worker',
-                 json.dumps(plan), '--worker-out', out],
-                timeout=args.size_timeout)
-            if proc.returncode != 0:
-                raise RuntimeError('exit status %d' % proc.returncode)
-            with open(out) as f:
-                results.append(json.load(f))
-        except (RuntimeError, subprocess.TimeoutExpired, OSError,
-                ValueError) as e:
-            progress('  %s instances failed: %s' % (human(n), e))
-            results.append({'instances': n, 'error': str(e)})
-        finally:
-            os.unlink(out)
+        results.append(run_in_child(
+            __file__, {'instances': n, 'rounds': args.rounds,
+                       'repeat': args.repeat}, args.size_timeout))
     return results
 
 

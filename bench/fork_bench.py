@@ -35,9 +35,7 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -48,6 +46,8 @@ from benchlib import (
     median_time,
     one_traverse_pass,
     progress,
+    run_in_child,
+    run_worker,
     sizes_arg,
     table,
 )
@@ -151,13 +151,9 @@ def measure(n, repeat):
     return result
 
 
-def worker(n, repeat, out_path):
-    result = measure(n, repeat)
-    with open(out_path, 'w') as f:
-        json.dump(result, f)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # skip freeing millions of objects one by one
+def worker(plan_json, out_path):
+    run_worker(lambda plan: measure(plan['instances'], plan['repeat']),
+               plan_json, out_path)
 
 
 def run_sizes(args):
@@ -165,23 +161,10 @@ def run_sizes(args):
     for i, n in enumerate(args.sizes):
         repeat = args.repeat if i == 0 else args.repeat_large
         progress('== %s instances (repeat %d) ==' % (human(n), repeat))
-        fd, out = tempfile.mkstemp(prefix='fork_bench.', suffix='.json')
-        os.close(fd)
-        try:
-            proc = subprocess.run(
-                [sys.executable, os.path.abspath(__file__), '--worker',
-                 str(n), '--repeat', str(repeat), '--worker-out', out],
-                timeout=args.size_timeout)
-            if proc.returncode != 0:
-                raise RuntimeError('exit status %d' % proc.returncode)
-            with open(out) as f:
-                results.append(dict(json.load(f), repeat=repeat))
-        except (RuntimeError, subprocess.TimeoutExpired, OSError,
-                ValueError) as e:
-            progress('  %s instances failed: %s' % (human(n), e))
-            results.append({'instances': n, 'error': str(e)})
-        finally:
-            os.unlink(out)
+        result = run_in_child(__file__, {'instances': n, 'repeat': repeat},
+                              args.size_timeout)
+        results.append(result if 'error' in result
+                       else dict(result, repeat=repeat))
     return results
 
 
@@ -250,11 +233,11 @@ def main(argv=None):
     p.add_argument('--size-timeout', type=float, default=1800.0)
     p.add_argument('--json')
     p.add_argument('--markdown')
-    p.add_argument('--worker', type=int, help=argparse.SUPPRESS)
+    p.add_argument('--worker', help=argparse.SUPPRESS)
     p.add_argument('--worker-out', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.repeat, args.worker_out)
+        worker(args.worker, args.worker_out)
     doc = {'python': platform.python_version(), 'cpus': os.cpu_count(),
            'date': time.strftime('%Y-%m-%d'), 'repeat': args.repeat,
            'sizes': run_sizes(args)}

@@ -398,10 +398,17 @@ static inline int chase_record(walk *w, const chase_arrays *a, size_t k,
 /* Room for `need` entries below the nb met from the back, which sit at
  * the top of the arrays (a->cap - nb .. a->cap - 1) and move up with it.
  * -1 (w->status set) if the arrays cannot grow. */
+/* Entries [from, from + n) of the chase's four arrays moved to [to, to + n)
+ * (the ranges may overlap). */
+static void chase_move(const chase_arrays *a, size_t to, size_t from,
+                       size_t n) {
+    memmove(a->addr + to, a->addr + from, n * sizeof(*a->addr));
+    memmove(a->type + to, a->type + from, n * sizeof(*a->type));
+    memmove(a->refcnt + to, a->refcnt + from, n * sizeof(*a->refcnt));
+    memmove(a->flags + to, a->flags + from, n * sizeof(*a->flags));
+}
+
 static int chase_room(walk *w, chase_arrays *a, size_t need, size_t nb) {
-    void **arr[4] = {(void **)&w->addr, (void **)&w->type, (void **)&w->refcnt,
-                     (void **)&w->flags};
-    static const size_t elem[4] = {8, 4, 4, 1};
     size_t old = a->cap;
     if (need >= HG_MAX_NODES) {
         w->status = HG__WALK_ERANGE;
@@ -415,11 +422,7 @@ static int chase_room(walk *w, chase_arrays *a, size_t need, size_t nb) {
         return -1;
     }
     chase_load(w, a);
-    for (int i = 0; i < 4; i++) {
-        char *base = *(char **)arr[i];
-        memmove(base + (a->cap - nb) * elem[i], base + (old - nb) * elem[i],
-                nb * elem[i]);
-    }
+    chase_move(a, a->cap - nb, old - nb, nb);
     return 0;
 }
 
@@ -428,11 +431,7 @@ static int chase_room(walk *w, chase_arrays *a, size_t need, size_t nb) {
  * The top holds them in id order already: the j-th from the list's end is
  * at cap - 1 - j and gets id k0 + nb - 1 - j. */
 static void chase_place(const chase_arrays *a, size_t k0, size_t nb) {
-    size_t from = a->cap - nb;
-    memmove(a->addr + k0, a->addr + from, nb * sizeof(*a->addr));
-    memmove(a->type + k0, a->type + from, nb * sizeof(*a->type));
-    memmove(a->refcnt + k0, a->refcnt + from, nb * sizeof(*a->refcnt));
-    memmove(a->flags + k0, a->flags + from, nb * sizeof(*a->flags));
+    chase_move(a, k0, a->cap - nb, nb);
 }
 
 /* A chase that failed with nb objects met from the back not yet placed:

@@ -37,50 +37,43 @@ C_LAYERS = [
 ]
 
 
-def module_imports(path, package='objgraph'):
-    """The package's modules a module imports, top-level and lazy ones
-    alike: ``{name}`` of the sibling modules (``_heapgraph`` included)."""
-    with open(path) as f:
-        tree = ast.parse(f.read(), path)
+def _is_main_guard(node):
+    """``if __name__ == ...:`` -- a module run as a script may call what is
+    above it (demo.py runs the command line that imports it)."""
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name)
+            and node.test.left.id == '__name__')
+
+
+def imports(tree, modules):
+    """The package modules a module's source imports (anywhere but under
+    a ``__main__`` guard, lazy imports inside functions included); the
+    package itself counts as ``__init__``.  tests/python/test_layers.py
+    checks the package's circles with it."""
     found = set()
-    for node in _walk_skipping_main(tree):
-        if isinstance(node, ast.ImportFrom):
-            base = node.module or ''
-            if node.level == 1 and base:
-                found.add(base.split('.')[0])
-            elif node.level == 1:  # from . import x, y
-                found.update(a.name for a in node.names)
-            elif base == package or base.startswith(package + '.'):
-                rest = base[len(package) + 1:]
-                if rest:
-                    found.add(rest.split('.')[0])
-                else:
-                    found.update(a.name for a in node.names)
-        elif isinstance(node, ast.Import):
-            for a in node.names:
-                if a.name.startswith(package + '.'):
-                    found.add(a.name.split('.')[1])
-    return found
-
-
-def _is_main_block(node):
-    """``if __name__ == '__main__':`` -- a module run as a script may
-    call what is above it (demo.py runs the CLI that imports it)."""
-    t = getattr(node, 'test', None)
-    return (isinstance(node, ast.If) and isinstance(t, ast.Compare)
-            and isinstance(t.left, ast.Name) and t.left.id == '__name__'
-            and len(t.comparators) == 1
-            and isinstance(t.comparators[0], ast.Constant)
-            and t.comparators[0].value == '__main__')
-
-
-def _walk_skipping_main(tree):
-    todo = [tree]
+    todo = list(tree.body)
     while todo:
         node = todo.pop()
-        yield node
-        todo.extend(c for c in ast.iter_child_nodes(node)
-                    if not _is_main_block(c))
+        if _is_main_guard(node):
+            continue
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(node.module.split('.')[0])
+            elif node.level == 1:
+                found.update(a.name for a in node.names)
+            elif node.module == 'objgraph':
+                found.update(a.name if a.name in modules else '__init__'
+                             for a in node.names)
+            elif node.module and node.module.startswith('objgraph.'):
+                found.add(node.module.split('.')[1])
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name == 'objgraph':
+                    found.add('__init__')
+                elif a.name.startswith('objgraph.'):
+                    found.add(a.name.split('.')[1])
+        todo.extend(ast.iter_child_nodes(node))
+    return found & modules
 
 
 def python_layer():
@@ -90,9 +83,9 @@ def python_layer():
                      if name.endswith('.py'))
     graph = {}
     for m in modules:
-        deps = module_imports(os.path.join(PACKAGE, m + '.py'))
-        graph[m] = {d for d in deps if d in modules or d == '_heapgraph'}
-        graph[m].discard(m)
+        with open(os.path.join(PACKAGE, m + '.py')) as f:
+            tree = ast.parse(f.read())
+        graph[m] = imports(tree, set(modules) | {'_heapgraph'}) - {m}
     return graph
 
 

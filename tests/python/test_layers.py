@@ -58,45 +58,14 @@ def _load_tool(name):
     return module
 
 
+_architecture = _load_tool('architecture')
 #: which module a part belongs to (``_leaks_rows`` -> ``_leaks``): the
 #: families tools/architecture.py draws as one box
-family = _load_tool('architecture').family
+family = _architecture.family
+#: the package modules a module's source imports (tools/architecture.py's
+#: reader: the picture and this test read imports alike)
+_imports = _architecture.imports
 C_DIRS = ('core/include', 'core/src', 'capture', 'python/ext')
-
-
-def _is_main_guard(node):
-    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
-            and isinstance(node.test.left, ast.Name)
-            and node.test.left.id == '__name__')
-
-
-def _imports(tree, modules):
-    """The package modules a module's source imports (anywhere but under
-    a ``__main__`` guard); the package itself counts as ``__init__``."""
-    found = set()
-    todo = list(tree.body)
-    while todo:
-        node = todo.pop()
-        if _is_main_guard(node):
-            continue
-        if isinstance(node, ast.ImportFrom):
-            if node.level == 1 and node.module:
-                found.add(node.module.split('.')[0])
-            elif node.level == 1:
-                found.update(a.name for a in node.names)
-            elif node.module == 'objgraph':
-                found.update(a.name if a.name in modules else '__init__'
-                             for a in node.names)
-            elif node.module and node.module.startswith('objgraph.'):
-                found.add(node.module.split('.')[1])
-        elif isinstance(node, ast.Import):
-            for a in node.names:
-                if a.name == 'objgraph':
-                    found.add('__init__')
-                elif a.name.startswith('objgraph.'):
-                    found.add(a.name.split('.')[1])
-        todo.extend(ast.iter_child_nodes(node))
-    return found & modules
 
 
 def _cycles(edges):
